@@ -1,0 +1,122 @@
+/* config.h - the resolved configuration of a micl run, loaded from a libconfig file.
+ *
+ * config_load() reads a .cfg file, checks every key against the schema in config.c (unknown
+ * key -> error naming file, line and the nearest valid key; wrong type or out-of-range value ->
+ * error naming file, line, key and the expected type/range), fills defaults, and returns a
+ * plain struct. Nothing else in micl touches libconfig. docs/CONFIG.md documents every key.
+ */
+#ifndef MICL_CONFIG_H
+#define MICL_CONFIG_H
+
+#include <stdint.h>
+
+#define CONFIG_MAX_STAGES 8
+#define CONFIG_MAX_RUNS 8
+#define CONFIG_MAX_LIST 16
+#define CONFIG_MAX_FONTS 16
+#define CONFIG_NAME_LEN 64
+#define CONFIG_PATH_LEN 512
+
+/* Task families of an episode (data/episode.h builds them). */
+typedef enum {
+    FAMILY_CLASSIFY = 0, /* single-image real-name classification (instruction / replay data) */
+    FAMILY_BINDING = 1   /* N-way K-shot fake-name binding, coherent */
+} family_t;
+
+typedef struct {
+    char fashion_mnist_dir[CONFIG_PATH_LEN]; /* gzip IDX files of dataset-fashion-mnist */
+    char cache_dir[CONFIG_PATH_LEN];         /* where `micl data prepare` writes stores */
+    /* glyph store */
+    int glyph_size;                          /* image side in pixels (= model.image_size) */
+    int glyph_train_classes;                 /* classes used for training */
+    int glyph_heldout_classes;               /* classes never trained on (ICL evaluation) */
+    int glyph_instances;                     /* distinct instances rendered per class */
+    int glyph_heldout_instances;             /* per train class, kept for zero-shot eval */
+    int n_fonts;
+    char fonts[CONFIG_MAX_FONTS][CONFIG_PATH_LEN]; /* font files (.ttf/.otf/.ttc) */
+    float glyph_rotate_deg;                  /* max |rotation| */
+    float glyph_scale_jitter;                /* max relative scale change */
+    float glyph_shift_px;                    /* max shift in pixels */
+    float glyph_stroke_px;                   /* max emboldening in pixels (can be negative: thinning) */
+    uint64_t glyph_seed;
+} data_config_t;
+
+typedef struct {
+    int image_size;  /* 28 */
+    int patch;       /* patch side; image_size % patch == 0 */
+    int enc_dim;     /* image encoder width */
+    int enc_layers;  /* ViT blocks */
+    int enc_heads;
+    int dim;         /* decoder width */
+    int layers;      /* decoder blocks */
+    int heads;
+    int mlp_ratio;   /* MLP hidden = mlp_ratio * width */
+    int max_seq;     /* longest sequence in tokens */
+    float init_std;  /* weight init standard deviation */
+} model_config_t;
+
+typedef struct {
+    char name[CONFIG_NAME_LEN];
+    family_t family;        /* main family of the stage's episodes */
+    int64_t steps;          /* maximum steps of the stage (0 = until train.steps) */
+    int64_t min_steps;      /* steps before the advance metric is checked */
+    float advance_acc;      /* advance when train ICL accuracy (EMA) >= this; 0 = by steps only */
+    int ways_min, ways_max; /* N of N-way episodes */
+    int items;              /* image turns per sequence */
+    float replay;           /* share of sequences that are single-image classification */
+    float exact_copy_start; /* share of queries reusing a demo's exact image at stage start */
+    float exact_copy_end;   /* ... at the end of exact_copy_steps */
+    int64_t exact_copy_steps;
+} stage_config_t;
+
+typedef struct {
+    char name[CONFIG_NAME_LEN];
+    int n_stages;
+    stage_config_t stages[CONFIG_MAX_STAGES];
+} run_config_t;
+
+typedef struct {
+    int64_t steps;           /* optimizer steps per run */
+    int items_per_step;      /* image turns per optimizer step (global batch, all ranks) */
+    int micro_batches;       /* micro-batches per step; ranks take contiguous shares */
+    float lr, min_lr;        /* peak and final learning rate */
+    int64_t warmup;          /* linear warmup steps */
+    float beta1, beta2, eps, weight_decay, grad_clip;
+    int64_t log_every;       /* progress line and curve point every N steps */
+    int64_t checkpoint_every; /* 0 = only at the end */
+    int threads;             /* OpenMP threads per rank (0 = runtime default) */
+} train_config_t;
+
+typedef struct {
+    int episodes;                  /* episodes per (ways, shots) cell */
+    int n_ways, ways[CONFIG_MAX_LIST];
+    int n_shots, shots[CONFIG_MAX_LIST];
+    int zeroshot_images;           /* held-out instances scored zero-shot (0 = all) */
+} eval_config_t;
+
+typedef struct {
+    char path[CONFIG_PATH_LEN];    /* the file it was loaded from */
+    char *text;                    /* the file's full text (stored in results) */
+    char name[CONFIG_NAME_LEN];    /* experiment name */
+    char output_dir[CONFIG_PATH_LEN]; /* results.h5 and checkpoints go here */
+    uint64_t seed;
+    int fake_names;                /* size of the fake-name pool */
+    char question[CONFIG_NAME_LEN * 4]; /* question words of a turn ("" = none) */
+    data_config_t data;
+    model_config_t model;
+    train_config_t train;
+    eval_config_t eval;
+    int n_runs;
+    run_config_t runs[CONFIG_MAX_RUNS];
+} config_t;
+
+/* Loads and validates `path`. On any problem prints a message naming the file, line and key
+ * and exits non-zero (via micl_fatal). The result owns `text`; free with config_free. */
+void config_load(const char *path, config_t *cfg);
+/* Same, from a string (name is used in messages). */
+void config_load_string(const char *text, const char *name, config_t *cfg);
+void config_free(config_t *cfg);
+/* Fills every field with its documented default. */
+void config_defaults(config_t *cfg);
+
+#endif

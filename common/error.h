@@ -1,0 +1,53 @@
+/* error.h - fatal errors, checked allocation and checked library calls.
+ *
+ * Every fallible call in micl goes through a wrapper that reports file:line and the MPI rank,
+ * prints one clear message and exits non-zero. Files being written are registered as
+ * "pending" so that a fatal error removes them: a failed run never leaves half-written output.
+ */
+#ifndef MICL_ERROR_H
+#define MICL_ERROR_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit codes of the micl binary (documented in README.md). */
+enum {
+    MICL_EXIT_OK = 0,
+    MICL_EXIT_ERROR = 1,   /* bad input, failed I/O, numerical failure */
+    MICL_EXIT_USAGE = 2,   /* bad command line */
+    MICL_EXIT_PREEMPTED = 3 /* stopped by a signal after a checkpoint */
+};
+
+/* Rank shown in messages; set once after MPI_Init (defaults to -1 = not under MPI). */
+void micl_set_rank(int rank, int world_size);
+int micl_rank(void);
+
+/* Prints "micl: error: <msg>" (with rank and, in debug builds, file:line), removes pending
+ * output files and exits (MPI_Abort when more than one rank runs). */
+void micl_fatal_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+#define micl_fatal(...) micl_fatal_at(__FILE__, __LINE__, __VA_ARGS__)
+
+/* Non-fatal messages on stderr, prefixed with the rank. */
+void micl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Progress/info on stdout, printed by rank 0 only. */
+void micl_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Registers a path that is being written; micl_fatal unlinks it. Unregister once renamed. */
+void micl_pending_add(const char *path);
+void micl_pending_remove(const char *path);
+
+/* Installed by the MPI layer: called by micl_fatal to abort all ranks. */
+void micl_set_abort_hook(void (*hook)(int code));
+
+/* Checked allocation: never returns NULL. micl_alloc_aligned gives 64-byte alignment. */
+void *micl_malloc(size_t n);
+void *micl_calloc(size_t count, size_t size);
+void *micl_realloc(void *p, size_t n);
+void *micl_alloc_aligned(size_t n);
+char *micl_strdup(const char *s);
+
+/* Checked stdio. */
+FILE *micl_fopen(const char *path, const char *mode);
+
+#endif

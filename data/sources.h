@@ -1,0 +1,28 @@
+/* sources.h - where images come from: Fashion-MNIST IDX files and FreeType-rendered glyphs,
+ * and `micl data prepare`, which builds and caches the stores a config needs. */
+#ifndef MICL_SOURCES_H
+#define MICL_SOURCES_H
+
+#include <stdint.h>
+
+#include "../common/config.h"
+#include "store.h"
+
+/* Reads a (gzip or plain) IDX file of ndim dims. Fails with a message naming the file on a
+ * bad magic, truncation, trailing bytes or absurd dimensions. */
+void idx_read_u8(const char *path, int want_ndim, int64_t dims[3], uint8_t **data);
+
+/* Builds the Fashion-MNIST store (train = split 0, t10k = split 1). */
+void fashion_mnist_build(const char *dir, image_store_t *out);
+
+/* Renders the glyph store from the fonts in cfg (see docs/DATA.md). */
+void glyphs_build(const data_config_t *cfg, image_store_t *out);
+
+/* Store paths inside cfg->data.cache_dir. */
+void data_glyph_store_path(const config_t *cfg, char *buf, int len);
+void data_fmnist_store_path(const config_t *cfg, char *buf, int len);
+
+/* Builds missing (or stale: provenance differs) stores; prints what it did. */
+void data_prepare(const config_t *cfg, int force);
+
+#endif

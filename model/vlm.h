@@ -1,0 +1,99 @@
+/* vlm.h - the vision-language model: parameters, forward, backward.
+ *
+ * Shape (LLaVA-like, sized for a CPU):
+ *   image [S x S uint8] -> /255, patches of P x P -> linear patch embedding (+ learned patch
+ *   position embedding) -> enc_layers pre-LN ViT blocks (bidirectional attention, GELU MLP)
+ *   -> final LayerNorm -> mean pool over patches -> projector MLP (enc_dim -> dim, GELU, dim -> dim)
+ *   = ONE decoder token per image.
+ *   Decoder: token embedding (the image embedding replaces the embedding of each IMAGE token),
+ *   `layers` pre-LN blocks with causal multi-head attention and rotary positions (RoPE on q,k,
+ *   base 10000, rotating pairs (2i, 2i+1) of each head), GELU (tanh form) MLP, final LayerNorm,
+ *   untied LM head (dim -> vocab, with bias). Loss: mean cross-entropy over positions whose
+ *   target is >= 0, the mean taken over a count supplied by the caller (see vlm_backward).
+ *
+ * Memory: parameters, gradients and AdamW moments live in one 64-byte-aligned arena of
+ * 4 * n_params floats carved into named tensors; activations in a second arena sized at
+ * creation for (max_tokens, max_images). No allocation happens in forward/backward.
+ *
+ * Determinism: every kernel gives bit-identical results for any OpenMP thread count (work is
+ * split over output elements only; no reduction is split across threads).
+ */
+#ifndef MICL_VLM_H
+#define MICL_VLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int image_size, patch;
+    int enc_dim, enc_layers, enc_heads;
+    int dim, layers, heads;
+    int mlp_ratio;
+    int vocab;
+    int max_seq;
+    float init_std;
+} vlm_config_t;
+
+/* One micro-batch: B sequences of T tokens (padded), plus the images of its IMAGE tokens in
+ * order of appearance (sequence-major, then position). */
+typedef struct {
+    int B, T;
+    const int32_t *tokens;   /* [B*T] token ids; image_token marks an image slot */
+    const int32_t *targets;  /* [B*T] target id for position t (predicts token t+1) or -1 */
+    int n_images;            /* number of image_token entries in tokens */
+    const uint8_t *pixels;   /* [n_images * S * S] */
+    int image_token;         /* the id of the IMAGE token */
+} vlm_batch_t;
+
+typedef struct {
+    const char *name; /* e.g. "dec.3.attn.qkv.w" */
+    size_t offset;    /* in floats, into the parameter block */
+    size_t size;      /* floats */
+    int ndim;
+    int shape[4];
+    int decay;        /* 1 if AdamW weight decay applies (matrices), 0 for biases/norms/embeddings */
+} vlm_tensor_t;
+
+typedef struct vlm vlm_t;
+
+/* Validates the config (returns NULL and writes a message into err on a bad shape). */
+vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char *err,
+                  size_t err_len);
+void vlm_free(vlm_t *m);
+const vlm_config_t *vlm_config(const vlm_t *m);
+
+size_t vlm_num_params(const vlm_t *m);
+int vlm_num_tensors(const vlm_t *m);
+const vlm_tensor_t *vlm_tensor(const vlm_t *m, int i);
+
+/* The arena: params, grads, adam m, adam v, each vlm_num_params floats. */
+float *vlm_params(vlm_t *m);
+float *vlm_grads(vlm_t *m);
+float *vlm_adam_m(vlm_t *m);
+float *vlm_adam_v(vlm_t *m);
+
+/* Normal(0, init_std) weights (output projections scaled by 1/sqrt(2*layers)), zero biases,
+ * unit LayerNorm gains; drawn from rng (seed, RNG_STREAM_INIT, tensor index). */
+void vlm_init_params(vlm_t *m, uint64_t seed);
+
+/* Forward pass. Returns the SUM of cross-entropy over positions with target >= 0 and writes
+ * their number to *n_targets. The LM head runs ONLY at those target positions (answers are a
+ * small share of the tokens), so logits exist for them alone (vlm_logits). */
+double vlm_forward(vlm_t *m, const vlm_batch_t *b, int64_t *n_targets);
+/* Logits [n_targets * vocab] of the last forward: one row per position with target >= 0,
+ * in (sequence, position) order. */
+const float *vlm_logits(const vlm_t *m);
+
+/* Backward of the last forward, with dLoss/dlogit scaled by `scale` (use 1/total_targets of
+ * the whole optimizer step). ADDS into vlm_grads (call vlm_zero_grads first). */
+void vlm_backward(vlm_t *m, float scale);
+void vlm_zero_grads(vlm_t *m);
+
+/* Forward of the image tower only: embeddings [n_images * dim] (for tests and eval caching). */
+void vlm_encode_images(vlm_t *m, const uint8_t *pixels, int n_images, float *out);
+
+/* Floating-point operations of one forward+backward over n_tokens tokens and n_images images
+ * (for tokens/s and GFLOP/s figures). */
+double vlm_flops_per_step(const vlm_config_t *cfg, int64_t n_tokens, int64_t n_images, int T);
+
+#endif
