@@ -9,6 +9,7 @@
 #define MICL_CONFIG_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_MAX_STAGES 8
 #define CONFIG_MAX_RUNS 8
@@ -118,5 +119,8 @@ void config_load_string(const char *text, const char *name, config_t *cfg);
 void config_free(config_t *cfg);
 /* Fills every field with its documented default. */
 void config_defaults(config_t *cfg);
+/* Writes the Markdown reference of every key, its type, default and range, and the rules
+ * between keys (docs/CONFIG.md is this output; a test keeps the two identical). */
+void config_print_docs(FILE *out);
 
 #endif

@@ -18,6 +18,12 @@ void fashion_mnist_build(const char *dir, image_store_t *out);
 /* Renders the glyph store from the fonts in cfg (see docs/DATA.md). */
 void glyphs_build(const data_config_t *cfg, image_store_t *out);
 
+/* The provenance strings the builders above would record now (allocated; free them). They
+ * describe every input (files and sizes, parameters, FreeType version, font coverage) and are
+ * what data_prepare compares with a cached store's provenance attribute. */
+char *fashion_mnist_provenance(const char *dir);
+char *glyphs_provenance(const data_config_t *cfg);
+
 /* Store paths inside cfg->data.cache_dir. */
 void data_glyph_store_path(const config_t *cfg, char *buf, int len);
 void data_fmnist_store_path(const config_t *cfg, char *buf, int len);

@@ -36,6 +36,10 @@ typedef struct {
 void store_write(const char *path, const image_store_t *s);
 void store_read(const char *path, image_store_t *s);
 void store_free(image_store_t *s);
+/* The provenance attribute of the store at path as a new string (free it), or NULL when the
+ * file is missing, not HDF5 or has no readable provenance. Used to decide whether a cached
+ * store is current; never fails. */
+char *store_read_provenance(const char *path);
 
 /* Indices of images with the given split, grouped by class: for class c, the images are
  * idx[off[c] .. off[c+1]). Arrays are allocated; free with store_index_free. */

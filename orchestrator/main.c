@@ -1,9 +1,184 @@
-/* main.c - the micl command line: parses the subcommand and hands over to the orchestrator. */
+/* main.c - the micl command line. Every rank runs this; rank 0 coordinates.
+ *
+ *   micl data prepare CFG [--force]
+ *   micl train CFG [-o RESULTS.h5] [--run NAME]
+ *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
+ *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
+ *   micl report RESULTS.h5 [--format table|csv]
+ */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../comm/comm.h"
+#include "../common/config.h"
+#include "../common/error.h"
+#include "../common/results.h"
+#include "../data/sources.h"
+#include "experiment.h"
+
+static const char *USAGE =
+    "usage: micl <command> [options]\n"
+    "  data prepare CFG [--force]      build and cache the image stores CFG needs\n"
+    "  train CFG [-o RESULTS.h5] [--run NAME]\n"
+    "                                  train (and evaluate) every run of CFG\n"
+    "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
+    "       [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
+    "                                  N-way K-shot binding accuracy on any store\n"
+    "  report RESULTS.h5 [--format table|csv]\n"
+    "                                  print the tables of a results file\n"
+    "  version                         print the version\n"
+    "Run under mpirun -np N for data parallelism; see README.md.\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+    if (micl_rank() == 0) {
+        fprintf(stderr, "micl: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\n%s", USAGE);
+    }
+    return MICL_EXIT_USAGE;
+}
+
+static long parse_long(const char *flag, const char *s, long lo, long hi) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi)
+        micl_fatal("%s expects an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
+    return v;
+}
+
+static int parse_list(const char *flag, const char *s, int *out, int max) {
+    int n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == max) micl_fatal("%s: at most %d values", flag, max);
+        out[n++] = (int)parse_long(flag, t, 0, 64);
+        if (n > 1 && out[n - 1] <= out[n - 2]) micl_fatal("%s: values must increase", flag);
+    }
+    if (n == 0) micl_fatal("%s: empty list", flag);
+    return n;
+}
+
+static int cmd_data(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[0], "prepare") != 0)
+        return usage_error("%s", "data: expected 'data prepare CFG'");
+    int force = argc > 2 && strcmp(argv[2], "--force") == 0;
+    config_t cfg;
+    config_load(argv[1], &cfg);
+    if (micl_rank() == 0) data_prepare(&cfg, force);
+    config_free(&cfg);
+    return 0;
+}
+
+static int cmd_train(int argc, char **argv, const comm_t *comm) {
+    if (argc < 1) return usage_error("%s", "train: missing CFG");
+    train_opts_t o = {NULL, NULL};
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-o") == 0) && i + 1 < argc)
+            o.results_path = argv[++i];
+        else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc)
+            o.only_run = argv[++i];
+        else
+            return usage_error("train: unknown option '%s'", argv[i]);
+    }
+    config_t cfg;
+    config_load(argv[0], &cfg);
+    if (o.only_run) {
+        int found = 0;
+        for (int i = 0; i < cfg.n_runs; i++) found |= strcmp(cfg.runs[i].name, o.only_run) == 0;
+        if (!found) micl_fatal("%s: no run named '%s'", cfg.path, o.only_run);
+    }
+    int rc = experiment_train(&cfg, comm, &o);
+    config_free(&cfg);
+    return rc;
+}
+
+static int cmd_eval(int argc, char **argv, const comm_t *comm) {
+    eval_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.episodes = 500;
+    o.fake_names = 1;
+    o.seed = 12345;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) return usage_error("eval: option '%s' needs a value", a);
+        if (strcmp(a, "--checkpoint") == 0)
+            o.checkpoint = val;
+        else if (strcmp(a, "--dataset") == 0)
+            o.dataset = val;
+        else if (strcmp(a, "--ways") == 0)
+            o.ways = (int)parse_long(a, val, 2, 64);
+        else if (strcmp(a, "--shots") == 0)
+            o.n_shots = parse_list(a, val, o.shots, 16);
+        else if (strcmp(a, "--episodes") == 0)
+            o.episodes = (int)parse_long(a, val, 1, 10000000);
+        else if (strcmp(a, "--seed") == 0)
+            o.seed = (uint64_t)parse_long(a, val, 0, 0x7fffffffL);
+        else if (strcmp(a, "-o") == 0)
+            o.out = val;
+        else if (strcmp(a, "--names") == 0) {
+            if (strcmp(val, "fake") && strcmp(val, "real"))
+                micl_fatal("--names expects 'fake' or 'real', got '%s'", val);
+            o.fake_names = strcmp(val, "fake") == 0;
+        } else
+            return usage_error("eval: unknown option '%s'", a);
+        i++;
+    }
+    if (!o.checkpoint || !o.dataset || !o.ways || !o.n_shots)
+        return usage_error("%s", "eval: --checkpoint, --dataset, --ways and --shots are required");
+    return experiment_eval_checkpoint(comm, &o);
+}
+
+static int cmd_report(int argc, char **argv) {
+    if (argc < 1) return usage_error("%s", "report: missing RESULTS.h5");
+    const char *format = "table";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+            format = argv[++i];
+        else
+            return usage_error("report: unknown option '%s'", argv[i]);
+    }
+    if (strcmp(format, "table") && strcmp(format, "csv"))
+        micl_fatal("--format expects 'table' or 'csv', got '%s'", format);
+    if (micl_rank() != 0) return 0;
+    results_t r;
+    results_read(argv[0], &r);
+    if (strcmp(format, "csv") == 0) {
+        results_print_csv(&r, stdout);
+    } else {
+        printf("%s: %d run(s), created %s on %s, %d rank(s) x %d thread(s)\n", argv[0], r.n_runs,
+               r.created, r.hostname, r.world_size, r.threads);
+        results_print_table(&r, stdout);
+    }
+    results_free(&r);
+    return 0;
+}
 
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "micl: usage: micl <data|train|eval|report> ...\n");
-    return 2;
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(USAGE, argc < 2 ? stderr : stdout);
+        return argc < 2 ? MICL_EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "version") == 0) {
+        printf("micl %s\n", MICL_VERSION);
+        return 0;
+    }
+    comm_t comm;
+    comm_init(&argc, &argv, &comm);
+    const char *cmd = argv[1];
+    int rc;
+    if (strcmp(cmd, "data") == 0)
+        rc = cmd_data(argc - 2, argv + 2);
+    else if (strcmp(cmd, "train") == 0)
+        rc = cmd_train(argc - 2, argv + 2, &comm);
+    else if (strcmp(cmd, "eval") == 0)
+        rc = cmd_eval(argc - 2, argv + 2, &comm);
+    else if (strcmp(cmd, "report") == 0)
+        rc = cmd_report(argc - 2, argv + 2);
+    else
+        rc = usage_error("unknown command '%s'", cmd);
+    comm_finalize();
+    return rc;
 }

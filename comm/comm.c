@@ -1,0 +1,183 @@
+/* comm.c - MPI wrappers and the fixed-order tree reduction (see comm.h). */
+#include "comm.h"
+
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/error.h"
+
+void comm_check(int rc, const char *what, const char *file, int line) {
+    if (rc == MPI_SUCCESS) return;
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    micl_fatal_at(file, line, "%s failed: %s", what, msg);
+}
+
+static void abort_hook(int code) {
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+void comm_init(int *argc, char ***argv, comm_t *c) {
+    MPI_CHECK(MPI_Init(argc, argv));
+    MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &c->rank));
+    MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &c->size));
+    micl_set_rank(c->rank, c->size);
+    micl_set_abort_hook(abort_hook);
+}
+
+void comm_finalize(void) {
+    MPI_Finalize();
+}
+
+void comm_abort(int code) {
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+void comm_block(int m, int rank, int size, int *lo, int *hi) {
+    *lo = (int)((int64_t)m * rank / size);
+    *hi = (int)((int64_t)m * (rank + 1) / size);
+}
+
+void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
+    t->n = n;
+    t->depth = 1;
+    while ((1 << (t->depth - 1)) < max_leaves) t->depth++;
+    t->scratch = micl_calloc((size_t)t->depth + 1, sizeof(float *));
+    for (int i = 0; i <= t->depth; i++) t->scratch[i] = micl_alloc_aligned(n * sizeof(float));
+}
+
+void comm_tree_free(comm_tree_t *t) {
+    for (int i = 0; i <= t->depth; i++) free(t->scratch[i]);
+    free(t->scratch);
+    memset(t, 0, sizeof *t);
+}
+
+static void add_into(float *restrict a, const float *restrict b, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) a[i] += b[i];
+}
+
+static int owner_of(int leaf, int m, int size) {
+    for (int r = 0; r < size; r++) {
+        int lo, hi;
+        comm_block(m, r, size, &lo, &hi);
+        if (leaf >= lo && leaf < hi) return r;
+    }
+    return size - 1;
+}
+
+/* Sum of leaves [lo, hi) computed locally into out, using scratch[level+1..]. */
+static void local_node(comm_tree_t *t, int lo, int hi, int level, float *out, comm_leaf_fn leaf,
+                       void *ctx) {
+    if (hi - lo == 1) {
+        leaf(lo, out, ctx);
+        return;
+    }
+    int mid = lo + (hi - lo) / 2;
+    local_node(t, lo, mid, level + 1, out, leaf, ctx);
+    float *tmp = t->scratch[level + 1];
+    local_node(t, mid, hi, level + 1, tmp, leaf, ctx);
+    add_into(out, tmp, t->n);
+}
+
+/* Non-root ranks: send every maximal node inside my block [a, b), left to right. */
+static void send_nodes(comm_tree_t *t, int lo, int hi, int a, int b, int level, comm_leaf_fn leaf,
+                       void *ctx) {
+    if (hi <= a || lo >= b) return;
+    if (lo >= a && hi <= b) {
+        float *buf = t->scratch[level];
+        local_node(t, lo, hi, level, buf, leaf, ctx);
+        MPI_CHECK(MPI_Send(buf, (int)t->n, MPI_FLOAT, 0, lo, MPI_COMM_WORLD));
+        return;
+    }
+    int mid = lo + (hi - lo) / 2;
+    send_nodes(t, lo, mid, a, b, level + 1, leaf, ctx);
+    send_nodes(t, mid, hi, a, b, level + 1, leaf, ctx);
+}
+
+/* Rank 0: node [lo, hi) into out, from local work or received partial sums. */
+static void root_node(comm_tree_t *t, const comm_t *c, int m, int lo, int hi, int level, float *out,
+                      comm_leaf_fn leaf, void *ctx) {
+    int r_lo = owner_of(lo, m, c->size), r_hi = owner_of(hi - 1, m, c->size);
+    if (r_lo == r_hi) {
+        if (r_lo == 0) {
+            local_node(t, lo, hi, level, out, leaf, ctx);
+        } else {
+            MPI_CHECK(MPI_Recv(out, (int)t->n, MPI_FLOAT, r_lo, lo, MPI_COMM_WORLD,
+                               MPI_STATUS_IGNORE));
+        }
+        return;
+    }
+    int mid = lo + (hi - lo) / 2;
+    root_node(t, c, m, lo, mid, level + 1, out, leaf, ctx);
+    float *tmp = t->scratch[level + 1];
+    root_node(t, c, m, mid, hi, level + 1, tmp, leaf, ctx);
+    add_into(out, tmp, t->n);
+}
+
+void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf, void *ctx,
+                      float *result) {
+    if (m > (1 << (t->depth - 1))) micl_fatal("tree reduction sized for fewer micro-batches");
+    if (c->size == 1) {
+        local_node(t, 0, m, 0, result, leaf, ctx);
+        return;
+    }
+    if (c->rank == 0) {
+        root_node(t, c, m, 0, m, 0, result, leaf, ctx);
+    } else {
+        int a, b;
+        comm_block(m, c->rank, c->size, &a, &b);
+        send_nodes(t, 0, m, a, b, 0, leaf, ctx);
+    }
+    comm_bcast_f32(c, result, t->n);
+}
+
+void comm_sum_i64(const comm_t *c, int64_t *v, int n) {
+    if (c->size == 1) return;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+}
+
+void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, double *all, int per) {
+    int lo, hi;
+    comm_block(m, c->rank, c->size, &lo, &hi);
+    if (c->size == 1) {
+        memcpy(all, mine, (size_t)m * per * sizeof(double));
+        return;
+    }
+    int *counts = micl_malloc((size_t)c->size * sizeof(int));
+    int *displs = micl_malloc((size_t)c->size * sizeof(int));
+    for (int r = 0; r < c->size; r++) {
+        int a, b;
+        comm_block(m, r, c->size, &a, &b);
+        counts[r] = (b - a) * per;
+        displs[r] = a * per;
+    }
+    MPI_CHECK(MPI_Allgatherv(mine, (hi - lo) * per, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE,
+                             MPI_COMM_WORLD));
+    free(counts);
+    free(displs);
+}
+
+void comm_bcast_f32(const comm_t *c, float *v, size_t n) {
+    if (c->size == 1) return;
+    size_t chunk = (size_t)1 << 28;
+    for (size_t off = 0; off < n; off += chunk) {
+        size_t len = n - off < chunk ? n - off : chunk;
+        MPI_CHECK(MPI_Bcast(v + off, (int)len, MPI_FLOAT, 0, MPI_COMM_WORLD));
+    }
+}
+
+void comm_barrier(const comm_t *c) {
+    if (c->size > 1) MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+}
+
+int comm_any(const comm_t *c, int flag) {
+    if (c->size == 1) return flag;
+    int v = flag ? 1 : 0;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    return v;
+}

@@ -1,0 +1,54 @@
+/* comm.h - MPI for micl: init, checked calls, and the deterministic gradient reduction.
+ *
+ * comm_tree_reduce sums one float vector per micro-batch over a FIXED binary tree on the
+ * micro-batch indices [0, M) (node [lo,hi) = node [lo,mid) + node [mid,hi), mid = (lo+hi)/2).
+ * Each rank owns a contiguous block of micro-batches and computes the largest tree nodes that
+ * lie inside its block; rank 0 receives the others and completes the tree; the sum is then
+ * broadcast. The additions happen in the same order for any rank count, so np=1 and np=N give
+ * bit-identical gradients (MPI_Allreduce would not: its order depends on np and the algorithm).
+ */
+#ifndef MICL_COMM_H
+#define MICL_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int rank, size;
+} comm_t;
+
+void comm_init(int *argc, char ***argv, comm_t *c);
+void comm_finalize(void);
+void comm_abort(int code);
+
+/* Checked MPI call: reports file:line and rank on failure. */
+#define MPI_CHECK(call) comm_check((call), #call, __FILE__, __LINE__)
+void comm_check(int rc, const char *what, const char *file, int line);
+
+/* Micro-batches [*lo, *hi) owned by `rank` of `size` when a step has m of them. */
+void comm_block(int m, int rank, int size, int *lo, int *hi);
+
+/* Computes the gradient of micro-batch i into out[n] (out is overwritten). */
+typedef void (*comm_leaf_fn)(int i, float *out, void *ctx);
+
+typedef struct {
+    size_t n;
+    int depth;
+    float **scratch; /* one buffer per tree level */
+} comm_tree_t;
+
+void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves);
+void comm_tree_free(comm_tree_t *t);
+/* Sums leaves 0..m-1 into result[n] on every rank (see top of file). */
+void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf, void *ctx,
+                      float *result);
+
+/* Exact integer and double sums (doubles gathered and summed in rank order). */
+void comm_sum_i64(const comm_t *c, int64_t *v, int n);
+/* Gathers one double per micro-batch (rank blocks) and returns them on every rank in index order. */
+void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, double *all, int per);
+void comm_bcast_f32(const comm_t *c, float *v, size_t n);
+void comm_barrier(const comm_t *c);
+int comm_any(const comm_t *c, int flag); /* 1 if any rank's flag is set */
+
+#endif

@@ -1,0 +1,286 @@
+/* h5util.c - checked HDF5 helpers (see h5util.h). */
+#include "h5util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+static void where(hid_t loc, char *buf, size_t len) {
+    char file[512] = "?", obj[256] = "";
+    if (H5Fget_name(loc, file, sizeof file) < 0) snprintf(file, sizeof file, "?");
+    if (H5Iget_name(loc, obj, sizeof obj) < 0) obj[0] = '\0';
+    snprintf(buf, len, "%s:%s", file, obj);
+}
+
+#define H5FAIL(loc, ...)                                                                           \
+    do {                                                                                           \
+        char w_[800];                                                                              \
+        where(loc, w_, sizeof w_);                                                                 \
+        char m_[512];                                                                              \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+        micl_fatal("%s: %s", w_, m_);                                                              \
+    } while (0)
+
+void h5_quiet(void) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+hid_t h5_create(const char *path) {
+    h5_quiet();
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) micl_fatal("cannot create HDF5 file '%s' (directory missing or not writable?)", path);
+    return f;
+}
+
+hid_t h5_open_ro(const char *path) {
+    h5_quiet();
+    FILE *probe = fopen(path, "rb");
+    if (!probe) micl_fatal("cannot open '%s': no such file or not readable", path);
+    fclose(probe);
+    if (H5Fis_hdf5(path) <= 0) micl_fatal("'%s' is not an HDF5 file", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) micl_fatal("cannot open HDF5 file '%s'", path);
+    return f;
+}
+
+void h5_close_file(hid_t f, const char *path) {
+    if (H5Fclose(f) < 0) micl_fatal("error closing HDF5 file '%s'", path);
+}
+
+hid_t h5_group(hid_t loc, const char *name) {
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) H5FAIL(loc, "cannot create group '%s'", name);
+    return g;
+}
+
+void h5_close_group(hid_t g) {
+    H5Gclose(g);
+}
+
+static void write_attr(hid_t loc, const char *name, hid_t type, const void *v) {
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, type, v) < 0) H5FAIL(loc, "cannot write attribute '%s'", name);
+    H5Aclose(a);
+    H5Sclose(sp);
+}
+
+void h5_attr_int(hid_t loc, const char *name, int64_t v) {
+    write_attr(loc, name, H5T_NATIVE_INT64, &v);
+}
+
+void h5_attr_double(hid_t loc, const char *name, double v) {
+    write_attr(loc, name, H5T_NATIVE_DOUBLE, &v);
+}
+
+static hid_t vlen_str_type(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+void h5_attr_str(hid_t loc, const char *name, const char *v) {
+    hid_t t = vlen_str_type();
+    write_attr(loc, name, t, &v);
+    H5Tclose(t);
+}
+
+int h5_has_attr(hid_t loc, const char *name) {
+    return H5Aexists(loc, name) > 0;
+}
+
+static hid_t open_attr(hid_t loc, const char *name, H5T_class_t want) {
+    if (H5Aexists(loc, name) <= 0) H5FAIL(loc, "missing attribute '%s'", name);
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    if (a < 0) H5FAIL(loc, "cannot open attribute '%s'", name);
+    hid_t t = H5Aget_type(a);
+    H5T_class_t cls = H5Tget_class(t);
+    H5Tclose(t);
+    if (cls != want) H5FAIL(loc, "attribute '%s' has the wrong type", name);
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    if (n != 1) H5FAIL(loc, "attribute '%s' is not a scalar", name);
+    return a;
+}
+
+int64_t h5_read_attr_int(hid_t loc, const char *name) {
+    hid_t a = open_attr(loc, name, H5T_INTEGER);
+    int64_t v = 0;
+    if (H5Aread(a, H5T_NATIVE_INT64, &v) < 0) H5FAIL(loc, "cannot read attribute '%s'", name);
+    H5Aclose(a);
+    return v;
+}
+
+double h5_read_attr_double(hid_t loc, const char *name) {
+    hid_t a = open_attr(loc, name, H5T_FLOAT);
+    double v = 0;
+    if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0) H5FAIL(loc, "cannot read attribute '%s'", name);
+    H5Aclose(a);
+    return v;
+}
+
+char *h5_read_attr_str(hid_t loc, const char *name) {
+    hid_t a = open_attr(loc, name, H5T_STRING);
+    hid_t ft = H5Aget_type(a);
+    char *out;
+    if (H5Tis_variable_str(ft) > 0) {
+        hid_t t = vlen_str_type();
+        char *s = NULL;
+        if (H5Aread(a, t, &s) < 0 || !s) H5FAIL(loc, "cannot read attribute '%s'", name);
+        out = micl_strdup(s);
+        H5free_memory(s);
+        H5Tclose(t);
+    } else {
+        size_t n = H5Tget_size(ft);
+        out = micl_calloc(n + 1, 1);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, n + 1);
+        if (H5Aread(a, t, out) < 0) H5FAIL(loc, "cannot read attribute '%s'", name);
+        H5Tclose(t);
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return out;
+}
+
+static void write_1d(hid_t loc, const char *name, hid_t type, const void *v, int64_t n) {
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0) H5FAIL(loc, "cannot create dataset '%s'", name);
+    if (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+        H5FAIL(loc, "cannot write dataset '%s'", name);
+    H5Dclose(d);
+    H5Sclose(sp);
+}
+
+void h5_write_f32(hid_t loc, const char *name, const float *v, int64_t n) {
+    write_1d(loc, name, H5T_NATIVE_FLOAT, v, n);
+}
+void h5_write_f64(hid_t loc, const char *name, const double *v, int64_t n) {
+    write_1d(loc, name, H5T_NATIVE_DOUBLE, v, n);
+}
+void h5_write_i64(hid_t loc, const char *name, const int64_t *v, int64_t n) {
+    write_1d(loc, name, H5T_NATIVE_INT64, v, n);
+}
+void h5_write_i32(hid_t loc, const char *name, const int32_t *v, int64_t n) {
+    write_1d(loc, name, H5T_NATIVE_INT32, v, n);
+}
+
+void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n) {
+    hid_t t = vlen_str_type();
+    write_1d(loc, name, t, v, n);
+    H5Tclose(t);
+}
+
+void h5_write_text(hid_t loc, const char *name, const char *text) {
+    hid_t t = vlen_str_type();
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
+        H5FAIL(loc, "cannot write dataset '%s'", name);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+int h5_exists(hid_t loc, const char *name) {
+    return H5Lexists(loc, name, H5P_DEFAULT) > 0;
+}
+
+static const char *class_name(H5T_class_t c) {
+    switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    default: return "other";
+    }
+}
+
+static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, int64_t want,
+                     int64_t *n_out) {
+    if (!h5_exists(loc, name)) H5FAIL(loc, "missing dataset '%s'", name);
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (d < 0) H5FAIL(loc, "cannot open dataset '%s'", name);
+    hid_t t = H5Dget_type(d);
+    H5T_class_t c = H5Tget_class(t);
+    size_t sz = H5Tget_size(t);
+    H5Tclose(t);
+    if (c != cls || (size && sz != size))
+        H5FAIL(loc, "dataset '%s' has type %s of %zu bytes, expected %s of %zu bytes", name,
+               class_name(c), sz, class_name(cls), size);
+    hid_t sp = H5Dget_space(d);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t dims[8] = {0};
+    if (nd != 1 && !(nd == 0 && cls == H5T_STRING))
+        H5FAIL(loc, "dataset '%s' has %d dimensions, expected 1", name, nd);
+    if (nd == 1) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    int64_t n = nd == 1 ? (int64_t)dims[0] : 1;
+    if (want >= 0 && n != want)
+        H5FAIL(loc, "dataset '%s' has %lld elements, expected %lld", name, (long long)n,
+               (long long)want);
+    if (n_out) *n_out = n;
+    return d;
+}
+
+static void *read_1d(hid_t loc, const char *name, H5T_class_t cls, hid_t mem, size_t esize,
+                     int64_t want, int64_t *n_out) {
+    int64_t n;
+    hid_t d = open_1d(loc, name, cls, esize, want, &n);
+    void *buf = micl_malloc((size_t)(n ? n : 1) * esize);
+    if (n > 0 && H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        H5FAIL(loc, "cannot read dataset '%s'", name);
+    H5Dclose(d);
+    if (n_out) *n_out = n;
+    return buf;
+}
+
+float *h5_read_f32(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
+    return read_1d(loc, name, H5T_FLOAT, H5T_NATIVE_FLOAT, 4, n, n_out);
+}
+double *h5_read_f64(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
+    return read_1d(loc, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, 8, n, n_out);
+}
+int64_t *h5_read_i64(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
+    return read_1d(loc, name, H5T_INTEGER, H5T_NATIVE_INT64, 8, n, n_out);
+}
+int32_t *h5_read_i32(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
+    return read_1d(loc, name, H5T_INTEGER, H5T_NATIVE_INT32, 4, n, n_out);
+}
+
+char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out) {
+    int64_t n;
+    hid_t d = open_1d(loc, name, H5T_STRING, 0, -1, &n);
+    hid_t t = vlen_str_type();
+    char **raw = micl_calloc((size_t)(n ? n : 1), sizeof(char *));
+    if (n > 0 && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+        H5FAIL(loc, "cannot read dataset '%s' as variable-length strings", name);
+    char **out = micl_calloc((size_t)(n ? n : 1), sizeof(char *));
+    for (int64_t i = 0; i < n; i++) {
+        out[i] = micl_strdup(raw[i] ? raw[i] : "");
+        if (raw[i]) H5free_memory(raw[i]);
+    }
+    free(raw);
+    H5Tclose(t);
+    H5Dclose(d);
+    *n_out = n;
+    return out;
+}
+
+char *h5_read_text(hid_t loc, const char *name) {
+    int64_t n;
+    hid_t d = open_1d(loc, name, H5T_STRING, 0, -1, &n);
+    hid_t t = vlen_str_type();
+    char *s = NULL;
+    if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s)
+        H5FAIL(loc, "cannot read dataset '%s'", name);
+    char *out = micl_strdup(s);
+    H5free_memory(s);
+    H5Tclose(t);
+    H5Dclose(d);
+    return out;
+}

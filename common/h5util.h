@@ -1,0 +1,46 @@
+/* h5util.h - small checked helpers over the HDF5 C API for results and checkpoint files.
+ *
+ * Every helper checks its calls and fails with a message naming the file and the object
+ * (dataset or attribute) - the file name is taken from the file id.
+ */
+#ifndef MICL_H5UTIL_H
+#define MICL_H5UTIL_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+/* Turns off HDF5's own error printing (we report errors ourselves). */
+void h5_quiet(void);
+/* Creates `path` truncating, or fails clearly. */
+hid_t h5_create(const char *path);
+/* Opens an existing file read-only; fails clearly when missing or not HDF5. */
+hid_t h5_open_ro(const char *path);
+void h5_close_file(hid_t f, const char *path);
+hid_t h5_group(hid_t loc, const char *name); /* creates */
+void h5_close_group(hid_t g);
+
+void h5_attr_int(hid_t loc, const char *name, int64_t v);
+void h5_attr_double(hid_t loc, const char *name, double v);
+void h5_attr_str(hid_t loc, const char *name, const char *v);
+int h5_has_attr(hid_t loc, const char *name);
+int64_t h5_read_attr_int(hid_t loc, const char *name);
+double h5_read_attr_double(hid_t loc, const char *name);
+char *h5_read_attr_str(hid_t loc, const char *name); /* malloc'd */
+
+void h5_write_f32(hid_t loc, const char *name, const float *v, int64_t n);
+void h5_write_f64(hid_t loc, const char *name, const double *v, int64_t n);
+void h5_write_i64(hid_t loc, const char *name, const int64_t *v, int64_t n);
+void h5_write_i32(hid_t loc, const char *name, const int32_t *v, int64_t n);
+void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n);
+void h5_write_text(hid_t loc, const char *name, const char *text); /* scalar string dataset */
+
+int h5_exists(hid_t loc, const char *name);
+/* Reads a 1-D dataset of the given type and exact length (n < 0: any length, returned in *n_out). */
+float *h5_read_f32(hid_t loc, const char *name, int64_t n, int64_t *n_out);
+double *h5_read_f64(hid_t loc, const char *name, int64_t n, int64_t *n_out);
+int64_t *h5_read_i64(hid_t loc, const char *name, int64_t n, int64_t *n_out);
+int32_t *h5_read_i32(hid_t loc, const char *name, int64_t n, int64_t *n_out);
+char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out);
+char *h5_read_text(hid_t loc, const char *name);
+
+#endif

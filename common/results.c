@@ -1,0 +1,314 @@
+/* results.c - writing, reading and printing the results file (see results.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "results.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "h5util.h"
+
+void curve_push(curve_t *c, int64_t step, int stage, double loss, double lr, double gnorm,
+                double tps, double acc) {
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 256;
+        c->step = micl_realloc(c->step, (size_t)c->cap * sizeof(int64_t));
+        c->stage = micl_realloc(c->stage, (size_t)c->cap * sizeof(int32_t));
+        c->loss = micl_realloc(c->loss, (size_t)c->cap * sizeof(double));
+        c->lr = micl_realloc(c->lr, (size_t)c->cap * sizeof(double));
+        c->grad_norm = micl_realloc(c->grad_norm, (size_t)c->cap * sizeof(double));
+        c->tokens_per_s = micl_realloc(c->tokens_per_s, (size_t)c->cap * sizeof(double));
+        c->train_icl_acc = micl_realloc(c->train_icl_acc, (size_t)c->cap * sizeof(double));
+    }
+    c->step[c->n] = step;
+    c->stage[c->n] = stage;
+    c->loss[c->n] = loss;
+    c->lr[c->n] = lr;
+    c->grad_norm[c->n] = gnorm;
+    c->tokens_per_s[c->n] = tps;
+    c->train_icl_acc[c->n] = acc;
+    c->n++;
+}
+
+void curve_free(curve_t *c) {
+    free(c->step);
+    free(c->stage);
+    free(c->loss);
+    free(c->lr);
+    free(c->grad_norm);
+    free(c->tokens_per_s);
+    free(c->train_icl_acc);
+    memset(c, 0, sizeof *c);
+}
+
+void results_wilson(int64_t k, int64_t n, double *lo, double *hi) {
+    if (n <= 0) {
+        *lo = 0;
+        *hi = 1;
+        return;
+    }
+    const double z = 1.959963984540054;
+    double p = (double)k / (double)n, z2n = z * z / (double)n;
+    double centre = (p + z2n / 2) / (1 + z2n);
+    double half = z * sqrt(p * (1 - p) / (double)n + z2n / (4.0 * (double)n)) / (1 + z2n);
+    *lo = fmax(0.0, centre - half);
+    *hi = fmin(1.0, centre + half);
+}
+
+static void write_run(hid_t f, const run_result_t *run) {
+    hid_t g = h5_group(f, run->name);
+    h5_attr_double(g, "train_seconds", run->train_seconds);
+    h5_attr_double(g, "eval_seconds", run->eval_seconds);
+    h5_attr_double(g, "tokens_per_s", run->tokens_per_s);
+    h5_attr_int(g, "steps", run->steps);
+    h5_attr_int(g, "tokens", run->tokens);
+    h5_attr_int(g, "n_params", run->n_params);
+    h5_attr_str(g, "checkpoint", run->checkpoint);
+    h5_write_i64(g, "stage_start", run->stage_start, run->n_stages);
+
+    hid_t t = h5_group(g, "train");
+    const curve_t *c = &run->curve;
+    h5_write_i64(t, "step", c->step, c->n);
+    h5_write_i32(t, "stage", c->stage, c->n);
+    h5_write_f64(t, "loss", c->loss, c->n);
+    h5_write_f64(t, "lr", c->lr, c->n);
+    h5_write_f64(t, "grad_norm", c->grad_norm, c->n);
+    h5_write_f64(t, "tokens_per_s", c->tokens_per_s, c->n);
+    h5_write_f64(t, "train_icl_acc", c->train_icl_acc, c->n);
+    h5_close_group(t);
+
+    hid_t e = h5_group(g, "eval");
+    int n = run->n_rows;
+    char **bench = micl_calloc((size_t)n + 1, sizeof(char *));
+    char **data = micl_calloc((size_t)n + 1, sizeof(char *));
+    int32_t *ways = micl_calloc((size_t)n + 1, 4), *shots = micl_calloc((size_t)n + 1, 4);
+    int64_t *eps = micl_calloc((size_t)n + 1, 8), *cor = micl_calloc((size_t)n + 1, 8),
+            *ex = micl_calloc((size_t)n + 1, 8);
+    double *acc = micl_calloc((size_t)n + 1, 8), *lo = micl_calloc((size_t)n + 1, 8),
+           *hi = micl_calloc((size_t)n + 1, 8), *ch = micl_calloc((size_t)n + 1, 8);
+    for (int i = 0; i < n; i++) {
+        const eval_row_t *r = &run->rows[i];
+        bench[i] = (char *)r->benchmark;
+        data[i] = (char *)r->dataset;
+        ways[i] = r->ways;
+        shots[i] = r->shots;
+        eps[i] = r->episodes;
+        cor[i] = r->correct;
+        ex[i] = r->exact;
+        acc[i] = r->accuracy;
+        lo[i] = r->ci_low;
+        hi[i] = r->ci_high;
+        ch[i] = r->chance;
+    }
+    h5_write_strings(e, "benchmark", bench, n);
+    h5_write_strings(e, "dataset", data, n);
+    h5_write_i32(e, "ways", ways, n);
+    h5_write_i32(e, "shots", shots, n);
+    h5_write_i64(e, "episodes", eps, n);
+    h5_write_i64(e, "correct", cor, n);
+    h5_write_i64(e, "exact_match", ex, n);
+    h5_write_f64(e, "accuracy", acc, n);
+    h5_write_f64(e, "ci_low", lo, n);
+    h5_write_f64(e, "ci_high", hi, n);
+    h5_write_f64(e, "chance", ch, n);
+    free(bench), free(data), free(ways), free(shots), free(eps), free(cor), free(ex);
+    free(acc), free(lo), free(hi), free(ch);
+    h5_close_group(e);
+    h5_close_group(g);
+}
+
+void results_write(const char *path, const results_t *r) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    micl_pending_add(tmp);
+    hid_t f = h5_create(tmp);
+    h5_attr_int(f, "schema_version", RESULTS_SCHEMA_VERSION);
+    h5_attr_str(f, "kind", "micl-results");
+    h5_attr_str(f, "micl_version", MICL_VERSION);
+    h5_attr_str(f, "config_path", r->config_path);
+    h5_attr_str(f, "created", r->created);
+    h5_attr_str(f, "hostname", r->hostname);
+    h5_attr_int(f, "world_size", r->world_size);
+    h5_attr_int(f, "threads", r->threads);
+    h5_write_text(f, "config", r->config_text ? r->config_text : "");
+    hid_t runs = h5_group(f, "runs");
+    char **names = micl_calloc((size_t)r->n_runs + 1, sizeof(char *));
+    for (int i = 0; i < r->n_runs; i++) {
+        write_run(runs, &r->runs[i]);
+        names[i] = (char *)r->runs[i].name;
+    }
+    h5_close_group(runs);
+    h5_write_strings(f, "run_names", names, r->n_runs);
+    free(names);
+    h5_close_file(f, tmp);
+    if (rename(tmp, path) != 0)
+        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    micl_pending_remove(tmp);
+}
+
+static void read_run(hid_t runs, const char *name, run_result_t *run) {
+    memset(run, 0, sizeof *run);
+    snprintf(run->name, sizeof run->name, "%s", name);
+    if (!h5_exists(runs, name)) micl_fatal("results: missing group /runs/%s", name);
+    hid_t g = H5Gopen2(runs, name, H5P_DEFAULT);
+    run->train_seconds = h5_read_attr_double(g, "train_seconds");
+    run->eval_seconds = h5_read_attr_double(g, "eval_seconds");
+    run->tokens_per_s = h5_read_attr_double(g, "tokens_per_s");
+    run->steps = h5_read_attr_int(g, "steps");
+    run->tokens = h5_read_attr_int(g, "tokens");
+    run->n_params = h5_read_attr_int(g, "n_params");
+    char *ck = h5_read_attr_str(g, "checkpoint");
+    snprintf(run->checkpoint, sizeof run->checkpoint, "%s", ck);
+    free(ck);
+    hid_t e = H5Gopen2(g, "eval", H5P_DEFAULT);
+    if (e < 0) micl_fatal("results: missing group /runs/%s/eval", name);
+    int64_t n;
+    char **bench = h5_read_strings(e, "benchmark", &n);
+    if (n > RESULTS_MAX_ROWS) micl_fatal("results: /runs/%s/eval has too many rows", name);
+    char **data = h5_read_strings(e, "dataset", &n);
+    int32_t *ways = h5_read_i32(e, "ways", n, NULL), *shots = h5_read_i32(e, "shots", n, NULL);
+    int64_t *eps = h5_read_i64(e, "episodes", n, NULL), *cor = h5_read_i64(e, "correct", n, NULL),
+            *ex = h5_read_i64(e, "exact_match", n, NULL);
+    double *acc = h5_read_f64(e, "accuracy", n, NULL), *lo = h5_read_f64(e, "ci_low", n, NULL),
+           *hi = h5_read_f64(e, "ci_high", n, NULL), *ch = h5_read_f64(e, "chance", n, NULL);
+    run->n_rows = (int)n;
+    for (int64_t i = 0; i < n; i++) {
+        eval_row_t *r = &run->rows[i];
+        snprintf(r->benchmark, sizeof r->benchmark, "%s", bench[i]);
+        snprintf(r->dataset, sizeof r->dataset, "%s", data[i]);
+        r->ways = ways[i], r->shots = shots[i], r->episodes = eps[i], r->correct = cor[i];
+        r->exact = ex[i], r->accuracy = acc[i], r->ci_low = lo[i], r->ci_high = hi[i];
+        r->chance = ch[i];
+        free(bench[i]);
+        free(data[i]);
+    }
+    free(bench), free(data), free(ways), free(shots), free(eps), free(cor), free(ex);
+    free(acc), free(lo), free(hi), free(ch);
+    H5Gclose(e);
+    hid_t t = H5Gopen2(g, "train", H5P_DEFAULT);
+    if (t >= 0) {
+        int64_t m;
+        curve_t *c = &run->curve;
+        c->step = h5_read_i64(t, "step", -1, &m);
+        c->n = c->cap = m;
+        c->stage = h5_read_i32(t, "stage", m, NULL);
+        c->loss = h5_read_f64(t, "loss", m, NULL);
+        c->lr = h5_read_f64(t, "lr", m, NULL);
+        c->grad_norm = h5_read_f64(t, "grad_norm", m, NULL);
+        c->tokens_per_s = h5_read_f64(t, "tokens_per_s", m, NULL);
+        c->train_icl_acc = h5_read_f64(t, "train_icl_acc", m, NULL);
+        H5Gclose(t);
+    }
+    H5Gclose(g);
+}
+
+void results_read(const char *path, results_t *r) {
+    memset(r, 0, sizeof *r);
+    hid_t f = h5_open_ro(path);
+    if (!h5_has_attr(f, "kind")) micl_fatal("%s: not a micl results file (no 'kind' attribute)", path);
+    char *kind = h5_read_attr_str(f, "kind");
+    if (strcmp(kind, "micl-results") != 0) micl_fatal("%s: not a micl results file (kind '%s')", path, kind);
+    free(kind);
+    int64_t ver = h5_read_attr_int(f, "schema_version");
+    if (ver != RESULTS_SCHEMA_VERSION)
+        micl_fatal("%s: results schema version %lld, this micl reads version %d", path,
+                   (long long)ver, RESULTS_SCHEMA_VERSION);
+    r->world_size = (int)h5_read_attr_int(f, "world_size");
+    r->threads = (int)h5_read_attr_int(f, "threads");
+    char *s = h5_read_attr_str(f, "hostname");
+    snprintf(r->hostname, sizeof r->hostname, "%s", s);
+    free(s);
+    s = h5_read_attr_str(f, "created");
+    snprintf(r->created, sizeof r->created, "%s", s);
+    free(s);
+    s = h5_read_attr_str(f, "config_path");
+    snprintf(r->config_path, sizeof r->config_path, "%s", s);
+    free(s);
+    r->config_text = h5_read_text(f, "config");
+    int64_t n;
+    char **names = h5_read_strings(f, "run_names", &n);
+    if (n > RESULTS_MAX_RUNS) micl_fatal("%s: too many runs (%lld)", path, (long long)n);
+    hid_t runs = H5Gopen2(f, "runs", H5P_DEFAULT);
+    if (runs < 0) micl_fatal("%s: missing group /runs", path);
+    for (int64_t i = 0; i < n; i++) {
+        read_run(runs, names[i], &r->runs[i]);
+        free(names[i]);
+    }
+    free(names);
+    r->n_runs = (int)n;
+    H5Gclose(runs);
+    h5_close_file(f, path);
+}
+
+void results_free(results_t *r) {
+    for (int i = 0; i < r->n_runs; i++) curve_free(&r->runs[i].curve);
+    free(r->config_text);
+    memset(r, 0, sizeof *r);
+}
+
+static void print_rows(const run_result_t *run, FILE *out) {
+    fprintf(out, "  %-14s %-14s %4s %5s %8s %8s %16s %7s\n", "benchmark", "dataset", "ways",
+            "shots", "episodes", "accuracy", "95% interval", "chance");
+    for (int i = 0; i < run->n_rows; i++) {
+        const eval_row_t *r = &run->rows[i];
+        fprintf(out, "  %-14s %-14s %4d %5d %8lld %8.3f   [%.3f, %.3f] %7.3f\n", r->benchmark,
+                r->dataset, r->ways, r->shots, (long long)r->episodes, r->accuracy, r->ci_low,
+                r->ci_high, r->chance);
+    }
+}
+
+void results_print_table(const results_t *r, FILE *out) {
+    if (r->n_runs == 0) return;
+    /* Summary: columns are the first run's rows. */
+    const run_result_t *first = &r->runs[0];
+    fprintf(out, "\n| %-10s |", "run");
+    for (int i = 0; i < first->n_rows; i++) {
+        const eval_row_t *e = &first->rows[i];
+        char col[48];
+        if (strcmp(e->benchmark, "zeroshot") == 0)
+            snprintf(col, sizeof col, "zero-shot %d-way", e->ways);
+        else
+            snprintf(col, sizeof col, "%s%s%d-way %d-shot",
+                     strcmp(e->benchmark, "binding") ? e->benchmark : "",
+                     strcmp(e->benchmark, "binding") ? " " : "", e->ways, e->shots);
+        fprintf(out, " %s |", col);
+    }
+    fprintf(out, " tokens/s |\n|------------|");
+    for (int i = 0; i < first->n_rows; i++) fprintf(out, "---|");
+    fprintf(out, "---|\n");
+    for (int k = 0; k < r->n_runs; k++) {
+        const run_result_t *run = &r->runs[k];
+        fprintf(out, "| %-10s |", run->name);
+        for (int i = 0; i < first->n_rows; i++) {
+            const eval_row_t *e = i < run->n_rows ? &run->rows[i] : NULL;
+            if (e)
+                fprintf(out, " %.3f ±%.3f |", e->accuracy, (e->ci_high - e->ci_low) / 2);
+            else
+                fprintf(out, " - |");
+        }
+        fprintf(out, " %.0f |\n", run->tokens_per_s);
+    }
+    fprintf(out, "\n");
+    for (int k = 0; k < r->n_runs; k++) {
+        const run_result_t *run = &r->runs[k];
+        fprintf(out, "run %s: %lld steps, %lld params, train %.1f s, eval %.1f s, %.0f tokens/s\n",
+                run->name, (long long)run->steps, (long long)run->n_params, run->train_seconds,
+                run->eval_seconds, run->tokens_per_s);
+        print_rows(run, out);
+    }
+}
+
+void results_print_csv(const results_t *r, FILE *out) {
+    fprintf(out, "run,benchmark,dataset,ways,shots,episodes,correct,accuracy,ci_low,ci_high,chance\n");
+    for (int k = 0; k < r->n_runs; k++) {
+        const run_result_t *run = &r->runs[k];
+        for (int i = 0; i < run->n_rows; i++) {
+            const eval_row_t *e = &run->rows[i];
+            fprintf(out, "%s,%s,%s,%d,%d,%lld,%lld,%.6f,%.6f,%.6f,%.6f\n", run->name, e->benchmark,
+                    e->dataset, e->ways, e->shots, (long long)e->episodes, (long long)e->correct,
+                    e->accuracy, e->ci_low, e->ci_high, e->chance);
+        }
+    }
+}

@@ -1,0 +1,468 @@
+/* glyphs.c - the glyph image store: CJK ideographs rendered with FreeType, one class each.
+ *
+ * Classes are ideographs of U+4E00..U+9FFF that every configured font covers, picked by a
+ * seeded shuffle (RNG_STREAM_SPLIT, index 0); the first glyph_train_classes are train classes,
+ * the rest held-out classes. Each class gets glyph_instances distinct renderings: attempts cycle
+ * through the fonts, each with its own random rotation, scale, sub-pixel shift and stroke
+ * change (RNG_STREAM_GLYPH_RENDER, index = class), and a rendering whose bitmap equals an
+ * accepted one (or is blank) is dropped and retried. Classes render in parallel (OpenMP, one
+ * FT_Library per thread); every random draw is keyed by class, so the bytes do not depend on
+ * the thread count. docs/DATA.md describes the result; prepare.c caches it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include FT_OUTLINE_H
+#include FT_BITMAP_H
+
+#include "../common/error.h"
+#include "../common/rng.h"
+#include "sources.h"
+
+#define CJK_FIRST 0x4E00
+#define CJK_LAST 0x9FFF
+#define GLYPH_FILL 0.8 /* pixel size of the em square relative to the image side */
+
+typedef struct {
+    char path[CONFIG_PATH_LEN];
+    long face; /* face index inside a collection */
+} font_spec_t;
+
+typedef struct {
+    FT_Library lib;
+    FT_Face faces[CONFIG_MAX_FONTS];
+    int n;
+} font_set_t;
+
+/* FreeType's error texts (FT_Error_String is empty unless FreeType was built with them). */
+#undef FTERRORS_H_
+#define FT_ERRORDEF(e, v, s) {e, s},
+#define FT_ERROR_START_LIST {
+#define FT_ERROR_END_LIST                                                                          \
+    { 0, NULL }                                                                                    \
+    }                                                                                              \
+    ;
+static const struct {
+    int code;
+    const char *text;
+} k_ft_errors[] =
+#include FT_ERRORS_H
+
+    static void ft_message(FT_Error e, char *buf, size_t len) {
+    for (int i = 0; k_ft_errors[i].text; i++) {
+        if (k_ft_errors[i].code == e) {
+            snprintf(buf, len, "%s (FreeType error 0x%02x)", k_ft_errors[i].text, (unsigned)e);
+            return;
+        }
+    }
+    snprintf(buf, len, "FreeType error 0x%02x", (unsigned)e);
+}
+
+static int pixel_size(const data_config_t *cfg) {
+    int px = (int)lround(GLYPH_FILL * cfg->glyph_size);
+    return px < 1 ? 1 : px;
+}
+
+static void check_config(const data_config_t *cfg) {
+    if (cfg->glyph_size < 4 || cfg->glyph_size > 1024)
+        micl_fatal("data.glyph_size is %d, expected 4 .. 1024", cfg->glyph_size);
+    if (cfg->glyph_train_classes < 1)
+        micl_fatal("data.glyph_train_classes is %d, expected at least 1", cfg->glyph_train_classes);
+    if (cfg->glyph_heldout_classes < 0)
+        micl_fatal("data.glyph_heldout_classes is %d, expected at least 0",
+                   cfg->glyph_heldout_classes);
+    if (cfg->glyph_instances < 1)
+        micl_fatal("data.glyph_instances is %d, expected at least 1", cfg->glyph_instances);
+    if (cfg->glyph_heldout_instances < 0 || cfg->glyph_heldout_instances >= cfg->glyph_instances)
+        micl_fatal("data.glyph_heldout_instances is %d, expected 0 .. %d (glyph_instances - 1, "
+                   "so that every train class keeps a training image)",
+                   cfg->glyph_heldout_instances, cfg->glyph_instances - 1);
+    if (cfg->n_fonts < 1 || cfg->n_fonts > CONFIG_MAX_FONTS)
+        micl_fatal("data.fonts lists %d fonts, expected 1 .. %d", cfg->n_fonts, CONFIG_MAX_FONTS);
+    if (!(cfg->glyph_rotate_deg >= 0 && cfg->glyph_rotate_deg <= 45))
+        micl_fatal("data.glyph_rotate_deg is %g, expected 0 .. 45", cfg->glyph_rotate_deg);
+    if (!(cfg->glyph_scale_jitter >= 0 && cfg->glyph_scale_jitter <= 0.5))
+        micl_fatal("data.glyph_scale_jitter is %g, expected 0 .. 0.5", cfg->glyph_scale_jitter);
+    if (!(cfg->glyph_shift_px >= 0 && cfg->glyph_shift_px <= cfg->glyph_size / 4.0))
+        micl_fatal("data.glyph_shift_px is %g, expected 0 .. %g (a quarter of glyph_size)",
+                   cfg->glyph_shift_px, cfg->glyph_size / 4.0);
+    if (!(fabsf(cfg->glyph_stroke_px) <= cfg->glyph_size / 8.0))
+        micl_fatal("data.glyph_stroke_px is %g, expected |value| <= %g (an eighth of glyph_size)",
+                   cfg->glyph_stroke_px, cfg->glyph_size / 8.0);
+}
+
+/* "file.ttc" or "file.ttc#N" (face N of a collection). */
+static void parse_fonts(const data_config_t *cfg, font_spec_t *specs) {
+    for (int i = 0; i < cfg->n_fonts; i++) {
+        const char *s = cfg->fonts[i];
+        snprintf(specs[i].path, sizeof specs[i].path, "%s", s);
+        specs[i].face = 0;
+        char *hash = strrchr(specs[i].path, '#');
+        if (hash) {
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(hash + 1, &end, 10);
+            if (hash[1] == '\0' || *end != '\0' || errno || v < 0 || v > 65535)
+                micl_fatal("data.fonts entry '%s': the face index after '#' must be an integer "
+                           "0 .. 65535",
+                           s);
+            specs[i].face = v;
+            *hash = '\0';
+        }
+        if (!specs[i].path[0]) micl_fatal("data.fonts entry %d is empty", i);
+    }
+}
+
+/* Opens every font; returns 0 or a FreeType error, with a message in err. */
+static int open_fonts(const font_spec_t *specs, int n, int px, font_set_t *fs, char *err,
+                      size_t errlen) {
+    memset(fs, 0, sizeof *fs);
+    FT_Error e = FT_Init_FreeType(&fs->lib);
+    if (e) {
+        char m[128];
+        ft_message(e, m, sizeof m);
+        snprintf(err, errlen, "cannot initialise FreeType: %s", m);
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        e = FT_New_Face(fs->lib, specs[i].path, specs[i].face, &fs->faces[i]);
+        if (e) {
+            char m[128];
+            ft_message(e, m, sizeof m);
+            snprintf(err, errlen, "font '%s' face %ld: cannot open: %s", specs[i].path,
+                     specs[i].face, m);
+            return 1;
+        }
+        fs->n = i + 1;
+        if (!FT_IS_SCALABLE(fs->faces[i])) {
+            snprintf(err, errlen, "font '%s' face %ld has no outlines (bitmap-only font)",
+                     specs[i].path, specs[i].face);
+            return 1;
+        }
+        e = FT_Set_Pixel_Sizes(fs->faces[i], 0, (FT_UInt)px);
+        if (e) {
+            char m[128];
+            ft_message(e, m, sizeof m);
+            snprintf(err, errlen, "font '%s' face %ld: cannot set pixel size %d: %s", specs[i].path,
+                     specs[i].face, px, m);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void close_fonts(font_set_t *fs) {
+    for (int i = 0; i < fs->n; i++)
+        if (fs->faces[i]) FT_Done_Face(fs->faces[i]);
+    if (fs->lib) FT_Done_FreeType(fs->lib);
+    memset(fs, 0, sizeof *fs);
+}
+
+/* Checks that the font files exist (clear message naming them) and opens them. */
+static void open_fonts_checked(const data_config_t *cfg, const font_spec_t *specs, font_set_t *fs) {
+    for (int i = 0; i < cfg->n_fonts; i++) {
+        struct stat st;
+        if (stat(specs[i].path, &st) != 0)
+            micl_fatal("font file '%s' (data.fonts) cannot be read: %s", specs[i].path,
+                       strerror(errno));
+        if (!S_ISREG(st.st_mode))
+            micl_fatal("font file '%s' (data.fonts) is not a regular file", specs[i].path);
+    }
+    char err[CONFIG_PATH_LEN + 256];
+    if (open_fonts(specs, cfg->n_fonts, pixel_size(cfg), fs, err, sizeof err)) {
+        close_fonts(fs);
+        micl_fatal("%s", err);
+    }
+}
+
+/* Ideographs of U+4E00..U+9FFF present in every face, ascending; returns the count. */
+static int covered_ideographs(const font_set_t *fs, int32_t *out) {
+    int n = 0;
+    for (int32_t cp = CJK_FIRST; cp <= CJK_LAST; cp++) {
+        int all = 1;
+        for (int f = 0; f < fs->n && all; f++)
+            if (FT_Get_Char_Index(fs->faces[f], (FT_ULong)cp) == 0) all = 0;
+        if (all) out[n++] = cp;
+    }
+    return n;
+}
+
+static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int covered) {
+    FT_Int maj = 0, min = 0, pat = 0;
+    FT_Library_Version(fs->lib, &maj, &min, &pat);
+    size_t cap = 1024 + (size_t)cfg->n_fonts * (CONFIG_PATH_LEN + 64);
+    char *out = micl_malloc(cap);
+    int len = snprintf(
+        out, cap,
+        "glyphs schema=%d size=%d pixel_size=%d train_classes=%d heldout_classes=%d "
+        "instances=%d heldout_instances=%d rotate_deg=%.9g scale_jitter=%.9g shift_px=%.9g "
+        "stroke_px=%.9g seed=%llu freetype=%d.%d.%d fonts:",
+        STORE_SCHEMA_VERSION, cfg->glyph_size, pixel_size(cfg), cfg->glyph_train_classes,
+        cfg->glyph_heldout_classes, cfg->glyph_instances, cfg->glyph_heldout_instances,
+        (double)cfg->glyph_rotate_deg, (double)cfg->glyph_scale_jitter, (double)cfg->glyph_shift_px,
+        (double)cfg->glyph_stroke_px, (unsigned long long)cfg->glyph_seed, (int)maj, (int)min,
+        (int)pat);
+    for (int i = 0; i < cfg->n_fonts; i++) {
+        struct stat st;
+        long long size = stat(cfg->fonts[i], &st) == 0 ? (long long)st.st_size : -1;
+        if (size < 0) {
+            /* "file#N": stat the file part */
+            char p[CONFIG_PATH_LEN];
+            snprintf(p, sizeof p, "%s", cfg->fonts[i]);
+            char *h = strrchr(p, '#');
+            if (h) *h = '\0';
+            size = stat(p, &st) == 0 ? (long long)st.st_size : -1;
+        }
+        len += snprintf(out + len, cap - (size_t)len, " %s (%lld bytes, %s);", cfg->fonts[i], size,
+                        fs->faces[i]->family_name ? fs->faces[i]->family_name : "?");
+    }
+    snprintf(out + len, cap - (size_t)len,
+             " ideographs covered by all fonts: %d of %d (U+4E00..U+9FFF)", covered,
+             CJK_LAST - CJK_FIRST + 1);
+    return out;
+}
+
+char *glyphs_provenance(const data_config_t *cfg) {
+    check_config(cfg);
+    font_spec_t specs[CONFIG_MAX_FONTS];
+    parse_fonts(cfg, specs);
+    font_set_t fs;
+    open_fonts_checked(cfg, specs, &fs);
+    int32_t *cps = micl_malloc((CJK_LAST - CJK_FIRST + 1) * sizeof *cps);
+    int covered = covered_ideographs(&fs, cps);
+    char *p = make_provenance(cfg, &fs, covered);
+    free(cps);
+    close_fonts(&fs);
+    return p;
+}
+
+/* --------------------------------------------------------------------------- rendering */
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Renders one jittered instance of glyph `gi` into img (size x size, cleared first). Returns 0,
+ * or a FreeType error code (message in err). */
+static int render_instance(FT_Library lib, FT_Face face, FT_UInt gi, const data_config_t *cfg,
+                           rng_t *r, uint8_t *img, char *err, size_t errlen) {
+    const int size = cfg->glyph_size;
+    /* Always draw the same five values in the same order. */
+    double rot =
+        (2.0 * rng_uniform(r) - 1.0) * cfg->glyph_rotate_deg * (3.14159265358979323846 / 180.0);
+    double scale = 1.0 + (2.0 * rng_uniform(r) - 1.0) * cfg->glyph_scale_jitter;
+    double dx = (2.0 * rng_uniform(r) - 1.0) * cfg->glyph_shift_px;
+    double dy = (2.0 * rng_uniform(r) - 1.0) * cfg->glyph_shift_px;
+    double stroke = (2.0 * rng_uniform(r) - 1.0) * fabs((double)cfg->glyph_stroke_px);
+
+    FT_Matrix m;
+    m.xx = (FT_Fixed)lround(cos(rot) * scale * 65536.0);
+    m.xy = (FT_Fixed)lround(-sin(rot) * scale * 65536.0);
+    m.yx = (FT_Fixed)lround(sin(rot) * scale * 65536.0);
+    m.yy = (FT_Fixed)lround(cos(rot) * scale * 65536.0);
+    FT_Set_Transform(face, &m, NULL);
+    FT_Error e = FT_Load_Glyph(face, gi, FT_LOAD_NO_BITMAP | FT_LOAD_NO_HINTING);
+    const char *step = "load glyph";
+    FT_Outline *ol = &face->glyph->outline;
+    if (!e && face->glyph->format != FT_GLYPH_FORMAT_OUTLINE) {
+        snprintf(err, errlen, "glyph %u is not an outline", gi);
+        return 1;
+    }
+    FT_Pos strength = (FT_Pos)lround(stroke * 64.0);
+    if (!e && strength != 0) {
+        step = "embolden outline";
+        e = FT_Outline_Embolden(ol, strength);
+    }
+    if (!e) {
+        FT_BBox cb;
+        FT_Outline_Get_CBox(ol, &cb);
+        FT_Pos cx = (cb.xMin + cb.xMax) / 2, cy = (cb.yMin + cb.yMax) / 2;
+        FT_Pos tx = (FT_Pos)size * 32 - cx + (FT_Pos)lround(dx * 64.0);
+        FT_Pos ty = (FT_Pos)size * 32 - cy + (FT_Pos)lround(dy * 64.0);
+        FT_Outline_Translate(ol, tx, ty);
+        memset(img, 0, (size_t)size * (size_t)size);
+        FT_Bitmap bm;
+        FT_Bitmap_Init(&bm);
+        bm.rows = (unsigned)size;
+        bm.width = (unsigned)size;
+        bm.pitch = size;
+        bm.buffer = img;
+        bm.num_grays = 256;
+        bm.pixel_mode = FT_PIXEL_MODE_GRAY;
+        step = "render outline";
+        e = FT_Outline_Get_Bitmap(lib, ol, &bm); /* clips to the bitmap */
+    }
+    if (e) {
+        char msg[128];
+        ft_message(e, msg, sizeof msg);
+        snprintf(err, errlen, "cannot %s %u: %s", step, gi, msg);
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    int failed; /* 0 ok, 1 FreeType error, 2 too few distinct instances */
+    int attempts;
+    int distinct;
+    char err[192];
+} class_status_t;
+
+/* Renders the instances of class c (code point cp) into out[instances * size * size]. */
+static void render_class(const font_set_t *fs, const data_config_t *cfg, int c, int32_t cp,
+                         uint8_t *out, class_status_t *st) {
+    const size_t npix = (size_t)cfg->glyph_size * (size_t)cfg->glyph_size;
+    const int want = cfg->glyph_instances;
+    const int max_attempts = 50 * want + 100;
+    uint64_t *hashes = micl_malloc((size_t)want * sizeof *hashes);
+    FT_UInt gids[CONFIG_MAX_FONTS];
+    for (int f = 0; f < fs->n; f++)
+        gids[f] = FT_Get_Char_Index(fs->faces[f], (FT_ULong)cp);
+    rng_t r = rng_make(cfg->glyph_seed, RNG_STREAM_GLYPH_RENDER, (uint64_t)c);
+    int have = 0, a = 0;
+    for (; a < max_attempts && have < want; a++) {
+        int f = a % fs->n;
+        uint8_t *img = out + (size_t)have * npix;
+        if (render_instance(fs->lib, fs->faces[f], gids[f], cfg, &r, img, st->err,
+                            sizeof st->err)) {
+            st->failed = 1;
+            break;
+        }
+        int blank = 1;
+        for (size_t i = 0; i < npix && blank; i++)
+            if (img[i]) blank = 0;
+        if (blank) continue;
+        uint64_t h = hash_bytes(img, npix);
+        int dup = 0;
+        for (int k = 0; k < have && !dup; k++)
+            if (hashes[k] == h && memcmp(out + (size_t)k * npix, img, npix) == 0) dup = 1;
+        if (dup) continue;
+        hashes[have++] = h;
+    }
+    st->attempts = a;
+    st->distinct = have;
+    if (!st->failed && have < want) st->failed = 2;
+    free(hashes);
+}
+
+static int utf8_encode(int32_t cp, char *buf) {
+    if (cp < 0x80) {
+        buf[0] = (char)cp;
+        buf[1] = 0;
+        return 1;
+    }
+    if (cp < 0x800) {
+        buf[0] = (char)(0xC0 | (cp >> 6));
+        buf[1] = (char)(0x80 | (cp & 0x3F));
+        buf[2] = 0;
+        return 2;
+    }
+    buf[0] = (char)(0xE0 | (cp >> 12));
+    buf[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    buf[2] = (char)(0x80 | (cp & 0x3F));
+    buf[3] = 0;
+    return 3;
+}
+
+void glyphs_build(const data_config_t *cfg, image_store_t *out) {
+    memset(out, 0, sizeof *out);
+    check_config(cfg);
+    font_spec_t specs[CONFIG_MAX_FONTS];
+    parse_fonts(cfg, specs);
+    font_set_t fs;
+    open_fonts_checked(cfg, specs, &fs);
+
+    int32_t *cps = micl_malloc((CJK_LAST - CJK_FIRST + 1) * sizeof *cps);
+    int covered = covered_ideographs(&fs, cps);
+    const int n_classes = cfg->glyph_train_classes + cfg->glyph_heldout_classes;
+    if (covered < n_classes)
+        micl_fatal("glyphs: the fonts in data.fonts have %d ideographs in common, but "
+                   "glyph_train_classes + glyph_heldout_classes = %d",
+                   covered, n_classes);
+    rng_t rs = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, 0);
+    rng_shuffle_i32(&rs, cps, covered);
+    out->provenance = make_provenance(cfg, &fs, covered);
+    close_fonts(&fs);
+
+    const int size = cfg->glyph_size;
+    const int inst = cfg->glyph_instances;
+    const size_t npix = (size_t)size * (size_t)size;
+    out->n = (int64_t)n_classes * inst;
+    out->h = out->w = size;
+    out->n_classes = n_classes;
+    out->pixels = micl_malloc((size_t)out->n * npix);
+    out->labels = micl_malloc((size_t)out->n * sizeof *out->labels);
+    out->split = micl_malloc((size_t)out->n);
+    out->class_names = micl_malloc((size_t)n_classes * sizeof *out->class_names);
+    out->class_split = micl_malloc((size_t)n_classes);
+    class_status_t *status = micl_calloc((size_t)n_classes, sizeof *status);
+    int open_failed = 0;
+    char open_err[CONFIG_PATH_LEN + 256] = "";
+
+#pragma omp parallel
+    {
+        font_set_t tfs;
+        char terr[CONFIG_PATH_LEN + 256];
+        int ok = open_fonts(specs, cfg->n_fonts, pixel_size(cfg), &tfs, terr, sizeof terr) == 0;
+        if (!ok) {
+#pragma omp critical(glyphs_open_error)
+            {
+                if (!open_failed) snprintf(open_err, sizeof open_err, "%s", terr);
+                open_failed = 1;
+            }
+        }
+#pragma omp for schedule(dynamic, 4)
+        for (int c = 0; c < n_classes; c++) {
+            if (!ok) continue;
+            render_class(&tfs, cfg, c, cps[c], out->pixels + (size_t)c * inst * npix, &status[c]);
+        }
+        close_fonts(&tfs);
+    }
+    if (open_failed) micl_fatal("glyphs: %s", open_err);
+
+    for (int c = 0; c < n_classes; c++) {
+        char name[8];
+        utf8_encode(cps[c], name);
+        if (status[c].failed == 1)
+            micl_fatal("glyphs: class %d (U+%04X %s): %s", c, (unsigned)cps[c], name,
+                       status[c].err);
+        if (status[c].failed == 2)
+            micl_fatal("glyphs: class %d (U+%04X %s): only %d distinct renderings of %d wanted "
+                       "after %d attempts; raise the jitter (data.glyph_rotate_deg, "
+                       "glyph_scale_jitter, glyph_shift_px, glyph_stroke_px), add fonts or "
+                       "lower data.glyph_instances",
+                       c, (unsigned)cps[c], name, status[c].distinct, inst, status[c].attempts);
+        out->class_names[c] = micl_strdup(name);
+        int heldout = c >= cfg->glyph_train_classes;
+        out->class_split[c] = (uint8_t)heldout;
+        for (int i = 0; i < inst; i++) {
+            int64_t k = (int64_t)c * inst + i;
+            out->labels[k] = c;
+            out->split[k] = heldout ? STORE_SPLIT_HELDOUT_CLASS : STORE_SPLIT_TRAIN;
+        }
+        if (!heldout && cfg->glyph_heldout_instances > 0) {
+            int32_t pick[CONFIG_MAX_FONTS * 64];
+            int32_t *sel = cfg->glyph_heldout_instances <= (int)(sizeof pick / sizeof pick[0])
+                               ? pick
+                               : micl_malloc((size_t)cfg->glyph_heldout_instances * sizeof *sel);
+            rng_t ri = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, 1 + (uint64_t)c);
+            rng_choose_distinct(&ri, inst, cfg->glyph_heldout_instances, sel);
+            for (int j = 0; j < cfg->glyph_heldout_instances; j++)
+                out->split[(int64_t)c * inst + sel[j]] = STORE_SPLIT_TEST;
+            if (sel != pick) free(sel);
+        }
+    }
+    free(status);
+    free(cps);
+    snprintf(out->source, sizeof out->source, "glyphs");
+}

@@ -1,0 +1,566 @@
+/* store.c - HDF5 image stores: writing, validated reading and per-class indices.
+ *
+ * Owns the on-disk schema described in store.h and docs/DATA.md. Writers go through
+ * "<path>.tmp" (registered as pending so a fatal error removes it) and rename at the end, so a
+ * store either exists complete or not at all. Readers check every dataset's presence, type,
+ * rank and shape, the label and split ranges and the class names before handing the store on;
+ * every message names the file and the dataset. HDF5's own error printing is switched off and
+ * each call is checked here instead.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "store.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../common/error.h"
+
+#define STORE_MAX_IMAGES (INT64_C(1) << 31)
+#define STORE_MAX_SIDE 1024
+#define STORE_MAX_CLASSES (1 << 24)
+#define STORE_MAX_PIXELS (INT64_C(1) << 38)
+#define STORE_MAX_NAME 256
+#define STORE_CHUNK_IMAGES 1024
+
+static void quiet_hdf5(void) {
+    if (H5Eset_auto2(H5E_DEFAULT, NULL, NULL) < 0)
+        micl_fatal("cannot switch off the HDF5 error printer");
+}
+
+/* ---------------------------------------------------------------- validation (both ways) */
+
+static int valid_utf8(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int extra;
+        if (*p < 0x80)
+            extra = 0;
+        else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
+            extra = 1;
+        else if ((*p & 0xF0) == 0xE0)
+            extra = 2;
+        else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
+            extra = 3;
+        else
+            return 0;
+        p++;
+        for (int i = 0; i < extra; i++, p++)
+            if ((*p & 0xC0) != 0x80) return 0;
+    }
+    return 1;
+}
+
+static int cmp_str_ptr(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Checks the in-memory store; `what` is the file name used in messages. */
+static void validate_store(const char *what, const image_store_t *s) {
+    if (s->n < 1 || s->n > STORE_MAX_IMAGES)
+        micl_fatal("%s: dataset /images has %lld images, expected 1 .. %lld", what, (long long)s->n,
+                   (long long)STORE_MAX_IMAGES);
+    if (s->h < 1 || s->h > STORE_MAX_SIDE || s->w < 1 || s->w > STORE_MAX_SIDE)
+        micl_fatal("%s: dataset /images has images of %d x %d pixels, expected sides 1 .. %d", what,
+                   s->h, s->w, STORE_MAX_SIDE);
+    if (s->n * s->h * s->w > STORE_MAX_PIXELS)
+        micl_fatal("%s: dataset /images has %lld pixels, more than the limit %lld", what,
+                   (long long)(s->n * s->h * s->w), (long long)STORE_MAX_PIXELS);
+    if (s->n_classes < 1 || s->n_classes > STORE_MAX_CLASSES)
+        micl_fatal("%s: dataset /class_names has %d classes, expected 1 .. %d", what, s->n_classes,
+                   STORE_MAX_CLASSES);
+    for (int c = 0; c < s->n_classes; c++) {
+        const char *nm = s->class_names[c];
+        if (!nm || !nm[0])
+            micl_fatal("%s: dataset /class_names: class %d has an empty name", what, c);
+        if (strlen(nm) > STORE_MAX_NAME)
+            micl_fatal("%s: dataset /class_names: class %d has a name longer than %d bytes", what,
+                       c, STORE_MAX_NAME);
+        if (!valid_utf8(nm))
+            micl_fatal("%s: dataset /class_names: class %d has a name that is not valid UTF-8",
+                       what, c);
+        for (const char *p = nm; *p; p++)
+            if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+                micl_fatal("%s: dataset /class_names: class %d name '%s' contains white space",
+                           what, c, nm);
+        if (s->class_split[c] > 1)
+            micl_fatal("%s: dataset /class_split: class %d has value %u, expected 0 (train) or 1 "
+                       "(held-out)",
+                       what, c, (unsigned)s->class_split[c]);
+    }
+    char **sorted = micl_malloc((size_t)s->n_classes * sizeof *sorted);
+    memcpy(sorted, s->class_names, (size_t)s->n_classes * sizeof *sorted);
+    qsort(sorted, (size_t)s->n_classes, sizeof *sorted, cmp_str_ptr);
+    for (int c = 1; c < s->n_classes; c++)
+        if (strcmp(sorted[c - 1], sorted[c]) == 0)
+            micl_fatal("%s: dataset /class_names: name '%s' occurs more than once", what,
+                       sorted[c]);
+    free(sorted);
+    for (int64_t i = 0; i < s->n; i++) {
+        int32_t l = s->labels[i];
+        if (l < 0 || l >= s->n_classes)
+            micl_fatal("%s: dataset /labels: label %d of image %lld is out of range [0, %d)", what,
+                       (int)l, (long long)i, s->n_classes);
+        uint8_t sp = s->split[i];
+        if (sp > STORE_SPLIT_HELDOUT_CLASS)
+            micl_fatal("%s: dataset /split: image %lld has split %u, expected 0 .. 2", what,
+                       (long long)i, (unsigned)sp);
+        int heldout_class = s->class_split[l] == 1;
+        if (heldout_class != (sp == STORE_SPLIT_HELDOUT_CLASS))
+            micl_fatal("%s: dataset /split: image %lld has split %u but its class %d is a %s class",
+                       what, (long long)i, (unsigned)sp, (int)l,
+                       heldout_class ? "held-out" : "train");
+    }
+    if (strlen(s->source) == 0 || strlen(s->source) >= sizeof s->source)
+        micl_fatal("%s: attribute source is empty or longer than %zu bytes", what,
+                   sizeof s->source - 1);
+    if (!s->provenance) micl_fatal("%s: attribute provenance is missing", what);
+}
+
+/* ---------------------------------------------------------------------------- writing */
+
+static hid_t vlen_utf8_type(const char *path) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)
+        micl_fatal("%s: cannot create the HDF5 string type", path);
+    return t;
+}
+
+static void write_dataset(hid_t file, const char *path, const char *name, hid_t ftype, hid_t mtype,
+                          int rank, const hsize_t *dims, const void *data, int compress) {
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    if (space < 0) micl_fatal("%s: cannot create the dataspace of dataset %s", path, name);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl < 0) micl_fatal("%s: cannot create properties of dataset %s", path, name);
+    /* No modification times: the same store content gives the same file bytes. */
+    if (H5Pset_obj_track_times(dcpl, 0) < 0)
+        micl_fatal("%s: cannot set properties of dataset %s", path, name);
+    if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+        hsize_t chunk[3];
+        for (int i = 0; i < rank; i++)
+            chunk[i] = dims[i];
+        if (chunk[0] > STORE_CHUNK_IMAGES) chunk[0] = STORE_CHUNK_IMAGES;
+        if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_deflate(dcpl, 1) < 0)
+            micl_fatal("%s: cannot set chunking/compression of dataset %s", path, name);
+    }
+    hid_t d = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (d < 0) micl_fatal("%s: cannot create dataset %s", path, name);
+    if (H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        micl_fatal("%s: cannot write dataset %s", path, name);
+    if (H5Dclose(d) < 0 || H5Pclose(dcpl) < 0 || H5Sclose(space) < 0)
+        micl_fatal("%s: cannot close dataset %s", path, name);
+}
+
+static void write_string_attr(hid_t file, const char *path, const char *name, const char *value) {
+    hid_t t = vlen_utf8_type(path);
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (space < 0) micl_fatal("%s: cannot create the dataspace of attribute %s", path, name);
+    hid_t a = H5Acreate2(file, name, t, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) micl_fatal("%s: cannot create attribute %s", path, name);
+    if (H5Awrite(a, t, &value) < 0) micl_fatal("%s: cannot write attribute %s", path, name);
+    if (H5Aclose(a) < 0 || H5Sclose(space) < 0 || H5Tclose(t) < 0)
+        micl_fatal("%s: cannot close attribute %s", path, name);
+}
+
+void store_write(const char *path, const image_store_t *s) {
+    quiet_hdf5();
+    validate_store(path, s);
+    size_t plen = strlen(path);
+    char *tmp = micl_malloc(plen + 5);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    micl_pending_add(tmp);
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (file < 0) micl_fatal("%s: cannot create HDF5 file: %s", tmp, strerror(errno));
+
+    hsize_t idims[3] = {(hsize_t)s->n, (hsize_t)s->h, (hsize_t)s->w};
+    write_dataset(file, tmp, "/images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 3, idims, s->pixels, 1);
+    hsize_t ndim = (hsize_t)s->n;
+    write_dataset(file, tmp, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &ndim, s->labels, 1);
+    write_dataset(file, tmp, "/split", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &ndim, s->split, 1);
+    hsize_t cdim = (hsize_t)s->n_classes;
+    hid_t st = vlen_utf8_type(tmp);
+    write_dataset(file, tmp, "/class_names", st, st, 1, &cdim, s->class_names, 0);
+    if (H5Tclose(st) < 0) micl_fatal("%s: cannot close the HDF5 string type", tmp);
+    write_dataset(file, tmp, "/class_split", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &cdim,
+                  s->class_split, 0);
+
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (space < 0) micl_fatal("%s: cannot create a scalar dataspace", tmp);
+    hid_t a = H5Acreate2(file, "schema_version", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    int version = STORE_SCHEMA_VERSION;
+    if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &version) < 0 || H5Aclose(a) < 0)
+        micl_fatal("%s: cannot write attribute schema_version", tmp);
+    if (H5Sclose(space) < 0) micl_fatal("%s: cannot close a dataspace", tmp);
+    write_string_attr(file, tmp, "source", s->source);
+    write_string_attr(file, tmp, "provenance", s->provenance);
+
+    if (H5Fclose(file) < 0) micl_fatal("%s: cannot close (flush) HDF5 file", tmp);
+    if (rename(tmp, path) != 0)
+        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    micl_pending_remove(tmp);
+    free(tmp);
+}
+
+/* ---------------------------------------------------------------------------- reading */
+
+/* A human name of an HDF5 type, e.g. "int32", "float", "uint8", "string". */
+static void type_name(hid_t t, char *buf, size_t len) {
+    H5T_class_t cls = H5Tget_class(t);
+    size_t size = H5Tget_size(t);
+    switch (cls) {
+    case H5T_INTEGER: {
+        H5T_sign_t sign = H5Tget_sign(t);
+        snprintf(buf, len, "%sint%zu", sign == H5T_SGN_NONE ? "u" : "", size * 8);
+        return;
+    }
+    case H5T_FLOAT:
+        snprintf(buf, len, "%s", size == 4 ? "float" : size == 8 ? "double" : "float16");
+        if (size != 2 && size != 4 && size != 8) snprintf(buf, len, "float%zu", size * 8);
+        return;
+    case H5T_STRING:
+        snprintf(buf, len, "%s",
+                 H5Tis_variable_str(t) > 0 ? "variable-length string" : "fixed-length string");
+        return;
+    case H5T_COMPOUND:
+        snprintf(buf, len, "compound");
+        return;
+    case H5T_ENUM:
+        snprintf(buf, len, "enum");
+        return;
+    case H5T_ARRAY:
+        snprintf(buf, len, "array");
+        return;
+    case H5T_VLEN:
+        snprintf(buf, len, "variable-length sequence");
+        return;
+    case H5T_OPAQUE:
+        snprintf(buf, len, "opaque");
+        return;
+    case H5T_BITFIELD:
+        snprintf(buf, len, "bitfield");
+        return;
+    case H5T_REFERENCE:
+        snprintf(buf, len, "reference");
+        return;
+    default:
+        snprintf(buf, len, "unknown");
+        return;
+    }
+}
+
+typedef struct {
+    const char *path;
+    hid_t file;
+} reader_t;
+
+/* Opens dataset `name`, checks its type (integer of `size` bytes and signedness, or a string
+ * when size == 0) and rank; returns the dataset and fills dims. */
+static hid_t open_dataset(const reader_t *r, const char *name, int want_rank, size_t size,
+                          int is_signed, const char *expected, hsize_t *dims) {
+    htri_t ex = H5Lexists(r->file, name, H5P_DEFAULT);
+    if (ex < 0) micl_fatal("%s: cannot look up dataset %s", r->path, name);
+    if (ex == 0) micl_fatal("%s: missing dataset %s", r->path, name);
+    hid_t d = H5Dopen2(r->file, name, H5P_DEFAULT);
+    if (d < 0) micl_fatal("%s: cannot open dataset %s (not a dataset, or damaged)", r->path, name);
+    hid_t t = H5Dget_type(d);
+    if (t < 0) micl_fatal("%s: cannot get the type of dataset %s", r->path, name);
+    int ok;
+    if (size == 0)
+        ok = H5Tget_class(t) == H5T_STRING;
+    else
+        ok = H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == size &&
+             (H5Tget_sign(t) == H5T_SGN_2) == (is_signed != 0);
+    if (!ok) {
+        char tn[64];
+        type_name(t, tn, sizeof tn);
+        micl_fatal("%s: dataset %s has type %s, expected %s", r->path, name, tn, expected);
+    }
+    if (H5Tclose(t) < 0) micl_fatal("%s: cannot close the type of dataset %s", r->path, name);
+    hid_t space = H5Dget_space(d);
+    if (space < 0) micl_fatal("%s: cannot get the dataspace of dataset %s", r->path, name);
+    if (H5Sget_simple_extent_type(space) != H5S_SIMPLE)
+        micl_fatal("%s: dataset %s is %s, expected an array of rank %d", r->path, name,
+                   H5Sget_simple_extent_type(space) == H5S_SCALAR ? "a scalar" : "empty",
+                   want_rank);
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (rank < 0) micl_fatal("%s: cannot get the rank of dataset %s", r->path, name);
+    if (rank != want_rank)
+        micl_fatal("%s: dataset %s has rank %d, expected rank %d", r->path, name, rank, want_rank);
+    if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+        micl_fatal("%s: cannot get the shape of dataset %s", r->path, name);
+    if (H5Sclose(space) < 0) micl_fatal("%s: cannot close the dataspace of %s", r->path, name);
+    return d;
+}
+
+static void read_close(const reader_t *r, hid_t d, const char *name, hid_t mtype, void *buf) {
+    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        micl_fatal("%s: cannot read dataset %s (file damaged?)", r->path, name);
+    if (H5Dclose(d) < 0) micl_fatal("%s: cannot close dataset %s", r->path, name);
+}
+
+static void reclaim_strings(const reader_t *r, const char *name, hid_t mtype, hid_t space,
+                            void *buf) {
+#if H5_VERSION_GE(1, 12, 0)
+    herr_t e = H5Treclaim(mtype, space, H5P_DEFAULT, buf);
+#else
+    herr_t e = H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf);
+#endif
+    if (e < 0) micl_fatal("%s: cannot release the strings of %s", r->path, name);
+}
+
+/* Reads a scalar string attribute (variable or fixed length) into a new string; returns NULL
+ * when it is absent and `optional` is set. */
+static char *read_string_attr(const reader_t *r, const char *name, int optional) {
+    htri_t ex = H5Aexists(r->file, name);
+    if (ex < 0) micl_fatal("%s: cannot look up attribute %s", r->path, name);
+    if (ex == 0) {
+        if (optional) return NULL;
+        micl_fatal("%s: missing attribute %s", r->path, name);
+    }
+    hid_t a = H5Aopen(r->file, name, H5P_DEFAULT);
+    if (a < 0) micl_fatal("%s: cannot open attribute %s", r->path, name);
+    hid_t t = H5Aget_type(a);
+    if (t < 0) micl_fatal("%s: cannot get the type of attribute %s", r->path, name);
+    hid_t space = H5Aget_space(a);
+    if (space < 0) micl_fatal("%s: cannot get the dataspace of attribute %s", r->path, name);
+    if (H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) {
+        char tn[64];
+        type_name(t, tn, sizeof tn);
+        micl_fatal("%s: attribute %s has type %s, expected a scalar string", r->path, name, tn);
+    }
+    char *out;
+    htri_t var = H5Tis_variable_str(t);
+    if (var < 0) micl_fatal("%s: cannot inspect the type of attribute %s", r->path, name);
+    if (var) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5T_cset_t cset = H5Tget_cset(t); /* HDF5 does not convert between character sets */
+        if (mt < 0 || cset < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, cset) < 0)
+            micl_fatal("%s: cannot create the HDF5 string type", r->path);
+        char *v = NULL;
+        if (H5Aread(a, mt, &v) < 0) micl_fatal("%s: cannot read attribute %s", r->path, name);
+        out = micl_strdup(v ? v : "");
+        reclaim_strings(r, name, mt, space, &v);
+        if (H5Tclose(mt) < 0) micl_fatal("%s: cannot close a type", r->path);
+    } else {
+        size_t n = H5Tget_size(t);
+        if (n == 0 || n > (1u << 26))
+            micl_fatal("%s: attribute %s has an unreasonable size %zu", r->path, name, n);
+        out = micl_calloc(n + 1, 1);
+        if (H5Aread(a, t, out) < 0) micl_fatal("%s: cannot read attribute %s", r->path, name);
+    }
+    if (H5Sclose(space) < 0 || H5Tclose(t) < 0 || H5Aclose(a) < 0)
+        micl_fatal("%s: cannot close attribute %s", r->path, name);
+    return out;
+}
+
+static void check_schema_version(const reader_t *r) {
+    htri_t ex = H5Aexists(r->file, "schema_version");
+    if (ex < 0) micl_fatal("%s: cannot look up attribute schema_version", r->path);
+    if (ex == 0)
+        micl_fatal("%s: missing attribute schema_version (not a micl image store?)", r->path);
+    hid_t a = H5Aopen(r->file, "schema_version", H5P_DEFAULT);
+    if (a < 0) micl_fatal("%s: cannot open attribute schema_version", r->path);
+    hid_t t = H5Aget_type(a);
+    hid_t space = H5Aget_space(a);
+    if (t < 0 || space < 0) micl_fatal("%s: cannot inspect attribute schema_version", r->path);
+    if (H5Tget_class(t) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1) {
+        char tn[64];
+        type_name(t, tn, sizeof tn);
+        micl_fatal("%s: attribute schema_version has type %s, expected a scalar integer", r->path,
+                   tn);
+    }
+    long long v = 0;
+    if (H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
+        micl_fatal("%s: cannot read attribute schema_version", r->path);
+    if (H5Sclose(space) < 0 || H5Tclose(t) < 0 || H5Aclose(a) < 0)
+        micl_fatal("%s: cannot close attribute schema_version", r->path);
+    if (v > STORE_SCHEMA_VERSION)
+        micl_fatal("%s: attribute schema_version is %lld, newer than this micl reads (%d); "
+                   "rebuild the store with `micl data prepare --force` or update micl",
+                   r->path, v, STORE_SCHEMA_VERSION);
+    if (v < 1)
+        micl_fatal("%s: attribute schema_version is %lld, expected 1 .. %d", r->path, v,
+                   STORE_SCHEMA_VERSION);
+}
+
+static hid_t open_store_file(const char *path) {
+    quiet_hdf5();
+    struct stat st;
+    if (stat(path, &st) != 0)
+        micl_fatal("%s: cannot open image store: %s (run `micl data prepare`)", path,
+                   strerror(errno));
+    if (!S_ISREG(st.st_mode)) micl_fatal("%s: image store is not a regular file", path);
+    htri_t is = H5Fis_hdf5(path);
+    if (is < 0) micl_fatal("%s: cannot open image store (unreadable)", path);
+    if (is == 0) micl_fatal("%s: not an HDF5 file", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) micl_fatal("%s: cannot open HDF5 file (damaged?)", path);
+    return f;
+}
+
+char *store_read_provenance(const char *path) {
+    quiet_hdf5();
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return NULL;
+    if (H5Fis_hdf5(path) <= 0) return NULL;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return NULL;
+    char *out = NULL;
+    if (H5Aexists(f, "provenance") > 0) {
+        hid_t a = H5Aopen(f, "provenance", H5P_DEFAULT);
+        hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+        hid_t space = a >= 0 ? H5Aget_space(a) : -1;
+        if (t >= 0 && space >= 0 && H5Tget_class(t) == H5T_STRING &&
+            H5Sget_simple_extent_npoints(space) == 1 && H5Tis_variable_str(t) > 0) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5T_cset_t cset = H5Tget_cset(t);
+            char *v = NULL;
+            if (mt >= 0 && cset >= 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 &&
+                H5Tset_cset(mt, cset) >= 0 && H5Aread(a, mt, &v) >= 0 && v) {
+                out = micl_strdup(v);
+                reader_t r = {path, f};
+                reclaim_strings(&r, "provenance", mt, space, &v);
+            }
+            if (mt >= 0) H5Tclose(mt);
+        }
+        if (space >= 0) H5Sclose(space);
+        if (t >= 0) H5Tclose(t);
+        if (a >= 0) H5Aclose(a);
+    }
+    H5Fclose(f); /* read-only: a failed close loses nothing; the answer stands */
+    return out;
+}
+
+void store_read(const char *path, image_store_t *s) {
+    memset(s, 0, sizeof *s);
+    reader_t r = {path, open_store_file(path)};
+    check_schema_version(&r);
+
+    char *source = read_string_attr(&r, "source", 0);
+    if (strlen(source) == 0 || strlen(source) >= sizeof s->source)
+        micl_fatal("%s: attribute source '%s' is empty or longer than %zu bytes", path, source,
+                   sizeof s->source - 1);
+    snprintf(s->source, sizeof s->source, "%s", source);
+    free(source);
+    s->provenance = read_string_attr(&r, "provenance", 0);
+
+    hsize_t dims[3];
+    hid_t d = open_dataset(&r, "/images", 3, 1, 0, "uint8", dims);
+    if (dims[0] < 1 || dims[0] > (hsize_t)STORE_MAX_IMAGES)
+        micl_fatal("%s: dataset /images has %llu images, expected 1 .. %lld", path,
+                   (unsigned long long)dims[0], (long long)STORE_MAX_IMAGES);
+    if (dims[1] < 1 || dims[1] > STORE_MAX_SIDE || dims[2] < 1 || dims[2] > STORE_MAX_SIDE)
+        micl_fatal("%s: dataset /images has images of %llu x %llu pixels, expected sides 1 .. %d",
+                   path, (unsigned long long)dims[1], (unsigned long long)dims[2], STORE_MAX_SIDE);
+    s->n = (int64_t)dims[0];
+    s->h = (int)dims[1];
+    s->w = (int)dims[2];
+    int64_t npix = s->n * s->h * s->w;
+    if (npix > STORE_MAX_PIXELS)
+        micl_fatal("%s: dataset /images has %lld pixels, more than the limit %lld", path,
+                   (long long)npix, (long long)STORE_MAX_PIXELS);
+    s->pixels = micl_malloc((size_t)npix);
+    read_close(&r, d, "/images", H5T_NATIVE_UINT8, s->pixels);
+
+    d = open_dataset(&r, "/labels", 1, 4, 1, "int32", dims);
+    if (dims[0] != (hsize_t)s->n)
+        micl_fatal("%s: dataset /labels has shape [%llu], expected [%lld] (one per image)", path,
+                   (unsigned long long)dims[0], (long long)s->n);
+    s->labels = micl_malloc((size_t)s->n * sizeof *s->labels);
+    read_close(&r, d, "/labels", H5T_NATIVE_INT32, s->labels);
+
+    d = open_dataset(&r, "/split", 1, 1, 0, "uint8", dims);
+    if (dims[0] != (hsize_t)s->n)
+        micl_fatal("%s: dataset /split has shape [%llu], expected [%lld] (one per image)", path,
+                   (unsigned long long)dims[0], (long long)s->n);
+    s->split = micl_malloc((size_t)s->n);
+    read_close(&r, d, "/split", H5T_NATIVE_UINT8, s->split);
+
+    d = open_dataset(&r, "/class_names", 1, 0, 0, "variable-length UTF-8 string", dims);
+    if (dims[0] < 1 || dims[0] > STORE_MAX_CLASSES)
+        micl_fatal("%s: dataset /class_names has %llu names, expected 1 .. %d", path,
+                   (unsigned long long)dims[0], STORE_MAX_CLASSES);
+    s->n_classes = (int)dims[0];
+    {
+        hid_t ft = H5Dget_type(d);
+        if (ft < 0) micl_fatal("%s: cannot get the type of dataset /class_names", path);
+        htri_t var = H5Tis_variable_str(ft);
+        if (var <= 0)
+            micl_fatal("%s: dataset /class_names has type fixed-length string, expected "
+                       "variable-length UTF-8 string",
+                       path);
+        H5T_cset_t cset = H5Tget_cset(ft); /* HDF5 does not convert between character sets */
+        if (cset < 0 || H5Tclose(ft) < 0) micl_fatal("%s: cannot inspect a string type", path);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, cset) < 0)
+            micl_fatal("%s: cannot create the HDF5 string type", path);
+        char **raw = micl_calloc((size_t)s->n_classes, sizeof *raw);
+        if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+            micl_fatal("%s: cannot read dataset /class_names", path);
+        s->class_names = micl_calloc((size_t)s->n_classes, sizeof *s->class_names);
+        for (int c = 0; c < s->n_classes; c++) {
+            if (!raw[c]) micl_fatal("%s: dataset /class_names: class %d has no name", path, c);
+            s->class_names[c] = micl_strdup(raw[c]);
+        }
+        hid_t space = H5Dget_space(d);
+        if (space < 0) micl_fatal("%s: cannot get the dataspace of /class_names", path);
+        reclaim_strings(&r, "/class_names", mt, space, raw);
+        free(raw);
+        if (H5Sclose(space) < 0 || H5Tclose(mt) < 0 || H5Dclose(d) < 0)
+            micl_fatal("%s: cannot close dataset /class_names", path);
+    }
+
+    d = open_dataset(&r, "/class_split", 1, 1, 0, "uint8", dims);
+    if (dims[0] != (hsize_t)s->n_classes)
+        micl_fatal("%s: dataset /class_split has shape [%llu], expected [%d] (one per class in "
+                   "/class_names)",
+                   path, (unsigned long long)dims[0], s->n_classes);
+    s->class_split = micl_malloc((size_t)s->n_classes);
+    read_close(&r, d, "/class_split", H5T_NATIVE_UINT8, s->class_split);
+
+    if (H5Fclose(r.file) < 0) micl_fatal("%s: cannot close HDF5 file", path);
+    validate_store(path, s);
+}
+
+void store_free(image_store_t *s) {
+    if (s->class_names)
+        for (int c = 0; c < s->n_classes; c++)
+            free(s->class_names[c]);
+    free(s->class_names);
+    free(s->pixels);
+    free(s->labels);
+    free(s->split);
+    free(s->class_split);
+    free(s->provenance);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---------------------------------------------------------------------------- indices */
+
+void store_index_build(const image_store_t *s, int split, store_index_t *ix) {
+    ix->n_classes = s->n_classes;
+    ix->off = micl_calloc((size_t)s->n_classes + 1, sizeof *ix->off);
+    for (int64_t i = 0; i < s->n; i++)
+        if (s->split[i] == split) ix->off[s->labels[i] + 1]++;
+    for (int c = 0; c < s->n_classes; c++)
+        ix->off[c + 1] += ix->off[c];
+    int64_t total = ix->off[s->n_classes];
+    ix->idx = micl_malloc((size_t)(total > 0 ? total : 1) * sizeof *ix->idx);
+    int64_t *fill = micl_malloc((size_t)s->n_classes * sizeof *fill);
+    memcpy(fill, ix->off, (size_t)s->n_classes * sizeof *fill);
+    for (int64_t i = 0; i < s->n; i++)
+        if (s->split[i] == split) ix->idx[fill[s->labels[i]]++] = i;
+    free(fill);
+}
+
+void store_index_free(store_index_t *ix) {
+    free(ix->off);
+    free(ix->idx);
+    ix->off = NULL;
+    ix->idx = NULL;
+    ix->n_classes = 0;
+}

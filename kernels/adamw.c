@@ -1,0 +1,47 @@
+/* adamw.c - AdamW over the flat parameter arena, gradient norm and scaling (see adamw.h).
+ *
+ * Elementwise work is split across threads; the gradient norm sums fixed blocks in double and
+ * then adds the block sums in order, so its value does not depend on the thread count.
+ */
+#include "kernels/adamw.h"
+
+#include <math.h>
+
+#define NORM_BLOCK 8192
+
+void adamw_update(float *params, const float *grads, float *m, float *v, const uint8_t *decay_mask,
+                  size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                  int64_t step) {
+    float bc1 = 1.0f - powf(beta1, (float)step);
+    float bc2 = 1.0f - powf(beta2, (float)step);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        float mi = beta1 * m[i] + (1.0f - beta1) * g;
+        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        float mhat = mi / bc1, vhat = vi / bc2;
+        float wd = (decay_mask == NULL || decay_mask[i]) ? weight_decay : 0.0f;
+        params[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * params[i]);
+    }
+}
+
+double grad_norm(const float *g, size_t n) {
+    size_t n_blocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
+    double total = 0.0;
+#pragma omp parallel for schedule(static) ordered
+    for (size_t blk = 0; blk < n_blocks; blk++) {
+        size_t end = (blk + 1) * NORM_BLOCK < n ? (blk + 1) * NORM_BLOCK : n;
+        double s = 0.0;
+        for (size_t i = blk * NORM_BLOCK; i < end; i++) s += (double)g[i] * (double)g[i];
+#pragma omp ordered
+        total += s;
+    }
+    return sqrt(total);
+}
+
+void scale_inplace(float *x, size_t n, float s) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+}

@@ -1,0 +1,207 @@
+/* matmul.c - cache-blocked AVX2/FMA matrix products: linear layer forward and backward.
+ *
+ * One micro-kernel computes a 6 x 16 tile of C = A B over a block of KC reduction steps, with
+ * A read through strides (row-major or column-major: both broadcast single floats) and B read
+ * as rows of 16 floats. Every element of C is accumulated in the same fixed order (k blocks of
+ * KC, FMA in k order inside a block) whatever tile, edge path or thread computes it, and the
+ * threads split only the output tiles, so the results do not depend on the thread count.
+ * Edge tiles go through small zero-padded copies on the stack, never through other arithmetic.
+ */
+#include "kernels/kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 96 /* rows of C per task: 16 micro-tiles */
+
+/* acc = A[6 x kc] B[kc x 16]; then C = acc (mode 0), C += acc (mode 1), C = bias + acc (2). */
+static inline __attribute__((always_inline)) void
+ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb,
+        float *c, int64_t ldc, int mode, const float *bias) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa;
+    const float *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
+    for (int64_t k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b + k * ldb);
+        __m256 b1 = _mm256_loadu_ps(b + k * ldb + 8);
+        __m256 x;
+        x = _mm256_broadcast_ss(a0 + k * csa);
+        c00 = _mm256_fmadd_ps(x, b0, c00);
+        c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a1 + k * csa);
+        c10 = _mm256_fmadd_ps(x, b0, c10);
+        c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a2 + k * csa);
+        c20 = _mm256_fmadd_ps(x, b0, c20);
+        c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a3 + k * csa);
+        c30 = _mm256_fmadd_ps(x, b0, c30);
+        c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a4 + k * csa);
+        c40 = _mm256_fmadd_ps(x, b0, c40);
+        c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a5 + k * csa);
+        c50 = _mm256_fmadd_ps(x, b0, c50);
+        c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+    __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                         {c30, c31}, {c40, c41}, {c50, c51}};
+    __m256 bv0 = _mm256_setzero_ps(), bv1 = _mm256_setzero_ps();
+    if (mode == 2) {
+        bv0 = _mm256_loadu_ps(bias);
+        bv1 = _mm256_loadu_ps(bias + 8);
+    }
+    for (int i = 0; i < MR; i++) {
+        float *ci = c + i * ldc;
+        if (mode == 0) {
+            _mm256_storeu_ps(ci, acc[i][0]);
+            _mm256_storeu_ps(ci + 8, acc[i][1]);
+        } else if (mode == 1) {
+            _mm256_storeu_ps(ci, _mm256_add_ps(_mm256_loadu_ps(ci), acc[i][0]));
+            _mm256_storeu_ps(ci + 8, _mm256_add_ps(_mm256_loadu_ps(ci + 8), acc[i][1]));
+        } else {
+            _mm256_storeu_ps(ci, _mm256_add_ps(bv0, acc[i][0]));
+            _mm256_storeu_ps(ci + 8, _mm256_add_ps(bv1, acc[i][1]));
+        }
+    }
+}
+
+/* The two A layouts, specialised so that the compiler sees constant strides. */
+static void ukernel_arow(int64_t kc, const float *a, int64_t rsa, const float *b, int64_t ldb,
+                         float *c, int64_t ldc, int mode, const float *bias) {
+    ukernel(kc, a, rsa, 1, b, ldb, c, ldc, mode, bias);
+}
+
+static void ukernel_acol(int64_t kc, const float *a, int64_t csa, const float *b, int64_t ldb,
+                         float *c, int64_t ldc, int mode, const float *bias) {
+    ukernel(kc, a, 1, csa, b, ldb, c, ldc, mode, bias);
+}
+
+static void ukernel_any(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b,
+                        int64_t ldb, float *c, int64_t ldc, int mode, const float *bias) {
+    if (csa == 1)
+        ukernel_arow(kc, a, rsa, b, ldb, c, ldc, mode, bias);
+    else
+        ukernel_acol(kc, a, csa, b, ldb, c, ldc, mode, bias);
+}
+
+/* A tile with mr < MR rows or nr < NR columns: copy the operands into zero-padded buffers,
+ * compute the full tile into a temporary and store its valid part with the same adds. */
+static void edge_tile(int64_t kc, int mr, int nr, const float *a, int64_t rsa, int64_t csa,
+                      const float *b, int64_t ldb, int b_padded, float *c, int64_t ldc, int mode,
+                      const float *bias) {
+    float ap[KC * MR], bp[KC * NR], ct[MR * NR], bb[NR];
+    const float *ause = a, *buse = b;
+    int64_t ursa = rsa, ucsa = csa, uldb = ldb;
+    if (mr < MR) {
+        memset(ap, 0, sizeof(float) * (size_t)(kc * MR));
+        for (int i = 0; i < mr; i++)
+            for (int64_t k = 0; k < kc; k++) ap[k * MR + i] = a[i * rsa + k * csa];
+        ause = ap;
+        ursa = 1;
+        ucsa = MR;
+    }
+    if (nr < NR && !b_padded) {
+        memset(bp, 0, sizeof(float) * (size_t)(kc * NR));
+        for (int64_t k = 0; k < kc; k++) memcpy(bp + k * NR, b + k * ldb, sizeof(float) * nr);
+        buse = bp;
+        uldb = NR;
+    }
+    ukernel_any(kc, ause, ursa, ucsa, buse, uldb, ct, NR, 0, NULL);
+    if (mode == 2) memset(bb, 0, sizeof bb), memcpy(bb, bias, sizeof(float) * nr);
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            float *cij = c + i * ldc + j;
+            if (mode == 0)
+                *cij = ct[i * NR + j];
+            else if (mode == 1)
+                *cij = *cij + ct[i * NR + j];
+            else
+                *cij = bb[j] + ct[i * NR + j];
+        }
+}
+
+/* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
+ * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. */
+static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa,
+                        int64_t csa, const float *b, int64_t ldb, int64_t bpanel, float *c,
+                        int64_t ldc, int accumulate, const float *bias) {
+    int64_t n_tj = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
+    int64_t n_tasks = n_tj * n_ic;
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < n_tasks; t++) {
+        int64_t tj = t / n_ic, ic = t % n_ic;
+        int64_t j0 = tj * NR, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
+        int nr = N - j0 < NR ? (int)(N - j0) : NR;
+        const float *bcol = bpanel > 0 ? b + tj * bpanel : b + j0;
+        int64_t bld = bpanel > 0 ? NR : ldb;
+        const float *bj = bias ? bias + j0 : NULL;
+        for (int64_t p0 = 0; p0 < K; p0 += KC) {
+            int64_t kc = K - p0 < KC ? K - p0 : KC;
+            int mode = p0 > 0 ? 1 : (bias ? 2 : accumulate);
+            const float *bk = bcol + p0 * bld;
+            for (int64_t i0 = ic * MC; i0 < i_end; i0 += MR) {
+                int mr = i_end - i0 < MR ? (int)(i_end - i0) : MR;
+                const float *ai = a + i0 * rsa + p0 * csa;
+                float *cij = c + i0 * ldc + j0;
+                if (mr == MR && nr == NR)
+                    ukernel_any(kc, ai, rsa, csa, bk, bld, cij, ldc, mode, bj);
+                else
+                    edge_tile(kc, mr, nr, ai, rsa, csa, bk, bld, bpanel > 0, cij, ldc, mode, bj);
+            }
+        }
+    }
+}
+
+void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
+               const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+    if (K == 0) {
+        if (!accumulate)
+            for (int64_t i = 0; i < M; i++) memset(c + i * ldc, 0, sizeof(float) * (size_t)N);
+        return;
+    }
+    gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL);
+}
+
+size_t kern_matmul_scratch_floats(int K, int N) {
+    return (size_t)((N + NR - 1) / NR) * NR * (size_t)K;
+}
+
+/* Packs W^T [K x N] into zero-padded panels of NR columns: panel p = [K x NR]. */
+static void pack_wt(float *dst, const float *w, int K, int N) {
+    int n_panels = (N + NR - 1) / NR;
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < n_panels; p++) {
+        float *d = dst + (size_t)p * NR * K;
+        for (int j = 0; j < NR; j++) {
+            int n = p * NR + j;
+            if (n < N) {
+                const float *wr = w + (size_t)n * K;
+                for (int k = 0; k < K; k++) d[(size_t)k * NR + j] = wr[k];
+            } else {
+                for (int k = 0; k < K; k++) d[(size_t)k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
+                         int64_t M, int K, int N, float *scratch) {
+    pack_wt(scratch, w, K, N);
+    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias);
+}
+
+void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                          const float *inp, const float *w, int64_t M, int K, int N) {
+    if (dinp) kern_gemm(M, K, N, dout, N, 1, w, K, dinp, K, 0);
+    kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, 1);
+    if (dbias) kern_sum_rows(dbias, dout, M, N);
+}

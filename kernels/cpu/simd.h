@@ -1,0 +1,80 @@
+/* simd.h - small AVX2 helpers shared by the CPU kernels (internal to kernels/cpu).
+ *
+ * simd_exp is a Cephes-style expf (about 1 ulp on [-87, 88]); every transcendental in the
+ * kernels goes through it, tails included (padded to 8 lanes), so that an element's value
+ * never depends on where a thread's range happens to end. simd_dot and simd_hsum reduce in a
+ * fixed order.
+ */
+#ifndef MICL_KERNELS_CPU_SIMD_H
+#define MICL_KERNELS_CPU_SIMD_H
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline __m256 simd_exp(__m256 x) {
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f);
+    const __m256 lo = _mm256_set1_ps(-87.3365478515625f);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
+    __m256 x2 = _mm256_mul_ps(x, x);
+    y = _mm256_fmadd_ps(y, x2, _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    /* fx is in [-126, 127] after the clamp, so 2^fx is a normal float */
+    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127));
+    __m256 pow2 = _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+    return _mm256_mul_ps(y, pow2);
+}
+
+/* Sum of the 8 lanes in a fixed order. */
+static inline float simd_hsum(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    __m128 s = _mm_add_ps(lo, hi);
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Loads n < 8 floats, zero-filling the other lanes. */
+static inline __m256 simd_load_partial(const float *p, int n) {
+    float t[8] = {0};
+    memcpy(t, p, sizeof(float) * (size_t)n);
+    return _mm256_loadu_ps(t);
+}
+
+static inline void simd_store_partial(float *p, __m256 v, int n) {
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    memcpy(p, t, sizeof(float) * (size_t)n);
+}
+
+/* Dot product of n floats: 8-lane FMA accumulation, fixed-order lane sum. */
+static inline float simd_dot(const float *a, const float *b, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    if (i < n)
+        acc = _mm256_fmadd_ps(simd_load_partial(a + i, n - i), simd_load_partial(b + i, n - i),
+                              acc);
+    return simd_hsum(acc);
+}
+
+/* y[0..n) += s * x[0..n) */
+static inline void simd_axpy(float *y, float s, const float *x, int n) {
+    __m256 sv = _mm256_set1_ps(s);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] = __builtin_fmaf(s, x[i], y[i]);
+}
+
+#endif

@@ -1,0 +1,102 @@
+/* kernels.h - the CPU math of micl on plain float buffers.
+ *
+ * Every function works on caller-owned row-major buffers and knows nothing about models, data
+ * or MPI. Conventions:
+ *   - a linear layer is y = x W^T + b with W stored [out x in] row-major (torch.nn.Linear);
+ *   - "backward" functions ADD into parameter gradients (dW, db, dgamma, ...); what they do to
+ *     activation gradients is stated per function;
+ *   - attention works on a packed qkv buffer [rows x 3C]: q = columns [0, C), k = [C, 2C),
+ *     v = [2C, 3C); head h uses columns [h*hd, (h+1)*hd) of each, hd = C / H; rows are B
+ *     independent sequences of T consecutive rows.
+ * Determinism: work is split over output rows/elements only and every floating-point reduction
+ * runs in one fixed order, so results are bit-identical for any OpenMP thread count.
+ * No function allocates memory; scratch space is passed in by the caller.
+ */
+#ifndef MICL_KERNELS_H
+#define MICL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KERN_LN_EPS 1e-5f   /* LayerNorm epsilon (torch default) */
+#define KERN_ATTN_MAX_T 1024 /* longest attention sequence the kernels accept */
+
+/* ---- matrix multiplication ---- */
+
+/* Floats of scratch that kern_matmul_forward needs for a [N x K] weight. */
+size_t kern_matmul_scratch_floats(int K, int N);
+/* out[M x N] = inp[M x K] W[N x K]^T + bias (bias may be NULL). scratch: see above. */
+void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
+                         int64_t M, int K, int N, float *scratch);
+/* dinp[M x K] = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp;
+ * dbias += column sums of dout (skipped if dbias is NULL). */
+void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                          const float *inp, const float *w, int64_t M, int K, int N);
+/* General product C[M x N] (=, or += if accumulate) A B, with A read as a[i*rsa + k*csa]
+ * (rsa == 1 or csa == 1) and B row-major [K x N] with row stride ldb. */
+void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
+               const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate);
+
+/* ---- LayerNorm over the last dimension C of M rows ---- */
+
+void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                            const float *gamma, const float *beta, int64_t M, int C);
+/* dinp += dx; dgamma += sum dout*xhat; dbeta += sum dout. */
+void kern_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                             const float *inp, const float *mean, const float *rstd,
+                             const float *gamma, int64_t M, int C);
+
+/* ---- GELU, tanh approximation ---- */
+
+void kern_gelu_forward(float *out, const float *inp, int64_t n);
+/* dinp = dout * gelu'(inp) (dinp may alias dout). */
+void kern_gelu_backward(float *dinp, const float *inp, const float *dout, int64_t n);
+
+/* ---- elementwise ---- */
+
+/* y[i] += x[i] */
+void kern_add_inplace(float *y, const float *x, int64_t n);
+/* y[M x C] += row vector v[C] for every row. */
+void kern_add_rows(float *y, const float *v, int64_t M, int C);
+/* dv[C] += column sums of dy[M x C]. */
+void kern_sum_rows(float *dv, const float *dy, int64_t M, int C);
+/* In-place exp of n floats (vectorised, about 1 ulp). */
+void kern_exp_inplace(float *x, int64_t n);
+
+/* ---- multi-head attention ---- */
+
+/* out[rows x C] and probs[B x H x T x T] (softmax rows; zero above the diagonal if causal). */
+void kern_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H,
+                            int C, int causal);
+/* dqkv[rows x 3C] is overwritten. */
+void kern_attention_backward(float *dqkv, const float *dout, const float *qkv,
+                             const float *probs, int B, int T, int H, int C, int causal);
+
+/* ---- rotary position embedding on the q and k parts of a qkv buffer ---- */
+
+/* Rotates pairs (2i, 2i+1) of every head of q and k at position t (row r -> t = r % T) by the
+ * angle whose cos/sin are cos_tab[t * hd/2 + i], sin_tab[...]. In place. */
+void kern_rope_forward(float *qkv, const float *cos_tab, const float *sin_tab, int B, int T,
+                       int H, int C);
+/* Inverse rotation of the q and k gradients in dqkv. In place. */
+void kern_rope_backward(float *dqkv, const float *cos_tab, const float *sin_tab, int B, int T,
+                        int H, int C);
+
+/* ---- mean over groups of P rows ---- */
+
+/* out[G x C] = mean over the P rows of each group of inp[G*P x C]. */
+void kern_mean_pool_forward(float *out, const float *inp, int64_t G, int P, int C);
+/* dinp[G*P x C] = dout[g] / P for each row of group g (overwritten). */
+void kern_mean_pool_backward(float *dinp, const float *dout, int64_t G, int P, int C);
+
+/* ---- softmax + cross-entropy over rows of logits ---- */
+
+/* For each of n rows of logits [n x V]: lse[r] = log sum exp; returns sum over rows of
+ * (lse - logits[target]) in double. targets must be in [0, V). */
+double kern_crossentropy_forward(float *lse, const float *logits, const int32_t *targets,
+                                 int64_t n, int V);
+/* dlogits = scale * (softmax - onehot(target)) (overwritten). */
+void kern_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
+                                const int32_t *targets, int64_t n, int V, float scale);
+
+#endif

@@ -1,0 +1,360 @@
+/* vlm.c - the model object: config checks, the named parameter table, the parameter and
+ * activation arenas, initialisation and the FLOP count. The passes live in vlm_pass.c.
+ *
+ * Parameter tensors, in arena order (E = enc_dim, D = dim, h = mlp_ratio * width):
+ *   enc.patch.w [E x P*P], enc.patch.b [E], enc.pos [n_patches x E],
+ *   enc.<i>.{ln1.w, ln1.b, attn.qkv.w [3E x E], attn.qkv.b, attn.proj.w [E x E], attn.proj.b,
+ *            ln2.w, ln2.b, mlp.fc1.w [h x E], mlp.fc1.b, mlp.fc2.w [E x h], mlp.fc2.b},
+ *   enc.ln.w, enc.ln.b, proj.fc1.w [D x E], proj.fc1.b, proj.fc2.w [D x D], proj.fc2.b,
+ *   dec.tok [vocab x D], dec.<i>.{same block names, width D}, dec.ln.w, dec.ln.b,
+ *   dec.head.w [vocab x D], dec.head.b [vocab].
+ * Every matrix is [out x in] (y = x W^T + b). The qkv output is q | k | v, each split into
+ * heads of width/heads consecutive columns.
+ */
+#include "model/vlm_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "kernels/kernels.h"
+
+#define NAME_LEN 48
+
+/* ---- parameter table ---- */
+
+typedef struct {
+    vlm_t *m;
+    char *names; /* n_tensors * NAME_LEN */
+    int cap;
+} table_builder_t;
+
+static int add_tensor(table_builder_t *tb, int init, int decay, int ndim, int d0, int d1,
+                      const char *fmt, int layer) {
+    vlm_t *m = tb->m;
+    if (m->n_tensors >= tb->cap) micl_fatal("vlm: tensor table overflow");
+    int i = m->n_tensors++;
+    vlm_tensor_t *t = &m->tensors[i];
+    char *name = tb->names + (size_t)i * NAME_LEN;
+    snprintf(name, NAME_LEN, fmt, layer);
+    t->name = name;
+    t->offset = m->n_params;
+    t->ndim = ndim;
+    memset(t->shape, 0, sizeof t->shape);
+    t->shape[0] = d0;
+    t->shape[1] = ndim > 1 ? d1 : 0;
+    t->size = (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1);
+    t->decay = decay;
+    m->init_kind[i] = init;
+    m->n_params += t->size;
+    return i;
+}
+
+static void add_block(table_builder_t *tb, vlm_block_params_t *b, const char *prefix, int l,
+                      int W, int hid) {
+    char f[NAME_LEN];
+#define BLOCK_T(field, init, decay, nd, d0, d1, suffix)                                           \
+    snprintf(f, sizeof f, "%s.%%d.%s", prefix, suffix);                                        \
+    b->field = add_tensor(tb, init, decay, nd, d0, d1, f, l)
+    BLOCK_T(ln1_w, VLM_INIT_ONE, 0, 1, W, 0, "ln1.w");
+    BLOCK_T(ln1_b, VLM_INIT_ZERO, 0, 1, W, 0, "ln1.b");
+    BLOCK_T(qkv_w, VLM_INIT_NORMAL, 1, 2, 3 * W, W, "attn.qkv.w");
+    BLOCK_T(qkv_b, VLM_INIT_ZERO, 0, 1, 3 * W, 0, "attn.qkv.b");
+    BLOCK_T(proj_w, VLM_INIT_NORMAL_RESID, 1, 2, W, W, "attn.proj.w");
+    BLOCK_T(proj_b, VLM_INIT_ZERO, 0, 1, W, 0, "attn.proj.b");
+    BLOCK_T(ln2_w, VLM_INIT_ONE, 0, 1, W, 0, "ln2.w");
+    BLOCK_T(ln2_b, VLM_INIT_ZERO, 0, 1, W, 0, "ln2.b");
+    BLOCK_T(fc1_w, VLM_INIT_NORMAL, 1, 2, hid, W, "mlp.fc1.w");
+    BLOCK_T(fc1_b, VLM_INIT_ZERO, 0, 1, hid, 0, "mlp.fc1.b");
+    BLOCK_T(fc2_w, VLM_INIT_NORMAL_RESID, 1, 2, W, hid, "mlp.fc2.w");
+    BLOCK_T(fc2_b, VLM_INIT_ZERO, 0, 1, W, 0, "mlp.fc2.b");
+#undef BLOCK_T
+}
+
+static void build_table(vlm_t *m) {
+    const vlm_config_t *c = &m->cfg;
+    int cap = 5 + 12 * c->enc_layers + 4 + 1 + 12 * c->layers + 4;
+    table_builder_t tb = {m, micl_calloc((size_t)cap, NAME_LEN), cap};
+    m->tensors = micl_calloc((size_t)cap, sizeof(vlm_tensor_t));
+    m->init_kind = micl_calloc((size_t)cap, sizeof(int));
+    int E = c->enc_dim, D = c->dim;
+    m->enc_patch_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, E, m->patch_px, "enc.patch.w", 0);
+    m->enc_patch_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, E, 0, "enc.patch.b", 0);
+    m->enc_pos = add_tensor(&tb, VLM_INIT_NORMAL, 0, 2, m->n_patches, E, "enc.pos", 0);
+    for (int l = 0; l < c->enc_layers; l++)
+        add_block(&tb, &m->enc.blocks[l], "enc", l, E, m->hidden_enc);
+    m->enc_ln_w = add_tensor(&tb, VLM_INIT_ONE, 0, 1, E, 0, "enc.ln.w", 0);
+    m->enc_ln_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, E, 0, "enc.ln.b", 0);
+    m->proj_fc1_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, D, E, "proj.fc1.w", 0);
+    m->proj_fc1_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, D, 0, "proj.fc1.b", 0);
+    m->proj_fc2_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, D, D, "proj.fc2.w", 0);
+    m->proj_fc2_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, D, 0, "proj.fc2.b", 0);
+    m->dec_tok = add_tensor(&tb, VLM_INIT_NORMAL, 0, 2, c->vocab, D, "dec.tok", 0);
+    for (int l = 0; l < c->layers; l++)
+        add_block(&tb, &m->dec.blocks[l], "dec", l, D, m->hidden_dec);
+    m->dec_ln_w = add_tensor(&tb, VLM_INIT_ONE, 0, 1, D, 0, "dec.ln.w", 0);
+    m->dec_ln_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, D, 0, "dec.ln.b", 0);
+    m->head_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, c->vocab, D, "dec.head.w", 0);
+    m->head_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, c->vocab, 0, "dec.head.b", 0);
+}
+
+/* ---- activation arena: laid out twice, first to count, then to assign ---- */
+
+typedef struct {
+    float *base;
+    size_t used;
+} carver_t;
+
+static float *carve(carver_t *cv, size_t n) {
+    size_t off = cv->used;
+    cv->used += (n + 15) & ~(size_t)15; /* keep every buffer 64-byte aligned */
+    return cv->base ? cv->base + off : NULL;
+}
+
+static void layout_tower(carver_t *cv, vlm_tower_t *tw, size_t rows, size_t probs) {
+    size_t W = (size_t)tw->width, h = (size_t)tw->hidden;
+    for (int l = 0; l <= tw->layers; l++) tw->res[l] = carve(cv, rows * W);
+    for (int l = 0; l < tw->layers; l++) {
+        vlm_block_act_t *a = &tw->act[l];
+        a->ln1 = carve(cv, rows * W);
+        a->ln1_mean = carve(cv, rows);
+        a->ln1_rstd = carve(cv, rows);
+        a->qkv = carve(cv, rows * 3 * W);
+        a->probs = carve(cv, probs);
+        a->att = carve(cv, rows * W);
+        a->res_mid = carve(cv, rows * W);
+        a->ln2 = carve(cv, rows * W);
+        a->ln2_mean = carve(cv, rows);
+        a->ln2_rstd = carve(cv, rows);
+        a->fc1 = carve(cv, rows * h);
+        a->gelu = carve(cv, rows * h);
+    }
+}
+
+static size_t max_sz(size_t a, size_t b) {
+    return a > b ? a : b;
+}
+
+static void layout_activations(vlm_t *m, carver_t *cv) {
+    const vlm_config_t *c = &m->cfg;
+    size_t NP = (size_t)m->max_images * m->n_patches, N = (size_t)m->max_tokens;
+    size_t E = c->enc_dim, D = c->dim, V = c->vocab, I = m->max_images;
+    size_t enc_probs = I * c->enc_heads * m->n_patches * m->n_patches;
+    size_t dec_probs = N * (size_t)c->heads * c->max_seq;
+    m->patches = carve(cv, NP * m->patch_px);
+    layout_tower(cv, &m->enc, NP, enc_probs);
+    m->enc_lnf = carve(cv, NP * E);
+    m->enc_lnf_mean = carve(cv, NP);
+    m->enc_lnf_rstd = carve(cv, NP);
+    m->pooled = carve(cv, I * E);
+    m->proj_h = carve(cv, I * D);
+    m->proj_g = carve(cv, I * D);
+    m->img_emb = carve(cv, I * D);
+    layout_tower(cv, &m->dec, N, dec_probs);
+    m->gath = carve(cv, N * D);
+    m->dec_lnf = carve(cv, N * D);
+    m->dec_lnf_mean = carve(cv, N);
+    m->dec_lnf_rstd = carve(cv, N);
+    m->logits = carve(cv, N * V);
+    m->lse = carve(cv, N);
+    m->dlogits = carve(cv, N * V);
+    int hd = c->dim / c->heads;
+    m->rope_cos = carve(cv, (size_t)c->max_seq * (hd / 2));
+    m->rope_sin = carve(cv, (size_t)c->max_seq * (hd / 2));
+    size_t mm = 0;
+    for (int t = 0; t < m->n_tensors; t++)
+        if (m->tensors[t].ndim == 2)
+            mm = max_sz(mm, kern_matmul_scratch_floats(m->tensors[t].shape[1],
+                                                       m->tensors[t].shape[0]));
+    m->mm_scratch = carve(cv, mm);
+    size_t rw = max_sz(NP * E, N * D);
+    m->d_res = carve(cv, rw);
+    m->d_ln = carve(cv, rw);
+    m->d_qkv = carve(cv, 3 * rw);
+    m->d_att = carve(cv, rw);
+    m->d_hid = carve(cv, max_sz(NP * m->hidden_enc, N * m->hidden_dec));
+    m->d_gath = carve(cv, N * D);
+    m->d_img = carve(cv, I * D);
+    m->d_proj_g = carve(cv, I * D);
+    m->d_pooled = carve(cv, I * E);
+    m->tokens = (int32_t *)carve(cv, N);
+    m->tgt_rows = (int32_t *)carve(cv, N);
+    m->tgt_ids = (int32_t *)carve(cv, N);
+}
+
+/* theta_i = 10000^(-2i/hd); angle at position t = t * theta_i. */
+static void fill_rope_tables(vlm_t *m) {
+    int hd = m->cfg.dim / m->cfg.heads, half = hd / 2;
+    for (int t = 0; t < m->cfg.max_seq; t++)
+        for (int i = 0; i < half; i++) {
+            double ang = (double)t * pow(10000.0, -2.0 * i / (double)hd);
+            m->rope_cos[t * half + i] = (float)cos(ang);
+            m->rope_sin[t * half + i] = (float)sin(ang);
+        }
+}
+
+/* ---- creation ---- */
+
+static int check_config(const vlm_config_t *c, int max_tokens, int max_images, char *err,
+                        size_t err_len) {
+#define BAD(...) return snprintf(err, err_len, __VA_ARGS__), 0
+    if (c->image_size <= 0 || c->patch <= 0 || c->image_size % c->patch != 0)
+        BAD("image_size (%d) must be a positive multiple of patch (%d)", c->image_size, c->patch);
+    if (c->enc_dim <= 0 || c->enc_layers < 0 || c->enc_heads <= 0 || c->enc_dim % c->enc_heads)
+        BAD("enc_dim (%d) must be a positive multiple of enc_heads (%d)", c->enc_dim,
+            c->enc_heads);
+    if (c->dim <= 0 || c->layers < 0 || c->heads <= 0 || c->dim % c->heads)
+        BAD("dim (%d) must be a positive multiple of heads (%d)", c->dim, c->heads);
+    if ((c->dim / c->heads) % 2) BAD("dim / heads (%d) must be even for RoPE", c->dim / c->heads);
+    if (c->mlp_ratio <= 0) BAD("mlp_ratio must be positive, got %d", c->mlp_ratio);
+    if (c->vocab <= 0) BAD("vocab must be positive, got %d", c->vocab);
+    if (c->max_seq <= 0 || c->max_seq > KERN_ATTN_MAX_T)
+        BAD("max_seq must be in [1, %d], got %d", KERN_ATTN_MAX_T, c->max_seq);
+    int grid = c->image_size / c->patch;
+    if (grid * grid > KERN_ATTN_MAX_T) BAD("too many patches per image (%d)", grid * grid);
+    if (!(c->init_std > 0.0f) || !isfinite(c->init_std))
+        BAD("init_std must be positive and finite");
+    if (max_tokens <= 0 || max_images < 0)
+        BAD("max_tokens (%d) must be positive and max_images (%d) non-negative", max_tokens,
+            max_images);
+#undef BAD
+    return 1;
+}
+
+vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char *err,
+                  size_t err_len) {
+    if (!check_config(cfg, max_tokens, max_images, err, err_len)) return NULL;
+    vlm_t *m = micl_calloc(1, sizeof(vlm_t));
+    m->cfg = *cfg;
+    m->max_tokens = max_tokens;
+    m->max_images = max_images;
+    m->grid = cfg->image_size / cfg->patch;
+    m->n_patches = m->grid * m->grid;
+    m->patch_px = cfg->patch * cfg->patch;
+    m->hidden_enc = cfg->mlp_ratio * cfg->enc_dim;
+    m->hidden_dec = cfg->mlp_ratio * cfg->dim;
+    vlm_tower_t *towers[2] = {&m->enc, &m->dec};
+    int layers[2] = {cfg->enc_layers, cfg->layers}, widths[2] = {cfg->enc_dim, cfg->dim};
+    int heads[2] = {cfg->enc_heads, cfg->heads}, hidden[2] = {m->hidden_enc, m->hidden_dec};
+    for (int i = 0; i < 2; i++) {
+        vlm_tower_t *tw = towers[i];
+        tw->layers = layers[i];
+        tw->width = widths[i];
+        tw->heads = heads[i];
+        tw->hidden = hidden[i];
+        tw->causal = i == 1;
+        tw->rope = i == 1;
+        tw->blocks = micl_calloc((size_t)layers[i] + 1, sizeof(vlm_block_params_t));
+        tw->act = micl_calloc((size_t)layers[i] + 1, sizeof(vlm_block_act_t));
+        tw->res = micl_calloc((size_t)layers[i] + 1, sizeof(float *));
+    }
+    build_table(m);
+    m->arena = micl_alloc_aligned(4 * m->n_params * sizeof(float));
+    memset(m->arena, 0, 4 * m->n_params * sizeof(float));
+    carver_t cv = {NULL, 0};
+    layout_activations(m, &cv);
+    cv.base = micl_alloc_aligned(cv.used * sizeof(float));
+    memset(cv.base, 0, cv.used * sizeof(float));
+    m->act_arena = cv.base;
+    cv.used = 0;
+    layout_activations(m, &cv);
+    fill_rope_tables(m);
+    return m;
+}
+
+void vlm_free(vlm_t *m) {
+    if (!m) return;
+    if (m->n_tensors > 0) free((void *)m->tensors[0].name); /* the name block */
+    free(m->tensors);
+    free(m->init_kind);
+    free(m->arena);
+    free(m->act_arena);
+    vlm_tower_t *towers[2] = {&m->enc, &m->dec};
+    for (int i = 0; i < 2; i++) {
+        free(towers[i]->blocks);
+        free(towers[i]->act);
+        free(towers[i]->res);
+    }
+    free(m);
+}
+
+const vlm_config_t *vlm_config(const vlm_t *m) {
+    return &m->cfg;
+}
+size_t vlm_num_params(const vlm_t *m) {
+    return m->n_params;
+}
+int vlm_num_tensors(const vlm_t *m) {
+    return m->n_tensors;
+}
+const vlm_tensor_t *vlm_tensor(const vlm_t *m, int i) {
+    if (i < 0 || i >= m->n_tensors) micl_fatal("vlm_tensor: index %d out of range", i);
+    return &m->tensors[i];
+}
+float *vlm_params(vlm_t *m) {
+    return m->arena;
+}
+float *vlm_grads(vlm_t *m) {
+    return m->arena + m->n_params;
+}
+float *vlm_adam_m(vlm_t *m) {
+    return m->arena + 2 * m->n_params;
+}
+float *vlm_adam_v(vlm_t *m) {
+    return m->arena + 3 * m->n_params;
+}
+
+void vlm_zero_grads(vlm_t *m) {
+    memset(vlm_grads(m), 0, m->n_params * sizeof(float));
+}
+
+const float *vlm_logits(const vlm_t *m) {
+    return m->logits;
+}
+
+void vlm_init_params(vlm_t *m, uint64_t seed) {
+    float resid = 1.0f / sqrtf(2.0f * (float)(m->cfg.layers > 0 ? m->cfg.layers : 1));
+    float resid_enc = 1.0f / sqrtf(2.0f * (float)(m->cfg.enc_layers > 0 ? m->cfg.enc_layers : 1));
+    for (int i = 0; i < m->n_tensors; i++) {
+        const vlm_tensor_t *t = &m->tensors[i];
+        float *p = vlm_p(m, i);
+        rng_t r = rng_make(seed, RNG_STREAM_INIT, (uint64_t)i);
+        float std = m->cfg.init_std;
+        if (m->init_kind[i] == VLM_INIT_NORMAL_RESID)
+            std *= strncmp(t->name, "enc.", 4) == 0 ? resid_enc : resid;
+        for (size_t j = 0; j < t->size; j++) {
+            switch (m->init_kind[i]) {
+            case VLM_INIT_ONE: p[j] = 1.0f; break;
+            case VLM_INIT_ZERO: p[j] = 0.0f; break;
+            default: p[j] = std * rng_normal(&r); break;
+            }
+        }
+    }
+}
+
+/* ---- FLOPs ---- */
+
+/* Forward FLOPs of one image through the tower and projector. */
+static double image_flops(const vlm_config_t *c) {
+    double np = (double)(c->image_size / c->patch) * (c->image_size / c->patch);
+    double E = c->enc_dim, D = c->dim, h = (double)c->mlp_ratio * E;
+    double f = 2.0 * np * c->patch * c->patch * E;
+    f += c->enc_layers * (2.0 * np * (3 * E * E + E * E + 2 * E * h) + 4.0 * np * np * E);
+    return f + 2.0 * (E * D + D * D);
+}
+
+double vlm_flops_per_step_targets(const vlm_config_t *c, int64_t n_tokens, int64_t n_images,
+                                  int T, int64_t n_targets) {
+    double D = c->dim, h = (double)c->mlp_ratio * D;
+    double per_tok = c->layers * (2.0 * (3 * D * D + D * D + 2 * D * h) + 4.0 * (T + 1) / 2.0 * D);
+    double fwd = (double)n_tokens * per_tok + (double)n_targets * 2.0 * D * c->vocab +
+                 (double)n_images * image_flops(c);
+    return 3.0 * fwd; /* backward = 2x forward */
+}
+
+double vlm_flops_per_step(const vlm_config_t *cfg, int64_t n_tokens, int64_t n_images, int T) {
+    return vlm_flops_per_step_targets(cfg, n_tokens, n_images, T, n_tokens);
+}

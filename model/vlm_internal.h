@@ -1,0 +1,81 @@
+/* vlm_internal.h - the vlm_t struct shared by vlm.c (parameters, arenas, init) and
+ * vlm_pass.c (forward and backward). Not part of the public API.
+ */
+#ifndef MICL_VLM_INTERNAL_H
+#define MICL_VLM_INTERNAL_H
+
+#include "model/vlm.h"
+
+/* Tensor indices of one pre-LN transformer block. */
+typedef struct {
+    int ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b;
+    int ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+} vlm_block_params_t;
+
+/* Saved activations of one block (rows x width unless noted). */
+typedef struct {
+    float *ln1, *ln1_mean, *ln1_rstd; /* LN1 output and row stats */
+    float *qkv;                       /* rows x 3 width (after RoPE in the decoder) */
+    float *probs;                     /* B x heads x T x T */
+    float *att;                       /* attention output before the projection */
+    float *res_mid;                   /* x + attn(LN1(x)) */
+    float *ln2, *ln2_mean, *ln2_rstd;
+    float *fc1, *gelu;                /* rows x hidden: MLP pre-activation and GELU output */
+} vlm_block_act_t;
+
+/* One transformer stack (the image encoder or the decoder). */
+typedef struct {
+    int layers, width, heads, hidden;
+    int causal, rope;
+    vlm_block_params_t *blocks; /* [layers] */
+    float **res;                /* [layers + 1] residual stream at each block boundary */
+    vlm_block_act_t *act;       /* [layers] */
+} vlm_tower_t;
+
+enum { VLM_INIT_NORMAL, VLM_INIT_NORMAL_RESID, VLM_INIT_ZERO, VLM_INIT_ONE };
+
+struct vlm {
+    vlm_config_t cfg;
+    int max_tokens, max_images;
+    int grid, n_patches, patch_px, hidden_enc, hidden_dec;
+
+    /* parameters */
+    size_t n_params;
+    int n_tensors;
+    vlm_tensor_t *tensors;
+    int *init_kind;
+    float *arena; /* params | grads | adam m | adam v */
+    int enc_patch_w, enc_patch_b, enc_pos, enc_ln_w, enc_ln_b;
+    int proj_fc1_w, proj_fc1_b, proj_fc2_w, proj_fc2_b;
+    int dec_tok, dec_ln_w, dec_ln_b, head_w, head_b;
+    vlm_tower_t enc, dec;
+
+    /* activations (one arena) */
+    float *act_arena;
+    float *patches;                        /* [images * n_patches x patch_px] */
+    float *enc_lnf, *enc_lnf_mean, *enc_lnf_rstd;
+    float *pooled, *proj_h, *proj_g, *img_emb;
+    float *gath, *dec_lnf, *dec_lnf_mean, *dec_lnf_rstd; /* target rows only */
+    float *logits, *lse, *dlogits;
+    float *rope_cos, *rope_sin;            /* [max_seq x head_dim / 2] */
+    float *mm_scratch;                     /* packed weights for kern_matmul_forward */
+    float *d_res, *d_ln, *d_qkv, *d_att, *d_hid, *d_gath;
+    float *d_img, *d_proj_g, *d_pooled;
+    int32_t *tokens, *tgt_rows, *tgt_ids;
+
+    /* the last forward */
+    int have_forward, B, T, n_images, image_token;
+    int64_t n_targets;
+};
+
+static inline float *vlm_p(vlm_t *m, int t) {
+    return m->arena + m->tensors[t].offset;
+}
+static inline float *vlm_g(vlm_t *m, int t) {
+    return m->arena + m->n_params + m->tensors[t].offset;
+}
+
+/* vlm_pass.c: runs the image tower on n <= max_images images into m->img_emb. */
+void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n);
+
+#endif

@@ -1,0 +1,240 @@
+/* experiment.c - the train and eval flows (see experiment.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "experiment.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/error.h"
+#include "../common/results.h"
+#include "../data/sources.h"
+#include "../data/store.h"
+#include "../data/vocab.h"
+#include "../worker/checkpoint.h"
+#include "../worker/evaluator.h"
+#include "../worker/trainer.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* mkdir -p; fails with a message naming the directory. */
+static void make_dirs(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            micl_fatal("cannot create output directory '%s': %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        micl_fatal("cannot create output directory '%s': %s", buf, strerror(errno));
+    if (access(buf, W_OK) != 0) micl_fatal("output directory '%s' is not writable", buf);
+}
+
+static vlm_config_t model_config(const config_t *cfg, int vocab) {
+    const model_config_t *m = &cfg->model;
+    vlm_config_t c = {m->image_size, m->patch,  m->enc_dim,   m->enc_layers, m->enc_heads,
+                      m->dim,        m->layers, m->heads,     m->mlp_ratio,  vocab,
+                      m->max_seq,    m->init_std};
+    return c;
+}
+
+/* Capacity for training the run and for evaluating every (ways, shots) cell in batches. */
+static void capacity(const config_t *cfg, const run_config_t *run, const vocab_t *v, int *tok,
+                     int *img) {
+    trainer_capacity(cfg, run, v, EPISODE_FORMAT_COMPACT, tok, img);
+    int turn = episode_turn_tokens(v, EPISODE_FORMAT_COMPACT);
+    int max_items = 1;
+    for (int i = 0; i < cfg->eval.n_ways; i++)
+        for (int j = 0; j < cfg->eval.n_shots; j++) {
+            int items = cfg->eval.ways[i] * cfg->eval.shots[j] + 1;
+            if (items > max_items) max_items = items;
+        }
+    int T = 1 + max_items * turn;
+    if (T > cfg->model.max_seq)
+        micl_fatal("%s: evaluating %d items needs %d tokens but model.max_seq = %d", cfg->path,
+                   max_items, T, cfg->model.max_seq);
+    if (16 * T > *tok) *tok = 16 * T;
+    if (16 * max_items > *img) *img = 16 * max_items;
+}
+
+static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, vocab_t *v,
+                         const image_store_t *glyphs, const image_store_t *fmnist, int tok, int img,
+                         run_result_t *out) {
+    double t0 = now_s();
+    evaluator_t ev = {m, v, comm, EPISODE_FORMAT_COMPACT, cfg->seed, tok, img};
+    const eval_config_t *e = &cfg->eval;
+    for (int i = 0; i < e->n_ways; i++)
+        for (int j = 0; j < e->n_shots; j++) {
+            eval_row_t *row = &out->rows[out->n_rows++];
+            eval_binding(&ev, glyphs, "binding", e->ways[i], e->shots[j], e->episodes, 1, row);
+            micl_info("[%s] eval binding %d-way %d-shot: %.3f [%.3f, %.3f]", out->name, row->ways,
+                      row->shots, row->accuracy, row->ci_low, row->ci_high);
+        }
+    eval_row_t *zs = &out->rows[out->n_rows++];
+    eval_zeroshot(&ev, glyphs, e->zeroshot_images, zs);
+    micl_info("[%s] eval zero-shot %d-way: %.3f [%.3f, %.3f]", out->name, zs->ways, zs->accuracy,
+              zs->ci_low, zs->ci_high);
+    if (fmnist) {
+        for (int i = 0; i < e->n_ways; i++)
+            for (int j = 0; j < e->n_shots; j++) {
+                if (e->ways[i] > fmnist->n_classes) continue;
+                eval_row_t *row = &out->rows[out->n_rows++];
+                eval_binding(&ev, fmnist, "cross_domain", e->ways[i], e->shots[j], e->episodes, 1, row);
+                micl_info("[%s] eval cross-domain (%s) %d-way %d-shot: %.3f", out->name,
+                          fmnist->source, row->ways, row->shots, row->accuracy);
+            }
+    }
+    out->eval_seconds = now_s() - t0;
+}
+
+static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
+    memset(r, 0, sizeof *r);
+    r->config_text = cfg->text;
+    snprintf(r->config_path, sizeof r->config_path, "%s", cfg->path);
+    r->world_size = comm->size;
+    r->threads = omp_get_max_threads();
+    if (gethostname(r->hostname, sizeof r->hostname) != 0) snprintf(r->hostname, sizeof r->hostname, "?");
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(r->created, sizeof r->created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+}
+
+int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o) {
+    if (comm->size > cfg->train.micro_batches)
+        micl_fatal("%s: %d ranks but train.micro_batches = %d: every rank needs at least one "
+                   "micro-batch (raise train.micro_batches or use fewer ranks)",
+                   cfg->path, comm->size, cfg->train.micro_batches);
+    if (cfg->train.threads > 0) omp_set_num_threads(cfg->train.threads);
+    char results_path[1024];
+    if (o->results_path)
+        snprintf(results_path, sizeof results_path, "%s", o->results_path);
+    else
+        snprintf(results_path, sizeof results_path, "%s/results.h5", cfg->output_dir);
+    if (comm->rank == 0) {
+        make_dirs(cfg->output_dir);
+        data_prepare(cfg, 0);
+    }
+    comm_barrier(comm);
+
+    char gpath[1024], fpath[1024];
+    data_glyph_store_path(cfg, gpath, sizeof gpath);
+    data_fmnist_store_path(cfg, fpath, sizeof fpath);
+    image_store_t glyphs, fmnist;
+    store_read(gpath, &glyphs);
+    int have_fmnist = access(fpath, R_OK) == 0;
+    if (have_fmnist) store_read(fpath, &fmnist);
+    if (glyphs.h != cfg->model.image_size || glyphs.w != cfg->model.image_size)
+        micl_fatal("%s: images are %dx%d but model.image_size = %d", gpath, glyphs.h, glyphs.w,
+                   cfg->model.image_size);
+    vocab_t vocab;
+    vocab_build(&vocab, &glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    micl_info("vocabulary: %d words (%d real names, %d fake names); %d rank(s) x %d thread(s)",
+              vocab.n, vocab.n_real, vocab.n_fake, comm->size, omp_get_max_threads());
+
+    results_t res;
+    fill_header(&res, cfg, comm);
+    for (int ri = 0; ri < cfg->n_runs; ri++) {
+        const run_config_t *run = &cfg->runs[ri];
+        if (o->only_run && strcmp(o->only_run, run->name) != 0) continue;
+        run_result_t *out = &res.runs[res.n_runs++];
+        snprintf(out->name, sizeof out->name, "%s", run->name);
+        if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
+                     run->name) >= (int)sizeof out->checkpoint)
+            micl_fatal("%s: output_dir is too long", cfg->path);
+        int tok, img;
+        capacity(cfg, run, &vocab, &tok, &img);
+        vlm_config_t mc = model_config(cfg, vocab.n);
+        char err[256];
+        vlm_t *m = vlm_create(&mc, tok, img, err, sizeof err);
+        if (!m) micl_fatal("%s: bad model: %s", cfg->path, err);
+        vlm_init_params(m, cfg->seed);
+        micl_info("[%s] %zu parameters, %d stage(s), %lld steps", run->name, vlm_num_params(m),
+                  run->n_stages, (long long)cfg->train.steps);
+        train_state_t st;
+        memset(&st, 0, sizeof st);
+        snprintf(st.run, sizeof st.run, "%s", run->name);
+        trainer_args_t ta = {cfg, run, comm, &glyphs, &vocab, EPISODE_FORMAT_COMPACT, out->checkpoint};
+        trainer_run(&ta, m, &st, out);
+        evaluate_run(cfg, comm, m, &vocab, &glyphs, have_fmnist ? &fmnist : NULL, tok, img, out);
+        if (comm->rank == 0) results_write(results_path, &res);
+        vlm_free(m);
+    }
+    if (comm->rank == 0) {
+        results_print_table(&res, stdout);
+        printf("results: %s\n", results_path);
+    }
+    for (int i = 0; i < res.n_runs; i++) curve_free(&res.runs[i].curve);
+    vocab_free(&vocab);
+    store_free(&glyphs);
+    if (have_fmnist) store_free(&fmnist);
+    return 0;
+}
+
+int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
+    image_store_t store;
+    store_read(o->dataset, &store);
+    int max_items = 1;
+    for (int j = 0; j < o->n_shots; j++)
+        if (o->ways * o->shots[j] + 1 > max_items) max_items = o->ways * o->shots[j] + 1;
+    vocab_t v;
+    train_state_t st;
+    char *cfg_text = NULL;
+    /* capacity: 16 episodes of the longest cell */
+    int turn_guess = 2 + 16 + 3;
+    vlm_t *m = checkpoint_read(o->checkpoint, 16 * (1 + max_items * turn_guess), 16 * max_items, &v,
+                               &st, &cfg_text);
+    const vlm_config_t *mc = vlm_config(m);
+    if (store.h != mc->image_size || store.w != mc->image_size)
+        micl_fatal("%s: images are %dx%d but the model in %s takes %dx%d", o->dataset, store.h,
+                   store.w, o->checkpoint, mc->image_size, mc->image_size);
+    int T = 1 + max_items * episode_turn_tokens(&v, (episode_format_t)st.episode_format);
+    if (T > mc->max_seq)
+        micl_fatal("%d-way %d-shot episodes need %d tokens but the model's max_seq is %d", o->ways,
+                   o->shots[o->n_shots - 1], T, mc->max_seq);
+    vocab_map_store(&v, &store);
+    evaluator_t ev = {m, &v, comm, (episode_format_t)st.episode_format, o->seed,
+                      16 * (1 + max_items * turn_guess), 16 * max_items};
+    results_t res;
+    memset(&res, 0, sizeof res);
+    res.config_text = cfg_text;
+    snprintf(res.config_path, sizeof res.config_path, "%s", o->checkpoint);
+    res.world_size = comm->size;
+    res.n_runs = 1;
+    run_result_t *out = &res.runs[0];
+    snprintf(out->name, sizeof out->name, "%s", st.run);
+    snprintf(out->checkpoint, sizeof out->checkpoint, "%s", o->checkpoint);
+    out->steps = st.step;
+    out->n_params = (int64_t)vlm_num_params(m);
+    double t0 = now_s();
+    for (int j = 0; j < o->n_shots; j++) {
+        eval_row_t *row = &out->rows[out->n_rows++];
+        eval_binding(&ev, &store, o->fake_names ? "binding" : "binding_real", o->ways, o->shots[j],
+                     o->episodes, o->fake_names, row);
+    }
+    out->eval_seconds = now_s() - t0;
+    if (comm->rank == 0) {
+        printf("%s on %s (%s, %lld images, %d classes), %s names, %d episodes per cell\n",
+               o->checkpoint, o->dataset, store.source, (long long)store.n, store.n_classes,
+               o->fake_names ? "fake" : "real", o->episodes);
+        results_print_table(&res, stdout);
+        if (o->out) results_write(o->out, &res);
+    }
+    free(cfg_text);
+    vocab_free(&v);
+    vlm_free(m);
+    store_free(&store);
+    return 0;
+}

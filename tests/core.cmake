@@ -1,0 +1,29 @@
+# Core tests: RNG, episodes, deterministic reduction, end-to-end training, bad input.
+micl_unit_test(test_rng test_rng.c)
+micl_unit_test(test_episode test_episode.c)
+
+add_executable(test_comm_tree test_comm_tree.c)
+target_link_libraries(test_comm_tree PRIVATE micl_core)
+foreach(np 1 2 3)
+  add_test(NAME comm_tree_np${np}
+           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:test_comm_tree>)
+  set_tests_properties(comm_tree_np${np} PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}")
+endforeach()
+
+# End to end on the tiny config: prepare, train with np=1 and np=2, compare checkpoints bit for bit.
+set(MICL_SCRIPTS ${CMAKE_CURRENT_SOURCE_DIR}/scripts)
+add_test(NAME e2e_tiny_np1_vs_np2
+         COMMAND bash ${MICL_SCRIPTS}/e2e_tiny.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/e2e)
+set_tests_properties(e2e_tiny_np1_vs_np2 PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
+
+# Bad input: each case asserts a clear message, a non-zero exit and no partial output.
+foreach(case missing_config too_many_ranks unwritable_output missing_checkpoint checkpoint_not_hdf5
+        checkpoint_is_a_store checkpoint_nan checkpoint_wrong_shape eval_image_size_mismatch
+        eval_too_many_ways eval_bad_shots report_not_results report_schema_version
+        max_seq_too_small nan_loss unknown_command)
+  add_test(NAME bad_${case}
+           COMMAND bash ${MICL_SCRIPTS}/bad_input.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
+                   ${CMAKE_CURRENT_BINARY_DIR}/bad ${case})
+  set_tests_properties(bad_${case} PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}"
+                       TIMEOUT 300 RESOURCE_LOCK tiny_store)
+endforeach()

@@ -1,0 +1,432 @@
+/* test_kernels.c - every CPU kernel against a plain scalar reference (double accumulation),
+ * compared by relative error max|a - b| / max|b|; and bit-identical results of a whole-model
+ * forward + backward with 1 and 2 OpenMP threads.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/rng.h"
+#include "kernels/adamw.h"
+#include "kernels/kernels.h"
+#include "model/vlm.h"
+
+static int g_failures;
+static uint64_t g_seed = 1;
+
+static float *rand_buf(size_t n, float scale) {
+    float *p = micl_malloc(n * sizeof(float) + 4);
+    rng_t r = rng_make(g_seed++, RNG_STREAM_TEST, 0);
+    for (size_t i = 0; i < n; i++) p[i] = scale * rng_normal(&r);
+    return p;
+}
+
+static float *copy_buf(const float *src, size_t n) {
+    float *p = micl_malloc(n * sizeof(float) + 4);
+    memcpy(p, src, n * sizeof(float));
+    return p;
+}
+
+static double rel_err(const float *a, const double *b, size_t n) {
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= num)) num = d; /* NaN propagates as failure */
+        if (fabs(b[i]) > den) den = fabs(b[i]);
+    }
+    return num / (den > 1e-30 ? den : 1e-30);
+}
+
+static void expect(const char *what, const float *a, const double *b, size_t n, double tol) {
+    double e = rel_err(a, b, n);
+    int ok = e < tol;
+    if (!ok) g_failures++;
+    printf("%-44s rel err %.2e %s\n", what, e, ok ? "ok" : "FAIL");
+}
+
+/* ---- matmul ---- */
+
+static void test_matmul(int64_t M, int K, int N) {
+    float *x = rand_buf((size_t)M * K, 1.0f), *w = rand_buf((size_t)N * K, 0.5f);
+    float *b = rand_buf((size_t)N, 1.0f), *dy = rand_buf((size_t)M * N, 1.0f);
+    float *y = micl_malloc(sizeof(float) * (size_t)(M * N) + 4);
+    float *scratch = micl_malloc(sizeof(float) * kern_matmul_scratch_floats(K, N) + 4);
+    float *dx = micl_malloc(sizeof(float) * (size_t)(M * K) + 4);
+    float *dw = rand_buf((size_t)N * K, 1.0f), *db = rand_buf((size_t)N, 1.0f);
+    double *ry = malloc(sizeof(double) * (size_t)(M * N) + 8);
+    double *rdx = malloc(sizeof(double) * (size_t)(M * K) + 8);
+    double *rdw = malloc(sizeof(double) * (size_t)N * K + 8);
+    double *rdb = malloc(sizeof(double) * (size_t)N + 8);
+    for (int64_t i = 0; i < M; i++)
+        for (int n = 0; n < N; n++) {
+            double s = b[n];
+            for (int k = 0; k < K; k++) s += (double)x[i * K + k] * w[(int64_t)n * K + k];
+            ry[i * N + n] = s;
+        }
+    for (int64_t i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) {
+            double s = 0;
+            for (int n = 0; n < N; n++) s += (double)dy[i * N + n] * w[(int64_t)n * K + k];
+            rdx[i * K + k] = s;
+        }
+    for (int n = 0; n < N; n++) {
+        double sb = db[n];
+        for (int64_t i = 0; i < M; i++) sb += dy[i * N + n];
+        rdb[n] = sb;
+        for (int k = 0; k < K; k++) {
+            double s = dw[(int64_t)n * K + k];
+            for (int64_t i = 0; i < M; i++) s += (double)dy[i * N + n] * x[i * K + k];
+            rdw[(int64_t)n * K + k] = s;
+        }
+    }
+    kern_matmul_forward(y, x, w, b, M, K, N, scratch);
+    kern_matmul_backward(dx, dw, db, dy, x, w, M, K, N);
+    char name[96];
+    snprintf(name, sizeof name, "matmul fwd  M=%lld K=%d N=%d", (long long)M, K, N);
+    expect(name, y, ry, (size_t)(M * N), 1e-5);
+    snprintf(name, sizeof name, "matmul dinp M=%lld K=%d N=%d", (long long)M, K, N);
+    expect(name, dx, rdx, (size_t)(M * K), 1e-5);
+    snprintf(name, sizeof name, "matmul dw   M=%lld K=%d N=%d", (long long)M, K, N);
+    expect(name, dw, rdw, (size_t)N * K, 1e-5);
+    snprintf(name, sizeof name, "matmul db   M=%lld K=%d N=%d", (long long)M, K, N);
+    expect(name, db, rdb, (size_t)N, 1e-5);
+    free(x), free(w), free(b), free(dy), free(y), free(scratch), free(dx), free(dw), free(db);
+    free(ry), free(rdx), free(rdw), free(rdb);
+}
+
+/* ---- layernorm ---- */
+
+static void test_layernorm(int64_t M, int C) {
+    float *x = rand_buf((size_t)(M * C), 2.0f), *g = rand_buf((size_t)C, 1.0f);
+    float *be = rand_buf((size_t)C, 1.0f), *dy = rand_buf((size_t)(M * C), 1.0f);
+    float *y = micl_malloc(sizeof(float) * (size_t)(M * C)), *mean = micl_malloc(sizeof(float) * (size_t)M);
+    float *rstd = micl_malloc(sizeof(float) * (size_t)M);
+    float *dx = rand_buf((size_t)(M * C), 1.0f), *dg = rand_buf((size_t)C, 1.0f);
+    float *db = rand_buf((size_t)C, 1.0f);
+    double *ry = malloc(sizeof(double) * (size_t)(M * C)), *rdx = malloc(sizeof(double) * (size_t)(M * C));
+    double *rdg = malloc(sizeof(double) * (size_t)C), *rdb = malloc(sizeof(double) * (size_t)C);
+    for (int c = 0; c < C; c++) rdg[c] = dg[c], rdb[c] = db[c];
+    for (int64_t r = 0; r < M; r++) {
+        const float *xr = x + r * C, *dyr = dy + r * C;
+        double mu = 0, var = 0;
+        for (int c = 0; c < C; c++) mu += xr[c];
+        mu /= C;
+        for (int c = 0; c < C; c++) var += (xr[c] - mu) * (xr[c] - mu);
+        var /= C;
+        double rs = 1.0 / sqrt(var + KERN_LN_EPS), s1 = 0, s2 = 0;
+        for (int c = 0; c < C; c++) {
+            double xh = (xr[c] - mu) * rs;
+            ry[r * C + c] = xh * g[c] + be[c];
+            s1 += dyr[c] * g[c];
+            s2 += dyr[c] * g[c] * xh;
+            rdg[c] += dyr[c] * xh;
+            rdb[c] += dyr[c];
+        }
+        for (int c = 0; c < C; c++) {
+            double xh = (xr[c] - mu) * rs;
+            rdx[r * C + c] = dx[r * C + c] + rs * (dyr[c] * g[c] - s1 / C - xh * s2 / C);
+        }
+    }
+    kern_layernorm_forward(y, mean, rstd, x, g, be, M, C);
+    kern_layernorm_backward(dx, dg, db, dy, x, mean, rstd, g, M, C);
+    char name[96];
+    snprintf(name, sizeof name, "layernorm fwd M=%lld C=%d", (long long)M, C);
+    expect(name, y, ry, (size_t)(M * C), 1e-5);
+    snprintf(name, sizeof name, "layernorm dinp M=%lld C=%d", (long long)M, C);
+    expect(name, dx, rdx, (size_t)(M * C), 1e-5);
+    snprintf(name, sizeof name, "layernorm dgamma M=%lld C=%d", (long long)M, C);
+    expect(name, dg, rdg, (size_t)C, 1e-5);
+    snprintf(name, sizeof name, "layernorm dbeta M=%lld C=%d", (long long)M, C);
+    expect(name, db, rdb, (size_t)C, 1e-5);
+    free(x), free(g), free(be), free(dy), free(y), free(mean), free(rstd), free(dx), free(dg);
+    free(db), free(ry), free(rdx), free(rdg), free(rdb);
+}
+
+/* ---- GELU, exp, elementwise ---- */
+
+static void test_gelu(int64_t n) {
+    float *x = rand_buf((size_t)n, 3.0f), *dy = rand_buf((size_t)n, 1.0f);
+    x[0] = 0.0f;
+    if (n > 2) x[1] = 30.0f, x[2] = -30.0f;
+    float *y = micl_malloc(sizeof(float) * (size_t)n), *dx = micl_malloc(sizeof(float) * (size_t)n);
+    double *ry = malloc(sizeof(double) * (size_t)n), *rdx = malloc(sizeof(double) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i], k = sqrt(2.0 / M_PI), u = k * (v + 0.044715 * v * v * v);
+        double t = tanh(u);
+        ry[i] = 0.5 * v * (1 + t);
+        rdx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * 0.044715 * v * v));
+    }
+    kern_gelu_forward(y, x, n);
+    kern_gelu_backward(dx, x, dy, n);
+    char name[96];
+    snprintf(name, sizeof name, "gelu fwd n=%lld", (long long)n);
+    expect(name, y, ry, (size_t)n, 1e-6);
+    snprintf(name, sizeof name, "gelu bwd n=%lld", (long long)n);
+    expect(name, dx, rdx, (size_t)n, 1e-6);
+    free(x), free(dy), free(y), free(dx), free(ry), free(rdx);
+}
+
+static void test_exp(void) {
+    int n = 1003;
+    float *x = rand_buf((size_t)n, 20.0f);
+    double *r = malloc(sizeof(double) * (size_t)n);
+    int ok = 1;
+    for (int i = 0; i < n; i++) r[i] = exp((double)x[i]);
+    kern_exp_inplace(x, n);
+    for (int i = 0; i < n; i++)
+        if (fabs(x[i] - r[i]) > 3e-7 * r[i]) ok = 0;
+    if (!ok) g_failures++;
+    printf("%-44s %s\n", "exp elementwise rel err < 3e-7", ok ? "ok" : "FAIL");
+    free(x), free(r);
+}
+
+/* ---- attention ---- */
+
+static void ref_attention(double *out, double *dqkv, const float *qkv, const float *dout, int B,
+                          int T, int H, int C, int causal) {
+    int hd = C / H;
+    int64_t st = 3 * (int64_t)C;
+    double scale = 1.0 / sqrt((double)hd);
+    double *p = malloc(sizeof(double) * (size_t)T), *dp = malloc(sizeof(double) * (size_t)T);
+    memset(dqkv, 0, sizeof(double) * (size_t)B * T * st);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < T; i++) {
+                const float *q = qkv + ((int64_t)b * T + i) * st + h * hd;
+                int n = causal ? i + 1 : T;
+                double mx = -1e300, sum = 0;
+                for (int j = 0; j < n; j++) {
+                    const float *k = qkv + ((int64_t)b * T + j) * st + C + h * hd;
+                    double s = 0;
+                    for (int d = 0; d < hd; d++) s += (double)q[d] * k[d];
+                    p[j] = s * scale;
+                    if (p[j] > mx) mx = p[j];
+                }
+                for (int j = 0; j < n; j++) sum += (p[j] = exp(p[j] - mx));
+                for (int j = 0; j < n; j++) p[j] /= sum;
+                const float *go = dout + ((int64_t)b * T + i) * C + h * hd;
+                double dot = 0;
+                for (int d = 0; d < hd; d++) {
+                    double o = 0;
+                    for (int j = 0; j < n; j++)
+                        o += p[j] * qkv[((int64_t)b * T + j) * st + 2 * C + h * hd + d];
+                    out[((int64_t)b * T + i) * C + h * hd + d] = o;
+                }
+                for (int j = 0; j < n; j++) {
+                    const float *v = qkv + ((int64_t)b * T + j) * st + 2 * C + h * hd;
+                    double s = 0;
+                    for (int d = 0; d < hd; d++) s += (double)go[d] * v[d];
+                    dp[j] = s;
+                    dot += p[j] * s;
+                }
+                for (int j = 0; j < n; j++) {
+                    double ds = p[j] * (dp[j] - dot) * scale;
+                    double *dq = dqkv + ((int64_t)b * T + i) * st + h * hd;
+                    double *dk = dqkv + ((int64_t)b * T + j) * st + C + h * hd;
+                    double *dv = dqkv + ((int64_t)b * T + j) * st + 2 * C + h * hd;
+                    const float *k = qkv + ((int64_t)b * T + j) * st + C + h * hd;
+                    for (int d = 0; d < hd; d++) {
+                        dq[d] += ds * k[d];
+                        dk[d] += ds * q[d];
+                        dv[d] += p[j] * go[d];
+                    }
+                }
+            }
+    free(p), free(dp);
+}
+
+static void test_attention(int B, int T, int H, int C, int causal) {
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+    float *qkv = rand_buf(nq, 1.0f), *dout = rand_buf(no, 1.0f);
+    float *out = micl_malloc(sizeof(float) * no), *dqkv = micl_malloc(sizeof(float) * nq);
+    float *probs = micl_malloc(sizeof(float) * (size_t)B * H * T * T);
+    double *rout = malloc(sizeof(double) * no), *rdqkv = malloc(sizeof(double) * nq);
+    ref_attention(rout, rdqkv, qkv, dout, B, T, H, C, causal);
+    kern_attention_forward(out, probs, qkv, B, T, H, C, causal);
+    kern_attention_backward(dqkv, dout, qkv, probs, B, T, H, C, causal);
+    char name[96];
+    snprintf(name, sizeof name, "attention fwd B=%d T=%d H=%d C=%d %s", B, T, H, C,
+             causal ? "causal" : "bidir");
+    expect(name, out, rout, no, 1e-5);
+    snprintf(name, sizeof name, "attention bwd B=%d T=%d H=%d C=%d %s", B, T, H, C,
+             causal ? "causal" : "bidir");
+    expect(name, dqkv, rdqkv, nq, 1e-5);
+    free(qkv), free(dout), free(out), free(dqkv), free(probs), free(rout), free(rdqkv);
+}
+
+/* ---- rope ---- */
+
+static void test_rope(int B, int T, int H, int C) {
+    int hd = C / H, half = hd / 2;
+    size_t nq = (size_t)B * T * 3 * C;
+    float *cs = micl_malloc(sizeof(float) * (size_t)T * half), *sn = micl_malloc(sizeof(float) * (size_t)T * half);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < half; i++) {
+            double a = t * pow(10000.0, -2.0 * i / hd);
+            cs[t * half + i] = (float)cos(a), sn[t * half + i] = (float)sin(a);
+        }
+    float *x = rand_buf(nq, 1.0f), *g = rand_buf(nq, 1.0f);
+    double *rx = malloc(sizeof(double) * nq), *rg = malloc(sizeof(double) * nq);
+    for (size_t i = 0; i < nq; i++) rx[i] = x[i], rg[i] = g[i];
+    for (int64_t r = 0; r < (int64_t)B * T; r++)
+        for (int part = 0; part < 2; part++)
+            for (int h = 0; h < H; h++)
+                for (int i = 0; i < half; i++) {
+                    size_t o = (size_t)r * 3 * C + part * C + h * hd + 2 * i;
+                    double c = cs[(r % T) * half + i], s = sn[(r % T) * half + i];
+                    rx[o] = (double)x[o] * c - (double)x[o + 1] * s;
+                    rx[o + 1] = (double)x[o] * s + (double)x[o + 1] * c;
+                    rg[o] = (double)g[o] * c + (double)g[o + 1] * s;
+                    rg[o + 1] = -(double)g[o] * s + (double)g[o + 1] * c;
+                }
+    kern_rope_forward(x, cs, sn, B, T, H, C);
+    kern_rope_backward(g, cs, sn, B, T, H, C);
+    expect("rope fwd", x, rx, nq, 1e-6);
+    expect("rope bwd", g, rg, nq, 1e-6);
+    free(cs), free(sn), free(x), free(g), free(rx), free(rg);
+}
+
+/* ---- pool, cross-entropy ---- */
+
+static void test_pool(void) {
+    int G = 5, P = 16, C = 24;
+    float *x = rand_buf((size_t)G * P * C, 1.0f), *dy = rand_buf((size_t)G * C, 1.0f);
+    float *y = micl_malloc(sizeof(float) * G * C), *dx = micl_malloc(sizeof(float) * G * P * C);
+    double *ry = calloc((size_t)G * C, sizeof(double)), *rdx = malloc(sizeof(double) * G * P * C);
+    for (int g = 0; g < G; g++)
+        for (int p = 0; p < P; p++)
+            for (int c = 0; c < C; c++) {
+                ry[g * C + c] += x[(g * P + p) * C + c] / (double)P;
+                rdx[(g * P + p) * C + c] = dy[g * C + c] / (double)P;
+            }
+    kern_mean_pool_forward(y, x, G, P, C);
+    kern_mean_pool_backward(dx, dy, G, P, C);
+    expect("mean pool fwd", y, ry, (size_t)G * C, 1e-6);
+    expect("mean pool bwd", dx, rdx, (size_t)G * P * C, 1e-6);
+    free(x), free(dy), free(y), free(dx), free(ry), free(rdx);
+}
+
+static void test_crossentropy(int n, int V) {
+    float *x = rand_buf((size_t)n * V, 3.0f), *lse = micl_malloc(sizeof(float) * (size_t)n);
+    float *d = micl_malloc(sizeof(float) * (size_t)n * V);
+    int32_t *t = micl_malloc(sizeof(int32_t) * (size_t)n);
+    double *rd = malloc(sizeof(double) * (size_t)n * V), rloss = 0;
+    float scale = 0.37f;
+    for (int r = 0; r < n; r++) t[r] = (int32_t)((r * 7919) % V);
+    for (int r = 0; r < n; r++) {
+        double mx = -1e300, s = 0;
+        for (int i = 0; i < V; i++) mx = x[r * V + i] > mx ? x[r * V + i] : mx;
+        for (int i = 0; i < V; i++) s += exp(x[r * V + i] - mx);
+        double l = mx + log(s);
+        rloss += l - x[r * V + t[r]];
+        for (int i = 0; i < V; i++) rd[r * V + i] = scale * (exp(x[r * V + i] - l) - (i == t[r]));
+    }
+    double loss = kern_crossentropy_forward(lse, x, t, n, V);
+    kern_crossentropy_backward(d, x, lse, t, n, V, scale);
+    float lf = (float)loss;
+    char name[96];
+    snprintf(name, sizeof name, "crossentropy loss n=%d V=%d", n, V);
+    expect(name, &lf, &rloss, 1, 1e-6);
+    snprintf(name, sizeof name, "crossentropy grad n=%d V=%d", n, V);
+    expect(name, d, rd, (size_t)n * V, 1e-5);
+    free(x), free(lse), free(d), free(t), free(rd);
+}
+
+/* ---- AdamW ---- */
+
+static void test_adamw(void) {
+    size_t n = 1001;
+    float *p = rand_buf(n, 1.0f), *g = rand_buf(n, 1.0f), *m = rand_buf(n, 0.1f);
+    float *v = rand_buf(n, 0.1f);
+    for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);
+    uint8_t *mask = micl_malloc(n);
+    for (size_t i = 0; i < n; i++) mask[i] = (uint8_t)(i % 3 != 0);
+    double *rp = malloc(sizeof(double) * n), rn = 0;
+    float lr = 1e-3f, b1 = 0.9f, b2 = 0.95f, eps = 1e-8f, wd = 0.1f;
+    int64_t step = 7;
+    for (size_t i = 0; i < n; i++) {
+        double mi = b1 * (double)m[i] + (1 - b1) * (double)g[i];
+        double vi = b2 * (double)v[i] + (1 - b2) * (double)g[i] * g[i];
+        double mh = mi / (1 - pow(b1, step)), vh = vi / (1 - pow(b2, step));
+        rp[i] = p[i] - lr * (mh / (sqrt(vh) + eps) + (mask[i] ? wd : 0.0) * p[i]);
+        rn += (double)g[i] * g[i];
+    }
+    float gn = (float)grad_norm(g, n);
+    double rnorm = sqrt(rn);
+    adamw_update(p, g, m, v, mask, n, lr, b1, b2, eps, wd, step);
+    expect("adamw update", p, rp, n, 1e-6);
+    expect("grad norm", &gn, &rnorm, 1, 1e-6);
+    scale_inplace(g, n, 0.5f);
+    free(p), free(g), free(m), free(v), free(mask), free(rp);
+}
+
+/* ---- thread-count independence of a whole forward + backward ---- */
+
+static void run_model(vlm_t *m, int threads, float *grads_out, double *loss) {
+    omp_set_num_threads(threads);
+    const vlm_config_t *c = vlm_config(m);
+    enum { B = 3, T = 11 };
+    int32_t tok[B * T], tgt[B * T];
+    int n_img = 0;
+    for (int i = 0; i < B * T; i++) {
+        tok[i] = (i % T) % 3 == 1 ? 0 : 1 + (i * 13) % (c->vocab - 1);
+        n_img += tok[i] == 0;
+        tgt[i] = (i % 4 == 3) ? -1 : (i * 7) % c->vocab;
+    }
+    size_t S = (size_t)c->image_size * c->image_size;
+    uint8_t *px = micl_malloc(S * (size_t)n_img);
+    for (size_t i = 0; i < S * (size_t)n_img; i++) px[i] = (uint8_t)((i * 2654435761u) >> 24);
+    vlm_batch_t b = {B, T, tok, tgt, n_img, px, 0};
+    int64_t nt;
+    vlm_zero_grads(m);
+    *loss = vlm_forward(m, &b, &nt);
+    vlm_backward(m, 1.0f / (float)nt);
+    memcpy(grads_out, vlm_grads(m), sizeof(float) * vlm_num_params(m));
+    free(px);
+}
+
+static void test_thread_determinism(void) {
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f};
+    char err[256];
+    vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
+    if (!m) micl_fatal("vlm_create: %s", err);
+    vlm_init_params(m, 5);
+    size_t n = vlm_num_params(m);
+    float *g1 = micl_malloc(n * sizeof(float)), *g2 = micl_malloc(n * sizeof(float));
+    double l1, l2;
+    run_model(m, 1, g1, &l1);
+    run_model(m, 2, g2, &l2);
+    int ok = memcmp(g1, g2, n * sizeof(float)) == 0 && l1 == l2;
+    if (!ok) g_failures++;
+    printf("%-44s %s (loss %.6f)\n", "grads bit-identical with 1 and 2 threads", ok ? "ok" : "FAIL",
+           l1);
+    free(g1), free(g2);
+    vlm_free(m);
+}
+
+int main(void) {
+    int64_t mm[][3] = {{1, 1, 1}, {7, 49, 64}, {150, 128, 384}, {13, 300, 17}, {97, 513, 33},
+                       {200, 64, 256}, {6, 16, 16}};
+    for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
+        test_matmul(mm[i][0], (int)mm[i][1], (int)mm[i][2]);
+    test_layernorm(37, 64);
+    test_layernorm(5, 13);
+    test_gelu(1000);
+    test_gelu(5);
+    test_exp();
+    test_attention(2, 16, 4, 64, 0);
+    test_attention(3, 43, 4, 128, 1);
+    test_attention(2, 5, 2, 12, 1);
+    test_attention(1, 1, 1, 8, 1);
+    test_rope(2, 9, 2, 16);
+    test_pool();
+    test_crossentropy(7, 50);
+    test_crossentropy(5, 1403);
+    test_adamw();
+    test_thread_determinism();
+    if (g_failures) printf("%d FAILED\n", g_failures);
+    return g_failures ? 1 : 0;
+}

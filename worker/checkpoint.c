@@ -1,0 +1,142 @@
+/* checkpoint.c - writing and validating checkpoint files (see checkpoint.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "../common/h5util.h"
+
+static void write_model_config(hid_t g, const vlm_config_t *c) {
+    h5_attr_int(g, "image_size", c->image_size);
+    h5_attr_int(g, "patch", c->patch);
+    h5_attr_int(g, "enc_dim", c->enc_dim);
+    h5_attr_int(g, "enc_layers", c->enc_layers);
+    h5_attr_int(g, "enc_heads", c->enc_heads);
+    h5_attr_int(g, "dim", c->dim);
+    h5_attr_int(g, "layers", c->layers);
+    h5_attr_int(g, "heads", c->heads);
+    h5_attr_int(g, "mlp_ratio", c->mlp_ratio);
+    h5_attr_int(g, "vocab", c->vocab);
+    h5_attr_int(g, "max_seq", c->max_seq);
+    h5_attr_double(g, "init_std", c->init_std);
+}
+
+static void read_model_config(hid_t g, vlm_config_t *c) {
+    c->image_size = (int)h5_read_attr_int(g, "image_size");
+    c->patch = (int)h5_read_attr_int(g, "patch");
+    c->enc_dim = (int)h5_read_attr_int(g, "enc_dim");
+    c->enc_layers = (int)h5_read_attr_int(g, "enc_layers");
+    c->enc_heads = (int)h5_read_attr_int(g, "enc_heads");
+    c->dim = (int)h5_read_attr_int(g, "dim");
+    c->layers = (int)h5_read_attr_int(g, "layers");
+    c->heads = (int)h5_read_attr_int(g, "heads");
+    c->mlp_ratio = (int)h5_read_attr_int(g, "mlp_ratio");
+    c->vocab = (int)h5_read_attr_int(g, "vocab");
+    c->max_seq = (int)h5_read_attr_int(g, "max_seq");
+    c->init_std = (float)h5_read_attr_double(g, "init_std");
+}
+
+void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,
+                      const char *config_text) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    micl_pending_add(tmp);
+    hid_t f = h5_create(tmp);
+    h5_attr_int(f, "schema_version", CHECKPOINT_SCHEMA_VERSION);
+    h5_attr_str(f, "kind", "micl-checkpoint");
+    h5_attr_str(f, "run", st->run);
+    h5_attr_int(f, "step", st->step);
+    h5_attr_int(f, "stage", st->stage);
+    h5_attr_int(f, "stage_step", st->stage_step);
+    h5_attr_double(f, "stage_acc", st->stage_acc);
+    h5_attr_int(f, "episode_format", st->episode_format);
+    h5_write_text(f, "config", config_text ? config_text : "");
+    hid_t g = h5_group(f, "model");
+    write_model_config(g, vlm_config(m));
+    h5_close_group(g);
+    hid_t gv = h5_group(f, "vocab");
+    h5_write_strings(gv, "words", v->words, v->n);
+    h5_attr_int(gv, "n_question", v->n_question);
+    h5_attr_int(gv, "first_real", v->first_real);
+    h5_attr_int(gv, "n_real", v->n_real);
+    h5_attr_int(gv, "first_fake", v->first_fake);
+    h5_attr_int(gv, "n_fake", v->n_fake);
+    h5_close_group(gv);
+    int64_t n = (int64_t)vlm_num_params(m);
+    h5_write_f32(f, "params", vlm_params(m), n);
+    h5_write_f32(f, "adam_m", vlm_adam_m(m), n);
+    h5_write_f32(f, "adam_v", vlm_adam_v(m), n);
+    h5_close_file(f, tmp);
+    if (rename(tmp, path) != 0)
+        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    micl_pending_remove(tmp);
+}
+
+static void check_finite(const char *path, const char *name, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            micl_fatal("%s: dataset /%s holds a non-finite value at index %lld", path, name,
+                       (long long)i);
+}
+
+vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,
+                       train_state_t *st, char **config_text) {
+    hid_t f = h5_open_ro(path);
+    if (!h5_has_attr(f, "kind")) micl_fatal("%s: not a micl checkpoint (no 'kind' attribute)", path);
+    char *kind = h5_read_attr_str(f, "kind");
+    if (strcmp(kind, "micl-checkpoint") != 0)
+        micl_fatal("%s: not a micl checkpoint (kind '%s')", path, kind);
+    free(kind);
+    int64_t ver = h5_read_attr_int(f, "schema_version");
+    if (ver != CHECKPOINT_SCHEMA_VERSION)
+        micl_fatal("%s: checkpoint schema version %lld, this micl reads %d", path, (long long)ver,
+                   CHECKPOINT_SCHEMA_VERSION);
+    memset(st, 0, sizeof *st);
+    char *run = h5_read_attr_str(f, "run");
+    snprintf(st->run, sizeof st->run, "%s", run);
+    free(run);
+    st->step = h5_read_attr_int(f, "step");
+    st->stage = (int)h5_read_attr_int(f, "stage");
+    st->stage_step = h5_read_attr_int(f, "stage_step");
+    st->stage_acc = h5_read_attr_double(f, "stage_acc");
+    st->episode_format = (int)h5_read_attr_int(f, "episode_format");
+    if (config_text) *config_text = h5_read_text(f, "config");
+
+    if (!h5_exists(f, "model")) micl_fatal("%s: missing group /model", path);
+    hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
+    vlm_config_t mc;
+    read_model_config(g, &mc);
+    H5Gclose(g);
+
+    if (!h5_exists(f, "vocab")) micl_fatal("%s: missing group /vocab", path);
+    hid_t gv = H5Gopen2(f, "vocab", H5P_DEFAULT);
+    int64_t nw;
+    char **words = h5_read_strings(gv, "words", &nw);
+    if (nw != mc.vocab)
+        micl_fatal("%s: /vocab/words has %lld words but the model's vocab is %d", path,
+                   (long long)nw, mc.vocab);
+    vocab_from_words(v, words, (int)nw, (int)h5_read_attr_int(gv, "n_question"),
+                     (int)h5_read_attr_int(gv, "first_real"), (int)h5_read_attr_int(gv, "n_real"),
+                     (int)h5_read_attr_int(gv, "first_fake"), (int)h5_read_attr_int(gv, "n_fake"));
+    H5Gclose(gv);
+
+    char err[256];
+    vlm_t *m = vlm_create(&mc, max_tokens, max_images, err, sizeof err);
+    if (!m) micl_fatal("%s: bad model config: %s", path, err);
+    int64_t n = (int64_t)vlm_num_params(m);
+    const char *names[3] = {"params", "adam_m", "adam_v"};
+    float *dst[3] = {vlm_params(m), vlm_adam_m(m), vlm_adam_v(m)};
+    for (int i = 0; i < 3; i++) {
+        float *x = h5_read_f32(f, names[i], n, NULL);
+        check_finite(path, names[i], x, n);
+        memcpy(dst[i], x, (size_t)n * sizeof(float));
+        free(x);
+    }
+    h5_close_file(f, path);
+    return m;
+}

@@ -1,0 +1,33 @@
+/* checkpoint.h - a run's complete training state in one HDF5 file.
+ *
+ * Holds the model config, the vocabulary (word list), parameters, AdamW moments, the step,
+ * the curriculum state and the config text. Written to "<path>.tmp" then renamed, so a crash
+ * never leaves a torn checkpoint. Reading validates every dataset and rejects non-finite values.
+ */
+#ifndef MICL_CHECKPOINT_H
+#define MICL_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "../data/vocab.h"
+#include "../model/vlm.h"
+
+#define CHECKPOINT_SCHEMA_VERSION 1
+
+typedef struct {
+    char run[64];
+    int64_t step;       /* optimizer steps completed */
+    int stage;          /* curriculum stage index */
+    int64_t stage_step; /* steps completed in that stage */
+    double stage_acc;   /* running train ICL accuracy (EMA) */
+    int episode_format;
+} train_state_t;
+
+void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,
+                      const char *config_text);
+/* Loads a checkpoint: creates the model (sized for max_tokens/max_images) and the vocabulary.
+ * config_text (optional) receives a malloc'd copy of the config it was trained with. */
+vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,
+                       train_state_t *st, char **config_text);
+
+#endif

@@ -1,0 +1,348 @@
+/* trainer.c - the training loop of one run (see trainer.h). Read top to bottom: curriculum,
+ * step building, micro-batch forward/backward, reduction, optimizer, progress. */
+#define _POSIX_C_SOURCE 200809L
+#include "trainer.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/error.h"
+#include "../common/rng.h"
+#include "../kernels/adamw.h"
+
+enum { STAT_LOSS, STAT_TARGETS, STAT_ICL_OK, STAT_ICL_N, STAT_TOKENS, STAT_IMAGES, N_STATS };
+
+typedef struct {
+    const trainer_args_t *a;
+    vlm_t *m;
+    store_index_t train_ix;
+    episode_source_t src_bind, src_cls;
+    episode_t *eps;
+    int max_seqs;
+    int32_t *tok, *tgt;
+    uint8_t *pix;
+    int max_tokens, max_images;
+    comm_tree_t tree;
+    float *grad;
+    uint8_t *decay;
+    /* the step being computed */
+    int n_seqs, n_micro, mb_lo;
+    int64_t step_targets;
+    double *mb_stats;
+} trainer_t;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- curriculum ---------------------------------------------------------------------- */
+
+static const stage_config_t *stage_of(const trainer_args_t *a, const train_state_t *st) {
+    return &a->run->stages[st->stage];
+}
+
+static int stage_items(const stage_config_t *s) {
+    return s->items < 1 ? 1 : s->items;
+}
+
+static float exact_copy_share(const stage_config_t *s, int64_t stage_step) {
+    if (s->exact_copy_steps <= 0) return s->exact_copy_start;
+    double f = (double)stage_step / (double)s->exact_copy_steps;
+    if (f > 1) f = 1;
+    return (float)(s->exact_copy_start + f * (s->exact_copy_end - s->exact_copy_start));
+}
+
+/* Moves to the next stage when this one has run its steps or reached its accuracy. */
+static void curriculum_advance(const trainer_args_t *a, train_state_t *st, int64_t step,
+                               run_result_t *out) {
+    if (st->stage + 1 >= a->run->n_stages) return;
+    const stage_config_t *s = stage_of(a, st);
+    int by_steps = s->steps > 0 && st->stage_step >= s->steps;
+    int by_acc = s->advance_acc > 0 && st->stage_step >= s->min_steps && st->stage_acc >= s->advance_acc;
+    if (!by_steps && !by_acc) return;
+    micl_info("[%s] step %lld: stage '%s' done (%s, train ICL acc %.3f) -> stage '%s'", a->run->name,
+              (long long)step, s->name, by_acc ? "accuracy reached" : "steps done", st->stage_acc,
+              a->run->stages[st->stage + 1].name);
+    st->stage++;
+    st->stage_step = 0;
+    st->stage_acc = 0;
+    if (out->n_stages < 16) out->stage_start[out->n_stages++] = step;
+}
+
+static double learning_rate(const train_config_t *t, int64_t step) {
+    if (step < t->warmup) return t->lr * (double)(step + 1) / (double)t->warmup;
+    double span = (double)(t->steps - t->warmup);
+    double p = span > 0 ? (double)(step - t->warmup) / span : 1.0;
+    if (p > 1) p = 1;
+    return t->min_lr + 0.5 * (t->lr - t->min_lr) * (1.0 + cos(3.14159265358979323846 * p));
+}
+
+/* ---- building a step ------------------------------------------------------------------ */
+
+static int seqs_per_step(const config_t *cfg, const stage_config_t *s) {
+    int n = cfg->train.items_per_step / stage_items(s);
+    return n < cfg->train.micro_batches ? cfg->train.micro_batches : n;
+}
+
+static void build_step(trainer_t *t, const train_state_t *st, int64_t step) {
+    const trainer_args_t *a = t->a;
+    const stage_config_t *s = stage_of(a, st);
+    t->n_seqs = seqs_per_step(a->cfg, s);
+    t->n_micro = a->cfg->train.micro_batches;
+    float exact = exact_copy_share(s, st->stage_step);
+    t->step_targets = 0;
+    for (int j = 0; j < t->n_seqs; j++) {
+        rng_t r = rng_make(a->cfg->seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)step * 65536u + (uint64_t)j);
+        episode_t *ep = &t->eps[j];
+        int replay = rng_uniform(&r) < s->replay;
+        if (s->family == FAMILY_CLASSIFY || replay)
+            episode_classify(&t->src_cls, &r, stage_items(s), ep);
+        else
+            episode_binding_train(&t->src_bind, &r, s->ways_min, s->ways_max, stage_items(s), exact, ep);
+        for (int k = 0; k < ep->n_images; k++) t->step_targets += ep->answer_scored[k];
+    }
+}
+
+static void micro_range(const trainer_t *t, int i, int *lo, int *hi) {
+    *lo = (int)((int64_t)t->n_seqs * i / t->n_micro);
+    *hi = (int)((int64_t)t->n_seqs * (i + 1) / t->n_micro);
+}
+
+/* Packs episodes [lo, hi) into a padded batch. */
+static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t *b) {
+    const vocab_t *v = t->a->vocab;
+    const image_store_t *st = t->a->store;
+    int T = 1;
+    for (int j = lo; j < hi; j++) T = eps[j].n_tokens > T ? eps[j].n_tokens : T;
+    int B = hi - lo;
+    if ((int64_t)B * T > t->max_tokens) micl_fatal("batch of %d x %d tokens exceeds capacity", B, T);
+    size_t npix = (size_t)st->h * (size_t)st->w;
+    int n_img = 0;
+    for (int j = lo; j < hi; j++) {
+        episode_t *ep = &eps[j];
+        int32_t *tk = t->tok + (size_t)(j - lo) * T, *tg = t->tgt + (size_t)(j - lo) * T;
+        for (int p = 0; p < T; p++) {
+            tk[p] = p < ep->n_tokens ? ep->tokens[p] : v->pad;
+            tg[p] = p < ep->n_tokens ? ep->targets[p] : -1;
+        }
+        for (int k = 0; k < ep->n_images; k++, n_img++) {
+            if (n_img >= t->max_images) micl_fatal("batch exceeds image capacity");
+            memcpy(t->pix + (size_t)n_img * npix, st->pixels + (size_t)ep->images[k] * npix, npix);
+        }
+    }
+    b->B = B;
+    b->T = T;
+    b->tokens = t->tok;
+    b->targets = t->tgt;
+    b->n_images = n_img;
+    b->pixels = t->pix;
+    b->image_token = v->image;
+}
+
+/* Counts binding answers (repeat class, not an exact image copy) whose best-scoring candidate
+ * name is right: the train ICL accuracy that drives the curriculum. */
+static void count_icl(const float *logits, int vocab, const episode_t *eps, int lo, int hi,
+                      double *ok, double *n) {
+    int64_t row = 0;
+    for (int j = lo; j < hi; j++) {
+        const episode_t *ep = &eps[j];
+        for (int k = 0; k < ep->n_images; k++) {
+            if (!ep->answer_scored[k]) continue;
+            const float *l = logits + (size_t)row++ * vocab;
+            if (ep->family != FAMILY_BINDING || ep->answer_exact[k]) continue;
+            int best = ep->candidates[0];
+            for (int c = 1; c < ep->n_candidates; c++)
+                if (l[ep->candidates[c]] > l[best]) best = ep->candidates[c];
+            *ok += best == ep->answer_id[k];
+            *n += 1;
+        }
+    }
+}
+
+/* ---- one micro-batch: forward, backward (the tree reduction's leaf) -------------------- */
+
+static void micro_batch_grad(int i, float *out, void *ctx) {
+    trainer_t *t = ctx;
+    int lo, hi;
+    micro_range(t, i, &lo, &hi);
+    vlm_batch_t b;
+    pack_batch(t, t->eps, lo, hi, &b);
+    double *st = t->mb_stats + (size_t)(i - t->mb_lo) * N_STATS;
+    memset(st, 0, N_STATS * sizeof(double));
+    vlm_zero_grads(t->m);
+    int64_t n_targets = 0;
+    st[STAT_LOSS] = vlm_forward(t->m, &b, &n_targets);
+    st[STAT_TARGETS] = (double)n_targets;
+    count_icl(vlm_logits(t->m), vlm_config(t->m)->vocab, t->eps, lo, hi, &st[STAT_ICL_OK],
+              &st[STAT_ICL_N]);
+    for (int j = lo; j < hi; j++) st[STAT_TOKENS] += t->eps[j].n_tokens;
+    st[STAT_IMAGES] = b.n_images;
+    vlm_backward(t->m, t->step_targets > 0 ? 1.0f / (float)t->step_targets : 0.0f);
+    memcpy(out, vlm_grads(t->m), vlm_num_params(t->m) * sizeof(float));
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
+void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_t *v,
+                      episode_format_t format, int *max_tokens, int *max_images) {
+    int turn = episode_turn_tokens(v, format);
+    int tok = 0, img = 0;
+    for (int i = 0; i < run->n_stages; i++) {
+        const stage_config_t *s = &run->stages[i];
+        int items = stage_items(s);
+        int T = 1 + items * turn;
+        if (T > cfg->model.max_seq)
+            micl_fatal("%s: run '%s' stage '%s' needs %d tokens per sequence (%d items x %d + 1) "
+                       "but model.max_seq = %d",
+                       cfg->path, run->name, s->name, T, items, turn, cfg->model.max_seq);
+        int per = (seqs_per_step(cfg, s) + cfg->train.micro_batches - 1) / cfg->train.micro_batches;
+        if (per * T > tok) tok = per * T;
+        if (per * items > img) img = per * items;
+    }
+    *max_tokens = tok;
+    *max_images = img;
+}
+
+static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
+    memset(t, 0, sizeof *t);
+    t->a = a;
+    t->m = m;
+    store_index_build(a->store, STORE_SPLIT_TRAIN, &t->train_ix);
+    episode_source_init(&t->src_bind, a->store, &t->train_ix, a->vocab, 0, a->format);
+    episode_source_init(&t->src_cls, a->store, &t->train_ix, a->vocab, 1, a->format);
+    if (t->src_cls.n_classes == 0) micl_fatal("the training store has no training images");
+    trainer_capacity(a->cfg, a->run, a->vocab, a->format, &t->max_tokens, &t->max_images);
+    t->max_seqs = 0;
+    for (int i = 0; i < a->run->n_stages; i++) {
+        int n = seqs_per_step(a->cfg, &a->run->stages[i]);
+        if (n > t->max_seqs) t->max_seqs = n;
+    }
+    t->eps = micl_malloc((size_t)t->max_seqs * sizeof(episode_t));
+    t->tok = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
+    t->tgt = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
+    t->pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h * (size_t)a->store->w);
+    size_t n = vlm_num_params(m);
+    comm_tree_init(&t->tree, n, a->cfg->train.micro_batches);
+    t->grad = micl_alloc_aligned(n * sizeof(float));
+    t->decay = micl_malloc(n);
+    for (int i = 0; i < vlm_num_tensors(m); i++) {
+        const vlm_tensor_t *tt = vlm_tensor(m, i);
+        memset(t->decay + tt->offset, tt->decay ? 1 : 0, tt->size);
+    }
+    t->mb_stats = micl_calloc((size_t)a->cfg->train.micro_batches * N_STATS, sizeof(double));
+}
+
+static void trainer_free(trainer_t *t) {
+    episode_source_free(&t->src_bind);
+    episode_source_free(&t->src_cls);
+    store_index_free(&t->train_ix);
+    free(t->eps);
+    free(t->tok);
+    free(t->tgt);
+    free(t->pix);
+    comm_tree_free(&t->tree);
+    free(t->grad);
+    free(t->decay);
+    free(t->mb_stats);
+}
+
+static void format_eta(double s, char *buf, size_t len) {
+    if (s < 0 || !isfinite(s)) s = 0;
+    int h = (int)(s / 3600), mi = (int)(fmod(s, 3600) / 60), se = (int)fmod(s, 60);
+    if (h > 0)
+        snprintf(buf, len, "%dh%02dm", h, mi);
+    else
+        snprintf(buf, len, "%dm%02ds", mi, se);
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_result_t *out) {
+    const config_t *cfg = a->cfg;
+    const train_config_t *tc = &cfg->train;
+    trainer_t t;
+    trainer_init(&t, a, m);
+    int M = tc->micro_batches, mb_hi;
+    comm_block(M, a->comm->rank, a->comm->size, &t.mb_lo, &mb_hi);
+    double *all_stats = micl_malloc((size_t)M * N_STATS * sizeof(double));
+    size_t n = vlm_num_params(m);
+    if (out->n_stages == 0) out->stage_start[out->n_stages++] = st->step;
+
+    /* MICL_TEST_NAN_AT_STEP=N makes step N's loss NaN: the tests use it to exercise the
+     * non-finite-loss path, which no valid config reaches on purpose. */
+    const char *inject = getenv("MICL_TEST_NAN_AT_STEP");
+    int64_t inject_nan_step = inject ? atoll(inject) : -1;
+    double t0 = now_s(), t_log = t0, loss_acc = 0, tok_acc = 0;
+    int64_t steps_acc = 0, start_step = st->step, tokens_total = 0;
+    while (st->step < tc->steps) {
+        int64_t step = st->step;
+        build_step(&t, st, step);
+        comm_tree_reduce(&t.tree, a->comm, M, micro_batch_grad, &t, t.grad);
+        comm_allgather_blocks_f64(a->comm, M, t.mb_stats, all_stats, N_STATS);
+        double sum[N_STATS] = {0};
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < N_STATS; k++) sum[k] += all_stats[(size_t)i * N_STATS + k];
+        double loss = sum[STAT_TARGETS] > 0 ? sum[STAT_LOSS] / sum[STAT_TARGETS] : 0.0;
+
+        double gnorm = grad_norm(t.grad, n);
+        if (inject_nan_step >= 0 && step == inject_nan_step) loss = NAN; /* test hook */
+        if (!isfinite(loss) || !isfinite(gnorm))
+            micl_fatal("run '%s' step %lld: the loss became non-finite (loss %g, gradient norm %g); "
+                       "lower train.lr (now %g) or check the data",
+                       a->run->name, (long long)step, loss, gnorm, tc->lr);
+        if (tc->grad_clip > 0 && gnorm > tc->grad_clip)
+            scale_inplace(t.grad, n, (float)(tc->grad_clip / gnorm));
+        double lr = learning_rate(tc, step);
+        adamw_update(vlm_params(m), t.grad, vlm_adam_m(m), vlm_adam_v(m), t.decay, n, (float)lr,
+                     tc->beta1, tc->beta2, tc->eps, tc->weight_decay, step + 1);
+
+        if (sum[STAT_ICL_N] > 0) {
+            double acc = sum[STAT_ICL_OK] / sum[STAT_ICL_N];
+            st->stage_acc = st->stage_step == 0 ? acc : 0.95 * st->stage_acc + 0.05 * acc;
+        }
+        st->step++;
+        st->stage_step++;
+        loss_acc += loss;
+        tok_acc += sum[STAT_TOKENS];
+        tokens_total += (int64_t)sum[STAT_TOKENS];
+        steps_acc++;
+
+        if (st->step % tc->log_every == 0 || st->step == tc->steps) {
+            double now = now_s(), dt = now - t_log;
+            double tps = dt > 0 ? tok_acc / dt : 0;
+            double eta = (double)(tc->steps - st->step) * (now - t0) / (double)(st->step - start_step);
+            char eta_s[32];
+            format_eta(eta, eta_s, sizeof eta_s);
+            micl_info("[%s] step %6lld/%lld  %-8s loss %.4f  icl-acc %.3f  lr %.2e  gnorm %.3f  "
+                      "%6.0f tok/s  %5.1f ms/step  ETA %s",
+                      a->run->name, (long long)st->step, (long long)tc->steps, stage_of(a, st)->name,
+                      loss_acc / (double)steps_acc, st->stage_acc, lr, gnorm, tps,
+                      1e3 * dt / (double)steps_acc, eta_s);
+            curve_push(&out->curve, st->step, st->stage, loss_acc / (double)steps_acc, lr, gnorm, tps,
+                       st->stage_acc);
+            t_log = now;
+            loss_acc = tok_acc = 0;
+            steps_acc = 0;
+        }
+        curriculum_advance(a, st, st->step, out);
+        if (a->checkpoint_path && tc->checkpoint_every > 0 && st->step % tc->checkpoint_every == 0 &&
+            a->comm->rank == 0)
+            checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text);
+    }
+    double elapsed = now_s() - t0;
+    out->train_seconds += elapsed;
+    out->steps = st->step;
+    out->tokens += tokens_total;
+    out->tokens_per_s = elapsed > 0 ? (double)tokens_total / elapsed : 0;
+    out->n_params = (int64_t)n;
+    if (a->checkpoint_path && a->comm->rank == 0)
+        checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text);
+    free(all_stats);
+    trainer_free(&t);
+}

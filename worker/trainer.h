@@ -1,0 +1,40 @@
+/* trainer.h - one run's training on this rank: curriculum, episodes, steps, checkpoints.
+ *
+ * A step: pick the curriculum stage -> build the step's sequences (every rank builds the same
+ * token streams; each rank gathers pixels only for its own micro-batches) -> per micro-batch
+ * forward + backward (loss scaled by 1 / targets of the whole step) -> fixed-order tree sum of
+ * micro-batch gradients across ranks (comm_tree_reduce) -> clip -> AdamW, identical on every
+ * rank. The curriculum advances by steps or when the running train ICL accuracy passes a
+ * threshold; all of its state lives in train_state_t and is checkpointed.
+ */
+#ifndef MICL_TRAINER_H
+#define MICL_TRAINER_H
+
+#include "../comm/comm.h"
+#include "../common/config.h"
+#include "../common/results.h"
+#include "../data/episode.h"
+#include "../data/store.h"
+#include "../data/vocab.h"
+#include "../model/vlm.h"
+#include "checkpoint.h"
+
+typedef struct {
+    const config_t *cfg;
+    const run_config_t *run;
+    const comm_t *comm;
+    const image_store_t *store;
+    const vocab_t *vocab;
+    episode_format_t format;
+    const char *checkpoint_path; /* written by rank 0 every checkpoint_every steps and at the end */
+} trainer_args_t;
+
+/* Token and image capacity a model needs to train every stage of `run` and to evaluate. */
+void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_t *v,
+                      episode_format_t format, int *max_tokens, int *max_images);
+
+/* Trains `m` (already initialised or restored, state in *st) up to cfg->train.steps. Fills the
+ * curve and timing fields of *out. */
+void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_result_t *out);
+
+#endif
