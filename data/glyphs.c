@@ -72,30 +72,34 @@ static int pixel_size(const data_config_t *cfg) {
 
 static void check_config(const data_config_t *cfg) {
     if (cfg->glyph_size < 4 || cfg->glyph_size > 1024)
-        micl_fatal("data.glyph_size is %d, expected 4 .. 1024", cfg->glyph_size);
+        micl_fatal("data.glyphs.size is %d, expected 4 .. 1024", cfg->glyph_size);
     if (cfg->glyph_train_classes < 1)
-        micl_fatal("data.glyph_train_classes is %d, expected at least 1", cfg->glyph_train_classes);
+        micl_fatal("data.glyphs.train_classes is %d, expected at least 1",
+                   cfg->glyph_train_classes);
     if (cfg->glyph_heldout_classes < 0)
-        micl_fatal("data.glyph_heldout_classes is %d, expected at least 0",
+        micl_fatal("data.glyphs.heldout_classes is %d, expected at least 0",
                    cfg->glyph_heldout_classes);
     if (cfg->glyph_instances < 1)
-        micl_fatal("data.glyph_instances is %d, expected at least 1", cfg->glyph_instances);
+        micl_fatal("data.glyphs.instances is %d, expected at least 1", cfg->glyph_instances);
     if (cfg->glyph_heldout_instances < 0 || cfg->glyph_heldout_instances >= cfg->glyph_instances)
-        micl_fatal("data.glyph_heldout_instances is %d, expected 0 .. %d (glyph_instances - 1, "
-                   "so that every train class keeps a training image)",
-                   cfg->glyph_heldout_instances, cfg->glyph_instances - 1);
+        micl_fatal(
+            "data.glyphs.heldout_instances is %d, expected 0 .. %d (data.glyphs.instances - 1, "
+            "so that every train class keeps a training image)",
+            cfg->glyph_heldout_instances, cfg->glyph_instances - 1);
     if (cfg->n_fonts < 1 || cfg->n_fonts > CONFIG_MAX_FONTS)
-        micl_fatal("data.fonts lists %d fonts, expected 1 .. %d", cfg->n_fonts, CONFIG_MAX_FONTS);
+        micl_fatal("data.glyphs.fonts lists %d fonts, expected 1 .. %d", cfg->n_fonts,
+                   CONFIG_MAX_FONTS);
     if (!(cfg->glyph_rotate_deg >= 0 && cfg->glyph_rotate_deg <= 45))
-        micl_fatal("data.glyph_rotate_deg is %g, expected 0 .. 45", cfg->glyph_rotate_deg);
+        micl_fatal("data.glyphs.rotate_deg is %g, expected 0 .. 45", cfg->glyph_rotate_deg);
     if (!(cfg->glyph_scale_jitter >= 0 && cfg->glyph_scale_jitter <= 0.5))
-        micl_fatal("data.glyph_scale_jitter is %g, expected 0 .. 0.5", cfg->glyph_scale_jitter);
-    if (!(cfg->glyph_shift_px >= 0 && cfg->glyph_shift_px <= cfg->glyph_size / 4.0))
-        micl_fatal("data.glyph_shift_px is %g, expected 0 .. %g (a quarter of glyph_size)",
-                   cfg->glyph_shift_px, cfg->glyph_size / 4.0);
-    if (!(fabsf(cfg->glyph_stroke_px) <= cfg->glyph_size / 8.0))
-        micl_fatal("data.glyph_stroke_px is %g, expected |value| <= %g (an eighth of glyph_size)",
-                   cfg->glyph_stroke_px, cfg->glyph_size / 8.0);
+        micl_fatal("data.glyphs.scale_jitter is %g, expected 0 .. 0.5", cfg->glyph_scale_jitter);
+    if (!(cfg->glyph_shift_px >= 0 && cfg->glyph_shift_px <= cfg->glyph_size))
+        micl_fatal("data.glyphs.shift_px is %g, expected 0 .. %d (data.glyphs.size)",
+                   cfg->glyph_shift_px, cfg->glyph_size);
+    if (!(fabsf(cfg->glyph_stroke_px) <= cfg->glyph_size / 4.0))
+        micl_fatal("data.glyphs.stroke_px is %g, expected |value| <= %g (a quarter of "
+                   "data.glyphs.size)",
+                   cfg->glyph_stroke_px, cfg->glyph_size / 4.0);
 }
 
 /* "file.ttc" or "file.ttc#N" (face N of a collection). */
@@ -110,13 +114,14 @@ static void parse_fonts(const data_config_t *cfg, font_spec_t *specs) {
             errno = 0;
             long v = strtol(hash + 1, &end, 10);
             if (hash[1] == '\0' || *end != '\0' || errno || v < 0 || v > 65535)
-                micl_fatal("data.fonts entry '%s': the face index after '#' must be an integer "
-                           "0 .. 65535",
-                           s);
+                micl_fatal(
+                    "data.glyphs.fonts entry '%s': the face index after '#' must be an integer "
+                    "0 .. 65535",
+                    s);
             specs[i].face = v;
             *hash = '\0';
         }
-        if (!specs[i].path[0]) micl_fatal("data.fonts entry %d is empty", i);
+        if (!specs[i].path[0]) micl_fatal("data.glyphs.fonts entry %d is empty", i);
     }
 }
 
@@ -170,10 +175,10 @@ static void open_fonts_checked(const data_config_t *cfg, const font_spec_t *spec
     for (int i = 0; i < cfg->n_fonts; i++) {
         struct stat st;
         if (stat(specs[i].path, &st) != 0)
-            micl_fatal("font file '%s' (data.fonts) cannot be read: %s", specs[i].path,
+            micl_fatal("font file '%s' (data.glyphs.fonts) cannot be read: %s", specs[i].path,
                        strerror(errno));
         if (!S_ISREG(st.st_mode))
-            micl_fatal("font file '%s' (data.fonts) is not a regular file", specs[i].path);
+            micl_fatal("font file '%s' (data.glyphs.fonts) is not a regular file", specs[i].path);
     }
     char err[CONFIG_PATH_LEN + 256];
     if (open_fonts(specs, cfg->n_fonts, pixel_size(cfg), fs, err, sizeof err)) {
@@ -386,8 +391,8 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     int covered = covered_ideographs(&fs, cps);
     const int n_classes = cfg->glyph_train_classes + cfg->glyph_heldout_classes;
     if (covered < n_classes)
-        micl_fatal("glyphs: the fonts in data.fonts have %d ideographs in common, but "
-                   "glyph_train_classes + glyph_heldout_classes = %d",
+        micl_fatal("glyphs: the fonts in data.glyphs.fonts have %d ideographs in common, but "
+                   "data.glyphs.train_classes + heldout_classes = %d",
                    covered, n_classes);
     rng_t rs = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, 0);
     rng_shuffle_i32(&rs, cps, covered);
@@ -430,6 +435,8 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     }
     if (open_failed) micl_fatal("glyphs: %s", open_err);
 
+    int32_t *sel = micl_malloc((size_t)(cfg->glyph_heldout_instances + 1) * sizeof *sel);
+
     for (int c = 0; c < n_classes; c++) {
         char name[8];
         utf8_encode(cps[c], name);
@@ -438,9 +445,9 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
                        status[c].err);
         if (status[c].failed == 2)
             micl_fatal("glyphs: class %d (U+%04X %s): only %d distinct renderings of %d wanted "
-                       "after %d attempts; raise the jitter (data.glyph_rotate_deg, "
-                       "glyph_scale_jitter, glyph_shift_px, glyph_stroke_px), add fonts or "
-                       "lower data.glyph_instances",
+                       "after %d attempts; raise the jitter (data.glyphs.rotate_deg, "
+                       "scale_jitter, shift_px, stroke_px), add fonts or "
+                       "lower data.glyphs.instances",
                        c, (unsigned)cps[c], name, status[c].distinct, inst, status[c].attempts);
         out->class_names[c] = micl_strdup(name);
         int heldout = c >= cfg->glyph_train_classes;
@@ -451,17 +458,13 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
             out->split[k] = heldout ? STORE_SPLIT_HELDOUT_CLASS : STORE_SPLIT_TRAIN;
         }
         if (!heldout && cfg->glyph_heldout_instances > 0) {
-            int32_t pick[CONFIG_MAX_FONTS * 64];
-            int32_t *sel = cfg->glyph_heldout_instances <= (int)(sizeof pick / sizeof pick[0])
-                               ? pick
-                               : micl_malloc((size_t)cfg->glyph_heldout_instances * sizeof *sel);
             rng_t ri = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, 1 + (uint64_t)c);
             rng_choose_distinct(&ri, inst, cfg->glyph_heldout_instances, sel);
             for (int j = 0; j < cfg->glyph_heldout_instances; j++)
                 out->split[(int64_t)c * inst + sel[j]] = STORE_SPLIT_TEST;
-            if (sel != pick) free(sel);
         }
     }
+    free(sel);
     free(status);
     free(cps);
     snprintf(out->source, sizeof out->source, "glyphs");

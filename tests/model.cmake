@@ -1,3 +1,17 @@
 # model.cmake - tests of kernels/ and model/: kernels vs scalar references, finite-difference
 # gradient checks, and agreement with an independent PyTorch implementation.
 micl_unit_test(test_kernels ${CMAKE_CURRENT_SOURCE_DIR}/test_kernels.c)
+# Timing program for the quickstart workload (run by hand: bench_vlm [threads] [steps]).
+add_executable(bench_vlm ${CMAKE_CURRENT_SOURCE_DIR}/bench_vlm.c)
+target_link_libraries(bench_vlm PRIVATE micl_core)
+micl_unit_test(test_gradcheck ${CMAKE_CURRENT_SOURCE_DIR}/test_gradcheck.c)
+
+# reference_torch: the C model against an independent float64 PyTorch implementation.
+add_executable(test_reference_dump ${CMAKE_CURRENT_SOURCE_DIR}/test_reference_dump.c)
+target_link_libraries(test_reference_dump PRIVATE micl_core)
+add_test(NAME reference_torch
+  COMMAND sh -c "\"$0\" vlm_ref.h5 && \"$1\" \"$2\" vlm_ref.h5"
+    $<TARGET_FILE:test_reference_dump> ${MICL_PYTHON}
+    ${CMAKE_CURRENT_SOURCE_DIR}/reference/vlm_ref.py
+  WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(reference_torch PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}")

@@ -343,9 +343,9 @@ static void prepare_cases(const char *dir) {
     char *fm = tdu_path(dir, "cache/fashion_mnist.h5");
     char *fmt = tdu_path(dir, "cache/fashion_mnist.h5.tmp");
     const char *absent[] = {g, gt, fm, fmt, NULL};
-    tdu_expect_fail("prepare missing font", dir, prepare_missing_font, NULL,
-                    "no-such-font.ttc' (data.fonts) cannot be read: No such file or directory",
-                    absent);
+    tdu_expect_fail(
+        "prepare missing font", dir, prepare_missing_font, NULL,
+        "no-such-font.ttc' (data.glyphs.fonts) cannot be read: No such file or directory", absent);
     if (!tdu_exists(k_font)) {
         printf("font %s not installed: glyph bad-input cases skipped\n", k_font);
     } else {
@@ -358,7 +358,7 @@ static void prepare_cases(const char *dir) {
         tdu_expect_fail("glyphs no jitter", dir, glyphs_no_jitter, NULL,
                         "only 1 distinct renderings of 3 wanted", NULL);
         tdu_expect_fail("glyphs too many classes", dir, glyphs_too_many_classes, NULL,
-                        "ideographs in common, but glyph_train_classes + glyph_heldout_classes",
+                        "ideographs in common, but data.glyphs.train_classes + heldout_classes",
                         NULL);
     }
     free(g);
