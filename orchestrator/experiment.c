@@ -86,7 +86,10 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
     eval_zeroshot(&ev, glyphs, e->zeroshot_images, zs);
     micl_info("[%s] eval zero-shot %d-way: %.3f [%.3f, %.3f]", out->name, zs->ways, zs->accuracy,
               zs->ci_low, zs->ci_high);
-    if (fmnist) {
+    if (fmnist && fmnist->h != cfg->model.image_size) {
+        micl_info("[%s] cross-domain evaluation skipped: %s images are %dx%d, the model takes %d",
+                  out->name, fmnist->source, fmnist->h, fmnist->w, cfg->model.image_size);
+    } else if (fmnist) {
         for (int i = 0; i < e->n_ways; i++)
             for (int j = 0; j < e->n_shots; j++) {
                 if (e->ways[i] > fmnist->n_classes) continue;

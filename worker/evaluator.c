@@ -23,6 +23,10 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
                         int64_t *correct, int64_t *exact) {
     size_t npix = (size_t)store->h * (size_t)store->w;
     int vocab = vlm_config(ev->model)->vocab;
+    int side = vlm_config(ev->model)->image_size;
+    if (store->h != side || store->w != side)
+        micl_fatal("%s: images are %dx%d but the model takes %dx%d", store->source, store->h,
+                   store->w, side, side);
     episode_t *eps = micl_malloc(64 * sizeof(episode_t));
     int32_t *tok = micl_malloc((size_t)ev->max_tokens * sizeof(int32_t));
     int32_t *tgt = micl_malloc((size_t)ev->max_tokens * sizeof(int32_t));
