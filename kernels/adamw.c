@@ -34,7 +34,8 @@ double grad_norm(const float *g, size_t n) {
     for (size_t blk = 0; blk < n_blocks; blk++) {
         size_t end = (blk + 1) * NORM_BLOCK < n ? (blk + 1) * NORM_BLOCK : n;
         double s = 0.0;
-        for (size_t i = blk * NORM_BLOCK; i < end; i++) s += (double)g[i] * (double)g[i];
+        for (size_t i = blk * NORM_BLOCK; i < end; i++)
+            s += (double)g[i] * (double)g[i];
 #pragma omp ordered
         total += s;
     }
@@ -43,5 +44,6 @@ double grad_norm(const float *g, size_t n) {
 
 void scale_inplace(float *x, size_t n, float s) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) x[i] *= s;
+    for (size_t i = 0; i < n; i++)
+        x[i] *= s;
 }

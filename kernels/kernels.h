@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KERN_LN_EPS 1e-5f   /* LayerNorm epsilon (torch default) */
+#define KERN_LN_EPS 1e-5f    /* LayerNorm epsilon (torch default) */
 #define KERN_ATTN_MAX_T 1024 /* longest attention sequence the kernels accept */
 
 /* ---- matrix multiplication ---- */
@@ -26,12 +26,12 @@
 /* Floats of scratch that kern_matmul_forward needs for a [N x K] weight. */
 size_t kern_matmul_scratch_floats(int K, int N);
 /* out[M x N] = inp[M x K] W[N x K]^T + bias (bias may be NULL). scratch: see above. */
-void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
-                         int64_t M, int K, int N, float *scratch);
+void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int64_t M,
+                         int K, int N, float *scratch);
 /* dinp[M x K] = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp;
  * dbias += column sums of dout (skipped if dbias is NULL). */
-void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                          const float *inp, const float *w, int64_t M, int K, int N);
+void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                          const float *w, int64_t M, int K, int N);
 /* General product C[M x N] (=, or += if accumulate) A B, with A read as a[i*rsa + k*csa]
  * (rsa == 1 or csa == 1) and B row-major [K x N] with row stride ldb. */
 void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
@@ -66,18 +66,18 @@ void kern_exp_inplace(float *x, int64_t n);
 /* ---- multi-head attention ---- */
 
 /* out[rows x C] and probs[B x H x T x T] (softmax rows; zero above the diagonal if causal). */
-void kern_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H,
-                            int C, int causal);
+void kern_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H, int C,
+                            int causal);
 /* dqkv[rows x 3C] is overwritten. */
-void kern_attention_backward(float *dqkv, const float *dout, const float *qkv,
-                             const float *probs, int B, int T, int H, int C, int causal);
+void kern_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs,
+                             int B, int T, int H, int C, int causal);
 
 /* ---- rotary position embedding on the q and k parts of a qkv buffer ---- */
 
 /* Rotates pairs (2i, 2i+1) of every head of q and k at position t (row r -> t = r % T) by the
  * angle whose cos/sin are cos_tab[t * hd/2 + i], sin_tab[...]. In place. */
-void kern_rope_forward(float *qkv, const float *cos_tab, const float *sin_tab, int B, int T,
-                       int H, int C);
+void kern_rope_forward(float *qkv, const float *cos_tab, const float *sin_tab, int B, int T, int H,
+                       int C);
 /* Inverse rotation of the q and k gradients in dqkv. In place. */
 void kern_rope_backward(float *dqkv, const float *cos_tab, const float *sin_tab, int B, int T,
                         int H, int C);
@@ -93,8 +93,8 @@ void kern_mean_pool_backward(float *dinp, const float *dout, int64_t G, int P, i
 
 /* For each of n rows of logits [n x V]: lse[r] = log sum exp; returns sum over rows of
  * (lse - logits[target]) in double. targets must be in [0, V). */
-double kern_crossentropy_forward(float *lse, const float *logits, const int32_t *targets,
-                                 int64_t n, int V);
+double kern_crossentropy_forward(float *lse, const float *logits, const int32_t *targets, int64_t n,
+                                 int V);
 /* dlogits = scale * (softmax - onehot(target)) (overwritten). */
 void kern_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
                                 const int32_t *targets, int64_t n, int V, float scale);

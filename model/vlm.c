@@ -53,11 +53,11 @@ static int add_tensor(table_builder_t *tb, int init, int decay, int ndim, int d0
     return i;
 }
 
-static void add_block(table_builder_t *tb, vlm_block_params_t *b, const char *prefix, int l,
-                      int W, int hid) {
+static void add_block(table_builder_t *tb, vlm_block_params_t *b, const char *prefix, int l, int W,
+                      int hid) {
     char f[NAME_LEN];
-#define BLOCK_T(field, init, decay, nd, d0, d1, suffix)                                           \
-    snprintf(f, sizeof f, "%s.%%d.%s", prefix, suffix);                                        \
+#define BLOCK_T(field, init, decay, nd, d0, d1, suffix)                                            \
+    snprintf(f, sizeof f, "%s.%%d.%s", prefix, suffix);                                            \
     b->field = add_tensor(tb, init, decay, nd, d0, d1, f, l)
     BLOCK_T(ln1_w, VLM_INIT_ONE, 0, 1, W, 0, "ln1.w");
     BLOCK_T(ln1_b, VLM_INIT_ZERO, 0, 1, W, 0, "ln1.b");
@@ -116,7 +116,8 @@ static float *carve(carver_t *cv, size_t n) {
 
 static void layout_tower(carver_t *cv, vlm_tower_t *tw, size_t rows, size_t probs) {
     size_t W = (size_t)tw->width, h = (size_t)tw->hidden;
-    for (int l = 0; l <= tw->layers; l++) tw->res[l] = carve(cv, rows * W);
+    for (int l = 0; l <= tw->layers; l++)
+        tw->res[l] = carve(cv, rows * W);
     for (int l = 0; l < tw->layers; l++) {
         vlm_block_act_t *a = &tw->act[l];
         a->ln1 = carve(cv, rows * W);
@@ -167,8 +168,8 @@ static void layout_activations(vlm_t *m, carver_t *cv) {
     size_t mm = 0;
     for (int t = 0; t < m->n_tensors; t++)
         if (m->tensors[t].ndim == 2)
-            mm = max_sz(mm, kern_matmul_scratch_floats(m->tensors[t].shape[1],
-                                                       m->tensors[t].shape[0]));
+            mm = max_sz(mm,
+                        kern_matmul_scratch_floats(m->tensors[t].shape[1], m->tensors[t].shape[0]));
     m->mm_scratch = carve(cv, mm);
     size_t rw = max_sz(NP * E, N * D);
     m->d_res = carve(cv, rw);
@@ -204,8 +205,7 @@ static int check_config(const vlm_config_t *c, int max_tokens, int max_images, c
     if (c->image_size <= 0 || c->patch <= 0 || c->image_size % c->patch != 0)
         BAD("image_size (%d) must be a positive multiple of patch (%d)", c->image_size, c->patch);
     if (c->enc_dim <= 0 || c->enc_layers < 0 || c->enc_heads <= 0 || c->enc_dim % c->enc_heads)
-        BAD("enc_dim (%d) must be a positive multiple of enc_heads (%d)", c->enc_dim,
-            c->enc_heads);
+        BAD("enc_dim (%d) must be a positive multiple of enc_heads (%d)", c->enc_dim, c->enc_heads);
     if (c->dim <= 0 || c->layers < 0 || c->heads <= 0 || c->dim % c->heads)
         BAD("dim (%d) must be a positive multiple of heads (%d)", c->dim, c->heads);
     if ((c->dim / c->heads) % 2) BAD("dim / heads (%d) must be even for RoPE", c->dim / c->heads);
@@ -327,9 +327,15 @@ void vlm_init_params(vlm_t *m, uint64_t seed) {
             std *= strncmp(t->name, "enc.", 4) == 0 ? resid_enc : resid;
         for (size_t j = 0; j < t->size; j++) {
             switch (m->init_kind[i]) {
-            case VLM_INIT_ONE: p[j] = 1.0f; break;
-            case VLM_INIT_ZERO: p[j] = 0.0f; break;
-            default: p[j] = std * rng_normal(&r); break;
+            case VLM_INIT_ONE:
+                p[j] = 1.0f;
+                break;
+            case VLM_INIT_ZERO:
+                p[j] = 0.0f;
+                break;
+            default:
+                p[j] = std * rng_normal(&r);
+                break;
             }
         }
     }
@@ -346,8 +352,8 @@ static double image_flops(const vlm_config_t *c) {
     return f + 2.0 * (E * D + D * D);
 }
 
-double vlm_flops_per_step_targets(const vlm_config_t *c, int64_t n_tokens, int64_t n_images,
-                                  int T, int64_t n_targets) {
+double vlm_flops_per_step_targets(const vlm_config_t *c, int64_t n_tokens, int64_t n_images, int T,
+                                  int64_t n_targets) {
     double D = c->dim, h = (double)c->mlp_ratio * D;
     double per_tok = c->layers * (2.0 * (3 * D * D + D * D + 2 * D * h) + 4.0 * (T + 1) / 2.0 * D);
     double fwd = (double)n_tokens * per_tok + (double)n_targets * 2.0 * D * c->vocab +

@@ -20,7 +20,7 @@ typedef struct {
     float *att;                       /* attention output before the projection */
     float *res_mid;                   /* x + attn(LN1(x)) */
     float *ln2, *ln2_mean, *ln2_rstd;
-    float *fc1, *gelu;                /* rows x hidden: MLP pre-activation and GELU output */
+    float *fc1, *gelu; /* rows x hidden: MLP pre-activation and GELU output */
 } vlm_block_act_t;
 
 /* One transformer stack (the image encoder or the decoder). */
@@ -52,13 +52,13 @@ struct vlm {
 
     /* activations (one arena) */
     float *act_arena;
-    float *patches;                        /* [images * n_patches x patch_px] */
+    float *patches; /* [images * n_patches x patch_px] */
     float *enc_lnf, *enc_lnf_mean, *enc_lnf_rstd;
     float *pooled, *proj_h, *proj_g, *img_emb;
     float *gath, *dec_lnf, *dec_lnf_mean, *dec_lnf_rstd; /* target rows only */
     float *logits, *lse, *dlogits;
-    float *rope_cos, *rope_sin;            /* [max_seq x head_dim / 2] */
-    float *mm_scratch;                     /* packed weights for kern_matmul_forward */
+    float *rope_cos, *rope_sin; /* [max_seq x head_dim / 2] */
+    float *mm_scratch;          /* packed weights for kern_matmul_forward */
     float *d_res, *d_ln, *d_qkv, *d_att, *d_hid, *d_gath;
     float *d_img, *d_proj_g, *d_pooled;
     int32_t *tokens, *tgt_rows, *tgt_ids;

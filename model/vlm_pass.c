@@ -61,8 +61,7 @@ static void block_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     /* attention: res_mid = x + proj(attn(qkv(LN1(x)))) */
     kern_matmul_backward(m->d_att, vlm_g(m, p->proj_w), vlm_g(m, p->proj_b), dres, a->att,
                          vlm_p(m, p->proj_w), rows, W, W);
-    kern_attention_backward(m->d_qkv, m->d_att, a->qkv, a->probs, B, T, tw->heads, W,
-                            tw->causal);
+    kern_attention_backward(m->d_qkv, m->d_att, a->qkv, a->probs, B, T, tw->heads, W, tw->causal);
     if (tw->rope) kern_rope_backward(m->d_qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, W);
     kern_matmul_backward(m->d_ln, vlm_g(m, p->qkv_w), vlm_g(m, p->qkv_b), m->d_qkv, a->ln1,
                          vlm_p(m, p->qkv_w), rows, W, 3 * W);
@@ -82,7 +81,8 @@ static void patchify(vlm_t *m, const uint8_t *pixels, int n) {
         const uint8_t *src = pixels + img * S * S + (int64_t)gy * P * S + gx * P;
         float *dst = m->patches + ip * PP;
         for (int py = 0; py < P; py++)
-            for (int px = 0; px < P; px++) dst[py * P + px] = (float)src[py * S + px] / 255.0f;
+            for (int px = 0; px < P; px++)
+                dst[py * P + px] = (float)src[py * S + px] / 255.0f;
     }
 }
 
@@ -95,7 +95,8 @@ static void patch_embed_forward(vlm_t *m, const uint8_t *pixels, int n) {
     const float *pos = vlm_p(m, m->enc_pos);
 #pragma omp parallel for schedule(static)
     for (int64_t img = 0; img < n; img++)
-        for (int64_t k = 0; k < (int64_t)NPI * E; k++) x[img * NPI * E + k] += pos[k];
+        for (int64_t k = 0; k < (int64_t)NPI * E; k++)
+            x[img * NPI * E + k] += pos[k];
 }
 
 /* d_res holds dLoss/d(patch embedding + pos) for n images. */
@@ -106,7 +107,8 @@ static void patch_embed_backward(vlm_t *m, int n) {
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < NPI; p++)
         for (int64_t img = 0; img < n; img++)
-            for (int c = 0; c < E; c++) dpos[p * E + c] += d[(img * NPI + p) * E + c];
+            for (int c = 0; c < E; c++)
+                dpos[p * E + c] += d[(img * NPI + p) * E + c];
     kern_matmul_backward(NULL, vlm_g(m, m->enc_patch_w), vlm_g(m, m->enc_patch_b), d, m->patches,
                          vlm_p(m, m->enc_patch_w), (int64_t)n * NPI, m->patch_px, E);
 }
@@ -117,16 +119,16 @@ void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n) {
     int E = m->cfg.enc_dim, D = m->cfg.dim, NPI = m->n_patches;
     int64_t rows = (int64_t)n * NPI;
     patch_embed_forward(m, pixels, n);
-    for (int l = 0; l < m->enc.layers; l++) block_forward(m, &m->enc, l, n, NPI);
-    kern_layernorm_forward(m->enc_lnf, m->enc_lnf_mean, m->enc_lnf_rstd,
-                           m->enc.res[m->enc.layers], vlm_p(m, m->enc_ln_w),
-                           vlm_p(m, m->enc_ln_b), rows, E);
+    for (int l = 0; l < m->enc.layers; l++)
+        block_forward(m, &m->enc, l, n, NPI);
+    kern_layernorm_forward(m->enc_lnf, m->enc_lnf_mean, m->enc_lnf_rstd, m->enc.res[m->enc.layers],
+                           vlm_p(m, m->enc_ln_w), vlm_p(m, m->enc_ln_b), rows, E);
     kern_mean_pool_forward(m->pooled, m->enc_lnf, n, NPI, E);
     kern_matmul_forward(m->proj_h, m->pooled, vlm_p(m, m->proj_fc1_w), vlm_p(m, m->proj_fc1_b), n,
                         E, D, m->mm_scratch);
     kern_gelu_forward(m->proj_g, m->proj_h, (int64_t)n * D);
-    kern_matmul_forward(m->img_emb, m->proj_g, vlm_p(m, m->proj_fc2_w), vlm_p(m, m->proj_fc2_b),
-                        n, D, D, m->mm_scratch);
+    kern_matmul_forward(m->img_emb, m->proj_g, vlm_p(m, m->proj_fc2_w), vlm_p(m, m->proj_fc2_b), n,
+                        D, D, m->mm_scratch);
 }
 
 /* m->d_img holds dLoss/d(image embeddings). */
@@ -136,14 +138,15 @@ static void encoder_backward(vlm_t *m, int n) {
     kern_matmul_backward(m->d_proj_g, vlm_g(m, m->proj_fc2_w), vlm_g(m, m->proj_fc2_b), m->d_img,
                          m->proj_g, vlm_p(m, m->proj_fc2_w), n, D, D);
     kern_gelu_backward(m->d_proj_g, m->proj_h, m->d_proj_g, (int64_t)n * D);
-    kern_matmul_backward(m->d_pooled, vlm_g(m, m->proj_fc1_w), vlm_g(m, m->proj_fc1_b),
-                         m->d_proj_g, m->pooled, vlm_p(m, m->proj_fc1_w), n, E, D);
+    kern_matmul_backward(m->d_pooled, vlm_g(m, m->proj_fc1_w), vlm_g(m, m->proj_fc1_b), m->d_proj_g,
+                         m->pooled, vlm_p(m, m->proj_fc1_w), n, E, D);
     kern_mean_pool_backward(m->d_ln, m->d_pooled, n, NPI, E);
     memset(m->d_res, 0, sizeof(float) * (size_t)(rows * E));
     kern_layernorm_backward(m->d_res, vlm_g(m, m->enc_ln_w), vlm_g(m, m->enc_ln_b), m->d_ln,
                             m->enc.res[m->enc.layers], m->enc_lnf_mean, m->enc_lnf_rstd,
                             vlm_p(m, m->enc_ln_w), rows, E);
-    for (int l = m->enc.layers - 1; l >= 0; l--) block_backward(m, &m->enc, l, n, NPI);
+    for (int l = m->enc.layers - 1; l >= 0; l--)
+        block_backward(m, &m->enc, l, n, NPI);
     patch_embed_backward(m, n);
 }
 
@@ -172,7 +175,8 @@ static void embed_backward(vlm_t *m, int image_token) {
             memcpy(m->d_img + (img++) * D, d, sizeof(float) * (size_t)D);
         } else {
             float *g = dwte + (int64_t)m->tokens[r] * D;
-            for (int c = 0; c < D; c++) g[c] += d[c];
+            for (int c = 0; c < D; c++)
+                g[c] += d[c];
         }
     }
 }
@@ -199,8 +203,8 @@ static void head_backward(vlm_t *m, float scale) {
     memset(m->d_res, 0, sizeof(float) * (size_t)(N * D));
     if (nt == 0) return;
     kern_crossentropy_backward(m->dlogits, m->logits, m->lse, m->tgt_ids, nt, V, scale);
-    kern_matmul_backward(m->d_ln, vlm_g(m, m->head_w), vlm_g(m, m->head_b), m->dlogits,
-                         m->dec_lnf, vlm_p(m, m->head_w), nt, D, V);
+    kern_matmul_backward(m->d_ln, vlm_g(m, m->head_w), vlm_g(m, m->head_b), m->dlogits, m->dec_lnf,
+                         vlm_p(m, m->head_w), nt, D, V);
     memset(m->d_gath, 0, sizeof(float) * (size_t)(nt * D));
     kern_layernorm_backward(m->d_gath, vlm_g(m, m->dec_ln_w), vlm_g(m, m->dec_ln_b), m->d_ln,
                             m->gath, m->dec_lnf_mean, m->dec_lnf_rstd, vlm_p(m, m->dec_ln_w), nt,
@@ -208,7 +212,8 @@ static void head_backward(vlm_t *m, float scale) {
     for (int64_t i = 0; i < nt; i++) {
         float *dst = m->d_res + (int64_t)m->tgt_rows[i] * D;
         const float *src = m->d_gath + i * D;
-        for (int c = 0; c < D; c++) dst[c] += src[c];
+        for (int c = 0; c < D; c++)
+            dst[c] += src[c];
     }
 }
 
@@ -253,7 +258,8 @@ double vlm_forward(vlm_t *m, const vlm_batch_t *b, int64_t *n_targets) {
     m->image_token = b->image_token;
     if (m->n_images > 0) vlm_encoder_forward(m, b->pixels, m->n_images);
     embed_forward(m, b->image_token);
-    for (int l = 0; l < m->dec.layers; l++) block_forward(m, &m->dec, l, m->B, m->T);
+    for (int l = 0; l < m->dec.layers; l++)
+        block_forward(m, &m->dec, l, m->B, m->T);
     double loss = m->n_targets > 0 ? head_forward(m) : 0.0;
     m->have_forward = 1;
     if (n_targets) *n_targets = m->n_targets;
@@ -263,7 +269,8 @@ double vlm_forward(vlm_t *m, const vlm_batch_t *b, int64_t *n_targets) {
 void vlm_backward(vlm_t *m, float scale) {
     if (!m->have_forward) micl_fatal("vlm_backward: no forward pass to differentiate");
     head_backward(m, scale);
-    for (int l = m->dec.layers - 1; l >= 0; l--) block_backward(m, &m->dec, l, m->B, m->T);
+    for (int l = m->dec.layers - 1; l >= 0; l--)
+        block_backward(m, &m->dec, l, m->B, m->T);
     embed_backward(m, m->image_token);
     if (m->n_images > 0) encoder_backward(m, m->n_images);
 }

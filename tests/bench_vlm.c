@@ -30,7 +30,8 @@ int main(int argc, char **argv) {
             n_img += tok[i] == IMG;
         }
     uint8_t *px = micl_malloc((size_t)n_img * 28 * 28);
-    for (size_t i = 0; i < (size_t)n_img * 28 * 28; i++) px[i] = (uint8_t)(i * 31);
+    for (size_t i = 0; i < (size_t)n_img * 28 * 28; i++)
+        px[i] = (uint8_t)(i * 31);
     vlm_batch_t batch = {B, T, tok, tgt, n_img, px, IMG};
     double best = 1e30, total = 0;
     int64_t nt = 0;

@@ -27,7 +27,8 @@ typedef double (*objective_fn)(void *ctx);
 static float *rand_buf(size_t n, float scale) {
     float *p = micl_malloc(n * sizeof(float) + 4);
     rng_t r = rng_make(g_seed++, RNG_STREAM_TEST, 1);
-    for (size_t i = 0; i < n; i++) p[i] = scale * rng_normal(&r);
+    for (size_t i = 0; i < n; i++)
+        p[i] = scale * rng_normal(&r);
     return p;
 }
 
@@ -42,7 +43,8 @@ static double fd_error(objective_fn f, void *ctx, float *x, const float *g, size
     for (size_t i = 0; i < n; i++)
         if (fabs(g[i]) > gmax) gmax = fabs(g[i]), best = i;
     probes[0] = best;
-    for (int k = 1; k < N_PROBES; k++) probes[k] = (size_t)((k * 2654435761u) % n);
+    for (int k = 1; k < N_PROBES; k++)
+        probes[k] = (size_t)((k * 2654435761u) % n);
     double err = 0.0;
     for (int k = 0; k < N_PROBES; k++) {
         size_t i = probes[k];
@@ -67,7 +69,8 @@ static void report(const char *what, double err, double tol) {
 
 static double dot_r(const float *out, const float *r, size_t n) {
     double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)out[i] * r[i];
+    for (size_t i = 0; i < n; i++)
+        s += (double)out[i] * r[i];
     return s;
 }
 
@@ -116,7 +119,8 @@ static void check_layernorm(void) {
     ln_ctx_t c = {5, 12, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     size_t n = (size_t)(c.M * c.C);
     c.x = rand_buf(n, 1.0f), c.g = rand_buf((size_t)c.C, 1.0f), c.b = rand_buf((size_t)c.C, 1.0f);
-    c.y = zeros(n), c.mean = zeros((size_t)c.M), c.rstd = zeros((size_t)c.M), c.r = rand_buf(n, 1.0f);
+    c.y = zeros(n), c.mean = zeros((size_t)c.M), c.rstd = zeros((size_t)c.M),
+    c.r = rand_buf(n, 1.0f);
     float *dx = zeros(n), *dg = zeros((size_t)c.C), *db = zeros((size_t)c.C);
     ln_obj(&c);
     kern_layernorm_backward(dx, dg, db, c.r, c.x, c.mean, c.rstd, c.g, c.M, c.C);
@@ -252,7 +256,8 @@ static void check_model(void) {
     static const int32_t tok[MB * MT] = {2, IMG, 5, IMG, 6, 7, 3, 2, 4, IMG, 9, IMG, IMG, 8};
     static const int32_t tgt[MB * MT] = {-1, 5, -1, 6, 7, 3, -1, 4, 11, 9, -1, 12, 8, 0};
     uint8_t px[5 * 64];
-    for (int i = 0; i < 5 * 64; i++) px[i] = (uint8_t)((i * 97 + (i / 64) * 31) & 255);
+    for (int i = 0; i < 5 * 64; i++)
+        px[i] = (uint8_t)((i * 97 + (i / 64) * 31) & 255);
     model_ctx_t c = {m, {MB, MT, tok, tgt, 5, px, IMG}};
     int64_t nt;
     vlm_zero_grads(m);

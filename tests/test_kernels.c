@@ -20,7 +20,8 @@ static uint64_t g_seed = 1;
 static float *rand_buf(size_t n, float scale) {
     float *p = micl_malloc(n * sizeof(float) + 4);
     rng_t r = rng_make(g_seed++, RNG_STREAM_TEST, 0);
-    for (size_t i = 0; i < n; i++) p[i] = scale * rng_normal(&r);
+    for (size_t i = 0; i < n; i++)
+        p[i] = scale * rng_normal(&r);
     return p;
 }
 
@@ -57,22 +58,26 @@ static void test_matmul(int64_t M, int K, int N) {
     for (int64_t i = 0; i < M; i++)
         for (int n = 0; n < N; n++) {
             double s = b[n];
-            for (int k = 0; k < K; k++) s += (double)x[i * K + k] * w[(int64_t)n * K + k];
+            for (int k = 0; k < K; k++)
+                s += (double)x[i * K + k] * w[(int64_t)n * K + k];
             ry[i * N + n] = s;
         }
     for (int64_t i = 0; i < M; i++)
         for (int k = 0; k < K; k++) {
             double s = 0;
-            for (int n = 0; n < N; n++) s += (double)dy[i * N + n] * w[(int64_t)n * K + k];
+            for (int n = 0; n < N; n++)
+                s += (double)dy[i * N + n] * w[(int64_t)n * K + k];
             rdx[i * K + k] = s;
         }
     for (int n = 0; n < N; n++) {
         double sb = db[n];
-        for (int64_t i = 0; i < M; i++) sb += dy[i * N + n];
+        for (int64_t i = 0; i < M; i++)
+            sb += dy[i * N + n];
         rdb[n] = sb;
         for (int k = 0; k < K; k++) {
             double s = dw[(int64_t)n * K + k];
-            for (int64_t i = 0; i < M; i++) s += (double)dy[i * N + n] * x[i * K + k];
+            for (int64_t i = 0; i < M; i++)
+                s += (double)dy[i * N + n] * x[i * K + k];
             rdw[(int64_t)n * K + k] = s;
         }
     }
@@ -96,19 +101,24 @@ static void test_matmul(int64_t M, int K, int N) {
 static void test_layernorm(int64_t M, int C) {
     float *x = rand_buf((size_t)(M * C), 2.0f), *g = rand_buf((size_t)C, 1.0f);
     float *be = rand_buf((size_t)C, 1.0f), *dy = rand_buf((size_t)(M * C), 1.0f);
-    float *y = micl_malloc(sizeof(float) * (size_t)(M * C)), *mean = micl_malloc(sizeof(float) * (size_t)M);
+    float *y = micl_malloc(sizeof(float) * (size_t)(M * C)),
+          *mean = micl_malloc(sizeof(float) * (size_t)M);
     float *rstd = micl_malloc(sizeof(float) * (size_t)M);
     float *dx = rand_buf((size_t)(M * C), 1.0f), *dg = rand_buf((size_t)C, 1.0f);
     float *db = rand_buf((size_t)C, 1.0f);
-    double *ry = malloc(sizeof(double) * (size_t)(M * C)), *rdx = malloc(sizeof(double) * (size_t)(M * C));
+    double *ry = malloc(sizeof(double) * (size_t)(M * C)),
+           *rdx = malloc(sizeof(double) * (size_t)(M * C));
     double *rdg = malloc(sizeof(double) * (size_t)C), *rdb = malloc(sizeof(double) * (size_t)C);
-    for (int c = 0; c < C; c++) rdg[c] = dg[c], rdb[c] = db[c];
+    for (int c = 0; c < C; c++)
+        rdg[c] = dg[c], rdb[c] = db[c];
     for (int64_t r = 0; r < M; r++) {
         const float *xr = x + r * C, *dyr = dy + r * C;
         double mu = 0, var = 0;
-        for (int c = 0; c < C; c++) mu += xr[c];
+        for (int c = 0; c < C; c++)
+            mu += xr[c];
         mu /= C;
-        for (int c = 0; c < C; c++) var += (xr[c] - mu) * (xr[c] - mu);
+        for (int c = 0; c < C; c++)
+            var += (xr[c] - mu) * (xr[c] - mu);
         var /= C;
         double rs = 1.0 / sqrt(var + KERN_LN_EPS), s1 = 0, s2 = 0;
         for (int c = 0; c < C; c++) {
@@ -168,7 +178,8 @@ static void test_exp(void) {
     float *x = rand_buf((size_t)n, 20.0f);
     double *r = malloc(sizeof(double) * (size_t)n);
     int ok = 1;
-    for (int i = 0; i < n; i++) r[i] = exp((double)x[i]);
+    for (int i = 0; i < n; i++)
+        r[i] = exp((double)x[i]);
     kern_exp_inplace(x, n);
     for (int i = 0; i < n; i++)
         if (fabs(x[i] - r[i]) > 3e-7 * r[i]) ok = 0;
@@ -195,12 +206,15 @@ static void ref_attention(double *out, double *dqkv, const float *qkv, const flo
                 for (int j = 0; j < n; j++) {
                     const float *k = qkv + ((int64_t)b * T + j) * st + C + h * hd;
                     double s = 0;
-                    for (int d = 0; d < hd; d++) s += (double)q[d] * k[d];
+                    for (int d = 0; d < hd; d++)
+                        s += (double)q[d] * k[d];
                     p[j] = s * scale;
                     if (p[j] > mx) mx = p[j];
                 }
-                for (int j = 0; j < n; j++) sum += (p[j] = exp(p[j] - mx));
-                for (int j = 0; j < n; j++) p[j] /= sum;
+                for (int j = 0; j < n; j++)
+                    sum += (p[j] = exp(p[j] - mx));
+                for (int j = 0; j < n; j++)
+                    p[j] /= sum;
                 const float *go = dout + ((int64_t)b * T + i) * C + h * hd;
                 double dot = 0;
                 for (int d = 0; d < hd; d++) {
@@ -212,7 +226,8 @@ static void ref_attention(double *out, double *dqkv, const float *qkv, const flo
                 for (int j = 0; j < n; j++) {
                     const float *v = qkv + ((int64_t)b * T + j) * st + 2 * C + h * hd;
                     double s = 0;
-                    for (int d = 0; d < hd; d++) s += (double)go[d] * v[d];
+                    for (int d = 0; d < hd; d++)
+                        s += (double)go[d] * v[d];
                     dp[j] = s;
                     dot += p[j] * s;
                 }
@@ -256,7 +271,8 @@ static void test_attention(int B, int T, int H, int C, int causal) {
 static void test_rope(int B, int T, int H, int C) {
     int hd = C / H, half = hd / 2;
     size_t nq = (size_t)B * T * 3 * C;
-    float *cs = micl_malloc(sizeof(float) * (size_t)T * half), *sn = micl_malloc(sizeof(float) * (size_t)T * half);
+    float *cs = micl_malloc(sizeof(float) * (size_t)T * half),
+          *sn = micl_malloc(sizeof(float) * (size_t)T * half);
     for (int t = 0; t < T; t++)
         for (int i = 0; i < half; i++) {
             double a = t * pow(10000.0, -2.0 * i / hd);
@@ -264,7 +280,8 @@ static void test_rope(int B, int T, int H, int C) {
         }
     float *x = rand_buf(nq, 1.0f), *g = rand_buf(nq, 1.0f);
     double *rx = malloc(sizeof(double) * nq), *rg = malloc(sizeof(double) * nq);
-    for (size_t i = 0; i < nq; i++) rx[i] = x[i], rg[i] = g[i];
+    for (size_t i = 0; i < nq; i++)
+        rx[i] = x[i], rg[i] = g[i];
     for (int64_t r = 0; r < (int64_t)B * T; r++)
         for (int part = 0; part < 2; part++)
             for (int h = 0; h < H; h++)
@@ -309,14 +326,18 @@ static void test_crossentropy(int n, int V) {
     int32_t *t = micl_malloc(sizeof(int32_t) * (size_t)n);
     double *rd = malloc(sizeof(double) * (size_t)n * V), rloss = 0;
     float scale = 0.37f;
-    for (int r = 0; r < n; r++) t[r] = (int32_t)((r * 7919) % V);
+    for (int r = 0; r < n; r++)
+        t[r] = (int32_t)((r * 7919) % V);
     for (int r = 0; r < n; r++) {
         double mx = -1e300, s = 0;
-        for (int i = 0; i < V; i++) mx = x[r * V + i] > mx ? x[r * V + i] : mx;
-        for (int i = 0; i < V; i++) s += exp(x[r * V + i] - mx);
+        for (int i = 0; i < V; i++)
+            mx = x[r * V + i] > mx ? x[r * V + i] : mx;
+        for (int i = 0; i < V; i++)
+            s += exp(x[r * V + i] - mx);
         double l = mx + log(s);
         rloss += l - x[r * V + t[r]];
-        for (int i = 0; i < V; i++) rd[r * V + i] = scale * (exp(x[r * V + i] - l) - (i == t[r]));
+        for (int i = 0; i < V; i++)
+            rd[r * V + i] = scale * (exp(x[r * V + i] - l) - (i == t[r]));
     }
     double loss = kern_crossentropy_forward(lse, x, t, n, V);
     kern_crossentropy_backward(d, x, lse, t, n, V, scale);
@@ -335,9 +356,11 @@ static void test_adamw(void) {
     size_t n = 1001;
     float *p = rand_buf(n, 1.0f), *g = rand_buf(n, 1.0f), *m = rand_buf(n, 0.1f);
     float *v = rand_buf(n, 0.1f);
-    for (size_t i = 0; i < n; i++) v[i] = fabsf(v[i]);
+    for (size_t i = 0; i < n; i++)
+        v[i] = fabsf(v[i]);
     uint8_t *mask = micl_malloc(n);
-    for (size_t i = 0; i < n; i++) mask[i] = (uint8_t)(i % 3 != 0);
+    for (size_t i = 0; i < n; i++)
+        mask[i] = (uint8_t)(i % 3 != 0);
     double *rp = malloc(sizeof(double) * n), rn = 0;
     float lr = 1e-3f, b1 = 0.9f, b2 = 0.95f, eps = 1e-8f, wd = 0.1f;
     int64_t step = 7;
@@ -372,7 +395,8 @@ static void run_model(vlm_t *m, int threads, float *grads_out, double *loss) {
     }
     size_t S = (size_t)c->image_size * c->image_size;
     uint8_t *px = micl_malloc(S * (size_t)n_img);
-    for (size_t i = 0; i < S * (size_t)n_img; i++) px[i] = (uint8_t)((i * 2654435761u) >> 24);
+    for (size_t i = 0; i < S * (size_t)n_img; i++)
+        px[i] = (uint8_t)((i * 2654435761u) >> 24);
     vlm_batch_t b = {B, T, tok, tgt, n_img, px, 0};
     int64_t nt;
     vlm_zero_grads(m);
@@ -402,8 +426,8 @@ static void test_thread_determinism(void) {
 }
 
 int main(void) {
-    int64_t mm[][3] = {{1, 1, 1}, {7, 49, 64}, {150, 128, 384}, {13, 300, 17}, {97, 513, 33},
-                       {200, 64, 256}, {6, 16, 16}};
+    int64_t mm[][3] = {{1, 1, 1},     {7, 49, 64},    {150, 128, 384}, {13, 300, 17},
+                       {97, 513, 33}, {200, 64, 256}, {6, 16, 16}};
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
         test_matmul(mm[i][0], (int)mm[i][1], (int)mm[i][2]);
     test_layernorm(37, 64);
@@ -415,6 +439,7 @@ int main(void) {
     test_attention(3, 43, 4, 128, 1);
     test_attention(2, 5, 2, 12, 1);
     test_attention(1, 1, 1, 8, 1);
+    test_attention(1, 300, 1, 64, 1); /* too large for the local transposed path */
     test_rope(2, 9, 2, 16);
     test_pool();
     test_crossentropy(7, 50);

@@ -25,8 +25,8 @@ static void h5_ok(herr_t rc, const char *what) {
 
 static void write_attr_int(hid_t loc, const char *name, long long v) {
     hid_t sp = h5_checked(H5Screate(H5S_SCALAR), "H5Screate");
-    hid_t a = h5_checked(H5Acreate2(loc, name, H5T_NATIVE_LLONG, sp, H5P_DEFAULT, H5P_DEFAULT),
-                         name);
+    hid_t a =
+        h5_checked(H5Acreate2(loc, name, H5T_NATIVE_LLONG, sp, H5P_DEFAULT, H5P_DEFAULT), name);
     h5_ok(H5Awrite(a, H5T_NATIVE_LLONG, &v), name);
     h5_ok(H5Aclose(a), "H5Aclose");
     h5_ok(H5Sclose(sp), "H5Sclose");
@@ -34,8 +34,8 @@ static void write_attr_int(hid_t loc, const char *name, long long v) {
 
 static void write_attr_double(hid_t loc, const char *name, double v) {
     hid_t sp = h5_checked(H5Screate(H5S_SCALAR), "H5Screate");
-    hid_t a = h5_checked(H5Acreate2(loc, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT),
-                         name);
+    hid_t a =
+        h5_checked(H5Acreate2(loc, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT), name);
     h5_ok(H5Awrite(a, H5T_NATIVE_DOUBLE, &v), name);
     h5_ok(H5Aclose(a), "H5Aclose");
     h5_ok(H5Sclose(sp), "H5Sclose");
@@ -45,7 +45,8 @@ static void write_attr_double(hid_t loc, const char *name, double v) {
 static void write_dataset(hid_t loc, const char *name, hid_t file_type, hid_t mem_type,
                           const void *data, int ndim, const int *shape) {
     hsize_t dims[4];
-    for (int i = 0; i < ndim; i++) dims[i] = (hsize_t)shape[i];
+    for (int i = 0; i < ndim; i++)
+        dims[i] = (hsize_t)shape[i];
     hid_t sp = h5_checked(ndim == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(ndim, dims, NULL),
                           "H5Screate");
     hid_t d = h5_checked(
@@ -98,7 +99,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < vlm_num_tensors(m); i++) {
         const vlm_tensor_t *t = vlm_tensor(m, i);
         if (t->ndim == 1)
-            for (size_t j = 0; j < t->size; j++) p[t->offset + j] += 0.1f * (float)((j * 7) % 5) - 0.2f;
+            for (size_t j = 0; j < t->size; j++)
+                p[t->offset + j] += 0.1f * (float)((j * 7) % 5) - 0.2f;
     }
     int32_t tok[B * T], tgt[B * T];
     int n_img = 0;
@@ -110,7 +112,8 @@ int main(int argc, char **argv) {
     }
     size_t S2 = (size_t)c.image_size * c.image_size;
     uint8_t *px = micl_malloc(S2 * (size_t)n_img);
-    for (size_t i = 0; i < S2 * (size_t)n_img; i++) px[i] = (uint8_t)((i * 2654435761u) >> 13);
+    for (size_t i = 0; i < S2 * (size_t)n_img; i++)
+        px[i] = (uint8_t)((i * 2654435761u) >> 13);
     vlm_batch_t batch = {B, T, tok, tgt, n_img, px, IMG};
     int64_t nt;
     vlm_zero_grads(m);

@@ -13,14 +13,16 @@
 /* Loads n < 8 floats, filling the other lanes with fill. */
 static __m256 load_tail(const float *p, int n, float fill) {
     float t[8];
-    for (int i = 0; i < 8; i++) t[i] = i < n ? p[i] : fill;
+    for (int i = 0; i < 8; i++)
+        t[i] = i < n ? p[i] : fill;
     return _mm256_loadu_ps(t);
 }
 
 static void ln_row_stats(const float *x, int C, float *mean_out, float *rstd_out) {
     __m256 s = _mm256_setzero_ps();
     int i = 0;
-    for (; i + 8 <= C; i += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(x + i));
+    for (; i + 8 <= C; i += 8)
+        s = _mm256_add_ps(s, _mm256_loadu_ps(x + i));
     if (i < C) s = _mm256_add_ps(s, load_tail(x + i, C - i, 0.0f));
     float mean = simd_hsum(s) / (float)C;
     __m256 mv = _mm256_set1_ps(mean), v = _mm256_setzero_ps();
@@ -47,7 +49,8 @@ void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *i
         ln_row_stats(x, C, &mu, &rs);
         mean[r] = mu;
         rstd[r] = rs;
-        for (int i = 0; i < C; i++) y[i] = (x[i] - mu) * rs * gamma[i] + beta[i];
+        for (int i = 0; i < C; i++)
+            y[i] = (x[i] - mu) * rs * gamma[i] + beta[i];
     }
 }
 

@@ -13,10 +13,13 @@ void kern_mean_pool_forward(float *out, const float *inp, int64_t G, int P, int 
 #pragma omp parallel for schedule(static)
     for (int64_t g = 0; g < G; g++) {
         float *o = out + g * C;
-        for (int c = 0; c < C; c++) o[c] = 0.0f;
+        for (int c = 0; c < C; c++)
+            o[c] = 0.0f;
         for (int p = 0; p < P; p++)
-            for (int c = 0; c < C; c++) o[c] += inp[(g * P + p) * C + c];
-        for (int c = 0; c < C; c++) o[c] /= (float)P;
+            for (int c = 0; c < C; c++)
+                o[c] += inp[(g * P + p) * C + c];
+        for (int c = 0; c < C; c++)
+            o[c] /= (float)P;
     }
 }
 
@@ -24,12 +27,14 @@ void kern_mean_pool_backward(float *dinp, const float *dout, int64_t G, int P, i
 #pragma omp parallel for schedule(static)
     for (int64_t g = 0; g < G; g++)
         for (int p = 0; p < P; p++)
-            for (int c = 0; c < C; c++) dinp[(g * P + p) * C + c] = dout[g * C + c] / (float)P;
+            for (int c = 0; c < C; c++)
+                dinp[(g * P + p) * C + c] = dout[g * C + c] / (float)P;
 }
 
 static float row_max(const float *x, int V) {
     float m = x[0];
-    for (int i = 1; i < V; i++) m = x[i] > m ? x[i] : m;
+    for (int i = 1; i < V; i++)
+        m = x[i] > m ? x[i] : m;
     return m;
 }
 
@@ -38,24 +43,29 @@ static float row_lse(const float *x, int V) {
     float m = row_max(x, V);
     __m256 mv = _mm256_set1_ps(m), s = _mm256_setzero_ps();
     int i = 0;
-    for (; i + 8 <= V; i += 8) s = _mm256_add_ps(s, simd_exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
+    for (; i + 8 <= V; i += 8)
+        s = _mm256_add_ps(s, simd_exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
     if (i < V) {
         float t[8];
-        for (int j = 0; j < 8; j++) t[j] = i + j < V ? x[i + j] - m : -INFINITY;
+        for (int j = 0; j < 8; j++)
+            t[j] = i + j < V ? x[i + j] - m : -INFINITY;
         __m256 e = simd_exp(_mm256_loadu_ps(t));
         /* simd_exp clamps -inf to exp(-87.3) ~ 1e-38: zero the padding explicitly */
-        e = _mm256_and_ps(e, _mm256_cmp_ps(_mm256_loadu_ps(t), _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ));
+        e = _mm256_and_ps(
+            e, _mm256_cmp_ps(_mm256_loadu_ps(t), _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ));
         s = _mm256_add_ps(s, e);
     }
     return m + logf(simd_hsum(s));
 }
 
-double kern_crossentropy_forward(float *lse, const float *logits, const int32_t *targets,
-                                 int64_t n, int V) {
+double kern_crossentropy_forward(float *lse, const float *logits, const int32_t *targets, int64_t n,
+                                 int V) {
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) lse[r] = row_lse(logits + r * V, V);
+    for (int64_t r = 0; r < n; r++)
+        lse[r] = row_lse(logits + r * V, V);
     double total = 0.0;
-    for (int64_t r = 0; r < n; r++) total += (double)lse[r] - (double)logits[r * V + targets[r]];
+    for (int64_t r = 0; r < n; r++)
+        total += (double)lse[r] - (double)logits[r * V + targets[r]];
     return total;
 }
 
@@ -65,9 +75,11 @@ void kern_crossentropy_backward(float *dlogits, const float *logits, const float
     for (int64_t r = 0; r < n; r++) {
         const float *x = logits + r * V;
         float *d = dlogits + r * V;
-        for (int i = 0; i < V; i++) d[i] = x[i] - lse[r];
+        for (int i = 0; i < V; i++)
+            d[i] = x[i] - lse[r];
         kern_exp_inplace(d, V);
-        for (int i = 0; i < V; i++) d[i] *= scale;
+        for (int i = 0; i < V; i++)
+            d[i] *= scale;
         d[targets[r]] -= scale;
     }
 }

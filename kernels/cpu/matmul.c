@@ -18,9 +18,10 @@
 #define MC 96 /* rows of C per task: 16 micro-tiles */
 
 /* acc = A[6 x kc] B[kc x 16]; then C = acc (mode 0), C += acc (mode 1), C = bias + acc (2). */
-static inline __attribute__((always_inline)) void
-ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb,
-        float *c, int64_t ldc, int mode, const float *bias) {
+static inline __attribute__((always_inline)) void ukernel(int64_t kc, const float *a, int64_t rsa,
+                                                          int64_t csa, const float *b, int64_t ldb,
+                                                          float *c, int64_t ldc, int mode,
+                                                          const float *bias) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -52,8 +53,7 @@ ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, in
         c50 = _mm256_fmadd_ps(x, b0, c50);
         c51 = _mm256_fmadd_ps(x, b1, c51);
     }
-    __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                         {c30, c31}, {c40, c41}, {c50, c51}};
+    __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     __m256 bv0 = _mm256_setzero_ps(), bv1 = _mm256_setzero_ps();
     if (mode == 2) {
         bv0 = _mm256_loadu_ps(bias);
@@ -104,14 +104,16 @@ static void edge_tile(int64_t kc, int mr, int nr, const float *a, int64_t rsa, i
     if (mr < MR) {
         memset(ap, 0, sizeof(float) * (size_t)(kc * MR));
         for (int i = 0; i < mr; i++)
-            for (int64_t k = 0; k < kc; k++) ap[k * MR + i] = a[i * rsa + k * csa];
+            for (int64_t k = 0; k < kc; k++)
+                ap[k * MR + i] = a[i * rsa + k * csa];
         ause = ap;
         ursa = 1;
         ucsa = MR;
     }
     if (nr < NR && !b_padded) {
         memset(bp, 0, sizeof(float) * (size_t)(kc * NR));
-        for (int64_t k = 0; k < kc; k++) memcpy(bp + k * NR, b + k * ldb, sizeof(float) * nr);
+        for (int64_t k = 0; k < kc; k++)
+            memcpy(bp + k * NR, b + k * ldb, sizeof(float) * nr);
         buse = bp;
         uldb = NR;
     }
@@ -131,12 +133,14 @@ static void edge_tile(int64_t kc, int mr, int nr, const float *a, int64_t rsa, i
 
 /* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
  * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. */
-static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa,
-                        int64_t csa, const float *b, int64_t ldb, int64_t bpanel, float *c,
-                        int64_t ldc, int accumulate, const float *bias) {
+static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
+                        const float *b, int64_t ldb, int64_t bpanel, float *c, int64_t ldc,
+                        int accumulate, const float *bias) {
     int64_t n_tj = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
     int64_t n_tasks = n_tj * n_ic;
-#pragma omp parallel for schedule(static)
+    /* dynamic: a thread slowed by another process does not hold the others up; which thread
+     * runs a task never changes its arithmetic */
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < n_tasks; t++) {
         int64_t tj = t / n_ic, ic = t % n_ic;
         int64_t j0 = tj * NR, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
@@ -165,7 +169,8 @@ void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int
                const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate) {
     if (K == 0) {
         if (!accumulate)
-            for (int64_t i = 0; i < M; i++) memset(c + i * ldc, 0, sizeof(float) * (size_t)N);
+            for (int64_t i = 0; i < M; i++)
+                memset(c + i * ldc, 0, sizeof(float) * (size_t)N);
         return;
     }
     gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL);
@@ -175,32 +180,62 @@ size_t kern_matmul_scratch_floats(int K, int N) {
     return (size_t)((N + NR - 1) / NR) * NR * (size_t)K;
 }
 
-/* Packs W^T [K x N] into zero-padded panels of NR columns: panel p = [K x NR]. */
+/* 8 x 8 transpose: rows r[0..8) of 8 floats -> columns. */
+static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Packs W^T [K x N] into zero-padded panels of NR columns: panel p = [K x NR]. Full 8 x 8
+ * blocks go through register transposes, the rest element by element (a pure copy). */
 static void pack_wt(float *dst, const float *w, int K, int N) {
     int n_panels = (N + NR - 1) / NR;
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < n_panels; p++) {
         float *d = dst + (size_t)p * NR * K;
-        for (int j = 0; j < NR; j++) {
-            int n = p * NR + j;
-            if (n < N) {
-                const float *wr = w + (size_t)n * K;
-                for (int k = 0; k < K; k++) d[(size_t)k * NR + j] = wr[k];
-            } else {
-                for (int k = 0; k < K; k++) d[(size_t)k * NR + j] = 0.0f;
+        for (int j0 = 0; j0 < NR; j0 += 8) {
+            int n0 = p * NR + j0, k = 0;
+            if (n0 + 8 <= N) {
+                for (; k + 8 <= K; k += 8) {
+                    __m256 r[8];
+                    for (int i = 0; i < 8; i++)
+                        r[i] = _mm256_loadu_ps(w + (size_t)(n0 + i) * K + k);
+                    transpose8(r);
+                    for (int i = 0; i < 8; i++)
+                        _mm256_storeu_ps(d + (size_t)(k + i) * NR + j0, r[i]);
+                }
             }
+            for (; k < K; k++)
+                for (int j = j0; j < j0 + 8; j++) {
+                    int n = p * NR + j;
+                    d[(size_t)k * NR + j] = n < N ? w[(size_t)n * K + k] : 0.0f;
+                }
         }
     }
 }
 
-void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
-                         int64_t M, int K, int N, float *scratch) {
+void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int64_t M,
+                         int K, int N, float *scratch) {
     pack_wt(scratch, w, K, N);
     gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias);
 }
 
-void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                          const float *inp, const float *w, int64_t M, int K, int N) {
+void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                          const float *w, int64_t M, int K, int N) {
     if (dinp) kern_gemm(M, K, N, dout, N, 1, w, K, dinp, K, 0);
     kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, 1);
     if (dbias) kern_sum_rows(dbias, dout, M, N);

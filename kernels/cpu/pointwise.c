@@ -9,7 +9,7 @@
 
 #define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_C 0.044715f
-#define BLOCK 4096                 /* elements per parallel task (a multiple of 8) */
+#define BLOCK 4096 /* elements per parallel task (a multiple of 8) */
 
 /* tanh(u) = 1 - 2 / (exp(2u) + 1); exp saturates, giving exactly +-1 far out. */
 static inline __m256 simd_tanh(__m256 u) {
@@ -47,7 +47,8 @@ void kern_gelu_forward(float *out, const float *inp, int64_t n) {
 #pragma omp parallel for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         int64_t i = blk * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
-        for (; i + 8 <= end; i += 8) _mm256_storeu_ps(out + i, gelu8(_mm256_loadu_ps(inp + i)));
+        for (; i + 8 <= end; i += 8)
+            _mm256_storeu_ps(out + i, gelu8(_mm256_loadu_ps(inp + i)));
         if (i < end)
             simd_store_partial(out + i, gelu8(simd_load_partial(inp + i, (int)(end - i))),
                                (int)(end - i));
@@ -73,19 +74,23 @@ void kern_gelu_backward(float *dinp, const float *inp, const float *dout, int64_
 
 void kern_exp_inplace(float *x, int64_t n) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, simd_exp(_mm256_loadu_ps(x + i)));
-    if (i < n) simd_store_partial(x + i, simd_exp(simd_load_partial(x + i, (int)(n - i))), (int)(n - i));
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, simd_exp(_mm256_loadu_ps(x + i)));
+    if (i < n)
+        simd_store_partial(x + i, simd_exp(simd_load_partial(x + i, (int)(n - i))), (int)(n - i));
 }
 
 void kern_add_inplace(float *y, const float *x, int64_t n) {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+    for (int64_t i = 0; i < n; i++)
+        y[i] += x[i];
 }
 
 void kern_add_rows(float *y, const float *v, int64_t M, int C) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < M; r++)
-        for (int c = 0; c < C; c++) y[r * C + c] += v[c];
+        for (int c = 0; c < C; c++)
+            y[r * C + c] += v[c];
 }
 
 void kern_sum_rows(float *dv, const float *dy, int64_t M, int C) {
@@ -95,7 +100,9 @@ void kern_sum_rows(float *dv, const float *dy, int64_t M, int C) {
         int c0 = ch * 16, w = C - c0 < 16 ? C - c0 : 16;
         float s[16] = {0};
         for (int64_t r = 0; r < M; r++)
-            for (int j = 0; j < w; j++) s[j] += dy[r * C + c0 + j];
-        for (int j = 0; j < w; j++) dv[c0 + j] += s[j];
+            for (int j = 0; j < w; j++)
+                s[j] += dy[r * C + c0 + j];
+        for (int j = 0; j < w; j++)
+            dv[c0 + j] += s[j];
     }
 }

@@ -63,8 +63,8 @@ static inline float simd_dot(const float *a, const float *b, int n) {
     for (; i + 8 <= n; i += 8)
         acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
     if (i < n)
-        acc = _mm256_fmadd_ps(simd_load_partial(a + i, n - i), simd_load_partial(b + i, n - i),
-                              acc);
+        acc =
+            _mm256_fmadd_ps(simd_load_partial(a + i, n - i), simd_load_partial(b + i, n - i), acc);
     return simd_hsum(acc);
 }
 
@@ -73,8 +73,10 @@ static inline void simd_axpy(float *y, float s, const float *x, int n) {
     __m256 sv = _mm256_set1_ps(s);
     int i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] = __builtin_fmaf(s, x[i], y[i]);
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] = __builtin_fmaf(s, x[i], y[i]);
 }
 
 #endif
