@@ -156,6 +156,8 @@ static const schema_key_t g_keys[] = {
     INT("model.mlp_ratio", model.mlp_ratio, 4, 1, 16, "MLP hidden width = mlp_ratio * width"),
     INT("model.max_seq", model.max_seq, 64, 8, 8192, "longest sequence in tokens"),
     FLT("model.init_std", model.init_std, 0.02, 1e-6, 1, "weight init standard deviation"),
+    STR("model.pool", model.pool, "flatten",
+        "how patch tokens become the image token: flatten (concatenate, keeps layout) or mean"),
     I64("train.steps", train.steps, 6000, 1, INT64_BIG, "optimizer steps per run"),
     INT("train.items_per_step", train.items_per_step, 288, 1, 1048576,
         "image turns per optimizer step (global batch over all ranks)"),
@@ -820,6 +822,11 @@ typedef void (*rule_fn)(const loader_t *L, const config_t *c);
 
 #define RULE_FAIL(...) fail_at(L, NULL, __VA_ARGS__)
 
+static void rule_pool(const loader_t *L, const config_t *c) {
+    if (strcmp(c->model.pool, "flatten") && strcmp(c->model.pool, "mean"))
+        RULE_FAIL("key 'model.pool' = \"%s\" is not valid (valid: flatten, mean)", c->model.pool);
+}
+
 static void rule_patch(const loader_t *L, const config_t *c) {
     if (c->model.image_size % c->model.patch)
         RULE_FAIL("key 'model.patch' = %d must divide model.image_size = %d", c->model.patch,
@@ -929,6 +936,7 @@ typedef struct {
 
 static const rule_t g_rules[] = {
     {"`model.image_size` is a multiple of `model.patch`.", rule_patch},
+    {"`model.pool` is `flatten` or `mean`.", rule_pool},
     {"`model.dim` is a multiple of `model.heads`, and the head size `model.dim / model.heads` is "
      "even.",
      rule_heads},

@@ -54,6 +54,7 @@ typedef struct {
     int mlp_ratio;   /* MLP hidden = mlp_ratio * width */
     int max_seq;     /* longest sequence in tokens */
     float init_std;  /* weight init standard deviation */
+    char pool[16];   /* "flatten" (patch tokens concatenated) or "mean" */
 } model_config_t;
 
 typedef struct {

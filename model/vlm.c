@@ -5,7 +5,7 @@
  *   enc.patch.w [E x P*P], enc.patch.b [E], enc.pos [n_patches x E],
  *   enc.<i>.{ln1.w, ln1.b, attn.qkv.w [3E x E], attn.qkv.b, attn.proj.w [E x E], attn.proj.b,
  *            ln2.w, ln2.b, mlp.fc1.w [h x E], mlp.fc1.b, mlp.fc2.w [E x h], mlp.fc2.b},
- *   enc.ln.w, enc.ln.b, proj.fc1.w [D x E], proj.fc1.b, proj.fc2.w [D x D], proj.fc2.b,
+ *   enc.ln.w, enc.ln.b, proj.fc1.w [D x n_patches*E (flatten) or D x E (mean)], proj.fc1.b, proj.fc2.w [D x D], proj.fc2.b,
  *   dec.tok [vocab x D], dec.<i>.{same block names, width D}, dec.ln.w, dec.ln.b,
  *   dec.head.w [vocab x D], dec.head.b [vocab].
  * Every matrix is [out x in] (y = x W^T + b). The qkv output is q | k | v, each split into
@@ -23,6 +23,11 @@
 #include "kernels/kernels.h"
 
 #define NAME_LEN 48
+
+/* Width of the projector's input: all patch tokens (flatten) or their mean. */
+static int vlm_pooled_width(const vlm_t *m) {
+    return m->cfg.pool == VLM_POOL_MEAN ? m->cfg.enc_dim : m->n_patches * m->cfg.enc_dim;
+}
 
 /* ---- parameter table ---- */
 
@@ -88,7 +93,7 @@ static void build_table(vlm_t *m) {
         add_block(&tb, &m->enc.blocks[l], "enc", l, E, m->hidden_enc);
     m->enc_ln_w = add_tensor(&tb, VLM_INIT_ONE, 0, 1, E, 0, "enc.ln.w", 0);
     m->enc_ln_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, E, 0, "enc.ln.b", 0);
-    m->proj_fc1_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, D, E, "proj.fc1.w", 0);
+    m->proj_fc1_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, D, vlm_pooled_width(m), "proj.fc1.w", 0);
     m->proj_fc1_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, D, 0, "proj.fc1.b", 0);
     m->proj_fc2_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, D, D, "proj.fc2.w", 0);
     m->proj_fc2_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, D, 0, "proj.fc2.b", 0);
@@ -209,6 +214,7 @@ static int check_config(const vlm_config_t *c, int max_tokens, int max_images, c
     if (c->dim <= 0 || c->layers < 0 || c->heads <= 0 || c->dim % c->heads)
         BAD("dim (%d) must be a positive multiple of heads (%d)", c->dim, c->heads);
     if ((c->dim / c->heads) % 2) BAD("dim / heads (%d) must be even for RoPE", c->dim / c->heads);
+    if (c->pool != VLM_POOL_FLATTEN && c->pool != VLM_POOL_MEAN) BAD("unknown pool %d", c->pool);
     if (c->mlp_ratio <= 0) BAD("mlp_ratio must be positive, got %d", c->mlp_ratio);
     if (c->vocab <= 0) BAD("vocab must be positive, got %d", c->vocab);
     if (c->max_seq <= 0 || c->max_seq > KERN_ATTN_MAX_T)
@@ -349,7 +355,8 @@ static double image_flops(const vlm_config_t *c) {
     double E = c->enc_dim, D = c->dim, h = (double)c->mlp_ratio * E;
     double f = 2.0 * np * c->patch * c->patch * E;
     f += c->enc_layers * (2.0 * np * (3 * E * E + E * E + 2 * E * h) + 4.0 * np * np * E);
-    return f + 2.0 * (E * D + D * D);
+    double pooled = c->pool == VLM_POOL_MEAN ? E : np * E;
+    return f + 2.0 * (pooled * D + D * D);
 }
 
 double vlm_flops_per_step_targets(const vlm_config_t *c, int64_t n_tokens, int64_t n_images, int T,

@@ -3,7 +3,8 @@
  * Shape (LLaVA-like, sized for a CPU):
  *   image [S x S uint8] -> /255, patches of P x P -> linear patch embedding (+ learned patch
  *   position embedding) -> enc_layers pre-LN ViT blocks (bidirectional attention, GELU MLP)
- *   -> final LayerNorm -> mean pool over patches -> projector MLP (enc_dim -> dim, GELU, dim -> dim)
+ *   -> final LayerNorm -> pool (flatten the patch tokens in grid order, or mean) -> projector MLP
+ *   (pooled -> dim, GELU, dim -> dim)
  *   = ONE decoder token per image.
  *   Decoder: token embedding (the image embedding replaces the embedding of each IMAGE token),
  *   `layers` pre-LN blocks with causal multi-head attention and rotary positions (RoPE on q,k,
@@ -32,7 +33,13 @@ typedef struct {
     int vocab;
     int max_seq;
     float init_std;
+    int pool; /* VLM_POOL_FLATTEN (default, 0) or VLM_POOL_MEAN */
 } vlm_config_t;
+
+/* How the encoder's patch tokens become the projector's input: FLATTEN concatenates the
+ * final-LN patch tokens in grid order (keeps the spatial layout: far better on glyphs),
+ * MEAN averages them. */
+enum { VLM_POOL_FLATTEN = 0, VLM_POOL_MEAN = 1 };
 
 /* One micro-batch: B sequences of T tokens (padded), plus the images of its IMAGE tokens in
  * order of appearance (sequence-major, then position). */

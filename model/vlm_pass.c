@@ -1,7 +1,7 @@
 /* vlm_pass.c - forward and backward passes of the VLM, each layer's forward beside its backward.
  *
  * Data flow (rows: NP = images * n_patches encoder rows, N = B * T decoder rows):
- *   pixels -> patches -> patch linear + pos -> encoder blocks -> LN -> mean pool -> projector
+ *   pixels -> patches -> patch linear + pos -> encoder blocks -> LN -> pool (flatten|mean) -> projector
  *   -> image embeddings; tokens -> embedding rows (image tokens take the image embeddings in
  *   order) -> decoder blocks (RoPE, causal) -> gather target rows -> LN -> LM head -> CE.
  * Backward walks the same path in reverse, adding into the gradient block of the arena and
@@ -113,7 +113,7 @@ static void patch_embed_backward(vlm_t *m, int n) {
                          vlm_p(m, m->enc_patch_w), (int64_t)n * NPI, m->patch_px, E);
 }
 
-/* ---- image tower: encoder blocks, final LN, mean pool, projector ---- */
+/* ---- image tower: encoder blocks, final LN, pooling, projector ---- */
 
 void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n) {
     int E = m->cfg.enc_dim, D = m->cfg.dim, NPI = m->n_patches;
@@ -123,9 +123,11 @@ void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n) {
         block_forward(m, &m->enc, l, n, NPI);
     kern_layernorm_forward(m->enc_lnf, m->enc_lnf_mean, m->enc_lnf_rstd, m->enc.res[m->enc.layers],
                            vlm_p(m, m->enc_ln_w), vlm_p(m, m->enc_ln_b), rows, E);
-    kern_mean_pool_forward(m->pooled, m->enc_lnf, n, NPI, E);
-    kern_matmul_forward(m->proj_h, m->pooled, vlm_p(m, m->proj_fc1_w), vlm_p(m, m->proj_fc1_b), n,
-                        E, D, m->mm_scratch);
+    /* flatten: the LN output [n*NPI x E] read as [n x NPI*E] is already the concatenation */
+    int flat = m->cfg.pool == VLM_POOL_FLATTEN, K = flat ? NPI * E : E;
+    if (!flat) kern_mean_pool_forward(m->pooled, m->enc_lnf, n, NPI, E);
+    kern_matmul_forward(m->proj_h, flat ? m->enc_lnf : m->pooled, vlm_p(m, m->proj_fc1_w),
+                        vlm_p(m, m->proj_fc1_b), n, K, D, m->mm_scratch);
     kern_gelu_forward(m->proj_g, m->proj_h, (int64_t)n * D);
     kern_matmul_forward(m->img_emb, m->proj_g, vlm_p(m, m->proj_fc2_w), vlm_p(m, m->proj_fc2_b), n,
                         D, D, m->mm_scratch);
@@ -138,9 +140,11 @@ static void encoder_backward(vlm_t *m, int n) {
     kern_matmul_backward(m->d_proj_g, vlm_g(m, m->proj_fc2_w), vlm_g(m, m->proj_fc2_b), m->d_img,
                          m->proj_g, vlm_p(m, m->proj_fc2_w), n, D, D);
     kern_gelu_backward(m->d_proj_g, m->proj_h, m->d_proj_g, (int64_t)n * D);
-    kern_matmul_backward(m->d_pooled, vlm_g(m, m->proj_fc1_w), vlm_g(m, m->proj_fc1_b), m->d_proj_g,
-                         m->pooled, vlm_p(m, m->proj_fc1_w), n, E, D);
-    kern_mean_pool_backward(m->d_ln, m->d_pooled, n, NPI, E);
+    int flat = m->cfg.pool == VLM_POOL_FLATTEN, K = flat ? NPI * E : E;
+    kern_matmul_backward(flat ? m->d_ln : m->d_pooled, vlm_g(m, m->proj_fc1_w),
+                         vlm_g(m, m->proj_fc1_b), m->d_proj_g, flat ? m->enc_lnf : m->pooled,
+                         vlm_p(m, m->proj_fc1_w), n, K, D);
+    if (!flat) kern_mean_pool_backward(m->d_ln, m->d_pooled, n, NPI, E);
     memset(m->d_res, 0, sizeof(float) * (size_t)(rows * E));
     kern_layernorm_backward(m->d_res, vlm_g(m, m->enc_ln_w), vlm_g(m, m->enc_ln_b), m->d_ln,
                             m->enc.res[m->enc.layers], m->enc_lnf_mean, m->enc_lnf_rstd,

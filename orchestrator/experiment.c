@@ -46,7 +46,8 @@ static vlm_config_t model_config(const config_t *cfg, int vocab) {
     const model_config_t *m = &cfg->model;
     vlm_config_t c = {m->image_size, m->patch,  m->enc_dim,   m->enc_layers, m->enc_heads,
                       m->dim,        m->layers, m->heads,     m->mlp_ratio,  vocab,
-                      m->max_seq,    m->init_std};
+                      m->max_seq,    m->init_std,
+                      strcmp(m->pool, "mean") == 0 ? VLM_POOL_MEAN : VLM_POOL_FLATTEN};
     return c;
 }
 

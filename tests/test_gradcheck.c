@@ -247,8 +247,9 @@ static double model_obj(void *p) {
     return vlm_forward(c->m, &c->batch, &nt);
 }
 
-static void check_model(void) {
-    vlm_config_t cfg = {8, 4, 16, 2, 2, 16, 2, 2, 2, 13, 8, 0.3f};
+static void check_model(int pool) {
+    vlm_config_t cfg = {8, 4, 16, 2, 2, 16, 2, 2, 2, 13, 8, 0.3f, pool};
+    printf("model with %s pooling\n", pool == VLM_POOL_MEAN ? "mean" : "flatten");
     char err[256];
     vlm_t *m = vlm_create(&cfg, MB * MT, 8, err, sizeof err);
     if (!m) micl_fatal("vlm_create: %s", err);
@@ -298,7 +299,8 @@ int main(void) {
     check_attention(1, 1);
     check_pool();
     check_crossentropy();
-    check_model();
+    check_model(VLM_POOL_FLATTEN);
+    check_model(VLM_POOL_MEAN);
     if (g_failures) printf("%d FAILED\n", g_failures);
     return g_failures ? 1 : 0;
 }

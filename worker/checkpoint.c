@@ -24,6 +24,7 @@ static void write_model_config(hid_t g, const vlm_config_t *c) {
     h5_attr_int(g, "vocab", c->vocab);
     h5_attr_int(g, "max_seq", c->max_seq);
     h5_attr_double(g, "init_std", c->init_std);
+    h5_attr_int(g, "pool", c->pool);
 }
 
 static void read_model_config(hid_t g, vlm_config_t *c) {
@@ -39,6 +40,7 @@ static void read_model_config(hid_t g, vlm_config_t *c) {
     c->vocab = (int)h5_read_attr_int(g, "vocab");
     c->max_seq = (int)h5_read_attr_int(g, "max_seq");
     c->init_std = (float)h5_read_attr_double(g, "init_std");
+    c->pool = (int)h5_read_attr_int(g, "pool");
 }
 
 void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,

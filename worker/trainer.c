@@ -14,7 +14,17 @@
 #include "../common/rng.h"
 #include "../kernels/adamw.h"
 
-enum { STAT_LOSS, STAT_TARGETS, STAT_ICL_OK, STAT_ICL_N, STAT_TOKENS, STAT_IMAGES, N_STATS };
+enum {
+    STAT_LOSS,
+    STAT_TARGETS,
+    STAT_ICL_OK,
+    STAT_ICL_N,
+    STAT_COPY_OK,
+    STAT_COPY_N,
+    STAT_TOKENS,
+    STAT_IMAGES,
+    N_STATS
+};
 
 typedef struct {
     const trainer_args_t *a;
@@ -145,22 +155,24 @@ static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t
     b->image_token = v->image;
 }
 
-/* Counts binding answers (repeat class, not an exact image copy) whose best-scoring candidate
- * name is right: the train ICL accuracy that drives the curriculum. */
+/* Counts binding answers of a repeated class whose best-scoring candidate name is right:
+ * st[STAT_ICL_*] for a new instance of the class (the train ICL accuracy that drives the
+ * curriculum), st[STAT_COPY_*] for an exact copy of an earlier image. */
 static void count_icl(const float *logits, int vocab, const episode_t *eps, int lo, int hi,
-                      double *ok, double *n) {
+                      double *st) {
     int64_t row = 0;
     for (int j = lo; j < hi; j++) {
         const episode_t *ep = &eps[j];
         for (int k = 0; k < ep->n_images; k++) {
             if (!ep->answer_scored[k]) continue;
             const float *l = logits + (size_t)row++ * vocab;
-            if (ep->family != FAMILY_BINDING || ep->answer_exact[k]) continue;
+            if (ep->family != FAMILY_BINDING) continue;
             int best = ep->candidates[0];
             for (int c = 1; c < ep->n_candidates; c++)
                 if (l[ep->candidates[c]] > l[best]) best = ep->candidates[c];
-            *ok += best == ep->answer_id[k];
-            *n += 1;
+            int exact = ep->answer_exact[k];
+            st[exact ? STAT_COPY_OK : STAT_ICL_OK] += best == ep->answer_id[k];
+            st[exact ? STAT_COPY_N : STAT_ICL_N] += 1;
         }
     }
 }
@@ -179,8 +191,7 @@ static void micro_batch_grad(int i, float *out, void *ctx) {
     int64_t n_targets = 0;
     st[STAT_LOSS] = vlm_forward(t->m, &b, &n_targets);
     st[STAT_TARGETS] = (double)n_targets;
-    count_icl(vlm_logits(t->m), vlm_config(t->m)->vocab, t->eps, lo, hi, &st[STAT_ICL_OK],
-              &st[STAT_ICL_N]);
+    count_icl(vlm_logits(t->m), vlm_config(t->m)->vocab, t->eps, lo, hi, st);
     for (int j = lo; j < hi; j++) st[STAT_TOKENS] += t->eps[j].n_tokens;
     st[STAT_IMAGES] = b.n_images;
     vlm_backward(t->m, t->step_targets > 0 ? 1.0f / (float)t->step_targets : 0.0f);
@@ -278,7 +289,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
      * non-finite-loss path, which no valid config reaches on purpose. */
     const char *inject = getenv("MICL_TEST_NAN_AT_STEP");
     int64_t inject_nan_step = inject ? atoll(inject) : -1;
-    double t0 = now_s(), t_log = t0, loss_acc = 0, tok_acc = 0;
+    double t0 = now_s(), t_log = t0, loss_acc = 0, tok_acc = 0, copy_ok = 0, copy_n = 0;
     int64_t steps_acc = 0, start_step = st->step, tokens_total = 0;
     while (st->step < tc->steps) {
         int64_t step = st->step;
@@ -310,6 +321,8 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         st->stage_step++;
         loss_acc += loss;
         tok_acc += sum[STAT_TOKENS];
+        copy_ok += sum[STAT_COPY_OK];
+        copy_n += sum[STAT_COPY_N];
         tokens_total += (int64_t)sum[STAT_TOKENS];
         steps_acc++;
 
@@ -319,15 +332,17 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
             double eta = (double)(tc->steps - st->step) * (now - t0) / (double)(st->step - start_step);
             char eta_s[32];
             format_eta(eta, eta_s, sizeof eta_s);
-            micl_info("[%s] step %6lld/%lld  %-8s loss %.4f  icl-acc %.3f  lr %.2e  gnorm %.3f  "
+            char copy_s[32] = "";
+            if (copy_n > 0) snprintf(copy_s, sizeof copy_s, " (copies %.3f)", copy_ok / copy_n);
+            micl_info("[%s] step %6lld/%lld  %-8s loss %.4f  icl-acc %.3f%s  lr %.2e  gnorm %.3f  "
                       "%6.0f tok/s  %5.1f ms/step  ETA %s",
                       a->run->name, (long long)st->step, (long long)tc->steps, stage_of(a, st)->name,
-                      loss_acc / (double)steps_acc, st->stage_acc, lr, gnorm, tps,
+                      loss_acc / (double)steps_acc, st->stage_acc, copy_s, lr, gnorm, tps,
                       1e3 * dt / (double)steps_acc, eta_s);
             curve_push(&out->curve, st->step, st->stage, loss_acc / (double)steps_acc, lr, gnorm, tps,
                        st->stage_acc);
             t_log = now;
-            loss_acc = tok_acc = 0;
+            loss_acc = tok_acc = copy_ok = copy_n = 0;
             steps_acc = 0;
         }
         curriculum_advance(a, st, st->step, out);

@@ -9,7 +9,7 @@ Prints one line per check and a summary; exits 1 on any failure.
 The architecture, from the spec in vlm.h:
   pixels / 255 -> P x P patches (row-major inside a patch, patches row-major) -> Linear
   + learned position embedding -> pre-LN ViT blocks (bidirectional MHA, GELU-tanh MLP)
-  -> LayerNorm -> mean over patches -> Linear, GELU, Linear = one decoder token per image.
+  -> LayerNorm -> flatten (or mean) over patches -> Linear, GELU, Linear = one decoder token per image.
   Decoder: token embedding with image slots replaced (images in order), pre-LN blocks with
   causal MHA and RoPE on q, k (pairs (2i, 2i+1), theta_i = 10000^(-2i/head_dim), positions
   0..T-1), final LayerNorm, LM head with bias; loss = mean CE over targets >= 0.
@@ -84,7 +84,9 @@ def encode_images(pixels, p, cfg):
     h = linear(patches, p, "enc.patch") + p["enc.pos"][None]
     for layer in range(cfg["enc_layers"]):
         h = block(h, p, "enc.%d" % layer, cfg["enc_heads"], causal=False, use_rope=False)
-    pooled = layer_norm(h, p, "enc.ln").mean(dim=1)
+    h = layer_norm(h, p, "enc.ln")
+    # pool 0 = flatten: the patch tokens concatenated in grid order; 1 = mean over patches
+    pooled = h.reshape(N, -1) if cfg.get("pool", 0) == 0 else h.mean(dim=1)
     return linear(F.gelu(linear(pooled, p, "proj.fc1"), approximate="tanh"), p, "proj.fc2")
 
 
