@@ -116,6 +116,21 @@ static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
     strftime(r->created, sizeof r->created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
 }
 
+/* Reads the glyph store (required) and the Fashion-MNIST store (if prepared); returns 1 if
+ * the latter was read. */
+static int load_stores(const config_t *cfg, image_store_t *glyphs, image_store_t *fmnist) {
+    char gpath[1024], fpath[1024];
+    data_glyph_store_path(cfg, gpath, sizeof gpath);
+    data_fmnist_store_path(cfg, fpath, sizeof fpath);
+    store_read(gpath, glyphs);
+    int have_fmnist = access(fpath, R_OK) == 0;
+    if (have_fmnist) store_read(fpath, fmnist);
+    if (glyphs->h != cfg->model.image_size || glyphs->w != cfg->model.image_size)
+        micl_fatal("%s: images are %dx%d but model.image_size = %d", gpath, glyphs->h, glyphs->w,
+                   cfg->model.image_size);
+    return have_fmnist;
+}
+
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o) {
     if (comm->size > cfg->train.micro_batches)
         micl_fatal("%s: %d ranks but train.micro_batches = %d: every rank needs at least one "
@@ -133,16 +148,8 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     }
     comm_barrier(comm);
 
-    char gpath[1024], fpath[1024];
-    data_glyph_store_path(cfg, gpath, sizeof gpath);
-    data_fmnist_store_path(cfg, fpath, sizeof fpath);
     image_store_t glyphs, fmnist;
-    store_read(gpath, &glyphs);
-    int have_fmnist = access(fpath, R_OK) == 0;
-    if (have_fmnist) store_read(fpath, &fmnist);
-    if (glyphs.h != cfg->model.image_size || glyphs.w != cfg->model.image_size)
-        micl_fatal("%s: images are %dx%d but model.image_size = %d", gpath, glyphs.h, glyphs.w,
-                   cfg->model.image_size);
+    int have_fmnist = load_stores(cfg, &glyphs, &fmnist);
     vocab_t vocab;
     vocab_build(&vocab, &glyphs, cfg->fake_names, cfg->seed, cfg->question);
     micl_info("vocabulary: %d words (%d real names, %d fake names); %d rank(s) x %d thread(s)",
@@ -240,5 +247,51 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     vocab_free(&v);
     vlm_free(m);
     store_free(&store);
+    return 0;
+}
+
+int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *results_path) {
+    if (cfg->train.threads > 0) omp_set_num_threads(cfg->train.threads);
+    char path[1024];
+    if (results_path)
+        snprintf(path, sizeof path, "%s", results_path);
+    else
+        snprintf(path, sizeof path, "%s/eval.h5", cfg->output_dir);
+    image_store_t glyphs, fmnist;
+    int have_fmnist = load_stores(cfg, &glyphs, &fmnist);
+    vocab_t cfg_vocab;
+    vocab_build(&cfg_vocab, &glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    results_t res;
+    fill_header(&res, cfg, comm);
+    for (int ri = 0; ri < cfg->n_runs; ri++) {
+        const run_config_t *run = &cfg->runs[ri];
+        run_result_t *out = &res.runs[res.n_runs++];
+        snprintf(out->name, sizeof out->name, "%s", run->name);
+        if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
+                     run->name) >= (int)sizeof out->checkpoint)
+            micl_fatal("%s: output_dir is too long", cfg->path);
+        int tok, img;
+        capacity(cfg, run, &cfg_vocab, &tok, &img);
+        vocab_t v;
+        train_state_t st;
+        vlm_t *m = checkpoint_read(out->checkpoint, tok, img, &v, &st, NULL);
+        if (v.n != cfg_vocab.n)
+            micl_fatal("%s: its vocabulary (%d words) does not match %s (%d words)",
+                       out->checkpoint, v.n, cfg->path, cfg_vocab.n);
+        vocab_map_store(&v, &glyphs);
+        out->steps = st.step;
+        out->n_params = (int64_t)vlm_num_params(m);
+        evaluate_run(cfg, comm, m, &v, &glyphs, have_fmnist ? &fmnist : NULL, tok, img, out);
+        if (comm->rank == 0) results_write(path, &res);
+        vlm_free(m);
+        vocab_free(&v);
+    }
+    if (comm->rank == 0) {
+        results_print_table(&res, stdout);
+        printf("results: %s\n", path);
+    }
+    vocab_free(&cfg_vocab);
+    store_free(&glyphs);
+    if (have_fmnist) store_free(&fmnist);
     return 0;
 }

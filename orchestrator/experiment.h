@@ -29,4 +29,8 @@ typedef struct {
 
 int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o);
 
+/* Re-evaluates the checkpoints of every run of cfg with its eval section; writes
+ * results_path (NULL: <output_dir>/eval.h5). */
+int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *results_path);
+
 #endif

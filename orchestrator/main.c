@@ -2,6 +2,7 @@
  *
  *   micl data prepare CFG [--force]
  *   micl train CFG [-o RESULTS.h5] [--run NAME]
+ *   micl eval CFG [-o RESULTS.h5]
  *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
  *   micl report RESULTS.h5 [--format table|csv]
@@ -23,6 +24,7 @@ static const char *USAGE =
     "  data prepare CFG [--force]      build and cache the image stores CFG needs\n"
     "  train CFG [-o RESULTS.h5] [--run NAME]\n"
     "                                  train (and evaluate) every run of CFG\n"
+    "  eval CFG [-o RESULTS.h5]         re-evaluate the checkpoints of CFG's runs\n"
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
     "       [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
     "                                  N-way K-shot binding accuracy on any store\n"
@@ -96,6 +98,20 @@ static int cmd_train(int argc, char **argv, const comm_t *comm) {
 }
 
 static int cmd_eval(int argc, char **argv, const comm_t *comm) {
+    if (argc >= 1 && argv[0][0] != '-') { /* micl eval CFG [-o RESULTS.h5] */
+        const char *out = NULL;
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+                out = argv[++i];
+            else
+                return usage_error("eval: unknown option '%s'", argv[i]);
+        }
+        config_t cfg;
+        config_load(argv[0], &cfg);
+        int rc = experiment_eval_config(&cfg, comm, out);
+        config_free(&cfg);
+        return rc;
+    }
     eval_opts_t o;
     memset(&o, 0, sizeof o);
     o.episodes = 500;

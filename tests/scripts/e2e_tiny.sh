@@ -42,5 +42,16 @@ grep -q "binding" report.txt
 "$MICL" report out1/results.h5 --format csv | head -3
 "$MICL" eval --checkpoint out1/icl.ckpt.h5 --dataset data/cache-tiny/glyphs.h5 --ways 2 --shots 0,1 --episodes 20 -o eval.h5
 "$PY" -c "import h5py; f=h5py.File('eval.h5','r'); assert len(f['runs/icl/eval/accuracy'])==2"
+# re-evaluating the saved checkpoints reproduces the table written at the end of training
+mpirun -np 2 "$MICL" eval np1.cfg -o reeval.h5 > /dev/null
+"$PY" - <<'PY'
+import h5py, numpy as np
+a, b = h5py.File("out1/results.h5", "r"), h5py.File("reeval.h5", "r")
+for run in ("base", "icl"):
+    for k in ("correct", "exact_match"):
+        x, y = a[f"runs/{run}/eval/{k}"][()], b[f"runs/{run}/eval/{k}"][()]
+        assert np.array_equal(x, y), (run, k, x, y)
+print("micl eval CFG reproduces the training-time evaluation")
+PY
 ls out1 | grep -q tmp && { echo "temporary files left"; exit 1; }
 echo "e2e_tiny: ok"
