@@ -45,20 +45,24 @@ void comm_block(int m, int rank, int size, int *lo, int *hi) {
 void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
     t->n = n;
     t->depth = 1;
-    while ((1 << (t->depth - 1)) < max_leaves) t->depth++;
+    while ((1 << (t->depth - 1)) < max_leaves)
+        t->depth++;
     t->scratch = micl_calloc((size_t)t->depth + 1, sizeof(float *));
-    for (int i = 0; i <= t->depth; i++) t->scratch[i] = micl_alloc_aligned(n * sizeof(float));
+    for (int i = 0; i <= t->depth; i++)
+        t->scratch[i] = micl_alloc_aligned(n * sizeof(float));
 }
 
 void comm_tree_free(comm_tree_t *t) {
-    for (int i = 0; i <= t->depth; i++) free(t->scratch[i]);
+    for (int i = 0; i <= t->depth; i++)
+        free(t->scratch[i]);
     free(t->scratch);
     memset(t, 0, sizeof *t);
 }
 
 static void add_into(float *restrict a, const float *restrict b, size_t n) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) a[i] += b[i];
+    for (size_t i = 0; i < n; i++)
+        a[i] += b[i];
 }
 
 static int owner_of(int leaf, int m, int size) {
@@ -107,8 +111,8 @@ static void root_node(comm_tree_t *t, const comm_t *c, int m, int lo, int hi, in
         if (r_lo == 0) {
             local_node(t, lo, hi, level, out, leaf, ctx);
         } else {
-            MPI_CHECK(MPI_Recv(out, (int)t->n, MPI_FLOAT, r_lo, lo, MPI_COMM_WORLD,
-                               MPI_STATUS_IGNORE));
+            MPI_CHECK(
+                MPI_Recv(out, (int)t->n, MPI_FLOAT, r_lo, lo, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
         }
         return;
     }

@@ -45,7 +45,8 @@ void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf,
 
 /* Exact integer and double sums (doubles gathered and summed in rank order). */
 void comm_sum_i64(const comm_t *c, int64_t *v, int n);
-/* Gathers one double per micro-batch (rank blocks) and returns them on every rank in index order. */
+/* Gathers one double per micro-batch (rank blocks) and returns them on every rank in index order.
+ */
 void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, double *all, int per);
 void comm_bcast_f32(const comm_t *c, float *v, size_t n);
 void comm_barrier(const comm_t *c);

@@ -28,33 +28,33 @@ typedef struct {
     char fashion_mnist_dir[CONFIG_PATH_LEN]; /* gzip IDX files of dataset-fashion-mnist */
     char cache_dir[CONFIG_PATH_LEN];         /* where `micl data prepare` writes stores */
     /* glyph store */
-    int glyph_size;                          /* image side in pixels (= model.image_size) */
-    int glyph_train_classes;                 /* classes used for training */
-    int glyph_heldout_classes;               /* classes never trained on (ICL evaluation) */
-    int glyph_instances;                     /* distinct instances rendered per class */
-    int glyph_heldout_instances;             /* per train class, kept for zero-shot eval */
+    int glyph_size;              /* image side in pixels (= model.image_size) */
+    int glyph_train_classes;     /* classes used for training */
+    int glyph_heldout_classes;   /* classes never trained on (ICL evaluation) */
+    int glyph_instances;         /* distinct instances rendered per class */
+    int glyph_heldout_instances; /* per train class, kept for zero-shot eval */
     int n_fonts;
     char fonts[CONFIG_MAX_FONTS][CONFIG_PATH_LEN]; /* font files (.ttf/.otf/.ttc) */
-    float glyph_rotate_deg;                  /* max |rotation| */
-    float glyph_scale_jitter;                /* max relative scale change */
-    float glyph_shift_px;                    /* max shift in pixels */
-    float glyph_stroke_px;                   /* max emboldening in pixels (can be negative: thinning) */
+    float glyph_rotate_deg;                        /* max |rotation| */
+    float glyph_scale_jitter;                      /* max relative scale change */
+    float glyph_shift_px;                          /* max shift in pixels */
+    float glyph_stroke_px; /* max emboldening in pixels (can be negative: thinning) */
     uint64_t glyph_seed;
 } data_config_t;
 
 typedef struct {
-    int image_size;  /* 28 */
-    int patch;       /* patch side; image_size % patch == 0 */
-    int enc_dim;     /* image encoder width */
-    int enc_layers;  /* ViT blocks */
+    int image_size; /* 28 */
+    int patch;      /* patch side; image_size % patch == 0 */
+    int enc_dim;    /* image encoder width */
+    int enc_layers; /* ViT blocks */
     int enc_heads;
-    int dim;         /* decoder width */
-    int layers;      /* decoder blocks */
+    int dim;    /* decoder width */
+    int layers; /* decoder blocks */
     int heads;
-    int mlp_ratio;   /* MLP hidden = mlp_ratio * width */
-    int max_seq;     /* longest sequence in tokens */
-    float init_std;  /* weight init standard deviation */
-    char pool[16];   /* "flatten" (patch tokens concatenated) or "mean" */
+    int mlp_ratio;  /* MLP hidden = mlp_ratio * width */
+    int max_seq;    /* longest sequence in tokens */
+    float init_std; /* weight init standard deviation */
+    char pool[16];  /* "flatten" (patch tokens concatenated) or "mean" */
 } model_config_t;
 
 typedef struct {
@@ -78,31 +78,31 @@ typedef struct {
 } run_config_t;
 
 typedef struct {
-    int64_t steps;           /* optimizer steps per run */
-    int items_per_step;      /* image turns per optimizer step (global batch, all ranks) */
-    int micro_batches;       /* micro-batches per step; ranks take contiguous shares */
-    float lr, min_lr;        /* peak and final learning rate */
-    int64_t warmup;          /* linear warmup steps */
+    int64_t steps;      /* optimizer steps per run */
+    int items_per_step; /* image turns per optimizer step (global batch, all ranks) */
+    int micro_batches;  /* micro-batches per step; ranks take contiguous shares */
+    float lr, min_lr;   /* peak and final learning rate */
+    int64_t warmup;     /* linear warmup steps */
     float beta1, beta2, eps, weight_decay, grad_clip;
-    int64_t log_every;       /* progress line and curve point every N steps */
+    int64_t log_every;        /* progress line and curve point every N steps */
     int64_t checkpoint_every; /* 0 = only at the end */
-    int threads;             /* OpenMP threads per rank (0 = runtime default) */
+    int threads;              /* OpenMP threads per rank (0 = runtime default) */
 } train_config_t;
 
 typedef struct {
-    int episodes;                  /* episodes per (ways, shots) cell */
+    int episodes; /* episodes per (ways, shots) cell */
     int n_ways, ways[CONFIG_MAX_LIST];
     int n_shots, shots[CONFIG_MAX_LIST];
-    int zeroshot_images;           /* held-out instances scored zero-shot (0 = all) */
+    int zeroshot_images; /* held-out instances scored zero-shot (0 = all) */
 } eval_config_t;
 
 typedef struct {
-    char path[CONFIG_PATH_LEN];    /* the file it was loaded from */
-    char *text;                    /* the file's full text (stored in results) */
-    char name[CONFIG_NAME_LEN];    /* experiment name */
+    char path[CONFIG_PATH_LEN];       /* the file it was loaded from */
+    char *text;                       /* the file's full text (stored in results) */
+    char name[CONFIG_NAME_LEN];       /* experiment name */
     char output_dir[CONFIG_PATH_LEN]; /* results.h5 and checkpoints go here */
     uint64_t seed;
-    int fake_names;                /* size of the fake-name pool */
+    int fake_names;                     /* size of the fake-name pool */
     char question[CONFIG_NAME_LEN * 4]; /* question words of a turn ("" = none) */
     data_config_t data;
     model_config_t model;

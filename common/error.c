@@ -114,7 +114,8 @@ void *micl_malloc(size_t n) {
 }
 
 void *micl_calloc(size_t count, size_t size) {
-    if (size && count > SIZE_MAX / size) micl_fatal("allocation size overflow (%zu x %zu)", count, size);
+    if (size && count > SIZE_MAX / size)
+        micl_fatal("allocation size overflow (%zu x %zu)", count, size);
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) micl_fatal("out of memory allocating %zu x %zu bytes", count, size);
     return p;

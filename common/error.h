@@ -13,8 +13,8 @@
 /* Exit codes of the micl binary (documented in README.md). */
 enum {
     MICL_EXIT_OK = 0,
-    MICL_EXIT_ERROR = 1,   /* bad input, failed I/O, numerical failure */
-    MICL_EXIT_USAGE = 2,   /* bad command line */
+    MICL_EXIT_ERROR = 1,    /* bad input, failed I/O, numerical failure */
+    MICL_EXIT_USAGE = 2,    /* bad command line */
     MICL_EXIT_PREEMPTED = 3 /* stopped by a signal after a checkpoint */
 };
 

@@ -29,7 +29,8 @@ void h5_quiet(void) {
 hid_t h5_create(const char *path) {
     h5_quiet();
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) micl_fatal("cannot create HDF5 file '%s' (directory missing or not writable?)", path);
+    if (f < 0)
+        micl_fatal("cannot create HDF5 file '%s' (directory missing or not writable?)", path);
     return f;
 }
 
@@ -193,10 +194,14 @@ int h5_exists(hid_t loc, const char *name) {
 
 static const char *class_name(H5T_class_t c) {
     switch (c) {
-    case H5T_INTEGER: return "integer";
-    case H5T_FLOAT: return "float";
-    case H5T_STRING: return "string";
-    default: return "other";
+    case H5T_INTEGER:
+        return "integer";
+    case H5T_FLOAT:
+        return "float";
+    case H5T_STRING:
+        return "string";
+    default:
+        return "other";
     }
 }
 
@@ -283,4 +288,15 @@ char *h5_read_text(hid_t loc, const char *name) {
     H5Tclose(t);
     H5Dclose(d);
     return out;
+}
+
+void h5_check_kind(hid_t f, const char *path, const char *kind, const char *what, int64_t version) {
+    if (!h5_has_attr(f, "kind")) micl_fatal("%s: not a micl %s (no 'kind' attribute)", path, what);
+    char *k = h5_read_attr_str(f, "kind");
+    if (strcmp(k, kind) != 0) micl_fatal("%s: not a micl %s (kind '%s')", path, what, k);
+    free(k);
+    int64_t ver = h5_read_attr_int(f, "schema_version");
+    if (ver != version)
+        micl_fatal("%s: %s schema version %lld, this micl reads version %lld", path, what,
+                   (long long)ver, (long long)version);
 }

@@ -35,7 +35,11 @@ void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n);
 void h5_write_text(hid_t loc, const char *name, const char *text); /* scalar string dataset */
 
 int h5_exists(hid_t loc, const char *name);
-/* Reads a 1-D dataset of the given type and exact length (n < 0: any length, returned in *n_out). */
+/* Fails unless the file's root attributes say kind == `kind` and schema_version == `version`;
+ * `what` names the file type in messages ("results file", "checkpoint"). */
+void h5_check_kind(hid_t f, const char *path, const char *kind, const char *what, int64_t version);
+/* Reads a 1-D dataset of the given type and exact length (n < 0: any length, returned in *n_out).
+ */
 float *h5_read_f32(hid_t loc, const char *name, int64_t n, int64_t *n_out);
 double *h5_read_f64(hid_t loc, const char *name, int64_t n, int64_t *n_out);
 int64_t *h5_read_i64(hid_t loc, const char *name, int64_t n, int64_t *n_out);

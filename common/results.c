@@ -207,14 +207,7 @@ static void read_run(hid_t runs, const char *name, run_result_t *run) {
 void results_read(const char *path, results_t *r) {
     memset(r, 0, sizeof *r);
     hid_t f = h5_open_ro(path);
-    if (!h5_has_attr(f, "kind")) micl_fatal("%s: not a micl results file (no 'kind' attribute)", path);
-    char *kind = h5_read_attr_str(f, "kind");
-    if (strcmp(kind, "micl-results") != 0) micl_fatal("%s: not a micl results file (kind '%s')", path, kind);
-    free(kind);
-    int64_t ver = h5_read_attr_int(f, "schema_version");
-    if (ver != RESULTS_SCHEMA_VERSION)
-        micl_fatal("%s: results schema version %lld, this micl reads version %d", path,
-                   (long long)ver, RESULTS_SCHEMA_VERSION);
+    h5_check_kind(f, path, "micl-results", "results file", RESULTS_SCHEMA_VERSION);
     r->world_size = (int)h5_read_attr_int(f, "world_size");
     r->threads = (int)h5_read_attr_int(f, "threads");
     char *s = h5_read_attr_str(f, "hostname");
@@ -243,7 +236,8 @@ void results_read(const char *path, results_t *r) {
 }
 
 void results_free(results_t *r) {
-    for (int i = 0; i < r->n_runs; i++) curve_free(&r->runs[i].curve);
+    for (int i = 0; i < r->n_runs; i++)
+        curve_free(&r->runs[i].curve);
     free(r->config_text);
     memset(r, 0, sizeof *r);
 }
@@ -276,7 +270,8 @@ void results_print_table(const results_t *r, FILE *out) {
         fprintf(out, " %s |", col);
     }
     fprintf(out, " tokens/s |\n|------------|");
-    for (int i = 0; i < first->n_rows; i++) fprintf(out, "---|");
+    for (int i = 0; i < first->n_rows; i++)
+        fprintf(out, "---|");
     fprintf(out, "---|\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
@@ -288,7 +283,10 @@ void results_print_table(const results_t *r, FILE *out) {
             else
                 fprintf(out, " - |");
         }
-        fprintf(out, " %.0f |\n", run->tokens_per_s);
+        if (run->tokens_per_s > 0)
+            fprintf(out, " %.0f |\n", run->tokens_per_s);
+        else
+            fprintf(out, " - |\n");
     }
     fprintf(out, "\n");
     for (int k = 0; k < r->n_runs; k++) {
@@ -301,7 +299,8 @@ void results_print_table(const results_t *r, FILE *out) {
 }
 
 void results_print_csv(const results_t *r, FILE *out) {
-    fprintf(out, "run,benchmark,dataset,ways,shots,episodes,correct,accuracy,ci_low,ci_high,chance\n");
+    fprintf(out,
+            "run,benchmark,dataset,ways,shots,episodes,correct,accuracy,ci_low,ci_high,chance\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
         for (int i = 0; i < run->n_rows; i++) {

@@ -12,11 +12,11 @@
 
 /* Stream ids: one per independent use of randomness. Never renumber (results depend on it). */
 enum {
-    RNG_STREAM_INIT = 1,        /* parameter initialisation */
+    RNG_STREAM_INIT = 1, /* parameter initialisation */
     RNG_STREAM_TRAIN_EPISODE = 2,
     RNG_STREAM_EVAL_EPISODE = 3,
     RNG_STREAM_GLYPH_RENDER = 4,
-    RNG_STREAM_SPLIT = 5,       /* class / instance splits of stores */
+    RNG_STREAM_SPLIT = 5, /* class / instance splits of stores */
     RNG_STREAM_FAKE_NAMES = 6,
     RNG_STREAM_ZEROSHOT = 7,
     RNG_STREAM_TEST = 99

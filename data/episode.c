@@ -60,12 +60,14 @@ static void add_turn(episode_t *ep, const episode_source_t *src, int64_t image, 
                      int shots, int scored, int exact) {
     const vocab_t *v = src->vocab;
     int chat = src->format == EPISODE_FORMAT_CHAT;
-    if (ep->n_images >= EPISODE_MAX_ITEMS) micl_fatal("episode has more than %d images", EPISODE_MAX_ITEMS);
+    if (ep->n_images >= EPISODE_MAX_ITEMS)
+        micl_fatal("episode has more than %d images", EPISODE_MAX_ITEMS);
     int turn = ep->n_images;
     if (chat) push(ep, v->user);
     push(ep, v->image);
     ep->images[ep->n_images++] = image;
-    for (int i = 0; i < v->n_question; i++) push(ep, v->question[i]);
+    for (int i = 0; i < v->n_question; i++)
+        push(ep, v->question[i]);
     if (chat) push(ep, v->assistant);
     int pos = ep->n_tokens - 1;
     push(ep, answer);
@@ -91,23 +93,26 @@ static int64_t fresh_image(const episode_source_t *src, int cls, rng_t *r, const
     int64_t img = class_image(src, cls, r);
     for (int attempt = 0; attempt < 16; attempt++) {
         int clash = 0;
-        for (int i = 0; i < n_used; i++) clash |= used[i] == img;
+        for (int i = 0; i < n_used; i++)
+            clash |= used[i] == img;
         if (!clash || avail <= n_used) break;
         img = class_image(src, cls, r);
     }
     return img;
 }
 
-static void pick_names(const episode_source_t *src, rng_t *r, int ways, int fake, const int32_t *cls,
-                       int32_t *names) {
+static void pick_names(const episode_source_t *src, rng_t *r, int ways, int fake,
+                       const int32_t *cls, int32_t *names) {
     const vocab_t *v = src->vocab;
     if (fake) {
         if (ways > v->n_fake) micl_fatal("%d ways need at least %d fake names", ways, ways);
         int32_t pick[EPISODE_MAX_WAYS];
         rng_choose_distinct(r, v->n_fake, ways, pick);
-        for (int i = 0; i < ways; i++) names[i] = v->first_fake + pick[i];
+        for (int i = 0; i < ways; i++)
+            names[i] = v->first_fake + pick[i];
     } else {
-        for (int i = 0; i < ways; i++) names[i] = v->real_of_class[cls[i]];
+        for (int i = 0; i < ways; i++)
+            names[i] = v->real_of_class[cls[i]];
     }
 }
 
@@ -117,7 +122,8 @@ static void pick_classes(const episode_source_t *src, rng_t *r, int ways, int32_
                    src->n_classes);
     int32_t pick[EPISODE_MAX_WAYS];
     rng_choose_distinct(r, src->n_classes, ways, pick);
-    for (int i = 0; i < ways; i++) cls[i] = src->classes[pick[i]];
+    for (int i = 0; i < ways; i++)
+        cls[i] = src->classes[pick[i]];
 }
 
 void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
@@ -134,9 +140,11 @@ void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, 
         int k = (int)rng_below(r, (uint64_t)ways);
         if (t == items - 1 && !seen[k]) { /* the last turn is always answerable from context */
             int any = 0;
-            for (int j = 0; j < ways; j++) any |= seen[j] > 0;
+            for (int j = 0; j < ways; j++)
+                any |= seen[j] > 0;
             if (any)
-                while (!seen[k]) k = (int)rng_below(r, (uint64_t)ways);
+                while (!seen[k])
+                    k = (int)rng_below(r, (uint64_t)ways);
         }
         int64_t img;
         int exact = 0;
@@ -155,13 +163,15 @@ void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, 
 
 void episode_binding_eval(const episode_source_t *src, rng_t *r, int ways, int shots,
                           int fake_names, episode_t *ep) {
-    if (ways > EPISODE_MAX_WAYS || ways * shots + 1 > EPISODE_MAX_ITEMS) micl_fatal("episode too large");
+    if (ways > EPISODE_MAX_WAYS || ways * shots + 1 > EPISODE_MAX_ITEMS)
+        micl_fatal("episode too large");
     int32_t cls[EPISODE_MAX_WAYS], names[EPISODE_MAX_WAYS];
     pick_classes(src, r, ways, cls);
     pick_names(src, r, ways, fake_names, cls, names);
     int n_demo = ways * shots;
     int32_t order[EPISODE_MAX_ITEMS];
-    for (int i = 0; i < n_demo; i++) order[i] = i % ways;
+    for (int i = 0; i < n_demo; i++)
+        order[i] = i % ways;
     rng_shuffle_i32(r, order, n_demo);
     int query = (int)rng_below(r, (uint64_t)ways);
     int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];

@@ -1,10 +1,10 @@
 /* episode.h - multi-turn ICL episodes: token sequences, loss targets and their images.
  *
  * An episode is a conversation of image turns. Format "chat":
- *     <bos> USER: <image> q1 q2 .. ASSISTANT: answer <eot> USER: <image> ... ASSISTANT: answer <eot>
- * Format "compact" drops the role markers and <eot>:  <bos> <image> q.. answer <image> q.. answer
- * The target of the position just before an answer is the answer ("any-shot" loss): it is set
- * only where the answer is predictable - a real name always, a fake name only when its class
+ *     <bos> USER: <image> q1 q2 .. ASSISTANT: answer <eot> USER: <image> ... ASSISTANT: answer
+ * <eot> Format "compact" drops the role markers and <eot>:  <bos> <image> q.. answer <image> q..
+ * answer The target of the position just before an answer is the answer ("any-shot" loss): it is
+ * set only where the answer is predictable - a real name always, a fake name only when its class
  * already appeared earlier in the episode. Every random choice comes from
  * rng_make(seed, stream, index), so an episode is a pure function of its key.
  */
@@ -28,7 +28,7 @@ typedef struct {
     const image_store_t *store;
     const store_index_t *index; /* images of the split in use, by class */
     const vocab_t *vocab;
-    int32_t *classes;           /* classes with >= 1 image in index (and, for real names, a name) */
+    int32_t *classes; /* classes with >= 1 image in index (and, for real names, a name) */
     int n_classes;
     episode_format_t format;
 } episode_source_t;
@@ -43,15 +43,15 @@ typedef struct {
     int32_t tokens[EPISODE_MAX_ITEMS * 24];
     int32_t targets[EPISODE_MAX_ITEMS * 24];
     int n_images;
-    int64_t images[EPISODE_MAX_ITEMS];  /* store rows, in order of <image> tokens */
+    int64_t images[EPISODE_MAX_ITEMS]; /* store rows, in order of <image> tokens */
     /* One entry per image turn: */
-    int32_t answer_pos[EPISODE_MAX_ITEMS];   /* position whose target is the answer */
-    int32_t answer_id[EPISODE_MAX_ITEMS];    /* the answer's vocab id */
-    int32_t answer_shots[EPISODE_MAX_ITEMS]; /* earlier turns of the same class (-1: real name) */
+    int32_t answer_pos[EPISODE_MAX_ITEMS];    /* position whose target is the answer */
+    int32_t answer_id[EPISODE_MAX_ITEMS];     /* the answer's vocab id */
+    int32_t answer_shots[EPISODE_MAX_ITEMS];  /* earlier turns of the same class (-1: real name) */
     uint8_t answer_scored[EPISODE_MAX_ITEMS]; /* 1 if the target is set (loss / scoring) */
     uint8_t answer_exact[EPISODE_MAX_ITEMS];  /* 1 if the image repeats an earlier turn's image */
-    int n_candidates;                          /* the names an answer is chosen among */
-    int32_t candidates[EPISODE_MAX_WAYS];      /* (binding: the episode's N fake names) */
+    int n_candidates;                         /* the names an answer is chosen among */
+    int32_t candidates[EPISODE_MAX_WAYS];     /* (binding: the episode's N fake names) */
     int family;
 } episode_t;
 

@@ -15,17 +15,17 @@
 #define STORE_SCHEMA_VERSION 1
 
 enum {
-    STORE_SPLIT_TRAIN = 0,          /* training image of a training class */
-    STORE_SPLIT_TEST = 1,           /* held-out instance of a training class (zero-shot eval) */
-    STORE_SPLIT_HELDOUT_CLASS = 2   /* image of a held-out class (ICL eval) */
+    STORE_SPLIT_TRAIN = 0,        /* training image of a training class */
+    STORE_SPLIT_TEST = 1,         /* held-out instance of a training class (zero-shot eval) */
+    STORE_SPLIT_HELDOUT_CLASS = 2 /* image of a held-out class (ICL eval) */
 };
 
 typedef struct {
-    int64_t n;            /* images */
+    int64_t n; /* images */
     int h, w;
-    uint8_t *pixels;      /* [n*h*w], row-major */
-    int32_t *labels;      /* [n], in [0, n_classes) */
-    uint8_t *split;       /* [n], STORE_SPLIT_* */
+    uint8_t *pixels; /* [n*h*w], row-major */
+    int32_t *labels; /* [n], in [0, n_classes) */
+    uint8_t *split;  /* [n], STORE_SPLIT_* */
     int n_classes;
     char **class_names;   /* [n_classes], UTF-8, unique, no spaces */
     uint8_t *class_split; /* [n_classes], 0 train, 1 held-out */
@@ -45,7 +45,7 @@ char *store_read_provenance(const char *path);
  * idx[off[c] .. off[c+1]). Arrays are allocated; free with store_index_free. */
 typedef struct {
     int n_classes;
-    int64_t *off;  /* [n_classes+1] */
+    int64_t *off; /* [n_classes+1] */
     int64_t *idx;
 } store_index_t;
 void store_index_build(const image_store_t *s, int split, store_index_t *ix);

@@ -13,7 +13,7 @@ static const char *SPECIALS[] = {"<pad>", "<bos>", "<eot>", "<image>", "USER:", 
 enum { N_SPECIALS = 6 };
 
 void vocab_fake_name(uint64_t seed, int i, char *buf, int len) {
-    static const char *onsets[] = {"b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s",
+    static const char *onsets[] = {"b", "d", "f", "g",  "k",  "l",  "m",  "n",  "p",  "r",  "s",
                                    "t", "v", "z", "bl", "dr", "gr", "kr", "pl", "st", "tr", "w"};
     static const char *vowels[] = {"a", "e", "i", "o", "u", "ai", "ee", "oo"};
     static const char *codas[] = {"", "x", "k", "n", "m", "p", "t", "sh", "ck", "r", "l", "g"};
@@ -49,12 +49,14 @@ void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t se
                  const char *question) {
     memset(v, 0, sizeof *v);
     int cap = 0;
-    for (int i = 0; i < N_SPECIALS; i++) push_word(v, &cap, SPECIALS[i]);
+    for (int i = 0; i < N_SPECIALS; i++)
+        push_word(v, &cap, SPECIALS[i]);
     set_specials(v);
     char q[1024];
     snprintf(q, sizeof q, "%s", question ? question : "");
     for (char *save = NULL, *w = strtok_r(q, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-        if (v->n_question == VOCAB_MAX_QUESTION) micl_fatal("question has more than %d words", VOCAB_MAX_QUESTION);
+        if (v->n_question == VOCAB_MAX_QUESTION)
+            micl_fatal("question has more than %d words", VOCAB_MAX_QUESTION);
         int id = vocab_find(v, w);
         if (id < 0) {
             id = v->n;
@@ -95,7 +97,8 @@ void vocab_from_words(vocab_t *v, char **words, int n, int n_question, int first
             micl_fatal("saved vocabulary does not start with the special tokens");
     set_specials(v);
     v->n_question = n_question;
-    for (int i = 0; i < n_question; i++) v->question[i] = N_SPECIALS + i;
+    for (int i = 0; i < n_question; i++)
+        v->question[i] = N_SPECIALS + i;
     v->first_real = first_real;
     v->n_real = n_real;
     v->first_fake = first_fake;
@@ -119,7 +122,8 @@ int vocab_find(const vocab_t *v, const char *word) {
 }
 
 void vocab_free(vocab_t *v) {
-    for (int i = 0; i < v->n; i++) free(v->words[i]);
+    for (int i = 0; i < v->n; i++)
+        free(v->words[i]);
     free(v->words);
     free(v->real_of_class);
     memset(v, 0, sizeof *v);

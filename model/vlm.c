@@ -5,11 +5,10 @@
  *   enc.patch.w [E x P*P], enc.patch.b [E], enc.pos [n_patches x E],
  *   enc.<i>.{ln1.w, ln1.b, attn.qkv.w [3E x E], attn.qkv.b, attn.proj.w [E x E], attn.proj.b,
  *            ln2.w, ln2.b, mlp.fc1.w [h x E], mlp.fc1.b, mlp.fc2.w [E x h], mlp.fc2.b},
- *   enc.ln.w, enc.ln.b, proj.fc1.w [D x n_patches*E (flatten) or D x E (mean)], proj.fc1.b, proj.fc2.w [D x D], proj.fc2.b,
- *   dec.tok [vocab x D], dec.<i>.{same block names, width D}, dec.ln.w, dec.ln.b,
- *   dec.head.w [vocab x D], dec.head.b [vocab].
- * Every matrix is [out x in] (y = x W^T + b). The qkv output is q | k | v, each split into
- * heads of width/heads consecutive columns.
+ *   enc.ln.w, enc.ln.b, proj.fc1.w [D x n_patches*E (flatten) or D x E (mean)], proj.fc1.b,
+ * proj.fc2.w [D x D], proj.fc2.b, dec.tok [vocab x D], dec.<i>.{same block names, width D},
+ * dec.ln.w, dec.ln.b, dec.head.w [vocab x D], dec.head.b [vocab]. Every matrix is [out x in] (y = x
+ * W^T + b). The qkv output is q | k | v, each split into heads of width/heads consecutive columns.
  */
 #include "model/vlm_internal.h"
 

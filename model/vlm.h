@@ -45,11 +45,11 @@ enum { VLM_POOL_FLATTEN = 0, VLM_POOL_MEAN = 1 };
  * order of appearance (sequence-major, then position). */
 typedef struct {
     int B, T;
-    const int32_t *tokens;   /* [B*T] token ids; image_token marks an image slot */
-    const int32_t *targets;  /* [B*T] target id for position t (predicts token t+1) or -1 */
-    int n_images;            /* number of image_token entries in tokens */
-    const uint8_t *pixels;   /* [n_images * S * S] */
-    int image_token;         /* the id of the IMAGE token */
+    const int32_t *tokens;  /* [B*T] token ids; image_token marks an image slot */
+    const int32_t *targets; /* [B*T] target id for position t (predicts token t+1) or -1 */
+    int n_images;           /* number of image_token entries in tokens */
+    const uint8_t *pixels;  /* [n_images * S * S] */
+    int image_token;        /* the id of the IMAGE token */
 } vlm_batch_t;
 
 typedef struct {
@@ -58,7 +58,7 @@ typedef struct {
     size_t size;      /* floats */
     int ndim;
     int shape[4];
-    int decay;        /* 1 if AdamW weight decay applies (matrices), 0 for biases/norms/embeddings */
+    int decay; /* 1 if AdamW weight decay applies (matrices), 0 for biases/norms/embeddings */
 } vlm_tensor_t;
 
 typedef struct vlm vlm_t;

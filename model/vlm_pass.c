@@ -1,7 +1,8 @@
 /* vlm_pass.c - forward and backward passes of the VLM, each layer's forward beside its backward.
  *
  * Data flow (rows: NP = images * n_patches encoder rows, N = B * T decoder rows):
- *   pixels -> patches -> patch linear + pos -> encoder blocks -> LN -> pool (flatten|mean) -> projector
+ *   pixels -> patches -> patch linear + pos -> encoder blocks -> LN -> pool (flatten|mean) ->
+ * projector
  *   -> image embeddings; tokens -> embedding rows (image tokens take the image embeddings in
  *   order) -> decoder blocks (RoPE, causal) -> gather target rows -> LN -> LM head -> CE.
  * Backward walks the same path in reverse, adding into the gradient block of the arena and

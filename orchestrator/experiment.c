@@ -44,9 +44,18 @@ static void make_dirs(const char *path) {
 
 static vlm_config_t model_config(const config_t *cfg, int vocab) {
     const model_config_t *m = &cfg->model;
-    vlm_config_t c = {m->image_size, m->patch,  m->enc_dim,   m->enc_layers, m->enc_heads,
-                      m->dim,        m->layers, m->heads,     m->mlp_ratio,  vocab,
-                      m->max_seq,    m->init_std,
+    vlm_config_t c = {m->image_size,
+                      m->patch,
+                      m->enc_dim,
+                      m->enc_layers,
+                      m->enc_heads,
+                      m->dim,
+                      m->layers,
+                      m->heads,
+                      m->mlp_ratio,
+                      vocab,
+                      m->max_seq,
+                      m->init_std,
                       strcmp(m->pool, "mean") == 0 ? VLM_POOL_MEAN : VLM_POOL_FLATTEN};
     return c;
 }
@@ -95,7 +104,8 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
             for (int j = 0; j < e->n_shots; j++) {
                 if (e->ways[i] > fmnist->n_classes) continue;
                 eval_row_t *row = &out->rows[out->n_rows++];
-                eval_binding(&ev, fmnist, "cross_domain", e->ways[i], e->shots[j], e->episodes, 1, row);
+                eval_binding(&ev, fmnist, "cross_domain", e->ways[i], e->shots[j], e->episodes, 1,
+                             row);
                 micl_info("[%s] eval cross-domain (%s) %d-way %d-shot: %.3f", out->name,
                           fmnist->source, row->ways, row->shots, row->accuracy);
             }
@@ -109,11 +119,22 @@ static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
     snprintf(r->config_path, sizeof r->config_path, "%s", cfg->path);
     r->world_size = comm->size;
     r->threads = omp_get_max_threads();
-    if (gethostname(r->hostname, sizeof r->hostname) != 0) snprintf(r->hostname, sizeof r->hostname, "?");
+    if (gethostname(r->hostname, sizeof r->hostname) != 0)
+        snprintf(r->hostname, sizeof r->hostname, "?");
     time_t now = time(NULL);
     struct tm tmv;
     gmtime_r(&now, &tmv);
     strftime(r->created, sizeof r->created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+}
+
+/* Appends the result record of `run`, named, with its checkpoint path. */
+static run_result_t *begin_run(results_t *res, const config_t *cfg, const run_config_t *run) {
+    run_result_t *out = &res->runs[res->n_runs++];
+    snprintf(out->name, sizeof out->name, "%s", run->name);
+    if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
+                 run->name) >= (int)sizeof out->checkpoint)
+        micl_fatal("%s: output_dir is too long", cfg->path);
+    return out;
 }
 
 /* Reads the glyph store (required) and the Fashion-MNIST store (if prepared); returns 1 if
@@ -160,11 +181,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     for (int ri = 0; ri < cfg->n_runs; ri++) {
         const run_config_t *run = &cfg->runs[ri];
         if (o->only_run && strcmp(o->only_run, run->name) != 0) continue;
-        run_result_t *out = &res.runs[res.n_runs++];
-        snprintf(out->name, sizeof out->name, "%s", run->name);
-        if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
-                     run->name) >= (int)sizeof out->checkpoint)
-            micl_fatal("%s: output_dir is too long", cfg->path);
+        run_result_t *out = begin_run(&res, cfg, run);
         int tok, img;
         capacity(cfg, run, &vocab, &tok, &img);
         vlm_config_t mc = model_config(cfg, vocab.n);
@@ -177,7 +194,8 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         train_state_t st;
         memset(&st, 0, sizeof st);
         snprintf(st.run, sizeof st.run, "%s", run->name);
-        trainer_args_t ta = {cfg, run, comm, &glyphs, &vocab, EPISODE_FORMAT_COMPACT, out->checkpoint};
+        trainer_args_t ta = {
+            cfg, run, comm, &glyphs, &vocab, EPISODE_FORMAT_COMPACT, out->checkpoint};
         trainer_run(&ta, m, &st, out);
         evaluate_run(cfg, comm, m, &vocab, &glyphs, have_fmnist ? &fmnist : NULL, tok, img, out);
         if (comm->rank == 0) results_write(results_path, &res);
@@ -187,7 +205,8 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         results_print_table(&res, stdout);
         printf("results: %s\n", results_path);
     }
-    for (int i = 0; i < res.n_runs; i++) curve_free(&res.runs[i].curve);
+    for (int i = 0; i < res.n_runs; i++)
+        curve_free(&res.runs[i].curve);
     vocab_free(&vocab);
     store_free(&glyphs);
     if (have_fmnist) store_free(&fmnist);
@@ -216,8 +235,13 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
         micl_fatal("%d-way %d-shot episodes need %d tokens but the model's max_seq is %d", o->ways,
                    o->shots[o->n_shots - 1], T, mc->max_seq);
     vocab_map_store(&v, &store);
-    evaluator_t ev = {m, &v, comm, (episode_format_t)st.episode_format, o->seed,
-                      16 * (1 + max_items * turn_guess), 16 * max_items};
+    evaluator_t ev = {m,
+                      &v,
+                      comm,
+                      (episode_format_t)st.episode_format,
+                      o->seed,
+                      16 * (1 + max_items * turn_guess),
+                      16 * max_items};
     results_t res;
     memset(&res, 0, sizeof res);
     res.config_text = cfg_text;
@@ -265,11 +289,7 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
     fill_header(&res, cfg, comm);
     for (int ri = 0; ri < cfg->n_runs; ri++) {
         const run_config_t *run = &cfg->runs[ri];
-        run_result_t *out = &res.runs[res.n_runs++];
-        snprintf(out->name, sizeof out->name, "%s", run->name);
-        if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
-                     run->name) >= (int)sizeof out->checkpoint)
-            micl_fatal("%s: output_dir is too long", cfg->path);
+        run_result_t *out = begin_run(&res, cfg, run);
         int tok, img;
         capacity(cfg, run, &cfg_vocab, &tok, &img);
         vocab_t v;

@@ -89,7 +89,8 @@ static int cmd_train(int argc, char **argv, const comm_t *comm) {
     config_load(argv[0], &cfg);
     if (o.only_run) {
         int found = 0;
-        for (int i = 0; i < cfg.n_runs; i++) found |= strcmp(cfg.runs[i].name, o.only_run) == 0;
+        for (int i = 0; i < cfg.n_runs; i++)
+            found |= strcmp(cfg.runs[i].name, o.only_run) == 0;
         if (!found) micl_fatal("%s: no run named '%s'", cfg.path, o.only_run);
     }
     int rc = experiment_train(&cfg, comm, &o);

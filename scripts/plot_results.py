@@ -28,7 +28,8 @@ def main():
         (line,) = ax[0].plot(t["step"][()], t["loss"][()], label=run)
         for s in f["runs"][run]["stage_start"][()][1:]:
             ax[0].axvline(s, color=line.get_color(), ls=":", lw=0.8)
-        ax[1].plot(t["step"][()], t["train_icl_acc"][()], label=run, color=line.get_color())
+        if t["train_icl_acc"][()].max() > 0:  # runs without binding stages have no ICL accuracy
+            ax[1].plot(t["step"][()], t["train_icl_acc"][()], label=run, color=line.get_color())
         e = f["runs"][run]["eval"]
         bench = e["benchmark"].asstr()[()]
         ways, shots = e["ways"][()], e["shots"][()]

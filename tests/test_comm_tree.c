@@ -14,7 +14,8 @@ enum { N = 1000 };
 static void leaf(int i, float *out, void *ctx) {
     (void)ctx;
     rng_t r = rng_make(11, RNG_STREAM_TEST, (uint64_t)i);
-    for (int k = 0; k < N; k++) out[k] = rng_normal(&r) * powf(10.0f, (float)(k % 7) - 3.0f);
+    for (int k = 0; k < N; k++)
+        out[k] = rng_normal(&r) * powf(10.0f, (float)(k % 7) - 3.0f);
 }
 
 int main(int argc, char **argv) {

@@ -49,7 +49,8 @@ static int label_of(const image_store_t *s, int64_t img) {
     return s->labels[img];
 }
 
-static void check_binding(const image_store_t *s, const vocab_t *v, const episode_t *ep, int items) {
+static void check_binding(const image_store_t *s, const vocab_t *v, const episode_t *ep,
+                          int items) {
     CHECK(ep->n_images == items);
     /* coherence: names <-> classes is a bijection inside the episode */
     for (int a = 0; a < ep->n_images; a++)
@@ -64,18 +65,22 @@ static void check_binding(const image_store_t *s, const vocab_t *v, const episod
         /* the answer follows its image token and is the target of the token before it */
         CHECK(ep->tokens[ep->answer_pos[k] + 1] == id);
         int seen = 0;
-        for (int j = 0; j < k; j++) seen += ep->answer_id[j] == id;
+        for (int j = 0; j < k; j++)
+            seen += ep->answer_id[j] == id;
         CHECK(ep->answer_shots[k] == seen);
         CHECK(ep->answer_scored[k] == (seen > 0));
         CHECK(ep->targets[ep->answer_pos[k]] == (seen > 0 ? id : -1));
         int in_cand = 0;
-        for (int c = 0; c < ep->n_candidates; c++) in_cand |= ep->candidates[c] == id;
+        for (int c = 0; c < ep->n_candidates; c++)
+            in_cand |= ep->candidates[c] == id;
         CHECK(in_cand);
     }
     int scored = 0;
-    for (int t = 0; t < ep->n_tokens; t++) scored += ep->targets[t] >= 0;
+    for (int t = 0; t < ep->n_tokens; t++)
+        scored += ep->targets[t] >= 0;
     int expect = 0;
-    for (int k = 0; k < ep->n_images; k++) expect += ep->answer_scored[k];
+    for (int k = 0; k < ep->n_images; k++)
+        expect += ep->answer_scored[k];
     CHECK(scored == expect);
     CHECK(ep->answer_scored[ep->n_images - 1]); /* the query is answerable */
 }
@@ -104,7 +109,8 @@ int main(void) {
             CHECK(memcmp(a, b, sizeof *a) == 0); /* determinism */
             check_binding(&s, &v, a, 9);
             CHECK(a->n_tokens == 1 + 9 * episode_turn_tokens(&v, (episode_format_t)fmt));
-            for (int k = 0; k < a->n_images; k++) CHECK(s.split[a->images[k]] == STORE_SPLIT_TRAIN);
+            for (int k = 0; k < a->n_images; k++)
+                CHECK(s.split[a->images[k]] == STORE_SPLIT_TRAIN);
         }
         /* exact copies: share near the requested one among repeated classes */
         int exact = 0, repeats = 0;
@@ -117,7 +123,8 @@ int main(void) {
                 exact += a->answer_exact[k];
                 if (a->answer_exact[k]) { /* the image really repeats an earlier one */
                     int found = 0;
-                    for (int j = 0; j < k; j++) found |= a->images[j] == a->images[k];
+                    for (int j = 0; j < k; j++)
+                        found |= a->images[j] == a->images[k];
                     CHECK(found);
                 }
             }
@@ -131,14 +138,17 @@ int main(void) {
             episode_binding_eval(&hsrc, &r, ways, shots, 1, a);
             CHECK(a->n_images == ways * shots + 1);
             int q = a->n_images - 1;
-            for (int k = 0; k < q; k++) CHECK(!a->answer_scored[k] && a->images[k] != a->images[q]);
+            for (int k = 0; k < q; k++)
+                CHECK(!a->answer_scored[k] && a->images[k] != a->images[q]);
             CHECK(a->answer_scored[q] && a->answer_shots[q] == shots);
             for (int c = 0; c < ways; c++) {
                 int n = 0;
-                for (int k = 0; k < q; k++) n += a->answer_id[k] == a->candidates[c];
+                for (int k = 0; k < q; k++)
+                    n += a->answer_id[k] == a->candidates[c];
                 CHECK(n == shots);
             }
-            for (int k = 0; k <= q; k++) CHECK(s.split[a->images[k]] == STORE_SPLIT_HELDOUT_CLASS);
+            for (int k = 0; k <= q; k++)
+                CHECK(s.split[a->images[k]] == STORE_SPLIT_HELDOUT_CLASS);
         }
         /* classification: every answer is the image's real name and scored */
         episode_source_t csrc;

@@ -16,10 +16,13 @@ int main(void) {
     int hist[7] = {0};
     for (int i = 0; i < 70000; i++) {
         uint64_t v = rng_below(&r, 7);
-        if (v >= 7) bad++;
-        else hist[v]++;
+        if (v >= 7)
+            bad++;
+        else
+            hist[v]++;
     }
-    for (int i = 0; i < 7; i++) bad += hist[i] < 9500 || hist[i] > 10500;
+    for (int i = 0; i < 7; i++)
+        bad += hist[i] < 9500 || hist[i] > 10500;
     double mean = 0, var = 0;
     for (int i = 0; i < 100000; i++) {
         float u = rng_uniform(&r);
@@ -36,7 +39,8 @@ int main(void) {
         rng_choose_distinct(&r, 12, 10, out);
         for (int i = 0; i < 10; i++) {
             bad += out[i] < 0 || out[i] >= 12;
-            for (int j = 0; j < i; j++) bad += out[i] == out[j];
+            for (int j = 0; j < i; j++)
+                bad += out[i] == out[j];
         }
     }
     if (bad) {

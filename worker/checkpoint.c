@@ -89,15 +89,7 @@ static void check_finite(const char *path, const char *name, const float *x, int
 vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,
                        train_state_t *st, char **config_text) {
     hid_t f = h5_open_ro(path);
-    if (!h5_has_attr(f, "kind")) micl_fatal("%s: not a micl checkpoint (no 'kind' attribute)", path);
-    char *kind = h5_read_attr_str(f, "kind");
-    if (strcmp(kind, "micl-checkpoint") != 0)
-        micl_fatal("%s: not a micl checkpoint (kind '%s')", path, kind);
-    free(kind);
-    int64_t ver = h5_read_attr_int(f, "schema_version");
-    if (ver != CHECKPOINT_SCHEMA_VERSION)
-        micl_fatal("%s: checkpoint schema version %lld, this micl reads %d", path, (long long)ver,
-                   CHECKPOINT_SCHEMA_VERSION);
+    h5_check_kind(f, path, "micl-checkpoint", "checkpoint", CHECKPOINT_SCHEMA_VERSION);
     memset(st, 0, sizeof *st);
     char *run = h5_read_attr_str(f, "run");
     snprintf(st->run, sizeof st->run, "%s", run);

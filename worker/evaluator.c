@@ -9,7 +9,8 @@
 
 int eval_binding_split(const image_store_t *s) {
     int has[3] = {0, 0, 0};
-    for (int64_t i = 0; i < s->n; i++) has[s->split[i] < 3 ? s->split[i] : 0] = 1;
+    for (int64_t i = 0; i < s->n; i++)
+        has[s->split[i] < 3 ? s->split[i] : 0] = 1;
     if (has[STORE_SPLIT_HELDOUT_CLASS]) return STORE_SPLIT_HELDOUT_CLASS;
     if (has[STORE_SPLIT_TEST]) return STORE_SPLIT_TEST;
     return STORE_SPLIT_TRAIN;
@@ -42,8 +43,9 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
             n_img += eps[B].n_images;
             B++;
         }
-        if (B == 0) micl_fatal("an evaluation episode (%d tokens) exceeds the model's capacity (%d)",
-                               eps[0].n_tokens, ev->max_tokens);
+        if (B == 0)
+            micl_fatal("an evaluation episode (%d tokens) exceeds the model's capacity (%d)",
+                       eps[0].n_tokens, ev->max_tokens);
         int k = 0;
         for (int j = 0; j < B; j++) {
             for (int p = 0; p < T; p++) {
@@ -51,7 +53,8 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
                 tgt[(size_t)j * T + p] = p < eps[j].n_tokens ? eps[j].targets[p] : -1;
             }
             for (int q = 0; q < eps[j].n_images; q++, k++)
-                memcpy(pix + (size_t)k * npix, store->pixels + (size_t)eps[j].images[q] * npix, npix);
+                memcpy(pix + (size_t)k * npix, store->pixels + (size_t)eps[j].images[q] * npix,
+                       npix);
         }
         vlm_batch_t b = {B, T, tok, tgt, n_img, pix, ev->vocab->image};
         int64_t n_targets;
@@ -120,8 +123,8 @@ void eval_binding(const evaluator_t *ev, const image_store_t *store, const char 
     if (src.n_classes < ways)
         micl_fatal("%s: %d-way evaluation needs %d classes with images; the store has %d",
                    store->source, ways, ways, src.n_classes);
-    binding_ctx_t ctx = {ev, &src, ways, shots, fake_names,
-                         ((uint64_t)ways * 1000u + (uint64_t)shots) * 100000000u};
+    binding_ctx_t ctx = {
+        ev, &src, ways, shots, fake_names, ((uint64_t)ways * 1000u + (uint64_t)shots) * 100000000u};
     int64_t lo = (int64_t)episodes * ev->comm->rank / ev->comm->size;
     int64_t hi = (int64_t)episodes * (ev->comm->rank + 1) / ev->comm->size;
     int64_t correct = 0, exact = 0;
@@ -152,17 +155,21 @@ void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_im
     int64_t *images = micl_malloc((size_t)(store->n ? store->n : 1) * sizeof(int64_t));
     for (int64_t i = 0; i < store->n; i++) {
         int c = store->labels[i];
-        if (store->split[i] == STORE_SPLIT_TEST && c < v->n_store_classes && v->real_of_class[c] >= 0)
+        if (store->split[i] == STORE_SPLIT_TEST && c < v->n_store_classes &&
+            v->real_of_class[c] >= 0)
             images[n++] = i;
     }
-    if (n == 0) micl_fatal("%s: no held-out instances of named classes for zero-shot evaluation",
-                           store->source);
+    if (n == 0)
+        micl_fatal("%s: no held-out instances of named classes for zero-shot evaluation",
+                   store->source);
     if (max_images > 0 && n > max_images) { /* a fixed, evenly spread subset */
-        for (int64_t i = 0; i < max_images; i++) images[i] = images[i * n / max_images];
+        for (int64_t i = 0; i < max_images; i++)
+            images[i] = images[i * n / max_images];
         n = max_images;
     }
     int32_t *cand = micl_malloc((size_t)v->n_real * sizeof(int32_t));
-    for (int i = 0; i < v->n_real; i++) cand[i] = v->first_real + i;
+    for (int i = 0; i < v->n_real; i++)
+        cand[i] = v->first_real + i;
     row->ways = v->n_real;
     row->shots = 0;
     row->chance = 1.0 / v->n_real;
@@ -171,7 +178,8 @@ void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_im
     episode_source_t src;
     episode_source_init(&src, store, &ix, v, 1, ev->format);
     single_ctx_t ctx = {&src, images};
-    int64_t lo = n * ev->comm->rank / ev->comm->size, hi = n * (ev->comm->rank + 1) / ev->comm->size;
+    int64_t lo = n * ev->comm->rank / ev->comm->size,
+            hi = n * (ev->comm->rank + 1) / ev->comm->size;
     int64_t correct = 0, exact = 0;
     score_block(ev, store, lo, hi, build_single, &ctx, cand, v->n_real, &correct, &exact);
     finish_row(ev, row, correct, exact, n);

@@ -74,11 +74,12 @@ static void curriculum_advance(const trainer_args_t *a, train_state_t *st, int64
     if (st->stage + 1 >= a->run->n_stages) return;
     const stage_config_t *s = stage_of(a, st);
     int by_steps = s->steps > 0 && st->stage_step >= s->steps;
-    int by_acc = s->advance_acc > 0 && st->stage_step >= s->min_steps && st->stage_acc >= s->advance_acc;
+    int by_acc =
+        s->advance_acc > 0 && st->stage_step >= s->min_steps && st->stage_acc >= s->advance_acc;
     if (!by_steps && !by_acc) return;
-    micl_info("[%s] step %lld: stage '%s' done (%s, train ICL acc %.3f) -> stage '%s'", a->run->name,
-              (long long)step, s->name, by_acc ? "accuracy reached" : "steps done", st->stage_acc,
-              a->run->stages[st->stage + 1].name);
+    micl_info("[%s] step %lld: stage '%s' done (%s, train ICL acc %.3f) -> stage '%s'",
+              a->run->name, (long long)step, s->name, by_acc ? "accuracy reached" : "steps done",
+              st->stage_acc, a->run->stages[st->stage + 1].name);
     st->stage++;
     st->stage_step = 0;
     st->stage_acc = 0;
@@ -108,14 +109,17 @@ static void build_step(trainer_t *t, const train_state_t *st, int64_t step) {
     float exact = exact_copy_share(s, st->stage_step);
     t->step_targets = 0;
     for (int j = 0; j < t->n_seqs; j++) {
-        rng_t r = rng_make(a->cfg->seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)step * 65536u + (uint64_t)j);
+        rng_t r =
+            rng_make(a->cfg->seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)step * 65536u + (uint64_t)j);
         episode_t *ep = &t->eps[j];
         int replay = rng_uniform(&r) < s->replay;
         if (s->family == FAMILY_CLASSIFY || replay)
             episode_classify(&t->src_cls, &r, stage_items(s), ep);
         else
-            episode_binding_train(&t->src_bind, &r, s->ways_min, s->ways_max, stage_items(s), exact, ep);
-        for (int k = 0; k < ep->n_images; k++) t->step_targets += ep->answer_scored[k];
+            episode_binding_train(&t->src_bind, &r, s->ways_min, s->ways_max, stage_items(s), exact,
+                                  ep);
+        for (int k = 0; k < ep->n_images; k++)
+            t->step_targets += ep->answer_scored[k];
     }
 }
 
@@ -129,9 +133,11 @@ static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t
     const vocab_t *v = t->a->vocab;
     const image_store_t *st = t->a->store;
     int T = 1;
-    for (int j = lo; j < hi; j++) T = eps[j].n_tokens > T ? eps[j].n_tokens : T;
+    for (int j = lo; j < hi; j++)
+        T = eps[j].n_tokens > T ? eps[j].n_tokens : T;
     int B = hi - lo;
-    if ((int64_t)B * T > t->max_tokens) micl_fatal("batch of %d x %d tokens exceeds capacity", B, T);
+    if ((int64_t)B * T > t->max_tokens)
+        micl_fatal("batch of %d x %d tokens exceeds capacity", B, T);
     size_t npix = (size_t)st->h * (size_t)st->w;
     int n_img = 0;
     for (int j = lo; j < hi; j++) {
@@ -192,7 +198,8 @@ static void micro_batch_grad(int i, float *out, void *ctx) {
     st[STAT_LOSS] = vlm_forward(t->m, &b, &n_targets);
     st[STAT_TARGETS] = (double)n_targets;
     count_icl(vlm_logits(t->m), vlm_config(t->m)->vocab, t->eps, lo, hi, st);
-    for (int j = lo; j < hi; j++) st[STAT_TOKENS] += t->eps[j].n_tokens;
+    for (int j = lo; j < hi; j++)
+        st[STAT_TOKENS] += t->eps[j].n_tokens;
     st[STAT_IMAGES] = b.n_images;
     vlm_backward(t->m, t->step_targets > 0 ? 1.0f / (float)t->step_targets : 0.0f);
     memcpy(out, vlm_grads(t->m), vlm_num_params(t->m) * sizeof(float));
@@ -298,15 +305,17 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         comm_allgather_blocks_f64(a->comm, M, t.mb_stats, all_stats, N_STATS);
         double sum[N_STATS] = {0};
         for (int i = 0; i < M; i++)
-            for (int k = 0; k < N_STATS; k++) sum[k] += all_stats[(size_t)i * N_STATS + k];
+            for (int k = 0; k < N_STATS; k++)
+                sum[k] += all_stats[(size_t)i * N_STATS + k];
         double loss = sum[STAT_TARGETS] > 0 ? sum[STAT_LOSS] / sum[STAT_TARGETS] : 0.0;
 
         double gnorm = grad_norm(t.grad, n);
         if (inject_nan_step >= 0 && step == inject_nan_step) loss = NAN; /* test hook */
         if (!isfinite(loss) || !isfinite(gnorm))
-            micl_fatal("run '%s' step %lld: the loss became non-finite (loss %g, gradient norm %g); "
-                       "lower train.lr (now %g) or check the data",
-                       a->run->name, (long long)step, loss, gnorm, tc->lr);
+            micl_fatal(
+                "run '%s' step %lld: the loss became non-finite (loss %g, gradient norm %g); "
+                "lower train.lr (now %g) or check the data",
+                a->run->name, (long long)step, loss, gnorm, tc->lr);
         if (tc->grad_clip > 0 && gnorm > tc->grad_clip)
             scale_inplace(t.grad, n, (float)(tc->grad_clip / gnorm));
         double lr = learning_rate(tc, step);
@@ -329,25 +338,26 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         if (st->step % tc->log_every == 0 || st->step == tc->steps) {
             double now = now_s(), dt = now - t_log;
             double tps = dt > 0 ? tok_acc / dt : 0;
-            double eta = (double)(tc->steps - st->step) * (now - t0) / (double)(st->step - start_step);
+            double eta =
+                (double)(tc->steps - st->step) * (now - t0) / (double)(st->step - start_step);
             char eta_s[32];
             format_eta(eta, eta_s, sizeof eta_s);
             char copy_s[32] = "";
             if (copy_n > 0) snprintf(copy_s, sizeof copy_s, " (copies %.3f)", copy_ok / copy_n);
             micl_info("[%s] step %6lld/%lld  %-8s loss %.4f  icl-acc %.3f%s  lr %.2e  gnorm %.3f  "
                       "%6.0f tok/s  %5.1f ms/step  ETA %s",
-                      a->run->name, (long long)st->step, (long long)tc->steps, stage_of(a, st)->name,
-                      loss_acc / (double)steps_acc, st->stage_acc, copy_s, lr, gnorm, tps,
-                      1e3 * dt / (double)steps_acc, eta_s);
-            curve_push(&out->curve, st->step, st->stage, loss_acc / (double)steps_acc, lr, gnorm, tps,
-                       st->stage_acc);
+                      a->run->name, (long long)st->step, (long long)tc->steps,
+                      stage_of(a, st)->name, loss_acc / (double)steps_acc, st->stage_acc, copy_s,
+                      lr, gnorm, tps, 1e3 * dt / (double)steps_acc, eta_s);
+            curve_push(&out->curve, st->step, st->stage, loss_acc / (double)steps_acc, lr, gnorm,
+                       tps, st->stage_acc);
             t_log = now;
             loss_acc = tok_acc = copy_ok = copy_n = 0;
             steps_acc = 0;
         }
         curriculum_advance(a, st, st->step, out);
-        if (a->checkpoint_path && tc->checkpoint_every > 0 && st->step % tc->checkpoint_every == 0 &&
-            a->comm->rank == 0)
+        if (a->checkpoint_path && tc->checkpoint_every > 0 &&
+            st->step % tc->checkpoint_every == 0 && a->comm->rank == 0)
             checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text);
     }
     double elapsed = now_s() - t0;

@@ -75,7 +75,7 @@ report_schema_version)
     "$PY" -c "
 import h5py
 f = h5py.File('r.h5', 'w'); f.attrs['kind'] = 'micl-results'; f.attrs['schema_version'] = 99"
-    expect "results schema version 99" "$MICL" report r.h5 ;;
+    expect "results file schema version 99" "$MICL" report r.h5 ;;
 max_seq_too_small)
     prepare; tiny | sed 's/max_seq = 64/max_seq = 10/' > c.cfg
     expect "needs [0-9]+ tokens.* model.max_seq = 10" "$MICL" train c.cfg
