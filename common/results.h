@@ -40,6 +40,7 @@ typedef struct {
     int64_t steps, tokens;
     int64_t n_params;
     char checkpoint[512];
+    int preempted; /* training stopped by a signal before its last step (not stored) */
 } run_result_t;
 
 typedef struct {

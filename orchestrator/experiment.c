@@ -137,6 +137,48 @@ static run_result_t *begin_run(results_t *res, const config_t *cfg, const run_co
     return out;
 }
 
+/* A new model with initial parameters. */
+static vlm_t *fresh_model(const config_t *cfg, const run_config_t *run, int vocab, int tok, int img,
+                          train_state_t *st) {
+    vlm_config_t mc = model_config(cfg, vocab);
+    char err[256];
+    vlm_t *m = vlm_create(&mc, tok, img, err, sizeof err);
+    if (!m) micl_fatal("%s: bad model: %s", cfg->path, err);
+    vlm_init_params(m, cfg->seed);
+    memset(st, 0, sizeof *st);
+    snprintf(st->run, sizeof st->run, "%s", run->name);
+    return m;
+}
+
+/* The model, training state and progress of out->checkpoint, checked against the config. */
+static vlm_t *resume_model(const config_t *cfg, run_result_t *out, const vocab_t *vocab, int tok,
+                           int img, train_state_t *st) {
+    vocab_t cv;
+    char *text = NULL;
+    vlm_t *m = checkpoint_read(out->checkpoint, tok, img, &cv, st, &text);
+    if (cv.n != vocab->n)
+        micl_fatal("%s: vocabulary of %d words, but %s gives %d: cannot resume", out->checkpoint,
+                   cv.n, cfg->path, vocab->n);
+    for (int i = 0; i < cv.n; i++)
+        if (strcmp(cv.words[i], vocab->words[i]) != 0)
+            micl_fatal("%s: word %d is '%s', but %s gives '%s': cannot resume", out->checkpoint, i,
+                       cv.words[i], cfg->path, vocab->words[i]);
+    vlm_config_t want = model_config(cfg, vocab->n), got = *vlm_config(m);
+    want.init_std = got.init_std;
+    if (memcmp(&want, &got, sizeof want) != 0)
+        micl_fatal("%s: its model shape differs from %s's model section: cannot resume",
+                   out->checkpoint, cfg->path);
+    if (strcmp(text, cfg->text) != 0)
+        micl_warn("%s was written with a different config text than %s; resuming anyway",
+                  out->checkpoint, cfg->path);
+    free(text);
+    vocab_free(&cv);
+    checkpoint_read_progress(out->checkpoint, out);
+    micl_info("[%s] resuming from %s at step %lld", out->name, out->checkpoint,
+              (long long)st->step);
+    return m;
+}
+
 /* Reads the glyph store (required) and the Fashion-MNIST store (if prepared); returns 1 if
  * the latter was read. */
 static int load_stores(const config_t *cfg, image_store_t *glyphs, image_store_t *fmnist) {
@@ -178,25 +220,31 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
 
     results_t res;
     fill_header(&res, cfg, comm);
+    int rc = 0;
     for (int ri = 0; ri < cfg->n_runs; ri++) {
         const run_config_t *run = &cfg->runs[ri];
         if (o->only_run && strcmp(o->only_run, run->name) != 0) continue;
         run_result_t *out = begin_run(&res, cfg, run);
         int tok, img;
         capacity(cfg, run, &vocab, &tok, &img);
-        vlm_config_t mc = model_config(cfg, vocab.n);
-        char err[256];
-        vlm_t *m = vlm_create(&mc, tok, img, err, sizeof err);
-        if (!m) micl_fatal("%s: bad model: %s", cfg->path, err);
-        vlm_init_params(m, cfg->seed);
+        train_state_t st;
+        vlm_t *m = o->resume && access(out->checkpoint, R_OK) == 0
+                       ? resume_model(cfg, out, &vocab, tok, img, &st)
+                       : fresh_model(cfg, run, vocab.n, tok, img, &st);
         micl_info("[%s] %zu parameters, %d stage(s), %lld steps", run->name, vlm_num_params(m),
                   run->n_stages, (long long)cfg->train.steps);
-        train_state_t st;
-        memset(&st, 0, sizeof st);
-        snprintf(st.run, sizeof st.run, "%s", run->name);
         trainer_args_t ta = {
             cfg, run, comm, &glyphs, &vocab, EPISODE_FORMAT_COMPACT, out->checkpoint};
-        trainer_run(&ta, m, &st, out);
+        if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
+        out->tokens_per_s = out->train_seconds > 0 ? (double)out->tokens / out->train_seconds : 0;
+        if (out->preempted) { /* the results keep the finished runs; --resume continues */
+            res.n_runs--;
+            curve_free(&out->curve);
+            if (comm->rank == 0) results_write(results_path, &res);
+            vlm_free(m);
+            rc = MICL_EXIT_PREEMPTED;
+            break;
+        }
         evaluate_run(cfg, comm, m, &vocab, &glyphs, have_fmnist ? &fmnist : NULL, tok, img, out);
         if (comm->rank == 0) results_write(results_path, &res);
         vlm_free(m);
@@ -210,7 +258,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     vocab_free(&vocab);
     store_free(&glyphs);
     if (have_fmnist) store_free(&fmnist);
-    return 0;
+    return rc;
 }
 
 int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {

@@ -13,8 +13,10 @@
 typedef struct {
     const char *results_path; /* NULL: <output_dir>/results.h5 */
     const char *only_run;     /* NULL: every run */
+    int resume;               /* continue runs from their checkpoints (finished ones: eval only) */
 } train_opts_t;
 
+/* Returns 0, or MICL_EXIT_PREEMPTED when a signal stopped training (checkpoint written). */
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o);
 
 typedef struct {

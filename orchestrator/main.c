@@ -1,7 +1,7 @@
 /* main.c - the micl command line. Every rank runs this; rank 0 coordinates.
  *
  *   micl data prepare CFG [--force]
- *   micl train CFG [-o RESULTS.h5] [--run NAME]
+ *   micl train CFG [-o RESULTS.h5] [--run NAME] [--resume]
  *   micl eval CFG [-o RESULTS.h5]
  *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
@@ -16,13 +16,14 @@
 #include "../common/config.h"
 #include "../common/error.h"
 #include "../common/results.h"
+#include "../common/signals.h"
 #include "../data/sources.h"
 #include "experiment.h"
 
 static const char *USAGE =
     "usage: micl <command> [options]\n"
     "  data prepare CFG [--force]      build and cache the image stores CFG needs\n"
-    "  train CFG [-o RESULTS.h5] [--run NAME]\n"
+    "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
     "                                  train (and evaluate) every run of CFG\n"
     "  eval CFG [-o RESULTS.h5]         re-evaluate the checkpoints of CFG's runs\n"
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
@@ -76,12 +77,14 @@ static int cmd_data(int argc, char **argv) {
 
 static int cmd_train(int argc, char **argv, const comm_t *comm) {
     if (argc < 1) return usage_error("%s", "train: missing CFG");
-    train_opts_t o = {NULL, NULL};
+    train_opts_t o = {NULL, NULL, 0};
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-o") == 0) && i + 1 < argc)
             o.results_path = argv[++i];
         else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc)
             o.only_run = argv[++i];
+        else if (strcmp(argv[i], "--resume") == 0)
+            o.resume = 1;
         else
             return usage_error("train: unknown option '%s'", argv[i]);
     }
@@ -93,6 +96,7 @@ static int cmd_train(int argc, char **argv, const comm_t *comm) {
             found |= strcmp(cfg.runs[i].name, o.only_run) == 0;
         if (!found) micl_fatal("%s: no run named '%s'", cfg.path, o.only_run);
     }
+    signals_install();
     int rc = experiment_train(&cfg, comm, &o);
     config_free(&cfg);
     return rc;

@@ -27,3 +27,9 @@ foreach(case missing_config too_many_ranks unwritable_output missing_checkpoint 
   set_tests_properties(bad_${case} PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}"
                        TIMEOUT 300 RESOURCE_LOCK tiny_store)
 endforeach()
+
+# Preemption (SIGTERM -> checkpoint, exit 3) and kill -9, each resumed to the same bytes.
+add_test(NAME resume_bit_identical
+         COMMAND bash ${MICL_SCRIPTS}/resume_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/resume)
+set_tests_properties(resume_bit_identical PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)

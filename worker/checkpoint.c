@@ -43,8 +43,51 @@ static void read_model_config(hid_t g, vlm_config_t *c) {
     c->pool = (int)h5_read_attr_int(g, "pool");
 }
 
+static void write_progress(hid_t f, const run_result_t *r) {
+    hid_t g = h5_group(f, "progress");
+    const curve_t *c = &r->curve;
+    h5_write_i64(g, "step", c->step, c->n);
+    h5_write_i32(g, "stage", c->stage, c->n);
+    h5_write_f64(g, "loss", c->loss, c->n);
+    h5_write_f64(g, "lr", c->lr, c->n);
+    h5_write_f64(g, "grad_norm", c->grad_norm, c->n);
+    h5_write_f64(g, "tokens_per_s", c->tokens_per_s, c->n);
+    h5_write_f64(g, "train_icl_acc", c->train_icl_acc, c->n);
+    h5_write_i64(g, "stage_start", r->stage_start, r->n_stages);
+    h5_attr_int(g, "tokens", r->tokens);
+    h5_attr_double(g, "train_seconds", r->train_seconds);
+    h5_close_group(g);
+}
+
+void checkpoint_read_progress(const char *path, run_result_t *out) {
+    hid_t f = h5_open_ro(path);
+    if (!h5_exists(f, "progress")) micl_fatal("%s: missing group /progress", path);
+    hid_t g = H5Gopen2(f, "progress", H5P_DEFAULT);
+    int64_t n, ns;
+    curve_free(&out->curve);
+    curve_t *c = &out->curve;
+    c->step = h5_read_i64(g, "step", -1, &n);
+    c->n = c->cap = n;
+    c->stage = h5_read_i32(g, "stage", n, NULL);
+    c->loss = h5_read_f64(g, "loss", n, NULL);
+    c->lr = h5_read_f64(g, "lr", n, NULL);
+    c->grad_norm = h5_read_f64(g, "grad_norm", n, NULL);
+    c->tokens_per_s = h5_read_f64(g, "tokens_per_s", n, NULL);
+    c->train_icl_acc = h5_read_f64(g, "train_icl_acc", n, NULL);
+    int64_t *ss = h5_read_i64(g, "stage_start", -1, &ns);
+    if (ns > 16)
+        micl_fatal("%s: /progress/stage_start has %lld entries (at most 16)", path, (long long)ns);
+    memcpy(out->stage_start, ss, (size_t)ns * sizeof(int64_t));
+    out->n_stages = (int)ns;
+    free(ss);
+    out->tokens = h5_read_attr_int(g, "tokens");
+    out->train_seconds = h5_read_attr_double(g, "train_seconds");
+    H5Gclose(g);
+    h5_close_file(f, path);
+}
+
 void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,
-                      const char *config_text) {
+                      const char *config_text, const run_result_t *progress) {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     micl_pending_add(tmp);
@@ -56,6 +99,8 @@ void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_
     h5_attr_int(f, "stage", st->stage);
     h5_attr_int(f, "stage_step", st->stage_step);
     h5_attr_double(f, "stage_acc", st->stage_acc);
+    h5_attr_double(f, "log_loss", st->log_loss);
+    h5_attr_int(f, "log_steps", st->log_steps);
     h5_attr_int(f, "episode_format", st->episode_format);
     h5_write_text(f, "config", config_text ? config_text : "");
     hid_t g = h5_group(f, "model");
@@ -73,6 +118,7 @@ void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_
     h5_write_f32(f, "params", vlm_params(m), n);
     h5_write_f32(f, "adam_m", vlm_adam_m(m), n);
     h5_write_f32(f, "adam_v", vlm_adam_v(m), n);
+    if (progress) write_progress(f, progress);
     h5_close_file(f, tmp);
     if (rename(tmp, path) != 0)
         micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
@@ -98,6 +144,8 @@ vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t
     st->stage = (int)h5_read_attr_int(f, "stage");
     st->stage_step = h5_read_attr_int(f, "stage_step");
     st->stage_acc = h5_read_attr_double(f, "stage_acc");
+    st->log_loss = h5_read_attr_double(f, "log_loss");
+    st->log_steps = h5_read_attr_int(f, "log_steps");
     st->episode_format = (int)h5_read_attr_int(f, "episode_format");
     if (config_text) *config_text = h5_read_text(f, "config");
 

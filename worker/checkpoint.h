@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "../common/results.h"
 #include "../data/vocab.h"
 #include "../model/vlm.h"
 
@@ -20,11 +21,18 @@ typedef struct {
     int stage;          /* curriculum stage index */
     int64_t stage_step; /* steps completed in that stage */
     double stage_acc;   /* running train ICL accuracy (EMA) */
+    double log_loss;    /* loss summed over the steps since the last curve point */
+    int64_t log_steps;  /* ... and their number (a resumed run continues the interval) */
     int episode_format;
 } train_state_t;
 
+/* progress (optional): the run's training curve, stage starts and counters so far, so that a
+ * resumed run reports one continuous curve. */
 void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,
-                      const char *config_text);
+                      const char *config_text, const run_result_t *progress);
+/* Restores the curve, stage starts, steps, tokens and train_seconds saved by checkpoint_write
+ * into *out (name and checkpoint fields are left alone). */
+void checkpoint_read_progress(const char *path, run_result_t *out);
 /* Loads a checkpoint: creates the model (sized for max_tokens/max_images) and the vocabulary.
  * config_text (optional) receives a malloc'd copy of the config it was trained with. */
 vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "../common/error.h"
 #include "../common/rng.h"
+#include "../common/signals.h"
 #include "../kernels/adamw.h"
 
 enum {
@@ -296,8 +298,12 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
      * non-finite-loss path, which no valid config reaches on purpose. */
     const char *inject = getenv("MICL_TEST_NAN_AT_STEP");
     int64_t inject_nan_step = inject ? atoll(inject) : -1;
-    double t0 = now_s(), t_log = t0, loss_acc = 0, tok_acc = 0, copy_ok = 0, copy_n = 0;
-    int64_t steps_acc = 0, start_step = st->step, tokens_total = 0;
+    /* MICL_TEST_SIGTERM_AT_STEP=N: rank 0 sends itself SIGTERM after step N, so the tests
+     * exercise the preemption path at a known step. */
+    const char *inject_term = getenv("MICL_TEST_SIGTERM_AT_STEP");
+    int64_t sigterm_step = inject_term ? atoll(inject_term) : -1;
+    double t0 = now_s(), t_log = t0, t_saved = t0, tok_acc = 0, copy_ok = 0, copy_n = 0;
+    int64_t start_step = st->step, tokens_run = 0;
     while (st->step < tc->steps) {
         int64_t step = st->step;
         build_step(&t, st, step);
@@ -328,12 +334,13 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         }
         st->step++;
         st->stage_step++;
-        loss_acc += loss;
+        st->log_loss += loss;
+        st->log_steps++;
         tok_acc += sum[STAT_TOKENS];
         copy_ok += sum[STAT_COPY_OK];
         copy_n += sum[STAT_COPY_N];
-        tokens_total += (int64_t)sum[STAT_TOKENS];
-        steps_acc++;
+        tokens_run += (int64_t)sum[STAT_TOKENS];
+        out->tokens += (int64_t)sum[STAT_TOKENS];
 
         if (st->step % tc->log_every == 0 || st->step == tc->steps) {
             double now = now_s(), dt = now - t_log;
@@ -347,27 +354,41 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
             micl_info("[%s] step %6lld/%lld  %-8s loss %.4f  icl-acc %.3f%s  lr %.2e  gnorm %.3f  "
                       "%6.0f tok/s  %5.1f ms/step  ETA %s",
                       a->run->name, (long long)st->step, (long long)tc->steps,
-                      stage_of(a, st)->name, loss_acc / (double)steps_acc, st->stage_acc, copy_s,
-                      lr, gnorm, tps, 1e3 * dt / (double)steps_acc, eta_s);
-            curve_push(&out->curve, st->step, st->stage, loss_acc / (double)steps_acc, lr, gnorm,
-                       tps, st->stage_acc);
+                      stage_of(a, st)->name, st->log_loss / (double)st->log_steps, st->stage_acc,
+                      copy_s, lr, gnorm, tps, 1e3 * dt / (double)st->log_steps, eta_s);
+            curve_push(&out->curve, st->step, st->stage, st->log_loss / (double)st->log_steps, lr,
+                       gnorm, tps, st->stage_acc);
             t_log = now;
-            loss_acc = tok_acc = copy_ok = copy_n = 0;
-            steps_acc = 0;
+            tok_acc = copy_ok = copy_n = 0;
+            st->log_loss = 0;
+            st->log_steps = 0;
         }
         curriculum_advance(a, st, st->step, out);
-        if (a->checkpoint_path && tc->checkpoint_every > 0 &&
-            st->step % tc->checkpoint_every == 0 && a->comm->rank == 0)
-            checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text);
+        if (a->comm->rank == 0 && st->step - 1 == sigterm_step) raise(SIGTERM);
+        int stop = comm_any(a->comm, signals_stop_requested()) && st->step < tc->steps;
+        int periodic = tc->checkpoint_every > 0 && st->step % tc->checkpoint_every == 0;
+        if (a->checkpoint_path && (periodic || stop)) {
+            double now = now_s();
+            out->train_seconds += now - t_saved;
+            t_saved = now;
+            out->steps = st->step;
+            if (a->comm->rank == 0)
+                checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text, out);
+        }
+        if (stop) {
+            micl_info("[%s] stop requested: checkpoint at step %lld written to %s", a->run->name,
+                      (long long)st->step, a->checkpoint_path ? a->checkpoint_path : "(none)");
+            out->preempted = 1;
+            break;
+        }
     }
-    double elapsed = now_s() - t0;
-    out->train_seconds += elapsed;
+    double now = now_s();
+    out->train_seconds += now - t_saved;
     out->steps = st->step;
-    out->tokens += tokens_total;
-    out->tokens_per_s = elapsed > 0 ? (double)tokens_total / elapsed : 0;
+    out->tokens_per_s = now > t0 ? (double)tokens_run / (now - t0) : 0;
     out->n_params = (int64_t)n;
-    if (a->checkpoint_path && a->comm->rank == 0)
-        checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text);
+    if (a->checkpoint_path && a->comm->rank == 0 && !out->preempted)
+        checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text, out);
     free(all_stats);
     trainer_free(&t);
 }
