@@ -1,6 +1,9 @@
 /* main.c - the micl command line. Every rank runs this; rank 0 coordinates.
  *
  *   micl data prepare CFG [--force]
+ *   micl data import DIR -o OUT.h5 [--size N] [--gray]
+ *   micl data show STORE.h5|CFG --task T -o EPISODE.png [--ways N] [--shots K] [--items L]
+ *                  [--seed S] [--index I] [--format compact|chat]
  *   micl train CFG [-o RESULTS.h5] [--run NAME] [--resume]
  *   micl eval CFG [-o RESULTS.h5]
  *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
@@ -18,12 +21,18 @@
 #include "../common/results.h"
 #include "../common/signals.h"
 #include "../data/sources.h"
+#include "cmd_import.h"
+#include "cmd_show.h"
 #include "experiment.h"
 
 static const char *USAGE =
     "usage: micl <command> [options]\n"
     "  data prepare CFG [--force]      build and cache the image stores CFG needs\n"
-    "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
+    "  data import DIR -o OUT.h5 [--size N] [--gray]\n"
+    "                                  image store from class sub-folders of PNG/JPEG files\n"
+    "  data show STORE.h5|CFG --task binding|binding-eval|classify -o EPISODE.png\n"
+    "       [--ways N] [--shots K] [--items L] [--seed S] [--index I] [--format compact|chat]\n"
+    "                                  draw one episode of a task as a PNG picture\n"    "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
     "                                  train (and evaluate) every run of CFG\n"
     "  eval CFG [-o RESULTS.h5]         re-evaluate the checkpoints of CFG's runs\n"
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
@@ -65,8 +74,11 @@ static int parse_list(const char *flag, const char *s, int *out, int max) {
 }
 
 static int cmd_data(int argc, char **argv) {
+    if (argc >= 1 && strcmp(argv[0], "import") == 0) return cmd_data_import(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "show") == 0) return cmd_data_show(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[0], "prepare") != 0)
-        return usage_error("%s", "data: expected 'data prepare CFG'");
+        return usage_error("%s", "data: expected 'data prepare CFG', 'data import DIR -o OUT.h5' "
+                                 "or 'data show ...'");
     int force = argc > 2 && strcmp(argv[2], "--force") == 0;
     config_t cfg;
     config_load(argv[1], &cfg);

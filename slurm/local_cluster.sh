@@ -6,7 +6,7 @@
 # export. No systemd: munged, slurmctld and slurmd are started by hand and stopped by PID file.
 set -euo pipefail
 D=${SLURM_CI_DIR:-/tmp/micl-slurm}
-CPUS=${SLURM_CI_CPUS:-$(nproc)}
+CPUS=${SLURM_CI_CPUS:-$(getconf _NPROCESSORS_ONLN)}  # not nproc: it honours OMP_NUM_THREADS
 
 start() {
     mkdir -p "$D"/{state,spool,log}

@@ -17,7 +17,7 @@ export MICL
 
 slurm_wait() { # slurm_wait JOBID -> prints "STATE EXITCODE" when the job has left the queue
     local jid=$1
-    for _ in $(seq 1200); do squeue -h -j "$jid" 2> /dev/null | grep -q . || break; sleep 0.25; done
+    for _ in $(seq 720); do squeue -h -j "$jid" 2> /dev/null | grep -q . || break; sleep 0.25; done
     scontrol -o show job "$jid" | sed -n 's/.* JobState=\([A-Z_]*\).* ExitCode=\([0-9:]*\).*/\1 \2/p'
 }
 cfg() { # cfg OUTDIR STEPS

@@ -1,0 +1,272 @@
+/* cmd_show.c - `micl data show` (see cmd_show.h): parses the options, loads the store and the
+ * vocabulary (from a config or straight from a store file), builds one episode of the task
+ * and hands it to show_episode_png. Runs on rank 0 only; other ranks return at once. */
+#define _POSIX_C_SOURCE 200809L
+#include "cmd_show.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/config.h"
+#include "../common/error.h"
+#include "../common/rng.h"
+#include "../data/episode.h"
+#include "../data/show.h"
+#include "../data/sources.h"
+#include "../data/store.h"
+#include "../data/vocab.h"
+#include "../worker/evaluator.h"
+
+static const char *SHOW_USAGE =
+    "usage: micl data show STORE.h5|CFG --task T -o EPISODE.png [--ways N] [--shots K]\n"
+    "                      [--items L] [--seed S] [--index I] [--format compact|chat]\n"
+    "  tasks T: binding       training episode: N-way (default 3), L turns (default 9),\n"
+    "                         fresh fake names, train split\n"
+    "           binding-eval  evaluation episode: N-way (default 3) K-shot (default 2) on\n"
+    "                         held-out classes with fresh fake names, one scored query\n"
+    "           classify      L (default 6) images answered with their real names\n"
+    "  CFG: the config's glyph store, vocabulary and seed; STORE.h5: 32 fake names, seed 1.\n"
+    "  --index I picks the I-th episode of the seed (default 0).\n";
+
+enum { TASK_BINDING = 0, TASK_BINDING_EVAL = 1, TASK_CLASSIFY = 2, N_TASKS = 3 };
+static const char *const TASK_NAMES[N_TASKS] = {"binding", "binding-eval", "classify"};
+#define VALID_TASKS "binding, binding-eval, classify"
+
+/* Store-only input: the vocabulary's fake-name pool and seed. */
+enum { STORE_FAKE_NAMES = 32, STORE_SEED = 1 };
+
+typedef struct {
+    const char *input, *out;
+    int task;
+    int ways, shots, items; /* -1 = the task's default */
+    int64_t seed, index;    /* seed < 0: the input's default */
+    episode_format_t format;
+} show_opts_t;
+
+static int show_usage(const char *fmt, const char *arg) {
+    if (micl_rank() <= 0) {
+        fprintf(stderr, "micl: data show: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\n%s", SHOW_USAGE);
+    }
+    return MICL_EXIT_USAGE;
+}
+
+static int64_t parse_int(const char *flag, const char *s, int64_t lo, int64_t hi) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+        micl_fatal("%s expects an integer in [%lld, %lld], got '%s'", flag, (long long)lo,
+                   (long long)hi, s);
+    return (int64_t)v;
+}
+
+/* Returns -1 when parsing succeeded, else the exit code of a usage error. */
+static int parse_opts(int argc, char **argv, show_opts_t *o) {
+    memset(o, 0, sizeof *o);
+    o->task = -1;
+    o->ways = o->shots = o->items = -1;
+    o->seed = -1;
+    o->format = EPISODE_FORMAT_COMPACT;
+    if (argc < 1 || argv[0][0] == '-') return show_usage("%s", "missing STORE.h5 or CFG");
+    o->input = argv[0];
+    const char *task = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) return show_usage("option '%s' needs a value", a);
+        if (strcmp(a, "--task") == 0)
+            task = val;
+        else if (strcmp(a, "-o") == 0)
+            o->out = val;
+        else if (strcmp(a, "--ways") == 0)
+            o->ways = (int)parse_int(a, val, 2, EPISODE_MAX_WAYS);
+        else if (strcmp(a, "--shots") == 0)
+            o->shots = (int)parse_int(a, val, 0, EPISODE_MAX_ITEMS);
+        else if (strcmp(a, "--items") == 0)
+            o->items = (int)parse_int(a, val, 1, EPISODE_MAX_ITEMS);
+        else if (strcmp(a, "--seed") == 0)
+            o->seed = parse_int(a, val, 0, INT64_MAX);
+        else if (strcmp(a, "--index") == 0)
+            o->index = parse_int(a, val, 0, INT64_MAX);
+        else if (strcmp(a, "--format") == 0) {
+            if (strcmp(val, "compact") && strcmp(val, "chat"))
+                micl_fatal("--format expects 'compact' or 'chat', got '%s'", val);
+            o->format = strcmp(val, "chat") == 0 ? EPISODE_FORMAT_CHAT : EPISODE_FORMAT_COMPACT;
+        } else
+            return show_usage("unknown option '%s'", a);
+        i++;
+    }
+    if (!task) return show_usage("%s", "--task is required (valid tasks: " VALID_TASKS ")");
+    for (int t = 0; t < N_TASKS; t++)
+        if (strcmp(task, TASK_NAMES[t]) == 0) o->task = t;
+    if (o->task < 0) {
+        if (micl_rank() <= 0)
+            fprintf(stderr, "micl: data show: unknown task '%s' (valid tasks: " VALID_TASKS ")\n",
+                    task);
+        return MICL_EXIT_USAGE;
+    }
+    if (!o->out) return show_usage("%s", "-o EPISODE.png is required");
+    if (o->task == TASK_CLASSIFY && o->ways >= 0)
+        return show_usage("%s", "--ways does not apply to task classify");
+    if (o->task != TASK_BINDING_EVAL && o->shots >= 0)
+        return show_usage("--shots applies to task binding-eval only, not %s", TASK_NAMES[o->task]);
+    if (o->task == TASK_BINDING_EVAL && o->items >= 0)
+        return show_usage("%s", "--items does not apply to task binding-eval (it has N*K+1 turns)");
+    if (o->ways < 0) o->ways = 3;
+    if (o->shots < 0) o->shots = 2;
+    if (o->items < 0) o->items = o->task == TASK_CLASSIFY ? 6 : 9;
+    return -1;
+}
+
+/* Fails early, before any store is read, when the output's directory is missing or not
+ * writable. */
+static void check_output_dir(const char *out) {
+    size_t n = strlen(out);
+    char *dir = micl_malloc(n + 2);
+    memcpy(dir, out, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        memcpy(dir, ".", 2);
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        micl_fatal("cannot write '%s': directory '%s' does not exist", out, dir);
+    if (!S_ISDIR(st.st_mode)) micl_fatal("cannot write '%s': '%s' is not a directory", out, dir);
+    if (access(dir, W_OK) != 0)
+        micl_fatal("cannot write '%s': directory '%s' is not writable", out, dir);
+    free(dir);
+}
+
+/* A config when the name ends in .cfg or the file exists and is not HDF5; otherwise a store
+ * (so a missing STORE.h5 gets the store reader's message). */
+static int input_is_config(const char *path) {
+    size_t n = strlen(path);
+    if (n >= 4 && strcmp(path + n - 4, ".cfg") == 0) return 1;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return H5Fis_hdf5(path) == 0;
+}
+
+static const char *split_name(int split) {
+    switch (split) {
+    case STORE_SPLIT_HELDOUT_CLASS:
+        return "held-out classes";
+    case STORE_SPLIT_TEST:
+        return "held-out instances";
+    default:
+        return "training classes";
+    }
+}
+
+/* Checks that an N-way episode can be drawn from src with v's fake names. */
+static void check_ways(const show_opts_t *o, const episode_source_t *src, const vocab_t *v,
+                       const char *store_path, int split) {
+    if (src->n_classes < o->ways)
+        micl_fatal("a %d-way %s episode needs %d classes, but %s has only %d (%s)", o->ways,
+                   TASK_NAMES[o->task], o->ways, store_path, src->n_classes, split_name(split));
+    if (o->ways > v->n_fake)
+        micl_fatal("a %d-way episode needs %d fake names; the vocabulary has %d", o->ways, o->ways,
+                   v->n_fake);
+}
+
+int cmd_data_show(int argc, char **argv) {
+    show_opts_t o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (micl_rank() > 0) return 0; /* one picture, written by rank 0 */
+    check_output_dir(o.out);
+
+    /* the store and the vocabulary */
+    config_t cfg;
+    image_store_t store;
+    vocab_t v;
+    char store_path[CONFIG_PATH_LEN + 64], origin[CONFIG_PATH_LEN + 160];
+    int from_config = input_is_config(o.input);
+    uint64_t seed;
+    if (from_config) {
+        config_load(o.input, &cfg);
+        data_glyph_store_path(&cfg, store_path, (int)sizeof store_path);
+        store_read(store_path, &store);
+        vocab_build(&v, &store, cfg.fake_names, cfg.seed, cfg.question);
+        seed = o.seed >= 0 ? (uint64_t)o.seed : cfg.seed;
+        snprintf(origin, sizeof origin, "config %s (fake_names %d, seed %llu)", cfg.path,
+                 cfg.fake_names, (unsigned long long)cfg.seed);
+    } else {
+        snprintf(store_path, sizeof store_path, "%s", o.input);
+        store_read(store_path, &store);
+        vocab_build(&v, &store, STORE_FAKE_NAMES, STORE_SEED, "");
+        seed = o.seed >= 0 ? (uint64_t)o.seed : STORE_SEED;
+        snprintf(origin, sizeof origin, "vocabulary of the store (%d fake names, seed %d)",
+                 STORE_FAKE_NAMES, STORE_SEED);
+    }
+
+    /* the episode */
+    int split = o.task == TASK_BINDING_EVAL ? eval_binding_split(&store) : STORE_SPLIT_TRAIN;
+    store_index_t ix;
+    store_index_build(&store, split, &ix);
+    episode_source_t src;
+    episode_source_init(&src, &store, &ix, &v, o.task == TASK_CLASSIFY, o.format);
+    episode_t *ep = micl_calloc(1, sizeof *ep);
+    char what[256];
+    if (o.task == TASK_BINDING) {
+        check_ways(&o, &src, &v, store_path, split);
+        rng_t r = rng_make(seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)o.index);
+        episode_binding_train(&src, &r, o.ways, o.ways, o.items, 0.0f, ep);
+        snprintf(what, sizeof what,
+                 "binding \xC2\xB7 %d-way, %d turns \xC2\xB7 training episode, "
+                 "fresh fake names, %s",
+                 o.ways, o.items, split_name(split));
+    } else if (o.task == TASK_BINDING_EVAL) {
+        check_ways(&o, &src, &v, store_path, split);
+        if (o.ways * o.shots + 1 > EPISODE_MAX_ITEMS)
+            micl_fatal("a %d-way %d-shot episode has %d turns; at most %d fit an episode", o.ways,
+                       o.shots, o.ways * o.shots + 1, EPISODE_MAX_ITEMS);
+        rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, (uint64_t)o.index);
+        episode_binding_eval(&src, &r, o.ways, o.shots, 1, ep);
+        snprintf(what, sizeof what,
+                 "binding-eval \xC2\xB7 %d-way %d-shot \xC2\xB7 evaluation "
+                 "episode, fresh fake names, %s",
+                 o.ways, o.shots, split_name(split));
+    } else {
+        if (src.n_classes < 1)
+            micl_fatal("%s: classify needs training classes with images and real names; the "
+                       "store has none",
+                       store_path);
+        rng_t r = rng_make(seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)o.index);
+        episode_classify(&src, &r, o.items, ep);
+        snprintf(what, sizeof what,
+                 "classify \xC2\xB7 %d turns \xC2\xB7 real-name "
+                 "classification, %s",
+                 o.items, split_name(split));
+    }
+
+    char title[2048];
+    snprintf(title, sizeof title,
+             "%s\nstore %s (%s, %lld images of %dx%d, %d classes) \xC2\xB7 %s\n"
+             "seed %llu, episode %lld \xC2\xB7 %s format, %d tokens",
+             what, store_path, store.source, (long long)store.n, store.h, store.w, store.n_classes,
+             origin, (unsigned long long)seed, (long long)o.index,
+             o.format == EPISODE_FORMAT_CHAT ? "chat" : "compact", ep->n_tokens);
+    show_episode_png(ep, &store, &v, title, o.out);
+    micl_info("%s: %s episode, %d turns, %d tokens", o.out, TASK_NAMES[o.task], ep->n_images,
+              ep->n_tokens);
+
+    free(ep);
+    episode_source_free(&src);
+    store_index_free(&ix);
+    vocab_free(&v);
+    store_free(&store);
+    if (from_config) config_free(&cfg);
+    return 0;
+}
