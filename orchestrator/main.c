@@ -9,6 +9,7 @@
  *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
  *   micl report RESULTS.h5 [--format table|csv]
+ *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "../common/results.h"
 #include "../common/signals.h"
 #include "../data/sources.h"
+#include "cmd_bench.h"
 #include "cmd_import.h"
 #include "cmd_show.h"
 #include "experiment.h"
@@ -40,6 +42,8 @@ static const char *USAGE =
     "                                  N-way K-shot binding accuracy on any store\n"
     "  report RESULTS.h5 [--format table|csv]\n"
     "                                  print the tables of a results file\n"
+    "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o BENCH.h5]\n"
+    "                                  training-step performance (and against PyTorch)\n"
     "  version                         print the version\n"
     "Run under mpirun -np N for data parallelism; see README.md.\n";
 
@@ -210,6 +214,8 @@ int main(int argc, char **argv) {
         rc = cmd_eval(argc - 2, argv + 2, &comm);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(argc - 2, argv + 2);
+    else if (strcmp(cmd, "bench") == 0)
+        rc = cmd_bench(argc - 2, argv + 2);
     else
         rc = usage_error("unknown command '%s'", cmd);
     comm_finalize();

@@ -1,0 +1,666 @@
+/* cmd_bench.c - `micl bench step|vs-torch` (see cmd_bench.h and bench/README.md).
+ *
+ * A benchmark builds one model preset and one fixed synthetic training step (micro-batches of
+ * sequences <bos> then `pairs` x (<img> name), targets at the image positions), runs warm-up
+ * plus timed steps exactly as the trainer does (vlm_zero_grads, vlm_forward + vlm_backward per
+ * micro-batch, adamw_update over the arena; constant learning rate, no clipping) and reports
+ * the figures on stdout and, with -o, in an HDF5 file (kind "micl-bench", written via a
+ * temporary file and rename). `vs-torch` dumps the config, the initial parameters and the batch
+ * to a temporary HDF5 file, runs tests/reference/bench_torch.py on it and reads its timings back.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cmd_bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define BENCH_HAVE_MALLINFO2 1
+#endif
+
+#include "../common/error.h"
+#include "../common/h5util.h"
+#include "../kernels/adamw.h"
+#include "../kernels/kernels.h"
+#include "../model/vlm.h"
+
+#ifndef MICL_SOURCE_DIR
+#error "MICL_SOURCE_DIR must name the micl source tree (set by CMakeLists.txt)"
+#endif
+
+extern char **environ;
+
+#define BENCH_SCHEMA_VERSION 1
+#define BENCH_IMAGE_TOKEN 1
+#define BENCH_BOS 2
+#define BENCH_FIRST_NAME 3
+#define BENCH_GEMM_N 1024
+#define BENCH_GEMM_REPS 3
+#define BENCH_LOSS_TOL 1e-4
+#define BENCH_TORCH_SCRIPT "tests/reference/bench_torch.py"
+
+/* The optimizer of a step: the defaults of the train section of a config, constant lr. */
+static const float LR = 2e-3f, BETA1 = 0.9f, BETA2 = 0.98f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
+
+typedef struct {
+    const char *name;
+    vlm_config_t cfg;
+    int micro_batches, seqs, pairs; /* a sequence is <bos> + pairs x (<img> name) */
+} preset_t;
+
+static const preset_t PRESETS[] = {
+    {"quickstart", {28, 7, 64, 1, 4, 128, 3, 4, 4, 1318, 64, 0.02f, VLM_POOL_FLATTEN}, 4, 8, 9},
+    {"large", {28, 7, 128, 2, 4, 256, 4, 8, 4, 1318, 64, 0.02f, VLM_POOL_FLATTEN}, 4, 8, 9},
+    {"tiny", {12, 4, 16, 1, 2, 32, 1, 2, 4, 64, 32, 0.02f, VLM_POOL_FLATTEN}, 2, 2, 9},
+};
+#define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
+
+typedef struct {
+    const char *bench, *out;
+    const preset_t *p;
+    int steps, warmup, threads;
+} opts_t;
+
+typedef struct {
+    const preset_t *p;
+    int T, imgs_per_mb, tokens_per_mb;
+    int32_t *tokens, *targets; /* [micro_batches * seqs * T] */
+    uint8_t *pixels;           /* [micro_batches * imgs_per_mb * S * S] */
+    vlm_t *m;
+    uint8_t *decay; /* AdamW decay mask over the arena */
+    size_t act_bytes;
+    int64_t targets_per_step;
+    int n_total; /* warm-up + timed steps */
+    double *step_s, *loss;
+} work_t;
+
+typedef struct {
+    double mean, best, worst, std; /* seconds */
+} stats_t;
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static int usage(const char *fmt, const char *arg) {
+    fprintf(stderr, "micl bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nusage: micl bench step|vs-torch [--config quickstart|large|tiny] "
+                    "[--steps N] [--warmup W] [--threads T] [-o BENCH.h5]\n");
+    return MICL_EXIT_USAGE;
+}
+
+static int parse_int(const char *flag, const char *s, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        fprintf(stderr, "micl bench: %s expects an integer in [%ld, %ld], got '%s'\n", flag, lo, hi,
+                s);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) micl_fatal("clock_gettime: %s", strerror(errno));
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint32_t mix32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+static long max_rss_kib(int who) {
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0) micl_fatal("getrusage: %s", strerror(errno));
+    return ru.ru_maxrss; /* KiB on Linux */
+}
+
+/* Bytes currently allocated through malloc (0 where the C library cannot tell). */
+static size_t heap_bytes(void) {
+#ifdef BENCH_HAVE_MALLINFO2
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#else
+    return 0;
+#endif
+}
+
+static stats_t step_stats(const double *s, int n) {
+    stats_t st = {0, INFINITY, 0, 0};
+    for (int i = 0; i < n; i++) {
+        st.mean += s[i] / n;
+        st.best = s[i] < st.best ? s[i] : st.best;
+        st.worst = s[i] > st.worst ? s[i] : st.worst;
+    }
+    for (int i = 0; i < n; i++)
+        st.std += (s[i] - st.mean) * (s[i] - st.mean);
+    st.std = n > 1 ? sqrt(st.std / (n - 1)) : 0.0;
+    return st;
+}
+
+/* ---- the workload ------------------------------------------------------------------------ */
+
+static void work_init(work_t *w, const preset_t *p, int n_total) {
+    memset(w, 0, sizeof *w);
+    w->p = p;
+    w->T = 1 + 2 * p->pairs;
+    w->imgs_per_mb = p->seqs * p->pairs;
+    w->tokens_per_mb = p->seqs * w->T;
+    w->targets_per_step = (int64_t)p->micro_batches * w->imgs_per_mb;
+    w->n_total = n_total;
+    const vlm_config_t *c = &p->cfg;
+    size_t n_tok = (size_t)p->micro_batches * (size_t)w->tokens_per_mb;
+    size_t S2 = (size_t)c->image_size * (size_t)c->image_size;
+    size_t n_px = (size_t)p->micro_batches * (size_t)w->imgs_per_mb * S2;
+    w->tokens = micl_malloc(n_tok * sizeof(int32_t));
+    w->targets = micl_malloc(n_tok * sizeof(int32_t));
+    w->pixels = micl_malloc(n_px);
+    int n_names = c->vocab - BENCH_FIRST_NAME;
+    for (size_t s = 0; s < n_tok / (size_t)w->T; s++) {
+        int32_t *tok = w->tokens + s * (size_t)w->T, *tgt = w->targets + s * (size_t)w->T;
+        tok[0] = BENCH_BOS;
+        tgt[0] = -1;
+        for (int j = 0; j < p->pairs; j++) {
+            int32_t name = BENCH_FIRST_NAME +
+                           (int32_t)(mix32((uint32_t)(s * 64 + (size_t)j)) % (uint32_t)n_names);
+            tok[1 + 2 * j] = BENCH_IMAGE_TOKEN;
+            tgt[1 + 2 * j] = name; /* the image position predicts its name */
+            tok[2 + 2 * j] = name;
+            tgt[2 + 2 * j] = -1;
+        }
+    }
+    for (size_t i = 0; i < n_px; i++)
+        w->pixels[i] = (uint8_t)(mix32((uint32_t)i * 2654435761u + 17u) >> 24);
+
+    char err[256];
+    size_t heap0 = heap_bytes();
+    w->m = vlm_create(c, w->tokens_per_mb, w->imgs_per_mb, err, sizeof err);
+    if (!w->m) micl_fatal("bench preset '%s': %s", p->name, err);
+    size_t heap1 = heap_bytes(), arena = 4 * vlm_num_params(w->m) * sizeof(float);
+    /* what vlm_create allocated beyond the parameter arena: the activation arena (plus a few
+     * small tables) */
+    w->act_bytes = heap1 > heap0 + arena ? heap1 - heap0 - arena : 0;
+    vlm_init_params(w->m, 1);
+    size_t n = vlm_num_params(w->m);
+    w->decay = micl_malloc(n);
+    for (int i = 0; i < vlm_num_tensors(w->m); i++) {
+        const vlm_tensor_t *t = vlm_tensor(w->m, i);
+        memset(w->decay + t->offset, t->decay ? 1 : 0, t->size);
+    }
+    w->step_s = micl_calloc((size_t)n_total, sizeof(double));
+    w->loss = micl_calloc((size_t)n_total, sizeof(double));
+}
+
+static void work_free(work_t *w) {
+    vlm_free(w->m);
+    free(w->tokens), free(w->targets), free(w->pixels), free(w->decay);
+    free(w->step_s), free(w->loss);
+}
+
+/* One optimizer step as the trainer runs it; returns the mean loss over the step's targets. */
+static double train_step(work_t *w, int64_t step) {
+    const preset_t *p = w->p;
+    size_t S2 = (size_t)p->cfg.image_size * (size_t)p->cfg.image_size;
+    float scale = 1.0f / (float)w->targets_per_step;
+    double loss = 0.0;
+    vlm_zero_grads(w->m);
+    for (int mb = 0; mb < p->micro_batches; mb++) {
+        size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
+        vlm_batch_t b = {p->seqs,          w->T,
+                         w->tokens + t0,   w->targets + t0,
+                         w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
+                         BENCH_IMAGE_TOKEN};
+        int64_t nt = 0;
+        loss += vlm_forward(w->m, &b, &nt);
+        if (nt != w->imgs_per_mb)
+            micl_fatal("bench: micro-batch %d has %lld targets, expected %d", mb, (long long)nt,
+                       w->imgs_per_mb);
+        vlm_backward(w->m, scale);
+    }
+    adamw_update(vlm_params(w->m), vlm_grads(w->m), vlm_adam_m(w->m), vlm_adam_v(w->m), w->decay,
+                 vlm_num_params(w->m), LR, BETA1, BETA2, EPS, WEIGHT_DECAY, step + 1);
+    return loss / (double)w->targets_per_step;
+}
+
+static void work_run(work_t *w) {
+    for (int s = 0; s < w->n_total; s++) {
+        double t0 = now_s();
+        w->loss[s] = train_step(w, s);
+        w->step_s[s] = now_s() - t0;
+        if (!isfinite(w->loss[s])) micl_fatal("bench: step %d: non-finite loss", s + 1);
+    }
+}
+
+/* Single-thread GFLOP/s of kern_matmul_forward on an n x n x n product (best of a few). */
+static double gemm_peak_gflops(int n) {
+    size_t nn = (size_t)n * (size_t)n;
+    float *a = micl_alloc_aligned(nn * sizeof(float)), *b = micl_alloc_aligned(nn * sizeof(float));
+    float *c = micl_alloc_aligned(nn * sizeof(float));
+    float *scratch = micl_alloc_aligned(kern_matmul_scratch_floats(n, n) * sizeof(float));
+    for (size_t i = 0; i < nn; i++) {
+        a[i] = (float)(mix32((uint32_t)i) >> 8) * 0x1p-24f - 0.5f;
+        b[i] = (float)(mix32((uint32_t)i + 7u) >> 8) * 0x1p-24f - 0.5f;
+    }
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    double best = INFINITY;
+    for (int r = 0; r <= BENCH_GEMM_REPS; r++) { /* the first run warms up */
+        double t0 = now_s();
+        kern_matmul_forward(c, a, b, NULL, n, n, n, scratch);
+        double dt = now_s() - t0;
+        if (r > 0 && dt < best) best = dt;
+    }
+    omp_set_num_threads(saved);
+    if (!isfinite(c[nn / 2])) micl_fatal("bench: GEMM peak: non-finite result");
+    free(a), free(b), free(c), free(scratch);
+    return 2.0 * (double)n * (double)n * (double)n / best * 1e-9;
+}
+
+/* ---- the torch side ---------------------------------------------------------------------- */
+
+static void write_nd(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *data,
+                     int ndim, const hsize_t *dims) {
+    hid_t sp = H5Screate_simple(ndim, dims, NULL);
+    if (sp < 0) micl_fatal("HDF5: cannot create the dataspace of '%s'", name);
+    hid_t d = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0) micl_fatal("HDF5: cannot create dataset '%s'", name);
+    if (H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        micl_fatal("HDF5: cannot write dataset '%s'", name);
+    if (H5Dclose(d) < 0 || H5Sclose(sp) < 0) micl_fatal("HDF5: cannot close dataset '%s'", name);
+}
+
+/* The model config, optimizer, batch and the CURRENT parameters (call before training). */
+static void dump_torch_input(const char *path, work_t *w) {
+    const preset_t *p = w->p;
+    const vlm_config_t *c = &p->cfg;
+    hid_t f = h5_create(path);
+    h5_attr_str(f, "kind", "micl-bench-input");
+    h5_attr_int(f, "schema_version", BENCH_SCHEMA_VERSION);
+    h5_attr_int(f, "image_size", c->image_size);
+    h5_attr_int(f, "patch", c->patch);
+    h5_attr_int(f, "enc_dim", c->enc_dim);
+    h5_attr_int(f, "enc_layers", c->enc_layers);
+    h5_attr_int(f, "enc_heads", c->enc_heads);
+    h5_attr_int(f, "dim", c->dim);
+    h5_attr_int(f, "layers", c->layers);
+    h5_attr_int(f, "heads", c->heads);
+    h5_attr_int(f, "mlp_ratio", c->mlp_ratio);
+    h5_attr_int(f, "vocab", c->vocab);
+    h5_attr_int(f, "max_seq", c->max_seq);
+    h5_attr_int(f, "pool", c->pool);
+    h5_attr_int(f, "image_token", BENCH_IMAGE_TOKEN);
+    h5_attr_int(f, "micro_batches", p->micro_batches);
+    h5_attr_int(f, "seqs", p->seqs);
+    h5_attr_int(f, "T", w->T);
+    h5_attr_int(f, "images_per_micro_batch", w->imgs_per_mb);
+    h5_attr_int(f, "targets_per_step", w->targets_per_step);
+    h5_attr_double(f, "lr", LR);
+    h5_attr_double(f, "beta1", BETA1);
+    h5_attr_double(f, "beta2", BETA2);
+    h5_attr_double(f, "eps", EPS);
+    h5_attr_double(f, "weight_decay", WEIGHT_DECAY);
+    int64_t n_tok = (int64_t)p->micro_batches * w->tokens_per_mb;
+    h5_write_i32(f, "tokens", w->tokens, n_tok);
+    h5_write_i32(f, "targets", w->targets, n_tok);
+    hsize_t pd[4] = {(hsize_t)p->micro_batches, (hsize_t)w->imgs_per_mb, (hsize_t)c->image_size,
+                     (hsize_t)c->image_size};
+    write_nd(f, "pixels", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->pixels, 4, pd);
+    hid_t g = h5_group(f, "params");
+    int nt = vlm_num_tensors(w->m);
+    char **names = micl_calloc((size_t)nt, sizeof(char *));
+    int32_t *decay = micl_calloc((size_t)nt, sizeof(int32_t));
+    const float *params = vlm_params(w->m);
+    for (int i = 0; i < nt; i++) {
+        const vlm_tensor_t *t = vlm_tensor(w->m, i);
+        hsize_t dims[4];
+        for (int k = 0; k < t->ndim; k++)
+            dims[k] = (hsize_t)t->shape[k];
+        write_nd(g, t->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, params + t->offset, t->ndim, dims);
+        names[i] = (char *)t->name;
+        decay[i] = t->decay;
+    }
+    h5_close_group(g);
+    h5_write_strings(f, "param_names", names, nt);
+    h5_write_i32(f, "param_decay", decay, nt);
+    free(names), free(decay);
+    h5_close_file(f, path);
+}
+
+/* An empty temporary file named after `what`, registered as pending. */
+static char *temp_file(const char *what) {
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t len = strlen(dir) + strlen(what) + 32;
+    char *path = micl_malloc(len);
+    snprintf(path, len, "%s/micl-bench-%s-XXXXXX", dir, what);
+    int fd = mkstemp(path);
+    if (fd < 0) micl_fatal("cannot create a temporary file in '%s': %s", dir, strerror(errno));
+    micl_pending_add(path);
+    if (close(fd) != 0) micl_fatal("close '%s': %s", path, strerror(errno));
+    return path;
+}
+
+static void temp_remove(char *path) {
+    if (unlink(path) != 0 && errno != ENOENT)
+        micl_warn("cannot remove '%s': %s", path, strerror(errno));
+    micl_pending_remove(path);
+    free(path);
+}
+
+static const char *python_path(void) {
+    const char *py = getenv("MICL_PYTHON");
+    return py && *py ? py : "/usr/bin/python3";
+}
+
+static void run_torch(const char *input, const char *output, const opts_t *o) {
+    const char *py = python_path();
+    char script[4096], a_thr[16], a_steps[16], a_warm[16];
+    snprintf(script, sizeof script, "%s/%s", MICL_SOURCE_DIR, BENCH_TORCH_SCRIPT);
+    if (access(script, R_OK) != 0)
+        micl_fatal("cannot read the torch driver '%s': %s", script, strerror(errno));
+    snprintf(a_thr, sizeof a_thr, "%d", o->threads);
+    snprintf(a_steps, sizeof a_steps, "%d", o->steps);
+    snprintf(a_warm, sizeof a_warm, "%d", o->warmup);
+    char *argv[] = {(char *)py, script,  (char *)input, (char *)output, "--threads", a_thr,
+                    "--steps",  a_steps, "--warmup",    a_warm,         NULL};
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, py, NULL, NULL, argv, environ);
+    if (rc != 0) micl_fatal("cannot start the python '%s' (MICL_PYTHON): %s", py, strerror(rc));
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) micl_fatal("waitpid: %s", strerror(errno));
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    if (WIFEXITED(status))
+        micl_fatal("%s %s exited with status %d (its messages are above)", py, script,
+                   WEXITSTATUS(status));
+    micl_fatal("%s %s was killed by signal %d", py, script,
+               WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+}
+
+typedef struct {
+    double *step_s, *loss;
+    char *version;
+    long max_rss_kib;
+    int threads;
+} torch_result_t;
+
+static void read_torch_output(const char *path, const opts_t *o, torch_result_t *r) {
+    hid_t f = h5_open_ro(path);
+    h5_check_kind(f, path, "micl-bench-torch", "torch benchmark output", BENCH_SCHEMA_VERSION);
+    r->step_s = h5_read_f64(f, "step_s", o->steps, NULL);
+    r->loss = h5_read_f64(f, "loss", o->steps + o->warmup, NULL);
+    r->version = h5_read_attr_str(f, "torch_version");
+    r->max_rss_kib = (long)h5_read_attr_int(f, "max_rss_kib");
+    r->threads = (int)h5_read_attr_int(f, "threads");
+    h5_close_file(f, path);
+    if (r->threads != o->threads)
+        micl_fatal("%s: torch ran with %d threads, expected %d", path, r->threads, o->threads);
+}
+
+/* ---- report ------------------------------------------------------------------------------ */
+
+typedef struct {
+    stats_t st;
+    double flops, tok_s, img_s, gflops;
+} figures_t;
+
+static figures_t figures(const work_t *w, const double *timed, int steps) {
+    const preset_t *p = w->p;
+    figures_t f;
+    f.st = step_stats(timed, steps);
+    int64_t n_tok = (int64_t)p->micro_batches * w->tokens_per_mb;
+    f.flops =
+        vlm_flops_per_step_targets(&p->cfg, n_tok, w->targets_per_step, w->T, w->targets_per_step);
+    f.tok_s = (double)n_tok / f.st.mean;
+    f.img_s = (double)w->targets_per_step / f.st.mean;
+    f.gflops = f.flops / f.st.mean * 1e-9;
+    return f;
+}
+
+static void iso_time(char *buf, size_t len) {
+    time_t t = time(NULL);
+    struct tm tm;
+    if (t == (time_t)-1 || !gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "unknown");
+}
+
+static void print_header(const opts_t *o, const work_t *w) {
+    const preset_t *p = w->p;
+    printf("micl bench %s: preset %s, %zu parameters, %d thread(s), %d warm-up + %d timed "
+           "steps\n",
+           o->bench, p->name, vlm_num_params(w->m), o->threads, o->warmup, o->steps);
+    printf("  step                %d micro-batches x %d sequences x %d tokens: %d tokens, %lld "
+           "images, %lld targets\n",
+           p->micro_batches, p->seqs, w->T, p->micro_batches * w->tokens_per_mb,
+           (long long)w->targets_per_step, (long long)w->targets_per_step);
+}
+
+static void write_common(hid_t f, const opts_t *o, const work_t *w, const figures_t *fg,
+                         long rss_kib) {
+    char host[256], created[64];
+    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    iso_time(created, sizeof created);
+    h5_attr_str(f, "kind", "micl-bench");
+    h5_attr_int(f, "schema_version", BENCH_SCHEMA_VERSION);
+    h5_attr_str(f, "benchmark", o->bench);
+    h5_attr_str(f, "config", o->p->name);
+    h5_attr_int(f, "threads", o->threads);
+    h5_attr_int(f, "steps", o->steps);
+    h5_attr_int(f, "warmup", o->warmup);
+    h5_attr_str(f, "hostname", host);
+    h5_attr_str(f, "created", created);
+    h5_attr_str(f, "micl_version", MICL_VERSION);
+    h5_attr_int(f, "n_params", (int64_t)vlm_num_params(w->m));
+    h5_attr_int(f, "tokens_per_step", (int64_t)o->p->micro_batches * w->tokens_per_mb);
+    h5_attr_int(f, "images_per_step", w->targets_per_step);
+    h5_attr_int(f, "targets_per_step", w->targets_per_step);
+    h5_attr_double(f, "flops_per_step", fg->flops);
+    h5_attr_double(f, "ms_mean", 1e3 * fg->st.mean);
+    h5_attr_double(f, "ms_best", 1e3 * fg->st.best);
+    h5_attr_double(f, "ms_worst", 1e3 * fg->st.worst);
+    h5_attr_double(f, "ms_std", 1e3 * fg->st.std);
+    h5_attr_double(f, "tokens_per_s", fg->tok_s);
+    h5_attr_double(f, "images_per_s", fg->img_s);
+    h5_attr_double(f, "gflops", fg->gflops);
+    h5_attr_int(f, "max_rss_kib", rss_kib);
+    h5_attr_int(f, "params_arena_bytes", (int64_t)(4 * vlm_num_params(w->m) * sizeof(float)));
+    h5_attr_int(f, "activations_bytes", (int64_t)w->act_bytes);
+    double *ms = micl_malloc((size_t)o->steps * sizeof(double));
+    for (int i = 0; i < o->steps; i++)
+        ms[i] = 1e3 * w->step_s[o->warmup + i];
+    h5_write_f64(f, "step_ms", ms, o->steps);
+    h5_write_f64(f, "loss", w->loss, w->n_total);
+    free(ms);
+}
+
+/* Opens `out`'s temporary twin; out_finish renames it into place. */
+static hid_t out_begin(const char *out, char *tmp, size_t len) {
+    snprintf(tmp, len, "%s.tmp", out);
+    micl_pending_add(tmp);
+    return h5_create(tmp);
+}
+
+static void out_finish(hid_t f, const char *out, const char *tmp) {
+    h5_close_file(f, tmp);
+    if (rename(tmp, out) != 0)
+        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
+    micl_pending_remove(tmp);
+    printf("  wrote               %s\n", out);
+}
+
+static double mib(double bytes) {
+    return bytes / (1024.0 * 1024.0);
+}
+
+static int bench_step(const opts_t *o) {
+    work_t w;
+    work_init(&w, o->p, o->warmup + o->steps);
+    work_run(&w);
+    long rss = max_rss_kib(RUSAGE_SELF); /* before the GEMM buffers */
+    double peak = gemm_peak_gflops(BENCH_GEMM_N);
+    figures_t fg = figures(&w, w.step_s + o->warmup, o->steps);
+    double share1 = fg.gflops / peak, shareT = fg.gflops / (peak * o->threads);
+    print_header(o, &w);
+    printf("  ms/step             mean %.2f  best %.2f  worst %.2f  stddev %.2f (%.1f%%)\n",
+           1e3 * fg.st.mean, 1e3 * fg.st.best, 1e3 * fg.st.worst, 1e3 * fg.st.std,
+           100.0 * fg.st.std / fg.st.mean);
+    printf("  tokens/s            %.0f\n", fg.tok_s);
+    printf("  images/s            %.0f\n", fg.img_s);
+    printf("  GFLOP/s             %.2f (%.3f GFLOP per step)\n", fg.gflops, fg.flops * 1e-9);
+    printf("  GEMM peak           %.2f GFLOP/s (kern_matmul_forward %dx%dx%d, 1 thread, best of "
+           "%d)\n",
+           peak, BENCH_GEMM_N, BENCH_GEMM_N, BENCH_GEMM_N, BENCH_GEMM_REPS);
+    printf("  share of peak       %.1f%% of one core's peak, %.1f%% of %d x that peak\n",
+           100.0 * share1, 100.0 * shareT, o->threads);
+    printf("  memory              peak RSS %.1f MiB; parameter arena %.2f MiB (params, grads, "
+           "AdamW m, v), activation arena %.2f MiB\n",
+           rss / 1024.0, mib(4.0 * (double)vlm_num_params(w.m) * sizeof(float)),
+           mib((double)w.act_bytes));
+    printf("  loss                first step %.6f, last step %.6f\n", w.loss[0],
+           w.loss[w.n_total - 1]);
+    if (o->out) {
+        char tmp[4096];
+        hid_t f = out_begin(o->out, tmp, sizeof tmp);
+        write_common(f, o, &w, &fg, rss);
+        h5_attr_double(f, "gemm_peak_gflops", peak);
+        h5_attr_int(f, "gemm_n", BENCH_GEMM_N);
+        h5_attr_double(f, "peak_share_one_core", share1);
+        h5_attr_double(f, "peak_share_threads", shareT);
+        out_finish(f, o->out, tmp);
+    }
+    work_free(&w);
+    return MICL_EXIT_OK;
+}
+
+static int bench_vs_torch(const opts_t *o) {
+    work_t w;
+    work_init(&w, o->p, o->warmup + o->steps);
+    char *in = temp_file("in"), *res = temp_file("torch");
+    dump_torch_input(in, &w);
+    work_run(&w);
+    long rss = max_rss_kib(RUSAGE_SELF);
+    run_torch(in, res, o);
+    torch_result_t tr;
+    read_torch_output(res, o, &tr);
+    temp_remove(in);
+    temp_remove(res);
+
+    figures_t fm = figures(&w, w.step_s + o->warmup, o->steps);
+    figures_t ft = figures(&w, tr.step_s, o->steps);
+    double l0m = w.loss[0], l0t = tr.loss[0];
+    double rel = fabs(l0m - l0t) / fmax(fabs(l0t), 1e-30);
+    int ok = rel <= BENCH_LOSS_TOL && isfinite(l0t);
+    int last = w.n_total - 1;
+    double rel_last = fabs(w.loss[last] - tr.loss[last]) / fmax(fabs(tr.loss[last]), 1e-30);
+    double ratio = fm.tok_s / ft.tok_s;
+    print_header(o, &w);
+    printf("  torch               %s, float32, torch.set_num_threads(%d), torch.optim.AdamW, "
+           "python %s\n",
+           tr.version, tr.threads, python_path());
+    printf("  loss check (step 1) micl %.6f  torch %.6f  rel diff %.2e  %s (tolerance %.0e)\n", l0m,
+           l0t, rel, ok ? "ok" : "MISMATCH", BENCH_LOSS_TOL);
+    printf("  %-19s %12s %12s %12s\n", "", "micl", "torch", "speed ratio");
+    printf("  %-19s %12.2f %12.2f %12.2f\n", "ms/step mean", 1e3 * fm.st.mean, 1e3 * ft.st.mean,
+           ft.st.mean / fm.st.mean);
+    printf("  %-19s %12.2f %12.2f %12.2f\n", "ms/step best", 1e3 * fm.st.best, 1e3 * ft.st.best,
+           ft.st.best / fm.st.best);
+    printf("  %-19s %12.2f %12.2f\n", "ms/step stddev", 1e3 * fm.st.std, 1e3 * ft.st.std);
+    printf("  %-19s %12.0f %12.0f %12.2f\n", "tokens/s", fm.tok_s, ft.tok_s, ratio);
+    printf("  %-19s %12.0f %12.0f %12.2f\n", "images/s", fm.img_s, ft.img_s, ratio);
+    printf("  %-19s %12.2f %12.2f %12.2f\n", "GFLOP/s", fm.gflops, ft.gflops, ratio);
+    printf("  %-19s %12.1f %12.1f\n", "peak RSS MiB", rss / 1024.0, tr.max_rss_kib / 1024.0);
+    printf("  %-19s %12.6f %12.6f   (rel diff %.1e, informational)\n", "loss, last step",
+           w.loss[last], tr.loss[last], rel_last);
+    printf("  ratio               micl tokens/s / torch tokens/s = %.2f\n", ratio);
+    if (o->out) {
+        char tmp[4096];
+        hid_t f = out_begin(o->out, tmp, sizeof tmp);
+        write_common(f, o, &w, &fm, rss);
+        h5_attr_str(f, "torch_version", tr.version);
+        h5_attr_str(f, "python", python_path());
+        h5_attr_double(f, "torch_ms_mean", 1e3 * ft.st.mean);
+        h5_attr_double(f, "torch_ms_best", 1e3 * ft.st.best);
+        h5_attr_double(f, "torch_ms_worst", 1e3 * ft.st.worst);
+        h5_attr_double(f, "torch_ms_std", 1e3 * ft.st.std);
+        h5_attr_double(f, "torch_tokens_per_s", ft.tok_s);
+        h5_attr_double(f, "torch_images_per_s", ft.img_s);
+        h5_attr_double(f, "torch_gflops", ft.gflops);
+        h5_attr_int(f, "torch_max_rss_kib", tr.max_rss_kib);
+        h5_attr_double(f, "ratio_tokens_per_s", ratio);
+        h5_attr_double(f, "loss_first_micl", l0m);
+        h5_attr_double(f, "loss_first_torch", l0t);
+        h5_attr_double(f, "loss_rel_diff", rel);
+        h5_attr_double(f, "loss_tolerance", BENCH_LOSS_TOL);
+        h5_attr_int(f, "loss_check_ok", ok);
+        double *ms = micl_malloc((size_t)o->steps * sizeof(double));
+        for (int i = 0; i < o->steps; i++)
+            ms[i] = 1e3 * tr.step_s[i];
+        h5_write_f64(f, "torch_step_ms", ms, o->steps);
+        h5_write_f64(f, "torch_loss", tr.loss, w.n_total);
+        free(ms);
+        out_finish(f, o->out, tmp);
+    }
+    free(tr.step_s), free(tr.loss), free(tr.version);
+    work_free(&w);
+    if (!ok) {
+        micl_warn("bench vs-torch: the first-step losses differ by %.2e relative (tolerance "
+                  "%.0e): the two runs do not compute the same model",
+                  rel, BENCH_LOSS_TOL);
+        return MICL_EXIT_ERROR;
+    }
+    return MICL_EXIT_OK;
+}
+
+/* ---- entry ------------------------------------------------------------------------------- */
+
+int cmd_bench(int argc, char **argv) {
+    if (argc < 1) return usage("%s", "missing benchmark name (step or vs-torch)");
+    opts_t o = {argv[0], NULL, &PRESETS[0], 20, 3, omp_get_max_threads()};
+    if (strcmp(o.bench, "step") != 0 && strcmp(o.bench, "vs-torch") != 0)
+        return usage("unknown benchmark '%s' (expected step or vs-torch)", o.bench);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) return usage("option '%s' needs a value", a);
+        if (strcmp(a, "--config") == 0) {
+            o.p = NULL;
+            for (int k = 0; k < N_PRESETS; k++)
+                if (strcmp(val, PRESETS[k].name) == 0) o.p = &PRESETS[k];
+            if (!o.p) return usage("unknown --config '%s' (quickstart, large or tiny)", val);
+        } else if (strcmp(a, "--steps") == 0) {
+            if (!parse_int(a, val, 1, 100000, &o.steps)) return MICL_EXIT_USAGE;
+        } else if (strcmp(a, "--warmup") == 0) {
+            if (!parse_int(a, val, 0, 10000, &o.warmup)) return MICL_EXIT_USAGE;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!parse_int(a, val, 1, 1024, &o.threads)) return MICL_EXIT_USAGE;
+        } else if (strcmp(a, "-o") == 0) {
+            o.out = val;
+        } else {
+            return usage("unknown option '%s'", a);
+        }
+        i++;
+    }
+    if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */
+    omp_set_num_threads(o.threads);
+    return strcmp(o.bench, "step") == 0 ? bench_step(&o) : bench_vs_torch(&o);
+}
