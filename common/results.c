@@ -311,3 +311,99 @@ void results_print_csv(const results_t *r, FILE *out) {
         }
     }
 }
+
+static void json_string(FILE *out, const char *s) {
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+/* A finite double, or null (JSON has no NaN/Inf). */
+static void json_number(FILE *out, double v) {
+    if (isfinite(v))
+        fprintf(out, "%.17g", v);
+    else
+        fputs("null", out);
+}
+
+static void json_curve(FILE *out, const curve_t *c) {
+    const char *names[] = {"loss", "lr", "grad_norm", "tokens_per_s", "train_icl_acc"};
+    const double *cols[] = {c->loss, c->lr, c->grad_norm, c->tokens_per_s, c->train_icl_acc};
+    fputs("{\"step\": [", out);
+    for (int64_t i = 0; i < c->n; i++)
+        fprintf(out, "%s%lld", i ? ", " : "", (long long)c->step[i]);
+    fputs("], \"stage\": [", out);
+    for (int64_t i = 0; i < c->n; i++)
+        fprintf(out, "%s%d", i ? ", " : "", c->stage[i]);
+    fputc(']', out);
+    for (int k = 0; k < 5; k++) {
+        fprintf(out, ", \"%s\": [", names[k]);
+        for (int64_t i = 0; i < c->n; i++) {
+            if (i) fputs(", ", out);
+            json_number(out, cols[k][i]);
+        }
+        fputc(']', out);
+    }
+    fputc('}', out);
+}
+
+static void json_row(FILE *out, const eval_row_t *e) {
+    fputs("{\"benchmark\": ", out);
+    json_string(out, e->benchmark);
+    fputs(", \"dataset\": ", out);
+    json_string(out, e->dataset);
+    fprintf(out,
+            ", \"ways\": %d, \"shots\": %d, \"episodes\": %lld, \"correct\": %lld, "
+            "\"exact_match\": %lld",
+            e->ways, e->shots, (long long)e->episodes, (long long)e->correct, (long long)e->exact);
+    const char *names[] = {"accuracy", "ci_low", "ci_high", "chance"};
+    const double vals[] = {e->accuracy, e->ci_low, e->ci_high, e->chance};
+    for (int k = 0; k < 4; k++) {
+        fprintf(out, ", \"%s\": ", names[k]);
+        json_number(out, vals[k]);
+    }
+    fputc('}', out);
+}
+
+void results_print_json(const results_t *r, FILE *out) {
+    fprintf(out, "{\"schema_version\": %d, \"config_path\": ", RESULTS_SCHEMA_VERSION);
+    json_string(out, r->config_path);
+    fputs(", \"created\": ", out);
+    json_string(out, r->created);
+    fputs(", \"hostname\": ", out);
+    json_string(out, r->hostname);
+    fprintf(out, ", \"world_size\": %d, \"threads\": %d, \"config\": ", r->world_size, r->threads);
+    json_string(out, r->config_text ? r->config_text : "");
+    fputs(", \"runs\": [", out);
+    for (int k = 0; k < r->n_runs; k++) {
+        const run_result_t *run = &r->runs[k];
+        fputs(k ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
+        json_string(out, run->name);
+        fprintf(out, ", \"steps\": %lld, \"tokens\": %lld, \"n_params\": %lld",
+                (long long)run->steps, (long long)run->tokens, (long long)run->n_params);
+        fputs(", \"train_seconds\": ", out);
+        json_number(out, run->train_seconds);
+        fputs(", \"eval_seconds\": ", out);
+        json_number(out, run->eval_seconds);
+        fputs(", \"tokens_per_s\": ", out);
+        json_number(out, run->tokens_per_s);
+        fputs(", \"checkpoint\": ", out);
+        json_string(out, run->checkpoint);
+        fputs(", \"curve\": ", out);
+        json_curve(out, &run->curve);
+        fputs(", \"eval\": [", out);
+        for (int i = 0; i < run->n_rows; i++) {
+            if (i) fputs(", ", out);
+            json_row(out, &run->rows[i]);
+        }
+        fputs("]}", out);
+    }
+    fputs("\n]}\n", out);
+}

@@ -66,5 +66,8 @@ void results_free(results_t *r);
 /* The summary table: one row per run, one column per (benchmark, ways, shots). */
 void results_print_table(const results_t *r, FILE *out);
 void results_print_csv(const results_t *r, FILE *out);
+/* The whole file as one JSON object: header, and per run its counters, stage starts, curve and
+ * evaluation rows. */
+void results_print_json(const results_t *r, FILE *out);
 
 #endif

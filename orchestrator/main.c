@@ -8,7 +8,7 @@
  *   micl eval CFG [-o RESULTS.h5]
  *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
- *   micl report RESULTS.h5 [--format table|csv]
+ *   micl report RESULTS.h5 [--format table|csv|json]
  *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -34,15 +34,17 @@ static const char *USAGE =
     "                                  image store from class sub-folders of PNG/JPEG files\n"
     "  data show STORE.h5|CFG --task binding|binding-eval|classify -o EPISODE.png\n"
     "       [--ways N] [--shots K] [--items L] [--seed S] [--index I] [--format compact|chat]\n"
-    "                                  draw one episode of a task as a PNG picture\n"    "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
+    "                                  draw one episode of a task as a PNG picture\n"
+    "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
     "                                  train (and evaluate) every run of CFG\n"
     "  eval CFG [-o RESULTS.h5]         re-evaluate the checkpoints of CFG's runs\n"
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
     "       [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
     "                                  N-way K-shot binding accuracy on any store\n"
-    "  report RESULTS.h5 [--format table|csv]\n"
+    "  report RESULTS.h5 [--format table|csv|json]\n"
     "                                  print the tables of a results file\n"
-    "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o BENCH.h5]\n"
+    "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o "
+    "BENCH.h5]\n"
     "                                  training-step performance (and against PyTorch)\n"
     "  version                         print the version\n"
     "Run under mpirun -np N for data parallelism; see README.md.\n";
@@ -177,13 +179,15 @@ static int cmd_report(int argc, char **argv) {
         else
             return usage_error("report: unknown option '%s'", argv[i]);
     }
-    if (strcmp(format, "table") && strcmp(format, "csv"))
-        micl_fatal("--format expects 'table' or 'csv', got '%s'", format);
+    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+        micl_fatal("--format expects 'table', 'csv' or 'json', got '%s'", format);
     if (micl_rank() != 0) return 0;
     results_t r;
     results_read(argv[0], &r);
     if (strcmp(format, "csv") == 0) {
         results_print_csv(&r, stdout);
+    } else if (strcmp(format, "json") == 0) {
+        results_print_json(&r, stdout);
     } else {
         printf("%s: %d run(s), created %s on %s, %d rank(s) x %d thread(s)\n", argv[0], r.n_runs,
                r.created, r.hostname, r.world_size, r.threads);

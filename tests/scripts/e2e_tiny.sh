@@ -40,6 +40,18 @@ PY
 "$MICL" report out1/results.h5 | tee report.txt
 grep -q "binding" report.txt
 "$MICL" report out1/results.h5 --format csv | head -3
+"$MICL" report out1/results.h5 --format json > report.json
+"$PY" - <<'PY'
+import json, h5py, numpy as np
+j = json.load(open("report.json"))
+f = h5py.File("out1/results.h5", "r")
+assert [r["name"] for r in j["runs"]] == ["base", "icl"]
+for r in j["runs"]:
+    acc = f[f"runs/{r['name']}/eval/accuracy"][()]
+    assert np.array_equal(np.array([e["accuracy"] for e in r["eval"]]), acc)
+    assert r["curve"]["step"] == list(f[f"runs/{r['name']}/train/step"][()])
+print("report --format json matches the HDF5 file")
+PY
 "$MICL" eval --checkpoint out1/icl.ckpt.h5 --dataset data/cache-tiny/glyphs.h5 --ways 2 --shots 0,1 --episodes 20 -o eval.h5
 "$PY" -c "import h5py; f=h5py.File('eval.h5','r'); assert len(f['runs/icl/eval/accuracy'])==2"
 # re-evaluating the saved checkpoints reproduces the table written at the end of training
