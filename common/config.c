@@ -407,10 +407,13 @@ static int word_prefix(const char *a, const char *b) {
 
 /* True if `w` (length n) is one of the '_'-separated words of `s`. */
 static int has_word(const char *s, const char *w, size_t n) {
+    /* An empty word (from "a__b") matches nowhere; strstr would find it at every position,
+     * including the terminator, and the loop would run past the end of s. */
+    if (n == 0) return 0;
     for (const char *p = s; (p = strstr(p, w)) != NULL; p++) {
         int starts = p == s || p[-1] == '_';
         int ends = p[n] == '\0' || p[n] == '_';
-        if (starts && ends && n) return 1;
+        if (starts && ends) return 1;
     }
     return 0;
 }

@@ -19,6 +19,7 @@ static int g_rank = -1;
 static int g_world = 1;
 static char *g_pending[PENDING_MAX];
 static void (*g_abort_hook)(int code);
+static void (*g_fatal_hook)(void);
 
 void micl_set_rank(int rank, int world_size) {
     g_rank = rank;
@@ -31,6 +32,10 @@ int micl_rank(void) {
 
 void micl_set_abort_hook(void (*hook)(int code)) {
     g_abort_hook = hook;
+}
+
+void micl_set_fatal_hook(void (*hook)(void)) {
+    g_fatal_hook = hook;
 }
 
 void micl_pending_add(const char *path) {
@@ -84,6 +89,7 @@ void micl_fatal_at(const char *file, int line, const char *fmt, ...) {
     fputc('\n', stderr);
     fflush(stderr);
     remove_pending();
+    if (g_fatal_hook) g_fatal_hook();
     if (g_abort_hook && g_world > 1) g_abort_hook(MICL_EXIT_ERROR);
     exit(MICL_EXIT_ERROR);
 }

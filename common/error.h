@@ -40,6 +40,12 @@ void micl_pending_remove(const char *path);
 /* Installed by the MPI layer: called by micl_fatal to abort all ranks. */
 void micl_set_abort_hook(void (*hook)(int code));
 
+/* Test and fuzzing hook (NULL = off, the default). When set, micl_fatal calls it after printing
+ * the message and removing pending files, instead of aborting or exiting. The hook must not
+ * return: it leaves by longjmp (the libFuzzer harnesses in tests/fuzz/ jump back to their
+ * entry point) or by exiting itself; if it does return, micl_fatal exits as usual. */
+void micl_set_fatal_hook(void (*hook)(void));
+
 /* Checked allocation: never returns NULL. micl_alloc_aligned gives 64-byte alignment. */
 void *micl_malloc(size_t n);
 void *micl_calloc(size_t count, size_t size);

@@ -19,6 +19,7 @@
 #define IDX_MAX_DIM INT64_C(100000000)
 #define IDX_MAX_BYTES (INT64_C(1) << 34)
 #define IDX_CHUNK (1u << 30)
+#define IDX_FIRST_ALLOC (INT64_C(1) << 20)
 
 /* zlib's message for the last error on f, without the file name that gzerror puts first. */
 static const char *zlib_message(const char *path, gzFile f, int *err) {
@@ -42,15 +43,20 @@ static void short_read(const char *path, gzFile f, const char *what, int64_t wan
                (long long)want);
 }
 
-static int64_t read_all(const char *path, gzFile f, uint8_t *buf, int64_t n, const char *what) {
+/* Reads up to n bytes; returns how many were read before the end of the data or an error. */
+static int64_t read_all_or_short(gzFile f, uint8_t *buf, int64_t n) {
     int64_t done = 0;
     while (done < n) {
         unsigned want = (unsigned)(n - done > IDX_CHUNK ? IDX_CHUNK : n - done);
         int got = gzread(f, buf + done, want);
-        if (got < 0) short_read(path, f, what, n, done);
-        if (got == 0) break;
+        if (got <= 0) break;
         done += got;
     }
+    return done;
+}
+
+static int64_t read_all(const char *path, gzFile f, uint8_t *buf, int64_t n, const char *what) {
+    int64_t done = read_all_or_short(f, buf, n);
     if (done < n) short_read(path, f, what, n, done);
     return done;
 }
@@ -90,8 +96,17 @@ void idx_read_u8(const char *path, int want_ndim, int64_t dims[3], uint8_t **dat
         dims[i] = d;
     }
 
-    uint8_t *buf = micl_malloc((size_t)total);
-    read_all(path, f, buf, total, "payload");
+    /* The buffer grows with the data actually read (doubling from 1 MiB), so a short file that
+     * claims huge dimensions is reported as truncated without allocating the claimed size. */
+    int64_t cap = total < IDX_FIRST_ALLOC ? total : IDX_FIRST_ALLOC, done = 0;
+    uint8_t *buf = micl_malloc((size_t)cap);
+    for (;;) {
+        done += read_all_or_short(f, buf + done, cap - done);
+        if (done < cap) short_read(path, f, "payload", total, done);
+        if (cap == total) break;
+        cap = 2 * cap < total ? 2 * cap : total;
+        buf = micl_realloc(buf, (size_t)cap);
+    }
     int c = gzgetc(f);
     if (c != -1)
         micl_fatal("%s: trailing bytes after the IDX payload of %lld bytes", path,

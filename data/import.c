@@ -426,31 +426,57 @@ static int decode_jpeg(jpeg_state_t *s, const uint8_t *data, size_t len, luma_im
     return 0;
 }
 
-/* Decodes the file at path by its signature (not its extension); fatal on any error. */
+/* Decodes len bytes by their signature (not the file name's extension); fatal on any error,
+ * with messages that start with name. */
+static void decode_memory(const uint8_t *data, size_t len, const char *name, luma_image_t *out) {
+    static const uint8_t jpeg_sig[3] = {0xFF, 0xD8, 0xFF};
+    if (len == 0) micl_fatal("%s: cannot decode image: the file is empty", name);
+    if (len >= 8 && png_sig_cmp(data, 0, 8) == 0) {
+        /* The states are freed before a fatal error so that nothing is left behind when the
+         * fatal hook returns control to a caller (tests/fuzz/fuzz_image.c). */
+        char msg[IMPORT_MSG];
+        png_state_t *s = micl_calloc(1, sizeof *s);
+        s->data = data;
+        s->len = len;
+        int rc = decode_png(s, out);
+        memcpy(msg, s->msg, sizeof msg);
+        free(s);
+        if (rc != 0) micl_fatal("%s: cannot decode PNG image: %s", name, msg);
+    } else if (len >= 3 && memcmp(data, jpeg_sig, 3) == 0) {
+        char msg[IMPORT_MSG];
+        jpeg_state_t *s = micl_calloc(1, sizeof *s);
+        int rc = decode_jpeg(s, data, len, out);
+        memcpy(msg, s->err.msg, sizeof msg);
+        free(s);
+        if (rc != 0) micl_fatal("%s: cannot decode JPEG image: %s", name, msg);
+    } else {
+        micl_fatal("%s: cannot decode image: not a PNG or JPEG file (unknown signature)", name);
+    }
+    if (out->w < 1 || out->h < 1)
+        micl_fatal("%s: cannot decode image: it has %lld x %lld pixels", name, (long long)out->w,
+                   (long long)out->h);
+}
+
+/* Decodes the file at path; fatal on any error. */
 static void decode_file(const char *path, luma_image_t *out, int64_t *bytes) {
     size_t len;
     uint8_t *data = read_file(path, &len);
     *bytes += (int64_t)len;
-    static const uint8_t jpeg_sig[3] = {0xFF, 0xD8, 0xFF};
-    if (len == 0) micl_fatal("%s: cannot decode image: the file is empty", path);
-    if (len >= 8 && png_sig_cmp(data, 0, 8) == 0) {
-        png_state_t *s = micl_calloc(1, sizeof *s);
-        s->data = data;
-        s->len = len;
-        if (decode_png(s, out) != 0) micl_fatal("%s: cannot decode PNG image: %s", path, s->msg);
-        free(s);
-    } else if (len >= 3 && memcmp(data, jpeg_sig, 3) == 0) {
-        jpeg_state_t *s = micl_calloc(1, sizeof *s);
-        if (decode_jpeg(s, data, len, out) != 0)
-            micl_fatal("%s: cannot decode JPEG image: %s", path, s->err.msg);
-        free(s);
-    } else {
-        micl_fatal("%s: cannot decode image: not a PNG or JPEG file (unknown signature)", path);
-    }
+    decode_memory(data, len, path, out);
     free(data);
-    if (out->w < 1 || out->h < 1)
-        micl_fatal("%s: cannot decode image: it has %lld x %lld pixels", path, (long long)out->w,
-                   (long long)out->h);
+}
+
+void data_import_decode(const uint8_t *data, size_t len, const char *name, int size, uint8_t *out) {
+    if (size < 1 || size > IMPORT_MAX_SIZE)
+        micl_fatal("image size %d is out of range [1, %d]", size, IMPORT_MAX_SIZE);
+    luma_image_t img;
+    decode_memory(data, len, name, &img);
+    uint64_t *acc = micl_malloc((size_t)size * (size_t)size * sizeof *acc);
+    uint64_t *rowacc = micl_malloc((size_t)size * sizeof *rowacc);
+    box_resize(img.pix, img.w, img.h, size, out, acc, rowacc);
+    free(acc);
+    free(rowacc);
+    free(img.pix);
 }
 
 /* ------------------------------------------------------------------------------- the import */

@@ -12,6 +12,9 @@
 #ifndef MICL_IMPORT_H
 #define MICL_IMPORT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Largest accepted image side, in pixels, before cropping and resizing. */
 #define DATA_IMPORT_MAX_SIDE 16384
 
@@ -21,5 +24,10 @@
  * converted. Any problem (missing or empty folders, a corrupt, truncated or oversized image,
  * an unwritable output) is fatal, names the file or folder and leaves no output behind. */
 void data_import(const char *dir, const char *out_path, int size, int gray);
+
+/* Decodes one PNG or JPEG image held in memory (len bytes; the format is taken from the
+ * signature) exactly as data_import does: grayscale, centre crop, area-average resize to
+ * size x size bytes written to out. name is used in messages. Any problem is fatal. */
+void data_import_decode(const uint8_t *data, size_t len, const char *name, int size, uint8_t *out);
 
 #endif
