@@ -43,6 +43,29 @@ void curve_free(curve_t *c) {
     memset(c, 0, sizeof *c);
 }
 
+void curve_write(hid_t g, const curve_t *c) {
+    h5_write_i64(g, "step", c->step, c->n);
+    h5_write_i32(g, "stage", c->stage, c->n);
+    h5_write_f64(g, "loss", c->loss, c->n);
+    h5_write_f64(g, "lr", c->lr, c->n);
+    h5_write_f64(g, "grad_norm", c->grad_norm, c->n);
+    h5_write_f64(g, "tokens_per_s", c->tokens_per_s, c->n);
+    h5_write_f64(g, "train_icl_acc", c->train_icl_acc, c->n);
+}
+
+void curve_read(hid_t g, curve_t *c) {
+    int64_t n;
+    curve_free(c);
+    c->step = h5_read_i64(g, "step", -1, &n);
+    c->n = c->cap = n;
+    c->stage = h5_read_i32(g, "stage", n, NULL);
+    c->loss = h5_read_f64(g, "loss", n, NULL);
+    c->lr = h5_read_f64(g, "lr", n, NULL);
+    c->grad_norm = h5_read_f64(g, "grad_norm", n, NULL);
+    c->tokens_per_s = h5_read_f64(g, "tokens_per_s", n, NULL);
+    c->train_icl_acc = h5_read_f64(g, "train_icl_acc", n, NULL);
+}
+
 void results_wilson(int64_t k, int64_t n, double *lo, double *hi) {
     if (n <= 0) {
         *lo = 0;
@@ -69,14 +92,7 @@ static void write_run(hid_t f, const run_result_t *run) {
     h5_write_i64(g, "stage_start", run->stage_start, run->n_stages);
 
     hid_t t = h5_group(g, "train");
-    const curve_t *c = &run->curve;
-    h5_write_i64(t, "step", c->step, c->n);
-    h5_write_i32(t, "stage", c->stage, c->n);
-    h5_write_f64(t, "loss", c->loss, c->n);
-    h5_write_f64(t, "lr", c->lr, c->n);
-    h5_write_f64(t, "grad_norm", c->grad_norm, c->n);
-    h5_write_f64(t, "tokens_per_s", c->tokens_per_s, c->n);
-    h5_write_f64(t, "train_icl_acc", c->train_icl_acc, c->n);
+    curve_write(t, &run->curve);
     h5_close_group(t);
 
     hid_t e = h5_group(g, "eval");
@@ -189,16 +205,7 @@ static void read_run(hid_t runs, const char *name, run_result_t *run) {
     H5Gclose(e);
     hid_t t = H5Gopen2(g, "train", H5P_DEFAULT);
     if (t >= 0) {
-        int64_t m;
-        curve_t *c = &run->curve;
-        c->step = h5_read_i64(t, "step", -1, &m);
-        c->n = c->cap = m;
-        c->stage = h5_read_i32(t, "stage", m, NULL);
-        c->loss = h5_read_f64(t, "loss", m, NULL);
-        c->lr = h5_read_f64(t, "lr", m, NULL);
-        c->grad_norm = h5_read_f64(t, "grad_norm", m, NULL);
-        c->tokens_per_s = h5_read_f64(t, "tokens_per_s", m, NULL);
-        c->train_icl_acc = h5_read_f64(t, "train_icl_acc", m, NULL);
+        curve_read(t, &run->curve);
         H5Gclose(t);
     }
     H5Gclose(g);

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "h5util.h"
+
 #define RESULTS_SCHEMA_VERSION 1
 #define RESULTS_MAX_RUNS 8
 #define RESULTS_MAX_ROWS 128
@@ -56,6 +58,10 @@ typedef struct {
 void curve_push(curve_t *c, int64_t step, int stage, double loss, double lr, double gnorm,
                 double tps, double acc);
 void curve_free(curve_t *c);
+/* The curve's datasets (step, stage, loss, lr, grad_norm, tokens_per_s, train_icl_acc) in
+ * group g; curve_read replaces *c with what g holds. Used by results and checkpoint files. */
+void curve_write(hid_t g, const curve_t *c);
+void curve_read(hid_t g, curve_t *c);
 
 /* Wilson score interval for k successes out of n at 95%. */
 void results_wilson(int64_t k, int64_t n, double *lo, double *hi);

@@ -47,22 +47,26 @@ typedef struct {
 #define FT_ERROR_START_LIST {
 #define FT_ERROR_END_LIST                                                                          \
     { 0, NULL }                                                                                    \
-    }                                                                                              \
-    ;
+    }
 static const struct {
     int code;
     const char *text;
 } k_ft_errors[] =
 #include FT_ERRORS_H
+    ;
 
-    static void ft_message(FT_Error e, char *buf, size_t len) {
-    for (int i = 0; k_ft_errors[i].text; i++) {
-        if (k_ft_errors[i].code == e) {
-            snprintf(buf, len, "%s (FreeType error 0x%02x)", k_ft_errors[i].text, (unsigned)e);
-            return;
-        }
-    }
-    snprintf(buf, len, "FreeType error 0x%02x", (unsigned)e);
+const char *glyphs_ft_error_text(int e) {
+    for (int i = 0; k_ft_errors[i].text; i++)
+        if (k_ft_errors[i].code == e) return k_ft_errors[i].text;
+    return NULL;
+}
+
+static void ft_message(FT_Error e, char *buf, size_t len) {
+    const char *text = glyphs_ft_error_text(e);
+    if (text)
+        snprintf(buf, len, "%s (FreeType error 0x%02x)", text, (unsigned)e);
+    else
+        snprintf(buf, len, "FreeType error 0x%02x", (unsigned)e);
 }
 
 static int pixel_size(const data_config_t *cfg) {

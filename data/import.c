@@ -111,27 +111,6 @@ static int has_image_ext(const char *name) {
     return 0;
 }
 
-static int valid_utf8(const char *s) {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int extra;
-        if (*p < 0x80)
-            extra = 0;
-        else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
-            extra = 1;
-        else if ((*p & 0xF0) == 0xE0)
-            extra = 2;
-        else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
-            extra = 3;
-        else
-            return 0;
-        p++;
-        for (int i = 0; i < extra; i++, p++)
-            if ((*p & 0xC0) != 0x80) return 0;
-    }
-    return 1;
-}
-
 /* The entries of dir, sorted by name, skipping "." and ".." and hidden entries (leading '.').
  * want_dirs: keep sub-directories; otherwise keep regular files with an image extension.
  * *skipped counts the other entries. */
@@ -507,7 +486,8 @@ static char *class_name_of(const char *dir, const char *folder) {
     if (strlen(name) > IMPORT_MAX_NAME)
         micl_fatal("%s/%s: class folder name is longer than %d bytes", dir, folder,
                    IMPORT_MAX_NAME);
-    if (!valid_utf8(name)) micl_fatal("%s/%s: class folder name is not valid UTF-8", dir, folder);
+    if (!store_valid_utf8(name))
+        micl_fatal("%s/%s: class folder name is not valid UTF-8", dir, folder);
     return name;
 }
 

@@ -21,6 +21,7 @@
 
 #include "../common/config.h"
 #include "../common/error.h"
+#include "sources.h"
 
 /* ---- canvas ---------------------------------------------------------------------------- */
 
@@ -95,24 +96,9 @@ static void blit_gray(canvas_t *c, int x, int y, const uint8_t *img, int ih, int
 
 /* ---- text ------------------------------------------------------------------------------ */
 
-/* FreeType's error texts (FT_Error_String is empty unless FreeType was built with them). */
-#undef FTERRORS_H_
-#define FT_ERRORDEF(e, v, s) {e, s},
-#define FT_ERROR_START_LIST {
-#define FT_ERROR_END_LIST                                                                          \
-    { 0, NULL }                                                                                    \
-    }                                                                                              \
-    ;
-static const struct {
-    int code;
-    const char *text;
-} k_show_ft_errors[] =
-#include FT_ERRORS_H
-
-    static const char * ft_text(FT_Error e) {
-    for (int i = 0; k_show_ft_errors[i].text; i++)
-        if (k_show_ft_errors[i].code == e) return k_show_ft_errors[i].text;
-    return "unknown FreeType error";
+static const char *ft_text(FT_Error e) {
+    const char *text = glyphs_ft_error_text(e);
+    return text ? text : "unknown FreeType error";
 }
 
 enum { FONT_REGULAR = 0, FONT_BOLD = 1, FONT_CJK = 2, N_FONTS = 3 };

@@ -15,6 +15,10 @@ void idx_read_u8(const char *path, int want_ndim, int64_t dims[3], uint8_t **dat
 /* Builds the Fashion-MNIST store (train = split 0, t10k = split 1). */
 void fashion_mnist_build(const char *dir, image_store_t *out);
 
+/* FreeType's text for an error code (NULL if unknown); FT_Error_String is empty unless
+ * FreeType was built with error strings. */
+const char *glyphs_ft_error_text(int code);
+
 /* Renders the glyph store from the fonts in cfg (see docs/DATA.md). */
 void glyphs_build(const data_config_t *cfg, image_store_t *out);
 

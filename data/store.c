@@ -33,7 +33,7 @@ static void quiet_hdf5(void) {
 
 /* ---------------------------------------------------------------- validation (both ways) */
 
-static int valid_utf8(const char *s) {
+int store_valid_utf8(const char *s) {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         int extra;
@@ -79,7 +79,7 @@ static void validate_store(const char *what, const image_store_t *s) {
         if (strlen(nm) > STORE_MAX_NAME)
             micl_fatal("%s: dataset /class_names: class %d has a name longer than %d bytes", what,
                        c, STORE_MAX_NAME);
-        if (!valid_utf8(nm))
+        if (!store_valid_utf8(nm))
             micl_fatal("%s: dataset /class_names: class %d has a name that is not valid UTF-8",
                        what, c);
         for (const char *p = nm; *p; p++)

@@ -36,6 +36,8 @@ typedef struct {
 void store_write(const char *path, const image_store_t *s);
 void store_read(const char *path, image_store_t *s);
 void store_free(image_store_t *s);
+/* 1 if s is well-formed UTF-8 (class names must be). */
+int store_valid_utf8(const char *s);
 /* The provenance attribute of the store at path as a new string (free it), or NULL when the
  * file is missing, not HDF5 or has no readable provenance. Used to decide whether a cached
  * store is current; never fails. */

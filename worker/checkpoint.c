@@ -45,14 +45,7 @@ static void read_model_config(hid_t g, vlm_config_t *c) {
 
 static void write_progress(hid_t f, const run_result_t *r) {
     hid_t g = h5_group(f, "progress");
-    const curve_t *c = &r->curve;
-    h5_write_i64(g, "step", c->step, c->n);
-    h5_write_i32(g, "stage", c->stage, c->n);
-    h5_write_f64(g, "loss", c->loss, c->n);
-    h5_write_f64(g, "lr", c->lr, c->n);
-    h5_write_f64(g, "grad_norm", c->grad_norm, c->n);
-    h5_write_f64(g, "tokens_per_s", c->tokens_per_s, c->n);
-    h5_write_f64(g, "train_icl_acc", c->train_icl_acc, c->n);
+    curve_write(g, &r->curve);
     h5_write_i64(g, "stage_start", r->stage_start, r->n_stages);
     h5_attr_int(g, "tokens", r->tokens);
     h5_attr_double(g, "train_seconds", r->train_seconds);
@@ -63,17 +56,8 @@ void checkpoint_read_progress(const char *path, run_result_t *out) {
     hid_t f = h5_open_ro(path);
     if (!h5_exists(f, "progress")) micl_fatal("%s: missing group /progress", path);
     hid_t g = H5Gopen2(f, "progress", H5P_DEFAULT);
-    int64_t n, ns;
-    curve_free(&out->curve);
-    curve_t *c = &out->curve;
-    c->step = h5_read_i64(g, "step", -1, &n);
-    c->n = c->cap = n;
-    c->stage = h5_read_i32(g, "stage", n, NULL);
-    c->loss = h5_read_f64(g, "loss", n, NULL);
-    c->lr = h5_read_f64(g, "lr", n, NULL);
-    c->grad_norm = h5_read_f64(g, "grad_norm", n, NULL);
-    c->tokens_per_s = h5_read_f64(g, "tokens_per_s", n, NULL);
-    c->train_icl_acc = h5_read_f64(g, "train_icl_acc", n, NULL);
+    int64_t ns;
+    curve_read(g, &out->curve);
     int64_t *ss = h5_read_i64(g, "stage_start", -1, &ns);
     if (ns > 16)
         micl_fatal("%s: /progress/stage_start has %lld entries (at most 16)", path, (long long)ns);
