@@ -36,6 +36,7 @@ typedef enum {
     K_STRING,     /* char[size] field */
     K_NAME,       /* char[size] field restricted to letters, digits, '_', '-', '.' */
     K_FAMILY,     /* family_t field, one of g_family_names */
+    K_BOOL,       /* int field, 0 or 1, written true / false */
     K_INT_LIST,   /* int[size] field with its count at aux; sorted, unique, non-empty */
     K_STR_LIST,   /* char[size][CONFIG_PATH_LEN] field with its count at aux */
     K_INT_PAIR,   /* [a, b] into int fields at off and aux; a <= b */
@@ -63,7 +64,7 @@ typedef struct {
 #define INT64_BIG 1e15 /* upper bound of step counts */
 #define U64_MAX_D 9223372036854775807.0
 
-static const char *const g_family_names[] = {"classify", "binding"};
+static const char *const g_family_names[] = {"classify", "binding", "mc", "matching"};
 #define N_FAMILIES ((int)(sizeof g_family_names / sizeof g_family_names[0]))
 
 static const char *const g_default_fonts[] = {
@@ -215,7 +216,59 @@ static const schema_key_t g_stage_keys[] = {
      .kind = K_FAMILY,
      .off = S_(family),
      .def_s = "binding",
-     .doc = "task family of the episodes: classify or binding"},
+     .doc = "task family of the episodes when `mix` is not given: classify (real names), "
+            "binding (fake names), mc (multiple choice, option letters), matching (same/different "
+            "pairs)"},
+    {.path = "mix.classify",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_CLASSIFY]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of the stage's (non-replay) sequences that are classify episodes; the "
+            "`mix.*` shares must sum to 1 when any is given, and then replace `family`"},
+    {.path = "mix.binding",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_BINDING]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of binding episodes (fake names bound inside the episode)"},
+    {.path = "mix.mc",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_MC]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of multiple-choice episodes (options A..D, answer a letter)"},
+    {.path = "mix.matching",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_MATCHING]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of matching episodes (two images per turn, same class? yes / no)"},
+    {.path = "mc_fake",
+     .kind = K_FLOAT,
+     .off = S_(mc_fake),
+     .def = 1,
+     .min = 0,
+     .max = 1,
+     .doc = "share of multiple-choice episodes whose options are fresh fake names (the rest use "
+            "real names)"},
+    {.path = "coherent",
+     .kind = K_BOOL,
+     .off = S_(coherent),
+     .def = 1,
+     .doc = "true: all turns of a sequence share one task and concept; false: a sequence "
+            "interleaves the turns of 2 or 3 unrelated episodes of the mix (the coherence "
+            "ablation)"},
+    {.path = "single_turn",
+     .kind = K_BOOL,
+     .off = S_(single_turn),
+     .def = 0,
+     .doc = "true: all demonstrations in one user turn and only the last answer carries loss "
+            "(VL-ICL style); false: one demonstration per turn, loss on every answer"},
     {.path = "steps",
      .kind = K_INT64,
      .off = S_(steps),
@@ -298,6 +351,12 @@ static void copy_str(char *dst, size_t size, const char *src) {
     snprintf(dst, size, "%s", src ? src : "");
 }
 
+static family_t family_of_name(const char *name) {
+    for (int i = 0; i < N_FAMILIES; i++)
+        if (strcmp(name, g_family_names[i]) == 0) return (family_t)i;
+    return FAMILY_BINDING;
+}
+
 static void set_default(const schema_key_t *k, char *base) {
     char *p = base + k->off;
     switch (k->kind) {
@@ -318,7 +377,10 @@ static void set_default(const schema_key_t *k, char *base) {
         copy_str(p, k->size, k->def_s);
         break;
     case K_FAMILY:
-        *(family_t *)p = strcmp(k->def_s, "classify") ? FAMILY_BINDING : FAMILY_CLASSIFY;
+        *(family_t *)p = family_of_name(k->def_s);
+        break;
+    case K_BOOL:
+        *(int *)p = k->def != 0;
         break;
     case K_INT_LIST:
         memcpy(p, k->def_ints, (size_t)k->def_n * sizeof(int));
@@ -607,7 +669,9 @@ static family_t get_family(const loader_t *L, const config_setting_t *s, const c
     const char *v = config_setting_get_string(s);
     for (int i = 0; i < N_FAMILIES; i++)
         if (strcmp(v, g_family_names[i]) == 0) return (family_t)i;
-    fail_at(L, s, "key '%s' = \"%s\" is not a valid family (valid: classify, binding)", key, v);
+    fail_at(L, s,
+            "key '%s' = \"%s\" is not a valid family (valid: classify, binding, mc, matching)", key,
+            v);
 }
 
 /* Checks that `s` is an array/list of n elements with n in [lo, hi]; returns n. */
@@ -705,6 +769,10 @@ static void load_value(const loader_t *L, const config_setting_t *s, const schem
     case K_FAMILY:
         *(family_t *)p = get_family(L, s, key);
         break;
+    case K_BOOL:
+        need_type(L, s, key, config_setting_type(s) == CONFIG_TYPE_BOOL, "true or false");
+        *(int *)p = config_setting_get_bool(s) != 0;
+        break;
     case K_INT_LIST:
         get_int_list(L, s, k, key, base);
         break;
@@ -772,7 +840,24 @@ static void load_stage(const loader_t *L, const config_setting_t *s, const char 
     table_defaults(&g_stage, st);
     snprintf(st->name, sizeof st->name, "stage%d", index + 1);
     load_group(L, s, &g_stage, "", disp, st);
-    if (st->family == FAMILY_CLASSIFY && !config_setting_get_member(s, "items")) st->items = 1;
+    double sum = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        sum += st->mix[f];
+    if (sum == 0) {
+        st->mix[st->family] = 1; /* no mix: the stage's family alone */
+    } else {
+        if (sum < 0.999 || sum > 1.001)
+            fail_at(L, config_setting_get_member(s, "mix"),
+                    "key '%smix' shares sum to %.4g; they must sum to 1", disp, sum);
+        if (config_setting_get_member(s, "family"))
+            fail_at(L, config_setting_get_member(s, "family"),
+                    "key '%sfamily' and '%smix' both given; a stage takes one of them", disp, disp);
+        int main_f = 0; /* the largest share names the stage's family */
+        for (int f = 1; f < FAMILY_COUNT; f++)
+            if (st->mix[f] > st->mix[main_f]) main_f = f;
+        st->family = (family_t)main_f;
+    }
+    if (st->mix[FAMILY_CLASSIFY] == 1 && !config_setting_get_member(s, "items")) st->items = 1;
 }
 
 static void load_stages(const loader_t *L, const config_setting_t *s, const schema_key_t *k,
@@ -926,7 +1011,8 @@ static void rule_stage_ways(const loader_t *L, const config_t *c) {
     for (int r = 0; r < c->n_runs; r++)
         for (int i = 0; i < c->runs[r].n_stages; i++) {
             const stage_config_t *s = &c->runs[r].stages[i];
-            if (s->family == FAMILY_BINDING && s->ways_max > c->fake_names)
+            int fake = s->mix[FAMILY_BINDING] > 0 || (s->mix[FAMILY_MC] > 0 && s->mc_fake > 0);
+            if (fake && s->ways_max > c->fake_names)
                 RULE_FAIL("key 'runs[%d].stages[%d].ways' max %d exceeds fake_names = %d", r, i,
                           s->ways_max, c->fake_names);
         }
@@ -955,7 +1041,9 @@ static const rule_t g_rules[] = {
     {"Run names are unique.", rule_run_names},
     {"Stage names are unique within a run.", rule_stage_names},
     {"A stage's `min_steps` does not exceed its `steps` when `steps` > 0.", rule_stage_steps},
-    {"A binding stage's `ways` maximum is at most `fake_names`.", rule_stage_ways},
+    {"A stage with binding or fake-name multiple-choice episodes has a `ways` maximum of at "
+     "most `fake_names`.",
+     rule_stage_ways},
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1033,6 +1121,8 @@ static const char *kind_doc(kind_t k) {
         return "name";
     case K_FAMILY:
         return "string";
+    case K_BOOL:
+        return "bool";
     case K_INT_LIST:
         return "int array";
     case K_STR_LIST:
@@ -1057,6 +1147,9 @@ static void doc_default(FILE *out, const schema_key_t *k) {
         break;
     case K_FLOAT:
         fprintf(out, "`%g`", k->def);
+        break;
+    case K_BOOL:
+        fprintf(out, "`%s`", k->def != 0 ? "true" : "false");
         break;
     case K_STRING:
     case K_NAME:
@@ -1112,7 +1205,10 @@ static void doc_range(FILE *out, const schema_key_t *k) {
         fprintf(out, "1 to %zu chars", k->size - 1);
         break;
     case K_FAMILY:
-        fprintf(out, "classify, binding");
+        fprintf(out, "classify, binding, mc, matching");
+        break;
+    case K_BOOL:
+        fprintf(out, "true, false");
         break;
     case K_STR_LIST:
     case K_RUNS:

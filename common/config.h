@@ -21,7 +21,10 @@
 /* Task families of an episode (data/episode.h builds them). */
 typedef enum {
     FAMILY_CLASSIFY = 0, /* single-image real-name classification (instruction / replay data) */
-    FAMILY_BINDING = 1   /* N-way K-shot fake-name binding, coherent */
+    FAMILY_BINDING = 1,  /* N-way K-shot fake-name binding, coherent */
+    FAMILY_MC = 2,       /* multiple choice: options "A name B name", the answer a letter */
+    FAMILY_MATCHING = 3, /* pairs of images: same class? yes / no */
+    FAMILY_COUNT
 } family_t;
 
 typedef struct {
@@ -59,15 +62,19 @@ typedef struct {
 
 typedef struct {
     char name[CONFIG_NAME_LEN];
-    family_t family;        /* main family of the stage's episodes */
-    int64_t steps;          /* maximum steps of the stage (0 = until train.steps) */
-    int64_t min_steps;      /* steps before the advance metric is checked */
-    float advance_acc;      /* advance when train ICL accuracy (EMA) >= this; 0 = by steps only */
-    int ways_min, ways_max; /* N of N-way episodes */
-    int items;              /* image turns per sequence */
-    float replay;           /* share of sequences that are single-image classification */
-    float exact_copy_start; /* share of queries reusing a demo's exact image at stage start */
-    float exact_copy_end;   /* ... at the end of exact_copy_steps */
+    family_t family;         /* main family of the stage's episodes */
+    int64_t steps;           /* maximum steps of the stage (0 = until train.steps) */
+    int64_t min_steps;       /* steps before the advance metric is checked */
+    float advance_acc;       /* advance when train ICL accuracy (EMA) >= this; 0 = by steps only */
+    int ways_min, ways_max;  /* N of N-way episodes */
+    int items;               /* image turns per sequence */
+    float replay;            /* share of sequences that are single-image classification */
+    float mix[FAMILY_COUNT]; /* shares of the families (all 0: `family` alone) */
+    float mc_fake;           /* share of multiple-choice episodes with fake-name options */
+    int coherent;            /* 1: one task per sequence; 0: unrelated episodes interleaved */
+    int single_turn;         /* 1: demos in one user turn, loss on the last answer only */
+    float exact_copy_start;  /* share of queries reusing a demo's exact image at stage start */
+    float exact_copy_end;    /* ... at the end of exact_copy_steps */
     int64_t exact_copy_steps;
 } stage_config_t;
 

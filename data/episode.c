@@ -1,8 +1,10 @@
 /* episode.c - builders for the task families (see episode.h).
  *
- * Each builder appends turns with one helper (add_turn) so that every family shares the exact
- * token layout; the families differ only in which image and which answer each turn gets and in
- * whether the answer is predictable from what came before (the any-shot loss mask).
+ * A builder draws a plan (episode_plan_t): per turn its images, question words, answer words,
+ * and whether the answer carries loss. episode_layout turns any plan into tokens with one
+ * helper (lay_turn), so all families share the exact token layout; families differ only in
+ * which images and words each turn gets and in whether the answer is predictable from what
+ * came before (the any-shot loss mask).
  */
 #include "episode.h"
 
@@ -20,6 +22,7 @@ void episode_source_init(episode_source_t *src, const image_store_t *store,
     src->index = index;
     src->vocab = vocab;
     src->format = format;
+    src->turns = EPISODE_TURNS_MULTI;
     src->classes = micl_malloc((size_t)index->n_classes * sizeof(int32_t));
     for (int c = 0; c < index->n_classes; c++) {
         if (index->off[c + 1] == index->off[c]) continue;
@@ -38,6 +41,28 @@ int episode_turn_tokens(const vocab_t *v, episode_format_t format) {
     return 2 + v->n_question + (format == EPISODE_FORMAT_CHAT ? 3 : 0);
 }
 
+int episode_family_turn_tokens(const vocab_t *v, episode_format_t format, int family,
+                               int ways_max) {
+    int base = episode_turn_tokens(v, format);
+    int opts = ways_max < EPISODE_MAX_OPTIONS ? ways_max : EPISODE_MAX_OPTIONS;
+    switch (family) {
+    case FAMILY_MC:
+        return base + 2 * (opts < 2 ? 2 : opts); /* "A name B name .." */
+    case FAMILY_MATCHING:
+        return base + 2; /* a second <image> and "same" */
+    default:
+        return base;
+    }
+}
+
+int episode_family_turn_images(int family) {
+    return family == FAMILY_MATCHING ? 2 : 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Layout                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
 static void push(episode_t *ep, int32_t tok) {
     if (ep->n_tokens >= (int)(sizeof ep->tokens / sizeof ep->tokens[0]))
         micl_fatal("episode longer than %zu tokens", sizeof ep->tokens / sizeof ep->tokens[0]);
@@ -46,38 +71,108 @@ static void push(episode_t *ep, int32_t tok) {
     ep->n_tokens++;
 }
 
-static void begin(episode_t *ep, int family, const vocab_t *v) {
-    ep->n_tokens = 0;
-    ep->n_images = 0;
-    ep->n_candidates = 0;
-    ep->family = family;
-    push(ep, v->bos);
-}
-
-/* Appends one turn: [USER:] <image> question.. [ASSISTANT:] answer [<eot>]. The answer is the
- * target of the token before it when `scored`. */
-static void add_turn(episode_t *ep, const episode_source_t *src, int64_t image, int32_t answer,
-                     int shots, int scored, int exact) {
+/* Appends turn t: [USER:] <image>.. question.. [ASSISTANT:] answer.. [<eot>]. In the single-turn
+ * layout USER: opens only the first turn, ASSISTANT: and <eot> surround only the last answer,
+ * and only the last answer carries loss. */
+static void lay_turn(episode_t *ep, const episode_source_t *src, const episode_turn_t *turn, int t,
+                     int last) {
     const vocab_t *v = src->vocab;
     int chat = src->format == EPISODE_FORMAT_CHAT;
-    if (ep->n_images >= EPISODE_MAX_ITEMS)
+    int single = src->turns == EPISODE_TURNS_SINGLE;
+    if (ep->n_images + turn->n_images > EPISODE_MAX_ITEMS)
         micl_fatal("episode has more than %d images", EPISODE_MAX_ITEMS);
-    int turn = ep->n_images;
-    if (chat) push(ep, v->user);
-    push(ep, v->image);
-    ep->images[ep->n_images++] = image;
-    for (int i = 0; i < v->n_question; i++)
-        push(ep, v->question[i]);
-    if (chat) push(ep, v->assistant);
+    if (chat && (!single || t == 0)) push(ep, v->user);
+    ep->turn_image[t] = (int16_t)ep->n_images;
+    ep->turn_n_images[t] = (uint8_t)turn->n_images;
+    for (int i = 0; i < turn->n_images; i++) {
+        push(ep, v->image);
+        ep->images[ep->n_images++] = turn->images[i];
+    }
+    for (int i = 0; i < turn->n_question; i++)
+        push(ep, turn->question[i]);
+    if (chat && (!single || last)) push(ep, v->assistant);
+    int scored = turn->scored && (!single || last);
     int pos = ep->n_tokens - 1;
-    push(ep, answer);
-    if (scored) ep->targets[pos] = answer;
-    if (chat) push(ep, v->eot);
-    ep->answer_pos[turn] = pos;
-    ep->answer_id[turn] = answer;
-    ep->answer_shots[turn] = shots;
-    ep->answer_scored[turn] = (uint8_t)scored;
-    ep->answer_exact[turn] = (uint8_t)exact;
+    for (int i = 0; i < turn->n_answer; i++) {
+        if (scored) ep->targets[ep->n_tokens - 1] = turn->answer[i];
+        push(ep, turn->answer[i]);
+    }
+    if (chat && (!single || last)) push(ep, v->eot);
+    ep->answer_pos[t] = pos;
+    ep->answer_len[t] = (uint8_t)turn->n_answer;
+    ep->answer_id[t] = turn->answer[0];
+    ep->answer_shots[t] = turn->shots;
+    ep->answer_scored[t] = (uint8_t)scored;
+    ep->answer_exact[t] = turn->exact;
+}
+
+void episode_layout(const episode_source_t *src, const episode_plan_t *plan, episode_t *ep) {
+    ep->n_tokens = 0;
+    ep->n_images = 0;
+    ep->n_turns = plan->n_turns;
+    ep->family = plan->family;
+    ep->n_candidates = plan->n_candidates;
+    memcpy(ep->candidates, plan->candidates, (size_t)plan->n_candidates * sizeof(int32_t));
+    push(ep, src->vocab->bos);
+    for (int t = 0; t < plan->n_turns; t++)
+        lay_turn(ep, src, &plan->turns[t], t, t == plan->n_turns - 1);
+}
+
+void episode_interleave(const episode_plan_t *plans, int n, rng_t *r, episode_plan_t *out) {
+    int total = 0, next[EPISODE_MAX_WAYS] = {0};
+    for (int i = 0; i < n; i++)
+        total += plans[i].n_turns;
+    if (total > EPISODE_MAX_ITEMS || n > EPISODE_MAX_WAYS) micl_fatal("episode too large");
+    int32_t owner[EPISODE_MAX_ITEMS];
+    for (int i = 0, k = 0; i < n; i++)
+        for (int t = 0; t < plans[i].n_turns; t++)
+            owner[k++] = i;
+    rng_shuffle_i32(r, owner, total);
+    out->n_turns = total;
+    out->n_candidates = 0; /* no closed answer set across unrelated turns */
+    out->family = plans[0].family;
+    for (int k = 0; k < total; k++) {
+        int i = owner[k];
+        out->turns[k] = plans[i].turns[next[i]++];
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Drawing classes, names and images                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+static void plan_begin(episode_plan_t *plan, int family) {
+    plan->n_turns = 0;
+    plan->n_candidates = 0;
+    plan->family = family;
+}
+
+static episode_turn_t *plan_turn(episode_plan_t *plan) {
+    if (plan->n_turns >= EPISODE_MAX_ITEMS)
+        micl_fatal("episode has more than %d turns", EPISODE_MAX_ITEMS);
+    episode_turn_t *t = &plan->turns[plan->n_turns++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+/* A turn with one image, the source's question words and a one-word answer. */
+static void add_simple(episode_plan_t *plan, const episode_source_t *src, int64_t image,
+                       int32_t answer, int shots, int scored, int exact) {
+    episode_turn_t *t = plan_turn(plan);
+    t->n_images = 1;
+    t->images[0] = image + src->image_base;
+    t->n_question = src->vocab->n_question;
+    memcpy(t->question, src->vocab->question, (size_t)t->n_question * sizeof(int32_t));
+    t->n_answer = 1;
+    t->answer[0] = answer;
+    t->shots = (int16_t)shots;
+    t->scored = (uint8_t)scored;
+    t->exact = (uint8_t)exact;
+}
+
+static void set_candidates(episode_plan_t *plan, const int32_t *ids, int n) {
+    plan->n_candidates = n;
+    memcpy(plan->candidates, ids, (size_t)n * sizeof(int32_t));
 }
 
 static int64_t class_image(const episode_source_t *src, int cls, rng_t *r) {
@@ -126,19 +221,19 @@ static void pick_classes(const episode_source_t *src, rng_t *r, int ways, int32_
         cls[i] = src->classes[pick[i]];
 }
 
-void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
-                           int items, float exact_copy, episode_t *ep) {
+static int draw_ways(rng_t *r, int ways_min, int ways_max, int items) {
     int ways = ways_min + (int)rng_below(r, (uint64_t)(ways_max - ways_min + 1));
     if (ways > EPISODE_MAX_WAYS || items > EPISODE_MAX_ITEMS) micl_fatal("episode too large");
-    int32_t cls[EPISODE_MAX_WAYS], names[EPISODE_MAX_WAYS];
-    pick_classes(src, r, ways, cls);
-    pick_names(src, r, ways, 1, cls, names);
-    begin(ep, FAMILY_BINDING, src->vocab);
+    return ways;
+}
+
+/* The class index (0..ways) of each of `items` training turns: uniform, except that the last
+ * turn is always a class seen before (when any was), so the query is answerable from context. */
+static void draw_turn_classes(rng_t *r, int ways, int items, int *k_of) {
     int seen[EPISODE_MAX_WAYS] = {0};
-    int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];
     for (int t = 0; t < items; t++) {
         int k = (int)rng_below(r, (uint64_t)ways);
-        if (t == items - 1 && !seen[k]) { /* the last turn is always answerable from context */
+        if (t == items - 1 && !seen[k]) {
             int any = 0;
             for (int j = 0; j < ways; j++)
                 any |= seen[j] > 0;
@@ -146,6 +241,28 @@ void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, 
                 while (!seen[k])
                     k = (int)rng_below(r, (uint64_t)ways);
         }
+        seen[k]++;
+        k_of[t] = k;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Binding and classification                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+void episode_binding_plan(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
+                          int items, float exact_copy, episode_plan_t *plan) {
+    int ways = draw_ways(r, ways_min, ways_max, items);
+    int32_t cls[EPISODE_MAX_WAYS], names[EPISODE_MAX_WAYS];
+    pick_classes(src, r, ways, cls);
+    pick_names(src, r, ways, 1, cls, names);
+    plan_begin(plan, FAMILY_BINDING);
+    int seen[EPISODE_MAX_WAYS] = {0};
+    int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];
+    int k_of[EPISODE_MAX_ITEMS];
+    draw_turn_classes(r, ways, items, k_of);
+    for (int t = 0; t < items; t++) {
+        int k = k_of[t];
         int64_t img;
         int exact = 0;
         if (seen[k] && rng_uniform(r) < exact_copy) {
@@ -154,11 +271,24 @@ void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, 
         } else {
             img = fresh_image(src, cls[k], r, used[k], seen[k]);
         }
-        add_turn(ep, src, img, names[k], seen[k], seen[k] > 0, exact);
+        add_simple(plan, src, img, names[k], seen[k], seen[k] > 0, exact);
         used[k][seen[k]++] = img;
     }
-    ep->n_candidates = ways;
-    memcpy(ep->candidates, names, (size_t)ways * sizeof(int32_t));
+    set_candidates(plan, names, ways);
+}
+
+void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
+                           int items, float exact_copy, episode_t *ep) {
+    episode_plan_t plan_buf, *plan = &plan_buf; /* on the stack: no allocation per episode */
+    episode_binding_plan(src, r, ways_min, ways_max, items, exact_copy, plan);
+    episode_layout(src, plan, ep);
+}
+
+/* Demo order of an N-way K-shot evaluation episode: K demos per class, shuffled. */
+static void demo_order(rng_t *r, int ways, int shots, int32_t *order) {
+    for (int i = 0; i < ways * shots; i++)
+        order[i] = i % ways;
+    rng_shuffle_i32(r, order, ways * shots);
 }
 
 void episode_binding_eval(const episode_source_t *src, rng_t *r, int ways, int shots,
@@ -170,36 +300,221 @@ void episode_binding_eval(const episode_source_t *src, rng_t *r, int ways, int s
     pick_names(src, r, ways, fake_names, cls, names);
     int n_demo = ways * shots;
     int32_t order[EPISODE_MAX_ITEMS];
-    for (int i = 0; i < n_demo; i++)
-        order[i] = i % ways;
-    rng_shuffle_i32(r, order, n_demo);
+    demo_order(r, ways, shots, order);
     int query = (int)rng_below(r, (uint64_t)ways);
     int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];
     int seen[EPISODE_MAX_WAYS] = {0};
-    begin(ep, FAMILY_BINDING, src->vocab);
+    episode_plan_t plan_buf, *plan = &plan_buf; /* on the stack: no allocation per episode */
+    plan_begin(plan, FAMILY_BINDING);
     for (int i = 0; i < n_demo; i++) {
         int k = order[i];
         int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
-        add_turn(ep, src, img, names[k], seen[k], 0, 0);
+        add_simple(plan, src, img, names[k], seen[k], 0, 0);
         used[k][seen[k]++] = img;
     }
     int64_t qimg = fresh_image(src, cls[query], r, used[query], seen[query]);
-    add_turn(ep, src, qimg, names[query], seen[query], 1, 0);
-    ep->n_candidates = ways;
-    memcpy(ep->candidates, names, (size_t)ways * sizeof(int32_t));
+    add_simple(plan, src, qimg, names[query], seen[query], 1, 0);
+    set_candidates(plan, names, ways);
+    episode_layout(src, plan, ep);
 }
 
-void episode_classify(const episode_source_t *src, rng_t *r, int items, episode_t *ep) {
+void episode_classify_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan) {
     if (items > EPISODE_MAX_ITEMS) micl_fatal("episode too large");
-    begin(ep, FAMILY_CLASSIFY, src->vocab);
+    plan_begin(plan, FAMILY_CLASSIFY);
     for (int t = 0; t < items; t++) {
         int cls = src->classes[rng_below(r, (uint64_t)src->n_classes)];
-        add_turn(ep, src, class_image(src, cls, r), src->vocab->real_of_class[cls], -1, 1, 0);
+        add_simple(plan, src, class_image(src, cls, r), src->vocab->real_of_class[cls], -1, 1, 0);
     }
 }
 
+void episode_classify(const episode_source_t *src, rng_t *r, int items, episode_t *ep) {
+    episode_plan_t plan_buf, *plan = &plan_buf; /* on the stack: no allocation per episode */
+    episode_classify_plan(src, r, items, plan);
+    episode_layout(src, plan, ep);
+}
+
 void episode_single(const episode_source_t *src, int64_t image, episode_t *ep) {
-    begin(ep, FAMILY_CLASSIFY, src->vocab);
+    episode_plan_t plan_buf, *plan = &plan_buf; /* on the stack: no allocation per episode */
+    plan_begin(plan, FAMILY_CLASSIFY);
     int cls = src->store->labels[image];
-    add_turn(ep, src, image, src->vocab->real_of_class[cls], -1, 1, 0);
+    add_simple(plan, src, image, src->vocab->real_of_class[cls], -1, 1, 0);
+    episode_layout(src, plan, ep);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Multiple choice                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A multiple-choice turn: image, the source's question words, then "A n0 B n1 ..." for the
+ * option names in `opts` order; the answer is the letter of option `right`. */
+static void add_mc(episode_plan_t *plan, const episode_source_t *src, int64_t image,
+                   const int32_t *opts, int n_opts, int right, int shots, int scored) {
+    const vocab_t *v = src->vocab;
+    episode_turn_t *t = plan_turn(plan);
+    t->n_images = 1;
+    t->images[0] = image + src->image_base;
+    if (v->n_question + 2 * n_opts > EPISODE_MAX_QUESTION)
+        micl_fatal("a multiple-choice turn needs %d question tokens; at most %d fit",
+                   v->n_question + 2 * n_opts, EPISODE_MAX_QUESTION);
+    for (int i = 0; i < v->n_question; i++)
+        t->question[t->n_question++] = v->question[i];
+    for (int o = 0; o < n_opts; o++) {
+        t->question[t->n_question++] = vocab_need(v->letter[o], "A..D");
+        t->question[t->n_question++] = opts[o];
+    }
+    t->n_answer = 1;
+    t->answer[0] = v->letter[right];
+    t->shots = (int16_t)shots;
+    t->scored = (uint8_t)scored;
+}
+
+static void mc_candidates(episode_plan_t *plan, const vocab_t *v, int n_opts) {
+    plan->n_candidates = n_opts;
+    for (int o = 0; o < n_opts; o++)
+        plan->candidates[o] = vocab_need(v->letter[o], "A..D");
+}
+
+/* Options of a turn whose class is k among `ways`: k and up to 3 others, in a random order. */
+static int draw_options(rng_t *r, int ways, int k, const int32_t *names, int32_t *opts,
+                        int *right) {
+    int n = ways < EPISODE_MAX_OPTIONS ? ways : EPISODE_MAX_OPTIONS;
+    int32_t pick[EPISODE_MAX_WAYS], pos = 1;
+    int32_t kk[EPISODE_MAX_OPTIONS];
+    kk[0] = k;
+    rng_choose_distinct(r, ways, ways, pick); /* a random permutation of the ways */
+    for (int i = 0; i < ways && pos < n; i++)
+        if (pick[i] != k) kk[pos++] = pick[i];
+    rng_shuffle_i32(r, kk, n);
+    for (int o = 0; o < n; o++) {
+        opts[o] = names[kk[o]];
+        if (kk[o] == k) *right = o;
+    }
+    return n;
+}
+
+void episode_mc_plan(const episode_source_t *src, rng_t *r, int ways_min, int ways_max, int items,
+                     int fake_names, episode_plan_t *plan) {
+    int ways = draw_ways(r, ways_min < 2 ? 2 : ways_min, ways_max < 2 ? 2 : ways_max, items);
+    int32_t cls[EPISODE_MAX_WAYS], names[EPISODE_MAX_WAYS];
+    pick_classes(src, r, ways, cls);
+    pick_names(src, r, ways, fake_names, cls, names);
+    plan_begin(plan, FAMILY_MC);
+    int seen[EPISODE_MAX_WAYS] = {0};
+    int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];
+    int k_of[EPISODE_MAX_ITEMS];
+    draw_turn_classes(r, ways, items, k_of);
+    for (int t = 0; t < items; t++) {
+        int k = k_of[t], right = 0;
+        int32_t opts[EPISODE_MAX_OPTIONS];
+        int n = draw_options(r, ways, k, names, opts, &right);
+        int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
+        add_mc(plan, src, img, opts, n, right, seen[k], !fake_names || seen[k] > 0);
+        used[k][seen[k]++] = img;
+    }
+    mc_candidates(plan, src->vocab, ways < EPISODE_MAX_OPTIONS ? ways : EPISODE_MAX_OPTIONS);
+}
+
+void episode_mc_eval(const episode_source_t *src, rng_t *r, int ways, int shots, int fake_names,
+                     int flip, episode_t *ep) {
+    if (ways < 2 || ways > EPISODE_MAX_OPTIONS || ways * shots + 1 > EPISODE_MAX_ITEMS)
+        micl_fatal("multiple-choice evaluation takes 2 to %d ways and at most %d turns",
+                   EPISODE_MAX_OPTIONS, EPISODE_MAX_ITEMS);
+    int32_t cls[EPISODE_MAX_WAYS], names[EPISODE_MAX_WAYS];
+    pick_classes(src, r, ways, cls);
+    pick_names(src, r, ways, fake_names, cls, names);
+    int32_t order[EPISODE_MAX_ITEMS];
+    demo_order(r, ways, shots, order);
+    int query = (int)rng_below(r, (uint64_t)ways);
+    int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];
+    int seen[EPISODE_MAX_WAYS] = {0};
+    episode_plan_t plan_buf, *plan = &plan_buf; /* on the stack: no allocation per episode */
+    plan_begin(plan, FAMILY_MC);
+    for (int i = 0; i < ways * shots; i++) {
+        int k = order[i], right = 0;
+        int32_t opts[EPISODE_MAX_OPTIONS];
+        int n = draw_options(r, ways, k, names, opts, &right);
+        int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
+        add_mc(plan, src, img, opts, n, right, seen[k], 0);
+        used[k][seen[k]++] = img;
+    }
+    int right = 0;
+    int32_t opts[EPISODE_MAX_OPTIONS];
+    int n = draw_options(r, ways, query, names, opts, &right);
+    if (flip) { /* the same options, in reverse order */
+        for (int o = 0; o < n / 2; o++) {
+            int32_t tmp = opts[o];
+            opts[o] = opts[n - 1 - o];
+            opts[n - 1 - o] = tmp;
+        }
+        right = n - 1 - right;
+    }
+    int64_t qimg = fresh_image(src, cls[query], r, used[query], seen[query]);
+    add_mc(plan, src, qimg, opts, n, right, seen[query], 1);
+    mc_candidates(plan, src->vocab, n);
+    episode_layout(src, plan, ep);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Matching                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A pair turn: two images, "same" (after the source's question words), answer yes / no. */
+static void add_pair(episode_plan_t *plan, const episode_source_t *src, int64_t a, int64_t b,
+                     int same, int shots, int scored) {
+    const vocab_t *v = src->vocab;
+    episode_turn_t *t = plan_turn(plan);
+    t->n_images = 2;
+    t->images[0] = a + src->image_base;
+    t->images[1] = b + src->image_base;
+    if (v->n_question + 1 > EPISODE_MAX_QUESTION) micl_fatal("question too long for a pair");
+    for (int i = 0; i < v->n_question; i++)
+        t->question[t->n_question++] = v->question[i];
+    t->question[t->n_question++] = vocab_need(v->same, "same");
+    t->n_answer = 1;
+    t->answer[0] = same ? vocab_need(v->yes, "yes") : vocab_need(v->no, "no");
+    t->shots = (int16_t)shots;
+    t->scored = (uint8_t)scored;
+}
+
+/* Draws one pair: same class with probability 1/2 (two different images where the class has
+ * them), otherwise two classes. */
+static void draw_pair(const episode_source_t *src, rng_t *r, int64_t *a, int64_t *b, int *same) {
+    if (src->n_classes < 2) micl_fatal("matching needs at least 2 classes with images");
+    int32_t two[2];
+    rng_choose_distinct(r, src->n_classes, 2, two);
+    *same = rng_below(r, 2) == 0;
+    int ca = src->classes[two[0]], cb = *same ? ca : src->classes[two[1]];
+    *a = class_image(src, ca, r);
+    *b = fresh_image(src, cb, r, a, 1);
+}
+
+static void pair_candidates(episode_plan_t *plan, const vocab_t *v) {
+    int32_t yn[2] = {vocab_need(v->yes, "yes"), vocab_need(v->no, "no")};
+    set_candidates(plan, yn, 2);
+}
+
+void episode_match_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan) {
+    if (items > EPISODE_MAX_ITEMS / 2) micl_fatal("episode too large");
+    plan_begin(plan, FAMILY_MATCHING);
+    for (int t = 0; t < items; t++) {
+        int64_t a, b;
+        int same;
+        draw_pair(src, r, &a, &b, &same);
+        add_pair(plan, src, a, b, same, t, 1);
+    }
+    pair_candidates(plan, src->vocab);
+}
+
+void episode_match_eval(const episode_source_t *src, rng_t *r, int shots, episode_t *ep) {
+    if (shots + 1 > EPISODE_MAX_ITEMS / 2) micl_fatal("episode too large");
+    episode_plan_t plan_buf, *plan = &plan_buf; /* on the stack: no allocation per episode */
+    plan_begin(plan, FAMILY_MATCHING);
+    for (int t = 0; t <= shots; t++) {
+        int64_t a, b;
+        int same;
+        draw_pair(src, r, &a, &b, &same);
+        add_pair(plan, src, a, b, same, t, t == shots);
+    }
+    pair_candidates(plan, src->vocab);
+    episode_layout(src, plan, ep);
 }

@@ -1,12 +1,20 @@
 /* episode.h - multi-turn ICL episodes: token sequences, loss targets and their images.
  *
- * An episode is a conversation of image turns. Format "chat":
- *     <bos> USER: <image> q1 q2 .. ASSISTANT: answer <eot> USER: <image> ... ASSISTANT: answer
- * <eot> Format "compact" drops the role markers and <eot>:  <bos> <image> q.. answer <image> q..
- * answer The target of the position just before an answer is the answer ("any-shot" loss): it is
- * set only where the answer is predictable - a real name always, a fake name only when its class
- * already appeared earlier in the episode. Every random choice comes from
- * rng_make(seed, stream, index), so an episode is a pure function of its key.
+ * An episode is a conversation of image turns. Multi-turn layout, format "chat":
+ *     <bos> USER: <image> q.. ASSISTANT: answer.. <eot> USER: <image> q.. ASSISTANT: answer.. <eot>
+ * Format "compact" drops the role markers and <eot>:  <bos> <image> q.. answer.. <image> q..
+ * Single-turn layout (VL-ICL style) puts every demonstration inside one user turn and gives the
+ * assistant only the last answer:  <bos> USER: <image> q.. a.. <image> q.. a.. <image> q..
+ * ASSISTANT: a.. <eot>; only that last answer carries loss.
+ *
+ * Builders first draw a plan - a list of turns (images, question words, answer words, whether
+ * the answer carries loss) - and then lay it out as tokens (episode_layout), so every family
+ * shares one token layout and plans of different families can be interleaved (incoherent
+ * episodes). The target of the position just before each answer token is that token
+ * ("any-shot" loss): it is set only where the answer is predictable - a real name always, a
+ * fake name or an option letter only when its class already appeared earlier in the episode.
+ * Every random choice comes from the rng passed in (rng_make(seed, stream, index)), so an
+ * episode is a pure function of its key.
  */
 #ifndef MICL_EPISODE_H
 #define MICL_EPISODE_H
@@ -18,10 +26,15 @@
 #include "store.h"
 #include "vocab.h"
 
-#define EPISODE_MAX_ITEMS 256
-#define EPISODE_MAX_WAYS 64
+#define EPISODE_MAX_ITEMS 256   /* turns (and images) of one episode */
+#define EPISODE_MAX_WAYS 64     /* classes of one episode */
+#define EPISODE_MAX_QUESTION 12 /* question tokens of one turn */
+#define EPISODE_MAX_ANSWER 6    /* answer tokens of one turn */
+#define EPISODE_TURN_IMAGES 2   /* images of one turn (matching shows a pair) */
+#define EPISODE_MAX_OPTIONS 4   /* options of a multiple-choice turn: A B C D */
 
 typedef enum { EPISODE_FORMAT_COMPACT = 0, EPISODE_FORMAT_CHAT = 1 } episode_format_t;
+typedef enum { EPISODE_TURNS_MULTI = 0, EPISODE_TURNS_SINGLE = 1 } episode_turns_t;
 
 /* What an episode is drawn from: a store, its per-class image lists, a vocabulary. */
 typedef struct {
@@ -31,6 +44,8 @@ typedef struct {
     int32_t *classes; /* classes with >= 1 image in index (and, for real names, a name) */
     int n_classes;
     episode_format_t format;
+    episode_turns_t turns; /* multi-turn (default) or single-turn layout */
+    int64_t image_base;    /* added to every image id (several stores in one batch) */
 } episode_source_t;
 
 void episode_source_init(episode_source_t *src, const image_store_t *store,
@@ -38,37 +53,93 @@ void episode_source_init(episode_source_t *src, const image_store_t *store,
                          episode_format_t format);
 void episode_source_free(episode_source_t *src);
 
+/* One turn of a plan, before layout. */
+typedef struct {
+    int n_images;
+    int64_t images[EPISODE_TURN_IMAGES]; /* ids already offset by the source's image_base */
+    int n_question;
+    int32_t question[EPISODE_MAX_QUESTION];
+    int n_answer;
+    int32_t answer[EPISODE_MAX_ANSWER];
+    int16_t shots;  /* earlier turns of the same class (-1: not an ICL turn) */
+    uint8_t scored; /* 1 if the answer carries loss / is scored */
+    uint8_t exact;  /* 1 if the image repeats an earlier turn's image */
+} episode_turn_t;
+
+typedef struct {
+    int n_turns;
+    episode_turn_t turns[EPISODE_MAX_ITEMS];
+    int n_candidates; /* the closed answer set of a coherent episode (0: open) */
+    int32_t candidates[EPISODE_MAX_WAYS];
+    int family;
+} episode_plan_t;
+
 typedef struct {
     int n_tokens;
     int32_t tokens[EPISODE_MAX_ITEMS * 24];
     int32_t targets[EPISODE_MAX_ITEMS * 24];
     int n_images;
-    int64_t images[EPISODE_MAX_ITEMS]; /* store rows, in order of <image> tokens */
-    /* One entry per image turn: */
-    int32_t answer_pos[EPISODE_MAX_ITEMS];    /* position whose target is the answer */
-    int32_t answer_id[EPISODE_MAX_ITEMS];     /* the answer's vocab id */
-    int32_t answer_shots[EPISODE_MAX_ITEMS];  /* earlier turns of the same class (-1: real name) */
-    uint8_t answer_scored[EPISODE_MAX_ITEMS]; /* 1 if the target is set (loss / scoring) */
+    int64_t images[EPISODE_MAX_ITEMS]; /* image ids, in order of <image> tokens */
+    int n_turns;
+    /* One entry per turn: */
+    int16_t turn_image[EPISODE_MAX_ITEMS];    /* index in images[] of the turn's first image */
+    uint8_t turn_n_images[EPISODE_MAX_ITEMS]; /* its image count */
+    int32_t answer_pos[EPISODE_MAX_ITEMS];    /* position whose target is the first answer token */
+    uint8_t answer_len[EPISODE_MAX_ITEMS];    /* answer tokens (targets at answer_pos + i) */
+    int32_t answer_id[EPISODE_MAX_ITEMS];     /* the first answer token's vocab id */
+    int32_t answer_shots[EPISODE_MAX_ITEMS];  /* earlier turns of the same class (-1: none) */
+    uint8_t answer_scored[EPISODE_MAX_ITEMS]; /* 1 if the targets are set (loss / scoring) */
     uint8_t answer_exact[EPISODE_MAX_ITEMS];  /* 1 if the image repeats an earlier turn's image */
-    int n_candidates;                         /* the names an answer is chosen among */
+    int n_candidates;                         /* the answers a query is chosen among */
     int32_t candidates[EPISODE_MAX_WAYS];     /* (binding: the episode's N fake names) */
     int family;
 } episode_t;
+
+/* Lays a plan out as tokens in the source's format and turn layout. */
+void episode_layout(const episode_source_t *src, const episode_plan_t *plan, episode_t *ep);
+/* Interleaves the turns of plans[0..n) into one incoherent plan: turn order is drawn from r,
+ * each plan keeps its own turn order (so its any-shot targets stay valid). */
+void episode_interleave(const episode_plan_t *plans, int n, rng_t *r, episode_plan_t *out);
 
 /* Training binding episode: `items` turns over N in [ways_min, ways_max] classes with fresh fake
  * names; each repeated class reuses an exact earlier image with probability exact_copy. */
 void episode_binding_train(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
                            int items, float exact_copy, episode_t *ep);
+void episode_binding_plan(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
+                          int items, float exact_copy, episode_plan_t *plan);
 /* Evaluation binding episode: N-way K-shot, shuffled demos, then one query (scored only there)
  * whose image is never one of the demos'. names: fake names (1) or real names (0). */
 void episode_binding_eval(const episode_source_t *src, rng_t *r, int ways, int shots,
                           int fake_names, episode_t *ep);
-/* Real-name classification: `items` unrelated images each answered with its real name. */
+/* Real-name classification: `items` unrelated images each answered with its real name (one
+ * item: single-image instruction data; several: interleaved image-text, not ICL-shaped). */
 void episode_classify(const episode_source_t *src, rng_t *r, int items, episode_t *ep);
+void episode_classify_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan);
 /* A single given image answered with its real name (zero-shot evaluation). */
 void episode_single(const episode_source_t *src, int64_t image, episode_t *ep);
 
-/* Tokens one turn takes in a format (for sizing sequences). */
+/* Multiple choice (FS-ICL style): each turn lists the options "A name B name ..." after its
+ * image and the answer is the letter of the image's class. Training: like binding, with
+ * min(N, 4) options per turn (the right one and N-1 others of the episode); fake_names = 0 uses
+ * real names (always answerable), 1 fresh fake names (answerable once the class was seen). */
+void episode_mc_plan(const episode_source_t *src, rng_t *r, int ways_min, int ways_max, int items,
+                     int fake_names, episode_plan_t *plan);
+/* Evaluation: N-way (N <= 4) K-shot; demos list the options in a random order, the query in
+ * a drawn order, reversed when `flip` is set: the two flips of one episode key are the same
+ * episode with the query's option order reversed (scoring averages them). */
+void episode_mc_eval(const episode_source_t *src, rng_t *r, int ways, int shots, int fake_names,
+                     int flip, episode_t *ep);
+
+/* Matching (instances): each turn shows two images and asks whether they are the same class;
+ * answer yes / no, half of each. Training: `items` turns over a few classes; evaluation: K
+ * demos then one scored query pair (shots = demo turns). */
+void episode_match_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan);
+void episode_match_eval(const episode_source_t *src, rng_t *r, int shots, episode_t *ep);
+
+/* Tokens one single-image, single-answer turn takes in a format (for sizing sequences). */
 int episode_turn_tokens(const vocab_t *v, episode_format_t format);
+/* The most tokens / images one turn of `family` takes (for sizing sequences). */
+int episode_family_turn_tokens(const vocab_t *v, episode_format_t format, int family, int ways_max);
+int episode_family_turn_images(int family);
 
 #endif

@@ -11,6 +11,26 @@
 
 static const char *SPECIALS[] = {"<pad>", "<bos>", "<eot>", "<image>", "USER:", "ASSISTANT:"};
 enum { N_SPECIALS = 6 };
+/* Words the task families answer or ask with (option letters, yes/no, matching's question). */
+static const char *TASK_WORDS[] = {"A", "B", "C", "D", "yes", "no", "same"};
+enum { N_TASK_WORDS = 7 };
+
+/* Looks the task words up by name (saved vocabularies may lack them: -1). */
+static void resolve_task_words(vocab_t *v) {
+    int *ids[N_TASK_WORDS] = {&v->letter[0], &v->letter[1], &v->letter[2], &v->letter[3],
+                              &v->yes,       &v->no,        &v->same};
+    for (int i = 0; i < N_TASK_WORDS; i++)
+        *ids[i] = vocab_find(v, TASK_WORDS[i]);
+}
+
+int vocab_need(int id, const char *word) {
+
+    if (id < 0)
+        micl_fatal("the vocabulary has no word '%s' (a model saved before this task family "
+                   "existed cannot run it)",
+                   word);
+    return id;
+}
 
 void vocab_fake_name(uint64_t seed, int i, char *buf, int len) {
     static const char *onsets[] = {"b", "d", "f", "g",  "k",  "l",  "m",  "n",  "p",  "r",  "s",
@@ -64,6 +84,8 @@ void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t se
         }
         v->question[v->n_question++] = id;
     }
+    for (int i = 0; i < N_TASK_WORDS; i++)
+        if (vocab_find(v, TASK_WORDS[i]) < 0) push_word(v, &cap, TASK_WORDS[i]);
     v->first_real = v->n;
     for (int c = 0; c < store->n_classes; c++) {
         if (store->class_split[c] != 0) continue;
@@ -81,6 +103,7 @@ void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t se
         if (i > 100000) micl_fatal("cannot generate %d distinct fake names", n_fake);
     }
     v->n_fake = n_fake;
+    resolve_task_words(v);
     vocab_map_store(v, store);
 }
 
@@ -103,6 +126,7 @@ void vocab_from_words(vocab_t *v, char **words, int n, int n_question, int first
     v->n_real = n_real;
     v->first_fake = first_fake;
     v->n_fake = n_fake;
+    resolve_task_words(v);
 }
 
 void vocab_map_store(vocab_t *v, const image_store_t *store) {

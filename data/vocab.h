@@ -1,9 +1,10 @@
 /* vocab.h - the word-level vocabulary: template words, real class names, fake names.
  *
  * Layout (ids in this order): special tokens (<pad> <bos> <eot> <image> USER: ASSISTANT:),
- * question words, the real names of the training classes of a store, then a pool of
- * generated nonsense names ("fake names") that mean nothing outside one episode.
- * The word list is saved in every checkpoint, so a model always travels with its vocabulary.
+ * question words, task words (option letters, yes/no, ...), the real names of the training classes
+ * of a store, then a pool of generated nonsense names ("fake names") that mean nothing outside one
+ * episode. The word list is saved in every checkpoint, so a model always travels with its
+ * vocabulary.
  */
 #ifndef MICL_VOCAB_H
 #define MICL_VOCAB_H
@@ -18,6 +19,9 @@ typedef struct {
     int n;
     char **words;
     int pad, bos, eot, image, user, assistant;
+    /* Task words (-1 when a saved vocabulary predates them): option letters A B C D, yes, no,
+     * and the question word of matching turns. */
+    int letter[4], yes, no, same;
     int n_question;
     int question[VOCAB_MAX_QUESTION]; /* ids of the question words of a turn */
     int first_real, n_real;           /* real names: ids [first_real, first_real + n_real) */
@@ -36,6 +40,9 @@ void vocab_from_words(vocab_t *v, char **words, int n, int n_question, int first
 /* Maps the classes of `store` to real-name ids by name (classes absent from v map to -1). */
 void vocab_map_store(vocab_t *v, const image_store_t *store);
 int vocab_find(const vocab_t *v, const char *word);
+/* The id of a task word the caller needs (id >= 0), or a fatal error saying the vocabulary
+ * (e.g. of an old checkpoint) lacks it. */
+int vocab_need(int id, const char *word);
 void vocab_free(vocab_t *v);
 
 /* Writes the i-th generated fake name (pronounceable, 3-8 letters) for a seed into buf. */

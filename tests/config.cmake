@@ -36,7 +36,7 @@ config_bad(float_out_of_range
 config_bad(exact_copy_range
   "exact_copy_range.cfg:2: key 'runs${_s}.exact_copy\\[0\\]' = 1.5 is out of range \\[0, 1\\]")
 config_bad(bad_family
-  "bad_family.cfg:2: key 'runs${_s}.family' = .bind. is not a valid family \\(valid: classify, binding\\)")
+  "bad_family.cfg:2: key 'runs${_s}.family' = .bind. is not a valid family \\(valid: classify, binding, mc, matching\\)")
 config_bad(ways_reversed
   "ways_reversed.cfg:2: key 'runs${_s}.ways' = \\[5, 2\\] must be \\[min, max\\] with min <= max")
 config_bad(ways_length "ways_length.cfg:2: key 'runs${_s}.ways' must have 2 elements, got 1")
@@ -77,3 +77,10 @@ foreach(cfg ${_config_examples})
   get_filename_component(_n ${cfg} NAME_WE)
   add_test(NAME config_example_${_n} COMMAND config_check ${cfg})
 endforeach()
+config_bad(mix_sum "mix_sum.cfg:3: key 'runs${_s}.mix' shares sum to 0.8; they must sum to 1")
+config_bad(mix_and_family
+  "mix_and_family.cfg:3: key 'runs${_s}.family' and 'runs${_s}.mix' both given")
+config_bad(mix_unknown_family
+  "mix_unknown_family.cfg:2: unknown key 'runs${_s}.mix.bindings' \\(did you mean 'runs${_s}.mix.binding'\\?\\)")
+config_bad(coherent_not_bool
+  "coherent_not_bool.cfg:2: key 'runs${_s}.coherent' must be true or false, got an integer")

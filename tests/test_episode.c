@@ -85,6 +85,57 @@ static void check_binding(const image_store_t *s, const vocab_t *v, const episod
     CHECK(ep->answer_scored[ep->n_images - 1]); /* the query is answerable */
 }
 
+/* The option name that follows letter `letter` in turn k's question (-1 if absent). */
+static int32_t option_of(const episode_t *ep, int k, int32_t letter) {
+    int start = k == 0 ? 1 : ep->answer_pos[k - 1] + 1 + ep->answer_len[k - 1];
+    for (int p = start; p < ep->answer_pos[k]; p++)
+        if (ep->tokens[p] == letter && p + 1 <= ep->answer_pos[k]) return ep->tokens[p + 1];
+    return -1;
+}
+
+/* Multiple choice: the answer letter names the option of the image's class; names <-> classes
+ * a bijection; letters are the candidates; the any-shot rule for fake names. */
+static void check_mc(const image_store_t *s, const vocab_t *v, const episode_t *ep, int fake) {
+    int32_t name_of_class[64];
+    for (int c = 0; c < 64; c++)
+        name_of_class[c] = -1;
+    for (int k = 0; k < ep->n_turns; k++) {
+        CHECK(ep->turn_n_images[k] == 1 && ep->answer_len[k] == 1);
+        int32_t letter = ep->answer_id[k];
+        int li = -1;
+        for (int o = 0; o < 4; o++)
+            if (v->letter[o] == letter) li = o;
+        CHECK(li >= 0 && li < ep->n_candidates);
+        CHECK(ep->candidates[li] == letter);
+        int32_t name = option_of(ep, k, letter);
+        CHECK(name >= 0);
+        int cls = label_of(s, ep->images[ep->turn_image[k]]);
+        if (name_of_class[cls] < 0) name_of_class[cls] = name;
+        CHECK(name_of_class[cls] == name); /* one name per class */
+        if (fake)
+            CHECK(name >= v->first_fake && name < v->first_fake + v->n_fake);
+        else
+            CHECK(name == v->real_of_class[cls]);
+        for (int j = 0; j < 64; j++) /* and one class per name */
+            if (j != cls && name_of_class[j] >= 0) CHECK(name_of_class[j] != name);
+    }
+}
+
+/* Matching: two images per turn, yes iff same class, every answer scored. */
+static void check_match(const image_store_t *s, const vocab_t *v, const episode_t *ep) {
+    CHECK(ep->n_images == 2 * ep->n_turns);
+    CHECK(ep->n_candidates == 2);
+    for (int k = 0; k < ep->n_turns; k++) {
+        int64_t a = ep->images[ep->turn_image[k]], b = ep->images[ep->turn_image[k] + 1];
+        CHECK(ep->turn_n_images[k] == 2);
+        int same = label_of(s, a) == label_of(s, b);
+        CHECK(ep->answer_id[k] == (same ? v->yes : v->no));
+        if (same) CHECK(a != b);
+        int chat = ep->tokens[ep->answer_pos[k]] == v->assistant;
+        CHECK(ep->tokens[ep->answer_pos[k] - chat] == v->same);
+    }
+}
+
 int main(void) {
     image_store_t s;
     make_store(&s, 12, 6, 4);
@@ -149,6 +200,131 @@ int main(void) {
             }
             for (int k = 0; k <= q; k++)
                 CHECK(s.split[a->images[k]] == STORE_SPLIT_HELDOUT_CLASS);
+        }
+
+        /* multiple choice, training: real and fake names */
+        for (int i = 0; i < 100; i++) {
+            rng_t r1 = rng_make(5, RNG_STREAM_TEST, (uint64_t)i), r2 = r1;
+            episode_plan_t *p1 = malloc(sizeof *p1), *p2 = malloc(sizeof *p2);
+            int fake = i % 2;
+            episode_source_t csrc2;
+            episode_source_init(&csrc2, &s, &train, &v, 1, (episode_format_t)fmt);
+            const episode_source_t *ms = fake ? &src : &csrc2;
+            episode_mc_plan(ms, &r1, 2, 4, 7, fake, p1);
+            episode_mc_plan(ms, &r2, 2, 4, 7, fake, p2);
+            CHECK(p1->n_turns == p2->n_turns &&
+                  memcmp(p1->turns, p2->turns, sizeof p1->turns[0] * (size_t)p1->n_turns) == 0);
+            episode_layout(ms, p1, a);
+            check_mc(&s, &v, a, fake);
+            for (int k = 0; k < a->n_turns; k++) {
+                int seen = 0;
+                for (int j = 0; j < k; j++)
+                    seen += label_of(&s, a->images[j]) == label_of(&s, a->images[k]);
+                CHECK(a->answer_scored[k] == (!fake || seen > 0));
+                CHECK(a->targets[a->answer_pos[k]] == (a->answer_scored[k] ? a->answer_id[k] : -1));
+            }
+            episode_source_free(&csrc2);
+            free(p1);
+            free(p2);
+        }
+        /* multiple choice, evaluation: the two flips are one episode with the query's options
+         * reversed; demos unscored, query scored */
+        for (int i = 0; i < 100; i++) {
+            int ways = 2 + i % 3, shots = i % 3;
+            rng_t r1 = rng_make(6, RNG_STREAM_TEST, (uint64_t)i), r2 = r1;
+            episode_mc_eval(&hsrc, &r1, ways, shots, 1, 0, a);
+            episode_mc_eval(&hsrc, &r2, ways, shots, 1, 1, b);
+            check_mc(&s, &v, a, 1);
+            check_mc(&s, &v, b, 1);
+            CHECK(a->n_turns == ways * shots + 1 && b->n_turns == a->n_turns);
+            CHECK(a->n_tokens == b->n_tokens);
+            int q = a->n_turns - 1;
+            CHECK(memcmp(a->tokens, b->tokens,
+                         sizeof(int32_t) * (size_t)(a->answer_pos[q] - 2 * ways + 1)) == 0);
+            CHECK(a->images[q] == b->images[q]);
+            int32_t la = a->answer_id[q], lb = b->answer_id[q];
+            CHECK(option_of(a, q, la) == option_of(b, q, lb)); /* same right name */
+            int ia = 0, ib = 0;
+            for (int o = 0; o < 4; o++) {
+                if (v.letter[o] == la) ia = o;
+                if (v.letter[o] == lb) ib = o;
+            }
+            CHECK(ia == ways - 1 - ib);
+            for (int k = 0; k < q; k++)
+                CHECK(!a->answer_scored[k]);
+            CHECK(a->answer_scored[q] && a->answer_shots[q] == shots);
+        }
+        /* matching */
+        for (int i = 0; i < 100; i++) {
+            rng_t r1 = rng_make(7, RNG_STREAM_TEST, (uint64_t)i);
+            episode_plan_t *p = malloc(sizeof *p);
+            episode_match_plan(&src, &r1, 5, p);
+            episode_layout(&src, p, a);
+            check_match(&s, &v, a);
+            free(p);
+            rng_t r2 = rng_make(8, RNG_STREAM_TEST, (uint64_t)i);
+            episode_match_eval(&hsrc, &r2, i % 4, a);
+            check_match(&s, &v, a);
+            CHECK(a->n_turns == i % 4 + 1);
+            for (int k = 0; k < a->n_turns; k++)
+                CHECK(a->answer_scored[k] == (k == a->n_turns - 1));
+        }
+        {
+            int yes = 0;
+            for (int i = 0; i < 400; i++) {
+                rng_t r = rng_make(9, RNG_STREAM_TEST, (uint64_t)i);
+                episode_match_eval(&hsrc, &r, 0, a);
+                yes += a->answer_id[0] == v.yes;
+            }
+            CHECK(yes > 160 && yes < 240); /* about half the pairs match */
+        }
+        /* single-turn layout: demos inside one user turn, only the last answer has loss */
+        {
+            episode_source_t one = src;
+            one.turns = EPISODE_TURNS_SINGLE;
+            rng_t r1 = rng_make(10, RNG_STREAM_TEST, 0), r2 = r1;
+            episode_plan_t *p = malloc(sizeof *p);
+            episode_binding_plan(&src, &r1, 2, 2, 9, 0.0f, p);
+            episode_layout(&one, p, a);
+            episode_binding_train(&src, &r2, 2, 2, 9, 0.0f, b);
+            CHECK(a->n_turns == 9);
+            int targets = 0, users = 0, assistants = 0;
+            for (int t = 0; t < a->n_tokens; t++) {
+                targets += a->targets[t] >= 0;
+                users += a->tokens[t] == v.user;
+                assistants += a->tokens[t] == v.assistant;
+            }
+            CHECK(targets == 1 && a->targets[a->answer_pos[8]] == a->answer_id[8]);
+            CHECK(users == (fmt == EPISODE_FORMAT_CHAT) && assistants == users);
+            for (int k = 0; k < 9; k++) /* same turns as the multi-turn layout */
+                CHECK(a->answer_id[k] == b->answer_id[k] && a->images[k] == b->images[k]);
+            free(p);
+        }
+        /* interleaving: every turn of every plan once, each plan's order kept */
+        {
+            episode_plan_t *p = malloc(3 * sizeof *p), *m = malloc(sizeof *m);
+            rng_t r = rng_make(11, RNG_STREAM_TEST, 0);
+            episode_binding_plan(&src, &r, 2, 2, 4, 0.0f, &p[0]);
+            episode_match_plan(&src, &r, 3, &p[1]);
+            episode_binding_plan(&src, &r, 3, 3, 5, 0.0f, &p[2]);
+            episode_interleave(p, 3, &r, m);
+            CHECK(m->n_turns == 12 && m->n_candidates == 0);
+            int next[3] = {0, 0, 0};
+            for (int k = 0; k < m->n_turns; k++) {
+                int found = 0;
+                for (int i = 0; i < 3 && !found; i++)
+                    if (next[i] < p[i].n_turns &&
+                        memcmp(&m->turns[k], &p[i].turns[next[i]], sizeof m->turns[k]) == 0) {
+                        next[i]++;
+                        found = 1;
+                    }
+                CHECK(found);
+            }
+            CHECK(next[0] == 4 && next[1] == 3 && next[2] == 5);
+            episode_layout(&src, m, a);
+            CHECK(a->n_turns == 12 && a->n_images == 15);
+            free(p);
+            free(m);
         }
         /* classification: every answer is the image's real name and scored */
         episode_source_t csrc;

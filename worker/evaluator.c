@@ -62,9 +62,10 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
         const float *logits = vlm_logits(ev->model);
         int64_t row = 0;
         for (int j = 0; j < B; j++) {
-            for (int q = 0; q < eps[j].n_images; q++) {
+            for (int q = 0; q < eps[j].n_turns; q++) {
                 if (!eps[j].answer_scored[q]) continue;
-                const float *l = logits + (size_t)row++ * vocab;
+                const float *l = logits + (size_t)row * vocab;
+                row += eps[j].answer_len[q];
                 const int32_t *cand = all_candidates ? all_candidates : eps[j].candidates;
                 int nc = all_candidates ? n_all : eps[j].n_candidates;
                 int best = cand[0], arg = 0;

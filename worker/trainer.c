@@ -103,6 +103,68 @@ static int seqs_per_step(const config_t *cfg, const stage_config_t *s) {
     return n < cfg->train.micro_batches ? cfg->train.micro_batches : n;
 }
 
+/* The family of a sequence, drawn by the stage's mix (no draw when one family has it all, so
+ * a single-family stage spends the same random numbers whatever the mix keys). */
+static int draw_family(const stage_config_t *s, rng_t *r) {
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        if (s->mix[f] >= 1.0f) return f;
+    double u = rng_uniform(r), acc = 0;
+    int last = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        if (s->mix[f] <= 0) continue;
+        acc += s->mix[f];
+        last = f;
+        if (u < acc) return f;
+    }
+    return last;
+}
+
+/* One coherent episode of `family` with `items` turns. */
+static void family_plan(const trainer_t *t, const stage_config_t *s, int family, int items,
+                        float exact, rng_t *r, episode_plan_t *plan) {
+    switch (family) {
+    case FAMILY_CLASSIFY:
+        episode_classify_plan(&t->src_cls, r, items, plan);
+        break;
+    case FAMILY_BINDING:
+        episode_binding_plan(&t->src_bind, r, s->ways_min, s->ways_max, items, exact, plan);
+        break;
+    case FAMILY_MC: {
+        int fake = rng_uniform(r) < s->mc_fake;
+        episode_mc_plan(fake ? &t->src_bind : &t->src_cls, r, s->ways_min, s->ways_max, items, fake,
+                        plan);
+        break;
+    }
+    case FAMILY_MATCHING:
+        episode_match_plan(&t->src_bind, r, items, plan);
+        break;
+    default:
+        micl_fatal("stage '%s': unknown family %d", s->name, family);
+    }
+}
+
+/* A training sequence: replay (one classification turn), or an episode of the stage's mix -
+ * coherent (one family), or incoherent (2-3 episodes of drawn families, turns interleaved). */
+static void build_sequence(const trainer_t *t, const stage_config_t *s, float exact, rng_t *r,
+                           episode_t *ep) {
+    episode_plan_t plans[3], mixed;
+    int replay = rng_uniform(r) < s->replay;
+    int items = stage_items(s);
+    if (replay) {
+        episode_classify_plan(&t->src_cls, r, items, &mixed);
+    } else if (s->coherent || items < 2) {
+        family_plan(t, s, draw_family(s, r), items, exact, r, &mixed);
+    } else {
+        int n = items < 3 ? 2 : 2 + (int)rng_below(r, 2);
+        for (int i = 0; i < n; i++)
+            family_plan(t, s, draw_family(s, r), items / n + (i < items % n), exact, r, &plans[i]);
+        episode_interleave(plans, n, r, &mixed);
+    }
+    episode_source_t layout = t->src_bind; /* the layout only reads format, turns, vocab */
+    layout.turns = s->single_turn ? EPISODE_TURNS_SINGLE : EPISODE_TURNS_MULTI;
+    episode_layout(&layout, &mixed, ep);
+}
+
 static void build_step(trainer_t *t, const train_state_t *st, int64_t step) {
     const trainer_args_t *a = t->a;
     const stage_config_t *s = stage_of(a, st);
@@ -114,14 +176,9 @@ static void build_step(trainer_t *t, const train_state_t *st, int64_t step) {
         rng_t r =
             rng_make(a->cfg->seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)step * 65536u + (uint64_t)j);
         episode_t *ep = &t->eps[j];
-        int replay = rng_uniform(&r) < s->replay;
-        if (s->family == FAMILY_CLASSIFY || replay)
-            episode_classify(&t->src_cls, &r, stage_items(s), ep);
-        else
-            episode_binding_train(&t->src_bind, &r, s->ways_min, s->ways_max, stage_items(s), exact,
-                                  ep);
-        for (int k = 0; k < ep->n_images; k++)
-            t->step_targets += ep->answer_scored[k];
+        build_sequence(t, s, exact, &r, ep);
+        for (int p = 0; p < ep->n_tokens; p++)
+            t->step_targets += ep->targets[p] >= 0;
     }
 }
 
@@ -163,18 +220,21 @@ static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t
     b->image_token = v->image;
 }
 
-/* Counts binding answers of a repeated class whose best-scoring candidate name is right:
- * st[STAT_ICL_*] for a new instance of the class (the train ICL accuracy that drives the
- * curriculum), st[STAT_COPY_*] for an exact copy of an earlier image. */
+/* Counts binding and multiple-choice answers of a repeated class whose best-scoring candidate
+ * is right: st[STAT_ICL_*] for a new instance of the class (the train ICL accuracy that drives
+ * the curriculum), st[STAT_COPY_*] for an exact copy of an earlier image. Logits have one row
+ * per target, answer tokens in order. */
 static void count_icl(const float *logits, int vocab, const episode_t *eps, int lo, int hi,
                       double *st) {
     int64_t row = 0;
     for (int j = lo; j < hi; j++) {
         const episode_t *ep = &eps[j];
-        for (int k = 0; k < ep->n_images; k++) {
+        for (int k = 0; k < ep->n_turns; k++) {
             if (!ep->answer_scored[k]) continue;
-            const float *l = logits + (size_t)row++ * vocab;
-            if (ep->family != FAMILY_BINDING) continue;
+            const float *l = logits + (size_t)row * vocab;
+            row += ep->answer_len[k];
+            int icl = ep->family == FAMILY_BINDING || ep->family == FAMILY_MC;
+            if (!icl || ep->n_candidates == 0 || ep->answer_shots[k] <= 0) continue;
             int best = ep->candidates[0];
             for (int c = 1; c < ep->n_candidates; c++)
                 if (l[ep->candidates[c]] > l[best]) best = ep->candidates[c];
@@ -211,11 +271,18 @@ static void micro_batch_grad(int i, float *out, void *ctx) {
 
 void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_t *v,
                       episode_format_t format, int *max_tokens, int *max_images) {
-    int turn = episode_turn_tokens(v, format);
     int tok = 0, img = 0;
     for (int i = 0; i < run->n_stages; i++) {
         const stage_config_t *s = &run->stages[i];
         int items = stage_items(s);
+        int turn = episode_turn_tokens(v, format), turn_img = 1; /* replay: classify */
+        for (int f = 0; f < FAMILY_COUNT; f++) {
+            if (s->mix[f] <= 0) continue;
+            int tt = episode_family_turn_tokens(v, format, f, s->ways_max);
+            int ti = episode_family_turn_images(f);
+            turn = tt > turn ? tt : turn;
+            turn_img = ti > turn_img ? ti : turn_img;
+        }
         int T = 1 + items * turn;
         if (T > cfg->model.max_seq)
             micl_fatal("%s: run '%s' stage '%s' needs %d tokens per sequence (%d items x %d + 1) "
@@ -223,7 +290,7 @@ void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_
                        cfg->path, run->name, s->name, T, items, turn, cfg->model.max_seq);
         int per = (seqs_per_step(cfg, s) + cfg->train.micro_batches - 1) / cfg->train.micro_batches;
         if (per * T > tok) tok = per * T;
-        if (per * items > img) img = per * items;
+        if (per * items * turn_img > img) img = per * items * turn_img;
     }
     *max_tokens = tok;
     *max_images = img;
