@@ -9,6 +9,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "show.h"
 
+#include "pngio.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,7 +19,6 @@
 
 #include <ft2build.h>
 #include FT_FREETYPE_H
-#include <png.h>
 
 #include "../common/config.h"
 #include "../common/error.h"
@@ -550,51 +551,8 @@ static int draw_all(canvas_t *c, layout_t *L) {
 
 /* ---- PNG ------------------------------------------------------------------------------- */
 
-static void on_png_error(png_structp png, png_const_charp msg) {
-    const char *path = png_get_error_ptr(png);
-    micl_fatal("%s: cannot write PNG: %s", path ? path : "?", msg);
-}
-
-static void on_png_warning(png_structp png, png_const_charp msg) {
-    const char *path = png_get_error_ptr(png);
-    micl_warn("%s: libpng: %s", path ? path : "?", msg);
-}
-
 static void write_png(const canvas_t *c, const char *path) {
-    size_t n = strlen(path);
-    char *tmp = micl_malloc(n + 5);
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp", 5);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-    micl_pending_add(tmp);
-    /* libpng errors end in on_png_error, which exits through micl_fatal (removing tmp) */
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, (png_voidp)tmp, on_png_error,
-                                              on_png_warning);
-    if (!png) micl_fatal("%s: cannot create a libpng writer (out of memory?)", tmp);
-    png_infop info = png_create_info_struct(png);
-    if (!info) micl_fatal("%s: cannot create libpng info (out of memory?)", tmp);
-    png_init_io(png, fp);
-    png_set_IHDR(png, info, (png_uint_32)c->w, (png_uint_32)c->h, 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, 9);
-    png_text txt;
-    memset(&txt, 0, sizeof txt);
-    txt.compression = PNG_TEXT_COMPRESSION_NONE;
-    txt.key = "Software";
-    txt.text = "micl " MICL_VERSION " (micl data show)";
-    png_set_text(png, info, &txt, 1);
-    png_write_info(png, info);
-    for (int j = 0; j < c->h; j++)
-        png_write_row(png, c->px + (size_t)j * (size_t)c->w * 3);
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
-    if (fflush(fp) != 0 || ferror(fp)) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-    if (fclose(fp) != 0) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-    if (rename(tmp, path) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    micl_pending_remove(tmp);
-    free(tmp);
+    pngio_write(path, c->px, c->h, c->w, 3, "micl " MICL_VERSION " (micl data show)");
 }
 
 /* ---- entry ----------------------------------------------------------------------------- */

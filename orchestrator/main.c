@@ -23,6 +23,7 @@
 #include "../common/signals.h"
 #include "../data/sources.h"
 #include "cmd_bench.h"
+#include "cmd_export.h"
 #include "cmd_import.h"
 #include "cmd_show.h"
 #include "experiment.h"
@@ -31,6 +32,7 @@ static const char *USAGE =
     "usage: micl <command> [options]\n"
     "  data prepare CFG [--force]      build and cache the image stores CFG needs\n"
     "  data import DIR -o OUT.h5 [--size N] [--gray]\n"
+    "  data export CFG --benchmark B|--task T -o DIR [--episodes N] [--format llava]\n"
     "                                  image store from class sub-folders of PNG/JPEG files\n"
     "  data show STORE.h5|CFG --task binding|binding-eval|classify -o EPISODE.png\n"
     "       [--ways N] [--shots K] [--items L] [--seed S] [--index I] [--format compact|chat]\n"
@@ -82,6 +84,7 @@ static int parse_list(const char *flag, const char *s, int *out, int max) {
 static int cmd_data(int argc, char **argv) {
     if (argc >= 1 && strcmp(argv[0], "import") == 0) return cmd_data_import(argc - 1, argv + 1);
     if (argc >= 1 && strcmp(argv[0], "show") == 0) return cmd_data_show(argc - 1, argv + 1);
+    if (argc >= 1 && strcmp(argv[0], "export") == 0) return cmd_data_export(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[0], "prepare") != 0)
         return usage_error("%s", "data: expected 'data prepare CFG', 'data import DIR -o OUT.h5' "
                                  "or 'data show ...'");

@@ -1,0 +1,171 @@
+/* benchmark.c - the benchmark registry and the episodes of its cells (see benchmark.h).
+ *
+ * Stand-ins for the paper's evaluation (PAPER.md): fsicl is FS-ICL (2-way multiple choice with
+ * option letters, order-averaged) on classes the model never saw; openmi is Open-MiniImageNet
+ * fast binding (fake names, 2 and 5 ways, up to 8 shots); matching is VL-ICL's same/different
+ * pairs; cross_domain is binding on Fashion-MNIST; zeroshot is single-image classification of
+ * held-out instances of the training classes (retention, not ICL).
+ */
+#include "benchmark.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "../common/rng.h"
+
+static const benchmark_t BENCHMARKS[] = {
+    {"fsicl",
+     "2-way multiple choice, options A/B are names bound in the episode, order-averaged",
+     FAMILY_MC,
+     BENCHMARK_STORE_GLYPHS,
+     1,
+     1,
+     {2},
+     4,
+     {0, 1, 2, 4},
+     2,
+     1},
+    {"openmi",
+     "fake-name binding on held-out classes (Open-MiniImageNet style)",
+     FAMILY_BINDING,
+     BENCHMARK_STORE_GLYPHS,
+     1,
+     2,
+     {2, 5},
+     5,
+     {0, 1, 2, 4, 8},
+     1,
+     1},
+    {"matching",
+     "two images per turn: same class? yes/no, on held-out classes",
+     FAMILY_MATCHING,
+     BENCHMARK_STORE_GLYPHS,
+     0,
+     1,
+     {2},
+     4,
+     {0, 1, 2, 4},
+     1,
+     1},
+    {"cross_domain",
+     "fake-name binding on Fashion-MNIST, a domain never trained on",
+     FAMILY_BINDING,
+     BENCHMARK_STORE_FMNIST,
+     1,
+     2,
+     {2, 5},
+     4,
+     {0, 1, 2, 4},
+     1,
+     1},
+    {"zeroshot",
+     "single-image real-name classification of held-out instances (retention)",
+     FAMILY_CLASSIFY,
+     BENCHMARK_STORE_GLYPHS,
+     0,
+     1,
+     {0},
+     1,
+     {0},
+     1,
+     0},
+};
+#define N_BENCHMARKS ((int)(sizeof BENCHMARKS / sizeof BENCHMARKS[0]))
+
+const benchmark_t *benchmark_find(const char *name) {
+    for (int i = 0; i < N_BENCHMARKS; i++)
+        if (strcmp(BENCHMARKS[i].name, name) == 0) return &BENCHMARKS[i];
+    return NULL;
+}
+
+const benchmark_t *benchmark_all(int *n_out) {
+    *n_out = N_BENCHMARKS;
+    return BENCHMARKS;
+}
+
+const char *benchmark_names(void) {
+    return "fsicl, openmi, matching, cross_domain, zeroshot";
+}
+
+int benchmark_split(const benchmark_t *b, const image_store_t *s) {
+    if (b->family == FAMILY_CLASSIFY) return STORE_SPLIT_TEST;
+    int has[3] = {0, 0, 0};
+    for (int64_t i = 0; i < s->n; i++)
+        has[s->split[i] < 3 ? s->split[i] : 0] = 1;
+    if (has[STORE_SPLIT_HELDOUT_CLASS]) return STORE_SPLIT_HELDOUT_CLASS;
+    if (has[STORE_SPLIT_TEST]) return STORE_SPLIT_TEST;
+    return STORE_SPLIT_TRAIN;
+}
+
+double benchmark_chance(const benchmark_t *b, int ways, int n_real_names) {
+    if (b->family == FAMILY_CLASSIFY) return n_real_names > 0 ? 1.0 / n_real_names : 0;
+    if (b->family == FAMILY_MATCHING) return 0.5;
+    return ways > 0 ? 1.0 / ways : 0;
+}
+
+/* The rng key of episode e of a cell: binding keeps the key of the first evaluator, the other
+ * families are set apart by their family number. */
+static uint64_t cell_key(const benchmark_t *b, int ways, int shots, int64_t e) {
+    uint64_t base = ((uint64_t)ways * 1000u + (uint64_t)shots) * 100000000u;
+    if (b->family != FAMILY_BINDING) base += (uint64_t)b->family << 48;
+    return base + (uint64_t)e;
+}
+
+/* Test images of classes the vocabulary names, in store order (the zero-shot pool). */
+static int64_t zeroshot_pool(const episode_source_t *src, int64_t *out) {
+    const image_store_t *s = src->store;
+    const vocab_t *v = src->vocab;
+    int64_t n = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        int c = s->labels[i];
+        if (s->split[i] == STORE_SPLIT_TEST && c >= 0 && c < v->n_store_classes &&
+            v->real_of_class[c] >= 0) {
+            if (out) out[n] = i;
+            n++;
+        }
+    }
+    return n;
+}
+
+int64_t benchmark_cell_episodes(const benchmark_t *b, const episode_source_t *src,
+                                int64_t episodes) {
+    if (b->family != FAMILY_CLASSIFY) return episodes;
+    int64_t n = zeroshot_pool(src, NULL);
+    return episodes > 0 && episodes < n ? episodes : n;
+}
+
+static int64_t zeroshot_image(const episode_source_t *src, int64_t e, int64_t episodes) {
+    int64_t n = zeroshot_pool(src, NULL);
+    if (n == 0)
+        micl_fatal("%s: no held-out instances of named classes for zero-shot evaluation",
+                   src->store->source);
+    int64_t *pool = micl_malloc((size_t)n * sizeof(int64_t));
+    zeroshot_pool(src, pool);
+    int64_t k = episodes > 0 && episodes < n ? e * n / episodes : e; /* evenly spread */
+    if (k < 0 || k >= n) micl_fatal("zero-shot episode %lld out of range", (long long)e);
+    int64_t img = pool[k];
+    free(pool);
+    return img;
+}
+
+void benchmark_episode(const benchmark_t *b, const episode_source_t *src, uint64_t seed, int ways,
+                       int shots, int64_t e, int64_t episodes, int variant, episode_t *ep) {
+    rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, cell_key(b, ways, shots, e));
+    switch (b->family) {
+    case FAMILY_BINDING:
+        episode_binding_eval(src, &r, ways, shots, b->fake_names, ep);
+        break;
+    case FAMILY_MC:
+        episode_mc_eval(src, &r, ways, shots, b->fake_names, variant, ep);
+        break;
+    case FAMILY_MATCHING:
+        episode_match_eval(src, &r, shots, ep);
+        break;
+    case FAMILY_CLASSIFY:
+        episode_single(src, zeroshot_image(src, e, episodes), ep);
+        break;
+    default:
+        micl_fatal("benchmark '%s' has an unknown family %d", b->name, b->family);
+    }
+}

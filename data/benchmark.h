@@ -1,0 +1,61 @@
+/* benchmark.h - the named evaluation benchmarks and the episodes of each of their cells.
+ *
+ * A benchmark is a task family on a store (held-out glyph classes, Fashion-MNIST, or any store
+ * given with --dataset), a set of ways and of shot counts (its cells), and a scoring rule:
+ * the right answer must score highest among the episode's candidates (names, option letters,
+ * yes/no), and multiple-choice cells are averaged over both option orders (each episode is
+ * scored twice, variant 0 and variant 1 with the query's options reversed). Episode e of cell
+ * (ways, shots), variant v, is built from rng_make(seed, RNG_STREAM_EVAL_EPISODE, key), so
+ * internal evaluation, `micl data export` and the scoring of external predictions all see the
+ * same episodes.
+ */
+#ifndef MICL_BENCHMARK_H
+#define MICL_BENCHMARK_H
+
+#include <stdint.h>
+
+#include "episode.h"
+
+typedef enum {
+    BENCHMARK_STORE_GLYPHS = 0, /* the glyph store (held-out classes; zero-shot: test images) */
+    BENCHMARK_STORE_FMNIST = 1  /* Fashion-MNIST, never trained on */
+} benchmark_store_t;
+
+#define BENCHMARK_MAX_CELLS 8
+
+typedef struct {
+    const char *name;
+    const char *doc;
+    int family;              /* FAMILY_BINDING, FAMILY_MC, FAMILY_MATCHING, FAMILY_CLASSIFY */
+    benchmark_store_t store; /* the store it runs on unless --dataset names another */
+    int fake_names;          /* names bound in the episode (1) or the classes' real names (0) */
+    int n_ways, ways[BENCHMARK_MAX_CELLS];
+    int n_shots, shots[BENCHMARK_MAX_CELLS];
+    int variants; /* 2: scored over both option orders; else 1 */
+    int icl;      /* 1: an ICL benchmark (counted in the ICL average); 0: zero-shot retention */
+} benchmark_t;
+
+/* The benchmark called `name`, or NULL. */
+const benchmark_t *benchmark_find(const char *name);
+/* All benchmarks, in report order: n_out gets their number. */
+const benchmark_t *benchmark_all(int *n_out);
+/* Comma-separated names (for messages). */
+const char *benchmark_names(void);
+
+/* The store split a benchmark's episodes draw from: held-out classes if the store has them
+ * (else test images, else everything); zero-shot retention draws test images. */
+int benchmark_split(const benchmark_t *b, const image_store_t *store);
+/* Chance accuracy of a cell. */
+double benchmark_chance(const benchmark_t *b, int ways, int n_real_names);
+
+/* Episode e of `episodes` of cell (ways, shots), variant v, from `src` (built on
+ * benchmark_split's images; with real names for real-name benchmarks). Zero-shot retention:
+ * episode e is the e-th of `episodes` test images of named classes spread evenly over the
+ * store (all of them when episodes is 0 or more than there are). */
+void benchmark_episode(const benchmark_t *b, const episode_source_t *src, uint64_t seed, int ways,
+                       int shots, int64_t e, int64_t episodes, int variant, episode_t *ep);
+/* The episodes a cell really has: `episodes`, or fewer for zero-shot (its images). */
+int64_t benchmark_cell_episodes(const benchmark_t *b, const episode_source_t *src,
+                                int64_t episodes);
+
+#endif

@@ -1,0 +1,155 @@
+/* export.c - LLaVA-style conversations and PNG images of episodes (see export.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "export.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../common/error.h"
+#include "pngio.h"
+
+static void make_dir(const char *path) {
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        micl_fatal("cannot create directory '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        micl_fatal("'%s' exists and is not a directory", path);
+}
+
+void export_open(exporter_t *x, const char *dir) {
+    memset(x, 0, sizeof *x);
+    if (strlen(dir) > sizeof x->dir - 32) micl_fatal("export directory name too long: %s", dir);
+    snprintf(x->dir, sizeof x->dir, "%s", dir);
+    make_dir(dir);
+    char images[600];
+    snprintf(images, sizeof images, "%s/images", dir);
+    make_dir(images);
+    snprintf(x->json_path, sizeof x->json_path, "%s/data.json", dir);
+    snprintf(x->json_tmp, sizeof x->json_tmp, "%s/data.json.tmp", dir);
+    x->json = fopen(x->json_tmp, "w");
+    if (!x->json) micl_fatal("cannot write '%s': %s", x->json_tmp, strerror(errno));
+    micl_pending_add(x->json_tmp);
+    fputs("[", x->json);
+}
+
+void export_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f); /* UTF-8 passes through */
+    }
+    fputc('"', f);
+}
+
+static int is_marker(const vocab_t *v, int32_t tok) {
+    return tok == v->bos || tok == v->user || tok == v->assistant || tok == v->eot || tok == v->pad;
+}
+
+/* The human value of turn t: one "<image>" line per image, then the question words. */
+static void human_value(const episode_t *ep, const vocab_t *v, int t, char *buf, size_t len) {
+    int start = t == 0 ? 1 : ep->answer_pos[t - 1] + 1 + ep->answer_len[t - 1];
+    size_t n = 0;
+    buf[0] = '\0';
+    int words = 0;
+    for (int p = start; p <= ep->answer_pos[t] && p < ep->n_tokens; p++) {
+        int32_t tok = ep->tokens[p];
+        if (is_marker(v, tok)) continue;
+        const char *w = tok == v->image ? "<image>" : v->words[tok];
+        const char *sep = tok == v->image ? (n ? "\n" : "") : (words ? " " : (n ? "\n" : ""));
+        int k = snprintf(buf + n, len - n, "%s%s", sep, w);
+        if (k < 0 || (size_t)k >= len - n) micl_fatal("an exported turn is too long");
+        n += (size_t)k;
+        words += tok != v->image;
+    }
+}
+
+static void answer_value(const episode_t *ep, const vocab_t *v, int t, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ep->answer_len[t]; i++) {
+        int32_t tok = ep->tokens[ep->answer_pos[t] + 1 + i];
+        int k = snprintf(buf + n, len - n, "%s%s", i ? " " : "", v->words[tok]);
+        if (k < 0 || (size_t)k >= len - n) micl_fatal("an exported answer is too long");
+        n += (size_t)k;
+    }
+}
+
+static void write_images(exporter_t *x, const char *id, const episode_t *ep,
+                         const image_store_t *store) {
+    size_t npix = (size_t)store->h * (size_t)store->w;
+    for (int i = 0; i < ep->n_images; i++) {
+        if (ep->images[i] < 0 || ep->images[i] >= store->n)
+            micl_fatal("%s: image %lld is not in the store", id, (long long)ep->images[i]);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/images/%s-%d.png", x->dir, id, i);
+        pngio_write(path, store->pixels + (size_t)ep->images[i] * npix, store->h, store->w, 1,
+                    NULL);
+    }
+}
+
+void export_episode(exporter_t *x, const char *id, const episode_t *ep, const image_store_t *store,
+                    const vocab_t *v, const export_meta_t *meta) {
+    write_images(x, id, ep, store);
+    FILE *f = x->json;
+    fputs(x->n_samples ? ",\n {" : "\n {", f);
+    fputs("\"id\": ", f);
+    export_json_string(f, id);
+    fputs(", \"image\": [", f);
+    for (int i = 0; i < ep->n_images; i++) {
+        char rel[600];
+        snprintf(rel, sizeof rel, "images/%s-%d.png", id, i);
+        if (i) fputs(", ", f);
+        export_json_string(f, rel);
+    }
+    fputs("],\n  \"conversations\": [", f);
+    char buf[2048];
+    for (int t = 0; t < ep->n_turns; t++) {
+        human_value(ep, v, t, buf, sizeof buf);
+        fputs(t ? ",\n    {\"from\": \"human\", \"value\": "
+                : "\n    {\"from\": \"human\", \"value\": ",
+              f);
+        export_json_string(f, buf);
+        answer_value(ep, v, t, buf, sizeof buf);
+        fputs("},\n    {\"from\": \"gpt\", \"value\": ", f);
+        export_json_string(f, buf);
+        fputs("}", f);
+    }
+    fputs("]", f);
+    if (meta) {
+        int q = ep->n_turns - 1;
+        fputs(",\n  \"benchmark\": ", f);
+        export_json_string(f, meta->benchmark);
+        fprintf(f, ", \"ways\": %d, \"shots\": %d, \"episode\": %lld, \"variant\": %d", meta->ways,
+                meta->shots, (long long)meta->episode, meta->variant);
+        answer_value(ep, v, q, buf, sizeof buf);
+        fputs(", \"answer\": ", f);
+        export_json_string(f, buf);
+        fputs(", \"candidates\": [", f);
+        for (int c = 0; c < ep->n_candidates; c++) {
+            if (c) fputs(", ", f);
+            export_json_string(f, v->words[ep->candidates[c]]);
+        }
+        fputs("]", f);
+    }
+    fputs("}", f);
+    x->n_samples++;
+}
+
+void export_close(exporter_t *x) {
+    fputs("\n]\n", x->json);
+    if (fflush(x->json) != 0 || ferror(x->json))
+        micl_fatal("cannot write '%s': %s", x->json_tmp, strerror(errno));
+    if (fclose(x->json) != 0) micl_fatal("cannot write '%s': %s", x->json_tmp, strerror(errno));
+    x->json = NULL;
+    if (rename(x->json_tmp, x->json_path) != 0)
+        micl_fatal("cannot rename '%s' to '%s': %s", x->json_tmp, x->json_path, strerror(errno));
+    micl_pending_remove(x->json_tmp);
+}

@@ -1,0 +1,55 @@
+/* bench_source.c - opening a benchmark's store and vocabulary (see bench_source.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "bench_source.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/error.h"
+#include "../data/sources.h"
+
+void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name,
+                       const char *dataset) {
+    memset(bs, 0, sizeof *bs);
+    bs->bench = benchmark_find(name);
+    if (!bs->bench) micl_fatal("unknown benchmark '%s' (valid: %s)", name, benchmark_names());
+    char gpath[1024], path[1024];
+    data_glyph_store_path(cfg, gpath, sizeof gpath);
+    if (access(gpath, R_OK) != 0)
+        micl_fatal("%s: the glyph store %s is missing; run 'micl data prepare %s' first", cfg->path,
+                   gpath, cfg->path);
+    if (dataset)
+        snprintf(path, sizeof path, "%s", dataset);
+    else if (bs->bench->store == BENCHMARK_STORE_FMNIST)
+        data_fmnist_store_path(cfg, path, sizeof path);
+    else
+        snprintf(path, sizeof path, "%s", gpath);
+    if (access(path, R_OK) != 0)
+        micl_fatal("benchmark '%s' needs the store %s, which is missing; run 'micl data prepare "
+                   "%s' first",
+                   name, path, cfg->path);
+    /* the vocabulary is the config's: built from the glyph store's training classes */
+    image_store_t glyphs;
+    store_read(gpath, &glyphs);
+    vocab_build(&bs->vocab, &glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    store_free(&glyphs);
+    store_read(path, &bs->store);
+    vocab_map_store(&bs->vocab, &bs->store);
+    store_index_build(&bs->store, benchmark_split(bs->bench, &bs->store), &bs->index);
+    int real = !bs->bench->fake_names && bs->bench->family != FAMILY_MATCHING;
+    episode_source_init(&bs->src, &bs->store, &bs->index, &bs->vocab, real, EPISODE_FORMAT_COMPACT);
+    int need = 1;
+    for (int i = 0; i < bs->bench->n_ways; i++)
+        need = bs->bench->ways[i] > need ? bs->bench->ways[i] : need;
+    if (bs->bench->family != FAMILY_CLASSIFY && bs->src.n_classes < need)
+        micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %d", path, name,
+                   need, bs->src.n_classes);
+}
+
+void bench_source_close(bench_source_t *bs) {
+    episode_source_free(&bs->src);
+    store_index_free(&bs->index);
+    store_free(&bs->store);
+    vocab_free(&bs->vocab);
+    memset(bs, 0, sizeof *bs);
+}

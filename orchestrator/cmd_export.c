@@ -1,0 +1,168 @@
+/* cmd_export.c - `micl data export` (see cmd_export.h). Runs on rank 0 only. */
+#define _POSIX_C_SOURCE 200809L
+#include "cmd_export.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/config.h"
+#include "../common/error.h"
+#include "../common/rng.h"
+#include "../data/export.h"
+#include "bench_source.h"
+
+static const char *EXPORT_USAGE =
+    "usage: micl data export CFG (--benchmark B | --task T) -o DIR [--episodes N]\n"
+    "                        [--dataset STORE.h5] [--ways N] [--items L] [--format llava]\n"
+    "  benchmarks B: fsicl, openmi, matching, cross_domain, zeroshot (every cell, N episodes\n"
+    "                each, default 100)\n"
+    "  tasks T:      binding, mc, matching, classify (N training episodes, default 100;\n"
+    "                --ways N classes (default 3), --items L turns (default 9))\n";
+
+typedef struct {
+    const char *cfg, *out, *bench, *task, *dataset;
+    int64_t episodes;
+    int ways, items;
+} export_opts_t;
+
+static int export_usage(const char *fmt, const char *arg) {
+    if (micl_rank() <= 0) {
+        fprintf(stderr, "micl: data export: ");
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\n%s", EXPORT_USAGE);
+    }
+    return MICL_EXIT_USAGE;
+}
+
+static int64_t parse_int(const char *flag, const char *s, int64_t lo, int64_t hi) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
+        micl_fatal("%s expects an integer in [%lld, %lld], got '%s'", flag, (long long)lo,
+                   (long long)hi, s);
+    return (int64_t)v;
+}
+
+static int parse_opts(int argc, char **argv, export_opts_t *o) {
+    memset(o, 0, sizeof *o);
+    o->episodes = 100;
+    o->ways = 3;
+    o->items = 9;
+    if (argc < 1 || argv[0][0] == '-') return export_usage("%s", "missing CFG");
+    o->cfg = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) return export_usage("option '%s' needs a value", a);
+        if (strcmp(a, "--benchmark") == 0)
+            o->bench = val;
+        else if (strcmp(a, "--task") == 0)
+            o->task = val;
+        else if (strcmp(a, "-o") == 0)
+            o->out = val;
+        else if (strcmp(a, "--dataset") == 0)
+            o->dataset = val;
+        else if (strcmp(a, "--episodes") == 0)
+            o->episodes = parse_int(a, val, 1, 10000000);
+        else if (strcmp(a, "--ways") == 0)
+            o->ways = (int)parse_int(a, val, 2, EPISODE_MAX_WAYS);
+        else if (strcmp(a, "--items") == 0)
+            o->items = (int)parse_int(a, val, 1, EPISODE_MAX_ITEMS / 2);
+        else if (strcmp(a, "--format") == 0) {
+            if (strcmp(val, "llava") != 0)
+                return export_usage("--format: only 'llava' is supported, got '%s'", val);
+        } else
+            return export_usage("unknown option '%s'", a);
+        i++;
+    }
+    if (!o->out) return export_usage("%s", "-o DIR is required");
+    if (!o->bench == !o->task) return export_usage("%s", "give one of --benchmark and --task");
+    return -1;
+}
+
+static void export_benchmark(const config_t *cfg, const export_opts_t *o, exporter_t *x) {
+    bench_source_t bs;
+    bench_source_open(&bs, cfg, o->bench, o->dataset);
+    const benchmark_t *b = bs.bench;
+    episode_t *ep = micl_malloc(sizeof *ep);
+    for (int i = 0; i < b->n_ways; i++)
+        for (int j = 0; j < b->n_shots; j++) {
+            int64_t n = benchmark_cell_episodes(b, &bs.src, o->episodes);
+            for (int64_t e = 0; e < n; e++)
+                for (int var = 0; var < b->variants; var++) {
+                    benchmark_episode(b, &bs.src, cfg->seed, b->ways[i], b->shots[j], e, n, var,
+                                      ep);
+                    char id[128];
+                    snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, b->ways[i],
+                             b->shots[j], (long long)e, var);
+                    export_meta_t meta = {b->name, b->ways[i], b->shots[j], var, e};
+                    export_episode(x, id, ep, &bs.store, &bs.vocab, &meta);
+                }
+        }
+    free(ep);
+    bench_source_close(&bs);
+}
+
+static void export_task(const config_t *cfg, const export_opts_t *o, exporter_t *x) {
+    int family = -1;
+    static const char *const names[] = {"classify", "binding", "mc", "matching"};
+    for (int f = 0; f < 4; f++)
+        if (strcmp(o->task, names[f]) == 0) family = f;
+    if (family < 0)
+        micl_fatal("unknown task '%s' (valid: binding, mc, matching, classify)", o->task);
+    /* the glyph store's training images, through the openmi benchmark's store and vocabulary */
+    bench_source_t bs;
+    bench_source_open(&bs, cfg, "openmi", o->dataset);
+    store_index_t train;
+    store_index_build(&bs.store, STORE_SPLIT_TRAIN, &train);
+    episode_source_t fake, real;
+    episode_source_init(&fake, &bs.store, &train, &bs.vocab, 0, EPISODE_FORMAT_COMPACT);
+    episode_source_init(&real, &bs.store, &train, &bs.vocab, 1, EPISODE_FORMAT_COMPACT);
+    if (real.n_classes == 0) micl_fatal("%s: no training classes with names", bs.store.source);
+    episode_t *ep = micl_malloc(sizeof *ep);
+    episode_plan_t *plan = micl_malloc(sizeof *plan);
+    for (int64_t e = 0; e < o->episodes; e++) {
+        rng_t r = rng_make(cfg->seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)e);
+        if (family == FAMILY_CLASSIFY)
+            episode_classify_plan(&real, &r, o->items, plan);
+        else if (family == FAMILY_BINDING)
+            episode_binding_plan(&fake, &r, o->ways, o->ways, o->items, 0.0f, plan);
+        else if (family == FAMILY_MC)
+            episode_mc_plan(&fake, &r, o->ways, o->ways, o->items, 1, plan);
+        else
+            episode_match_plan(&fake, &r, o->items, plan);
+        episode_layout(&fake, plan, ep);
+        char id[128];
+        snprintf(id, sizeof id, "%s-%06lld", o->task, (long long)e);
+        export_episode(x, id, ep, &bs.store, &bs.vocab, NULL);
+    }
+    free(plan);
+    free(ep);
+    episode_source_free(&fake);
+    episode_source_free(&real);
+    store_index_free(&train);
+    bench_source_close(&bs);
+}
+
+int cmd_data_export(int argc, char **argv) {
+    export_opts_t o;
+    int rc = parse_opts(argc, argv, &o);
+    if (rc >= 0) return rc;
+    if (micl_rank() > 0) return 0;
+    config_t cfg;
+    config_load(o.cfg, &cfg);
+    exporter_t x;
+    export_open(&x, o.out);
+    if (o.bench)
+        export_benchmark(&cfg, &o, &x);
+    else
+        export_task(&cfg, &o, &x);
+    export_close(&x);
+    micl_info("%s/data.json: %lld samples (LLaVA conversations), images in %s/images", o.out,
+              (long long)x.n_samples, o.out);
+    config_free(&cfg);
+    return 0;
+}
