@@ -9,7 +9,8 @@
  * image of the turn), the question words after them and the answer words as the gpt value -
  * the layout of the multi-image instruction data VLM stacks train on. Benchmark samples end
  * with the query's gpt turn holding the ground truth, and carry "benchmark", "ways", "shots",
- * "episode", "variant", "answer" and "candidates"; to run a model, drop the last gpt turn and
+ * "episode", "variant", "answer" and "candidates" (the closed answer set; empty for zero-shot
+ * classification, whose answer is any real class name); to run a model, drop the last gpt turn and
  * let it answer. The images are PNG files under DIR/images. data.json is written to a
  * temporary file and renamed when complete.
  */

@@ -24,6 +24,7 @@
 #include "../data/sources.h"
 #include "cmd_bench.h"
 #include "cmd_export.h"
+#include "predictions.h"
 #include "cmd_import.h"
 #include "cmd_show.h"
 #include "experiment.h"
@@ -40,6 +41,8 @@ static const char *USAGE =
     "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
     "                                  train (and evaluate) every run of CFG\n"
     "  eval CFG [-o RESULTS.h5]         re-evaluate the checkpoints of CFG's runs\n"
+    "  eval CFG --benchmark B --predictions FILE.jsonl [--episodes N]\n"
+    "                                  score an external model's answers on exported episodes\n"
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
     "       [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
     "                                  N-way K-shot binding accuracy on any store\n"
@@ -124,17 +127,34 @@ static int cmd_train(int argc, char **argv, const comm_t *comm) {
 }
 
 static int cmd_eval(int argc, char **argv, const comm_t *comm) {
-    if (argc >= 1 && argv[0][0] != '-') { /* micl eval CFG [-o RESULTS.h5] */
-        const char *out = NULL;
+    if (argc >= 1 && argv[0][0] != '-') { /* micl eval CFG [...] */
+        const char *out = NULL, *bench = NULL, *preds = NULL, *dataset = NULL;
+        int64_t episodes = 100;
         for (int i = 1; i < argc; i++) {
-            if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
-                out = argv[++i];
+            const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+            if (!val) return usage_error("eval: option '%s' needs a value", a);
+            if (strcmp(a, "-o") == 0)
+                out = val;
+            else if (strcmp(a, "--benchmark") == 0)
+                bench = val;
+            else if (strcmp(a, "--predictions") == 0)
+                preds = val;
+            else if (strcmp(a, "--dataset") == 0)
+                dataset = val;
+            else if (strcmp(a, "--episodes") == 0)
+                episodes = parse_long(a, val, 1, 10000000);
             else
-                return usage_error("eval: unknown option '%s'", argv[i]);
+                return usage_error("eval: unknown option '%s'", a);
+            i++;
         }
+        if (!preds != !bench)
+            return usage_error("%s", "eval: --predictions and --benchmark go together");
         config_t cfg;
         config_load(argv[0], &cfg);
-        int rc = experiment_eval_config(&cfg, comm, out);
+        int rc =
+            preds ? (comm->rank == 0 ? predictions_score(&cfg, bench, preds, episodes, dataset, out)
+                                     : 0)
+                  : experiment_eval_config(&cfg, comm, out);
         config_free(&cfg);
         return rc;
     }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# export_test.sh MICL SRC WORK - `micl data export` and the scoring of external predictions:
+# LLaVA-style samples are well formed (one <image> line per image at the start of each human
+# turn, alternating human/gpt, image files present), predictions equal to the exported ground
+# truth score 1.0 on every benchmark cell, constant answers score what chance predicts, and
+# malformed prediction files fail with file:line messages and leave nothing behind.
+set -euo pipefail
+MICL=$1 SRC=$2 WORK=$3
+PY=/usr/bin/python3
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+sed 's|^output_dir = .*|output_dir = "out";|' "$SRC/configs/tiny.cfg" > tiny.cfg
+"$MICL" data prepare tiny.cfg > /dev/null
+fail() { echo "FAIL: $*"; exit 1; }
+for B in fsicl openmi matching zeroshot; do
+  "$MICL" data export tiny.cfg --benchmark $B --episodes 6 -o exp_$B > /dev/null
+  "$PY" - exp_$B <<'PY'
+import json, os, sys
+d = sys.argv[1]
+data = json.load(open(os.path.join(d, "data.json")))
+assert data, "no samples"
+ids = set()
+with open(os.path.join(d, "truth.jsonl"), "w") as t, open(os.path.join(d, "first.jsonl"), "w") as f:
+    for s in data:
+        assert s["id"] not in ids; ids.add(s["id"])
+        conv = s["conversations"]
+        assert len(conv) % 2 == 0 and conv
+        n_img = 0
+        for i, turn in enumerate(conv):
+            assert turn["from"] == ("human" if i % 2 == 0 else "gpt")
+            if i % 2 == 0:
+                lines = turn["value"].split("\n")
+                k = 0
+                while k < len(lines) and lines[k] == "<image>": k += 1
+                assert k >= 1, turn
+                assert "<image>" not in "\n".join(lines[k:])
+                n_img += k
+        assert n_img == len(s["image"])
+        for p in s["image"]:
+            assert os.path.getsize(os.path.join(d, p)) > 0
+        assert conv[-1]["value"] == s["answer"]
+        assert s["answer"] in s["candidates"] or (s["benchmark"] == "zeroshot" and not s["candidates"])
+        t.write(json.dumps({"id": s["id"], "prediction": " " + s["answer"] + ". "}) + "\n")
+        f.write(json.dumps({"id": s["id"], "prediction": (s["candidates"] or ["?"])[0], "extra": [1, {"a": "b"}]}) + "\n")
+print(d, len(data), "samples ok")
+PY
+  "$MICL" eval tiny.cfg --benchmark $B --predictions exp_$B/truth.jsonl --episodes 6 -o truth_$B.h5 > truth_$B.txt
+  "$PY" - truth_$B.h5 <<'PY' || fail "ground truth does not score 1.0"
+import h5py, sys
+f = h5py.File(sys.argv[1], "r")
+acc = f["runs/predictions/eval/accuracy"][()]
+assert len(acc) > 0 and (acc == 1.0).all(), acc
+PY
+done
+# always the first candidate: exactly half right on fsicl (both option orders of every episode)
+"$MICL" eval tiny.cfg --benchmark fsicl --predictions exp_fsicl/first.jsonl --episodes 6 -o first.h5 > /dev/null
+"$PY" -c "
+import h5py; a = h5py.File('first.h5')['runs/predictions/eval/accuracy'][()]
+assert (a == 0.5).all(), a"
+# bad prediction files
+printf '{"id": "fsicl-w2-s1-e000000-v0", "prediction": "A"}\n{"id": 3}\n' > bad1.jsonl
+printf '{"id": "fsicl-w2-s1-e000000-v0", "prediction": "A"}\n{"id": "fsicl-w2-s1-e000000-v0", "prediction": "B"}\n' > bad2.jsonl
+printf '{"id": "nope", "prediction": "A"}\n' > bad3.jsonl
+printf '{"id": "fsicl-w2-s1-e000000-v0", "prediction": "A"\n' > bad4.jsonl
+: > bad5.jsonl
+check_bad() { # file regex
+  if "$MICL" eval tiny.cfg --benchmark fsicl --predictions "$1" --episodes 6 -o bad.h5 2> err.txt; then
+    fail "$1 accepted"; fi
+  grep -Eq "$2" err.txt || { cat err.txt; fail "$1: message does not match '$2'"; }
+  [ ! -e bad.h5 ] && [ ! -e bad.h5.tmp ] || fail "$1: left output behind"
+}
+check_bad bad1.jsonl 'bad1.jsonl:2: member "id" must be a string'
+check_bad bad2.jsonl 'bad2.jsonl:2: id "fsicl-w2-s1-e000000-v0" repeats line 1'
+check_bad bad3.jsonl 'bad3.jsonl:1: id "nope" is not an episode of benchmark .fsicl.'
+check_bad bad4.jsonl "bad4.jsonl:1: expected ',' or '}'"
+check_bad bad5.jsonl 'bad5.jsonl: no predictions'
+check_bad missing.jsonl "cannot read 'missing.jsonl'"
+if "$MICL" eval tiny.cfg --benchmark nosuch --predictions bad1.jsonl 2> err.txt; then fail "unknown benchmark accepted"; fi
+grep -q "unknown benchmark 'nosuch' (valid: fsicl, openmi" err.txt || { cat err.txt; fail "unknown benchmark message"; }
+# export into a path that is a file
+touch afile
+if "$MICL" data export tiny.cfg --benchmark fsicl -o afile 2> err.txt; then fail "export into a file accepted"; fi
+grep -q "'afile' exists and is not a directory" err.txt || { cat err.txt; fail "export message"; }
+echo "export_test: ok"
