@@ -1,7 +1,8 @@
 /* test_vlm_cache.c - the decoder's KV cache against the full forward: continuations of cached
  * prefixes (several slots, several prefix lengths, one- and three-token continuations) must
  * give the same logits, bit for bit, as vlm_forward over the whole prompts, and so the same
- * argmax. */
+ * argmax; and the same bits again from the same cache with another thread count. */
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +111,15 @@ static void run_case(vlm_t *m, const prefixes_t *p, int cont_len) {
     printf("%d continuations of %d token(s): logits bit-identical %s, argmax identical %s\n", n,
            cont_len, same ? "ok" : "FAIL", same_arg ? "ok" : "FAIL");
     g_failures += !same + !same_arg;
-    /* a second scoring of the same cache gives the same bits (the cache is not consumed) */
+    /* scoring again, with another thread count, gives the same bits (the cache is not
+     * consumed; no kernel splits a reduction over threads) */
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(threads == 1 ? 2 : 1);
     vlm_cache_score(m, c, conts, n, IMG, full);
+    omp_set_num_threads(threads);
     int again = memcmp(full, cached, sizeof(float) * (size_t)n * V) == 0;
-    printf("scoring again from the same cache: %s\n", again ? "ok" : "FAIL");
+    printf("scoring again from the same cache, %d thread(s): %s\n", threads == 1 ? 2 : 1,
+           again ? "ok" : "FAIL");
     g_failures += !again;
     vlm_cache_free(c);
     free(qemb), free(tok), free(tgt), free(pix), free(full), free(cached), free(ppix);
