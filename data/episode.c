@@ -318,6 +318,77 @@ void episode_binding_eval(const episode_source_t *src, rng_t *r, int ways, int s
     episode_layout(src, plan, ep);
 }
 
+void episode_binding_nested(const episode_source_t *src, rng_t *r, int ways, int rounds,
+                            int n_queries, int fake_names, episode_nested_t *ne) {
+    if (ways < 1 || ways > EPISODE_MAX_WAYS || rounds < 0 ||
+        ways * rounds + 1 > EPISODE_MAX_ITEMS || n_queries < 1 || n_queries > EPISODE_MAX_QUERIES)
+        micl_fatal("nested episode of %d ways, %d rounds, %d queries is too large", ways, rounds,
+                   n_queries);
+    memset(ne, 0, sizeof *ne);
+    ne->ways = ways;
+    ne->rounds = rounds;
+    ne->n_queries = n_queries;
+    ne->fake_names = fake_names;
+    int32_t cls[EPISODE_MAX_WAYS];
+    pick_classes(src, r, ways, cls);
+    pick_names(src, r, ways, fake_names, cls, ne->names);
+    int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS + EPISODE_MAX_QUERIES];
+    int seen[EPISODE_MAX_WAYS] = {0};
+    for (int q = 0; q < n_queries; q++) {
+        int k = (int)rng_below(r, (uint64_t)ways);
+        ne->query_class[q] = k;
+        ne->query_image[q] = fresh_image(src, cls[k], r, used[k], seen[k]);
+        used[k][seen[k]++] = ne->query_image[q];
+    }
+    for (int j = 0; j < rounds; j++) {
+        int32_t *order = ne->demo_class + (size_t)j * ways;
+        for (int i = 0; i < ways; i++)
+            order[i] = i;
+        rng_shuffle_i32(r, order, ways);
+        for (int i = 0; i < ways; i++) {
+            int k = order[i];
+            int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
+            ne->demo_image[j * ways + i] = img;
+            used[k][seen[k]++] = img;
+        }
+    }
+}
+
+/* The plan of <bos> and the demos of rounds [0, shots), unscored. */
+static void nested_demos(const episode_source_t *src, const episode_nested_t *ne, int shots,
+                         episode_plan_t *plan) {
+    if (shots < 0 || shots > ne->rounds)
+        micl_fatal("%d-shot prompt of a nested episode of %d rounds", shots, ne->rounds);
+    plan_begin(plan, FAMILY_BINDING);
+    int seen[EPISODE_MAX_WAYS] = {0};
+    for (int d = 0; d < shots * ne->ways; d++) {
+        int k = ne->demo_class[d];
+        add_simple(plan, src, ne->demo_image[d], ne->names[k], seen[k]++, 0, 0);
+    }
+    set_candidates(plan, ne->names, ne->ways);
+}
+
+void episode_nested_prefix(const episode_source_t *src, const episode_nested_t *ne, episode_t *ep) {
+    episode_plan_t plan;
+    nested_demos(src, ne, ne->rounds, &plan);
+    episode_layout(src, &plan, ep);
+}
+
+void episode_nested_prompt(const episode_source_t *src, const episode_nested_t *ne, int shots,
+                           int q, episode_t *ep) {
+    if (q < 0 || q >= ne->n_queries)
+        micl_fatal("query %d of a nested episode of %d queries", q, ne->n_queries);
+    episode_plan_t plan;
+    nested_demos(src, ne, shots, &plan);
+    int k = ne->query_class[q];
+    add_simple(&plan, src, ne->query_image[q], ne->names[k], shots, 1, 0);
+    episode_layout(src, &plan, ep);
+}
+
+int episode_nested_prefix_len(const episode_source_t *src, const episode_nested_t *ne, int shots) {
+    return 1 + shots * ne->ways * episode_turn_tokens(src->vocab, src->format);
+}
+
 void episode_classify_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan) {
     if (items > EPISODE_MAX_ITEMS) micl_fatal("episode too large");
     plan_begin(plan, FAMILY_CLASSIFY);

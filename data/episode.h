@@ -111,6 +111,34 @@ void episode_binding_plan(const episode_source_t *src, rng_t *r, int ways_min, i
  * whose image is never one of the demos'. names: fake names (1) or real names (0). */
 void episode_binding_eval(const episode_source_t *src, rng_t *r, int ways, int shots,
                           int fake_names, episode_t *ep);
+/* A nested evaluation episode: one draw that serves every shot count of a curve and several
+ * queries. N classes get names; `n_queries` queries (class uniform among the N, each image new
+ * among the queries of its class) are drawn first; then `rounds` rounds of demonstrations,
+ * round j holding one demo of every class in a freshly shuffled order, each demo image new
+ * among its class's queries and earlier demos. The k-shot prompt of query q
+ * (episode_nested_prompt) is <bos>, rounds 0..k-1, then the query turn: its first N*k demos
+ * hold exactly k of each class, and it does not depend on `rounds` (>= k), since round j only
+ * draws after the queries and rounds < j. */
+#define EPISODE_MAX_QUERIES 16
+typedef struct {
+    int ways, rounds, n_queries, fake_names;
+    int32_t names[EPISODE_MAX_WAYS];       /* the name of class i of the episode */
+    int32_t demo_class[EPISODE_MAX_ITEMS]; /* demo d of round d / ways: class in [0, ways) */
+    int64_t demo_image[EPISODE_MAX_ITEMS]; /* store rows */
+    int32_t query_class[EPISODE_MAX_QUERIES];
+    int64_t query_image[EPISODE_MAX_QUERIES];
+} episode_nested_t;
+
+void episode_binding_nested(const episode_source_t *src, rng_t *r, int ways, int rounds,
+                            int n_queries, int fake_names, episode_nested_t *ne);
+/* <bos> and all rounds of demos (no targets): the prefix every k-shot prompt starts with. */
+void episode_nested_prefix(const episode_source_t *src, const episode_nested_t *ne, episode_t *ep);
+/* The k-shot prompt of query q: <bos>, rounds 0..shots-1, the query turn (scored there). */
+void episode_nested_prompt(const episode_source_t *src, const episode_nested_t *ne, int shots,
+                           int q, episode_t *ep);
+/* Tokens of the first `shots` rounds with <bos>: where the query turn of a k-shot prompt starts. */
+int episode_nested_prefix_len(const episode_source_t *src, const episode_nested_t *ne, int shots);
+
 /* Real-name classification: `items` unrelated images each answered with its real name (one
  * item: single-image instruction data; several: interleaved image-text, not ICL-shaped). */
 void episode_classify(const episode_source_t *src, rng_t *r, int items, episode_t *ep);

@@ -68,6 +68,15 @@ void kern_exp_inplace(float *x, int64_t n);
 /* out[rows x C] and probs[B x H x T x T] (softmax rows; zero above the diagonal if causal). */
 void kern_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H, int C,
                             int causal);
+/* Causal attention of n new rows that continue a sequence whose first p0 positions are cached:
+ * row i of qkv [n x 3C] (q | k | v, after RoPE) sits at position p0 + i and attends to the p0
+ * cached keys and values (k_cache, v_cache: p0 rows of C floats, row stride cache_stride) and to
+ * the new rows 0..i. Writes out[n x C]. Each row gets the bits kern_attention_forward gives the
+ * same position of the whole sequence when both take the same score path (always when
+ * C/H * round8(p0 + n) and C/H * round8(T) are both <= 8192). Forward only. */
+void kern_attention_cached_forward(float *out, const float *qkv, int n, const float *k_cache,
+                                   const float *v_cache, int64_t cache_stride, int p0, int H,
+                                   int C);
 /* dqkv[rows x 3C] is overwritten. */
 void kern_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs,
                              int B, int T, int H, int C, int causal);

@@ -18,6 +18,8 @@
  *
  * Determinism: every kernel gives bit-identical results for any OpenMP thread count (work is
  * split over output elements only; no reduction is split across threads).
+ *
+ * Evaluation without recomputing shared prompt prefixes: vlm_cache.h (decoder KV cache).
  */
 #ifndef MICL_VLM_H
 #define MICL_VLM_H

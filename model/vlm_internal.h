@@ -77,5 +77,13 @@ static inline float *vlm_g(vlm_t *m, int t) {
 
 /* vlm_pass.c: runs the image tower on n <= max_images images into m->img_emb. */
 void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n);
+/* vlm_pass.c, the two halves of a block's forward around its attention, over `rows` rows:
+ * LN1 and the qkv projection of res[l] into act[l].qkv (before RoPE); then the output
+ * projection of act[l].att, the residual, LN2 and the MLP into res[l + 1]. */
+void vlm_block_qkv_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows);
+void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows);
+/* vlm_pass.c: final LN and LM head at the n_targets rows tgt_rows of the decoder output, into
+ * m->logits. */
+void vlm_head_logits(vlm_t *m);
 
 #endif

@@ -18,19 +18,22 @@
 
 /* ---- one pre-LN transformer block ---- */
 
-static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
+void vlm_block_qkv_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
     const vlm_block_params_t *p = &tw->blocks[l];
     vlm_block_act_t *a = &tw->act[l];
-    int W = tw->width, hid = tw->hidden;
-    int64_t rows = (int64_t)B * T;
-    const float *x = tw->res[l];
-    float *out = tw->res[l + 1];
-    kern_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, x, vlm_p(m, p->ln1_w),
+    int W = tw->width;
+    kern_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, tw->res[l], vlm_p(m, p->ln1_w),
                            vlm_p(m, p->ln1_b), rows, W);
     kern_matmul_forward(a->qkv, a->ln1, vlm_p(m, p->qkv_w), vlm_p(m, p->qkv_b), rows, W, 3 * W,
                         m->mm_scratch);
-    if (tw->rope) kern_rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, W);
-    kern_attention_forward(a->att, a->probs, a->qkv, B, T, tw->heads, W, tw->causal);
+}
+
+void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
+    const vlm_block_params_t *p = &tw->blocks[l];
+    vlm_block_act_t *a = &tw->act[l];
+    int W = tw->width, hid = tw->hidden;
+    const float *x = tw->res[l];
+    float *out = tw->res[l + 1];
     kern_matmul_forward(a->res_mid, a->att, vlm_p(m, p->proj_w), vlm_p(m, p->proj_b), rows, W, W,
                         m->mm_scratch);
     kern_add_inplace(a->res_mid, x, rows * W);
@@ -42,6 +45,14 @@ static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     kern_matmul_forward(out, a->gelu, vlm_p(m, p->fc2_w), vlm_p(m, p->fc2_b), rows, hid, W,
                         m->mm_scratch);
     kern_add_inplace(out, a->res_mid, rows * W);
+}
+
+static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
+    vlm_block_act_t *a = &tw->act[l];
+    vlm_block_qkv_forward(m, tw, l, (int64_t)B * T);
+    if (tw->rope) kern_rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, tw->width);
+    kern_attention_forward(a->att, a->probs, a->qkv, B, T, tw->heads, tw->width, tw->causal);
+    vlm_block_out_forward(m, tw, l, (int64_t)B * T);
 }
 
 /* On entry m->d_res holds dLoss/d(block output); on exit dLoss/d(block input). */
@@ -188,7 +199,7 @@ static void embed_backward(vlm_t *m, int image_token) {
 
 /* ---- LM head at the target rows ---- */
 
-static double head_forward(vlm_t *m) {
+void vlm_head_logits(vlm_t *m) {
     int D = m->cfg.dim, V = m->cfg.vocab;
     int64_t nt = m->n_targets;
     const float *x = m->dec.res[m->dec.layers];
@@ -198,7 +209,11 @@ static double head_forward(vlm_t *m) {
                            vlm_p(m, m->dec_ln_w), vlm_p(m, m->dec_ln_b), nt, D);
     kern_matmul_forward(m->logits, m->dec_lnf, vlm_p(m, m->head_w), vlm_p(m, m->head_b), nt, D, V,
                         m->mm_scratch);
-    return kern_crossentropy_forward(m->lse, m->logits, m->tgt_ids, nt, V);
+}
+
+static double head_forward(vlm_t *m) {
+    vlm_head_logits(m);
+    return kern_crossentropy_forward(m->lse, m->logits, m->tgt_ids, m->n_targets, m->cfg.vocab);
 }
 
 /* Leaves dLoss/d(final residual stream) in d_res (zero at rows without a target). */

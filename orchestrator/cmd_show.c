@@ -232,8 +232,12 @@ int cmd_data_show(int argc, char **argv) {
         if (o.ways * o.shots + 1 > EPISODE_MAX_ITEMS)
             micl_fatal("a %d-way %d-shot episode has %d turns; at most %d fit an episode", o.ways,
                        o.shots, o.ways * o.shots + 1, EPISODE_MAX_ITEMS);
-        rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, (uint64_t)o.index);
-        episode_binding_eval(&src, &r, o.ways, o.shots, 1, ep);
+        /* episode `index` of the (ways, shots) cell, exactly as the evaluation scores it */
+        episode_nested_t ne;
+        uint64_t nested = (uint64_t)o.index / EVAL_QUERIES;
+        rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, eval_nested_key(o.ways) + nested);
+        episode_binding_nested(&src, &r, o.ways, o.shots, EVAL_QUERIES, 1, &ne);
+        episode_nested_prompt(&src, &ne, o.shots, (int)(o.index % EVAL_QUERIES), ep);
         snprintf(what, sizeof what,
                  "binding-eval \xC2\xB7 %d-way %d-shot \xC2\xB7 evaluation "
                  "episode, fresh fake names, %s",

@@ -85,13 +85,16 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
     double t0 = now_s();
     evaluator_t ev = {m, v, comm, EPISODE_FORMAT_COMPACT, cfg->seed, tok, img};
     const eval_config_t *e = &cfg->eval;
-    for (int i = 0; i < e->n_ways; i++)
-        for (int j = 0; j < e->n_shots; j++) {
-            eval_row_t *row = &out->rows[out->n_rows++];
-            eval_binding(&ev, glyphs, "binding", e->ways[i], e->shots[j], e->episodes, 1, row);
-            micl_info("[%s] eval binding %d-way %d-shot: %.3f [%.3f, %.3f]", out->name, row->ways,
-                      row->shots, row->accuracy, row->ci_low, row->ci_high);
-        }
+    for (int i = 0; i < e->n_ways; i++) {
+        eval_row_t *rows = &out->rows[out->n_rows];
+        eval_binding_curve(&ev, glyphs, "binding", e->ways[i], e->shots, e->n_shots, e->episodes, 1,
+                           EVAL_SINGLE_PASS, rows);
+        out->n_rows += e->n_shots;
+        for (int j = 0; j < e->n_shots; j++)
+            micl_info("[%s] eval binding %d-way %d-shot: %.3f [%.3f, %.3f]", out->name,
+                      rows[j].ways, rows[j].shots, rows[j].accuracy, rows[j].ci_low,
+                      rows[j].ci_high);
+    }
     eval_row_t *zs = &out->rows[out->n_rows++];
     eval_zeroshot(&ev, glyphs, e->zeroshot_images, zs);
     micl_info("[%s] eval zero-shot %d-way: %.3f [%.3f, %.3f]", out->name, zs->ways, zs->accuracy,
@@ -100,15 +103,16 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
         micl_info("[%s] cross-domain evaluation skipped: %s images are %dx%d, the model takes %d",
                   out->name, fmnist->source, fmnist->h, fmnist->w, cfg->model.image_size);
     } else if (fmnist) {
-        for (int i = 0; i < e->n_ways; i++)
-            for (int j = 0; j < e->n_shots; j++) {
-                if (e->ways[i] > fmnist->n_classes) continue;
-                eval_row_t *row = &out->rows[out->n_rows++];
-                eval_binding(&ev, fmnist, "cross_domain", e->ways[i], e->shots[j], e->episodes, 1,
-                             row);
+        for (int i = 0; i < e->n_ways; i++) {
+            if (e->ways[i] > fmnist->n_classes) continue;
+            eval_row_t *rows = &out->rows[out->n_rows];
+            eval_binding_curve(&ev, fmnist, "cross_domain", e->ways[i], e->shots, e->n_shots,
+                               e->episodes, 1, EVAL_SINGLE_PASS, rows);
+            out->n_rows += e->n_shots;
+            for (int j = 0; j < e->n_shots; j++)
                 micl_info("[%s] eval cross-domain (%s) %d-way %d-shot: %.3f", out->name,
-                          fmnist->source, row->ways, row->shots, row->accuracy);
-            }
+                          fmnist->source, rows[j].ways, rows[j].shots, rows[j].accuracy);
+        }
     }
     out->eval_seconds = now_s() - t0;
 }
@@ -302,11 +306,9 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     out->steps = st.step;
     out->n_params = (int64_t)vlm_num_params(m);
     double t0 = now_s();
-    for (int j = 0; j < o->n_shots; j++) {
-        eval_row_t *row = &out->rows[out->n_rows++];
-        eval_binding(&ev, &store, o->fake_names ? "binding" : "binding_real", o->ways, o->shots[j],
-                     o->episodes, o->fake_names, row);
-    }
+    eval_binding_curve(&ev, &store, o->fake_names ? "binding" : "binding_real", o->ways, o->shots,
+                       o->n_shots, o->episodes, o->fake_names, EVAL_SINGLE_PASS, out->rows);
+    out->n_rows = o->n_shots;
     out->eval_seconds = now_s() - t0;
     if (comm->rank == 0) {
         printf("%s on %s (%s, %lld images, %d classes), %s names, %d episodes per cell\n",

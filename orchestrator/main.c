@@ -10,6 +10,7 @@
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
  *   micl report RESULTS.h5 [--format table|csv|json]
  *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
+ *   micl bench eval [--config P | --checkpoint CK.h5 --dataset STORE.h5] [--ways L] [--shots L] ...
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "../common/signals.h"
 #include "../data/sources.h"
 #include "cmd_bench.h"
+#include "cmd_bench_eval.h"
 #include "cmd_export.h"
 #include "predictions.h"
 #include "cmd_import.h"
@@ -51,6 +53,9 @@ static const char *USAGE =
     "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o "
     "BENCH.h5]\n"
     "                                  training-step performance (and against PyTorch)\n"
+    "  bench eval [--config quickstart|tiny | --checkpoint CK.h5 --dataset STORE.h5] [--ways 2,5]\n"
+    "       [--shots 0,1,2,4,8] [--episodes N] [--repeats R] [--threads T] [-o BENCH.h5]\n"
+    "                                  shot-curve cost: single pass (KV cache) vs re-prompting\n"
     "  version                         print the version\n"
     "Run under mpirun -np N for data parallelism; see README.md.\n";
 
@@ -241,6 +246,8 @@ int main(int argc, char **argv) {
         rc = cmd_eval(argc - 2, argv + 2, &comm);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(argc - 2, argv + 2);
+    else if (strcmp(cmd, "bench") == 0 && argc > 2 && strcmp(argv[2], "eval") == 0)
+        rc = cmd_bench_eval(argc - 3, argv + 3, &comm);
     else if (strcmp(cmd, "bench") == 0)
         rc = cmd_bench(argc - 2, argv + 2);
     else

@@ -33,3 +33,13 @@ add_test(NAME resume_bit_identical
          COMMAND bash ${MICL_SCRIPTS}/resume_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/resume)
 set_tests_properties(resume_bit_identical PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
+
+# Binding shot curves: single pass over the KV cache == re-prompting, every cell; the same
+# counts for np=1 and np=2.
+add_executable(test_eval_curve test_eval_curve.c)
+target_link_libraries(test_eval_curve PRIVATE micl_core)
+add_test(NAME eval_curve_single_pass_np1_vs_np2
+         COMMAND sh -c "\"$0\" -np 1 \"$1\" > eval_curve_np1.txt && \"$0\" -np 2 \"$1\" > eval_curve_np2.txt && cat eval_curve_np1.txt && diff eval_curve_np1.txt eval_curve_np2.txt"
+                 ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:test_eval_curve>
+         WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(eval_curve_single_pass_np1_vs_np2 PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)

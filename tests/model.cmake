@@ -17,3 +17,5 @@ foreach(pool flatten mean)
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
   set_tests_properties(reference_torch_${pool} PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}")
 endforeach()
+# The decoder's KV cache: continuations of cached prefixes against the full forward, bit for bit.
+micl_unit_test(test_vlm_cache ${CMAKE_CURRENT_SOURCE_DIR}/test_vlm_cache.c)

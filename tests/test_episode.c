@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 /* test_episode.c - episode builders: answers right by construction, any-shot loss mask,
- * coherence, exact-copy share, and determinism (an episode is a pure function of its key). */
+ * coherence, exact-copy share, nested evaluation episodes (one draw for a whole shot curve), and
+ * determinism (an episode is a pure function of its key). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,65 @@ static void check_match(const image_store_t *s, const vocab_t *v, const episode_
         int chat = ep->tokens[ep->answer_pos[k]] == v->assistant;
         CHECK(ep->tokens[ep->answer_pos[k] - chat] == v->same);
     }
+}
+
+/* Nested evaluation episodes: round j holds one demo of each class; the k-shot prompt is the
+ * prefix's first rounds plus a scored query whose image is none of its class's demos; the
+ * prompt does not depend on the number of rounds drawn; the same key gives the same bytes. */
+static void check_nested(const image_store_t *s, const episode_source_t *src, episode_format_t fmt,
+                         episode_t *a, episode_t *b) {
+    episode_nested_t *ne = calloc(1, sizeof *ne), *ne2 = calloc(1, sizeof *ne2);
+    for (int i = 0; i < 60; i++) {
+        int ways = 2 + i % 3, rounds = i % 5; /* 6 images per class: 2 queries + 4 rounds */
+        rng_t r1 = rng_make(5, RNG_STREAM_TEST, (uint64_t)i), r2 = r1, r3 = r1;
+        episode_binding_nested(src, &r1, ways, rounds, 2, 1, ne);
+        episode_binding_nested(src, &r2, ways, rounds, 2, 1, ne2);
+        CHECK(memcmp(ne, ne2, sizeof *ne) == 0);
+        episode_binding_nested(src, &r3, ways, rounds + 2, 2, 1, ne2); /* more rounds */
+        for (int j = 0; j < rounds; j++) {
+            int per[EPISODE_MAX_WAYS] = {0};
+            for (int d = j * ways; d < (j + 1) * ways; d++)
+                per[ne->demo_class[d]]++;
+            for (int c = 0; c < ways; c++)
+                CHECK(per[c] == 1);
+        }
+        episode_nested_prefix(src, ne, b);
+        CHECK(b->n_tokens == episode_nested_prefix_len(src, ne, rounds));
+        for (int t = 0; t < b->n_tokens; t++)
+            CHECK(b->targets[t] == -1);
+        for (int q = 0; q < ne->n_queries; q++)
+            for (int k = 0; k <= rounds; k++) {
+                episode_nested_prompt(src, ne, k, q, a);
+                int len = episode_nested_prefix_len(src, ne, k), qi = a->n_images - 1;
+                CHECK(a->n_images == ways * k + 1);
+                CHECK(memcmp(a->tokens, b->tokens, (size_t)len * sizeof(int32_t)) == 0);
+                CHECK(a->n_tokens == len + episode_turn_tokens(src->vocab, fmt));
+                CHECK(a->answer_scored[qi] && a->answer_pos[qi] >= len);
+                CHECK(a->answer_id[qi] == ne->names[ne->query_class[q]]);
+                CHECK(label_of(s, a->images[qi]) == label_of(s, ne->query_image[q]));
+                for (int c = 0; c < ways; c++) {
+                    int n = 0;
+                    for (int d = 0; d < qi; d++)
+                        n += a->answer_id[d] == a->candidates[c];
+                    CHECK(n == k);
+                }
+                for (int d = 0; d < qi; d++) {
+                    CHECK(!a->answer_scored[d] && a->images[d] != a->images[qi]);
+                    CHECK(label_of(s, a->images[d]) == label_of(s, ne->demo_image[d]));
+                }
+                for (int d = 0; d <= qi; d++)
+                    CHECK(s->split[a->images[d]] == STORE_SPLIT_HELDOUT_CLASS);
+                /* the same prompt from a draw with more rounds */
+                episode_t *c = calloc(1, sizeof *c);
+                episode_nested_prompt(src, ne2, k, q, c);
+                CHECK(c->n_tokens == a->n_tokens && c->n_images == a->n_images);
+                CHECK(memcmp(c->tokens, a->tokens, (size_t)a->n_tokens * sizeof(int32_t)) == 0);
+                CHECK(memcmp(c->images, a->images, (size_t)a->n_images * sizeof(int64_t)) == 0);
+                free(c);
+            }
+    }
+    free(ne);
+    free(ne2);
 }
 
 int main(void) {
@@ -326,6 +386,7 @@ int main(void) {
             free(p);
             free(m);
         }
+        check_nested(&s, &hsrc, (episode_format_t)fmt, a, b);
         /* classification: every answer is the image's real name and scored */
         episode_source_t csrc;
         episode_source_init(&csrc, &s, &train, &v, 1, (episode_format_t)fmt);

@@ -266,6 +266,36 @@ static void test_attention(int B, int T, int H, int C, int causal) {
     free(qkv), free(dout), free(out), free(dqkv), free(probs), free(rout), free(rdqkv);
 }
 
+/* New rows p0..T-1 over a cache of rows 0..p0-1 (in a separate buffer with its own stride):
+ * the same bits as the whole-sequence kernel, and close to the reference. */
+static void test_attention_cached(int T, int H, int C, int p0) {
+    size_t nq = (size_t)T * 3 * C, no = (size_t)T * C;
+    int64_t cs = C + 5;
+    float *qkv = rand_buf(nq, 1.0f), *dout = rand_buf(no, 1.0f);
+    float *out = micl_malloc(sizeof(float) * no),
+          *probs = micl_malloc(sizeof(float) * (size_t)H * T * T);
+    float *kc = micl_malloc(sizeof(float) * (size_t)(T * cs) + 4);
+    float *vc = micl_malloc(sizeof(float) * (size_t)(T * cs) + 4);
+    float *cout = micl_malloc(sizeof(float) * no);
+    double *rout = malloc(sizeof(double) * no), *rdqkv = malloc(sizeof(double) * nq);
+    for (int j = 0; j < p0; j++) {
+        memcpy(kc + j * cs, qkv + (size_t)j * 3 * C + C, sizeof(float) * (size_t)C);
+        memcpy(vc + j * cs, qkv + (size_t)j * 3 * C + 2 * C, sizeof(float) * (size_t)C);
+    }
+    ref_attention(rout, rdqkv, qkv, dout, 1, T, H, C, 1);
+    kern_attention_forward(out, probs, qkv, 1, T, H, C, 1);
+    kern_attention_cached_forward(cout, qkv + (size_t)p0 * 3 * C, T - p0, kc, vc, cs, p0, H, C);
+    size_t off = (size_t)p0 * C, n = no - off;
+    char name[96];
+    snprintf(name, sizeof name, "attention cached T=%d H=%d C=%d p0=%d", T, H, C, p0);
+    expect(name, cout, rout + off, n, 1e-5);
+    int same = memcmp(cout, out + off, n * sizeof(float)) == 0;
+    if (!same) g_failures++;
+    printf("%-44s bit-identical to full: %s\n", name, same ? "ok" : "FAIL");
+    free(qkv), free(dout), free(out), free(probs), free(kc), free(vc), free(cout);
+    free(rout), free(rdqkv);
+}
+
 /* ---- rope ---- */
 
 static void test_rope(int B, int T, int H, int C) {
@@ -440,6 +470,11 @@ int main(void) {
     test_attention(2, 5, 2, 12, 1);
     test_attention(1, 1, 1, 8, 1);
     test_attention(1, 300, 1, 64, 1); /* too large for the local transposed path */
+    test_attention_cached(43, 4, 128, 41);
+    test_attention_cached(43, 4, 128, 0);
+    test_attention_cached(17, 2, 12, 9); /* head width 6: the generic weighted sum */
+    test_attention_cached(9, 1, 8, 8);
+    test_attention_cached(300, 1, 64, 250); /* the dot-product path */
     test_rope(2, 9, 2, 16);
     test_pool();
     test_crossentropy(7, 50);

@@ -1,4 +1,10 @@
-/* evaluator.c - batched scoring of evaluation episodes (see evaluator.h). */
+/* evaluator.c - batched scoring of evaluation episodes (see evaluator.h).
+ *
+ * Two engines score the same prompts: score_block runs whole prompts through vlm_forward in
+ * padded batches (zero-shot, and binding curves in REPROMPT mode); single_pass_block prefills a
+ * batch of nested episodes' demonstrations into a vlm_cache once and scores every query turn at
+ * every shot count as a continuation of the cached demos (binding curves in SINGLE_PASS mode).
+ */
 #include "evaluator.h"
 
 #include <stdlib.h>
@@ -6,6 +12,7 @@
 
 #include "../common/error.h"
 #include "../common/rng.h"
+#include "../model/vlm_cache.h"
 
 int eval_binding_split(const image_store_t *s) {
     int has[3] = {0, 0, 0};
@@ -18,16 +25,33 @@ int eval_binding_split(const image_store_t *s) {
 
 typedef void (*build_fn)(int64_t e, episode_t *ep, void *ctx);
 
+static void check_image_size(const evaluator_t *ev, const image_store_t *store) {
+    int side = vlm_config(ev->model)->image_size;
+    if (store->h != side || store->w != side)
+        micl_fatal("%s: images are %dx%d but the model takes %dx%d", store->source, store->h,
+                   store->w, side, side);
+}
+
+/* Adds one answer's outcome: correct if `answer` scores highest among the candidates (the
+ * first of equal scores wins), exact if it is also the argmax over the whole vocabulary. */
+static void score_answer(const float *l, const int32_t *cand, int nc, int vocab, int32_t answer,
+                         int64_t *correct, int64_t *exact) {
+    int best = cand[0], arg = 0;
+    for (int c = 1; c < nc; c++)
+        if (l[cand[c]] > l[best]) best = cand[c];
+    for (int c = 1; c < vocab; c++)
+        if (l[c] > l[arg]) arg = c;
+    *correct += best == answer;
+    *exact += arg == answer;
+}
+
 /* Scores episodes [lo, hi) of a cell in batches; adds correct/exact counts. */
 static void score_block(const evaluator_t *ev, const image_store_t *store, int64_t lo, int64_t hi,
                         build_fn build, void *ctx, const int32_t *all_candidates, int n_all,
                         int64_t *correct, int64_t *exact) {
     size_t npix = (size_t)store->h * (size_t)store->w;
     int vocab = vlm_config(ev->model)->vocab;
-    int side = vlm_config(ev->model)->image_size;
-    if (store->h != side || store->w != side)
-        micl_fatal("%s: images are %dx%d but the model takes %dx%d", store->source, store->h,
-                   store->w, side, side);
+    check_image_size(ev, store);
     episode_t *eps = micl_malloc(64 * sizeof(episode_t));
     int32_t *tok = micl_malloc((size_t)ev->max_tokens * sizeof(int32_t));
     int32_t *tgt = micl_malloc((size_t)ev->max_tokens * sizeof(int32_t));
@@ -68,13 +92,7 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
                 row += eps[j].answer_len[q];
                 const int32_t *cand = all_candidates ? all_candidates : eps[j].candidates;
                 int nc = all_candidates ? n_all : eps[j].n_candidates;
-                int best = cand[0], arg = 0;
-                for (int c = 1; c < nc; c++)
-                    if (l[cand[c]] > l[best]) best = cand[c];
-                for (int c = 1; c < vocab; c++)
-                    if (l[c] > l[arg]) arg = c;
-                *correct += best == eps[j].answer_id[q];
-                *exact += arg == eps[j].answer_id[q];
+                score_answer(l, cand, nc, vocab, eps[j].answer_id[q], correct, exact);
             }
         }
         e += B;
@@ -85,17 +103,156 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
     free(pix);
 }
 
+/* ---- binding shot curves over nested episodes ---- */
+
 typedef struct {
     const evaluator_t *ev;
-    episode_source_t *src;
-    int ways, shots, fake;
+    const episode_source_t *src;
+    int ways, rounds, fake, shots; /* shots: the cell a REPROMPT block builds */
     uint64_t key;
-} binding_ctx_t;
+} nested_ctx_t;
 
-static void build_binding(int64_t e, episode_t *ep, void *ctx) {
-    binding_ctx_t *b = ctx;
-    rng_t r = rng_make(b->ev->seed, RNG_STREAM_EVAL_EPISODE, b->key + (uint64_t)e);
-    episode_binding_eval(b->src, &r, b->ways, b->shots, b->fake, ep);
+uint64_t eval_nested_key(int ways) {
+    return (uint64_t)ways * 100000000000u;
+}
+
+static void build_nested(const nested_ctx_t *c, int64_t i, episode_nested_t *ne) {
+    rng_t r = rng_make(c->ev->seed, RNG_STREAM_EVAL_EPISODE, c->key + (uint64_t)i);
+    episode_binding_nested(c->src, &r, c->ways, c->rounds, EVAL_QUERIES, c->fake, ne);
+}
+
+/* Cell episode e: the K-shot prompt of query e % EVAL_QUERIES of nested episode
+ * e / EVAL_QUERIES. */
+static void build_prompt(int64_t e, episode_t *ep, void *ctx) {
+    const nested_ctx_t *c = ctx;
+    episode_nested_t ne;
+    build_nested(c, e / EVAL_QUERIES, &ne);
+    episode_nested_prompt(c->src, &ne, c->shots, (int)(e % EVAL_QUERIES), ep);
+}
+
+/* Buffers of one single-pass batch of up to `cap` nested episodes. */
+typedef struct {
+    int cap, T, n_demo, cont_len, n_conts_per_ep;
+    episode_nested_t *ne;
+    episode_t *ep;
+    int32_t *tokens, *cont_tokens;
+    uint8_t *pixels, *qpixels;
+    float *emb, *logits;
+    vlm_continuation_t *conts;
+    int32_t *cont_query, *cont_shot; /* per continuation: query index, index into shots */
+    vlm_cache_t *cache;
+} pass_buf_t;
+
+/* Sizes a batch to the model's capacity and allocates its buffers and KV cache. */
+static void pass_buf_init(pass_buf_t *pb, const nested_ctx_t *c, const image_store_t *store,
+                          int n_shots) {
+    const evaluator_t *ev = c->ev;
+    size_t npix = (size_t)store->h * (size_t)store->w;
+    int D = vlm_config(ev->model)->dim, V = vlm_config(ev->model)->vocab;
+    memset(pb, 0, sizeof *pb);
+    pb->ep = micl_malloc(sizeof(episode_t));
+    episode_nested_t probe;
+    build_nested(c, 0, &probe);
+    episode_nested_prompt(c->src, &probe, 0, 0, pb->ep);
+    pb->cont_len = pb->ep->answer_pos[0]; /* the query turn up to its scored position */
+    pb->T = episode_nested_prefix_len(c->src, &probe, c->rounds);
+    pb->n_demo = c->rounds * c->ways;
+    pb->n_conts_per_ep = EVAL_QUERIES * n_shots;
+    int cap = 64, rows = pb->n_conts_per_ep * pb->cont_len;
+    if (ev->max_tokens / pb->T < cap) cap = ev->max_tokens / pb->T;
+    if (ev->max_tokens / rows < cap) cap = ev->max_tokens / rows;
+    if (pb->n_demo > 0 && ev->max_images / pb->n_demo < cap) cap = ev->max_images / pb->n_demo;
+    if (cap < 1)
+        micl_fatal("a %d-way %d-shot nested episode (%d tokens, %d images) exceeds the model's "
+                   "capacity (%d tokens, %d images)",
+                   c->ways, c->rounds, pb->T, pb->n_demo, ev->max_tokens, ev->max_images);
+    size_t nc = (size_t)cap * pb->n_conts_per_ep;
+    pb->cap = cap;
+    pb->ne = micl_malloc((size_t)cap * sizeof(episode_nested_t));
+    pb->tokens = micl_malloc((size_t)cap * pb->T * sizeof(int32_t));
+    pb->cont_tokens = micl_malloc((size_t)cap * EVAL_QUERIES * pb->cont_len * sizeof(int32_t));
+    pb->pixels = micl_malloc((size_t)cap * pb->n_demo * npix + 1);
+    pb->qpixels = micl_malloc((size_t)cap * EVAL_QUERIES * npix);
+    pb->emb = micl_malloc((size_t)cap * EVAL_QUERIES * D * sizeof(float));
+    pb->conts = micl_malloc(nc * sizeof(vlm_continuation_t));
+    pb->cont_query = micl_malloc(nc * sizeof(int32_t));
+    pb->cont_shot = micl_malloc(nc * sizeof(int32_t));
+    pb->logits = micl_malloc(nc * V * sizeof(float));
+    pb->cache = vlm_cache_create(ev->model, cap);
+}
+
+static void pass_buf_free(pass_buf_t *pb) {
+    vlm_cache_free(pb->cache);
+    free(pb->ne), free(pb->ep), free(pb->tokens), free(pb->cont_tokens), free(pb->pixels);
+    free(pb->qpixels), free(pb->emb), free(pb->conts), free(pb->cont_query), free(pb->cont_shot);
+    free(pb->logits);
+}
+
+/* Builds nested episodes [i0, i0 + B): their demo prefixes (tokens, pixels) and query turns. */
+static void pass_fill(pass_buf_t *pb, const nested_ctx_t *c, const image_store_t *store, int64_t i0,
+                      int B) {
+    size_t npix = (size_t)store->h * (size_t)store->w;
+    for (int b = 0; b < B; b++) {
+        episode_nested_t *ne = &pb->ne[b];
+        build_nested(c, i0 + b, ne);
+        episode_nested_prefix(c->src, ne, pb->ep);
+        memcpy(pb->tokens + (size_t)b * pb->T, pb->ep->tokens, (size_t)pb->T * sizeof(int32_t));
+        for (int d = 0; d < pb->n_demo; d++)
+            memcpy(pb->pixels + ((size_t)b * pb->n_demo + d) * npix,
+                   store->pixels + (size_t)ne->demo_image[d] * npix, npix);
+        for (int q = 0; q < EVAL_QUERIES; q++) {
+            size_t k = (size_t)b * EVAL_QUERIES + q;
+            episode_nested_prompt(c->src, ne, 0, q, pb->ep);
+            memcpy(pb->cont_tokens + k * pb->cont_len, pb->ep->tokens + 1,
+                   (size_t)pb->cont_len * sizeof(int32_t));
+            memcpy(pb->qpixels + k * npix, store->pixels + (size_t)ne->query_image[q] * npix, npix);
+        }
+    }
+}
+
+/* The continuations of a batch: query q of nested episode b (those that are cell episodes,
+ * e < episodes) after the first shots[j] rounds of slot b, for every j. Returns their number. */
+static int pass_continuations(pass_buf_t *pb, const nested_ctx_t *c, int64_t i0, int B,
+                              int64_t episodes, const int *shots, int n_shots, int dim) {
+    int n = 0;
+    for (int b = 0; b < B; b++)
+        for (int q = 0; q < EVAL_QUERIES && (i0 + b) * EVAL_QUERIES + q < episodes; q++)
+            for (int j = 0; j < n_shots; j++, n++) {
+                size_t k = (size_t)b * EVAL_QUERIES + q;
+                pb->conts[n] = (vlm_continuation_t){
+                    b, episode_nested_prefix_len(c->src, &pb->ne[b], shots[j]), pb->cont_len,
+                    pb->cont_tokens + k * pb->cont_len, pb->emb + k * dim};
+                pb->cont_query[n] = q;
+                pb->cont_shot[n] = j;
+            }
+    return n;
+}
+
+/* Single pass over nested episodes [lo, hi): per batch one prefill of the demos, then every
+ * query at every shot count as a continuation; adds counts per shot count. */
+static void single_pass_block(const nested_ctx_t *c, const image_store_t *store, int64_t lo,
+                              int64_t hi, int64_t episodes, const int *shots, int n_shots,
+                              int64_t *correct, int64_t *exact) {
+    const evaluator_t *ev = c->ev;
+    int D = vlm_config(ev->model)->dim, V = vlm_config(ev->model)->vocab;
+    int image = ev->vocab->image;
+    pass_buf_t pb;
+    pass_buf_init(&pb, c, store, n_shots);
+    for (int64_t i0 = lo; i0 < hi; i0 += pb.cap) {
+        int B = hi - i0 < pb.cap ? (int)(hi - i0) : pb.cap;
+        pass_fill(&pb, c, store, i0, B);
+        vlm_cache_prefill(ev->model, pb.cache, B, pb.T, pb.tokens, B * pb.n_demo, pb.pixels, image);
+        vlm_encode_images(ev->model, pb.qpixels, B * EVAL_QUERIES, pb.emb);
+        int n = pass_continuations(&pb, c, i0, B, episodes, shots, n_shots, D);
+        vlm_cache_score(ev->model, pb.cache, pb.conts, n, image, pb.logits);
+        for (int k = 0; k < n; k++) {
+            const episode_nested_t *ne = &pb.ne[pb.conts[k].slot];
+            int j = pb.cont_shot[k];
+            score_answer(pb.logits + (size_t)k * V, ne->names, ne->ways, V,
+                         ne->names[ne->query_class[pb.cont_query[k]]], &correct[j], &exact[j]);
+        }
+    }
+    pass_buf_free(&pb);
 }
 
 static void finish_row(const evaluator_t *ev, eval_row_t *row, int64_t correct, int64_t exact,
@@ -109,14 +266,13 @@ static void finish_row(const evaluator_t *ev, eval_row_t *row, int64_t correct, 
     results_wilson(v[0], n, &row->ci_low, &row->ci_high);
 }
 
-void eval_binding(const evaluator_t *ev, const image_store_t *store, const char *benchmark,
-                  int ways, int shots, int episodes, int fake_names, eval_row_t *row) {
-    memset(row, 0, sizeof *row);
-    snprintf(row->benchmark, sizeof row->benchmark, "%s", benchmark);
-    snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
-    row->ways = ways;
-    row->shots = shots;
-    row->chance = 1.0 / ways;
+void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const char *benchmark,
+                        int ways, const int *shots, int n_shots, int episodes, int fake_names,
+                        eval_mode_t mode, eval_row_t *rows) {
+    check_image_size(ev, store);
+    for (int j = 0; j < n_shots; j++)
+        if (shots[j] < 0 || (j > 0 && shots[j] <= shots[j - 1]))
+            micl_fatal("eval_binding_curve: shot counts must be non-negative and increasing");
     store_index_t ix;
     store_index_build(store, eval_binding_split(store), &ix);
     episode_source_t src;
@@ -124,13 +280,33 @@ void eval_binding(const evaluator_t *ev, const image_store_t *store, const char 
     if (src.n_classes < ways)
         micl_fatal("%s: %d-way evaluation needs %d classes with images; the store has %d",
                    store->source, ways, ways, src.n_classes);
-    binding_ctx_t ctx = {
-        ev, &src, ways, shots, fake_names, ((uint64_t)ways * 1000u + (uint64_t)shots) * 100000000u};
-    int64_t lo = (int64_t)episodes * ev->comm->rank / ev->comm->size;
-    int64_t hi = (int64_t)episodes * (ev->comm->rank + 1) / ev->comm->size;
-    int64_t correct = 0, exact = 0;
-    score_block(ev, store, lo, hi, build_binding, &ctx, NULL, 0, &correct, &exact);
-    finish_row(ev, row, correct, exact, episodes);
+    nested_ctx_t c = {ev, &src, ways, shots[n_shots - 1], fake_names, 0, eval_nested_key(ways)};
+    int64_t n_nested = ((int64_t)episodes + EVAL_QUERIES - 1) / EVAL_QUERIES;
+    int64_t lo = n_nested * ev->comm->rank / ev->comm->size;
+    int64_t hi = n_nested * (ev->comm->rank + 1) / ev->comm->size;
+    int64_t *counts = micl_calloc(2 * (size_t)n_shots, sizeof(int64_t));
+    int64_t *correct = counts, *exact = counts + n_shots;
+    if (mode == EVAL_SINGLE_PASS && hi > lo) {
+        single_pass_block(&c, store, lo, hi, episodes, shots, n_shots, correct, exact);
+    } else if (mode == EVAL_REPROMPT) {
+        int64_t e_hi = hi * EVAL_QUERIES < episodes ? hi * EVAL_QUERIES : episodes;
+        for (int j = 0; j < n_shots; j++) {
+            c.shots = shots[j];
+            score_block(ev, store, lo * EVAL_QUERIES, e_hi, build_prompt, &c, NULL, 0, &correct[j],
+                        &exact[j]);
+        }
+    }
+    for (int j = 0; j < n_shots; j++) {
+        eval_row_t *row = &rows[j];
+        memset(row, 0, sizeof *row);
+        snprintf(row->benchmark, sizeof row->benchmark, "%s", benchmark);
+        snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
+        row->ways = ways;
+        row->shots = shots[j];
+        row->chance = 1.0 / ways;
+        finish_row(ev, row, correct[j], exact[j], episodes);
+    }
+    free(counts);
     episode_source_free(&src);
     store_index_free(&ix);
 }

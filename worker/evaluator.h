@@ -1,8 +1,12 @@
 /* evaluator.h - scoring a model on evaluation episodes, this rank's share of them.
  *
- * Episodes of one (ways, shots) cell are numbered 0..E-1 and built from
- * rng_make(seed, RNG_STREAM_EVAL_EPISODE, cell key + e), so the set is the same for any rank
- * count; each rank scores a contiguous block and the integer counts are summed exactly.
+ * Binding (N-way K-shot with fresh names) is scored as a shot curve over nested episodes
+ * (episode_binding_nested, docs/ARCHITECTURE.md "Evaluation"): nested episode i of an N-way
+ * curve is drawn from rng_make(seed, RNG_STREAM_EVAL_EPISODE, eval_nested_key(N) + i) and
+ * carries EVAL_QUERIES queries; episode e of every (N, K) cell is the K-shot prompt of query
+ * e % EVAL_QUERIES of nested episode e / EVAL_QUERIES. A K-shot prompt does not depend on the
+ * other shot counts of the curve. The nested episodes are shared over the ranks in contiguous
+ * blocks and the integer counts summed, so the set is the same for any rank count.
  * An answer counts as correct when the right name scores highest among the episode's
  * candidates (the N names of an N-way episode: chance 1/N; all real names for zero-shot);
  * `exact` counts answers that are also the argmax over the whole vocabulary.
@@ -26,14 +30,28 @@ typedef struct {
     int max_tokens, max_images; /* the model's capacity */
 } evaluator_t;
 
-/* N-way K-shot binding on the held-out classes of `store` (or its test images, or all images,
- * whichever exists first). fake_names = 0 uses real names (only classes the vocab knows). */
-void eval_binding(const evaluator_t *ev, const image_store_t *store, const char *benchmark,
-                  int ways, int shots, int episodes, int fake_names, eval_row_t *row);
+/* Queries scored against each nested episode's demonstrations. */
+#define EVAL_QUERIES 4
+
+/* How a binding curve runs: SINGLE_PASS runs each nested episode's demonstrations once through
+ * the decoder (vlm_cache_prefill) and scores every query at every shot count from the KV cache;
+ * REPROMPT runs every K-shot prompt in full. Both give the same logits, so the same counts. */
+typedef enum { EVAL_SINGLE_PASS = 0, EVAL_REPROMPT = 1 } eval_mode_t;
+
+/* The first rng index of the nested episodes of an N-way curve. */
+uint64_t eval_nested_key(int ways);
+
+/* N-way binding on the held-out classes of `store` (or its test images, or all images,
+ * whichever exists first) at every shot count of shots[0..n_shots) (increasing), `episodes`
+ * episodes per cell, into rows[0..n_shots). fake_names = 0 uses real names (only classes the
+ * vocab knows). */
+void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const char *benchmark,
+                        int ways, const int *shots, int n_shots, int episodes, int fake_names,
+                        eval_mode_t mode, eval_row_t *rows);
 /* Zero-shot real-name classification of held-out instances (split TEST) of training classes. */
 void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_images,
                    eval_row_t *row);
-/* The split an ICL evaluation on `store` draws from (see eval_binding). */
+/* The split an ICL evaluation on `store` draws from (see eval_binding_curve). */
 int eval_binding_split(const image_store_t *store);
 
 #endif

@@ -77,15 +77,17 @@ static void softmax_row(float *p, const float *s, int n, int T, float scale) {
 }
 
 /* out[0..hd) = sum over r in [r0, r1) of c[r * cstride] * x0[r * xstride + 0..hd), with the
- * hd/8 accumulators kept in registers (one store per output row). */
+ * hd/8 accumulators kept in registers (one store per output row). With `cont` the sum
+ * continues from the partial sum already in out (a stored float reloads exactly, so a sum split
+ * into two ranges gives the same bits as one). */
 static inline __attribute__((always_inline)) void wsum_nv(float *out, const float *c,
                                                           int64_t cstride, const float *x0,
                                                           int64_t xstride, int r0, int r1,
-                                                          const int nv) {
+                                                          const int nv, int cont) {
     __m256 acc[8];
 #pragma GCC unroll 8
     for (int v = 0; v < nv; v++)
-        acc[v] = _mm256_setzero_ps();
+        acc[v] = cont ? _mm256_loadu_ps(out + 8 * v) : _mm256_setzero_ps();
     for (int r = r0; r < r1; r++) {
         __m256 cr = _mm256_set1_ps(c[r * cstride]);
         const float *x = x0 + r * xstride;
@@ -98,26 +100,31 @@ static inline __attribute__((always_inline)) void wsum_nv(float *out, const floa
         _mm256_storeu_ps(out + 8 * v, acc[v]);
 }
 
-static void weighted_sum(float *out, const float *c, int64_t cstride, const float *x0,
-                         int64_t xstride, int r0, int r1, int hd) {
+static void weighted_sum_cont(float *out, const float *c, int64_t cstride, const float *x0,
+                              int64_t xstride, int r0, int r1, int hd, int cont) {
     switch (hd) {
     case 8:
-        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 1);
+        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 1, cont);
         return;
     case 16:
-        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 2);
+        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 2, cont);
         return;
     case 32:
-        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 4);
+        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 4, cont);
         return;
     case 64:
-        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 8);
+        wsum_nv(out, c, cstride, x0, xstride, r0, r1, 8, cont);
         return;
     default:
-        memset(out, 0, sizeof(float) * (size_t)hd);
+        if (!cont) memset(out, 0, sizeof(float) * (size_t)hd);
         for (int r = r0; r < r1; r++)
             simd_axpy(out, c[r * cstride], x0 + r * xstride, hd);
     }
+}
+
+static void weighted_sum(float *out, const float *c, int64_t cstride, const float *x0,
+                         int64_t xstride, int r0, int r1, int hd) {
+    weighted_sum_cont(out, c, cstride, x0, xstride, r0, r1, hd, 0);
 }
 
 void kern_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H, int C,
@@ -143,6 +150,70 @@ void kern_attention_forward(float *out, float *probs, const float *qkv, int B, i
             softmax_row(p, s, n, T, scale);
             weighted_sum(out + (b * T + i) * C + h * hd, p, 1, v0, stride, 0, n, hd);
         }
+    }
+}
+
+/* ---- attention of new rows over a cache of earlier keys and values ---- */
+
+/* The keys of one head over both segments (cached rows, then new rows), as one sequence. */
+typedef struct {
+    const float *cache, *fresh; /* head's first column in the cached and in the new rows */
+    int64_t cstride, fstride;
+    int p0; /* cached rows */
+} kv_segments_t;
+
+static const float *seg_row(const kv_segments_t *s, int j) {
+    return j < s->p0 ? s->cache + j * s->cstride : s->fresh + (j - s->p0) * s->fstride;
+}
+
+static void transpose_segments(float *t, const kv_segments_t *s, int T, int tp, int hd) {
+    for (int d = 0; d < hd; d++) {
+        for (int j = 0; j < T; j++)
+            t[d * tp + j] = seg_row(s, j)[d];
+        for (int j = T; j < tp; j++)
+            t[d * tp + j] = 0.0f;
+    }
+}
+
+/* One head: scores, softmax and weighted sum of values for the new rows, in the order and with
+ * the arithmetic of kern_attention_forward (same row_dots path for the same key count). */
+static void cached_head(float *out_h, int64_t C, const float *q0, int64_t qstride,
+                        const kv_segments_t *ks, const kv_segments_t *vs, int n, int hd,
+                        float scale, int local) {
+    int T = ks->p0 + n, tp = (T + 7) / 8 * 8;
+    float kt[ATTN_LOCAL_FLOATS], s[KERN_ATTN_MAX_T], p[KERN_ATTN_MAX_T];
+    if (local) transpose_segments(kt, ks, T, tp, hd);
+    for (int i = 0; i < n; i++) {
+        int cnt = ks->p0 + i + 1;
+        const float *q = q0 + i * qstride;
+        if (local) {
+            row_dots(s, q, kt, tp, NULL, 0, cnt, hd);
+        } else {
+            for (int j = 0; j < cnt; j++)
+                s[j] = simd_dot(q, seg_row(ks, j), hd);
+        }
+        softmax_row(p, s, cnt, cnt, scale);
+        float *o = out_h + i * C;
+        int split = vs->p0 < cnt ? vs->p0 : cnt;
+        weighted_sum_cont(o, p, 1, vs->cache, vs->cstride, 0, split, hd, 0);
+        weighted_sum_cont(o, p + vs->p0, 1, vs->fresh, vs->fstride, 0, cnt - split, hd, split > 0);
+    }
+}
+
+void kern_attention_cached_forward(float *out, const float *qkv, int n, const float *k_cache,
+                                   const float *v_cache, int64_t cache_stride, int p0, int H,
+                                   int C) {
+    if (n <= 0 || p0 < 0) micl_fatal("attention (cached): bad shape n=%d p0=%d", n, p0);
+    check_shape(p0 + n, H, C);
+    int hd = C / H, tp = (p0 + n + 7) / 8 * 8;
+    int local = hd * tp <= ATTN_LOCAL_FLOATS;
+    float scale = 1.0f / sqrtf((float)hd);
+    int64_t stride = 3 * (int64_t)C;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int h = 0; h < H; h++) {
+        kv_segments_t ks = {k_cache + h * hd, qkv + C + h * hd, cache_stride, stride, p0};
+        kv_segments_t vs = {v_cache + h * hd, qkv + 2 * C + h * hd, cache_stride, stride, p0};
+        cached_head(out + h * hd, C, qkv + h * hd, stride, &ks, &vs, n, hd, scale, local);
     }
 }
 

@@ -1,0 +1,142 @@
+/* vlm_cache.c - the decoder's key/value cache (see vlm_cache.h).
+ *
+ * Layout: k and v are [layers][slots][max_seq][dim]; a position's key is the k part of the qkv
+ * row after RoPE, head h in columns [h*hd, (h+1)*hd) as in the qkv buffer. The prefill is a
+ * plain vlm_forward (no targets) followed by a copy of the k and v parts; the continuations run
+ * each decoder block as vlm_forward does, except that RoPE starts at the continuation's
+ * position and attention reads the earlier positions from the cache.
+ */
+#include "model/vlm_cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "kernels/kernels.h"
+#include "model/vlm_internal.h"
+
+struct vlm_cache {
+    int layers, slots, max_seq, dim;
+    float *k, *v;       /* [layers][slots][max_seq][dim] */
+    int *len;           /* [slots] prefilled positions */
+    int32_t *no_target; /* [max_tokens] of -1: the prefill's targets */
+};
+
+static size_t kv_offset(const vlm_cache_t *c, int l, int slot, int pos) {
+    return (((size_t)l * (size_t)c->slots + (size_t)slot) * (size_t)c->max_seq + (size_t)pos) *
+           (size_t)c->dim;
+}
+
+vlm_cache_t *vlm_cache_create(const vlm_t *m, int slots) {
+    if (slots <= 0) micl_fatal("vlm_cache_create: %d slots", slots);
+    vlm_cache_t *c = micl_calloc(1, sizeof *c);
+    c->layers = m->cfg.layers;
+    c->slots = slots;
+    c->max_seq = m->cfg.max_seq;
+    c->dim = m->cfg.dim;
+    size_t n = kv_offset(c, c->layers, 0, 0);
+    c->k = micl_alloc_aligned((n ? n : 1) * sizeof(float));
+    c->v = micl_alloc_aligned((n ? n : 1) * sizeof(float));
+    c->len = micl_calloc((size_t)slots, sizeof(int));
+    c->no_target = micl_malloc((size_t)m->max_tokens * sizeof(int32_t));
+    for (int i = 0; i < m->max_tokens; i++)
+        c->no_target[i] = -1;
+    return c;
+}
+
+void vlm_cache_free(vlm_cache_t *c) {
+    if (!c) return;
+    free(c->k);
+    free(c->v);
+    free(c->len);
+    free(c->no_target);
+    free(c);
+}
+
+void vlm_cache_prefill(vlm_t *m, vlm_cache_t *c, int B, int T, const int32_t *tokens, int n_images,
+                       const uint8_t *pixels, int image_token) {
+    if (B <= 0 || B > c->slots)
+        micl_fatal("vlm_cache_prefill: %d prefixes for a cache of %d slots", B, c->slots);
+    vlm_batch_t b = {B, T, tokens, c->no_target, n_images, pixels, image_token};
+    vlm_forward(m, &b, NULL); /* checks B*T, T <= max_seq, tokens and images */
+    int D = c->dim;
+    for (int l = 0; l < c->layers; l++) {
+        const float *qkv = m->dec.act[l].qkv;
+        for (int s = 0; s < B; s++)
+            for (int t = 0; t < T; t++) {
+                const float *row = qkv + ((size_t)s * T + t) * 3 * (size_t)D;
+                memcpy(c->k + kv_offset(c, l, s, t), row + D, sizeof(float) * (size_t)D);
+                memcpy(c->v + kv_offset(c, l, s, t), row + 2 * D, sizeof(float) * (size_t)D);
+            }
+    }
+    for (int s = 0; s < c->slots; s++)
+        c->len[s] = s < B ? T : 0;
+    m->have_forward = 0;
+}
+
+/* Checks the continuations and writes their input rows (token or image embeddings) to the
+ * decoder's residual stream; sets the head's rows to each continuation's last token. */
+static int64_t embed_continuations(vlm_t *m, const vlm_cache_t *c, const vlm_continuation_t *conts,
+                                   int n, int image_token) {
+    int D = m->cfg.dim, V = m->cfg.vocab;
+    const float *wte = vlm_p(m, m->dec_tok);
+    float *x = m->dec.res[0];
+    int64_t rows = 0;
+    for (int i = 0; i < n; i++) {
+        const vlm_continuation_t *q = &conts[i];
+        if (q->slot < 0 || q->slot >= c->slots || q->prefix_len < 1 ||
+            q->prefix_len > c->len[q->slot] || q->n_tokens < 1 ||
+            q->prefix_len + q->n_tokens > c->max_seq)
+            micl_fatal("vlm_cache_score: continuation %d (slot %d, prefix %d, %d tokens) does not "
+                       "fit a cache of %d slots, max_seq %d",
+                       i, q->slot, q->prefix_len, q->n_tokens, c->slots, c->max_seq);
+        if (rows + q->n_tokens > m->max_tokens)
+            micl_fatal("vlm_cache_score: continuations exceed max_tokens %d", m->max_tokens);
+        int img = 0;
+        for (int t = 0; t < q->n_tokens; t++, rows++) {
+            int32_t tok = q->tokens[t];
+            if (tok < 0 || tok >= V)
+                micl_fatal("vlm_cache_score: token %d outside [0, %d)", (int)tok, V);
+            const float *src =
+                tok == image_token ? q->image_emb + (size_t)(img++) * D : wte + (size_t)tok * D;
+            memcpy(x + rows * D, src, sizeof(float) * (size_t)D);
+        }
+        m->tgt_rows[i] = (int32_t)(rows - 1);
+    }
+    m->n_targets = n;
+    return rows;
+}
+
+/* RoPE at each continuation's positions, then attention over its slot's cached prefix. */
+static void attend_continuations(vlm_t *m, const vlm_cache_t *c, int l,
+                                 const vlm_continuation_t *conts, int n) {
+    int D = m->cfg.dim, H = m->cfg.heads, half = D / H / 2;
+    vlm_block_act_t *a = &m->dec.act[l];
+    int64_t r0 = 0;
+    for (int i = 0; i < n; i++) {
+        const vlm_continuation_t *q = &conts[i];
+        float *qkv = a->qkv + r0 * 3 * D;
+        size_t p0 = (size_t)q->prefix_len;
+        kern_rope_forward(qkv, m->rope_cos + p0 * half, m->rope_sin + p0 * half, 1, q->n_tokens, H,
+                          D);
+        kern_attention_cached_forward(a->att + r0 * D, qkv, q->n_tokens,
+                                      c->k + kv_offset(c, l, q->slot, 0),
+                                      c->v + kv_offset(c, l, q->slot, 0), D, q->prefix_len, H, D);
+        r0 += q->n_tokens;
+    }
+}
+
+void vlm_cache_score(vlm_t *m, const vlm_cache_t *c, const vlm_continuation_t *conts, int n,
+                     int image_token, float *logits) {
+    if (n <= 0) return;
+    if (n > m->max_tokens) micl_fatal("vlm_cache_score: %d continuations", n);
+    m->have_forward = 0;
+    int64_t rows = embed_continuations(m, c, conts, n, image_token);
+    for (int l = 0; l < m->dec.layers; l++) {
+        vlm_block_qkv_forward(m, &m->dec, l, rows);
+        attend_continuations(m, c, l, conts, n);
+        vlm_block_out_forward(m, &m->dec, l, rows);
+    }
+    vlm_head_logits(m);
+    memcpy(logits, m->logits, sizeof(float) * (size_t)n * (size_t)m->cfg.vocab);
+}
