@@ -88,6 +88,26 @@ const char *benchmark_names(void) {
     return "fsicl, openmi, matching, cross_domain, zeroshot";
 }
 
+void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
+                     int n_shots, benchmark_cells_t *out) {
+    memset(out, 0, sizeof *out);
+    if (n_ways > BENCHMARK_MAX_CELLS || n_shots > BENCHMARK_MAX_CELLS)
+        micl_fatal("benchmark '%s': at most %d ways and %d shot counts", b->name,
+                   BENCHMARK_MAX_CELLS, BENCHMARK_MAX_CELLS);
+    if (n_ways > 0 && (b->family == FAMILY_MATCHING || b->family == FAMILY_CLASSIFY))
+        micl_fatal("benchmark '%s' has no ways to choose", b->name);
+    if (n_shots > 0 && b->family == FAMILY_CLASSIFY)
+        micl_fatal("benchmark '%s' has no shots to choose", b->name);
+    for (int i = 0; i < n_ways; i++)
+        if (b->family == FAMILY_MC && (ways[i] < 2 || ways[i] > EPISODE_MAX_OPTIONS))
+            micl_fatal("benchmark '%s' takes 2 to %d ways, not %d", b->name, EPISODE_MAX_OPTIONS,
+                       ways[i]);
+    out->n_ways = n_ways ? n_ways : b->n_ways;
+    memcpy(out->ways, n_ways ? ways : b->ways, (size_t)out->n_ways * sizeof(int));
+    out->n_shots = n_shots ? n_shots : b->n_shots;
+    memcpy(out->shots, n_shots ? shots : b->shots, (size_t)out->n_shots * sizeof(int));
+}
+
 int benchmark_split(const benchmark_t *b, const image_store_t *s) {
     if (b->family == FAMILY_CLASSIFY) return STORE_SPLIT_TEST;
     int has[3] = {0, 0, 0};
@@ -104,12 +124,14 @@ double benchmark_chance(const benchmark_t *b, int ways, int n_real_names) {
     return ways > 0 ? 1.0 / ways : 0;
 }
 
-/* The rng key of episode e of a cell: binding keeps the key of the first evaluator, the other
- * families are set apart by their family number. */
+uint64_t benchmark_nested_key(int ways) {
+    return (uint64_t)ways * 100000000000u;
+}
+
+/* The rng key of episode e of a (non-binding) cell, set apart by family, ways and shots. */
 static uint64_t cell_key(const benchmark_t *b, int ways, int shots, int64_t e) {
     uint64_t base = ((uint64_t)ways * 1000u + (uint64_t)shots) * 100000000u;
-    if (b->family != FAMILY_BINDING) base += (uint64_t)b->family << 48;
-    return base + (uint64_t)e;
+    return base + ((uint64_t)b->family << 48) + (uint64_t)e;
 }
 
 /* Test images of classes the vocabulary names, in store order (the zero-shot pool). */
@@ -153,9 +175,14 @@ void benchmark_episode(const benchmark_t *b, const episode_source_t *src, uint64
                        int shots, int64_t e, int64_t episodes, int variant, episode_t *ep) {
     rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, cell_key(b, ways, shots, e));
     switch (b->family) {
-    case FAMILY_BINDING:
-        episode_binding_eval(src, &r, ways, shots, b->fake_names, ep);
+    case FAMILY_BINDING: {
+        episode_nested_t ne; /* the prompt does not depend on the rounds drawn beyond `shots` */
+        r = rng_make(seed, RNG_STREAM_EVAL_EPISODE,
+                     benchmark_nested_key(ways) + (uint64_t)(e / BENCHMARK_QUERIES));
+        episode_binding_nested(src, &r, ways, shots, BENCHMARK_QUERIES, b->fake_names, &ne);
+        episode_nested_prompt(src, &ne, shots, (int)(e % BENCHMARK_QUERIES), ep);
         break;
+    }
     case FAMILY_MC:
         episode_mc_eval(src, &r, ways, shots, b->fake_names, variant, ep);
         break;

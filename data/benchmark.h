@@ -35,6 +35,25 @@ typedef struct {
     int icl;      /* 1: an ICL benchmark (counted in the ICL average); 0: zero-shot retention */
 } benchmark_t;
 
+/* Binding cells are prompts of nested episodes (episode_binding_nested): episode e of cell
+ * (N, K) is the K-shot prompt of query e % BENCHMARK_QUERIES of nested episode
+ * e / BENCHMARK_QUERIES, drawn from rng index benchmark_nested_key(N) + e / BENCHMARK_QUERIES,
+ * so a single pass over the demonstrations scores every shot count of a curve. */
+#define BENCHMARK_QUERIES 4
+uint64_t benchmark_nested_key(int ways);
+
+/* The cells a run of a benchmark scores: its own, or lists given by the user. */
+typedef struct {
+    int n_ways, ways[BENCHMARK_MAX_CELLS];
+    int n_shots, shots[BENCHMARK_MAX_CELLS];
+} benchmark_cells_t;
+
+/* b's cells with ways and/or shots replaced by the given lists (n = 0: b's own). A fatal error
+ * names what does not fit the family (multiple choice: 2 to 4 ways; matching and zero-shot have
+ * no ways to choose; zero-shot has no shots). */
+void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
+                     int n_shots, benchmark_cells_t *out);
+
 /* The benchmark called `name`, or NULL. */
 const benchmark_t *benchmark_find(const char *name);
 /* All benchmarks, in report order: n_out gets their number. */

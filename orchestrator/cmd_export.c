@@ -13,10 +13,12 @@
 #include "../common/rng.h"
 #include "../data/export.h"
 #include "bench_source.h"
+#include "cli_args.h"
 
 static const char *EXPORT_USAGE =
     "usage: micl data export CFG (--benchmark B | --task T) -o DIR [--episodes N]\n"
-    "                        [--dataset STORE.h5] [--ways N] [--items L] [--format llava]\n"
+    "                        [--dataset STORE.h5] [--ways N,..] [--shots K,..] [--items L]\n"
+    "                        [--format llava]\n"
     "  benchmarks B: fsicl, openmi, matching, cross_domain, zeroshot (every cell, N episodes\n"
     "                each, default 100)\n"
     "  tasks T:      binding, mc, matching, classify (N training episodes, default 100;\n"
@@ -26,6 +28,8 @@ typedef struct {
     const char *cfg, *out, *bench, *task, *dataset;
     int64_t episodes;
     int ways, items;
+    int bench_ways[BENCHMARK_MAX_CELLS], n_bench_ways; /* --ways with --benchmark */
+    int bench_shots[BENCHMARK_MAX_CELLS], n_bench_shots;
 } export_opts_t;
 
 static int export_usage(const char *fmt, const char *arg) {
@@ -67,8 +71,12 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
             o->dataset = val;
         else if (strcmp(a, "--episodes") == 0)
             o->episodes = parse_int(a, val, 1, 10000000);
-        else if (strcmp(a, "--ways") == 0)
-            o->ways = (int)parse_int(a, val, 2, EPISODE_MAX_WAYS);
+        else if (strcmp(a, "--ways") == 0) {
+            o->n_bench_ways =
+                cli_int_list(a, val, o->bench_ways, BENCHMARK_MAX_CELLS, 2, EPISODE_MAX_WAYS);
+            o->ways = o->bench_ways[0];
+        } else if (strcmp(a, "--shots") == 0)
+            o->n_bench_shots = cli_int_list(a, val, o->bench_shots, BENCHMARK_MAX_CELLS, 0, 64);
         else if (strcmp(a, "--items") == 0)
             o->items = (int)parse_int(a, val, 1, EPISODE_MAX_ITEMS / 2);
         else if (strcmp(a, "--format") == 0) {
@@ -87,18 +95,20 @@ static void export_benchmark(const config_t *cfg, const export_opts_t *o, export
     bench_source_t bs;
     bench_source_open(&bs, cfg, o->bench, o->dataset);
     const benchmark_t *b = bs.bench;
+    benchmark_cells_t cells;
+    benchmark_cells(b, o->bench_ways, o->n_bench_ways, o->bench_shots, o->n_bench_shots, &cells);
     episode_t *ep = micl_malloc(sizeof *ep);
-    for (int i = 0; i < b->n_ways; i++)
-        for (int j = 0; j < b->n_shots; j++) {
+    for (int i = 0; i < cells.n_ways; i++)
+        for (int j = 0; j < cells.n_shots; j++) {
+            int ways = cells.ways[i], shots = cells.shots[j];
             int64_t n = benchmark_cell_episodes(b, &bs.src, o->episodes);
             for (int64_t e = 0; e < n; e++)
                 for (int var = 0; var < b->variants; var++) {
-                    benchmark_episode(b, &bs.src, cfg->seed, b->ways[i], b->shots[j], e, n, var,
-                                      ep);
+                    benchmark_episode(b, &bs.src, cfg->seed, ways, shots, e, n, var, ep);
                     char id[128];
-                    snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, b->ways[i],
-                             b->shots[j], (long long)e, var);
-                    export_meta_t meta = {b->name, b->ways[i], b->shots[j], var, e};
+                    snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, ways, shots,
+                             (long long)e, var);
+                    export_meta_t meta = {b->name, ways, shots, var, e};
                     export_episode(x, id, ep, &bs.store, &bs.vocab, &meta);
                 }
         }

@@ -23,8 +23,11 @@
 #include "../common/results.h"
 #include "../common/signals.h"
 #include "../data/sources.h"
+#include "../data/benchmark.h"
+#include "cli_args.h"
 #include "cmd_bench.h"
 #include "cmd_bench_eval.h"
+#include "cmd_eval_bench.h"
 #include "cmd_export.h"
 #include "predictions.h"
 #include "cmd_import.h"
@@ -43,6 +46,8 @@ static const char *USAGE =
     "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
     "                                  train (and evaluate) every run of CFG\n"
     "  eval CFG [-o RESULTS.h5]         re-evaluate the checkpoints of CFG's runs\n"
+    "  eval CFG --benchmark B --checkpoint CK.h5 [--write-predictions FILE.jsonl]\n"
+    "                                  a model on a named benchmark (fsicl, openmi, ...)\n"
     "  eval CFG --benchmark B --predictions FILE.jsonl [--episodes N]\n"
     "                                  score an external model's answers on exported episodes\n"
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
@@ -69,24 +74,11 @@ static int usage_error(const char *fmt, const char *arg) {
 }
 
 static long parse_long(const char *flag, const char *s, long lo, long hi) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < lo || v > hi)
-        micl_fatal("%s expects an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
-    return v;
+    return cli_long(flag, s, lo, hi);
 }
 
 static int parse_list(const char *flag, const char *s, int *out, int max) {
-    int n = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (n == max) micl_fatal("%s: at most %d values", flag, max);
-        out[n++] = (int)parse_long(flag, t, 0, 64);
-        if (n > 1 && out[n - 1] <= out[n - 2]) micl_fatal("%s: values must increase", flag);
-    }
-    if (n == 0) micl_fatal("%s: empty list", flag);
-    return n;
+    return cli_int_list(flag, s, out, max, 0, 64);
 }
 
 static int cmd_data(int argc, char **argv) {
@@ -133,8 +125,10 @@ static int cmd_train(int argc, char **argv, const comm_t *comm) {
 
 static int cmd_eval(int argc, char **argv, const comm_t *comm) {
     if (argc >= 1 && argv[0][0] != '-') { /* micl eval CFG [...] */
-        const char *out = NULL, *bench = NULL, *preds = NULL, *dataset = NULL;
+        const char *out = NULL, *bench = NULL, *preds = NULL, *dataset = NULL, *ck = NULL,
+                   *write = NULL;
         int64_t episodes = 100;
+        int ways[BENCHMARK_MAX_CELLS], shots[BENCHMARK_MAX_CELLS], n_ways = 0, n_shots = 0;
         for (int i = 1; i < argc; i++) {
             const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
             if (!val) return usage_error("eval: option '%s' needs a value", a);
@@ -146,20 +140,47 @@ static int cmd_eval(int argc, char **argv, const comm_t *comm) {
                 preds = val;
             else if (strcmp(a, "--dataset") == 0)
                 dataset = val;
+            else if (strcmp(a, "--checkpoint") == 0)
+                ck = val;
+            else if (strcmp(a, "--write-predictions") == 0)
+                write = val;
+            else if (strcmp(a, "--ways") == 0)
+                n_ways = cli_int_list(a, val, ways, BENCHMARK_MAX_CELLS, 1, EPISODE_MAX_WAYS);
+            else if (strcmp(a, "--shots") == 0)
+                n_shots = cli_int_list(a, val, shots, BENCHMARK_MAX_CELLS, 0, 64);
             else if (strcmp(a, "--episodes") == 0)
                 episodes = parse_long(a, val, 1, 10000000);
             else
                 return usage_error("eval: unknown option '%s'", a);
             i++;
         }
-        if (!preds != !bench)
-            return usage_error("%s", "eval: --predictions and --benchmark go together");
+        if (bench && !preds == !ck)
+            return usage_error("%s",
+                               "eval: --benchmark takes one of --predictions and --checkpoint");
+        if (!bench && (preds || ck || write || dataset))
+            return usage_error("%s", "eval: --predictions, --checkpoint, --write-predictions and "
+                                     "--dataset with CFG need --benchmark");
+        if (write && !ck) return usage_error("%s", "eval: --write-predictions needs --checkpoint");
+        if (!bench && (n_ways || n_shots))
+            return usage_error("%s", "eval: --ways and --shots with CFG need --benchmark");
+        benchmark_cells_t cells;
+        if (bench) {
+            const benchmark_t *b = benchmark_find(bench);
+            if (!b) micl_fatal("unknown benchmark '%s' (valid: %s)", bench, benchmark_names());
+            benchmark_cells(b, ways, n_ways, shots, n_shots, &cells);
+        }
         config_t cfg;
         config_load(argv[0], &cfg);
-        int rc =
-            preds ? (comm->rank == 0 ? predictions_score(&cfg, bench, preds, episodes, dataset, out)
-                                     : 0)
-                  : experiment_eval_config(&cfg, comm, out);
+        int rc;
+        if (preds)
+            rc = comm->rank == 0
+                     ? predictions_score(&cfg, bench, preds, episodes, dataset, &cells, out)
+                     : 0;
+        else if (ck)
+            rc =
+                eval_bench_checkpoint(&cfg, comm, bench, ck, episodes, dataset, &cells, write, out);
+        else
+            rc = experiment_eval_config(&cfg, comm, out);
         config_free(&cfg);
         return rc;
     }

@@ -261,7 +261,8 @@ static void query_answer(const episode_t *ep, const vocab_t *v, char *buf, size_
 }
 
 int predictions_score(const config_t *cfg, const char *benchmark, const char *path,
-                      int64_t episodes, const char *dataset, const char *results_path) {
+                      int64_t episodes, const char *dataset, const benchmark_cells_t *cells,
+                      const char *results_path) {
     if (!benchmark_find(benchmark))
         micl_fatal("unknown benchmark '%s' (valid: %s)", benchmark, benchmark_names());
     int64_t n_preds;
@@ -269,6 +270,11 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
     bench_source_t bs;
     bench_source_open(&bs, cfg, benchmark, dataset);
     const benchmark_t *b = bs.bench;
+    benchmark_cells_t own;
+    if (!cells) {
+        benchmark_cells(b, NULL, 0, NULL, 0, &own);
+        cells = &own;
+    }
     results_t res;
     memset(&res, 0, sizeof res);
     res.config_text = cfg->text;
@@ -280,24 +286,24 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", path);
     episode_t *ep = micl_malloc(sizeof *ep);
     int64_t missing = 0;
-    for (int i = 0; i < b->n_ways; i++)
-        for (int j = 0; j < b->n_shots; j++) {
+    for (int i = 0; i < cells->n_ways; i++)
+        for (int j = 0; j < cells->n_shots; j++) {
+            int ways = cells->ways[i], shots = cells->shots[j];
             if (out->n_rows >= RESULTS_MAX_ROWS) micl_fatal("too many cells");
             eval_row_t *row = &out->rows[out->n_rows++];
             memset(row, 0, sizeof *row);
             snprintf(row->benchmark, sizeof row->benchmark, "%s", b->name);
             snprintf(row->dataset, sizeof row->dataset, "%s", bs.store.source);
-            row->ways = b->family == FAMILY_CLASSIFY ? bs.vocab.n_real : b->ways[i];
-            row->shots = b->shots[j];
+            row->ways = b->family == FAMILY_CLASSIFY ? bs.vocab.n_real : ways;
+            row->shots = shots;
             row->chance = benchmark_chance(b, row->ways, bs.vocab.n_real);
             int64_t n = benchmark_cell_episodes(b, &bs.src, episodes);
             for (int64_t e = 0; e < n; e++)
                 for (int var = 0; var < b->variants; var++) {
-                    benchmark_episode(b, &bs.src, cfg->seed, b->ways[i], b->shots[j], e, n, var,
-                                      ep);
+                    benchmark_episode(b, &bs.src, cfg->seed, ways, shots, e, n, var, ep);
                     char id[128], truth[256];
-                    snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, b->ways[i],
-                             b->shots[j], (long long)e, var);
+                    snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, ways, shots,
+                             (long long)e, var);
                     query_answer(ep, &bs.vocab, truth, sizeof truth);
                     prediction_t key = {id, NULL, 0, 0};
                     prediction_t *p = bsearch(&key, preds, (size_t)n_preds, sizeof *preds, by_id);
@@ -321,7 +327,7 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
     for (int64_t i = 0; i < n_preds; i++)
         if (!preds[i].used)
             micl_fatal("%s:%lld: id \"%s\" is not an episode of benchmark '%s' with %lld "
-                       "episodes per cell",
+                       "episodes per cell (and the cells chosen)",
                        path, (long long)preds[i].line, preds[i].id, b->name, (long long)episodes);
     if (missing)
         micl_warn("%s: %lld episodes have no prediction (counted as wrong)", path,

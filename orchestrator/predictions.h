@@ -19,8 +19,13 @@
 
 #include "../common/config.h"
 
+#include "../data/benchmark.h"
+
+/* Scores the predictions in `path` on the cells of benchmark `benchmark` (NULL cells: its
+ * own), `episodes` per cell; prints the table and writes results_path (NULL: none). */
 int predictions_score(const config_t *cfg, const char *benchmark, const char *path,
-                      int64_t episodes, const char *dataset, const char *results_path);
+                      int64_t episodes, const char *dataset, const benchmark_cells_t *cells,
+                      const char *results_path);
 
 /* Normalises answer text in place as described above (exported for tests). */
 void predictions_normalise(char *s);

@@ -13,6 +13,7 @@
 #include "../common/error.h"
 #include "../common/rng.h"
 #include "../model/vlm_cache.h"
+#include "../data/benchmark.h"
 
 int eval_binding_split(const image_store_t *s) {
     int has[3] = {0, 0, 0};
@@ -34,8 +35,8 @@ static void check_image_size(const evaluator_t *ev, const image_store_t *store) 
 
 /* Adds one answer's outcome: correct if `answer` scores highest among the candidates (the
  * first of equal scores wins), exact if it is also the argmax over the whole vocabulary. */
-static void score_answer(const float *l, const int32_t *cand, int nc, int vocab, int32_t answer,
-                         int64_t *correct, int64_t *exact) {
+static int32_t score_answer(const float *l, const int32_t *cand, int nc, int vocab, int32_t answer,
+                            int64_t *correct, int64_t *exact) {
     int best = cand[0], arg = 0;
     for (int c = 1; c < nc; c++)
         if (l[cand[c]] > l[best]) best = cand[c];
@@ -43,12 +44,14 @@ static void score_answer(const float *l, const int32_t *cand, int nc, int vocab,
         if (l[c] > l[arg]) arg = c;
     *correct += best == answer;
     *exact += arg == answer;
+    return best;
 }
 
-/* Scores episodes [lo, hi) of a cell in batches; adds correct/exact counts. */
+/* Scores episodes [lo, hi) of a cell in batches; adds correct/exact counts. chosen (NULL:
+ * unused) gets, for episode e, the best candidate of its last scored answer at chosen[e - lo]. */
 static void score_block(const evaluator_t *ev, const image_store_t *store, int64_t lo, int64_t hi,
                         build_fn build, void *ctx, const int32_t *all_candidates, int n_all,
-                        int64_t *correct, int64_t *exact) {
+                        int64_t *correct, int64_t *exact, int32_t *chosen) {
     size_t npix = (size_t)store->h * (size_t)store->w;
     int vocab = vlm_config(ev->model)->vocab;
     check_image_size(ev, store);
@@ -92,7 +95,9 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
                 row += eps[j].answer_len[q];
                 const int32_t *cand = all_candidates ? all_candidates : eps[j].candidates;
                 int nc = all_candidates ? n_all : eps[j].n_candidates;
-                score_answer(l, cand, nc, vocab, eps[j].answer_id[q], correct, exact);
+                int32_t best =
+                    score_answer(l, cand, nc, vocab, eps[j].answer_id[q], correct, exact);
+                if (chosen) chosen[e + j - lo] = best;
             }
         }
         e += B;
@@ -113,7 +118,7 @@ typedef struct {
 } nested_ctx_t;
 
 uint64_t eval_nested_key(int ways) {
-    return (uint64_t)ways * 100000000000u;
+    return benchmark_nested_key(ways);
 }
 
 static void build_nested(const nested_ctx_t *c, int64_t i, episode_nested_t *ne) {
@@ -293,7 +298,7 @@ void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const
         for (int j = 0; j < n_shots; j++) {
             c.shots = shots[j];
             score_block(ev, store, lo * EVAL_QUERIES, e_hi, build_prompt, &c, NULL, 0, &correct[j],
-                        &exact[j]);
+                        &exact[j], NULL);
         }
     }
     for (int j = 0; j < n_shots; j++) {
@@ -358,10 +363,122 @@ void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_im
     int64_t lo = n * ev->comm->rank / ev->comm->size,
             hi = n * (ev->comm->rank + 1) / ev->comm->size;
     int64_t correct = 0, exact = 0;
-    score_block(ev, store, lo, hi, build_single, &ctx, cand, v->n_real, &correct, &exact);
+    score_block(ev, store, lo, hi, build_single, &ctx, cand, v->n_real, &correct, &exact, NULL);
     finish_row(ev, row, correct, exact, n);
     episode_source_free(&src);
     store_index_free(&ix);
     free(cand);
     free(images);
+}
+
+/* ---- named benchmarks ---- */
+
+typedef struct {
+    const benchmark_t *b;
+    const episode_source_t *src;
+    uint64_t seed;
+    int ways, shots;
+    int64_t episodes;
+} bench_ctx_t;
+
+/* Prompt e of a cell: episode e / variants, variant e % variants. */
+static void build_bench(int64_t e, episode_t *ep, void *ctx) {
+    const bench_ctx_t *c = ctx;
+    int nv = c->b->variants;
+    benchmark_episode(c->b, c->src, c->seed, c->ways, c->shots, e / nv, c->episodes, e % nv, ep);
+}
+
+/* Writes one JSON line per prompt of a cell: {"id": ..., "prediction": <chosen word>}. */
+static void write_predictions(FILE *f, const bench_ctx_t *c, const vocab_t *v,
+                              const int32_t *chosen, int64_t n) {
+    for (int64_t e = 0; e < n; e++) {
+        int nv = c->b->variants;
+        const char *w = chosen[e] >= 0 && chosen[e] < v->n ? v->words[chosen[e]] : "";
+        fprintf(f, "{\"id\": \"%s-w%d-s%d-e%06lld-v%d\", \"prediction\": \"", c->b->name, c->ways,
+                c->shots, (long long)(e / nv), (int)(e % nv));
+        for (const char *p = w; *p; p++) /* names are plain words; escape what JSON needs */
+            if (*p == '"' || *p == '\\')
+                fprintf(f, "\\%c", *p);
+            else
+                fputc(*p, f);
+        fputs("\"}\n", f);
+    }
+}
+
+/* One cell scored by re-prompting, prompts shared over ranks, counts (and, with predictions,
+ * the chosen answers) summed exactly. */
+static void bench_cell(const evaluator_t *ev, const bench_ctx_t *c, const image_store_t *store,
+                       int collect, FILE *predictions, eval_row_t *row) {
+    int nv = c->b->variants;
+    int64_t n = c->episodes * nv;
+    int64_t lo = n * ev->comm->rank / ev->comm->size,
+            hi = n * (ev->comm->rank + 1) / ev->comm->size;
+    int64_t correct = 0, exact = 0;
+    const vocab_t *v = ev->vocab;
+    int32_t *all = NULL;
+    int n_all = 0;
+    if (c->b->family == FAMILY_CLASSIFY) { /* zero-shot: among all real names */
+        n_all = v->n_real;
+        all = micl_malloc((size_t)n_all * sizeof(int32_t));
+        for (int i = 0; i < n_all; i++)
+            all[i] = v->first_real + i;
+    }
+    int64_t *picked = collect ? micl_calloc((size_t)(n ? n : 1), sizeof(int64_t)) : NULL;
+    int32_t *chosen = micl_malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(int32_t));
+    score_block(ev, store, lo, hi, build_bench, (void *)c, all, n_all, &correct, &exact, chosen);
+    if (picked) {
+        for (int64_t e = lo; e < hi; e++)
+            picked[e] = (int64_t)chosen[e - lo] + 1; /* 0: another rank's prompt */
+        comm_sum_i64(ev->comm, picked, (int)n);
+    }
+    if (predictions && ev->comm->rank == 0) {
+        int32_t *all_chosen = micl_malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+        for (int64_t e = 0; e < n; e++)
+            all_chosen[e] = (int32_t)(picked[e] - 1);
+        write_predictions(predictions, c, v, all_chosen, n);
+        free(all_chosen);
+    }
+    memset(row, 0, sizeof *row);
+    snprintf(row->benchmark, sizeof row->benchmark, "%s", c->b->name);
+    snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
+    row->ways = c->b->family == FAMILY_CLASSIFY ? v->n_real : c->ways;
+    row->shots = c->shots;
+    row->chance = benchmark_chance(c->b, c->ways, v->n_real);
+    finish_row(ev, row, correct, exact, n);
+    free(chosen);
+    free(picked);
+    free(all);
+}
+
+int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_store_t *store,
+                   const int *ways, int n_ways, const int *shots, int n_shots, int episodes,
+                   int collect, FILE *predictions, eval_row_t *rows) {
+    check_image_size(ev, store);
+    int n_rows = 0;
+    if (b->family == FAMILY_BINDING && !collect) { /* the single-pass shot curve */
+        for (int i = 0; i < n_ways; i++) {
+            eval_binding_curve(ev, store, b->name, ways[i], shots, n_shots, episodes, b->fake_names,
+                               EVAL_SINGLE_PASS, rows + n_rows);
+            n_rows += n_shots;
+        }
+        return n_rows;
+    }
+    store_index_t ix;
+    store_index_build(store, benchmark_split(b, store), &ix);
+    episode_source_t src;
+    int real = !b->fake_names && b->family != FAMILY_MATCHING;
+    episode_source_init(&src, store, &ix, ev->vocab, real, ev->format);
+    for (int i = 0; i < n_ways; i++) {
+        if (b->family != FAMILY_CLASSIFY && src.n_classes < ways[i])
+            micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %d",
+                       store->source, b->name, ways[i], src.n_classes);
+        for (int j = 0; j < n_shots; j++) {
+            bench_ctx_t c = {b, &src, ev->seed, ways[i], shots[j], 0};
+            c.episodes = benchmark_cell_episodes(b, &src, episodes);
+            bench_cell(ev, &c, store, collect, predictions, &rows[n_rows++]);
+        }
+    }
+    episode_source_free(&src);
+    store_index_free(&ix);
+    return n_rows;
 }

@@ -16,6 +16,7 @@
 
 #include "../comm/comm.h"
 #include "../common/results.h"
+#include "../data/benchmark.h"
 #include "../data/episode.h"
 #include "../data/store.h"
 #include "../data/vocab.h"
@@ -31,7 +32,7 @@ typedef struct {
 } evaluator_t;
 
 /* Queries scored against each nested episode's demonstrations. */
-#define EVAL_QUERIES 4
+#define EVAL_QUERIES BENCHMARK_QUERIES
 
 /* How a binding curve runs: SINGLE_PASS runs each nested episode's demonstrations once through
  * the decoder (vlm_cache_prefill) and scores every query at every shot count from the KV cache;
@@ -48,6 +49,15 @@ uint64_t eval_nested_key(int ways);
 void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const char *benchmark,
                         int ways, const int *shots, int n_shots, int episodes, int fake_names,
                         eval_mode_t mode, eval_row_t *rows);
+/* Benchmark b (data/benchmark.h) on `store` at every (ways, shots) cell given, `episodes`
+ * episodes per cell (order-averaged benchmarks score each episode in both variants), into
+ * rows (one per cell); returns the rows written. Binding runs as the single-pass shot curve
+ * (its cells are the same prompts). With `collect` set on every rank, every cell is
+ * re-prompted, the chosen answers are gathered, and rank 0 writes one JSON line per prompt to
+ * `predictions` ({"id", "prediction"}, the ids of `micl data export`). */
+int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_store_t *store,
+                   const int *ways, int n_ways, const int *shots, int n_shots, int episodes,
+                   int collect, FILE *predictions, eval_row_t *rows);
 /* Zero-shot real-name classification of held-out instances (split TEST) of training classes. */
 void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_images,
                    eval_row_t *row);

@@ -80,4 +80,30 @@ grep -q "unknown benchmark 'nosuch' (valid: fsicl, openmi" err.txt || { cat err.
 touch afile
 if "$MICL" data export tiny.cfg --benchmark fsicl -o afile 2> err.txt; then fail "export into a file accepted"; fi
 grep -q "'afile' exists and is not a directory" err.txt || { cat err.txt; fail "export message"; }
+# micl's own model: its written predictions score exactly what micl eval reports, under np=1
+# and np=2, and the single-pass binding curve (no predictions) gives the same table
+"$MICL" train tiny.cfg > train.log
+for B in fsicl openmi matching zeroshot; do
+  CELLS=""; [ $B = openmi ] && CELLS="--ways 2,3 --shots 0,1,2"
+  mpirun -np 2 "$MICL" eval tiny.cfg --benchmark $B --checkpoint out/icl.ckpt.h5 --episodes 8 $CELLS \
+    --write-predictions own_$B.jsonl -o own_$B.h5 > own_$B.txt
+  "$MICL" eval tiny.cfg --benchmark $B --checkpoint out/icl.ckpt.h5 --episodes 8 $CELLS \
+    --write-predictions own1_$B.jsonl -o own1_$B.h5 > /dev/null
+  cmp own_$B.jsonl own1_$B.jsonl || fail "$B: predictions differ between np=1 and np=2"
+  "$MICL" eval tiny.cfg --benchmark $B --checkpoint out/icl.ckpt.h5 --episodes 8 $CELLS -o plain_$B.h5 > /dev/null
+  "$MICL" eval tiny.cfg --benchmark $B --predictions own_$B.jsonl --episodes 8 $CELLS -o scored_$B.h5 > /dev/null
+  "$PY" - own_$B.h5 scored_$B.h5 plain_$B.h5 <<'PY' || fail "$B: scored predictions differ from micl eval"
+import h5py, sys, numpy as np
+own, scored, plain = (h5py.File(p, "r") for p in sys.argv[1:4])
+def table(f):
+    run = list(f["runs"].keys())[0]
+    g = f["runs"][run]["eval"]
+    return {k: g[k][()] for k in ("ways", "shots", "episodes", "correct")}
+a, b, c = table(own), table(scored), table(plain)
+for k in a:
+    assert np.array_equal(a[k], b[k]), (k, a[k], b[k])
+    assert np.array_equal(a[k], c[k]), (k, a[k], c[k])
+print(sys.argv[1], "correct", a["correct"].tolist(), "of", a["episodes"].tolist())
+PY
+done
 echo "export_test: ok"

@@ -1,0 +1,116 @@
+/* cmd_eval_bench.c - a checkpoint on a named benchmark (see cmd_eval_bench.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "cmd_eval_bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/error.h"
+#include "../common/results.h"
+#include "../data/benchmark.h"
+#include "../data/sources.h"
+#include "../worker/checkpoint.h"
+#include "../worker/evaluator.h"
+
+/* Tokens and images of the longest prompt of benchmark b (for sizing the model's buffers). */
+static void prompt_size(const benchmark_t *b, const benchmark_cells_t *c, const vocab_t *v,
+                        episode_format_t fmt, int *tok, int *img) {
+    int ways = 1, shots = 0;
+    for (int i = 0; i < c->n_ways; i++)
+        ways = c->ways[i] > ways ? c->ways[i] : ways;
+    for (int j = 0; j < c->n_shots; j++)
+        shots = c->shots[j] > shots ? c->shots[j] : shots;
+    int turns = b->family == FAMILY_MATCHING ? shots + 1 : ways * shots + 1;
+    *tok = 1 + turns * episode_family_turn_tokens(v, fmt, b->family, ways);
+    *img = turns * episode_family_turn_images(b->family);
+}
+
+static void store_path(const config_t *cfg, const benchmark_t *b, const char *dataset, char *buf,
+                       size_t len) {
+    if (dataset)
+        snprintf(buf, len, "%s", dataset);
+    else if (b->store == BENCHMARK_STORE_FMNIST)
+        data_fmnist_store_path(cfg, buf, (int)len);
+    else
+        data_glyph_store_path(cfg, buf, (int)len);
+    if (access(buf, R_OK) != 0)
+        micl_fatal("benchmark '%s' needs the store %s, which is missing; run 'micl data prepare "
+                   "%s' first",
+                   b->name, buf, cfg->path);
+}
+
+int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *benchmark,
+                          const char *checkpoint, int64_t episodes, const char *dataset,
+                          const benchmark_cells_t *cells, const char *predictions_path,
+                          const char *results_path) {
+    const benchmark_t *b = benchmark_find(benchmark);
+    if (!b) micl_fatal("unknown benchmark '%s' (valid: %s)", benchmark, benchmark_names());
+    benchmark_cells_t own;
+    if (!cells) {
+        benchmark_cells(b, NULL, 0, NULL, 0, &own);
+        cells = &own;
+    }
+    char path[1024];
+    store_path(cfg, b, dataset, path, sizeof path);
+    image_store_t store;
+    store_read(path, &store);
+    /* a first read for the vocabulary and format, then the model sized for the benchmark */
+    vocab_t v;
+    train_state_t st;
+    vlm_t *m = checkpoint_read(checkpoint, 1, 1, &v, &st, NULL);
+    int tok, img;
+    prompt_size(b, cells, &v, (episode_format_t)st.episode_format, &tok, &img);
+    if (tok > vlm_config(m)->max_seq)
+        micl_fatal("benchmark '%s' needs prompts of %d tokens but the model in %s has max_seq %d "
+                   "(choose smaller cells with --ways / --shots)",
+                   b->name, tok, checkpoint, vlm_config(m)->max_seq);
+    vlm_free(m);
+    vocab_free(&v);
+    m = checkpoint_read(checkpoint, 16 * tok, 16 * img, &v, &st, NULL);
+    vocab_map_store(&v, &store);
+    evaluator_t ev = {m,         &v,       comm,    (episode_format_t)st.episode_format,
+                      cfg->seed, 16 * tok, 16 * img};
+    FILE *pf = NULL;
+    char tmp[1100];
+    if (predictions_path && comm->rank == 0) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", predictions_path);
+        pf = fopen(tmp, "w");
+        if (!pf) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
+        micl_pending_add(tmp);
+    }
+    results_t res;
+    memset(&res, 0, sizeof res);
+    res.config_text = cfg->text;
+    snprintf(res.config_path, sizeof res.config_path, "%s", cfg->path);
+    res.world_size = comm->size;
+    res.n_runs = 1;
+    run_result_t *out = &res.runs[0];
+    snprintf(out->name, sizeof out->name, "%s", st.run);
+    snprintf(out->checkpoint, sizeof out->checkpoint, "%s", checkpoint);
+    out->steps = st.step;
+    out->n_params = (int64_t)vlm_num_params(m);
+    out->n_rows =
+        eval_benchmark(&ev, b, &store, cells->ways, cells->n_ways, cells->shots, cells->n_shots,
+                       (int)episodes, predictions_path != NULL, pf, out->rows);
+    if (comm->rank == 0) {
+        if (pf) {
+            if (fflush(pf) != 0 || ferror(pf) || fclose(pf) != 0)
+                micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
+            if (rename(tmp, predictions_path) != 0)
+                micl_fatal("cannot rename '%s' to '%s': %s", tmp, predictions_path,
+                           strerror(errno));
+            micl_pending_remove(tmp);
+        }
+        printf("%s on benchmark %s (%s), %lld episodes per cell\n", checkpoint, b->name,
+               store.source, (long long)episodes);
+        results_print_table(&res, stdout);
+        if (results_path) results_write(results_path, &res);
+    }
+    vocab_free(&v);
+    vlm_free(m);
+    store_free(&store);
+    return 0;
+}
