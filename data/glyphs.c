@@ -213,7 +213,7 @@ static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int
         "glyphs schema=%d size=%d pixel_size=%d train_classes=%d heldout_classes=%d "
         "instances=%d heldout_instances=%d rotate_deg=%.9g scale_jitter=%.9g shift_px=%.9g "
         "stroke_px=%.9g seed=%llu freetype=%d.%d.%d fonts:",
-        STORE_SCHEMA_VERSION, cfg->glyph_size, pixel_size(cfg), cfg->glyph_train_classes,
+        STORE_SCHEMA_GRAY, cfg->glyph_size, pixel_size(cfg), cfg->glyph_train_classes,
         cfg->glyph_heldout_classes, cfg->glyph_instances, cfg->glyph_heldout_instances,
         (double)cfg->glyph_rotate_deg, (double)cfg->glyph_scale_jitter, (double)cfg->glyph_shift_px,
         (double)cfg->glyph_stroke_px, (unsigned long long)cfg->glyph_seed, (int)maj, (int)min,
@@ -408,6 +408,7 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     const size_t npix = (size_t)size * (size_t)size;
     out->n = (int64_t)n_classes * inst;
     out->h = out->w = size;
+    out->c = 1;
     out->n_classes = n_classes;
     out->pixels = micl_malloc((size_t)out->n * npix);
     out->labels = micl_malloc((size_t)out->n * sizeof *out->labels);

@@ -565,6 +565,7 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
     size_t npix = (size_t)size * (size_t)size;
     s.n = n;
     s.h = s.w = size;
+    s.c = 1;
     s.pixels = micl_malloc((size_t)n * npix);
     s.labels = micl_malloc((size_t)n * sizeof *s.labels);
     s.split = micl_malloc((size_t)n);
