@@ -40,6 +40,13 @@ typedef struct {
     float glyph_shift_px;                          /* max shift in pixels */
     float glyph_stroke_px; /* max emboldening in pixels (can be negative: thinning) */
     uint64_t glyph_seed;
+    /* scene store (data/scenes.h); built when scene_images > 0 */
+    int scene_size;           /* image side in pixels (= model.image_size) */
+    int scene_images;         /* train + test images (no held-out pair) */
+    int scene_test_images;    /* of those, kept for evaluation */
+    int scene_heldout_images; /* images with a held-out shape-colour pair */
+    int scene_max_objects;    /* objects per image: 1 .. this */
+    uint64_t scene_seed;
 } data_config_t;
 
 typedef struct {
@@ -55,6 +62,7 @@ typedef struct {
     int max_seq;    /* longest sequence in tokens */
     float init_std; /* weight init standard deviation */
     char pool[16];  /* "flatten" (patch tokens concatenated) or "mean" */
+    int channels;   /* image channels: 1 (gray) or 3 (RGB); must match the stores */
 } model_config_t;
 
 typedef struct {

@@ -3,7 +3,9 @@
  * A store is rebuilt when it is missing, when `force` is set, or when its provenance attribute
  * differs from the provenance the builder would record now (parameters, input files and
  * their sizes, FreeType version, font coverage); otherwise it is reported as cached. The glyph
- * store is always needed; the Fashion-MNIST store is built when data.fashion_mnist_dir is set.
+ * store is always needed; the Fashion-MNIST store is built when data.fashion_mnist_dir is set,
+ * the scene store when data.scenes.images > 0 and the operator store when
+ * data.operators.images > 0.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 
 #include "../common/error.h"
+#include "scenes.h"
 #include "sources.h"
 
 static void store_path(const config_t *cfg, const char *file, char *buf, int len) {
@@ -30,6 +33,10 @@ void data_glyph_store_path(const config_t *cfg, char *buf, int len) {
 
 void data_fmnist_store_path(const config_t *cfg, char *buf, int len) {
     store_path(cfg, "fashion_mnist.h5", buf, len);
+}
+
+void data_scene_store_path(const config_t *cfg, char *buf, int len) {
+    store_path(cfg, "scenes.h5", buf, len);
 }
 
 /* mkdir -p */
@@ -86,6 +93,22 @@ static int is_current(const char *what, const char *path, const char *want, int 
     return 0;
 }
 
+/* The scene store: rendered from the config alone, so its provenance is the parameters. */
+static void prepare_scenes(const config_t *cfg, int force) {
+    char path[CONFIG_PATH_LEN + 32];
+    data_scene_store_path(cfg, path, (int)sizeof path);
+    char *want = scenes_provenance(&cfg->data);
+    if (!is_current("scenes", path, want, force)) {
+        double t0 = now_s();
+        image_store_t s;
+        scenes_build(&cfg->data, &s);
+        store_write(path, &s);
+        report_built("scenes", path, &s, now_s() - t0);
+        store_free(&s);
+    }
+    free(want);
+}
+
 void data_prepare(const config_t *cfg, int force) {
     make_dirs(cfg->data.cache_dir);
     char path[CONFIG_PATH_LEN + 32];
@@ -123,4 +146,5 @@ void data_prepare(const config_t *cfg, int force) {
         }
         free(want_fm);
     }
+    if (cfg->data.scene_images > 0) prepare_scenes(cfg, force);
 }

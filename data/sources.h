@@ -31,6 +31,7 @@ char *glyphs_provenance(const data_config_t *cfg);
 /* Store paths inside cfg->data.cache_dir. */
 void data_glyph_store_path(const config_t *cfg, char *buf, int len);
 void data_fmnist_store_path(const config_t *cfg, char *buf, int len);
+void data_scene_store_path(const config_t *cfg, char *buf, int len);
 
 /* Builds missing (or stale: provenance differs) stores; prints what it did. */
 void data_prepare(const config_t *cfg, int force);
