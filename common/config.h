@@ -47,6 +47,16 @@ typedef struct {
     int scene_heldout_images; /* images with a held-out shape-colour pair */
     int scene_max_objects;    /* objects per image: 1 .. this */
     uint64_t scene_seed;
+    /* operator store (data/operators.h); built when op_images > 0 */
+    int op_size;           /* image side in pixels (= model.image_size) */
+    int op_images;         /* images in the train fonts (train + test) */
+    int op_test_images;    /* of those, kept for evaluation */
+    int op_heldout_images; /* images in the held-out fonts */
+    int n_op_fonts;
+    char op_fonts[CONFIG_MAX_FONTS][CONFIG_PATH_LEN]; /* font files; the last op_heldout_fonts
+                                                         are held out */
+    int op_heldout_fonts;
+    uint64_t op_seed;
 } data_config_t;
 
 typedef struct {

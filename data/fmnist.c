@@ -35,8 +35,7 @@ char *fashion_mnist_provenance(const char *dir) {
     for (int i = 0; i < 4; i++)
         cap += strlen(k_files[i]) + 48;
     char *out = micl_malloc(cap);
-    int len =
-        snprintf(out, cap, "fashion-mnist schema=%d dir=%s files:", STORE_SCHEMA_GRAY, dir);
+    int len = snprintf(out, cap, "fashion-mnist schema=%d dir=%s files:", STORE_SCHEMA_GRAY, dir);
     for (int i = 0; i < 4; i++) {
         char *p = join(dir, k_files[i]);
         struct stat st;

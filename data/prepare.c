@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../common/error.h"
+#include "operators.h"
 #include "scenes.h"
 #include "sources.h"
 
@@ -37,6 +38,10 @@ void data_fmnist_store_path(const config_t *cfg, char *buf, int len) {
 
 void data_scene_store_path(const config_t *cfg, char *buf, int len) {
     store_path(cfg, "scenes.h5", buf, len);
+}
+
+void data_operator_store_path(const config_t *cfg, char *buf, int len) {
+    store_path(cfg, "operators.h5", buf, len);
 }
 
 /* mkdir -p */
@@ -93,17 +98,19 @@ static int is_current(const char *what, const char *path, const char *want, int 
     return 0;
 }
 
-/* The scene store: rendered from the config alone, so its provenance is the parameters. */
-static void prepare_scenes(const config_t *cfg, int force) {
-    char path[CONFIG_PATH_LEN + 32];
-    data_scene_store_path(cfg, path, (int)sizeof path);
-    char *want = scenes_provenance(&cfg->data);
-    if (!is_current("scenes", path, want, force)) {
+typedef void (*build_fn)(const data_config_t *cfg, image_store_t *out);
+
+/* Builds one store unless the cached one has the provenance `want` (takes want). */
+static void prepare_store(const config_t *cfg, const char *what, const char *path, char *want,
+                          build_fn build, int force) {
+    if (!is_current(what, path, want, force)) {
         double t0 = now_s();
         image_store_t s;
-        scenes_build(&cfg->data, &s);
+        build(&cfg->data, &s);
+        if (strcmp(s.provenance, want) != 0)
+            micl_fatal("%s: provenance changed while building (font files modified?)", what);
         store_write(path, &s);
-        report_built("scenes", path, &s, now_s() - t0);
+        report_built(what, path, &s, now_s() - t0);
         store_free(&s);
     }
     free(want);
@@ -113,11 +120,13 @@ void data_prepare(const config_t *cfg, int force) {
     make_dirs(cfg->data.cache_dir);
     char path[CONFIG_PATH_LEN + 32];
 
-    /* Both provenances first: a missing input fails before anything is built. */
+    /* All provenances first: a missing input fails before anything is built. */
     char *want = glyphs_provenance(&cfg->data);
     char *want_fm = cfg->data.fashion_mnist_dir[0]
                         ? fashion_mnist_provenance(cfg->data.fashion_mnist_dir)
                         : NULL;
+    char *want_sc = cfg->data.scene_images > 0 ? scenes_provenance(&cfg->data) : NULL;
+    char *want_op = cfg->data.op_images > 0 ? operators_provenance(&cfg->data) : NULL;
 
     data_glyph_store_path(cfg, path, (int)sizeof path);
     if (!is_current("glyphs", path, want, force)) {
@@ -146,5 +155,12 @@ void data_prepare(const config_t *cfg, int force) {
         }
         free(want_fm);
     }
-    if (cfg->data.scene_images > 0) prepare_scenes(cfg, force);
+    if (want_sc) {
+        data_scene_store_path(cfg, path, (int)sizeof path);
+        prepare_store(cfg, "scenes", path, want_sc, scenes_build, force);
+    }
+    if (want_op) {
+        data_operator_store_path(cfg, path, (int)sizeof path);
+        prepare_store(cfg, "operators", path, want_op, operators_build, force);
+    }
 }

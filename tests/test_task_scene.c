@@ -8,9 +8,14 @@
 
 #include "common/config.h"
 #include "common/rng.h"
+#include "data/operators.h"
 #include "data/scenes.h"
 #include "data/task_scene.h"
 #include "data/vocab.h"
+
+static const int16_t *obj(const image_store_t *s, int64_t i, int k) {
+    return s->objects + ((size_t)i * s->max_objects + k) * STORE_OBJECT_FIELDS;
+}
 
 /* ---------------------------------------------------------------- stores and vocabulary */
 
@@ -26,15 +31,61 @@ static void scene_store(image_store_t *s, int images, int test, int heldout) {
     scenes_build(&cfg.data, s);
 }
 
-/* An operator store without pixels worth looking at: image i shows a = i % 10, b <= a. */
-static void operator_store(image_store_t *s, int n) {
-    tdu_make_store(s, 2, n / 2, 4, 4);
-    s->operands = malloc((size_t)s->n * 2 * sizeof(int16_t));
-    CHECK(s->operands);
-    for (int64_t i = 0; i < s->n; i++) {
-        s->operands[2 * i] = (int16_t)(i % 10);
-        s->operands[2 * i + 1] = (int16_t)((i * 7) % (i % 10 + 1));
+/* The operator store of the default fonts: 300 train-font images (60 test), 100 held out. */
+static void operator_store(image_store_t *s) {
+    config_t cfg;
+    config_defaults(&cfg);
+    cfg.data.op_size = 28;
+    cfg.data.op_images = 300;
+    cfg.data.op_test_images = 60;
+    cfg.data.op_heldout_images = 100;
+    operators_build(&cfg.data, s);
+}
+
+static int same_store(const image_store_t *a, const image_store_t *b) {
+    size_t nb = (size_t)a->n * store_image_bytes(a);
+    return a->n == b->n && a->c == b->c && !memcmp(a->pixels, b->pixels, nb) &&
+           !memcmp(a->split, b->split, (size_t)a->n) && !strcmp(a->provenance, b->provenance) &&
+           (!a->objects || !memcmp(a->objects, b->objects,
+                                   (size_t)a->n * a->max_objects * STORE_OBJECT_FIELDS * 2)) &&
+           (!a->operands || !memcmp(a->operands, b->operands, (size_t)a->n * 4));
+}
+
+/* Renderers: deterministic, operands a >= b in 0..9 with ink in every image, RGB gray ink. */
+static void check_renderers(const image_store_t *scenes, const image_store_t *ops) {
+    image_store_t again;
+    scene_store(&again, 1500, 300, 300);
+    CHECK(same_store(scenes, &again));
+    store_free(&again);
+    operator_store(&again);
+    CHECK(same_store(ops, &again));
+    store_free(&again);
+    size_t ib = store_image_bytes(ops);
+    for (int64_t i = 0; i < ops->n; i++) {
+        int a = ops->operands[2 * i], b = ops->operands[2 * i + 1];
+        CHECK(a >= b && b >= 0 && a <= 9);
+        long ink = 0;
+        for (size_t p = 0; p < ib; p += 3) {
+            const uint8_t *px = ops->pixels + i * ib + p;
+            CHECK(px[0] == px[1] && px[1] == px[2]);
+            ink += px[0];
+        }
+        CHECK(ink > 255 * 10);
+        CHECK(ops->split[i] == (i < 240   ? STORE_SPLIT_TRAIN
+                                : i < 300 ? STORE_SPLIT_TEST
+                                          : STORE_SPLIT_HELDOUT_CLASS));
     }
+    /* scene pixels: each object's centre has its colour */
+    for (int64_t i = 0; i < scenes->n; i++)
+        for (int k = 0; k < scenes->n_objects[i]; k++) {
+            const int16_t *o = obj(scenes, i, k);
+            uint8_t rgb[3];
+            scenes_colour_rgb(o[STORE_OBJ_COLOUR], rgb);
+            const uint8_t *px = scenes->pixels + i * store_image_bytes(scenes) +
+                                ((size_t)o[STORE_OBJ_Y] * scenes->w + o[STORE_OBJ_X]) * 3;
+            if (o[STORE_OBJ_SHAPE] != SCENES_SHAPE_RING) CHECK(!memcmp(px, rgb, 3));
+        }
+    printf("renderers        ok\n");
 }
 
 static const char *w(const vocab_t *v, int id) {
@@ -42,10 +93,6 @@ static const char *w(const vocab_t *v, int id) {
 }
 
 /* ------------------------------------------------------- the answers, recomputed here */
-
-static const int16_t *obj(const image_store_t *s, int64_t i, int k) {
-    return s->objects + ((size_t)i * s->max_objects + k) * STORE_OBJECT_FIELDS;
-}
 
 static int shape_of(const char *name) {
     for (int c = 0; c < SCENES_N_SHAPES; c++)
@@ -267,6 +314,16 @@ static void train_fails(const char *dir, void *arg) {
     task_scene_train(a->src, &r, a->kind, 4, &ep);
 }
 
+static void missing_font(const char *dir, void *arg) {
+    (void)dir;
+    (void)arg;
+    config_t cfg;
+    config_defaults(&cfg);
+    cfg.data.op_images = 10;
+    snprintf(cfg.data.op_fonts[1], CONFIG_PATH_LEN, "no-such.ttf");
+    free(operators_provenance(&cfg.data));
+}
+
 static void old_vocab_fails(const char *dir, void *arg) {
     (void)dir;
     const image_store_t *s = arg;
@@ -322,7 +379,8 @@ int main(void) {
     char *dir = tdu_tmpdir("task_scene");
     image_store_t scenes, ops;
     scene_store(&scenes, 1500, 300, 300);
-    operator_store(&ops, 400);
+    operator_store(&ops);
+    check_renderers(&scenes, &ops);
     check_vocab(&scenes);
     vocab_t v;
     vocab_build(&v, &scenes, 16, 9, "");
@@ -341,6 +399,9 @@ int main(void) {
     }
     CHECK(yes > 100 && no > 100); /* relation answers are balanced */
     task_scene_source_t osrc;
+    task_scene_source_init(&osrc, &ops, STORE_SPLIT_HELDOUT_CLASS, &v, EPISODE_FORMAT_CHAT);
+    check_kind(&osrc, TASK_SCENE_OPERATOR, &yes, &no);
+    task_scene_source_free(&osrc);
     task_scene_source_init(&osrc, &ops, STORE_SPLIT_TRAIN, &v, EPISODE_FORMAT_COMPACT);
     check_kind(&osrc, TASK_SCENE_OPERATOR, &yes, &no);
 
@@ -357,6 +418,8 @@ int main(void) {
     task_scene_source_init(&src, &scenes, STORE_SPLIT_TRAIN, &v, EPISODE_FORMAT_COMPACT);
     fail_arg_t size = {&src, TASK_SCENE_SIZE}, op = {&src, TASK_SCENE_OPERATOR};
     fail_arg_t colour = {&osrc, TASK_SCENE_COLOUR};
+    tdu_expect_fail("missing operator font", dir, missing_font, NULL,
+                    "no-such.ttf' (data.operators.fonts) cannot be read", NULL);
     tdu_expect_fail("held-out size question", dir, train_fails, &size,
                     "size questions are held out for evaluation", NULL);
     tdu_expect_fail("operator on scenes", dir, train_fails, &op,
