@@ -15,6 +15,7 @@
 #include "scenes.h"
 
 #define TASK_SCENE_TRIES 4096
+#define TASK_SCENE_EPISODE_TRIES 64 /* redraws of an induction episode until it is determined */
 #define TASK_SCENE_MAX_Q 6
 
 static const char *KIND_NAMES[TASK_SCENE_N_KINDS] = {
@@ -415,16 +416,56 @@ static void set_candidates(const task_scene_source_t *src, const concept_t *c, e
     }
 }
 
+/* The answer value of an induction concept on store row i (a count or an operator result). */
+static int induction_value(const task_scene_source_t *src, const concept_t *c, int64_t i) {
+    if (c->kind == TASK_SCENE_OPERATOR)
+        return task_scene_apply_op(c->op, src->store->operands[2 * i],
+                                   src->store->operands[2 * i + 1]);
+    return count_matching(src->store, i, c->by_colour ? STORE_OBJ_COLOUR : STORE_OBJ_SHAPE,
+                          c->value);
+}
+
+/* 1 if every concept of the kind that explains all demonstrations of ep gives the query the
+ * same answer: the demonstrations determine the query. */
+static int query_determined(const task_scene_source_t *src, task_scene_kind_t kind,
+                            const episode_t *ep) {
+    concept_t all[SCENES_N_COLOURS + SCENES_N_SHAPES];
+    int n = 0;
+    if (kind == TASK_SCENE_OPERATOR) {
+        for (int op = 0; op < TASK_SCENE_N_OPS; op++)
+            all[n++] = (concept_t){.kind = kind, .op = op};
+    } else {
+        for (int v = 0; v < SCENES_N_COLOURS; v++)
+            all[n++] = (concept_t){.kind = kind, .by_colour = 1, .value = v};
+        for (int v = 0; v < SCENES_N_SHAPES; v++)
+            all[n++] = (concept_t){.kind = kind, .by_colour = 0, .value = v};
+    }
+    int q = ep->n_images - 1, answer = -1;
+    for (int k = 0; k < n; k++) {
+        int fits = 1;
+        for (int t = 0; t < q && fits; t++)
+            fits = number(src, induction_value(src, &all[k], ep->images[t])) == ep->answer_id[t];
+        if (!fits) continue;
+        int a = induction_value(src, &all[k], ep->images[q]);
+        if (answer >= 0 && a != answer) return 0;
+        answer = a;
+    }
+    return 1;
+}
+
 void task_scene_eval(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int shots,
                      episode_t *ep) {
     check_kind(src, kind);
     if (shots < 0 || shots + 1 > EPISODE_MAX_ITEMS)
         micl_fatal("scene episodes take 0 .. %d shots, got %d", EPISODE_MAX_ITEMS - 1, shots);
     concept_t c;
-    pick_concept(r, kind, &c);
-    begin(src, kind, ep);
-    for (int i = 0; i < shots; i++)
-        next_turn(ep, src, r, &c, 0);
-    next_turn(ep, src, r, &c, 1);
+    for (int attempt = 0; attempt < TASK_SCENE_EPISODE_TRIES; attempt++) {
+        pick_concept(r, kind, &c);
+        begin(src, kind, ep);
+        for (int i = 0; i < shots; i++)
+            next_turn(ep, src, r, &c, 0);
+        next_turn(ep, src, r, &c, 1);
+        if (!is_induction(kind) || shots == 0 || query_determined(src, kind, ep)) break;
+    }
     set_candidates(src, &c, ep);
 }

@@ -97,7 +97,10 @@ int task_scene_needs_operands(task_scene_kind_t kind);
 void task_scene_train(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int items,
                       episode_t *ep);
 /* Evaluation episode: `shots` demos, then one query, the only scored turn, on an image that is
- * not a demo's; ep->candidates holds the closed answer set of the kind (table above). */
+ * not a demo's; ep->candidates holds the closed answer set of the kind (table above). For the
+ * induction kinds with shots > 0 the whole episode is redrawn (up to 64 times, from the same
+ * rng) until the demos determine the query: every concept that explains all demo answers
+ * gives the query the same answer (after 64 draws the last one is kept). */
 void task_scene_eval(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int shots,
                      episode_t *ep);
 

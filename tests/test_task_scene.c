@@ -208,6 +208,36 @@ static int operator_consistent(const image_store_t *s, const vocab_t *v, const e
     return 0;
 }
 
+/* The query's answer is the same under every concept (colour/shape count, or operator) that
+ * explains all demonstration answers. */
+static int query_determined_here(const image_store_t *s, const vocab_t *v, const episode_t *ep,
+                                 task_scene_kind_t kind) {
+    int q = ep->n_images - 1, answer = -1;
+    int n = kind == TASK_SCENE_OPERATOR ? 3 : SCENES_N_COLOURS + SCENES_N_SHAPES;
+    for (int k = 0; k < n; k++) {
+        int fits = 1, a = 0;
+        for (int t = 0; t <= q && fits; t++) {
+            int64_t i = ep->images[t];
+            int val;
+            if (kind == TASK_SCENE_OPERATOR) {
+                int x = s->operands[2 * i], y = s->operands[2 * i + 1];
+                val = k == 0 ? x + y : k == 1 ? x - y : x * y;
+            } else {
+                val = k < SCENES_N_COLOURS ? count_of(s, i, STORE_OBJ_COLOUR, k)
+                                           : count_of(s, i, STORE_OBJ_SHAPE, k - SCENES_N_COLOURS);
+            }
+            char buf[16];
+            snprintf(buf, sizeof buf, "%d", val);
+            if (t < q) fits = !strcmp(w(v, ep->answer_id[t]), buf);
+            a = val;
+        }
+        if (!fits) continue;
+        if (answer >= 0 && a != answer) return 0;
+        answer = a;
+    }
+    return answer >= 0;
+}
+
 /* ------------------------------------------------------------------- episode checks */
 
 static void check_episode(const task_scene_source_t *src, task_scene_kind_t kind,
@@ -242,6 +272,7 @@ static void check_episode(const task_scene_source_t *src, task_scene_kind_t kind
             CHECK(ep->images[u] != img);
     }
     if (kind == TASK_SCENE_COUNT_INDUCTION) CHECK(induction_count_consistent(s, v, ep));
+    if (eval && induction && ep->n_images > 1) CHECK(query_determined_here(s, v, ep, kind));
     if (kind == TASK_SCENE_OPERATOR) CHECK(operator_consistent(s, v, ep));
     int n_scored = 0;
     for (int i = 0; i < ep->n_tokens; i++)
