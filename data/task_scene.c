@@ -42,7 +42,7 @@ typedef struct {
     int32_t answer;
 } turn_t;
 
-/* ------------------------------------------------------------------------------ helpers */
+/* ----------------------------------------------------------------- names and lookups */
 
 const char *task_scene_kind_name(task_scene_kind_t kind) {
     return kind >= 0 && kind < TASK_SCENE_N_KINDS ? KIND_NAMES[kind] : "?";
