@@ -123,6 +123,9 @@ void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t se
     v->first_real = v->n;
     for (int c = 0; c < store->n_classes; c++) {
         if (store->class_split[c] != 0) continue;
+        /* A class named like a task word ("0", "red") keeps that word's meaning: it gets no
+         * real name, and binding episodes still use its images with fake names. */
+        if (vocab_task_id(v, store->class_names[c]) >= 0) continue;
         if (vocab_find(v, store->class_names[c]) >= 0)
             micl_fatal("store class name '%s' is not unique or clashes with a template word",
                        store->class_names[c]);

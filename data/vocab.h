@@ -32,7 +32,8 @@ typedef struct {
 } vocab_t;
 
 /* Builds the vocabulary from the training classes of `store`, `n_fake` generated names and
- * the space-separated `question` words. */
+ * the space-separated `question` words. A training class whose name is a task word ("7",
+ * "red") gets no real name (real_of_class -1); a name equal to a question word is an error. */
 void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t seed,
                  const char *question);
 /* Rebuilds a vocabulary from a saved word list plus its section boundaries (v takes words).

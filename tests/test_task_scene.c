@@ -403,6 +403,18 @@ static void check_vocab(const image_store_t *s) {
     CHECK(vocab_task_id(&r, "yes") == vocab_task_id(&v, "yes"));
     vocab_free(&r);
     vocab_free(&v);
+    /* classes named like task words (an imported folder "0", "red") get no real name */
+    image_store_t named;
+    tdu_make_store(&named, 4, 2, 2, 2);
+    free(named.class_names[0]);
+    free(named.class_names[1]);
+    named.class_names[0] = strdup("0");
+    named.class_names[1] = strdup("red");
+    vocab_build(&v, &named, 4, 1, "");
+    CHECK(v.real_of_class[0] == -1 && v.real_of_class[1] == -1 && v.real_of_class[2] >= 0);
+    CHECK(v.n_real == 1 && vocab_find(&v, "0") == vocab_number_id(&v, 0));
+    vocab_free(&v);
+    store_free(&named);
     printf("vocabulary       ok (%d task words)\n", n_task);
 }
 
