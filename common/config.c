@@ -76,6 +76,15 @@ static const char *const g_default_fonts[] = {
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/opentype/unifont/unifont.otf",
 };
+static const char *const g_default_op_fonts[] = {
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
+};
 static const int g_default_ways[] = {2, 5};
 static const int g_default_shots[] = {0, 1, 2, 4};
 
@@ -146,6 +155,38 @@ static const schema_key_t g_keys[] = {
     FLT("data.glyphs.stroke_px", data.glyph_stroke_px, 0.5, -2, 2,
         "maximum emboldening in pixels (negative: thinning)"),
     U64("data.glyphs.seed", data.glyph_seed, 7, "seed of glyph rendering and augmentation"),
+    INT("data.scenes.size", data.scene_size, 28, 8, 256,
+        "scene image side in pixels (must equal model.image_size when scenes are built)"),
+    INT("data.scenes.images", data.scene_images, 0, 0, 10000000,
+        "scene images without a held-out shape-colour pair (train + test); 0 = no scene store"),
+    INT("data.scenes.test_images", data.scene_test_images, 0, 0, 10000000,
+        "of data.scenes.images, the last ones kept for evaluation (split test)"),
+    INT("data.scenes.heldout_images", data.scene_heldout_images, 0, 0, 10000000,
+        "scene images that each contain a held-out shape-colour pair (held-out split)"),
+    INT("data.scenes.max_objects", data.scene_max_objects, 6, 1, 6,
+        "objects per scene image: 1 to this many, never overlapping"),
+    U64("data.scenes.seed", data.scene_seed, 11, "seed of scene rendering"),
+    INT("data.operators.size", data.op_size, 28, 8, 256,
+        "operator image side in pixels (must equal model.image_size when operators are built)"),
+    INT("data.operators.images", data.op_images, 0, 0, 10000000,
+        "operator images in the train fonts (train + test); 0 = no operator store"),
+    INT("data.operators.test_images", data.op_test_images, 0, 0, 10000000,
+        "of data.operators.images, the last ones kept for evaluation (split test)"),
+    INT("data.operators.heldout_images", data.op_heldout_images, 0, 0, 10000000,
+        "operator images in the held-out fonts (held-out split)"),
+    {.path = "data.operators.fonts",
+     .kind = K_STR_LIST,
+     .off = C_(data.op_fonts),
+     .aux = C_(data.n_op_fonts),
+     .size = CONFIG_MAX_FONTS,
+     .def_strs = g_default_op_fonts,
+     .def_n = (int)(sizeof g_default_op_fonts / sizeof g_default_op_fonts[0]),
+     .min = 2,
+     .max = CONFIG_MAX_FONTS,
+     .doc = "font files the digits and the operator mark are rendered from"},
+    INT("data.operators.heldout_fonts", data.op_heldout_fonts, 2, 1, CONFIG_MAX_FONTS - 1,
+        "the last this many of data.operators.fonts render only held-out images"),
+    U64("data.operators.seed", data.op_seed, 13, "seed of operator image rendering"),
     INT("model.image_size", model.image_size, 28, 8, 256, "input image side in pixels"),
     INT("model.patch", model.patch, 7, 1, 64, "patch side in pixels"),
     INT("model.enc_dim", model.enc_dim, 64, 8, 4096, "image encoder width"),
@@ -159,6 +200,8 @@ static const schema_key_t g_keys[] = {
     FLT("model.init_std", model.init_std, 0.02, 1e-6, 1, "weight init standard deviation"),
     STR("model.pool", model.pool, "flatten",
         "how patch tokens become the image token: flatten (concatenate, keeps layout) or mean"),
+    INT("model.channels", model.channels, 1, 1, 3,
+        "image channels: 1 (gray) or 3 (RGB); must match the image stores"),
     I64("train.steps", train.steps, 6000, 1, INT64_BIG, "optimizer steps per run"),
     INT("train.items_per_step", train.items_per_step, 288, 1, 1048576,
         "image turns per optimizer step (global batch over all ranks)"),
@@ -915,6 +958,12 @@ static void rule_pool(const loader_t *L, const config_t *c) {
         RULE_FAIL("key 'model.pool' = \"%s\" is not valid (valid: flatten, mean)", c->model.pool);
 }
 
+static void rule_channels(const loader_t *L, const config_t *c) {
+    if (c->model.channels != 1 && c->model.channels != 3)
+        RULE_FAIL("key 'model.channels' = %d is not valid (valid: 1 gray, 3 RGB)",
+                  c->model.channels);
+}
+
 static void rule_patch(const loader_t *L, const config_t *c) {
     if (c->model.image_size % c->model.patch)
         RULE_FAIL("key 'model.patch' = %d must divide model.image_size = %d", c->model.patch,
@@ -947,6 +996,33 @@ static void rule_glyph_instances(const loader_t *L, const config_t *c) {
         RULE_FAIL("key 'data.glyphs.heldout_instances' = %d must be less than "
                   "data.glyphs.instances = %d",
                   c->data.glyph_heldout_instances, c->data.glyph_instances);
+}
+
+static void rule_scenes(const loader_t *L, const config_t *c) {
+    const data_config_t *d = &c->data;
+    if (d->scene_images == 0) return;
+    if (d->scene_size != c->model.image_size)
+        RULE_FAIL("key 'data.scenes.size' = %d must equal model.image_size = %d", d->scene_size,
+                  c->model.image_size);
+    if (d->scene_test_images >= d->scene_images)
+        RULE_FAIL("key 'data.scenes.test_images' = %d must be less than data.scenes.images = %d",
+                  d->scene_test_images, d->scene_images);
+}
+
+static void rule_operators(const loader_t *L, const config_t *c) {
+    const data_config_t *d = &c->data;
+    if (d->op_images == 0) return;
+    if (d->op_size != c->model.image_size)
+        RULE_FAIL("key 'data.operators.size' = %d must equal model.image_size = %d", d->op_size,
+                  c->model.image_size);
+    if (d->op_test_images >= d->op_images)
+        RULE_FAIL("key 'data.operators.test_images' = %d must be less than "
+                  "data.operators.images = %d",
+                  d->op_test_images, d->op_images);
+    if (d->op_heldout_fonts >= d->n_op_fonts)
+        RULE_FAIL("key 'data.operators.heldout_fonts' = %d must be less than the %d fonts of "
+                  "data.operators.fonts",
+                  d->op_heldout_fonts, d->n_op_fonts);
 }
 
 static void rule_lr(const loader_t *L, const config_t *c) {
@@ -1026,12 +1102,20 @@ typedef struct {
 static const rule_t g_rules[] = {
     {"`model.image_size` is a multiple of `model.patch`.", rule_patch},
     {"`model.pool` is `flatten` or `mean`.", rule_pool},
+    {"`model.channels` is 1 (gray) or 3 (RGB).", rule_channels},
     {"`model.dim` is a multiple of `model.heads`, and the head size `model.dim / model.heads` is "
      "even.",
      rule_heads},
     {"`model.enc_dim` is a multiple of `model.enc_heads`.", rule_enc_heads},
     {"`data.glyphs.size` equals `model.image_size`.", rule_glyph_size},
     {"`data.glyphs.heldout_instances` < `data.glyphs.instances`.", rule_glyph_instances},
+    {"When `data.scenes.images` > 0: `data.scenes.size` equals `model.image_size` and "
+     "`data.scenes.test_images` < `data.scenes.images`.",
+     rule_scenes},
+    {"When `data.operators.images` > 0: `data.operators.size` equals `model.image_size`, "
+     "`data.operators.test_images` < `data.operators.images` and `data.operators.heldout_fonts` "
+     "< the number of `data.operators.fonts`.",
+     rule_operators},
     {"`train.min_lr` <= `train.lr`.", rule_lr},
     {"`train.warmup` <= `train.steps`.", rule_warmup},
     {"`train.micro_batches` <= `train.items_per_step`.", rule_micro_batches},

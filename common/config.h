@@ -43,6 +43,23 @@ typedef struct {
     float glyph_shift_px;                          /* max shift in pixels */
     float glyph_stroke_px; /* max emboldening in pixels (can be negative: thinning) */
     uint64_t glyph_seed;
+    /* scene store (data/scenes.h); built when scene_images > 0 */
+    int scene_size;           /* image side in pixels (= model.image_size) */
+    int scene_images;         /* train + test images (no held-out pair) */
+    int scene_test_images;    /* of those, kept for evaluation */
+    int scene_heldout_images; /* images with a held-out shape-colour pair */
+    int scene_max_objects;    /* objects per image: 1 .. this */
+    uint64_t scene_seed;
+    /* operator store (data/operators.h); built when op_images > 0 */
+    int op_size;           /* image side in pixels (= model.image_size) */
+    int op_images;         /* images in the train fonts (train + test) */
+    int op_test_images;    /* of those, kept for evaluation */
+    int op_heldout_images; /* images in the held-out fonts */
+    int n_op_fonts;
+    char op_fonts[CONFIG_MAX_FONTS][CONFIG_PATH_LEN]; /* font files; the last op_heldout_fonts
+                                                         are held out */
+    int op_heldout_fonts;
+    uint64_t op_seed;
 } data_config_t;
 
 typedef struct {
@@ -58,6 +75,7 @@ typedef struct {
     int max_seq;    /* longest sequence in tokens */
     float init_std; /* weight init standard deviation */
     char pool[16];  /* "flatten" (patch tokens concatenated) or "mean" */
+    int channels;   /* image channels: 1 (gray) or 3 (RGB); must match the stores */
 } model_config_t;
 
 typedef struct {

@@ -35,8 +35,7 @@ char *fashion_mnist_provenance(const char *dir) {
     for (int i = 0; i < 4; i++)
         cap += strlen(k_files[i]) + 48;
     char *out = micl_malloc(cap);
-    int len =
-        snprintf(out, cap, "fashion-mnist schema=%d dir=%s files:", STORE_SCHEMA_VERSION, dir);
+    int len = snprintf(out, cap, "fashion-mnist schema=%d dir=%s files:", STORE_SCHEMA_GRAY, dir);
     for (int i = 0; i < 4; i++) {
         char *p = join(dir, k_files[i]);
         struct stat st;
@@ -88,6 +87,7 @@ void fashion_mnist_build(const char *dir, image_store_t *out) {
     out->n = d0[0] + d1[0];
     out->h = (int)d0[1];
     out->w = (int)d0[2];
+    out->c = 1;
     out->pixels = micl_malloc((size_t)(out->n * per));
     memcpy(out->pixels, im0, (size_t)(d0[0] * per));
     memcpy(out->pixels + d0[0] * per, im1, (size_t)(d1[0] * per));

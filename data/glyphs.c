@@ -8,6 +8,10 @@
  * accepted one (or is blank) is dropped and retried. Classes render in parallel (OpenMP, one
  * FT_Library per thread); every random draw is keyed by class, so the bytes do not depend on
  * the thread count. docs/DATA.md describes the result; prepare.c caches it.
+ *
+ * The font handling (parsing "file#N" entries, opening faces with checked errors, describing
+ * them for a provenance) and a plain character renderer are also offered to other renderers
+ * (glyphs_fontset_*, glyphs_draw_char; the operator store uses them).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -106,10 +110,11 @@ static void check_config(const data_config_t *cfg) {
                    cfg->glyph_stroke_px, cfg->glyph_size / 4.0);
 }
 
-/* "file.ttc" or "file.ttc#N" (face N of a collection). */
-static void parse_fonts(const data_config_t *cfg, font_spec_t *specs) {
-    for (int i = 0; i < cfg->n_fonts; i++) {
-        const char *s = cfg->fonts[i];
+/* "file.ttc" or "file.ttc#N" (face N of a collection); key names the list in messages. */
+static void parse_fonts(const char (*fonts)[CONFIG_PATH_LEN], int n, const char *key,
+                        font_spec_t *specs) {
+    for (int i = 0; i < n; i++) {
+        const char *s = fonts[i];
         snprintf(specs[i].path, sizeof specs[i].path, "%s", s);
         specs[i].face = 0;
         char *hash = strrchr(specs[i].path, '#');
@@ -118,14 +123,12 @@ static void parse_fonts(const data_config_t *cfg, font_spec_t *specs) {
             errno = 0;
             long v = strtol(hash + 1, &end, 10);
             if (hash[1] == '\0' || *end != '\0' || errno || v < 0 || v > 65535)
-                micl_fatal(
-                    "data.glyphs.fonts entry '%s': the face index after '#' must be an integer "
-                    "0 .. 65535",
-                    s);
+                micl_fatal("%s entry '%s': the face index after '#' must be an integer 0 .. 65535",
+                           key, s);
             specs[i].face = v;
             *hash = '\0';
         }
-        if (!specs[i].path[0]) micl_fatal("data.glyphs.fonts entry %d is empty", i);
+        if (!specs[i].path[0]) micl_fatal("%s entry %d is empty", key, i);
     }
 }
 
@@ -174,18 +177,19 @@ static void close_fonts(font_set_t *fs) {
     memset(fs, 0, sizeof *fs);
 }
 
-/* Checks that the font files exist (clear message naming them) and opens them. */
-static void open_fonts_checked(const data_config_t *cfg, const font_spec_t *specs, font_set_t *fs) {
-    for (int i = 0; i < cfg->n_fonts; i++) {
+/* Checks that the font files exist (clear message naming them and the key) and opens them. */
+static void open_fonts_checked(const font_spec_t *specs, int n, int px, const char *key,
+                               font_set_t *fs) {
+    for (int i = 0; i < n; i++) {
         struct stat st;
         if (stat(specs[i].path, &st) != 0)
-            micl_fatal("font file '%s' (data.glyphs.fonts) cannot be read: %s", specs[i].path,
+            micl_fatal("font file '%s' (%s) cannot be read: %s", specs[i].path, key,
                        strerror(errno));
         if (!S_ISREG(st.st_mode))
-            micl_fatal("font file '%s' (data.glyphs.fonts) is not a regular file", specs[i].path);
+            micl_fatal("font file '%s' (%s) is not a regular file", specs[i].path, key);
     }
     char err[CONFIG_PATH_LEN + 256];
-    if (open_fonts(specs, cfg->n_fonts, pixel_size(cfg), fs, err, sizeof err)) {
+    if (open_fonts(specs, n, px, fs, err, sizeof err)) {
         close_fonts(fs);
         micl_fatal("%s", err);
     }
@@ -203,6 +207,27 @@ static int covered_ideographs(const font_set_t *fs, int32_t *out) {
     return n;
 }
 
+/* Appends " <font> (<bytes> bytes, <family>);" for every font to out (capacity cap, length
+ * len); returns the new length. */
+static int describe_fonts(const char (*fonts)[CONFIG_PATH_LEN], int n, const font_set_t *fs,
+                          char *out, size_t cap, int len) {
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        long long size = stat(fonts[i], &st) == 0 ? (long long)st.st_size : -1;
+        if (size < 0) {
+            /* "file#N": stat the file part */
+            char p[CONFIG_PATH_LEN];
+            snprintf(p, sizeof p, "%s", fonts[i]);
+            char *h = strrchr(p, '#');
+            if (h) *h = '\0';
+            size = stat(p, &st) == 0 ? (long long)st.st_size : -1;
+        }
+        len += snprintf(out + len, cap - (size_t)len, " %s (%lld bytes, %s);", fonts[i], size,
+                        fs->faces[i]->family_name ? fs->faces[i]->family_name : "?");
+    }
+    return len;
+}
+
 static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int covered) {
     FT_Int maj = 0, min = 0, pat = 0;
     FT_Library_Version(fs->lib, &maj, &min, &pat);
@@ -213,25 +238,12 @@ static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int
         "glyphs schema=%d size=%d pixel_size=%d train_classes=%d heldout_classes=%d "
         "instances=%d heldout_instances=%d rotate_deg=%.9g scale_jitter=%.9g shift_px=%.9g "
         "stroke_px=%.9g seed=%llu freetype=%d.%d.%d fonts:",
-        STORE_SCHEMA_VERSION, cfg->glyph_size, pixel_size(cfg), cfg->glyph_train_classes,
+        STORE_SCHEMA_GRAY, cfg->glyph_size, pixel_size(cfg), cfg->glyph_train_classes,
         cfg->glyph_heldout_classes, cfg->glyph_instances, cfg->glyph_heldout_instances,
         (double)cfg->glyph_rotate_deg, (double)cfg->glyph_scale_jitter, (double)cfg->glyph_shift_px,
         (double)cfg->glyph_stroke_px, (unsigned long long)cfg->glyph_seed, (int)maj, (int)min,
         (int)pat);
-    for (int i = 0; i < cfg->n_fonts; i++) {
-        struct stat st;
-        long long size = stat(cfg->fonts[i], &st) == 0 ? (long long)st.st_size : -1;
-        if (size < 0) {
-            /* "file#N": stat the file part */
-            char p[CONFIG_PATH_LEN];
-            snprintf(p, sizeof p, "%s", cfg->fonts[i]);
-            char *h = strrchr(p, '#');
-            if (h) *h = '\0';
-            size = stat(p, &st) == 0 ? (long long)st.st_size : -1;
-        }
-        len += snprintf(out + len, cap - (size_t)len, " %s (%lld bytes, %s);", cfg->fonts[i], size,
-                        fs->faces[i]->family_name ? fs->faces[i]->family_name : "?");
-    }
+    len = describe_fonts(cfg->fonts, cfg->n_fonts, fs, out, cap, len);
     snprintf(out + len, cap - (size_t)len,
              " ideographs covered by all fonts: %d of %d (U+4E00..U+9FFF)", covered,
              CJK_LAST - CJK_FIRST + 1);
@@ -241,9 +253,9 @@ static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int
 char *glyphs_provenance(const data_config_t *cfg) {
     check_config(cfg);
     font_spec_t specs[CONFIG_MAX_FONTS];
-    parse_fonts(cfg, specs);
+    parse_fonts(cfg->fonts, cfg->n_fonts, "data.glyphs.fonts", specs);
     font_set_t fs;
-    open_fonts_checked(cfg, specs, &fs);
+    open_fonts_checked(specs, cfg->n_fonts, pixel_size(cfg), "data.glyphs.fonts", &fs);
     int32_t *cps = micl_malloc((CJK_LAST - CJK_FIRST + 1) * sizeof *cps);
     int covered = covered_ideographs(&fs, cps);
     char *p = make_provenance(cfg, &fs, covered);
@@ -387,9 +399,9 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     memset(out, 0, sizeof *out);
     check_config(cfg);
     font_spec_t specs[CONFIG_MAX_FONTS];
-    parse_fonts(cfg, specs);
+    parse_fonts(cfg->fonts, cfg->n_fonts, "data.glyphs.fonts", specs);
     font_set_t fs;
-    open_fonts_checked(cfg, specs, &fs);
+    open_fonts_checked(specs, cfg->n_fonts, pixel_size(cfg), "data.glyphs.fonts", &fs);
 
     int32_t *cps = micl_malloc((CJK_LAST - CJK_FIRST + 1) * sizeof *cps);
     int covered = covered_ideographs(&fs, cps);
@@ -408,6 +420,7 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     const size_t npix = (size_t)size * (size_t)size;
     out->n = (int64_t)n_classes * inst;
     out->h = out->w = size;
+    out->c = 1;
     out->n_classes = n_classes;
     out->pixels = micl_malloc((size_t)out->n * npix);
     out->labels = micl_malloc((size_t)out->n * sizeof *out->labels);
@@ -472,4 +485,92 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     free(status);
     free(cps);
     snprintf(out->source, sizeof out->source, "glyphs");
+}
+
+/* ------------------------------------------------------------ fonts for other renderers */
+
+struct glyphs_fontset {
+    font_set_t fs;
+    int n;
+    char fonts[CONFIG_MAX_FONTS][CONFIG_PATH_LEN];
+};
+
+glyphs_fontset_t *glyphs_fontset_open(const char (*fonts)[CONFIG_PATH_LEN], int n, int pixel_size,
+                                      const char *key) {
+    if (n < 1 || n > CONFIG_MAX_FONTS)
+        micl_fatal("%s lists %d fonts, expected 1 .. %d", key, n, CONFIG_MAX_FONTS);
+    glyphs_fontset_t *g = micl_calloc(1, sizeof *g);
+    font_spec_t specs[CONFIG_MAX_FONTS];
+    parse_fonts(fonts, n, key, specs);
+    open_fonts_checked(specs, n, pixel_size, key, &g->fs);
+    g->n = n;
+    memcpy(g->fonts, fonts, (size_t)n * CONFIG_PATH_LEN);
+    return g;
+}
+
+void glyphs_fontset_close(glyphs_fontset_t *g) {
+    if (!g) return;
+    close_fonts(&g->fs);
+    free(g);
+}
+
+char *glyphs_fontset_describe(const glyphs_fontset_t *g) {
+    FT_Int maj = 0, min = 0, pat = 0;
+    FT_Library_Version(g->fs.lib, &maj, &min, &pat);
+    size_t cap = 64 + (size_t)g->n * (CONFIG_PATH_LEN + 64);
+    char *out = micl_malloc(cap);
+    int len = snprintf(out, cap, "freetype=%d.%d.%d fonts:", (int)maj, (int)min, (int)pat);
+    describe_fonts(g->fonts, g->n, &g->fs, out, cap, len);
+    return out;
+}
+
+int glyphs_fontset_has(const glyphs_fontset_t *g, int font, uint32_t cp) {
+    return FT_Get_Char_Index(g->fs.faces[font], (FT_ULong)cp) != 0;
+}
+
+int glyphs_draw_char(glyphs_fontset_t *g, int font, uint32_t cp, double cx, double cy,
+                     uint8_t *canvas, int w, int h, char *err, size_t errlen) {
+    FT_Face face = g->fs.faces[font];
+    FT_UInt gi = FT_Get_Char_Index(face, (FT_ULong)cp);
+    if (gi == 0) {
+        snprintf(err, errlen, "font '%s' has no glyph for U+%04X", g->fonts[font], (unsigned)cp);
+        return 1;
+    }
+    FT_Set_Transform(face, NULL, NULL);
+    FT_Error e = FT_Load_Glyph(face, gi, FT_LOAD_NO_BITMAP | FT_LOAD_NO_HINTING);
+    if (!e && face->glyph->format != FT_GLYPH_FORMAT_OUTLINE) {
+        snprintf(err, errlen, "font '%s': glyph U+%04X is not an outline", g->fonts[font],
+                 (unsigned)cp);
+        return 1;
+    }
+    uint8_t *tmp = micl_calloc((size_t)w * (size_t)h, 1);
+    if (!e) {
+        FT_Outline *ol = &face->glyph->outline;
+        FT_BBox cb;
+        FT_Outline_Get_CBox(ol, &cb);
+        /* FreeType's y axis points up: the canvas row y is at height h - y. */
+        FT_Outline_Translate(ol, (FT_Pos)lround(cx * 64.0) - (cb.xMin + cb.xMax) / 2,
+                             (FT_Pos)lround((h - cy) * 64.0) - (cb.yMin + cb.yMax) / 2);
+        FT_Bitmap bm;
+        FT_Bitmap_Init(&bm);
+        bm.rows = (unsigned)h;
+        bm.width = (unsigned)w;
+        bm.pitch = w;
+        bm.buffer = tmp;
+        bm.num_grays = 256;
+        bm.pixel_mode = FT_PIXEL_MODE_GRAY;
+        e = FT_Outline_Get_Bitmap(g->fs.lib, ol, &bm);
+    }
+    if (e) {
+        char msg[128];
+        ft_message(e, msg, sizeof msg);
+        snprintf(err, errlen, "font '%s': cannot render U+%04X: %s", g->fonts[font], (unsigned)cp,
+                 msg);
+        free(tmp);
+        return 1;
+    }
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        if (tmp[i] > canvas[i]) canvas[i] = tmp[i];
+    free(tmp);
+    return 0;
 }

@@ -183,6 +183,26 @@ static void to_luma(uint8_t *pix, int64_t n, int channels) {
         pix[i] = pixel_luma(pix + i * channels, channels);
 }
 
+/* One channel value v with alpha a composited over black, rounded half up. */
+static uint8_t over_black(unsigned v, unsigned a) {
+    return (uint8_t)((2u * v * a + 255u) / 510u);
+}
+
+/* Converts n pixels of `channels` bytes to RGB (gray is replicated, alpha composites over
+ * black); returns a new buffer of 3 * n bytes, or NULL when out of memory. */
+static uint8_t *to_rgb(const uint8_t *pix, int64_t n, int channels) {
+    uint8_t *out = malloc((size_t)n * 3);
+    if (!out) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *p = pix + i * channels;
+        uint8_t *o = out + i * 3;
+        unsigned a = channels == 2 ? p[1] : channels == 4 ? p[3] : 255u;
+        for (int k = 0; k < 3; k++)
+            o[k] = over_black(channels <= 2 ? p[0] : p[k], a);
+    }
+    return out;
+}
+
 /* Centre-crops the w x h image to its largest square (side s = min(w, h), offset
  * floor((w - s) / 2), floor((h - s) / 2)) and area-averages it to n x n: output pixel (oy, ox)
  * is the mean of the crop over the square [ox*s/n, (ox+1)*s/n) x [oy*s/n, (oy+1)*s/n), each
@@ -219,11 +239,29 @@ static void box_resize(const uint8_t *img, int64_t w, int64_t h, int n, uint8_t 
         dst[i] = (uint8_t)((acc[i] + total / 2) / total);
 }
 
+/* box_resize for images of c interleaved channels: each channel is resized on its own (plane
+ * is w*h bytes of scratch, out_plane n*n). */
+static void resize_channels(const uint8_t *img, int64_t w, int64_t h, int c, int n, uint8_t *dst,
+                            uint64_t *acc, uint64_t *rowacc, uint8_t *plane, uint8_t *out_plane) {
+    if (c == 1) {
+        box_resize(img, w, h, n, dst, acc, rowacc);
+        return;
+    }
+    for (int k = 0; k < c; k++) {
+        for (int64_t i = 0; i < w * h; i++)
+            plane[i] = img[i * c + k];
+        box_resize(plane, w, h, n, out_plane, acc, rowacc);
+        for (int64_t i = 0; i < (int64_t)n * n; i++)
+            dst[i * c + k] = out_plane[i];
+    }
+}
+
 /* ------------------------------------------------------------------------------- decoders */
 
-/* A decoded image: w x h luma bytes. */
+/* A decoded image: w x h pixels of c bytes (1 luma, or 3 RGB when colour was asked for). */
 typedef struct {
     int64_t w, h;
+    int c;
     uint8_t *pix;
 } luma_image_t;
 
@@ -261,7 +299,7 @@ static void png_on_warning(png_structp png, png_const_charp msg) {
 }
 
 /* Returns 0 and fills out, or -1 with s->msg set. */
-static int decode_png(png_state_t *s, luma_image_t *out) {
+static int decode_png(png_state_t *s, int colour, luma_image_t *out) {
     png_structp png =
         png_create_read_struct(PNG_LIBPNG_VER_STRING, s, png_on_error, png_on_warning);
     if (!png) {
@@ -318,7 +356,19 @@ static int decode_png(png_state_t *s, luma_image_t *out) {
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
     free(rows);
-    to_luma(pix, (int64_t)w * h, channels);
+    out->c = colour ? 3 : 1;
+    if (colour) {
+        uint8_t *rgb = to_rgb(pix, (int64_t)w * h, channels);
+        free(pix);
+        if (!rgb) {
+            snprintf(s->msg, sizeof s->msg, "out of memory for a %u x %u image", (unsigned)w,
+                     (unsigned)h);
+            return -1;
+        }
+        pix = rgb;
+    } else {
+        to_luma(pix, (int64_t)w * h, channels);
+    }
     out->w = w;
     out->h = h;
     out->pix = pix;
@@ -355,7 +405,8 @@ static void jpeg_on_message(j_common_ptr ci, int level) {
     jpeg_on_error(ci);
 }
 
-static int decode_jpeg(jpeg_state_t *s, const uint8_t *data, size_t len, luma_image_t *out) {
+static int decode_jpeg(jpeg_state_t *s, const uint8_t *data, size_t len, int colour,
+                       luma_image_t *out) {
     struct jpeg_decompress_struct *ci = &s->cinfo;
     memset(ci, 0, sizeof *ci);
     ci->err = jpeg_std_error(&s->err.mgr);
@@ -374,23 +425,25 @@ static int decode_jpeg(jpeg_state_t *s, const uint8_t *data, size_t len, luma_im
         too_large_msg(s->err.msg, ci->image_width, ci->image_height);
         longjmp(s->err.jump, 1);
     }
-    /* libjpeg gives the luma channel directly: JFIF YCbCr uses the BT.601 weights, and RGB
-     * JPEGs are converted with them. CMYK JPEGs are refused by libjpeg with a message. */
-    ci->out_color_space = JCS_GRAYSCALE;
+    /* Gray: libjpeg gives the luma channel directly (JFIF YCbCr uses the BT.601 weights, and
+     * RGB JPEGs are converted with them). Colour: libjpeg's RGB (a gray JPEG is replicated).
+     * CMYK JPEGs are refused by libjpeg with a message. */
+    int c = colour ? 3 : 1;
+    ci->out_color_space = colour ? JCS_RGB : JCS_GRAYSCALE;
     jpeg_start_decompress(ci);
-    if (ci->output_components != 1) {
-        snprintf(s->err.msg, sizeof s->err.msg, "libjpeg: %d output components, expected 1",
-                 ci->output_components);
+    if (ci->output_components != c) {
+        snprintf(s->err.msg, sizeof s->err.msg, "libjpeg: %d output components, expected %d",
+                 ci->output_components, c);
         longjmp(s->err.jump, 1);
     }
     size_t w = ci->output_width, h = ci->output_height;
-    pix = malloc(w * h);
+    pix = malloc(w * h * (size_t)c);
     if (!pix) {
         snprintf(s->err.msg, sizeof s->err.msg, "out of memory for a %zu x %zu image", w, h);
         longjmp(s->err.jump, 1);
     }
     while (ci->output_scanline < ci->output_height) {
-        JSAMPROW row = pix + (size_t)ci->output_scanline * w;
+        JSAMPROW row = pix + (size_t)ci->output_scanline * w * (size_t)c;
         if (jpeg_read_scanlines(ci, &row, 1) != 1) {
             snprintf(s->err.msg, sizeof s->err.msg, "libjpeg: no scanline returned at row %u",
                      (unsigned)ci->output_scanline);
@@ -399,6 +452,7 @@ static int decode_jpeg(jpeg_state_t *s, const uint8_t *data, size_t len, luma_im
     }
     jpeg_finish_decompress(ci);
     jpeg_destroy_decompress(ci);
+    out->c = c;
     out->w = (int64_t)w;
     out->h = (int64_t)h;
     out->pix = pix;
@@ -407,7 +461,8 @@ static int decode_jpeg(jpeg_state_t *s, const uint8_t *data, size_t len, luma_im
 
 /* Decodes len bytes by their signature (not the file name's extension); fatal on any error,
  * with messages that start with name. */
-static void decode_memory(const uint8_t *data, size_t len, const char *name, luma_image_t *out) {
+static void decode_memory(const uint8_t *data, size_t len, const char *name, int colour,
+                          luma_image_t *out) {
     static const uint8_t jpeg_sig[3] = {0xFF, 0xD8, 0xFF};
     if (len == 0) micl_fatal("%s: cannot decode image: the file is empty", name);
     if (len >= 8 && png_sig_cmp(data, 0, 8) == 0) {
@@ -417,14 +472,14 @@ static void decode_memory(const uint8_t *data, size_t len, const char *name, lum
         png_state_t *s = micl_calloc(1, sizeof *s);
         s->data = data;
         s->len = len;
-        int rc = decode_png(s, out);
+        int rc = decode_png(s, colour, out);
         memcpy(msg, s->msg, sizeof msg);
         free(s);
         if (rc != 0) micl_fatal("%s: cannot decode PNG image: %s", name, msg);
     } else if (len >= 3 && memcmp(data, jpeg_sig, 3) == 0) {
         char msg[IMPORT_MSG];
         jpeg_state_t *s = micl_calloc(1, sizeof *s);
-        int rc = decode_jpeg(s, data, len, out);
+        int rc = decode_jpeg(s, data, len, colour, out);
         memcpy(msg, s->err.msg, sizeof msg);
         free(s);
         if (rc != 0) micl_fatal("%s: cannot decode JPEG image: %s", name, msg);
@@ -437,11 +492,11 @@ static void decode_memory(const uint8_t *data, size_t len, const char *name, lum
 }
 
 /* Decodes the file at path; fatal on any error. */
-static void decode_file(const char *path, luma_image_t *out, int64_t *bytes) {
+static void decode_file(const char *path, int colour, luma_image_t *out, int64_t *bytes) {
     size_t len;
     uint8_t *data = read_file(path, &len);
     *bytes += (int64_t)len;
-    decode_memory(data, len, path, out);
+    decode_memory(data, len, path, colour, out);
     free(data);
 }
 
@@ -449,7 +504,7 @@ void data_import_decode(const uint8_t *data, size_t len, const char *name, int s
     if (size < 1 || size > IMPORT_MAX_SIZE)
         micl_fatal("image size %d is out of range [1, %d]", size, IMPORT_MAX_SIZE);
     luma_image_t img;
-    decode_memory(data, len, name, &img);
+    decode_memory(data, len, name, 0, &img);
     uint64_t *acc = micl_malloc((size_t)size * (size_t)size * sizeof *acc);
     uint64_t *rowacc = micl_malloc((size_t)size * sizeof *rowacc);
     box_resize(img.pix, img.w, img.h, size, out, acc, rowacc);
@@ -509,9 +564,7 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
                    "class)",
                    dir);
     check_output(out_path);
-    if (!gray)
-        micl_info("note: colour images are converted to 8-bit grayscale (BT.601 luma), the only "
-                  "mode; --gray says so explicitly");
+    int channels = gray ? 1 : 3;
 
     /* Classes: the sub-folders, by name. */
     names_t folders = {0};
@@ -562,9 +615,10 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
 
     image_store_t s;
     memset(&s, 0, sizeof s);
-    size_t npix = (size_t)size * (size_t)size;
+    size_t npix = (size_t)size * (size_t)size * (size_t)channels;
     s.n = n;
     s.h = s.w = size;
+    s.c = channels;
     s.pixels = micl_malloc((size_t)n * npix);
     s.labels = micl_malloc((size_t)n * sizeof *s.labels);
     s.split = micl_malloc((size_t)n);
@@ -572,7 +626,8 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
     s.class_names = class_names;
     s.class_split = micl_calloc((size_t)n_classes, 1);
     snprintf(s.source, sizeof s.source, "import");
-    uint64_t *acc = micl_malloc(npix * sizeof *acc);
+    uint64_t *acc = micl_malloc((size_t)size * (size_t)size * sizeof *acc);
+    uint8_t *out_plane = micl_malloc((size_t)size * (size_t)size);
     uint64_t *rowacc = micl_malloc((size_t)size * sizeof *rowacc);
 
     int64_t i = 0, bytes = 0;
@@ -581,8 +636,11 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
         for (size_t f = 0; f < files[c].n; f++, i++) {
             char *path = join(cdir, files[c].v[f]);
             luma_image_t img;
-            decode_file(path, &img, &bytes);
-            box_resize(img.pix, img.w, img.h, size, s.pixels + (size_t)i * npix, acc, rowacc);
+            decode_file(path, !gray, &img, &bytes);
+            uint8_t *plane = channels > 1 ? micl_malloc((size_t)(img.w * img.h)) : NULL;
+            resize_channels(img.pix, img.w, img.h, channels, size, s.pixels + (size_t)i * npix, acc,
+                            rowacc, plane, out_plane);
+            free(plane);
             free(img.pix);
             s.labels[i] = c;
             s.split[i] = STORE_SPLIT_TEST;
@@ -592,14 +650,16 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
     }
     free(acc);
     free(rowacc);
+    free(out_plane);
 
     strbuf_t prov = {0};
     sb_printf(&prov,
               "import schema=%d dir=%s size=%d classes=%d images=%lld bytes=%lld "
-              "gray=bt601-luma alpha=over-black crop=centre-square resize=area-average "
+              "%s alpha=over-black crop=centre-square resize=area-average "
               "split=all-test libpng=%s libjpeg=%d",
-              STORE_SCHEMA_VERSION, dir, size, n_classes, (long long)n, (long long)bytes,
-              png_get_libpng_ver(NULL), JPEG_LIB_VERSION);
+              gray ? STORE_SCHEMA_GRAY : STORE_SCHEMA_VERSION, dir, size, n_classes, (long long)n,
+              (long long)bytes, gray ? "gray=bt601-luma" : "colour=rgb", png_get_libpng_ver(NULL),
+              JPEG_LIB_VERSION);
 #ifdef LIBJPEG_TURBO_VERSION
     sb_printf(&prov, " libjpeg-turbo=%s", IMPORT_STR(LIBJPEG_TURBO_VERSION));
 #endif
@@ -609,8 +669,9 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
     s.provenance = prov.s;
 
     store_write(out_path, &s);
-    micl_info("import: %lld images of %d classes (%dx%d gray, split test) from %s -> %s in %.1f s",
-              (long long)n, n_classes, size, size, dir, out_path, now_s() - t0);
+    micl_info("import: %lld images of %d classes (%dx%d %s, split test) from %s -> %s in %.1f s",
+              (long long)n, n_classes, size, size, gray ? "gray" : "RGB", dir, out_path,
+              now_s() - t0);
 
     for (int c = 0; c < n_classes; c++)
         names_free(&files[c]);

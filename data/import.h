@@ -4,9 +4,10 @@
  *
  * Each immediate sub-folder of the directory is one class (folders sorted by name; spaces and
  * other white space in a folder name become '-'); its .png/.jpg/.jpeg files (any letter case,
- * sorted by name) are its images. Every image is decoded (libpng, libjpeg), converted to 8-bit
- * grayscale (ITU-R BT.601 luma, alpha composited over black), centre-cropped to a square and
- * area-averaged to size x size. All classes are train classes and all images have split
+ * sorted by name) are its images. Every image is decoded (libpng, libjpeg), converted to RGB
+ * (gray replicated) or, with gray, to 8-bit ITU-R BT.601 luma (alpha composited over black
+ * either way), centre-cropped to a square and area-averaged to size x size, each channel on
+ * its own. All classes are train classes and all images have split
  * STORE_SPLIT_TEST, so `micl eval --dataset` uses every imported image.
  */
 #ifndef MICL_IMPORT_H
@@ -19,10 +20,10 @@
 #define DATA_IMPORT_MAX_SIDE 16384
 
 /* Imports dir into the store out_path (written through "<out_path>.tmp" and renamed). size is
- * the side of the stored images (1 .. 1024). gray says whether the caller asked for grayscale
- * explicitly; grayscale is the only mode, and without it a one-line note says that colour is
- * converted. Any problem (missing or empty folders, a corrupt, truncated or oversized image,
- * an unwritable output) is fatal, names the file or folder and leaves no output behind. */
+ * the side of the stored images (1 .. 1024). gray: store 1-channel luma (schema 1) instead of
+ * 3-channel RGB (schema 2). Any problem (missing or empty folders, a corrupt, truncated or
+ * oversized image, an unwritable output) is fatal, names the file or folder and leaves no output
+ * behind. */
 void data_import(const char *dir, const char *out_path, int size, int gray);
 
 /* Decodes one PNG or JPEG image held in memory (len bytes; the format is taken from the

@@ -3,7 +3,9 @@
  * A store is rebuilt when it is missing, when `force` is set, or when its provenance attribute
  * differs from the provenance the builder would record now (parameters, input files and
  * their sizes, FreeType version, font coverage); otherwise it is reported as cached. The glyph
- * store is always needed; the Fashion-MNIST store is built when data.fashion_mnist_dir is set.
+ * store is always needed; the Fashion-MNIST store is built when data.fashion_mnist_dir is set,
+ * the scene store when data.scenes.images > 0 and the operator store when
+ * data.operators.images > 0.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -14,6 +16,8 @@
 #include <time.h>
 
 #include "../common/error.h"
+#include "operators.h"
+#include "scenes.h"
 #include "sources.h"
 
 static void store_path(const config_t *cfg, const char *file, char *buf, int len) {
@@ -30,6 +34,14 @@ void data_glyph_store_path(const config_t *cfg, char *buf, int len) {
 
 void data_fmnist_store_path(const config_t *cfg, char *buf, int len) {
     store_path(cfg, "fashion_mnist.h5", buf, len);
+}
+
+void data_scene_store_path(const config_t *cfg, char *buf, int len) {
+    store_path(cfg, "scenes.h5", buf, len);
+}
+
+void data_operator_store_path(const config_t *cfg, char *buf, int len) {
+    store_path(cfg, "operators.h5", buf, len);
 }
 
 /* mkdir -p */
@@ -86,15 +98,35 @@ static int is_current(const char *what, const char *path, const char *want, int 
     return 0;
 }
 
+typedef void (*build_fn)(const data_config_t *cfg, image_store_t *out);
+
+/* Builds one store unless the cached one has the provenance `want` (takes want). */
+static void prepare_store(const config_t *cfg, const char *what, const char *path, char *want,
+                          build_fn build, int force) {
+    if (!is_current(what, path, want, force)) {
+        double t0 = now_s();
+        image_store_t s;
+        build(&cfg->data, &s);
+        if (strcmp(s.provenance, want) != 0)
+            micl_fatal("%s: provenance changed while building (font files modified?)", what);
+        store_write(path, &s);
+        report_built(what, path, &s, now_s() - t0);
+        store_free(&s);
+    }
+    free(want);
+}
+
 void data_prepare(const config_t *cfg, int force) {
     make_dirs(cfg->data.cache_dir);
     char path[CONFIG_PATH_LEN + 32];
 
-    /* Both provenances first: a missing input fails before anything is built. */
+    /* All provenances first: a missing input fails before anything is built. */
     char *want = glyphs_provenance(&cfg->data);
     char *want_fm = cfg->data.fashion_mnist_dir[0]
                         ? fashion_mnist_provenance(cfg->data.fashion_mnist_dir)
                         : NULL;
+    char *want_sc = cfg->data.scene_images > 0 ? scenes_provenance(&cfg->data) : NULL;
+    char *want_op = cfg->data.op_images > 0 ? operators_provenance(&cfg->data) : NULL;
 
     data_glyph_store_path(cfg, path, (int)sizeof path);
     if (!is_current("glyphs", path, want, force)) {
@@ -122,5 +154,13 @@ void data_prepare(const config_t *cfg, int force) {
             store_free(&s);
         }
         free(want_fm);
+    }
+    if (want_sc) {
+        data_scene_store_path(cfg, path, (int)sizeof path);
+        prepare_store(cfg, "scenes", path, want_sc, scenes_build, force);
+    }
+    if (want_op) {
+        data_operator_store_path(cfg, path, (int)sizeof path);
+        prepare_store(cfg, "operators", path, want_op, operators_build, force);
     }
 }

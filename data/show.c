@@ -1,8 +1,8 @@
 /* show.c - drawing one episode as a PNG picture (see show.h).
  *
- * A small RGB canvas with rectangle fills, nearest-neighbour blits of gray images and FreeType
- * text (UTF-8 decoded here; per character DejaVu Sans, else Noto Sans CJK). The layout runs
- * twice through the same code: once without a canvas to measure the height, once to draw, so
+ * A small RGB canvas with rectangle fills, nearest-neighbour blits of gray or RGB images and
+ * FreeType text (UTF-8 decoded here; per character DejaVu Sans, else Noto Sans CJK). The layout
+ * runs twice through the same code: once without a canvas to measure the height, once to draw, so
  * measuring and drawing can never disagree. libpng writes the result to "<out>.tmp", which is
  * registered as pending output and renamed when complete.
  */
@@ -23,6 +23,7 @@
 #include "../common/config.h"
 #include "../common/error.h"
 #include "sources.h"
+#include "task_scene.h"
 
 /* ---- canvas ---------------------------------------------------------------------------- */
 
@@ -78,19 +79,22 @@ static void blend(canvas_t *c, int x, int y, rgb_t col, int a) {
     p[2] = (uint8_t)((p[2] * (255 - a) + col.b * a + 127) / 255);
 }
 
-/* Draws an ih x iw gray image enlarged `scale` times (nearest neighbour) at (x, y). */
-static void blit_gray(canvas_t *c, int x, int y, const uint8_t *img, int ih, int iw, int scale) {
+/* Draws an ih x iw image of ch channels (1 gray, 3 RGB) enlarged `scale` times (nearest
+ * neighbour) at (x, y). */
+static void blit_image(canvas_t *c, int x, int y, const uint8_t *img, int ih, int iw, int ch,
+                       int scale) {
     if (!c) return;
     for (int j = 0; j < ih * scale; j++) {
         int yy = y + j;
         if (yy < 0 || yy >= c->h) continue;
-        const uint8_t *row = img + (size_t)(j / scale) * (size_t)iw;
+        const uint8_t *row = img + (size_t)(j / scale) * (size_t)iw * (size_t)ch;
         for (int i = 0; i < iw * scale; i++) {
             int xx = x + i;
             if (xx < 0 || xx >= c->w) continue;
-            uint8_t g = row[i / scale];
+            const uint8_t *src = row + (size_t)(i / scale) * (size_t)ch;
             uint8_t *p = c->px + ((size_t)yy * (size_t)c->w + (size_t)xx) * 3;
-            p[0] = p[1] = p[2] = g;
+            for (int k = 0; k < 3; k++)
+                p[k] = src[ch == 3 ? k : 0];
         }
     }
 }
@@ -360,8 +364,18 @@ static int prompt_lines(canvas_t *c, const layout_t *L, int t, int x, int y, int
 
 /* The query turn: the last turn of a binding episode (the one evaluation scores); none for
  * classification. */
+static int scene_family(const episode_t *ep) {
+    return ep->family >= TASK_SCENE_FAMILY_BASE &&
+           ep->family < TASK_SCENE_FAMILY_BASE + TASK_SCENE_N_KINDS;
+}
+
+/* Scene and operator episodes have a query when only their last turn is scored. */
 static int query_turn(const episode_t *ep) {
-    return ep->family == FAMILY_BINDING ? ep->n_images - 1 : -1;
+    if (ep->family == FAMILY_BINDING) return ep->n_images - 1;
+    if (!scene_family(ep)) return -1;
+    for (int t = 0; t + 1 < ep->n_images; t++)
+        if (ep->answer_scored[t]) return -1;
+    return ep->n_images - 1;
 }
 
 static const char *class_name(const image_store_t *s, int64_t row) {
@@ -396,8 +410,8 @@ static void draw_cell(canvas_t *c, const layout_t *L, int t, int x, int y) {
     int ix = x + (L->cell_w - L->img_w) / 2;
     stroke_rect(c, ix - 1, yy - 1, L->img_w + 2, L->img_h + 2, 1, C_RULE);
     const image_store_t *s = L->store;
-    blit_gray(c, ix, yy, s->pixels + (size_t)ep->images[t] * (size_t)s->h * (size_t)s->w, s->h,
-              s->w, L->scale);
+    blit_image(c, ix, yy, s->pixels + (size_t)ep->images[t] * store_image_bytes(s), s->h, s->w,
+               s->c, L->scale);
     yy += L->img_h + 8;
 
     /* prompt words, then the answer chip (green: carries loss; grey: no loss) */
@@ -426,16 +440,24 @@ static void draw_cell(canvas_t *c, const layout_t *L, int t, int x, int y) {
     if (scored)
         why = "\xE2\x9C\x93 carries loss";
     else if (ep->answer_shots[t] == 0)
-        why = "no loss: new name";
+        why = scene_family(ep) ? "no loss: not shown yet" : "no loss: new name";
     else
         why = "no loss: demonstration";
     fit(f, FONT_REGULAR, PX_SMALL, why, inner, cut, sizeof cut);
     text(c, f, FONT_REGULAR, PX_SMALL, x + PAD, yy + ascent(PX_SMALL), fg, cut);
     yy += line_h(PX_SMALL);
 
-    /* the true class and how often it appeared before */
+    /* the true class (or the image's metadata) and how often it appeared before */
     int64_t row = ep->images[t];
-    int n = snprintf(buf, sizeof buf, "class %s #%d", class_name(s, row), (int)s->labels[row]);
+    int n;
+    if (s->operands)
+        n = snprintf(buf, sizeof buf, "shows %d ? %d", s->operands[2 * row],
+                     s->operands[2 * row + 1]);
+    else if (s->objects)
+        n = snprintf(buf, sizeof buf, "%d object%s \xC2\xB7 %s", s->n_objects[row],
+                     s->n_objects[row] == 1 ? "" : "s", class_name(s, row));
+    else
+        n = snprintf(buf, sizeof buf, "class %s #%d", class_name(s, row), (int)s->labels[row]);
     if (ep->answer_shots[t] > 0)
         n += snprintf(buf + n, sizeof buf - (size_t)n, " \xC2\xB7 seen %d\xC3\x97",
                       (int)ep->answer_shots[t]);
@@ -454,6 +476,12 @@ static int draw_candidates(canvas_t *c, const layout_t *L, int x0, int y0) {
     const episode_t *ep = L->ep;
     fonts_t *f = L->fonts;
     char buf[256];
+    if (ep->n_candidates == 0 && scene_family(ep)) {
+        snprintf(buf, sizeof buf, "answers: one task word per turn (%s questions)",
+                 task_scene_kind_name((task_scene_kind_t)(ep->family - TASK_SCENE_FAMILY_BASE)));
+        text(c, f, FONT_REGULAR, PX_BODY, x0, y0 + ascent(PX_BODY), C_TEXT, buf);
+        return line_h(PX_BODY);
+    }
     if (ep->n_candidates == 0) {
         snprintf(buf, sizeof buf,
                  "answers: the real class names (%d in the vocabulary); every answer carries loss",
@@ -471,6 +499,7 @@ static int draw_candidates(canvas_t *c, const layout_t *L, int x0, int y0) {
             if (ep->answer_id[t] == ep->candidates[i]) cls = class_name(L->store, ep->images[t]);
         char rest[128];
         snprintf(rest, sizeof rest, cls ? " = %s" : " (no turn)", cls ? cls : "");
+        if (scene_family(ep)) rest[0] = '\0'; /* answers are words, not classes */
         int w = text_width(f, FONT_BOLD, PX_BODY, name) +
                 text_width(f, FONT_REGULAR, PX_BODY, rest) + 16;
         if (x + w > x0 + L->content_w && x > x0 + 140) {

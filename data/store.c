@@ -5,7 +5,9 @@
  * store either exists complete or not at all. Readers check every dataset's presence, type,
  * rank and shape, the label and split ranges and the class names before handing the store on;
  * every message names the file and the dataset. HDF5's own error printing is switched off and
- * each call is checked here instead.
+ * each call is checked here instead. Gray stores without metadata keep the schema-1 layout
+ * ([n, h, w] images), so older readers and cached stores stay valid; colour images and the
+ * per-image metadata datasets make a schema-2 file.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
@@ -58,6 +60,53 @@ static int cmp_str_ptr(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One object record: all fields -1 (empty slot) or a shape, colour, size and a centre inside
+ * the image. */
+static void validate_object(const char *what, const image_store_t *s, int64_t i, int k,
+                            const int16_t *o, int present) {
+    if (!present) {
+        for (int f = 0; f < STORE_OBJECT_FIELDS; f++)
+            if (o[f] != -1)
+                micl_fatal("%s: dataset /objects: image %lld slot %d is past /n_objects but "
+                           "not empty (-1)",
+                           what, (long long)i, k);
+        return;
+    }
+    if (o[STORE_OBJ_SHAPE] < 0 || o[STORE_OBJ_COLOUR] < 0 || o[STORE_OBJ_SIZE] < 0 ||
+        o[STORE_OBJ_SIZE] > 1 || o[STORE_OBJ_X] < 0 || o[STORE_OBJ_X] >= s->w ||
+        o[STORE_OBJ_Y] < 0 || o[STORE_OBJ_Y] >= s->h)
+        micl_fatal("%s: dataset /objects: image %lld object %d is (%d, %d, %d, %d, %d), expected "
+                   "shape >= 0, colour >= 0, size 0 or 1 and a centre inside the %d x %d image",
+                   what, (long long)i, k, o[0], o[1], o[2], o[3], o[4], s->w, s->h);
+}
+
+static void validate_objects(const char *what, const image_store_t *s) {
+    if (!s->n_objects && !s->objects) return;
+    if (!s->n_objects || !s->objects)
+        micl_fatal("%s: datasets /n_objects and /objects must be present together", what);
+    if (s->max_objects < 1 || s->max_objects > STORE_MAX_OBJECTS)
+        micl_fatal("%s: dataset /objects has %d slots per image, expected 1 .. %d", what,
+                   s->max_objects, STORE_MAX_OBJECTS);
+    for (int64_t i = 0; i < s->n; i++) {
+        int no = s->n_objects[i];
+        if (no < 0 || no > s->max_objects)
+            micl_fatal("%s: dataset /n_objects: image %lld has %d objects, expected 0 .. %d", what,
+                       (long long)i, no, s->max_objects);
+        for (int k = 0; k < s->max_objects; k++)
+            validate_object(what, s, i, k,
+                            s->objects + ((size_t)i * s->max_objects + k) * STORE_OBJECT_FIELDS,
+                            k < no);
+    }
+}
+
+static void validate_operands(const char *what, const image_store_t *s) {
+    if (!s->operands) return;
+    for (int64_t i = 0; i < 2 * s->n; i++)
+        if (s->operands[i] < 0)
+            micl_fatal("%s: dataset /operands: image %lld has a negative operand %d", what,
+                       (long long)(i / 2), s->operands[i]);
+}
+
 /* Checks the in-memory store; `what` is the file name used in messages. */
 static void validate_store(const char *what, const image_store_t *s) {
     if (s->n < 1 || s->n > STORE_MAX_IMAGES)
@@ -66,9 +115,11 @@ static void validate_store(const char *what, const image_store_t *s) {
     if (s->h < 1 || s->h > STORE_MAX_SIDE || s->w < 1 || s->w > STORE_MAX_SIDE)
         micl_fatal("%s: dataset /images has images of %d x %d pixels, expected sides 1 .. %d", what,
                    s->h, s->w, STORE_MAX_SIDE);
-    if (s->n * s->h * s->w > STORE_MAX_PIXELS)
-        micl_fatal("%s: dataset /images has %lld pixels, more than the limit %lld", what,
-                   (long long)(s->n * s->h * s->w), (long long)STORE_MAX_PIXELS);
+    if (s->c != 1 && s->c != 3)
+        micl_fatal("%s: dataset /images has %d channels, expected 1 (gray) or 3 (RGB)", what, s->c);
+    if (s->n * s->h * s->w * s->c > STORE_MAX_PIXELS)
+        micl_fatal("%s: dataset /images has %lld samples, more than the limit %lld", what,
+                   (long long)(s->n * s->h * s->w * s->c), (long long)STORE_MAX_PIXELS);
     if (s->n_classes < 1 || s->n_classes > STORE_MAX_CLASSES)
         micl_fatal("%s: dataset /class_names has %d classes, expected 1 .. %d", what, s->n_classes,
                    STORE_MAX_CLASSES);
@@ -118,6 +169,8 @@ static void validate_store(const char *what, const image_store_t *s) {
         micl_fatal("%s: attribute source is empty or longer than %zu bytes", what,
                    sizeof s->source - 1);
     if (!s->provenance) micl_fatal("%s: attribute provenance is missing", what);
+    validate_objects(what, s);
+    validate_operands(what, s);
 }
 
 /* ---------------------------------------------------------------------------- writing */
@@ -139,7 +192,7 @@ static void write_dataset(hid_t file, const char *path, const char *name, hid_t 
     if (H5Pset_obj_track_times(dcpl, 0) < 0)
         micl_fatal("%s: cannot set properties of dataset %s", path, name);
     if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
-        hsize_t chunk[3];
+        hsize_t chunk[4];
         for (int i = 0; i < rank; i++)
             chunk[i] = dims[i];
         if (chunk[0] > STORE_CHUNK_IMAGES) chunk[0] = STORE_CHUNK_IMAGES;
@@ -165,6 +218,26 @@ static void write_string_attr(hid_t file, const char *path, const char *name, co
         micl_fatal("%s: cannot close attribute %s", path, name);
 }
 
+/* Colour or metadata need the schema-2 layout; a plain gray store stays schema 1. */
+static int store_needs_v2(const image_store_t *s) {
+    return s->c != 1 || s->n_objects || s->operands;
+}
+
+static void write_metadata(hid_t file, const char *tmp, const image_store_t *s) {
+    hsize_t ndim = (hsize_t)s->n;
+    if (s->n_objects) {
+        hsize_t od[3] = {ndim, (hsize_t)s->max_objects, STORE_OBJECT_FIELDS};
+        write_dataset(file, tmp, "/n_objects", H5T_STD_I16LE, H5T_NATIVE_INT16, 1, &ndim,
+                      s->n_objects, 1);
+        write_dataset(file, tmp, "/objects", H5T_STD_I16LE, H5T_NATIVE_INT16, 3, od, s->objects, 1);
+    }
+    if (s->operands) {
+        hsize_t pd[2] = {ndim, 2};
+        write_dataset(file, tmp, "/operands", H5T_STD_I16LE, H5T_NATIVE_INT16, 2, pd, s->operands,
+                      1);
+    }
+}
+
 void store_write(const char *path, const image_store_t *s) {
     quiet_hdf5();
     validate_store(path, s);
@@ -176,8 +249,10 @@ void store_write(const char *path, const image_store_t *s) {
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) micl_fatal("%s: cannot create HDF5 file: %s", tmp, strerror(errno));
 
-    hsize_t idims[3] = {(hsize_t)s->n, (hsize_t)s->h, (hsize_t)s->w};
-    write_dataset(file, tmp, "/images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 3, idims, s->pixels, 1);
+    int version = store_needs_v2(s) ? 2 : 1;
+    hsize_t idims[4] = {(hsize_t)s->n, (hsize_t)s->h, (hsize_t)s->w, (hsize_t)s->c};
+    write_dataset(file, tmp, "/images", H5T_STD_U8LE, H5T_NATIVE_UINT8, version == 1 ? 3 : 4, idims,
+                  s->pixels, 1);
     hsize_t ndim = (hsize_t)s->n;
     write_dataset(file, tmp, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &ndim, s->labels, 1);
     write_dataset(file, tmp, "/split", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &ndim, s->split, 1);
@@ -191,12 +266,12 @@ void store_write(const char *path, const image_store_t *s) {
     hid_t space = H5Screate(H5S_SCALAR);
     if (space < 0) micl_fatal("%s: cannot create a scalar dataspace", tmp);
     hid_t a = H5Acreate2(file, "schema_version", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    int version = STORE_SCHEMA_VERSION;
     if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &version) < 0 || H5Aclose(a) < 0)
         micl_fatal("%s: cannot write attribute schema_version", tmp);
     if (H5Sclose(space) < 0) micl_fatal("%s: cannot close a dataspace", tmp);
     write_string_attr(file, tmp, "source", s->source);
     write_string_attr(file, tmp, "provenance", s->provenance);
+    write_metadata(file, tmp, s);
 
     if (H5Fclose(file) < 0) micl_fatal("%s: cannot close (flush) HDF5 file", tmp);
     if (rename(tmp, path) != 0)
@@ -257,10 +332,17 @@ typedef struct {
     hid_t file;
 } reader_t;
 
+#define STORE_RANK_IMAGES (-1) /* open_dataset: rank 3 or 4 */
+
 /* Opens dataset `name`, checks its type (integer of `size` bytes and signedness, or a string
  * when size == 0) and rank; returns the dataset and fills dims. */
 static hid_t open_dataset(const reader_t *r, const char *name, int want_rank, size_t size,
                           int is_signed, const char *expected, hsize_t *dims) {
+    int alt_rank = want_rank;
+    if (want_rank == STORE_RANK_IMAGES) { /* [n, h, w] (schema 1) or [n, h, w, c] */
+        want_rank = 3;
+        alt_rank = 4;
+    }
     htri_t ex = H5Lexists(r->file, name, H5P_DEFAULT);
     if (ex < 0) micl_fatal("%s: cannot look up dataset %s", r->path, name);
     if (ex == 0) micl_fatal("%s: missing dataset %s", r->path, name);
@@ -288,8 +370,9 @@ static hid_t open_dataset(const reader_t *r, const char *name, int want_rank, si
                    want_rank);
     int rank = H5Sget_simple_extent_ndims(space);
     if (rank < 0) micl_fatal("%s: cannot get the rank of dataset %s", r->path, name);
-    if (rank != want_rank)
-        micl_fatal("%s: dataset %s has rank %d, expected rank %d", r->path, name, rank, want_rank);
+    if (rank != want_rank && rank != alt_rank)
+        micl_fatal("%s: dataset %s has rank %d, expected rank %d%s", r->path, name, rank, want_rank,
+                   alt_rank != want_rank ? " or 4" : "");
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
         micl_fatal("%s: cannot get the shape of dataset %s", r->path, name);
     if (H5Sclose(space) < 0) micl_fatal("%s: cannot close the dataspace of %s", r->path, name);
@@ -435,6 +518,48 @@ char *store_read_provenance(const char *path) {
     return out;
 }
 
+/* Reads an optional int16 dataset of shape [n, d1, d2] (rank 1 + n_inner); NULL if absent. */
+static int16_t *read_i16_meta(const reader_t *r, const char *name, int64_t n, int n_inner,
+                              hsize_t *inner) {
+    htri_t ex = H5Lexists(r->file, name, H5P_DEFAULT);
+    if (ex < 0) micl_fatal("%s: cannot look up dataset %s", r->path, name);
+    if (ex == 0) return NULL;
+    hsize_t dims[3] = {0, 1, 1};
+    hid_t d = open_dataset(r, name, 1 + n_inner, 2, 1, "int16", dims);
+    if (dims[0] != (hsize_t)n)
+        micl_fatal("%s: dataset %s has %llu rows, expected %lld (one per image)", r->path, name,
+                   (unsigned long long)dims[0], (long long)n);
+    size_t count = (size_t)n;
+    for (int k = 0; k < n_inner; k++) {
+        if (inner[k] && dims[1 + k] != inner[k])
+            micl_fatal("%s: dataset %s has dimension %d of size %llu, expected %llu", r->path, name,
+                       1 + k, (unsigned long long)dims[1 + k], (unsigned long long)inner[k]);
+        if (dims[1 + k] < 1 || dims[1 + k] > STORE_MAX_OBJECTS * STORE_OBJECT_FIELDS)
+            micl_fatal("%s: dataset %s has dimension %d of size %llu, out of range", r->path, name,
+                       1 + k, (unsigned long long)dims[1 + k]);
+        inner[k] = dims[1 + k];
+        count *= (size_t)dims[1 + k];
+    }
+    int16_t *buf = micl_malloc(count * sizeof *buf);
+    read_close(r, d, name, H5T_NATIVE_INT16, buf);
+    return buf;
+}
+
+static void read_metadata(const reader_t *r, image_store_t *s) {
+    hsize_t none = 0;
+    s->n_objects = read_i16_meta(r, "/n_objects", s->n, 0, &none);
+    hsize_t od[2] = {0, STORE_OBJECT_FIELDS};
+    s->objects = read_i16_meta(r, "/objects", s->n, 2, od);
+    if (s->objects) {
+        if (od[0] > STORE_MAX_OBJECTS)
+            micl_fatal("%s: dataset /objects has %llu slots per image, at most %d", r->path,
+                       (unsigned long long)od[0], STORE_MAX_OBJECTS);
+        s->max_objects = (int)od[0];
+    }
+    hsize_t pd[1] = {2};
+    s->operands = read_i16_meta(r, "/operands", s->n, 1, pd);
+}
+
 void store_read(const char *path, image_store_t *s) {
     memset(s, 0, sizeof *s);
     reader_t r = {path, open_store_file(path)};
@@ -448,8 +573,11 @@ void store_read(const char *path, image_store_t *s) {
     free(source);
     s->provenance = read_string_attr(&r, "provenance", 0);
 
-    hsize_t dims[3];
-    hid_t d = open_dataset(&r, "/images", 3, 1, 0, "uint8", dims);
+    hsize_t dims[4] = {0, 0, 0, 1};
+    hid_t d = open_dataset(&r, "/images", STORE_RANK_IMAGES, 1, 0, "uint8", dims);
+    if (dims[3] != 1 && dims[3] != 3)
+        micl_fatal("%s: dataset /images has %llu channels, expected 1 (gray) or 3 (RGB)", path,
+                   (unsigned long long)dims[3]);
     if (dims[0] < 1 || dims[0] > (hsize_t)STORE_MAX_IMAGES)
         micl_fatal("%s: dataset /images has %llu images, expected 1 .. %lld", path,
                    (unsigned long long)dims[0], (long long)STORE_MAX_IMAGES);
@@ -459,7 +587,8 @@ void store_read(const char *path, image_store_t *s) {
     s->n = (int64_t)dims[0];
     s->h = (int)dims[1];
     s->w = (int)dims[2];
-    int64_t npix = s->n * s->h * s->w;
+    s->c = (int)dims[3];
+    int64_t npix = s->n * s->h * s->w * s->c;
     if (npix > STORE_MAX_PIXELS)
         micl_fatal("%s: dataset /images has %lld pixels, more than the limit %lld", path,
                    (long long)npix, (long long)STORE_MAX_PIXELS);
@@ -522,6 +651,7 @@ void store_read(const char *path, image_store_t *s) {
     s->class_split = micl_malloc((size_t)s->n_classes);
     read_close(&r, d, "/class_split", H5T_NATIVE_UINT8, s->class_split);
 
+    read_metadata(&r, s);
     if (H5Fclose(r.file) < 0) micl_fatal("%s: cannot close HDF5 file", path);
     validate_store(path, s);
 }
@@ -536,7 +666,22 @@ void store_free(image_store_t *s) {
     free(s->split);
     free(s->class_split);
     free(s->provenance);
+    free(s->n_objects);
+    free(s->objects);
+    free(s->operands);
     memset(s, 0, sizeof *s);
+}
+
+size_t store_image_bytes(const image_store_t *s) {
+    return (size_t)s->h * (size_t)s->w * (size_t)s->c;
+}
+
+int store_objects(const image_store_t *s, int64_t i, int16_t *out) {
+    if (!s->objects || i < 0 || i >= s->n) return -1;
+    int n = s->n_objects[i];
+    memcpy(out, s->objects + (size_t)i * s->max_objects * STORE_OBJECT_FIELDS,
+           (size_t)n * STORE_OBJECT_FIELDS * sizeof *out);
+    return n;
 }
 
 /* ---------------------------------------------------------------------------- indices */

@@ -1,18 +1,35 @@
 /* store.h - HDF5 image stores: uint8 images with int32 labels, class names and splits.
  *
- * Schema (docs/DATA.md): /images uint8 [n, h, w]; /labels int32 [n]; /split uint8 [n]
- * (STORE_SPLIT_*); /class_names variable-length UTF-8 strings [n_classes]; /class_split uint8
- * [n_classes] (0 = train class, 1 = held-out class); root attributes schema_version (int),
- * source (string), provenance (string). Files are written to "<path>.tmp" and renamed.
+ * Schema (docs/DATA.md): /images uint8 [n, h, w] (gray, schema 1) or [n, h, w, c] with c = 1
+ * or 3 (schema 2; RGB interleaved); /labels int32 [n]; /split uint8 [n] (STORE_SPLIT_*);
+ * /class_names variable-length UTF-8 strings [n_classes]; /class_split uint8 [n_classes]
+ * (0 = train class, 1 = held-out class); optional per-image metadata (schema 2): /n_objects
+ * int16 [n] with /objects int16 [n, max_objects, STORE_OBJECT_FIELDS] (rendered scenes), and
+ * /operands int16 [n, 2] (operator images); root attributes schema_version (int), source
+ * (string), provenance (string). Files are written to "<path>.tmp" and renamed. A store that
+ * is gray and has no metadata is written with schema 1, exactly as before.
  * Reading validates everything (shapes, types, label range, sizes) and fails with a message
  * naming the file and the dataset.
  */
 #ifndef MICL_STORE_H
 #define MICL_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2 /* newest schema this micl reads and writes */
+#define STORE_SCHEMA_GRAY 1    /* schema of a gray store without metadata */
+#define STORE_MAX_OBJECTS 16
+
+/* Fields of one object record in /objects (-1 in every field: no object in that slot). */
+enum {
+    STORE_OBJ_SHAPE = 0, /* index into the scene shape list (data/scenes.h) */
+    STORE_OBJ_COLOUR,    /* index into the scene colour list */
+    STORE_OBJ_SIZE,      /* 0 small, 1 large */
+    STORE_OBJ_X,         /* centre column in pixels */
+    STORE_OBJ_Y,         /* centre row in pixels */
+    STORE_OBJECT_FIELDS
+};
 
 enum {
     STORE_SPLIT_TRAIN = 0,        /* training image of a training class */
@@ -23,7 +40,8 @@ enum {
 typedef struct {
     int64_t n; /* images */
     int h, w;
-    uint8_t *pixels; /* [n*h*w], row-major */
+    int c;           /* channels: 1 (gray) or 3 (RGB) */
+    uint8_t *pixels; /* [n*h*w*c], row-major, channels interleaved */
     int32_t *labels; /* [n], in [0, n_classes) */
     uint8_t *split;  /* [n], STORE_SPLIT_* */
     int n_classes;
@@ -31,7 +49,18 @@ typedef struct {
     uint8_t *class_split; /* [n_classes], 0 train, 1 held-out */
     char source[64];      /* "glyphs", "fashion-mnist", ... */
     char *provenance;     /* free text: how it was made (fonts, seed, files) */
+    /* Optional metadata (NULL / 0 when absent): */
+    int max_objects;    /* object slots per image (1 .. STORE_MAX_OBJECTS) */
+    int16_t *n_objects; /* [n], 0 .. max_objects */
+    int16_t *objects;   /* [n * max_objects * STORE_OBJECT_FIELDS] */
+    int16_t *operands;  /* [n * 2]: the two numbers shown in an operator image */
 } image_store_t;
+
+/* Bytes of one image (h * w * c). */
+size_t store_image_bytes(const image_store_t *s);
+/* The object records of image i (n_objects of them, STORE_OBJECT_FIELDS int16 each) copied to
+ * out (room for max_objects records); returns their number, or -1 if the store has none. */
+int store_objects(const image_store_t *s, int64_t i, int16_t *out);
 
 void store_write(const char *path, const image_store_t *s);
 void store_read(const char *path, image_store_t *s);

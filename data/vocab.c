@@ -1,4 +1,9 @@
-/* vocab.c - building and rebuilding the word-level vocabulary (see vocab.h). */
+/* vocab.c - building and rebuilding the word-level vocabulary (see vocab.h).
+ *
+ * The task section is built from one list (task_word_list): number words, then the scene
+ * colour, shape and size names of data/scenes.h, then the fixed words below. Building and
+ * rebuilding (vocab_from_words) both check it against that list, so a word keeps its id.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include "vocab.h"
 
@@ -8,28 +13,70 @@
 
 #include "../common/error.h"
 #include "../common/rng.h"
+#include "scenes.h"
 
 static const char *SPECIALS[] = {"<pad>", "<bos>", "<eot>", "<image>", "USER:", "ASSISTANT:"};
 enum { N_SPECIALS = 6 };
-/* Words the task families answer or ask with (option letters, yes/no, matching's question). */
-static const char *TASK_WORDS[] = {"A", "B", "C", "D", "yes", "no", "same"};
-enum { N_TASK_WORDS = 7 };
-
-/* Looks the task words up by name (saved vocabularies may lack them: -1). */
-static void resolve_task_words(vocab_t *v) {
-    int *ids[N_TASK_WORDS] = {&v->letter[0], &v->letter[1], &v->letter[2], &v->letter[3],
-                              &v->yes,       &v->no,        &v->same};
-    for (int i = 0; i < N_TASK_WORDS; i++)
-        *ids[i] = vocab_find(v, TASK_WORDS[i]);
-}
-
 int vocab_need(int id, const char *word) {
-
     if (id < 0)
         micl_fatal("the vocabulary has no word '%s' (a model saved before this task family "
                    "existed cannot run it)",
                    word);
     return id;
+}
+
+/* Position and relation words, answers, option letters and question words, in id order. */
+static const char *TASK_FIXED[] = {"left", "middle", "right", "above", "below", "yes",    "no",
+                                   "A",    "B",      "C",     "D",     "what",  "colour", "shape",
+                                   "size", "where",  "is",    "how",   "many",  "of",     "result", "same"};
+enum {
+    N_NUMBER_WORDS = 100,
+    N_TASK_FIXED = (int)(sizeof TASK_FIXED / sizeof TASK_FIXED[0]),
+    N_TASK = N_NUMBER_WORDS + SCENES_N_COLOURS + SCENES_N_SHAPES + SCENES_N_SIZES + N_TASK_FIXED
+};
+
+/* Caches the ids of the task words the glyph families use (-1 without a task section). */
+static void resolve_task_words(vocab_t *v) {
+    static const char *names[] = {"A", "B", "C", "D", "yes", "no", "same"};
+    int *ids[] = {&v->letter[0], &v->letter[1], &v->letter[2], &v->letter[3],
+                  &v->yes,       &v->no,        &v->same};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        *ids[i] = vocab_task_id(v, names[i]);
+}
+
+static const char *const *task_word_list(void) {
+    static char numbers[N_NUMBER_WORDS][4];
+    static const char *list[N_TASK];
+    if (list[0]) return list;
+    int k = 0;
+    for (int i = 0; i < N_NUMBER_WORDS; i++) {
+        snprintf(numbers[i], sizeof numbers[i], "%d", i);
+        list[k++] = numbers[i];
+    }
+    for (int i = 0; i < SCENES_N_COLOURS; i++)
+        list[k++] = scenes_colour_name(i);
+    for (int i = 0; i < SCENES_N_SHAPES; i++)
+        list[k++] = scenes_shape_name(i);
+    for (int i = 0; i < SCENES_N_SIZES; i++)
+        list[k++] = scenes_size_name(i);
+    for (int i = 0; i < N_TASK_FIXED; i++)
+        list[k++] = TASK_FIXED[i];
+    return list;
+}
+
+const char *const *vocab_task_words(int *n) {
+    *n = N_TASK;
+    return task_word_list();
+}
+
+int vocab_task_id(const vocab_t *v, const char *word) {
+    for (int i = 0; i < v->n_task; i++)
+        if (strcmp(v->words[v->first_task + i], word) == 0) return v->first_task + i;
+    return -1;
+}
+
+int vocab_number_id(const vocab_t *v, int k) {
+    return k >= 0 && k < N_NUMBER_WORDS && k < v->n_task ? v->first_task + k : -1;
 }
 
 void vocab_fake_name(uint64_t seed, int i, char *buf, int len) {
@@ -72,6 +119,11 @@ void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t se
     for (int i = 0; i < N_SPECIALS; i++)
         push_word(v, &cap, SPECIALS[i]);
     set_specials(v);
+    const char *const *task = task_word_list();
+    v->first_task = v->n;
+    for (int i = 0; i < N_TASK; i++)
+        push_word(v, &cap, task[i]);
+    v->n_task = N_TASK;
     char q[1024];
     snprintf(q, sizeof q, "%s", question ? question : "");
     for (char *save = NULL, *w = strtok_r(q, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
@@ -84,11 +136,12 @@ void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t se
         }
         v->question[v->n_question++] = id;
     }
-    for (int i = 0; i < N_TASK_WORDS; i++)
-        if (vocab_find(v, TASK_WORDS[i]) < 0) push_word(v, &cap, TASK_WORDS[i]);
     v->first_real = v->n;
     for (int c = 0; c < store->n_classes; c++) {
         if (store->class_split[c] != 0) continue;
+        /* A class named like a task word ("0", "red") keeps that word's meaning: it gets no
+         * real name, and binding episodes still use its images with fake names. */
+        if (vocab_task_id(v, store->class_names[c]) >= 0) continue;
         if (vocab_find(v, store->class_names[c]) >= 0)
             micl_fatal("store class name '%s' is not unique or clashes with a template word",
                        store->class_names[c]);
@@ -107,21 +160,34 @@ void vocab_build(vocab_t *v, const image_store_t *store, int n_fake, uint64_t se
     vocab_map_store(v, store);
 }
 
-void vocab_from_words(vocab_t *v, char **words, int n, int n_question, int first_real, int n_real,
-                      int first_fake, int n_fake) {
+void vocab_from_words(vocab_t *v, char **words, int n, int first_task, int n_task, int n_question,
+                      const int32_t *question, int first_real, int n_real, int first_fake,
+                      int n_fake) {
     memset(v, 0, sizeof *v);
-    if (n < N_SPECIALS || first_real + n_real > n || first_fake + n_fake > n ||
-        n_question > VOCAB_MAX_QUESTION || n_question < 0)
+    if (n < N_SPECIALS || first_real < 0 || n_real < 0 || first_real + n_real > n ||
+        first_fake < 0 || n_fake < 0 || first_fake + n_fake > n ||
+        n_question > VOCAB_MAX_QUESTION || n_question < 0 || n_task < 0 || n_task > N_TASK ||
+        (n_task > 0 && (first_task < N_SPECIALS || first_task + n_task > n)))
         micl_fatal("saved vocabulary is inconsistent (%d words)", n);
+    const char *const *task = task_word_list();
+    for (int i = 0; i < n_task; i++)
+        if (strcmp(words[first_task + i], task[i]) != 0)
+            micl_fatal("saved vocabulary: task word %d is '%s', expected '%s'", i,
+                       words[first_task + i], task[i]);
     v->n = n;
     v->words = words;
     for (int i = 0; i < N_SPECIALS; i++)
         if (strcmp(words[i], SPECIALS[i]) != 0)
             micl_fatal("saved vocabulary does not start with the special tokens");
     set_specials(v);
+    v->first_task = n_task > 0 ? first_task : N_SPECIALS;
+    v->n_task = n_task;
     v->n_question = n_question;
-    for (int i = 0; i < n_question; i++)
-        v->question[i] = N_SPECIALS + i;
+    for (int i = 0; i < n_question; i++) {
+        int id = question ? question[i] : N_SPECIALS + i;
+        if (id < 0 || id >= n) micl_fatal("saved vocabulary: question word id %d out of range", id);
+        v->question[i] = id;
+    }
     v->first_real = first_real;
     v->n_real = n_real;
     v->first_fake = first_fake;

@@ -2,7 +2,7 @@
  * activation arenas, initialisation and the FLOP count. The passes live in vlm_pass.c.
  *
  * Parameter tensors, in arena order (E = enc_dim, D = dim, h = mlp_ratio * width):
- *   enc.patch.w [E x P*P], enc.patch.b [E], enc.pos [n_patches x E],
+ *   enc.patch.w [E x P*P*C], enc.patch.b [E], enc.pos [n_patches x E],
  *   enc.<i>.{ln1.w, ln1.b, attn.qkv.w [3E x E], attn.qkv.b, attn.proj.w [E x E], attn.proj.b,
  *            ln2.w, ln2.b, mlp.fc1.w [h x E], mlp.fc1.b, mlp.fc2.w [E x h], mlp.fc2.b},
  *   enc.ln.w, enc.ln.b, proj.fc1.w [D x n_patches*E (flatten) or D x E (mean)], proj.fc1.b,
@@ -214,6 +214,8 @@ static int check_config(const vlm_config_t *c, int max_tokens, int max_images, c
         BAD("dim (%d) must be a positive multiple of heads (%d)", c->dim, c->heads);
     if ((c->dim / c->heads) % 2) BAD("dim / heads (%d) must be even for RoPE", c->dim / c->heads);
     if (c->pool != VLM_POOL_FLATTEN && c->pool != VLM_POOL_MEAN) BAD("unknown pool %d", c->pool);
+    if (c->channels != 0 && c->channels != 1 && c->channels != 3)
+        BAD("channels must be 1 (gray) or 3 (RGB), got %d", c->channels);
     if (c->mlp_ratio <= 0) BAD("mlp_ratio must be positive, got %d", c->mlp_ratio);
     if (c->vocab <= 0) BAD("vocab must be positive, got %d", c->vocab);
     if (c->max_seq <= 0 || c->max_seq > KERN_ATTN_MAX_T)
@@ -234,11 +236,12 @@ vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char 
     if (!check_config(cfg, max_tokens, max_images, err, err_len)) return NULL;
     vlm_t *m = micl_calloc(1, sizeof(vlm_t));
     m->cfg = *cfg;
+    if (m->cfg.channels == 0) m->cfg.channels = 1; /* configs made before colour images */
     m->max_tokens = max_tokens;
     m->max_images = max_images;
     m->grid = cfg->image_size / cfg->patch;
     m->n_patches = m->grid * m->grid;
-    m->patch_px = cfg->patch * cfg->patch;
+    m->patch_px = cfg->patch * cfg->patch * m->cfg.channels;
     m->hidden_enc = cfg->mlp_ratio * cfg->enc_dim;
     m->hidden_dec = cfg->mlp_ratio * cfg->dim;
     vlm_tower_t *towers[2] = {&m->enc, &m->dec};
@@ -352,7 +355,7 @@ void vlm_init_params(vlm_t *m, uint64_t seed) {
 static double image_flops(const vlm_config_t *c) {
     double np = (double)(c->image_size / c->patch) * (c->image_size / c->patch);
     double E = c->enc_dim, D = c->dim, h = (double)c->mlp_ratio * E;
-    double f = 2.0 * np * c->patch * c->patch * E;
+    double f = 2.0 * np * c->patch * c->patch * (c->channels > 0 ? c->channels : 1) * E;
     f += c->enc_layers * (2.0 * np * (3 * E * E + E * E + 2 * E * h) + 4.0 * np * np * E);
     double pooled = c->pool == VLM_POOL_MEAN ? E : np * E;
     return f + 2.0 * (pooled * D + D * D);

@@ -1,8 +1,8 @@
 /* vlm.h - the vision-language model: parameters, forward, backward.
  *
  * Shape (LLaVA-like, sized for a CPU):
- *   image [S x S uint8] -> /255, patches of P x P -> linear patch embedding (+ learned patch
- *   position embedding) -> enc_layers pre-LN ViT blocks (bidirectional attention, GELU MLP)
+ *   image [S x S x C uint8] -> /255, patches of P x P x C -> linear patch embedding (+ learned
+ * patch position embedding) -> enc_layers pre-LN ViT blocks (bidirectional attention, GELU MLP)
  *   -> final LayerNorm -> pool (flatten the patch tokens in grid order, or mean) -> projector MLP
  *   (pooled -> dim, GELU, dim -> dim)
  *   = ONE decoder token per image.
@@ -35,7 +35,8 @@ typedef struct {
     int vocab;
     int max_seq;
     float init_std;
-    int pool; /* VLM_POOL_FLATTEN (default, 0) or VLM_POOL_MEAN */
+    int pool;     /* VLM_POOL_FLATTEN (default, 0) or VLM_POOL_MEAN */
+    int channels; /* image channels: 1 (gray) or 3 (RGB, interleaved); 0 means 1 */
 } vlm_config_t;
 
 /* How the encoder's patch tokens become the projector's input: FLATTEN concatenates the
@@ -50,7 +51,7 @@ typedef struct {
     const int32_t *tokens;  /* [B*T] token ids; image_token marks an image slot */
     const int32_t *targets; /* [B*T] target id for position t (predicts token t+1) or -1 */
     int n_images;           /* number of image_token entries in tokens */
-    const uint8_t *pixels;  /* [n_images * S * S] */
+    const uint8_t *pixels;  /* [n_images * S * S * C], channels interleaved */
     int image_token;        /* the id of the IMAGE token */
 } vlm_batch_t;
 

@@ -83,18 +83,21 @@ static void block_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
 
 /* ---- patch embedding (+ learned position embedding) ---- */
 
-/* patches[img * n_patches + p][py * P + px] = pixel / 255, patches row-major over the grid. */
+/* patches[img * n_patches + p][(py * P + px) * C + ch] = pixel / 255, patches row-major over
+ * the grid, channels interleaved as in the image. */
 static void patchify(vlm_t *m, const uint8_t *pixels, int n) {
     int S = m->cfg.image_size, P = m->cfg.patch, G = m->grid, PP = m->patch_px;
+    int C = m->cfg.channels, row = P * C;
 #pragma omp parallel for schedule(static)
     for (int64_t ip = 0; ip < (int64_t)n * m->n_patches; ip++) {
         int64_t img = ip / m->n_patches;
         int p = (int)(ip % m->n_patches), gy = p / G, gx = p % G;
-        const uint8_t *src = pixels + img * S * S + (int64_t)gy * P * S + gx * P;
+        const uint8_t *src =
+            pixels + ((img * S + (int64_t)gy * P) * S + (int64_t)gx * P) * (int64_t)C;
         float *dst = m->patches + ip * PP;
         for (int py = 0; py < P; py++)
-            for (int px = 0; px < P; px++)
-                dst[py * P + px] = (float)src[py * S + px] / 255.0f;
+            for (int k = 0; k < row; k++)
+                dst[py * row + k] = (float)src[(int64_t)py * S * C + k] / 255.0f;
     }
 }
 
@@ -297,7 +300,7 @@ void vlm_backward(vlm_t *m, float scale) {
 
 void vlm_encode_images(vlm_t *m, const uint8_t *pixels, int n_images, float *out) {
     int D = m->cfg.dim;
-    size_t img_bytes = (size_t)m->cfg.image_size * m->cfg.image_size;
+    size_t img_bytes = (size_t)m->cfg.image_size * m->cfg.image_size * m->cfg.channels;
     if (m->max_images <= 0 && n_images > 0) micl_fatal("vlm_encode_images: max_images is 0");
     m->have_forward = 0; /* the activations are overwritten */
     for (int i0 = 0; i0 < n_images; i0 += m->max_images) {

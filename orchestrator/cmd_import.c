@@ -22,7 +22,7 @@ static const char *IMPORT_USAGE =
     "  DIR         a folder with one sub-folder of .png/.jpg/.jpeg images per class\n"
     "  -o OUT.h5   the image store to write\n"
     "  --size N    side of the stored square images, 1 .. 1024 (default 28)\n"
-    "  --gray      convert to 8-bit grayscale (the only mode; without it a note says so)\n";
+    "  --gray      store 8-bit grayscale (BT.601 luma); without it images are stored in RGB\n";
 
 static int import_usage(const char *fmt, const char *arg) {
     if (micl_rank() <= 0) {

@@ -20,6 +20,7 @@
 #include "../data/show.h"
 #include "../data/sources.h"
 #include "../data/store.h"
+#include "../data/task_scene.h"
 #include "../data/vocab.h"
 #include "../worker/evaluator.h"
 
@@ -31,12 +32,27 @@ static const char *SHOW_USAGE =
     "           binding-eval  evaluation episode: N-way (default 3) K-shot (default 2) on\n"
     "                         held-out classes with fresh fake names, one scored query\n"
     "           classify      L (default 6) images answered with their real names\n"
-    "  CFG: the config's glyph store, vocabulary and seed; STORE.h5: 32 fake names, seed 1.\n"
+    "           scene         scene or operator training episode of --kind K, L turns\n"
+    "                         (default 6), train split\n"
+    "           scene-eval    K-shot (default 3) evaluation episode of --kind K, held-out\n"
+    "                         split (test split if the store has none), one scored query\n"
+    "  kinds K: colour shape position size count relation count_induction operator\n"
+    "           (default colour; size is evaluation only; operator needs an operator store)\n"
+    "  CFG: the config's glyph store (scene tasks: its scene or operator store), vocabulary\n"
+    "  and seed; STORE.h5: 32 fake names, seed 1.\n"
     "  --index I picks the I-th episode of the seed (default 0).\n";
 
-enum { TASK_BINDING = 0, TASK_BINDING_EVAL = 1, TASK_CLASSIFY = 2, N_TASKS = 3 };
-static const char *const TASK_NAMES[N_TASKS] = {"binding", "binding-eval", "classify"};
-#define VALID_TASKS "binding, binding-eval, classify"
+enum {
+    TASK_BINDING = 0,
+    TASK_BINDING_EVAL = 1,
+    TASK_CLASSIFY = 2,
+    TASK_SCENE = 3,
+    TASK_SCENE_EVAL = 4,
+    N_TASKS = 5
+};
+static const char *const TASK_NAMES[N_TASKS] = {"binding", "binding-eval", "classify", "scene",
+                                                "scene-eval"};
+#define VALID_TASKS "binding, binding-eval, classify, scene, scene-eval"
 
 /* Store-only input: the vocabulary's fake-name pool and seed. */
 enum { STORE_FAKE_NAMES = 32, STORE_SEED = 1 };
@@ -45,6 +61,7 @@ typedef struct {
     const char *input, *out;
     int task;
     int ways, shots, items; /* -1 = the task's default */
+    int kind;               /* scene tasks: task_scene_kind_t */
     int64_t seed, index;    /* seed < 0: the input's default */
     episode_format_t format;
 } show_opts_t;
@@ -77,7 +94,7 @@ static int parse_opts(int argc, char **argv, show_opts_t *o) {
     o->format = EPISODE_FORMAT_COMPACT;
     if (argc < 1 || argv[0][0] == '-') return show_usage("%s", "missing STORE.h5 or CFG");
     o->input = argv[0];
-    const char *task = NULL;
+    const char *task = NULL, *kind = "colour";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!val) return show_usage("option '%s' needs a value", a);
@@ -85,6 +102,8 @@ static int parse_opts(int argc, char **argv, show_opts_t *o) {
             task = val;
         else if (strcmp(a, "-o") == 0)
             o->out = val;
+        else if (strcmp(a, "--kind") == 0)
+            kind = val;
         else if (strcmp(a, "--ways") == 0)
             o->ways = (int)parse_int(a, val, 2, EPISODE_MAX_WAYS);
         else if (strcmp(a, "--shots") == 0)
@@ -113,6 +132,22 @@ static int parse_opts(int argc, char **argv, show_opts_t *o) {
         return MICL_EXIT_USAGE;
     }
     if (!o->out) return show_usage("%s", "-o EPISODE.png is required");
+    int scene = o->task == TASK_SCENE || o->task == TASK_SCENE_EVAL;
+    o->kind = task_scene_kind_of(kind);
+    if (o->kind < 0)
+        return show_usage("unknown --kind '%s' (valid: colour, shape, position, size, count, "
+                          "relation, count_induction, operator)",
+                          kind);
+    if (scene && o->ways >= 0) return show_usage("--ways does not apply to task %s", task);
+    if (scene) {
+        if (o->task == TASK_SCENE && o->shots >= 0)
+            return show_usage("%s", "--shots applies to task scene-eval, not scene");
+        if (o->task == TASK_SCENE_EVAL && o->items >= 0)
+            return show_usage("%s", "--items does not apply to task scene-eval (K shots + 1)");
+        if (o->shots < 0) o->shots = 3;
+        if (o->items < 0) o->items = 6;
+        return -1;
+    }
     if (o->task == TASK_CLASSIFY && o->ways >= 0)
         return show_usage("%s", "--ways does not apply to task classify");
     if (o->task != TASK_BINDING_EVAL && o->shots >= 0)
@@ -180,6 +215,52 @@ static void check_ways(const show_opts_t *o, const episode_source_t *src, const 
                    v->n_fake);
 }
 
+/* A scene or operator episode of o->kind from store, drawn to o->out. */
+static int show_scene(const show_opts_t *o, const image_store_t *store, const vocab_t *v,
+                      const char *store_path, const char *origin, uint64_t seed) {
+    task_scene_kind_t kind = (task_scene_kind_t)o->kind;
+    int eval = o->task == TASK_SCENE_EVAL, split = STORE_SPLIT_TRAIN;
+    if (eval) {
+        split = STORE_SPLIT_TEST;
+        for (int64_t i = 0; i < store->n; i++)
+            if (store->split[i] == STORE_SPLIT_HELDOUT_CLASS) split = STORE_SPLIT_HELDOUT_CLASS;
+    }
+    task_scene_source_t src;
+    task_scene_source_init(&src, store, split, v, o->format);
+    episode_t *ep = micl_calloc(1, sizeof *ep);
+    char what[256];
+    if (eval) {
+        if (o->shots + 1 > EPISODE_MAX_ITEMS)
+            micl_fatal("a %d-shot episode has %d turns; at most %d fit an episode", o->shots,
+                       o->shots + 1, EPISODE_MAX_ITEMS);
+        rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, (uint64_t)o->index);
+        task_scene_eval(&src, &r, kind, o->shots, ep);
+        snprintf(what, sizeof what,
+                 "scene-eval \xC2\xB7 %s, %d-shot \xC2\xB7 evaluation episode, %s",
+                 task_scene_kind_name(kind), o->shots,
+                 split == STORE_SPLIT_HELDOUT_CLASS ? "held-out split" : "test split");
+    } else {
+        rng_t r = rng_make(seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)o->index);
+        task_scene_train(&src, &r, kind, o->items, ep);
+        snprintf(what, sizeof what,
+                 "scene \xC2\xB7 %s, %d turns \xC2\xB7 training episode, train split",
+                 task_scene_kind_name(kind), o->items);
+    }
+    char title[2048];
+    snprintf(title, sizeof title,
+             "%s\nstore %s (%s, %lld images of %dx%dx%d) \xC2\xB7 %s\n"
+             "seed %llu, episode %lld \xC2\xB7 %s format, %d tokens",
+             what, store_path, store->source, (long long)store->n, store->h, store->w, store->c,
+             origin, (unsigned long long)seed, (long long)o->index,
+             o->format == EPISODE_FORMAT_CHAT ? "chat" : "compact", ep->n_tokens);
+    show_episode_png(ep, store, v, title, o->out);
+    micl_info("%s: %s %s episode, %d turns, %d tokens", o->out, TASK_NAMES[o->task],
+              task_scene_kind_name(kind), ep->n_images, ep->n_tokens);
+    free(ep);
+    task_scene_source_free(&src);
+    return 0;
+}
+
 int cmd_data_show(int argc, char **argv) {
     show_opts_t o;
     int rc = parse_opts(argc, argv, &o);
@@ -194,9 +275,15 @@ int cmd_data_show(int argc, char **argv) {
     char store_path[CONFIG_PATH_LEN + 64], origin[CONFIG_PATH_LEN + 160];
     int from_config = input_is_config(o.input);
     uint64_t seed;
+    int scene = o.task == TASK_SCENE || o.task == TASK_SCENE_EVAL;
     if (from_config) {
         config_load(o.input, &cfg);
-        data_glyph_store_path(&cfg, store_path, (int)sizeof store_path);
+        if (!scene)
+            data_glyph_store_path(&cfg, store_path, (int)sizeof store_path);
+        else if (task_scene_needs_operands((task_scene_kind_t)o.kind))
+            data_operator_store_path(&cfg, store_path, (int)sizeof store_path);
+        else
+            data_scene_store_path(&cfg, store_path, (int)sizeof store_path);
         store_read(store_path, &store);
         vocab_build(&v, &store, cfg.fake_names, cfg.seed, cfg.question);
         seed = o.seed >= 0 ? (uint64_t)o.seed : cfg.seed;
@@ -209,6 +296,14 @@ int cmd_data_show(int argc, char **argv) {
         seed = o.seed >= 0 ? (uint64_t)o.seed : STORE_SEED;
         snprintf(origin, sizeof origin, "vocabulary of the store (%d fake names, seed %d)",
                  STORE_FAKE_NAMES, STORE_SEED);
+    }
+
+    if (scene) {
+        rc = show_scene(&o, &store, &v, store_path, origin, seed);
+        vocab_free(&v);
+        store_free(&store);
+        if (from_config) config_free(&cfg);
+        return rc;
     }
 
     /* the episode */

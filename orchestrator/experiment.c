@@ -56,7 +56,8 @@ static vlm_config_t model_config(const config_t *cfg, int vocab) {
                       vocab,
                       m->max_seq,
                       m->init_std,
-                      strcmp(m->pool, "mean") == 0 ? VLM_POOL_MEAN : VLM_POOL_FLATTEN};
+                      strcmp(m->pool, "mean") == 0 ? VLM_POOL_MEAN : VLM_POOL_FLATTEN,
+                      m->channels};
     return c;
 }
 
@@ -99,7 +100,11 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
     eval_zeroshot(&ev, glyphs, e->zeroshot_images, zs);
     micl_info("[%s] eval zero-shot %d-way: %.3f [%.3f, %.3f]", out->name, zs->ways, zs->accuracy,
               zs->ci_low, zs->ci_high);
-    if (fmnist && fmnist->h != cfg->model.image_size) {
+    if (fmnist && fmnist->c != cfg->model.channels) {
+        micl_info("[%s] cross-domain evaluation skipped: %s images have %d channel(s), the model "
+                  "takes %d",
+                  out->name, fmnist->source, fmnist->c, cfg->model.channels);
+    } else if (fmnist && fmnist->h != cfg->model.image_size) {
         micl_info("[%s] cross-domain evaluation skipped: %s images are %dx%d, the model takes %d",
                   out->name, fmnist->source, fmnist->h, fmnist->w, cfg->model.image_size);
     } else if (fmnist) {
@@ -195,6 +200,9 @@ static int load_stores(const config_t *cfg, image_store_t *glyphs, image_store_t
     if (glyphs->h != cfg->model.image_size || glyphs->w != cfg->model.image_size)
         micl_fatal("%s: images are %dx%d but model.image_size = %d", gpath, glyphs->h, glyphs->w,
                    cfg->model.image_size);
+    if (glyphs->c != cfg->model.channels)
+        micl_fatal("%s: images have %d channel%s but model.channels = %d", gpath, glyphs->c,
+                   glyphs->c == 1 ? "" : "s", cfg->model.channels);
     return have_fmnist;
 }
 
@@ -282,6 +290,9 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     if (store.h != mc->image_size || store.w != mc->image_size)
         micl_fatal("%s: images are %dx%d but the model in %s takes %dx%d", o->dataset, store.h,
                    store.w, o->checkpoint, mc->image_size, mc->image_size);
+    if (store.c != mc->channels)
+        micl_fatal("%s: images have %d channel%s but the model in %s takes %d (model.channels)",
+                   o->dataset, store.c, store.c == 1 ? "" : "s", o->checkpoint, mc->channels);
     int T = 1 + max_items * episode_turn_tokens(&v, (episode_format_t)st.episode_format);
     if (T > mc->max_seq)
         micl_fatal("%d-way %d-shot episodes need %d tokens but the model's max_seq is %d", o->ways,

@@ -8,7 +8,7 @@ add_test(NAME show_prepare
 set_tests_properties(show_prepare PROPERTIES FIXTURES_SETUP show_store
                      ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
 foreach(case tasks_cfg tasks_store deterministic bad_unknown_task bad_missing_store
-        bad_missing_dir bad_too_many_ways)
+        bad_missing_dir bad_too_many_ways scene_tasks)
   add_test(NAME show_${case}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/show_test.sh $<TARGET_FILE:micl>
                    ${CMAKE_SOURCE_DIR} ${MICL_SHOW_WORK} ${case})

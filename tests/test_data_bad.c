@@ -132,7 +132,11 @@ typedef enum {
     MOD_CLASS_SPLIT_COUNT,
     MOD_SCHEMA_NEWER,
     MOD_SCHEMA_MISSING,
-    MOD_IMAGES_INT16
+    MOD_IMAGES_INT16,
+    MOD_IMAGES_2CH,
+    MOD_OBJECTS_NO_COUNT,
+    MOD_OBJECTS_OUTSIDE,
+    MOD_N_OBJECTS_RANGE
 } store_mod_t;
 
 static void replace_dataset(hid_t f, const char *name, hid_t type, int rank, const hsize_t *dims,
@@ -186,6 +190,28 @@ static void make_broken_store(const char *path, store_mod_t mod) {
         CHECK(a >= 0 && H5Awrite(a, H5T_NATIVE_INT, &v) >= 0 && H5Aclose(a) >= 0);
         break;
     }
+    case MOD_IMAGES_2CH: {
+        uint8_t px[360] = {0};
+        hsize_t d4c[4] = {20, 3, 3, 2};
+        replace_dataset(f, "/images", H5T_STD_U8LE, 4, d4c, px, H5T_NATIVE_UINT8);
+        break;
+    }
+    case MOD_OBJECTS_NO_COUNT:
+    case MOD_OBJECTS_OUTSIDE:
+    case MOD_N_OBJECTS_RANGE: {
+        int16_t obj[20 * 2 * STORE_OBJECT_FIELDS], cnt[20];
+        for (int i = 0; i < 20; i++) {
+            cnt[i] = mod == MOD_N_OBJECTS_RANGE && i == 6 ? 3 : 1;
+            int16_t rec[2 * STORE_OBJECT_FIELDS] = {0, 1, 1, 2, 2, -1, -1, -1, -1, -1};
+            if (mod == MOD_OBJECTS_OUTSIDE && i == 4) rec[STORE_OBJ_X] = 3;
+            memcpy(obj + i * 2 * STORE_OBJECT_FIELDS, rec, sizeof rec);
+        }
+        hsize_t od[3] = {20, 2, STORE_OBJECT_FIELDS};
+        replace_dataset(f, "/objects", H5T_STD_I16LE, 3, od, obj, H5T_NATIVE_INT16);
+        if (mod != MOD_OBJECTS_NO_COUNT)
+            replace_dataset(f, "/n_objects", H5T_STD_I16LE, 1, &d1, cnt, H5T_NATIVE_INT16);
+        break;
+    }
     case MOD_SCHEMA_MISSING:
         CHECK(H5Adelete(f, "schema_version") >= 0);
         break;
@@ -233,7 +259,15 @@ static void store_cases(const char *dir) {
     store_case(dir, "store images int16", MOD_IMAGES_INT16,
                "dataset /images has type int16, expected uint8");
     store_case(dir, "store images rank 2", MOD_IMAGES_RANK2,
-               "dataset /images has rank 2, expected rank 3");
+               "dataset /images has rank 2, expected rank 3 or 4");
+    store_case(dir, "store images 2 channels", MOD_IMAGES_2CH,
+               "dataset /images has 2 channels, expected 1 (gray) or 3 (RGB)");
+    store_case(dir, "store objects without count", MOD_OBJECTS_NO_COUNT,
+               "datasets /n_objects and /objects must be present together");
+    store_case(dir, "store object outside", MOD_OBJECTS_OUTSIDE,
+               "dataset /objects: image 4 object 0 is (0, 1, 1, 3, 2)");
+    store_case(dir, "store n_objects range", MOD_N_OBJECTS_RANGE,
+               "dataset /n_objects: image 6 has 3 objects, expected 0 .. 2");
     store_case(dir, "store labels short", MOD_LABELS_SHORT,
                "dataset /labels has shape [19], expected [20]");
     store_case(dir, "store missing /split", MOD_DROP_SPLIT, "missing dataset /split");
@@ -242,7 +276,7 @@ static void store_cases(const char *dir) {
     store_case(dir, "store class count mismatch", MOD_CLASS_SPLIT_COUNT,
                "dataset /class_split has shape [4], expected [5]");
     store_case(dir, "store schema newer", MOD_SCHEMA_NEWER,
-               "attribute schema_version is 2, newer than this micl reads (1)");
+               "attribute schema_version is 3, newer than this micl reads (2)");
     store_case(dir, "store schema missing", MOD_SCHEMA_MISSING, "missing attribute schema_version");
 
     tdu_expect_fail("store missing file", dir, read_store, "nothere.h5",

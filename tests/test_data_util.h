@@ -77,6 +77,7 @@ static inline void tdu_make_store(image_store_t *s, int n_classes, int per_class
     s->n = (int64_t)n_classes * per_class;
     s->h = h;
     s->w = w;
+    s->c = 1;
     s->pixels = malloc((size_t)(s->n * h * w));
     s->labels = malloc((size_t)s->n * sizeof *s->labels);
     s->split = malloc((size_t)s->n);

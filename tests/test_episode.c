@@ -26,6 +26,7 @@ static void make_store(image_store_t *s, int classes, int per_class, int heldout
     memset(s, 0, sizeof *s);
     s->n = (int64_t)classes * per_class;
     s->h = s->w = 4;
+    s->c = 1;
     s->pixels = malloc((size_t)s->n * 16);
     s->labels = malloc((size_t)s->n * 4);
     s->split = malloc((size_t)s->n);

@@ -247,18 +247,19 @@ static double model_obj(void *p) {
     return vlm_forward(c->m, &c->batch, &nt);
 }
 
-static void check_model(int pool) {
-    vlm_config_t cfg = {8, 4, 16, 2, 2, 16, 2, 2, 2, 13, 8, 0.3f, pool};
-    printf("model with %s pooling\n", pool == VLM_POOL_MEAN ? "mean" : "flatten");
+static void check_model(int pool, int channels) {
+    vlm_config_t cfg = {8, 4, 16, 2, 2, 16, 2, 2, 2, 13, 8, 0.3f, pool, channels};
+    printf("model with %s pooling, %d channel(s)\n", pool == VLM_POOL_MEAN ? "mean" : "flatten",
+           channels);
     char err[256];
     vlm_t *m = vlm_create(&cfg, MB * MT, 8, err, sizeof err);
     if (!m) micl_fatal("vlm_create: %s", err);
     vlm_init_params(m, 3);
     static const int32_t tok[MB * MT] = {2, IMG, 5, IMG, 6, 7, 3, 2, 4, IMG, 9, IMG, IMG, 8};
     static const int32_t tgt[MB * MT] = {-1, 5, -1, 6, 7, 3, -1, 4, 11, 9, -1, 12, 8, 0};
-    uint8_t px[5 * 64];
-    for (int i = 0; i < 5 * 64; i++)
-        px[i] = (uint8_t)((i * 97 + (i / 64) * 31) & 255);
+    uint8_t px[5 * 64 * 3];
+    for (int i = 0; i < 5 * 64 * channels; i++)
+        px[i] = (uint8_t)((i * 97 + (i / (64 * channels)) * 31) & 255);
     model_ctx_t c = {m, {MB, MT, tok, tgt, 5, px, IMG}};
     int64_t nt;
     vlm_zero_grads(m);
@@ -299,8 +300,9 @@ int main(void) {
     check_attention(1, 1);
     check_pool();
     check_crossentropy();
-    check_model(VLM_POOL_FLATTEN);
-    check_model(VLM_POOL_MEAN);
+    check_model(VLM_POOL_FLATTEN, 1);
+    check_model(VLM_POOL_MEAN, 1);
+    check_model(VLM_POOL_FLATTEN, 3);
     if (g_failures) printf("%d FAILED\n", g_failures);
     return g_failures ? 1 : 0;
 }

@@ -437,7 +437,7 @@ static void run_model(vlm_t *m, int threads, float *grads_out, double *loss) {
 }
 
 static void test_thread_determinism(void) {
-    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN};
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1};
     char err[256];
     vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
     if (!m) micl_fatal("vlm_create: %s", err);

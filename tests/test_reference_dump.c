@@ -79,6 +79,7 @@ static void write_config(hid_t f, const vlm_config_t *c, double scale, long long
     write_attr_int(f, "vocab", c->vocab);
     write_attr_int(f, "max_seq", c->max_seq);
     write_attr_int(f, "pool", c->pool);
+    write_attr_int(f, "channels", c->channels);
     write_attr_int(f, "image_token", IMG);
     write_attr_int(f, "n_images", n_img);
     write_attr_int(f, "n_targets", nt);
@@ -87,11 +88,13 @@ static void write_config(hid_t f, const vlm_config_t *c, double scale, long long
 
 int main(int argc, char **argv) {
     if (argc != 2 && argc != 3) {
-        fprintf(stderr, "usage: test_reference_dump OUT.h5 [flatten|mean]\n");
+        fprintf(stderr, "usage: test_reference_dump OUT.h5 [flatten|mean|rgb]\n");
         return 2;
     }
-    vlm_config_t c = {12, 4, 16, 2, 2, 24, 2, 2, 4, 50, 12, 0.2f, VLM_POOL_FLATTEN};
+    /* rgb: flatten pooling over 3-channel images */
+    vlm_config_t c = {12, 4, 16, 2, 2, 24, 2, 2, 4, 50, 12, 0.2f, VLM_POOL_FLATTEN, 1};
     if (argc == 3 && strcmp(argv[2], "mean") == 0) c.pool = VLM_POOL_MEAN;
+    if (argc == 3 && strcmp(argv[2], "rgb") == 0) c.channels = 3;
     char err[256];
     vlm_t *m = vlm_create(&c, B * T, 16, err, sizeof err);
     if (!m) micl_fatal("vlm_create: %s", err);
@@ -112,7 +115,7 @@ int main(int argc, char **argv) {
         n_img += tok[i] == IMG;
         tgt[i] = (i % 3 == 2) ? -1 : (i * 11 + 5) % c.vocab;
     }
-    size_t S2 = (size_t)c.image_size * c.image_size;
+    size_t S2 = (size_t)c.image_size * c.image_size * (size_t)c.channels;
     uint8_t *px = micl_malloc(S2 * (size_t)n_img);
     for (size_t i = 0; i < S2 * (size_t)n_img; i++)
         px[i] = (uint8_t)((i * 2654435761u) >> 13);
@@ -130,10 +133,10 @@ int main(int argc, char **argv) {
     hid_t f = h5_checked(H5Fcreate(argv[1], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), argv[1]);
     write_config(f, &c, scale, (long long)nt, n_img);
     hid_t g = h5_checked(H5Gcreate2(f, "batch", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "batch");
-    int bt[2] = {B, T}, pxs[3] = {n_img, c.image_size, c.image_size};
+    int bt[2] = {B, T}, pxs[4] = {n_img, c.image_size, c.image_size, c.channels};
     write_dataset(g, "tokens", H5T_STD_I32LE, H5T_NATIVE_INT32, tok, 2, bt);
     write_dataset(g, "targets", H5T_STD_I32LE, H5T_NATIVE_INT32, tgt, 2, bt);
-    write_dataset(g, "pixels", H5T_STD_U8LE, H5T_NATIVE_UINT8, px, 3, pxs);
+    write_dataset(g, "pixels", H5T_STD_U8LE, H5T_NATIVE_UINT8, px, c.channels == 1 ? 3 : 4, pxs);
     h5_ok(H5Gclose(g), "H5Gclose");
     g = h5_checked(H5Gcreate2(f, "out", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "out");
     int ls[2] = {(int)nt, c.vocab}, es[2] = {n_img, c.dim};

@@ -126,7 +126,7 @@ static void run_case(vlm_t *m, const prefixes_t *p, int cont_len) {
 }
 
 int main(void) {
-    vlm_config_t cfg = {12, 4, 16, 1, 2, 32, 2, 2, 4, 40, MAX_T, 0.3f, VLM_POOL_FLATTEN};
+    vlm_config_t cfg = {12, 4, 16, 1, 2, 32, 2, 2, 4, 40, MAX_T, 0.3f, VLM_POOL_FLATTEN, 1};
     char err[256];
     vlm_t *m = vlm_create(&cfg, MAX_PROMPTS * MAX_T, MAX_PROMPTS * (ROUNDS + 1), err, sizeof err);
     if (!m) {

@@ -25,6 +25,7 @@ static void write_model_config(hid_t g, const vlm_config_t *c) {
     h5_attr_int(g, "max_seq", c->max_seq);
     h5_attr_double(g, "init_std", c->init_std);
     h5_attr_int(g, "pool", c->pool);
+    h5_attr_int(g, "channels", c->channels > 0 ? c->channels : 1);
 }
 
 static void read_model_config(hid_t g, vlm_config_t *c) {
@@ -41,6 +42,8 @@ static void read_model_config(hid_t g, vlm_config_t *c) {
     c->max_seq = (int)h5_read_attr_int(g, "max_seq");
     c->init_std = (float)h5_read_attr_double(g, "init_std");
     c->pool = (int)h5_read_attr_int(g, "pool");
+    /* Checkpoints written before colour images have no channels attribute: gray. */
+    c->channels = h5_has_attr(g, "channels") ? (int)h5_read_attr_int(g, "channels") : 1;
 }
 
 static void write_progress(hid_t f, const run_result_t *r) {
@@ -93,6 +96,14 @@ void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_
     hid_t gv = h5_group(f, "vocab");
     h5_write_strings(gv, "words", v->words, v->n);
     h5_attr_int(gv, "n_question", v->n_question);
+    h5_attr_int(gv, "first_task", v->first_task);
+    h5_attr_int(gv, "n_task", v->n_task);
+    if (v->n_question > 0) {
+        int32_t q[VOCAB_MAX_QUESTION];
+        for (int i = 0; i < v->n_question; i++)
+            q[i] = v->question[i];
+        h5_write_i32(gv, "question", q, v->n_question);
+    }
     h5_attr_int(gv, "first_real", v->first_real);
     h5_attr_int(gv, "n_real", v->n_real);
     h5_attr_int(gv, "first_fake", v->first_fake);
@@ -114,6 +125,26 @@ static void check_finite(const char *path, const char *name, const float *x, int
         if (!isfinite(x[i]))
             micl_fatal("%s: dataset /%s holds a non-finite value at index %lld", path, name,
                        (long long)i);
+}
+
+/* The vocabulary of /vocab. Checkpoints written before the task section have no n_task
+ * attribute: their question words follow the special tokens. */
+static void read_vocab(const char *path, hid_t gv, char **words, int nw, vocab_t *v) {
+    int n_question = (int)h5_read_attr_int(gv, "n_question");
+    int first_task = 0, n_task = 0;
+    int32_t *question = NULL;
+    if (h5_has_attr(gv, "n_task")) {
+        first_task = (int)h5_read_attr_int(gv, "first_task");
+        n_task = (int)h5_read_attr_int(gv, "n_task");
+        if (n_question < 0 || n_question > VOCAB_MAX_QUESTION)
+            micl_fatal("%s: /vocab has %d question words, at most %d", path, n_question,
+                       VOCAB_MAX_QUESTION);
+        if (n_question > 0) question = h5_read_i32(gv, "question", n_question, NULL);
+    }
+    vocab_from_words(v, words, nw, first_task, n_task, n_question, question,
+                     (int)h5_read_attr_int(gv, "first_real"), (int)h5_read_attr_int(gv, "n_real"),
+                     (int)h5_read_attr_int(gv, "first_fake"), (int)h5_read_attr_int(gv, "n_fake"));
+    free(question);
 }
 
 vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,
@@ -146,9 +177,7 @@ vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t
     if (nw != mc.vocab)
         micl_fatal("%s: /vocab/words has %lld words but the model's vocab is %d", path,
                    (long long)nw, mc.vocab);
-    vocab_from_words(v, words, (int)nw, (int)h5_read_attr_int(gv, "n_question"),
-                     (int)h5_read_attr_int(gv, "first_real"), (int)h5_read_attr_int(gv, "n_real"),
-                     (int)h5_read_attr_int(gv, "first_fake"), (int)h5_read_attr_int(gv, "n_fake"));
+    read_vocab(path, gv, words, (int)nw, v);
     H5Gclose(gv);
 
     char err[256];

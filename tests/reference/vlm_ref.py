@@ -7,7 +7,8 @@ float64, and checks every number with relative error max|a - b| / max|b| < 1e-4 
 Prints one line per check and a summary; exits 1 on any failure.
 
 The architecture, from the spec in vlm.h:
-  pixels / 255 -> P x P patches (row-major inside a patch, patches row-major) -> Linear
+  pixels / 255 -> P x P x C patches (row-major inside a patch, channels interleaved per pixel,
+  patches row-major; C = 1 gray or 3 RGB) -> Linear
   + learned position embedding -> pre-LN ViT blocks (bidirectional MHA, GELU-tanh MLP)
   -> LayerNorm -> flatten (or mean) over patches -> Linear, GELU, Linear = one decoder token per image.
   Decoder: token embedding with image slots replaced (images in order), pre-LN blocks with
@@ -74,13 +75,16 @@ def block(x, p, name, heads, causal, use_rope):
 
 
 def encode_images(pixels, p, cfg):
-    """pixels: [N, S, S] uint8 -> [N, dim]."""
-    N, S, _ = pixels.shape
+    """pixels: [N, S, S] (gray) or [N, S, S, C] uint8 -> [N, dim]."""
+    if pixels.ndim == 3:
+        pixels = pixels[..., None]
+    N, S, _, C = pixels.shape
+    assert C == cfg.get("channels", 1)
     P = cfg["patch"]
     G = S // P
     x = torch.from_numpy(pixels.astype(np.float64)) / 255.0
-    # [N, G, P, G, P] -> [N, G, G, P, P] -> [N, G*G, P*P]
-    patches = x.reshape(N, G, P, G, P).permute(0, 1, 3, 2, 4).reshape(N, G * G, P * P)
+    # [N, G, P, G, P, C] -> [N, G, G, P, P, C] -> [N, G*G, P*P*C]
+    patches = x.reshape(N, G, P, G, P, C).permute(0, 1, 3, 2, 4, 5).reshape(N, G * G, P * P * C)
     h = linear(patches, p, "enc.patch") + p["enc.pos"][None]
     for layer in range(cfg["enc_layers"]):
         h = block(h, p, "enc.%d" % layer, cfg["enc_heads"], causal=False, use_rope=False)

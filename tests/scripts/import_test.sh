@@ -42,24 +42,26 @@ make_tree() { # make_tree DIR
     echo "a file at the top" > "$d/README.txt"        # ignored: not a folder
 }
 
-# check_store STORE SIZE - every image against the manifest (h5py)
+# check_store STORE SIZE [rgb] - every image against the manifest (h5py): luma, or RGB
 check_store() {
-    MANIFEST="$MANIFEST" "$PY" - "$1" "$2" <<'PY'
+    MANIFEST="$MANIFEST" "$PY" - "$1" "$2" "${3:-gray}" <<'PY'
 import os, sys, h5py, numpy as np
-path, size = sys.argv[1], int(sys.argv[2])
+path, size, rgb = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "rgb"
 rows = [l.split("|") for l in os.environ["MANIFEST"].splitlines()]
 folders = sorted({r[0] for r in rows})
 files = [r for f in folders for r in sorted((r for r in rows if r[0] == f), key=lambda r: r[1])]
 f = h5py.File(path, "r")
 img, lab, spl = f["images"][()], f["labels"][()], f["split"][()]
 names = [n.decode() if isinstance(n, bytes) else n for n in f["class_names"][()]]
-assert img.shape == (len(files), size, size) and img.dtype == np.uint8, img.shape
+assert img.shape == ((len(files), size, size, 3) if rgb else (len(files), size, size)), img.shape
+assert img.dtype == np.uint8 and f.attrs["schema_version"] == (2 if rgb else 1)
 assert names == ["blue-sky", "green", "red"], names
 assert list(f["class_split"][()]) == [0, 0, 0]
 assert (spl == 1).all(), spl
 assert f.attrs["source"] in ("import", b"import")
 prov = f.attrs["provenance"]; prov = prov.decode() if isinstance(prov, bytes) else prov
-for key in ("dir=", f"size={size}", "images=19", "classes=3", "libpng=", "libjpeg=", "blue-sky: 6"):
+for key in ("dir=", f"size={size}", "images=19", "classes=3", "libpng=", "libjpeg=", "blue-sky: 6",
+            "colour=rgb" if rgb else "gray=bt601-luma"):
     assert key in prov, (key, prov)
 half = size // 2
 bad = 0
@@ -69,15 +71,21 @@ for i, (folder, name, kind, w, h, fill, r, g, b, a, tol) in enumerate(files):
         y = r if kind != "gray4" else (r >> 4) * 17
         if kind == "gray1": y = 255 if r >= 128 else 0
         if kind.startswith("graya"): y = (2 * y * a + 255) // 510
+        c = (y, y, y)
     else:
         y = ((19595 * r + 38470 * g + 7471 * b) * a + 65536 * 255 // 2) // (65536 * 255)
-    want = np.full((size, size), y, dtype=np.int64)
+        c = tuple((2 * v * a + 255) // 510 for v in (r, g, b))
+    if rgb:  # the colour itself; the checkerboard averages to half of it
+        want = np.empty((size, size, 3), dtype=np.int64); want[:] = c
+        y = c[0]
+    else:
+        want = np.full((size, size), y, dtype=np.int64)
     if fill == "v": want[:, :half] = 0
     if fill == "h": want[:half, :] = 0
     if fill == "k" and int(w) == 2 * size:  # 2x2 blocks of a checkerboard average to y/2
         want[:, :] = (y + 1) // 2
     elif fill == "k":  # unaligned boxes: only the mean is y/2
-        want[:, :] = img[i]
+        want[...] = img[i]
         tol = tol if abs(img[i].mean() - y / 2) < 2 else -1
     assert lab[i] == folders.index(folder), (name, lab[i])
     err = np.abs(img[i].astype(np.int64) - want).max()
@@ -112,21 +120,24 @@ formats)
     make_tree imgs
     "$MICL" data import imgs -o OUT.h5 --size 16 > log.txt 2>&1 || { cat log.txt; echo "FAIL: import"; exit 1; }
     cat log.txt
-    grep -q "converted to 8-bit grayscale" log.txt || { echo "FAIL: no gray note"; exit 1; }
+    grep -q "16x16 RGB" log.txt || { echo "FAIL: not an RGB import"; exit 1; }
     grep -q "class folder 'blue sky' becomes class name 'blue-sky'" log.txt || { echo "FAIL: no rename note"; exit 1; }
     grep -q "ignored 2 entries" log.txt || { echo "FAIL: no note on ignored entries"; exit 1; }
     grep -q "19 images of 3 classes" log.txt || { echo "FAIL: no summary"; exit 1; }
-    check_store OUT.h5 16 || exit 1
-    # the default size is 28; --gray silences the note
+    check_store OUT.h5 16 rgb || exit 1
+    # --gray: BT.601 luma; the default size is 28
+    "$MICL" data import imgs -o g16.h5 --gray --size 16 > logg.txt 2>&1 || { cat logg.txt; exit 1; }
+    grep -q "16x16 gray" logg.txt || { echo "FAIL: not a gray import"; exit 1; }
+    check_store g16.h5 16 || exit 1
     "$MICL" data import imgs -o d28.h5 --gray > log28.txt 2>&1 || { cat log28.txt; exit 1; }
-    grep -q "converted to 8-bit grayscale" log28.txt && { echo "FAIL: note printed with --gray"; exit 1; }
     check_store d28.h5 28 > /dev/null || { echo "FAIL: size 28 store"; exit 1; }
     ls | grep -q '\.tmp$' && { echo "FAIL: temporary file left"; exit 1; }
     echo "import_formats: ok" ;;
 determinism)
     make_tree imgs
-    "$MICL" data import imgs -o a.h5 --size 12 > /dev/null || exit 1
-    "$MICL" data import imgs --gray --size 12 -o b.h5 > /dev/null || exit 1
+    for mode in "" --gray; do
+    "$MICL" data import imgs -o a.h5 --size 12 $mode > /dev/null || exit 1
+    "$MICL" data import imgs $mode --size 12 -o b.h5 > /dev/null || exit 1
     "$PY" - <<'PY' || exit 1
 import h5py, numpy as np
 a, b = h5py.File("a.h5", "r"), h5py.File("b.h5", "r")
@@ -137,6 +148,7 @@ for k in ("source", "provenance", "schema_version"):
 print("datasets and attributes identical")
 PY
     cmp a.h5 b.h5 || { echo "FAIL: the two stores differ byte for byte"; exit 1; }
+    done
     echo "import_determinism: ok (byte-identical)" ;;
 eval_tiny)
     make_tree imgs
@@ -153,6 +165,13 @@ eval_tiny)
     "$PY" -c "
 import h5py; f = h5py.File('eval.h5', 'r'); e = f['runs/icl/eval/episodes'][()]
 assert list(e) == [20, 20], e; print('eval rows:', list(f['runs/icl/eval/accuracy'][()]))" || exit 1
+    # an RGB store and a gray model: refused with a message naming both
+    "$MICL" data import imgs -o rgb.h5 --size 16 > /dev/null || exit 1
+    "$MICL" eval --checkpoint out/icl.ckpt.h5 --dataset rgb.h5 --ways 2 --shots 0 --episodes 4 \
+        -o e2.h5 > /dev/null 2> err2.txt && { echo "FAIL: RGB store accepted by a gray model"; exit 1; }
+    grep -q "rgb.h5: images have 3 channels but the model in out/icl.ckpt.h5 takes 1" err2.txt \
+        || { cat err2.txt; echo "FAIL: no channel message"; exit 1; }
+    [ -e e2.h5 ] && { echo "FAIL: e2.h5 written"; exit 1; }
     echo "import_eval_tiny: ok" ;;
 missing_dir)
     expect "nope: cannot open the image folder: No such file" "$MICL" data import nope -o OUT.h5 ;;

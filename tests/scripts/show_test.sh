@@ -82,9 +82,30 @@ deterministic)
         rm -f a.png b.png c.png
     done ;;
 bad_unknown_task)
-    expect 2 "unknown task 'bindng' \(valid tasks: binding, binding-eval, classify\)" \
+    expect 2 "unknown task 'bindng' \(valid tasks: binding, binding-eval, classify, scene, scene-eval\)" \
         t.cfg --task bindng -o e.png
-    expect 2 "--task is required \(valid tasks: binding, binding-eval, classify\)" t.cfg -o e.png ;;
+    expect 2 "--task is required \(valid tasks: binding, binding-eval, classify, scene, scene-eval\)" t.cfg -o e.png ;;
+scene_tasks)
+    # the tiny config with small scene and operator stores in this case's own cache
+    sed -e "s|cache_dir = .*|cache_dir = \"$PWD/cache\";|" \
+        -e "s|^data = {|data = { scenes = { size = 16; images = 300; test_images = 50; heldout_images = 60; };\n  operators = { size = 16; images = 200; test_images = 20; heldout_images = 40; };|" \
+        t.cfg > s.cfg
+    "$MICL" data prepare s.cfg > prep.txt || { cat prep.txt; echo "FAIL: prepare"; exit 1; }
+    grep -q "scenes: built" prep.txt && grep -q "operators: built" prep.txt || { cat prep.txt; exit 1; }
+    for k in colour shape position count relation count_induction operator; do
+        show s.cfg --task scene --kind $k -o "$k.png"; png "$k.png"
+        show s.cfg --task scene-eval --kind $k --shots 2 -o "$k-eval.png"; png "$k-eval.png"
+    done
+    show s.cfg --task scene-eval --kind size --format chat -o size.png; png size.png
+    show "$PWD/cache/scenes.h5" --task scene --kind count --index 4 -o a.png
+    show "$PWD/cache/scenes.h5" --task scene --kind count --index 4 -o b.png
+    cmp a.png b.png || { echo "FAIL: two runs with the same arguments differ"; exit 1; }
+    rm -f ./*.png
+    expect 1 "size questions are held out for evaluation" s.cfg --task scene --kind size -o e.png
+    expect 1 "operator episodes need an operator store" "$PWD/cache/scenes.h5" --task scene --kind operator -o e.png
+    expect 1 "store 'glyphs' has neither object nor operand metadata" "$STORE" --task scene -o e.png
+    expect 2 "unknown --kind 'colr'" s.cfg --task scene --kind colr -o e.png
+    expect 2 "--ways does not apply to task scene" s.cfg --task scene --ways 3 -o e.png ;;
 bad_missing_store)
     expect 1 "nope.h5: cannot open image store" nope.h5 --task binding -o e.png
     sed "s|cache_dir = .*|cache_dir = \"$PWD/empty\";|" t.cfg > m.cfg
