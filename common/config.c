@@ -64,7 +64,11 @@ typedef struct {
 #define INT64_BIG 1e15 /* upper bound of step counts */
 #define U64_MAX_D 9223372036854775807.0
 
-static const char *const g_family_names[] = {"classify", "binding", "mc", "matching"};
+static const char *const g_family_names[] = {
+    "classify", "binding",   "mc",          "matching",       "attributes",
+    "counting", "relations", "count_induction", "operators"};
+#define VALID_FAMILIES                                                                             \
+    "classify, binding, mc, matching, attributes, counting, relations, count_induction, operators"
 #define N_FAMILIES ((int)(sizeof g_family_names / sizeof g_family_names[0]))
 
 static const char *const g_default_fonts[] = {
@@ -291,6 +295,41 @@ static const schema_key_t g_stage_keys[] = {
      .min = 0,
      .max = 1,
      .doc = "share of matching episodes (two images per turn, same class? yes / no)"},
+    {.path = "mix.attributes",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_ATTRIBUTES]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of scene attribute questions (colour, shape or position of the focus object; needs data.scenes) episodes"},
+    {.path = "mix.counting",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_COUNTING]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of scene counting questions (how many <shape>; needs data.scenes) episodes"},
+    {.path = "mix.relations",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_RELATIONS]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of scene spatial relation questions (is <shape> left of <shape>: yes / no; needs data.scenes) episodes"},
+    {.path = "mix.count_induction",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_COUNT_INDUCTION]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of count induction: the demos show which colour or shape is counted (needs data.scenes) episodes"},
+    {.path = "mix.operators",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_OPERATORS]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of operator induction: `a ? b` images with one hidden operator per episode (needs data.operators) episodes"},
     {.path = "mc_fake",
      .kind = K_FLOAT,
      .off = S_(mc_fake),
@@ -713,7 +752,7 @@ static family_t get_family(const loader_t *L, const config_setting_t *s, const c
     for (int i = 0; i < N_FAMILIES; i++)
         if (strcmp(v, g_family_names[i]) == 0) return (family_t)i;
     fail_at(L, s,
-            "key '%s' = \"%s\" is not a valid family (valid: classify, binding, mc, matching)", key,
+            "key '%s' = \"%s\" is not a valid family (valid: " VALID_FAMILIES ")", key,
             v);
 }
 
@@ -1083,6 +1122,22 @@ static void rule_stage_steps(const loader_t *L, const config_t *c) {
         }
 }
 
+static void rule_stage_stores(const loader_t *L, const config_t *c) {
+    for (int r = 0; r < c->n_runs; r++)
+        for (int i = 0; i < c->runs[r].n_stages; i++) {
+            const stage_config_t *s = &c->runs[r].stages[i];
+            for (int f = FAMILY_ATTRIBUTES; f <= FAMILY_COUNT_INDUCTION; f++)
+                if (s->mix[f] > 0 && c->data.scene_images == 0)
+                    RULE_FAIL("run '%s' stage '%s' has %s episodes but data.scenes.images = 0 "
+                              "(no scene store)",
+                              c->runs[r].name, s->name, g_family_names[f]);
+            if (s->mix[FAMILY_OPERATORS] > 0 && c->data.op_images == 0)
+                RULE_FAIL("run '%s' stage '%s' has operators episodes but data.operators.images = "
+                          "0 (no operator store)",
+                          c->runs[r].name, s->name);
+        }
+}
+
 static void rule_stage_ways(const loader_t *L, const config_t *c) {
     for (int r = 0; r < c->n_runs; r++)
         for (int i = 0; i < c->runs[r].n_stages; i++) {
@@ -1128,6 +1183,9 @@ static const rule_t g_rules[] = {
     {"A stage with binding or fake-name multiple-choice episodes has a `ways` maximum of at "
      "most `fake_names`.",
      rule_stage_ways},
+    {"A stage with attributes, counting, relations or count_induction episodes needs "
+     "`data.scenes.images` > 0; one with operators episodes needs `data.operators.images` > 0.",
+     rule_stage_stores},
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1289,7 +1347,7 @@ static void doc_range(FILE *out, const schema_key_t *k) {
         fprintf(out, "1 to %zu chars", k->size - 1);
         break;
     case K_FAMILY:
-        fprintf(out, "classify, binding, mc, matching");
+        fprintf(out, VALID_FAMILIES);
         break;
     case K_BOOL:
         fprintf(out, "true, false");

@@ -24,6 +24,12 @@ typedef enum {
     FAMILY_BINDING = 1,  /* N-way K-shot fake-name binding, coherent */
     FAMILY_MC = 2,       /* multiple choice: options "A name B name", the answer a letter */
     FAMILY_MATCHING = 3, /* pairs of images: same class? yes / no */
+    /* Families over the scene and operator stores (data/task_scene.h): */
+    FAMILY_ATTRIBUTES = 4,      /* colour, shape or position of the focus object */
+    FAMILY_COUNTING = 5,        /* how many <shape> */
+    FAMILY_RELATIONS = 6,       /* is <shape> <relation> <shape>: yes / no */
+    FAMILY_COUNT_INDUCTION = 7, /* the demos show which colour or shape is counted */
+    FAMILY_OPERATORS = 8,       /* a ? b with one hidden operator per episode */
     FAMILY_COUNT
 } family_t;
 

@@ -14,63 +14,42 @@
 #include "../common/error.h"
 #include "../common/rng.h"
 
+/* clang-format off */
 static const benchmark_t BENCHMARKS[] = {
-    {"fsicl",
-     "2-way multiple choice, options A/B are names bound in the episode, order-averaged",
-     FAMILY_MC,
-     BENCHMARK_STORE_GLYPHS,
-     1,
-     1,
-     {2},
-     4,
-     {0, 1, 2, 4},
-     2,
-     1},
-    {"openmi",
-     "fake-name binding on held-out classes (Open-MiniImageNet style)",
-     FAMILY_BINDING,
-     BENCHMARK_STORE_GLYPHS,
-     1,
-     2,
-     {2, 5},
-     5,
-     {0, 1, 2, 4, 8},
-     1,
-     1},
-    {"matching",
-     "two images per turn: same class? yes/no, on held-out classes",
-     FAMILY_MATCHING,
-     BENCHMARK_STORE_GLYPHS,
-     0,
-     1,
-     {2},
-     4,
-     {0, 1, 2, 4},
-     1,
-     1},
-    {"cross_domain",
-     "fake-name binding on Fashion-MNIST, a domain never trained on",
-     FAMILY_BINDING,
-     BENCHMARK_STORE_FMNIST,
-     1,
-     2,
-     {2, 5},
-     4,
-     {0, 1, 2, 4},
-     1,
-     1},
-    {"zeroshot",
-     "single-image real-name classification of held-out instances (retention)",
-     FAMILY_CLASSIFY,
-     BENCHMARK_STORE_GLYPHS,
-     0,
-     1,
-     {0},
-     1,
-     {0},
-     1,
-     0},
+    {.name = "fsicl", .family = FAMILY_MC, .store = BENCHMARK_STORE_GLYPHS, .fake_names = 1,
+     .doc = "2-way multiple choice, options A/B are names bound in the episode, order-averaged",
+     .n_ways = 1, .ways = {2}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 2, .icl = 1,
+     .kind = -1},
+    {.name = "openmi", .family = FAMILY_BINDING, .store = BENCHMARK_STORE_GLYPHS, .fake_names = 1,
+     .doc = "fake-name binding on held-out classes (Open-MiniImageNet style)",
+     .n_ways = 2, .ways = {2, 5}, .n_shots = 5, .shots = {0, 1, 2, 4, 8}, .variants = 1,
+     .icl = 1, .kind = -1},
+    {.name = "matching", .family = FAMILY_MATCHING, .store = BENCHMARK_STORE_GLYPHS,
+     .doc = "two images per turn: same class? yes/no, on held-out classes",
+     .n_ways = 1, .ways = {2}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
+     .kind = -1},
+    {.name = "count_induction", .family = FAMILY_COUNT_INDUCTION, .store = BENCHMARK_STORE_SCENES,
+     .doc = "scenes with held-out shape-colour pairs: the demos show which colour or shape is "
+            "counted",
+     .n_ways = 1, .ways = {0}, .n_shots = 5, .shots = {0, 1, 2, 4, 8}, .variants = 1, .icl = 1,
+     .kind = TASK_SCENE_COUNT_INDUCTION},
+    {.name = "operator_induction", .family = FAMILY_OPERATORS, .store = BENCHMARK_STORE_OPERATORS,
+     .doc = "a ? b images in held-out fonts, one hidden operator per episode",
+     .n_ways = 1, .ways = {0}, .n_shots = 5, .shots = {0, 1, 2, 4, 8}, .variants = 1, .icl = 1,
+     .kind = TASK_SCENE_OPERATOR},
+    {.name = "attributes_heldout", .family = FAMILY_ATTRIBUTES, .store = BENCHMARK_STORE_SCENES,
+     .doc = "scenes: size questions, a question type never trained on",
+     .n_ways = 1, .ways = {0}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
+     .kind = TASK_SCENE_SIZE},
+    {.name = "cross_domain", .family = FAMILY_BINDING, .store = BENCHMARK_STORE_FMNIST,
+     .fake_names = 1, .doc = "fake-name binding on Fashion-MNIST, a domain never trained on",
+     .n_ways = 2, .ways = {2, 5}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
+     .kind = -1},
+    {.name = "zeroshot", .family = FAMILY_CLASSIFY, .store = BENCHMARK_STORE_GLYPHS,
+     .doc = "single-image real-name classification of held-out instances (retention)",
+     .n_ways = 1, .ways = {0}, .n_shots = 1, .shots = {0}, .variants = 1, .icl = 0, .kind = -1},
 };
+/* clang-format on */
 #define N_BENCHMARKS ((int)(sizeof BENCHMARKS / sizeof BENCHMARKS[0]))
 
 const benchmark_t *benchmark_find(const char *name) {
@@ -85,7 +64,8 @@ const benchmark_t *benchmark_all(int *n_out) {
 }
 
 const char *benchmark_names(void) {
-    return "fsicl, openmi, matching, cross_domain, zeroshot";
+    return "fsicl, openmi, matching, count_induction, operator_induction, attributes_heldout, "
+           "cross_domain, zeroshot";
 }
 
 void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
@@ -94,7 +74,8 @@ void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const in
     if (n_ways > BENCHMARK_MAX_CELLS || n_shots > BENCHMARK_MAX_CELLS)
         micl_fatal("benchmark '%s': at most %d ways and %d shot counts", b->name,
                    BENCHMARK_MAX_CELLS, BENCHMARK_MAX_CELLS);
-    if (n_ways > 0 && (b->family == FAMILY_MATCHING || b->family == FAMILY_CLASSIFY))
+    if (n_ways > 0 &&
+        (b->family == FAMILY_MATCHING || b->family == FAMILY_CLASSIFY || b->kind >= 0))
         micl_fatal("benchmark '%s' has no ways to choose", b->name);
     if (n_shots > 0 && b->family == FAMILY_CLASSIFY)
         micl_fatal("benchmark '%s' has no shots to choose", b->name);
@@ -121,6 +102,9 @@ int benchmark_split(const benchmark_t *b, const image_store_t *s) {
 double benchmark_chance(const benchmark_t *b, int ways, int n_real_names) {
     if (b->family == FAMILY_CLASSIFY) return n_real_names > 0 ? 1.0 / n_real_names : 0;
     if (b->family == FAMILY_MATCHING) return 0.5;
+    if (b->kind == TASK_SCENE_SIZE) return 0.5;
+    if (b->kind == TASK_SCENE_OPERATOR) return 1.0 / TASK_SCENE_N_OPS;
+    if (b->kind == TASK_SCENE_COUNT_INDUCTION) return 1.0 / 7; /* counts 0..6 */
     return ways > 0 ? 1.0 / ways : 0;
 }
 
@@ -132,6 +116,35 @@ uint64_t benchmark_nested_key(int ways) {
 static uint64_t cell_key(const benchmark_t *b, int ways, int shots, int64_t e) {
     uint64_t base = ((uint64_t)ways * 1000u + (uint64_t)shots) * 100000000u;
     return base + ((uint64_t)b->family << 48) + (uint64_t)e;
+}
+
+void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b,
+                           const image_store_t *store, const vocab_t *v, episode_format_t format) {
+    memset(bs, 0, sizeof *bs);
+    bs->bench = b;
+    int split = benchmark_split(b, store);
+    if (b->kind >= 0) {
+        bs->is_scene = 1;
+        task_scene_source_init(&bs->scene, store, split, v, format);
+        return;
+    }
+    store_index_build(store, split, &bs->index);
+    int real = !b->fake_names && b->family != FAMILY_MATCHING;
+    episode_source_init(&bs->src, store, &bs->index, v, real, format);
+}
+
+void benchmark_source_free(benchmark_source_t *bs) {
+    if (bs->is_scene) {
+        task_scene_source_free(&bs->scene);
+    } else {
+        episode_source_free(&bs->src);
+        store_index_free(&bs->index);
+    }
+    memset(bs, 0, sizeof *bs);
+}
+
+int64_t benchmark_source_size(const benchmark_source_t *bs) {
+    return bs->is_scene ? bs->scene.n_images : bs->src.n_classes;
 }
 
 /* Test images of classes the vocabulary names, in store order (the zero-shot pool). */
@@ -150,10 +163,9 @@ static int64_t zeroshot_pool(const episode_source_t *src, int64_t *out) {
     return n;
 }
 
-int64_t benchmark_cell_episodes(const benchmark_t *b, const episode_source_t *src,
-                                int64_t episodes) {
-    if (b->family != FAMILY_CLASSIFY) return episodes;
-    int64_t n = zeroshot_pool(src, NULL);
+int64_t benchmark_cell_episodes(const benchmark_source_t *bs, int64_t episodes) {
+    if (bs->bench->family != FAMILY_CLASSIFY) return episodes;
+    int64_t n = zeroshot_pool(&bs->src, NULL);
     return episodes > 0 && episodes < n ? episodes : n;
 }
 
@@ -171,9 +183,15 @@ static int64_t zeroshot_image(const episode_source_t *src, int64_t e, int64_t ep
     return img;
 }
 
-void benchmark_episode(const benchmark_t *b, const episode_source_t *src, uint64_t seed, int ways,
-                       int shots, int64_t e, int64_t episodes, int variant, episode_t *ep) {
+void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots,
+                       int64_t e, int64_t episodes, int variant, episode_t *ep) {
+    const benchmark_t *b = bs->bench;
+    const episode_source_t *src = &bs->src;
     rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, cell_key(b, ways, shots, e));
+    if (bs->is_scene) {
+        task_scene_eval(&bs->scene, &r, (task_scene_kind_t)b->kind, shots, ep);
+        return;
+    }
     switch (b->family) {
     case FAMILY_BINDING: {
         episode_nested_t ne; /* the prompt does not depend on the rounds drawn beyond `shots` */

@@ -15,10 +15,13 @@
 #include <stdint.h>
 
 #include "episode.h"
+#include "task_scene.h"
 
 typedef enum {
-    BENCHMARK_STORE_GLYPHS = 0, /* the glyph store (held-out classes; zero-shot: test images) */
-    BENCHMARK_STORE_FMNIST = 1  /* Fashion-MNIST, never trained on */
+    BENCHMARK_STORE_GLYPHS = 0,   /* the glyph store (held-out classes; zero-shot: test images) */
+    BENCHMARK_STORE_FMNIST = 1,   /* Fashion-MNIST, never trained on */
+    BENCHMARK_STORE_SCENES = 2,   /* the scene store (held-out shape-colour pairs) */
+    BENCHMARK_STORE_OPERATORS = 3 /* the operator store (held-out fonts) */
 } benchmark_store_t;
 
 #define BENCHMARK_MAX_CELLS 8
@@ -33,7 +36,24 @@ typedef struct {
     int n_shots, shots[BENCHMARK_MAX_CELLS];
     int variants; /* 2: scored over both option orders; else 1 */
     int icl;      /* 1: an ICL benchmark (counted in the ICL average); 0: zero-shot retention */
+    int kind;     /* the task_scene kind of a scene or operator benchmark (-1: none) */
 } benchmark_t;
+
+/* What a benchmark's episodes are drawn from: a glyph-family source or a scene-family one. */
+typedef struct {
+    const benchmark_t *bench;
+    store_index_t index;
+    episode_source_t src;      /* glyph families (binding, mc, matching, classify) */
+    task_scene_source_t scene; /* scene and operator families */
+    int is_scene;
+} benchmark_source_t;
+
+/* Opens the source of b's episodes on `store` (benchmark_split's images). */
+void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b,
+                           const image_store_t *store, const vocab_t *v, episode_format_t format);
+void benchmark_source_free(benchmark_source_t *bs);
+/* Classes (glyph families) or images (scene families) the source offers. */
+int64_t benchmark_source_size(const benchmark_source_t *bs);
 
 /* Binding cells are prompts of nested episodes (episode_binding_nested): episode e of cell
  * (N, K) is the K-shot prompt of query e % BENCHMARK_QUERIES of nested episode
@@ -71,10 +91,9 @@ double benchmark_chance(const benchmark_t *b, int ways, int n_real_names);
  * benchmark_split's images; with real names for real-name benchmarks). Zero-shot retention:
  * episode e is the e-th of `episodes` test images of named classes spread evenly over the
  * store (all of them when episodes is 0 or more than there are). */
-void benchmark_episode(const benchmark_t *b, const episode_source_t *src, uint64_t seed, int ways,
-                       int shots, int64_t e, int64_t episodes, int variant, episode_t *ep);
+void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots,
+                       int64_t e, int64_t episodes, int variant, episode_t *ep);
 /* The episodes a cell really has: `episodes`, or fewer for zero-shot (its images). */
-int64_t benchmark_cell_episodes(const benchmark_t *b, const episode_source_t *src,
-                                int64_t episodes);
+int64_t benchmark_cell_episodes(const benchmark_source_t *bs, int64_t episodes);
 
 #endif

@@ -50,8 +50,13 @@ int episode_family_turn_tokens(const vocab_t *v, episode_format_t format, int fa
         return base + 2 * (opts < 2 ? 2 : opts); /* "A name B name .." */
     case FAMILY_MATCHING:
         return base + 2; /* a second <image> and "same" */
-    default:
+    case FAMILY_CLASSIFY:
+    case FAMILY_BINDING:
         return base;
+    default: /* scene and operator families: up to 6 question words of their own */
+        return 2 + 6 + (format == EPISODE_FORMAT_CHAT ? 3 : 0) > base
+                   ? 2 + 6 + (format == EPISODE_FORMAT_CHAT ? 3 : 0)
+                   : base;
     }
 }
 

@@ -84,14 +84,14 @@ static void answer_value(const episode_t *ep, const vocab_t *v, int t, char *buf
 
 static void write_images(exporter_t *x, const char *id, const episode_t *ep,
                          const image_store_t *store) {
-    size_t npix = (size_t)store->h * (size_t)store->w;
+    size_t npix = store_image_bytes(store);
     for (int i = 0; i < ep->n_images; i++) {
         if (ep->images[i] < 0 || ep->images[i] >= store->n)
             micl_fatal("%s: image %lld is not in the store", id, (long long)ep->images[i]);
         char path[1200];
         snprintf(path, sizeof path, "%s/images/%s-%d.png", x->dir, id, i);
-        pngio_write(path, store->pixels + (size_t)ep->images[i] * npix, store->h, store->w, 1,
-                    NULL);
+        pngio_write(path, store->pixels + (size_t)ep->images[i] * npix, store->h, store->w,
+                    store->c, NULL);
     }
 }
 

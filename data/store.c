@@ -709,3 +709,17 @@ void store_index_free(store_index_t *ix) {
     ix->idx = NULL;
     ix->n_classes = 0;
 }
+
+void store_copy_image(const image_store_t *s, int64_t row, int channels, uint8_t *dst) {
+    size_t hw = (size_t)s->h * (size_t)s->w;
+    const uint8_t *src = s->pixels + (size_t)row * hw * (size_t)s->c;
+    if (s->c == channels) {
+        memcpy(dst, src, hw * (size_t)channels);
+    } else if (s->c == 1 && channels == 3) {
+        for (size_t i = 0; i < hw; i++)
+            dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
+    } else {
+        micl_fatal("%s: images have %d channels but the model takes %d", s->source, s->c,
+                   channels);
+    }
+}

@@ -58,6 +58,9 @@ typedef struct {
 
 /* Bytes of one image (h * w * c). */
 size_t store_image_bytes(const image_store_t *s);
+/* Copies image `row` to dst as `channels` channels (h * w * channels bytes): a gray image is
+ * repeated into R, G and B for an RGB model; an RGB image for a gray model is a fatal error. */
+void store_copy_image(const image_store_t *s, int64_t row, int channels, uint8_t *dst);
 /* The object records of image i (n_objects of them, STORE_OBJECT_FIELDS int16 each) copied to
  * out (room for max_objects records); returns their number, or -1 if the store has none. */
 int store_objects(const image_store_t *s, int64_t i, int16_t *out);

@@ -300,63 +300,64 @@ static void draw_turn(const task_scene_source_t *src, rng_t *r, const concept_t 
 
 /* ------------------------------------------------------------------------- the episode */
 
-static void push(episode_t *ep, int32_t tok) {
-    if (ep->n_tokens >= (int)(sizeof ep->tokens / sizeof ep->tokens[0]))
-        micl_fatal("episode longer than %zu tokens", sizeof ep->tokens / sizeof ep->tokens[0]);
-    ep->tokens[ep->n_tokens] = tok;
-    ep->targets[ep->n_tokens] = -1;
-    ep->n_tokens++;
+/* The store rows of a plan's turns so far (plan image ids minus the source's image_base). */
+static int plan_rows(const task_scene_source_t *src, const episode_plan_t *plan, int64_t *rows) {
+    for (int t = 0; t < plan->n_turns; t++)
+        rows[t] = plan->turns[t].images[0] - src->image_base;
+    return plan->n_turns;
 }
 
-static void begin(const task_scene_source_t *src, task_scene_kind_t kind, episode_t *ep) {
-    ep->n_tokens = 0;
-    ep->n_images = 0;
-    ep->n_candidates = 0;
-    ep->family = TASK_SCENE_FAMILY_BASE + (int)kind;
-    push(ep, src->vocab->bos);
+/* Appends [USER:] <image> question.. [ASSISTANT:] answer [<eot>] to the plan; the answer carries
+ * loss when `scored`. */
+static void add_turn(episode_plan_t *plan, const task_scene_source_t *src, const turn_t *t,
+                     int shots, int scored) {
+    if (plan->n_turns >= EPISODE_MAX_ITEMS)
+        micl_fatal("episode has more than %d turns", EPISODE_MAX_ITEMS);
+    episode_turn_t *e = &plan->turns[plan->n_turns++];
+    memset(e, 0, sizeof *e);
+    e->n_images = 1;
+    e->images[0] = t->image + src->image_base;
+    e->n_question = t->n_q;
+    memcpy(e->question, t->q, (size_t)t->n_q * sizeof(int32_t));
+    e->n_answer = 1;
+    e->answer[0] = t->answer;
+    e->shots = (int16_t)shots;
+    e->scored = (uint8_t)scored;
 }
 
-/* [USER:] <image> question.. [ASSISTANT:] answer [<eot>]; the answer is the target of the token
- * before it when `scored`. */
-static void add_turn(episode_t *ep, const task_scene_source_t *src, const turn_t *t, int shots,
-                     int scored) {
-    const vocab_t *v = src->vocab;
-    int chat = src->format == EPISODE_FORMAT_CHAT;
-    if (ep->n_images >= EPISODE_MAX_ITEMS)
-        micl_fatal("episode has more than %d images", EPISODE_MAX_ITEMS);
-    int turn = ep->n_images;
-    if (chat) push(ep, v->user);
-    push(ep, v->image);
-    ep->images[ep->n_images++] = t->image;
-    for (int i = 0; i < t->n_q; i++)
-        push(ep, t->q[i]);
-    if (chat) push(ep, v->assistant);
-    int pos = ep->n_tokens - 1;
-    push(ep, t->answer);
-    if (scored) ep->targets[pos] = t->answer;
-    if (chat) push(ep, v->eot);
-    ep->answer_pos[turn] = pos;
-    ep->answer_id[turn] = t->answer;
-    ep->answer_shots[turn] = shots;
-    ep->answer_scored[turn] = (uint8_t)scored;
-    ep->answer_exact[turn] = 0;
+static void begin(task_scene_kind_t kind, episode_plan_t *plan) {
+    plan->n_turns = 0;
+    plan->n_candidates = 0;
+    plan->family = TASK_SCENE_FAMILY_BASE + (int)kind;
+}
+
+/* Lays a plan out in the source's format and turn layout. */
+static void layout(const task_scene_source_t *src, const episode_plan_t *plan, episode_t *ep) {
+    episode_source_t es;
+    memset(&es, 0, sizeof es);
+    es.vocab = src->vocab;
+    es.format = src->format;
+    es.turns = src->turns;
+    episode_layout(&es, plan, ep);
 }
 
 static int is_induction(task_scene_kind_t kind) {
     return kind == TASK_SCENE_COUNT_INDUCTION || kind == TASK_SCENE_OPERATOR;
 }
 
-/* Appends turn number `t` of the episode (its image differs from the earlier turns'). */
-static void next_turn(episode_t *ep, const task_scene_source_t *src, rng_t *r, const concept_t *c,
-                      int scored) {
+/* Appends the plan's next turn (its image differs from the earlier turns'). */
+static void next_turn(episode_plan_t *plan, const task_scene_source_t *src, rng_t *r,
+                      const concept_t *c, int scored) {
     turn_t t;
-    draw_turn(src, r, c, ep->images, ep->n_images, &t);
-    int shots = is_induction(c->kind) ? ep->n_images : -1;
-    add_turn(ep, src, &t, shots, scored);
+    int64_t rows[EPISODE_MAX_ITEMS];
+    int n = plan_rows(src, plan, rows);
+    draw_turn(src, r, c, rows, n, &t);
+    int shots = is_induction(c->kind) ? n : -1;
+    add_turn(plan, src, &t, shots, scored);
 }
 
-void task_scene_train(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int items,
-                      episode_t *ep) {
+void task_scene_train_plan(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind,
+                           int items, episode_plan_t *plan) {
     check_kind(src, kind);
     if (!task_scene_trained(kind))
         micl_fatal("%s questions are held out for evaluation and never trained on",
@@ -365,18 +366,27 @@ void task_scene_train(const task_scene_source_t *src, rng_t *r, task_scene_kind_
         micl_fatal("scene episodes take 1 .. %d turns, got %d", EPISODE_MAX_ITEMS, items);
     concept_t c;
     pick_concept(r, kind, &c);
-    begin(src, kind, ep);
+    begin(kind, plan);
     for (int i = 0; i < items; i++)
-        next_turn(ep, src, r, &c, is_induction(kind) ? i > 0 : 1);
+        next_turn(plan, src, r, &c, is_induction(kind) ? i > 0 : 1);
 }
 
-static void add_words(const task_scene_source_t *src, episode_t *ep, const char *const *w, int n) {
+void task_scene_train(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int items,
+                      episode_t *ep) {
+    episode_plan_t plan;
+    task_scene_train_plan(src, r, kind, items, &plan);
+    layout(src, &plan, ep);
+}
+
+static void add_words(const task_scene_source_t *src, episode_plan_t *ep, const char *const *w,
+                      int n) {
     for (int i = 0; i < n; i++)
         ep->candidates[ep->n_candidates++] = word(src, w[i]);
 }
 
 /* The closed answer set of the episode's query (task_scene.h). */
-static void set_candidates(const task_scene_source_t *src, const concept_t *c, episode_t *ep) {
+static void set_candidates(const task_scene_source_t *src, const concept_t *c,
+                           episode_plan_t *ep) {
     static const char *sizes[2] = {"small", "large"}, *yesno[2] = {"yes", "no"};
     ep->n_candidates = 0;
     switch (c->kind) {
@@ -398,7 +408,7 @@ static void set_candidates(const task_scene_source_t *src, const concept_t *c, e
         add_words(src, ep, yesno, 2);
         break;
     case TASK_SCENE_OPERATOR: {
-        int64_t q = ep->images[ep->n_images - 1];
+        int64_t q = ep->turns[ep->n_turns - 1].images[0] - src->image_base;
         int a = src->store->operands[2 * q], b = src->store->operands[2 * q + 1];
         for (int op = 0; op < TASK_SCENE_N_OPS; op++) {
             int32_t id = number(src, task_scene_apply_op(op, a, b));
@@ -428,7 +438,7 @@ static int induction_value(const task_scene_source_t *src, const concept_t *c, i
 /* 1 if every concept of the kind that explains all demonstrations of ep gives the query the
  * same answer: the demonstrations determine the query. */
 static int query_determined(const task_scene_source_t *src, task_scene_kind_t kind,
-                            const episode_t *ep) {
+                            const episode_plan_t *ep) {
     concept_t all[SCENES_N_COLOURS + SCENES_N_SHAPES];
     int n = 0;
     if (kind == TASK_SCENE_OPERATOR) {
@@ -440,32 +450,40 @@ static int query_determined(const task_scene_source_t *src, task_scene_kind_t ki
         for (int v = 0; v < SCENES_N_SHAPES; v++)
             all[n++] = (concept_t){.kind = kind, .by_colour = 0, .value = v};
     }
-    int q = ep->n_images - 1, answer = -1;
+    int64_t rows[EPISODE_MAX_ITEMS];
+    int q = plan_rows(src, ep, rows) - 1, answer = -1;
     for (int k = 0; k < n; k++) {
         int fits = 1;
         for (int t = 0; t < q && fits; t++)
-            fits = number(src, induction_value(src, &all[k], ep->images[t])) == ep->answer_id[t];
+            fits = number(src, induction_value(src, &all[k], rows[t])) == ep->turns[t].answer[0];
         if (!fits) continue;
-        int a = induction_value(src, &all[k], ep->images[q]);
+        int a = induction_value(src, &all[k], rows[q]);
         if (answer >= 0 && a != answer) return 0;
         answer = a;
     }
     return 1;
 }
 
-void task_scene_eval(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int shots,
-                     episode_t *ep) {
+void task_scene_eval_plan(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind,
+                          int shots, episode_plan_t *ep) {
     check_kind(src, kind);
     if (shots < 0 || shots + 1 > EPISODE_MAX_ITEMS)
         micl_fatal("scene episodes take 0 .. %d shots, got %d", EPISODE_MAX_ITEMS - 1, shots);
     concept_t c;
     for (int attempt = 0; attempt < TASK_SCENE_EPISODE_TRIES; attempt++) {
         pick_concept(r, kind, &c);
-        begin(src, kind, ep);
+        begin(kind, ep);
         for (int i = 0; i < shots; i++)
             next_turn(ep, src, r, &c, 0);
         next_turn(ep, src, r, &c, 1);
         if (!is_induction(kind) || shots == 0 || query_determined(src, kind, ep)) break;
     }
     set_candidates(src, &c, ep);
+}
+
+void task_scene_eval(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int shots,
+                     episode_t *ep) {
+    episode_plan_t plan;
+    task_scene_eval_plan(src, r, kind, shots, &plan);
+    layout(src, &plan, ep);
 }

@@ -75,7 +75,9 @@ typedef struct {
     int64_t n_images;
     int64_t *focus; /* rows of the split that have a focus object */
     int64_t n_focus;
-    int max_objects; /* largest count answer */
+    int max_objects;       /* largest count answer */
+    episode_turns_t turns; /* multi-turn (default) or single-turn layout */
+    int64_t image_base;    /* added to every image id of a plan (several stores in one batch) */
 } task_scene_source_t;
 
 /* Collects the images of `split`. Fails with a message when the store lacks the metadata the
@@ -93,9 +95,12 @@ int task_scene_trained(task_scene_kind_t kind);
 /* 1 if the kind needs an operator store (operands), 0 if a scene store (objects). */
 int task_scene_needs_operands(task_scene_kind_t kind);
 
-/* Training episode: `items` turns of one kind and concept. Fails for a held-out kind. */
+/* Training episode: `items` turns of one kind and concept. Fails for a held-out kind. The _plan
+ * variants stop before the layout (episode_layout), so that turns can be interleaved. */
 void task_scene_train(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int items,
                       episode_t *ep);
+void task_scene_train_plan(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind,
+                           int items, episode_plan_t *plan);
 /* Evaluation episode: `shots` demos, then one query, the only scored turn, on an image that is
  * not a demo's; ep->candidates holds the closed answer set of the kind (table above). For the
  * induction kinds with shots > 0 the whole episode is redrawn (up to 64 times, from the same
@@ -103,6 +108,8 @@ void task_scene_train(const task_scene_source_t *src, rng_t *r, task_scene_kind_
  * gives the query the same answer (after 64 draws the last one is kept). */
 void task_scene_eval(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind, int shots,
                      episode_t *ep);
+void task_scene_eval_plan(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind,
+                          int shots, episode_plan_t *plan);
 
 /* The result of operator op on (a, b). */
 int task_scene_apply_op(int op, int a, int b);

@@ -22,6 +22,10 @@ void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name
         snprintf(path, sizeof path, "%s", dataset);
     else if (bs->bench->store == BENCHMARK_STORE_FMNIST)
         data_fmnist_store_path(cfg, path, sizeof path);
+    else if (bs->bench->store == BENCHMARK_STORE_SCENES)
+        data_scene_store_path(cfg, path, sizeof path);
+    else if (bs->bench->store == BENCHMARK_STORE_OPERATORS)
+        data_operator_store_path(cfg, path, sizeof path);
     else
         snprintf(path, sizeof path, "%s", gpath);
     if (access(path, R_OK) != 0)
@@ -35,20 +39,18 @@ void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name
     store_free(&glyphs);
     store_read(path, &bs->store);
     vocab_map_store(&bs->vocab, &bs->store);
-    store_index_build(&bs->store, benchmark_split(bs->bench, &bs->store), &bs->index);
-    int real = !bs->bench->fake_names && bs->bench->family != FAMILY_MATCHING;
-    episode_source_init(&bs->src, &bs->store, &bs->index, &bs->vocab, real, EPISODE_FORMAT_COMPACT);
+    benchmark_source_init(&bs->src, bs->bench, &bs->store, &bs->vocab, EPISODE_FORMAT_COMPACT);
     int need = 1;
     for (int i = 0; i < bs->bench->n_ways; i++)
         need = bs->bench->ways[i] > need ? bs->bench->ways[i] : need;
-    if (bs->bench->family != FAMILY_CLASSIFY && bs->src.n_classes < need)
-        micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %d", path, name,
-                   need, bs->src.n_classes);
+    if (!bs->src.is_scene && bs->bench->family != FAMILY_CLASSIFY &&
+        benchmark_source_size(&bs->src) < need)
+        micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %lld", path,
+                   name, need, (long long)benchmark_source_size(&bs->src));
 }
 
 void bench_source_close(bench_source_t *bs) {
-    episode_source_free(&bs->src);
-    store_index_free(&bs->index);
+    benchmark_source_free(&bs->src);
     store_free(&bs->store);
     vocab_free(&bs->vocab);
     memset(bs, 0, sizeof *bs);

@@ -17,8 +17,7 @@ typedef struct {
     const benchmark_t *bench;
     image_store_t store; /* the store the episodes draw images from */
     vocab_t vocab;
-    store_index_t index;
-    episode_source_t src;
+    benchmark_source_t src; /* the episodes' source (glyph or scene families) */
 } bench_source_t;
 
 /* Opens benchmark `name` for `cfg`; dataset: a store path overriding the benchmark's store

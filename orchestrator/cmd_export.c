@@ -101,10 +101,10 @@ static void export_benchmark(const config_t *cfg, const export_opts_t *o, export
     for (int i = 0; i < cells.n_ways; i++)
         for (int j = 0; j < cells.n_shots; j++) {
             int ways = cells.ways[i], shots = cells.shots[j];
-            int64_t n = benchmark_cell_episodes(b, &bs.src, o->episodes);
+            int64_t n = benchmark_cell_episodes(&bs.src, o->episodes);
             for (int64_t e = 0; e < n; e++)
                 for (int var = 0; var < b->variants; var++) {
-                    benchmark_episode(b, &bs.src, cfg->seed, ways, shots, e, n, var, ep);
+                    benchmark_episode(&bs.src, cfg->seed, ways, shots, e, n, var, ep);
                     char id[128];
                     snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, ways, shots,
                              (long long)e, var);

@@ -245,8 +245,13 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
                        : fresh_model(cfg, run, vocab.n, tok, img, &st);
         micl_info("[%s] %zu parameters, %d stage(s), %lld steps", run->name, vlm_num_params(m),
                   run->n_stages, (long long)cfg->train.steps);
-        trainer_args_t ta = {
-            cfg, run, comm, &glyphs, &vocab, EPISODE_FORMAT_COMPACT, out->checkpoint};
+        trainer_args_t ta = {.cfg = cfg,
+                             .run = run,
+                             .comm = comm,
+                             .store = &glyphs,
+                             .vocab = &vocab,
+                             .format = EPISODE_FORMAT_COMPACT,
+                             .checkpoint_path = out->checkpoint};
         if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
         out->tokens_per_s = out->train_seconds > 0 ? (double)out->tokens / out->train_seconds : 0;
         if (out->preempted) { /* the results keep the finished runs; --resume continues */

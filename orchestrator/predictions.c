@@ -297,10 +297,10 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
             row->ways = b->family == FAMILY_CLASSIFY ? bs.vocab.n_real : ways;
             row->shots = shots;
             row->chance = benchmark_chance(b, row->ways, bs.vocab.n_real);
-            int64_t n = benchmark_cell_episodes(b, &bs.src, episodes);
+            int64_t n = benchmark_cell_episodes(&bs.src, episodes);
             for (int64_t e = 0; e < n; e++)
                 for (int var = 0; var < b->variants; var++) {
-                    benchmark_episode(b, &bs.src, cfg->seed, ways, shots, e, n, var, ep);
+                    benchmark_episode(&bs.src, cfg->seed, ways, shots, e, n, var, ep);
                     char id[128], truth[256];
                     snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, ways, shots,
                              (long long)e, var);

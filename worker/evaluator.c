@@ -26,6 +26,12 @@ int eval_binding_split(const image_store_t *s) {
 
 typedef void (*build_fn)(int64_t e, episode_t *ep, void *ctx);
 
+/* Channels of the model's images (stores are converted to them, store_copy_image). */
+static int model_channels(const evaluator_t *ev) {
+    int c = vlm_config(ev->model)->channels;
+    return c > 0 ? c : 1;
+}
+
 static void check_image_size(const evaluator_t *ev, const image_store_t *store) {
     int side = vlm_config(ev->model)->image_size;
     if (store->h != side || store->w != side)
@@ -52,7 +58,8 @@ static int32_t score_answer(const float *l, const int32_t *cand, int nc, int voc
 static void score_block(const evaluator_t *ev, const image_store_t *store, int64_t lo, int64_t hi,
                         build_fn build, void *ctx, const int32_t *all_candidates, int n_all,
                         int64_t *correct, int64_t *exact, int32_t *chosen) {
-    size_t npix = (size_t)store->h * (size_t)store->w;
+    int ch = model_channels(ev);
+    size_t npix = (size_t)store->h * (size_t)store->w * (size_t)ch;
     int vocab = vlm_config(ev->model)->vocab;
     check_image_size(ev, store);
     episode_t *eps = micl_malloc(64 * sizeof(episode_t));
@@ -80,8 +87,7 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
                 tgt[(size_t)j * T + p] = p < eps[j].n_tokens ? eps[j].targets[p] : -1;
             }
             for (int q = 0; q < eps[j].n_images; q++, k++)
-                memcpy(pix + (size_t)k * npix, store->pixels + (size_t)eps[j].images[q] * npix,
-                       npix);
+                store_copy_image(store, eps[j].images[q], ch, pix + (size_t)k * npix);
         }
         vlm_batch_t b = {B, T, tok, tgt, n_img, pix, ev->vocab->image};
         int64_t n_targets;
@@ -152,7 +158,7 @@ typedef struct {
 static void pass_buf_init(pass_buf_t *pb, const nested_ctx_t *c, const image_store_t *store,
                           int n_shots) {
     const evaluator_t *ev = c->ev;
-    size_t npix = (size_t)store->h * (size_t)store->w;
+    size_t npix = (size_t)store->h * (size_t)store->w * (size_t)model_channels(ev);
     int D = vlm_config(ev->model)->dim, V = vlm_config(ev->model)->vocab;
     memset(pb, 0, sizeof *pb);
     pb->ep = micl_malloc(sizeof(episode_t));
@@ -196,21 +202,22 @@ static void pass_buf_free(pass_buf_t *pb) {
 /* Builds nested episodes [i0, i0 + B): their demo prefixes (tokens, pixels) and query turns. */
 static void pass_fill(pass_buf_t *pb, const nested_ctx_t *c, const image_store_t *store, int64_t i0,
                       int B) {
-    size_t npix = (size_t)store->h * (size_t)store->w;
+    int ch = model_channels(c->ev);
+    size_t npix = (size_t)store->h * (size_t)store->w * (size_t)ch;
     for (int b = 0; b < B; b++) {
         episode_nested_t *ne = &pb->ne[b];
         build_nested(c, i0 + b, ne);
         episode_nested_prefix(c->src, ne, pb->ep);
         memcpy(pb->tokens + (size_t)b * pb->T, pb->ep->tokens, (size_t)pb->T * sizeof(int32_t));
         for (int d = 0; d < pb->n_demo; d++)
-            memcpy(pb->pixels + ((size_t)b * pb->n_demo + d) * npix,
-                   store->pixels + (size_t)ne->demo_image[d] * npix, npix);
+            store_copy_image(store, ne->demo_image[d], ch,
+                             pb->pixels + ((size_t)b * pb->n_demo + d) * npix);
         for (int q = 0; q < EVAL_QUERIES; q++) {
             size_t k = (size_t)b * EVAL_QUERIES + q;
             episode_nested_prompt(c->src, ne, 0, q, pb->ep);
             memcpy(pb->cont_tokens + k * pb->cont_len, pb->ep->tokens + 1,
                    (size_t)pb->cont_len * sizeof(int32_t));
-            memcpy(pb->qpixels + k * npix, store->pixels + (size_t)ne->query_image[q] * npix, npix);
+            store_copy_image(store, ne->query_image[q], ch, pb->qpixels + k * npix);
         }
     }
 }
@@ -375,7 +382,7 @@ void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_im
 
 typedef struct {
     const benchmark_t *b;
-    const episode_source_t *src;
+    const benchmark_source_t *src;
     uint64_t seed;
     int ways, shots;
     int64_t episodes;
@@ -385,7 +392,7 @@ typedef struct {
 static void build_bench(int64_t e, episode_t *ep, void *ctx) {
     const bench_ctx_t *c = ctx;
     int nv = c->b->variants;
-    benchmark_episode(c->b, c->src, c->seed, c->ways, c->shots, e / nv, c->episodes, e % nv, ep);
+    benchmark_episode(c->src, c->seed, c->ways, c->shots, e / nv, c->episodes, e % nv, ep);
 }
 
 /* Writes one JSON line per prompt of a cell: {"id": ..., "prediction": <chosen word>}. */
@@ -463,22 +470,18 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
         }
         return n_rows;
     }
-    store_index_t ix;
-    store_index_build(store, benchmark_split(b, store), &ix);
-    episode_source_t src;
-    int real = !b->fake_names && b->family != FAMILY_MATCHING;
-    episode_source_init(&src, store, &ix, ev->vocab, real, ev->format);
+    benchmark_source_t src;
+    benchmark_source_init(&src, b, store, ev->vocab, ev->format);
     for (int i = 0; i < n_ways; i++) {
-        if (b->family != FAMILY_CLASSIFY && src.n_classes < ways[i])
+        if (!src.is_scene && b->family != FAMILY_CLASSIFY && src.src.n_classes < ways[i])
             micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %d",
-                       store->source, b->name, ways[i], src.n_classes);
+                       store->source, b->name, ways[i], src.src.n_classes);
         for (int j = 0; j < n_shots; j++) {
             bench_ctx_t c = {b, &src, ev->seed, ways[i], shots[j], 0};
-            c.episodes = benchmark_cell_episodes(b, &src, episodes);
+            c.episodes = benchmark_cell_episodes(&src, episodes);
             bench_cell(ev, &c, store, collect, predictions, &rows[n_rows++]);
         }
     }
-    episode_source_free(&src);
-    store_index_free(&ix);
+    benchmark_source_free(&src);
     return n_rows;
 }

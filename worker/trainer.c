@@ -33,6 +33,11 @@ typedef struct {
     vlm_t *m;
     store_index_t train_ix;
     episode_source_t src_bind, src_cls;
+    task_scene_source_t src_scene, src_op; /* train splits; image ids offset past the glyphs */
+    int has_scene, has_op;
+    const image_store_t *img_store[3]; /* image id ranges: glyphs, then scenes, then operators */
+    int64_t img_base[3];
+    int n_img_stores;
     episode_t *eps;
     int max_seqs;
     int32_t *tok, *tgt;
@@ -138,6 +143,24 @@ static void family_plan(const trainer_t *t, const stage_config_t *s, int family,
     case FAMILY_MATCHING:
         episode_match_plan(&t->src_bind, r, items, plan);
         break;
+    case FAMILY_ATTRIBUTES: { /* one attribute per episode: colour, shape or position */
+        static const task_scene_kind_t kinds[3] = {TASK_SCENE_COLOUR, TASK_SCENE_SHAPE,
+                                                   TASK_SCENE_POSITION};
+        task_scene_train_plan(&t->src_scene, r, kinds[rng_below(r, 3)], items, plan);
+        break;
+    }
+    case FAMILY_COUNTING:
+        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_COUNT, items, plan);
+        break;
+    case FAMILY_RELATIONS:
+        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_RELATION, items, plan);
+        break;
+    case FAMILY_COUNT_INDUCTION:
+        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_COUNT_INDUCTION, items, plan);
+        break;
+    case FAMILY_OPERATORS:
+        task_scene_train_plan(&t->src_op, r, TASK_SCENE_OPERATOR, items, plan);
+        break;
     default:
         micl_fatal("stage '%s': unknown family %d", s->name, family);
     }
@@ -150,8 +173,15 @@ static void build_sequence(const trainer_t *t, const stage_config_t *s, float ex
     episode_plan_t plans[3], mixed;
     int replay = rng_uniform(r) < s->replay;
     int items = stage_items(s);
-    if (replay) {
-        episode_classify_plan(&t->src_cls, r, items, &mixed);
+    if (replay) { /* single-image instruction data: classification, and with a scene store also
+                     attribute, counting and relation questions */
+        int family = FAMILY_CLASSIFY;
+        if (t->has_scene) {
+            static const int instr[4] = {FAMILY_CLASSIFY, FAMILY_ATTRIBUTES, FAMILY_COUNTING,
+                                         FAMILY_RELATIONS};
+            family = instr[rng_below(r, 4)];
+        }
+        family_plan(t, s, family, family == FAMILY_CLASSIFY ? items : 1, exact, r, &mixed);
     } else if (s->coherent || items < 2) {
         family_plan(t, s, draw_family(s, r), items, exact, r, &mixed);
     } else {
@@ -187,6 +217,21 @@ static void micro_range(const trainer_t *t, int i, int *lo, int *hi) {
     *hi = (int)((int64_t)t->n_seqs * (i + 1) / t->n_micro);
 }
 
+/* Channels of the model's images. */
+static int model_channels(const trainer_t *t) {
+    int c = vlm_config(t->m)->channels;
+    return c > 0 ? c : 1;
+}
+
+/* Copies image `id` (a glyph row, or a scene / operator row past its base) to dst in the
+ * model's channels. */
+static void gather_image(const trainer_t *t, int64_t id, uint8_t *dst) {
+    int k = t->n_img_stores - 1;
+    while (k > 0 && id < t->img_base[k])
+        k--;
+    store_copy_image(t->img_store[k], id - t->img_base[k], model_channels(t), dst);
+}
+
 /* Packs episodes [lo, hi) into a padded batch. */
 static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t *b) {
     const vocab_t *v = t->a->vocab;
@@ -197,7 +242,7 @@ static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t
     int B = hi - lo;
     if ((int64_t)B * T > t->max_tokens)
         micl_fatal("batch of %d x %d tokens exceeds capacity", B, T);
-    size_t npix = (size_t)st->h * (size_t)st->w;
+    size_t npix = (size_t)st->h * (size_t)st->w * (size_t)model_channels(t);
     int n_img = 0;
     for (int j = lo; j < hi; j++) {
         episode_t *ep = &eps[j];
@@ -208,7 +253,7 @@ static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t
         }
         for (int k = 0; k < ep->n_images; k++, n_img++) {
             if (n_img >= t->max_images) micl_fatal("batch exceeds image capacity");
-            memcpy(t->pix + (size_t)n_img * npix, st->pixels + (size_t)ep->images[k] * npix, npix);
+            gather_image(t, ep->images[k], t->pix + (size_t)n_img * npix);
         }
     }
     b->B = B;
@@ -296,6 +341,30 @@ void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_
     *max_images = img;
 }
 
+/* The image id table (glyphs from 0, then the scene and operator stores) and the training
+ * sources of the scene and operator families, when the run has those stores. */
+static void trainer_image_sources(trainer_t *t, const trainer_args_t *a) {
+    t->img_store[0] = a->store;
+    t->img_base[0] = 0;
+    t->n_img_stores = 1;
+    int64_t next = a->store->n;
+    const image_store_t *extra[2] = {a->scenes, a->operators};
+    task_scene_source_t *src[2] = {&t->src_scene, &t->src_op};
+    int *has[2] = {&t->has_scene, &t->has_op};
+    for (int i = 0; i < 2; i++) {
+        if (!extra[i]) continue;
+        if (extra[i]->h != a->store->h || extra[i]->w != a->store->w)
+            micl_fatal("%s: images are %dx%d but the glyph store's are %dx%d", extra[i]->source,
+                       extra[i]->h, extra[i]->w, a->store->h, a->store->w);
+        task_scene_source_init(src[i], extra[i], STORE_SPLIT_TRAIN, a->vocab, a->format);
+        src[i]->image_base = next;
+        t->img_store[t->n_img_stores] = extra[i];
+        t->img_base[t->n_img_stores++] = next;
+        next += extra[i]->n;
+        *has[i] = 1;
+    }
+}
+
 static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
     memset(t, 0, sizeof *t);
     t->a = a;
@@ -304,6 +373,7 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
     episode_source_init(&t->src_bind, a->store, &t->train_ix, a->vocab, 0, a->format);
     episode_source_init(&t->src_cls, a->store, &t->train_ix, a->vocab, 1, a->format);
     if (t->src_cls.n_classes == 0) micl_fatal("the training store has no training images");
+    trainer_image_sources(t, a);
     trainer_capacity(a->cfg, a->run, a->vocab, a->format, &t->max_tokens, &t->max_images);
     t->max_seqs = 0;
     for (int i = 0; i < a->run->n_stages; i++) {
@@ -313,7 +383,8 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
     t->eps = micl_malloc((size_t)t->max_seqs * sizeof(episode_t));
     t->tok = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
     t->tgt = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
-    t->pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h * (size_t)a->store->w);
+    t->pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h * (size_t)a->store->w *
+                         (size_t)model_channels(t));
     size_t n = vlm_num_params(m);
     comm_tree_init(&t->tree, n, a->cfg->train.micro_batches);
     t->grad = micl_alloc_aligned(n * sizeof(float));
@@ -328,6 +399,8 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
 static void trainer_free(trainer_t *t) {
     episode_source_free(&t->src_bind);
     episode_source_free(&t->src_cls);
+    if (t->has_scene) task_scene_source_free(&t->src_scene);
+    if (t->has_op) task_scene_source_free(&t->src_op);
     store_index_free(&t->train_ix);
     free(t->eps);
     free(t->tok);

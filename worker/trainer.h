@@ -15,6 +15,7 @@
 #include "../common/results.h"
 #include "../data/episode.h"
 #include "../data/store.h"
+#include "../data/task_scene.h"
 #include "../data/vocab.h"
 #include "../model/vlm.h"
 #include "checkpoint.h"
@@ -23,7 +24,9 @@ typedef struct {
     const config_t *cfg;
     const run_config_t *run;
     const comm_t *comm;
-    const image_store_t *store;
+    const image_store_t *store;     /* the glyph store: binding, mc, matching, classify */
+    const image_store_t *scenes;    /* NULL, or the scene store: attributes, counting, ... */
+    const image_store_t *operators; /* NULL, or the operator store: operator induction */
     const vocab_t *vocab;
     episode_format_t format;
     const char *checkpoint_path; /* written by rank 0 every checkpoint_every steps and at the end */
