@@ -34,6 +34,8 @@
 #include "../kernels/adamw.h"
 #include "../kernels/kernels.h"
 #include "../model/vlm.h"
+#include "bench_preset.h"
+#include "cmd_bench_gemm.h"
 
 #ifndef MICL_SOURCE_DIR
 #error "MICL_SOURCE_DIR must name the micl source tree (set by CMakeLists.txt)"
@@ -53,18 +55,7 @@ extern char **environ;
 /* The optimizer of a step: the defaults of the train section of a config, constant lr. */
 static const float LR = 2e-3f, BETA1 = 0.9f, BETA2 = 0.98f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
 
-typedef struct {
-    const char *name;
-    vlm_config_t cfg;
-    int micro_batches, seqs, pairs; /* a sequence is <bos> + pairs x (<img> name) */
-} preset_t;
-
-static const preset_t PRESETS[] = {
-    {"quickstart", {28, 7, 64, 1, 4, 128, 3, 4, 4, 1318, 64, 0.02f, VLM_POOL_FLATTEN}, 4, 8, 9},
-    {"large", {28, 7, 128, 2, 4, 256, 4, 8, 4, 1318, 64, 0.02f, VLM_POOL_FLATTEN}, 4, 8, 9},
-    {"tiny", {12, 4, 16, 1, 2, 32, 1, 2, 4, 64, 32, 0.02f, VLM_POOL_FLATTEN}, 2, 2, 9},
-};
-#define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
+typedef bench_preset_t preset_t;
 
 typedef struct {
     const char *bench, *out;
@@ -635,17 +626,16 @@ static int bench_vs_torch(const opts_t *o) {
 /* ---- entry ------------------------------------------------------------------------------- */
 
 int cmd_bench(int argc, char **argv) {
-    if (argc < 1) return usage("%s", "missing benchmark name (step or vs-torch)");
-    opts_t o = {argv[0], NULL, &PRESETS[0], 20, 3, omp_get_max_threads()};
+    if (argc < 1) return usage("%s", "missing benchmark name (step, vs-torch, gemm)");
+    if (strcmp(argv[0], "gemm") == 0) return cmd_bench_gemm(argc, argv);
+    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
     if (strcmp(o.bench, "step") != 0 && strcmp(o.bench, "vs-torch") != 0)
         return usage("unknown benchmark '%s' (expected step or vs-torch)", o.bench);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!val) return usage("option '%s' needs a value", a);
         if (strcmp(a, "--config") == 0) {
-            o.p = NULL;
-            for (int k = 0; k < N_PRESETS; k++)
-                if (strcmp(val, PRESETS[k].name) == 0) o.p = &PRESETS[k];
+            o.p = bench_preset_find(val);
             if (!o.p) return usage("unknown --config '%s' (quickstart, large or tiny)", val);
         } else if (strcmp(a, "--steps") == 0) {
             if (!parse_int(a, val, 1, 100000, &o.steps)) return MICL_EXIT_USAGE;
