@@ -35,6 +35,7 @@
 #include "../kernels/kernels.h"
 #include "../model/vlm.h"
 #include "bench_preset.h"
+#include "cmd_bench_comm.h"
 #include "cmd_bench_gemm.h"
 
 #ifndef MICL_SOURCE_DIR
@@ -626,8 +627,9 @@ static int bench_vs_torch(const opts_t *o) {
 /* ---- entry ------------------------------------------------------------------------------- */
 
 int cmd_bench(int argc, char **argv) {
-    if (argc < 1) return usage("%s", "missing benchmark name (step, vs-torch, gemm)");
+    if (argc < 1) return usage("%s", "missing benchmark name (step, vs-torch, gemm, comm, scaling)");
     if (strcmp(argv[0], "gemm") == 0) return cmd_bench_gemm(argc, argv);
+    if (strcmp(argv[0], "comm") == 0) return cmd_bench_comm(argc, argv);
     opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
     if (strcmp(o.bench, "step") != 0 && strcmp(o.bench, "vs-torch") != 0)
         return usage("unknown benchmark '%s' (expected step or vs-torch)", o.bench);
