@@ -30,6 +30,8 @@
 #endif
 
 #include "../common/error.h"
+#include "../comm/comm.h"
+#include "../comm/comm_bench.h"
 #include "../common/h5util.h"
 #include "../kernels/adamw.h"
 #include "../kernels/kernels.h"
@@ -74,6 +76,11 @@ typedef struct {
     size_t act_bytes;
     int64_t targets_per_step;
     int n_total; /* warm-up + timed steps */
+    comm_t c;    /* ranks share the micro-batches of a step as in the trainer */
+    comm_tree_t tree;
+    int mb_lo, mb_hi;
+    float *grad;                /* the step's reduced gradient */
+    double *mb_loss, *all_loss; /* per micro-batch: this rank's block, all */
     double *step_s, *loss;
 } work_t;
 
@@ -150,8 +157,10 @@ static stats_t step_stats(const double *s, int n) {
 
 /* ---- the workload ------------------------------------------------------------------------ */
 
-static void work_init(work_t *w, const preset_t *p, int n_total) {
+static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *comm) {
     memset(w, 0, sizeof *w);
+    w->c = *comm;
+    comm_block(p->micro_batches, comm->rank, comm->size, &w->mb_lo, &w->mb_hi);
     w->p = p;
     w->T = 1 + 2 * p->pairs;
     w->imgs_per_mb = p->seqs * p->pairs;
@@ -199,40 +208,57 @@ static void work_init(work_t *w, const preset_t *p, int n_total) {
     }
     w->step_s = micl_calloc((size_t)n_total, sizeof(double));
     w->loss = micl_calloc((size_t)n_total, sizeof(double));
+    comm_tree_init(&w->tree, n, p->micro_batches);
+    w->grad = micl_alloc_aligned(n * sizeof(float));
+    w->mb_loss = micl_calloc((size_t)p->micro_batches, sizeof(double));
+    w->all_loss = micl_calloc((size_t)p->micro_batches, sizeof(double));
 }
 
 static void work_free(work_t *w) {
     vlm_free(w->m);
     free(w->tokens), free(w->targets), free(w->pixels), free(w->decay);
     free(w->step_s), free(w->loss);
+    comm_tree_free(&w->tree);
+    free(w->grad), free(w->mb_loss), free(w->all_loss);
 }
 
-/* One optimizer step as the trainer runs it; returns the mean loss over the step's targets. */
-static double train_step(work_t *w, int64_t step) {
+/* The gradient of micro-batch mb into out, as the trainer's leaf computes it. */
+static void micro_batch_grad(int mb, float *out, void *ctx) {
+    work_t *w = ctx;
     const preset_t *p = w->p;
     size_t S2 = (size_t)p->cfg.image_size * (size_t)p->cfg.image_size;
-    float scale = 1.0f / (float)w->targets_per_step;
-    double loss = 0.0;
+    size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
+    vlm_batch_t b = {p->seqs,          w->T,
+                     w->tokens + t0,   w->targets + t0,
+                     w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
+                     BENCH_IMAGE_TOKEN};
+    int64_t nt = 0;
     vlm_zero_grads(w->m);
-    for (int mb = 0; mb < p->micro_batches; mb++) {
-        size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
-        vlm_batch_t b = {p->seqs,          w->T,
-                         w->tokens + t0,   w->targets + t0,
-                         w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
-                         BENCH_IMAGE_TOKEN};
-        int64_t nt = 0;
-        loss += vlm_forward(w->m, &b, &nt);
-        if (nt != w->imgs_per_mb)
-            micl_fatal("bench: micro-batch %d has %lld targets, expected %d", mb, (long long)nt,
-                       w->imgs_per_mb);
-        vlm_backward(w->m, scale);
-    }
-    adamw_update(vlm_params(w->m), vlm_grads(w->m), vlm_adam_m(w->m), vlm_adam_v(w->m), w->decay,
+    w->mb_loss[mb - w->mb_lo] = vlm_forward(w->m, &b, &nt);
+    if (nt != w->imgs_per_mb)
+        micl_fatal("bench: micro-batch %d has %lld targets, expected %d", mb, (long long)nt,
+                   w->imgs_per_mb);
+    vlm_backward(w->m, 1.0f / (float)w->targets_per_step);
+    memcpy(out, vlm_grads(w->m), vlm_num_params(w->m) * sizeof(float));
+}
+
+/* One optimizer step as the trainer runs it (micro-batches shared by the ranks, gradients
+ * summed by comm_tree_reduce, AdamW on every rank); returns the mean loss over the step's
+ * targets, the same on every rank and for any rank count. */
+static double train_step(work_t *w, int64_t step) {
+    int M = w->p->micro_batches;
+    comm_tree_reduce(&w->tree, &w->c, M, micro_batch_grad, w, w->grad);
+    comm_allgather_blocks_f64(&w->c, M, w->mb_loss, w->all_loss, 1);
+    double loss = 0.0;
+    for (int i = 0; i < M; i++)
+        loss += w->all_loss[i];
+    adamw_update(vlm_params(w->m), w->grad, vlm_adam_m(w->m), vlm_adam_v(w->m), w->decay,
                  vlm_num_params(w->m), LR, BETA1, BETA2, EPS, WEIGHT_DECAY, step + 1);
     return loss / (double)w->targets_per_step;
 }
 
 static void work_run(work_t *w) {
+    comm_barrier(&w->c);
     for (int s = 0; s < w->n_total; s++) {
         double t0 = now_s();
         w->loss[s] = train_step(w, s);
@@ -438,9 +464,9 @@ static void iso_time(char *buf, size_t len) {
 
 static void print_header(const opts_t *o, const work_t *w) {
     const preset_t *p = w->p;
-    printf("micl bench %s: preset %s, %zu parameters, %d thread(s), %d warm-up + %d timed "
-           "steps\n",
-           o->bench, p->name, vlm_num_params(w->m), o->threads, o->warmup, o->steps);
+    printf("micl bench %s: preset %s, %zu parameters, %d rank(s) x %d thread(s), %d warm-up + %d "
+           "timed steps\n",
+           o->bench, p->name, vlm_num_params(w->m), w->c.size, o->threads, o->warmup, o->steps);
     printf("  step                %d micro-batches x %d sequences x %d tokens: %d tokens, %lld "
            "images, %lld targets\n",
            p->micro_batches, p->seqs, w->T, p->micro_batches * w->tokens_per_mb,
@@ -458,6 +484,7 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     h5_attr_str(f, "benchmark", o->bench);
     h5_attr_str(f, "config", o->p->name);
     h5_attr_int(f, "threads", o->threads);
+    h5_attr_int(f, "ranks", w->c.size);
     h5_attr_int(f, "steps", o->steps);
     h5_attr_int(f, "warmup", o->warmup);
     h5_attr_str(f, "hostname", host);
@@ -507,12 +534,19 @@ static double mib(double bytes) {
 
 static int bench_step(const opts_t *o) {
     work_t w;
-    work_init(&w, o->p, o->warmup + o->steps);
+    comm_t c;
+    comm_bench_world(&c);
+    work_init(&w, o->p, o->warmup + o->steps, &c);
     work_run(&w);
     long rss = max_rss_kib(RUSAGE_SELF); /* before the GEMM buffers */
+    if (c.rank != 0) {
+        work_free(&w);
+        return MICL_EXIT_OK;
+    }
     double peak = gemm_peak_gflops(BENCH_GEMM_N);
     figures_t fg = figures(&w, w.step_s + o->warmup, o->steps);
-    double share1 = fg.gflops / peak, shareT = fg.gflops / (peak * o->threads);
+    int cores = o->threads * c.size;
+    double share1 = fg.gflops / peak, shareT = fg.gflops / (peak * cores);
     print_header(o, &w);
     printf("  ms/step             mean %.2f  best %.2f  worst %.2f  stddev %.2f (%.1f%%)\n",
            1e3 * fg.st.mean, 1e3 * fg.st.best, 1e3 * fg.st.worst, 1e3 * fg.st.std,
@@ -523,8 +557,9 @@ static int bench_step(const opts_t *o) {
     printf("  GEMM peak           %.2f GFLOP/s (kern_matmul_forward %dx%dx%d, 1 thread, best of "
            "%d)\n",
            peak, BENCH_GEMM_N, BENCH_GEMM_N, BENCH_GEMM_N, BENCH_GEMM_REPS);
-    printf("  share of peak       %.1f%% of one core's peak, %.1f%% of %d x that peak\n",
-           100.0 * share1, 100.0 * shareT, o->threads);
+    printf("  share of peak       %.1f%% of one core's peak, %.1f%% of %d x that peak (ranks x "
+           "threads)\n",
+           100.0 * share1, 100.0 * shareT, cores);
     printf("  memory              peak RSS %.1f MiB; parameter arena %.2f MiB (params, grads, "
            "AdamW m, v), activation arena %.2f MiB\n",
            rss / 1024.0, mib(4.0 * (double)vlm_num_params(w.m) * sizeof(float)),
@@ -547,7 +582,8 @@ static int bench_step(const opts_t *o) {
 
 static int bench_vs_torch(const opts_t *o) {
     work_t w;
-    work_init(&w, o->p, o->warmup + o->steps);
+    comm_t one = {0, 1}; /* torch runs one process: so does micl */
+    work_init(&w, o->p, o->warmup + o->steps, &one);
     char *in = temp_file("in"), *res = temp_file("torch");
     dump_torch_input(in, &w);
     work_run(&w);
@@ -627,7 +663,8 @@ static int bench_vs_torch(const opts_t *o) {
 /* ---- entry ------------------------------------------------------------------------------- */
 
 int cmd_bench(int argc, char **argv) {
-    if (argc < 1) return usage("%s", "missing benchmark name (step, vs-torch, gemm, comm, scaling)");
+    if (argc < 1)
+        return usage("%s", "missing benchmark name (step, vs-torch, gemm, comm, scaling)");
     if (strcmp(argv[0], "gemm") == 0) return cmd_bench_gemm(argc, argv);
     if (strcmp(argv[0], "comm") == 0) return cmd_bench_comm(argc, argv);
     opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
@@ -652,7 +689,8 @@ int cmd_bench(int argc, char **argv) {
         }
         i++;
     }
-    if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */
     omp_set_num_threads(o.threads);
-    return strcmp(o.bench, "step") == 0 ? bench_step(&o) : bench_vs_torch(&o);
+    if (strcmp(o.bench, "step") == 0) return bench_step(&o); /* every rank takes part */
+    if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */
+    return bench_vs_torch(&o);
 }
