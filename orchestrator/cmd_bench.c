@@ -39,6 +39,7 @@
 #include "bench_preset.h"
 #include "cmd_bench_comm.h"
 #include "cmd_bench_gemm.h"
+#include "cmd_bench_scaling.h"
 
 #ifndef MICL_SOURCE_DIR
 #error "MICL_SOURCE_DIR must name the micl source tree (set by CMakeLists.txt)"
@@ -667,6 +668,7 @@ int cmd_bench(int argc, char **argv) {
         return usage("%s", "missing benchmark name (step, vs-torch, gemm, comm, scaling)");
     if (strcmp(argv[0], "gemm") == 0) return cmd_bench_gemm(argc, argv);
     if (strcmp(argv[0], "comm") == 0) return cmd_bench_comm(argc, argv);
+    if (strcmp(argv[0], "scaling") == 0) return cmd_bench_scaling(argc, argv);
     opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
     if (strcmp(o.bench, "step") != 0 && strcmp(o.bench, "vs-torch") != 0)
         return usage("unknown benchmark '%s' (expected step or vs-torch)", o.bench);
