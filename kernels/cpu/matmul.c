@@ -16,6 +16,7 @@
 #define NR 16
 #define KC 256
 #define MC 96 /* rows of C per task: 16 micro-tiles */
+#define PARALLEL_MIN_FLOPS 2e6
 
 /* acc = A[6 x kc] B[kc x 16]; then C = acc (mode 0), C += acc (mode 1), C = bias + acc (2). */
 static inline __attribute__((always_inline)) void ukernel(int64_t kc, const float *a, int64_t rsa,
@@ -151,8 +152,10 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
     int64_t n_tj = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
     int64_t n_tasks = n_tj * n_ic;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
-     * runs a task never changes its arithmetic */
-#pragma omp parallel for schedule(dynamic, 1)
+     * runs a task never changes its arithmetic. Products too small to repay waking the team
+     * (about 20 us of work) run on the calling thread. */
+    int team = 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
+#pragma omp parallel for schedule(dynamic, 1) if (team)
     for (int64_t t = 0; t < n_tasks; t++) {
         int64_t tj = t / n_ic, ic = t % n_ic;
         int64_t j0 = tj * NR, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
