@@ -156,6 +156,38 @@ static stats_t step_stats(const double *s, int n) {
     return st;
 }
 
+/* ---- activation memory ------------------------------------------------------------------- */
+
+/* Floats of one transformer tower's activations (bench/README.md): L+1 residual streams of
+ * R x W, and per layer ln1, att, res_mid, ln2 (W each), qkv (3W), fc1 and gelu (h each), four
+ * LayerNorm statistics per row, and P attention probabilities. */
+static double tower_floats(double R, double W, double h, double L, double P) {
+    return (L + 1) * R * W + L * (R * (7 * W + 2 * h + 4) + P);
+}
+
+/* The documented activation-arena formula for a preset (floats; 16-float alignment of each
+ * buffer ignored): encoder tower, decoder tower, heads and losses, the GEMM packing scratch,
+ * the backward buffers and the RoPE tables. */
+static double activation_floats(const work_t *w) {
+    const vlm_config_t *c = &w->p->cfg;
+    double I = w->imgs_per_mb, N = w->tokens_per_mb, g = c->image_size / c->patch, np = g * g;
+    double E = c->enc_dim, D = c->dim, V = c->vocab, he = c->mlp_ratio * E, hd = c->mlp_ratio * D;
+    double NP = I * np, px = (double)c->patch * c->patch, S = c->max_seq;
+    double enc = tower_floats(NP, E, he, c->enc_layers, I * c->enc_heads * np * np);
+    double dec = tower_floats(N, D, hd, c->layers, N * c->heads * S);
+    double img = NP * px + NP * (E + 2) + I * E + 3 * I * D;
+    double head = N * D + N * (D + 2) + 2 * N * V + N + 3 * N; /* gather, LN, logits, dlogits */
+    double rw = fmax(NP * E, N * D);
+    double back = 6 * rw + fmax(NP * he, N * hd) + N * D + 2 * I * D + I * E;
+    double pooled = c->pool == VLM_POOL_FLATTEN ? np * E : E;
+    double pad = 15, scratch = 0; /* the largest kern_matmul_scratch_floats over the matrices */
+    double mats[][2] = {{E, px}, {3 * E, E}, {E, E},  {he, E}, {E, he}, {D, pooled},
+                        {D, D},  {3 * D, D}, {hd, D}, {D, hd}, {V, D}};
+    for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+        scratch = fmax(scratch, floor((mats[i][0] + pad) / 16) * 16 * mats[i][1]);
+    return enc + dec + img + head + back + scratch + S * (D / c->heads);
+}
+
 /* ---- the workload ------------------------------------------------------------------------ */
 
 static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *comm) {
@@ -561,10 +593,11 @@ static int bench_step(const opts_t *o) {
     printf("  share of peak       %.1f%% of one core's peak, %.1f%% of %d x that peak (ranks x "
            "threads)\n",
            100.0 * share1, 100.0 * shareT, cores);
+    double act_formula = 4.0 * activation_floats(&w);
     printf("  memory              peak RSS %.1f MiB; parameter arena %.2f MiB (params, grads, "
-           "AdamW m, v), activation arena %.2f MiB\n",
+           "AdamW m, v), activation arena %.2f MiB (formula %.2f MiB)\n",
            rss / 1024.0, mib(4.0 * (double)vlm_num_params(w.m) * sizeof(float)),
-           mib((double)w.act_bytes));
+           mib((double)w.act_bytes), mib(act_formula));
     printf("  loss                first step %.6f, last step %.6f\n", w.loss[0],
            w.loss[w.n_total - 1]);
     if (o->out) {
@@ -575,6 +608,7 @@ static int bench_step(const opts_t *o) {
         h5_attr_int(f, "gemm_n", BENCH_GEMM_N);
         h5_attr_double(f, "peak_share_one_core", share1);
         h5_attr_double(f, "peak_share_threads", shareT);
+        h5_attr_double(f, "activations_formula_bytes", act_formula);
         out_finish(f, o->out, tmp);
     }
     work_free(&w);
