@@ -266,13 +266,14 @@ static void micro_batch_grad(int mb, float *out, void *ctx) {
                      w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
                      BENCH_IMAGE_TOKEN};
     int64_t nt = 0;
+    vlm_bind_grads(w->m, out); /* as the trainer: no copy of the gradient */
     vlm_zero_grads(w->m);
     w->mb_loss[mb - w->mb_lo] = vlm_forward(w->m, &b, &nt);
     if (nt != w->imgs_per_mb)
         micl_fatal("bench: micro-batch %d has %lld targets, expected %d", mb, (long long)nt,
                    w->imgs_per_mb);
     vlm_backward(w->m, 1.0f / (float)w->targets_per_step);
-    memcpy(out, vlm_grads(w->m), vlm_num_params(w->m) * sizeof(float));
+    vlm_bind_grads(w->m, NULL);
 }
 
 /* One optimizer step as the trainer runs it (micro-batches shared by the ranks, gradients
