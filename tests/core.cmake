@@ -33,3 +33,13 @@ add_test(NAME resume_bit_identical
          COMMAND bash ${MICL_SCRIPTS}/resume_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/resume)
 set_tests_properties(resume_bit_identical PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
+
+# The training step loop allocates nothing (malloc calls counted by an LD_PRELOAD library; not
+# under the sanitizers, which replace malloc themselves).
+if(NOT MICL_SANITIZE AND NOT MICL_FUZZ)
+  add_library(malloc_count SHARED malloc_count.c)
+  add_test(NAME train_step_no_alloc
+           COMMAND bash ${MICL_SCRIPTS}/step_alloc.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
+                   ${CMAKE_CURRENT_BINARY_DIR}/step_alloc $<TARGET_FILE:malloc_count>)
+  set_tests_properties(train_step_no_alloc PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
+endif()
