@@ -10,6 +10,7 @@
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
  *   micl report RESULTS.h5 [--format table|csv|json]
  *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
+ *   micl bench gemm|comm|scaling [...]  (see bench/README.md)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -46,6 +47,7 @@ static const char *USAGE =
     "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o "
     "BENCH.h5]\n"
     "                                  training-step performance (and against PyTorch)\n"
+    "  bench gemm|comm|scaling [...]   GEMM against OpenBLAS/BLIS, collectives, rank scaling\n"
     "  version                         print the version\n"
     "Run under mpirun -np N for data parallelism; see README.md.\n";
 
