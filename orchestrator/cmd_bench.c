@@ -22,7 +22,6 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #include <malloc.h>
@@ -36,6 +35,7 @@
 #include "../kernels/adamw.h"
 #include "../kernels/kernels.h"
 #include "../model/vlm.h"
+#include "bench_out.h"
 #include "bench_preset.h"
 #include "cmd_bench_comm.h"
 #include "cmd_bench_gemm.h"
@@ -47,7 +47,6 @@
 
 extern char **environ;
 
-#define BENCH_SCHEMA_VERSION 1
 #define BENCH_IMAGE_TOKEN 1
 #define BENCH_BOS 2
 #define BENCH_FIRST_NAME 3
@@ -110,12 +109,6 @@ static int parse_int(const char *flag, const char *s, long lo, long hi, int *out
     }
     *out = (int)v;
     return 1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) micl_fatal("clock_gettime: %s", strerror(errno));
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static uint32_t mix32(uint32_t x) {
@@ -294,9 +287,9 @@ static double train_step(work_t *w, int64_t step) {
 static void work_run(work_t *w) {
     comm_barrier(&w->c);
     for (int s = 0; s < w->n_total; s++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         w->loss[s] = train_step(w, s);
-        w->step_s[s] = now_s() - t0;
+        w->step_s[s] = bench_now_s() - t0;
         if (!isfinite(w->loss[s])) micl_fatal("bench: step %d: non-finite loss", s + 1);
     }
 }
@@ -315,9 +308,9 @@ static double gemm_peak_gflops(int n) {
     omp_set_num_threads(1);
     double best = INFINITY;
     for (int r = 0; r <= BENCH_GEMM_REPS; r++) { /* the first run warms up */
-        double t0 = now_s();
+        double t0 = bench_now_s();
         kern_matmul_forward(c, a, b, NULL, n, n, n, scratch);
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         if (r > 0 && dt < best) best = dt;
     }
     omp_set_num_threads(saved);
@@ -489,13 +482,6 @@ static figures_t figures(const work_t *w, const double *timed, int steps) {
     return f;
 }
 
-static void iso_time(char *buf, size_t len) {
-    time_t t = time(NULL);
-    struct tm tm;
-    if (t == (time_t)-1 || !gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, len, "unknown");
-}
-
 static void print_header(const opts_t *o, const work_t *w) {
     const preset_t *p = w->p;
     printf("micl bench %s: preset %s, %zu parameters, %d rank(s) x %d thread(s), %d warm-up + %d "
@@ -509,21 +495,11 @@ static void print_header(const opts_t *o, const work_t *w) {
 
 static void write_common(hid_t f, const opts_t *o, const work_t *w, const figures_t *fg,
                          long rss_kib) {
-    char host[256], created[64];
-    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
-    host[sizeof host - 1] = '\0';
-    iso_time(created, sizeof created);
-    h5_attr_str(f, "kind", "micl-bench");
-    h5_attr_int(f, "schema_version", BENCH_SCHEMA_VERSION);
-    h5_attr_str(f, "benchmark", o->bench);
     h5_attr_str(f, "config", o->p->name);
     h5_attr_int(f, "threads", o->threads);
     h5_attr_int(f, "ranks", w->c.size);
     h5_attr_int(f, "steps", o->steps);
     h5_attr_int(f, "warmup", o->warmup);
-    h5_attr_str(f, "hostname", host);
-    h5_attr_str(f, "created", created);
-    h5_attr_str(f, "micl_version", MICL_VERSION);
     h5_attr_int(f, "n_params", (int64_t)vlm_num_params(w->m));
     h5_attr_int(f, "tokens_per_step", (int64_t)o->p->micro_batches * w->tokens_per_mb);
     h5_attr_int(f, "images_per_step", w->targets_per_step);
@@ -545,21 +521,6 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     h5_write_f64(f, "step_ms", ms, o->steps);
     h5_write_f64(f, "loss", w->loss, w->n_total);
     free(ms);
-}
-
-/* Opens `out`'s temporary twin; out_finish renames it into place. */
-static hid_t out_begin(const char *out, char *tmp, size_t len) {
-    snprintf(tmp, len, "%s.tmp", out);
-    micl_pending_add(tmp);
-    return h5_create(tmp);
-}
-
-static void out_finish(hid_t f, const char *out, const char *tmp) {
-    h5_close_file(f, tmp);
-    if (rename(tmp, out) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
-    micl_pending_remove(tmp);
-    printf("  wrote               %s\n", out);
 }
 
 static double mib(double bytes) {
@@ -603,14 +564,14 @@ static int bench_step(const opts_t *o) {
            w.loss[w.n_total - 1]);
     if (o->out) {
         char tmp[4096];
-        hid_t f = out_begin(o->out, tmp, sizeof tmp);
+        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
         write_common(f, o, &w, &fg, rss);
         h5_attr_double(f, "gemm_peak_gflops", peak);
         h5_attr_int(f, "gemm_n", BENCH_GEMM_N);
         h5_attr_double(f, "peak_share_one_core", share1);
         h5_attr_double(f, "peak_share_threads", shareT);
         h5_attr_double(f, "activations_formula_bytes", act_formula);
-        out_finish(f, o->out, tmp);
+        bench_out_finish(f, o->out, tmp);
     }
     work_free(&w);
     return MICL_EXIT_OK;
@@ -659,7 +620,7 @@ static int bench_vs_torch(const opts_t *o) {
     printf("  ratio               micl tokens/s / torch tokens/s = %.2f\n", ratio);
     if (o->out) {
         char tmp[4096];
-        hid_t f = out_begin(o->out, tmp, sizeof tmp);
+        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
         write_common(f, o, &w, &fm, rss);
         h5_attr_str(f, "torch_version", tr.version);
         h5_attr_str(f, "python", python_path());
@@ -683,7 +644,7 @@ static int bench_vs_torch(const opts_t *o) {
         h5_write_f64(f, "torch_step_ms", ms, o->steps);
         h5_write_f64(f, "torch_loss", tr.loss, w.n_total);
         free(ms);
-        out_finish(f, o->out, tmp);
+        bench_out_finish(f, o->out, tmp);
     }
     free(tr.step_s), free(tr.loss), free(tr.version);
     work_free(&w);
