@@ -16,6 +16,10 @@ void comm_check(int rc, const char *what, const char *file, int line) {
     micl_fatal_at(file, line, "%s failed: %s", what, msg);
 }
 
+/* The counts and displacements arrays of comm_allgather_blocks_f64, allocated on the first call
+ * (it runs once per training step, which must not allocate) and freed by comm_finalize. */
+static int *g_counts, *g_displs, g_layout_size;
+
 static void abort_hook(int code) {
     MPI_Abort(MPI_COMM_WORLD, code);
 }
@@ -30,6 +34,9 @@ void comm_init(int *argc, char ***argv, comm_t *c) {
 }
 
 void comm_finalize(void) {
+    free(g_counts), free(g_displs);
+    g_counts = g_displs = NULL;
+    g_layout_size = 0;
     MPI_Finalize();
 }
 
@@ -145,6 +152,17 @@ void comm_sum_i64(const comm_t *c, int64_t *v, int n) {
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
 }
 
+static void block_layout(int size, int **counts, int **displs) {
+    if (g_layout_size != size) {
+        free(g_counts), free(g_displs);
+        g_counts = micl_malloc((size_t)size * sizeof(int));
+        g_displs = micl_malloc((size_t)size * sizeof(int));
+        g_layout_size = size;
+    }
+    *counts = g_counts;
+    *displs = g_displs;
+}
+
 void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, double *all, int per) {
     int lo, hi;
     comm_block(m, c->rank, c->size, &lo, &hi);
@@ -152,8 +170,8 @@ void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, doubl
         memcpy(all, mine, (size_t)m * per * sizeof(double));
         return;
     }
-    int *counts = micl_malloc((size_t)c->size * sizeof(int));
-    int *displs = micl_malloc((size_t)c->size * sizeof(int));
+    int *counts, *displs;
+    block_layout(c->size, &counts, &displs);
     for (int r = 0; r < c->size; r++) {
         int a, b;
         comm_block(m, r, c->size, &a, &b);
@@ -162,8 +180,6 @@ void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, doubl
     }
     MPI_CHECK(MPI_Allgatherv(mine, (hi - lo) * per, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE,
                              MPI_COMM_WORLD));
-    free(counts);
-    free(displs);
 }
 
 void comm_bcast_f32(const comm_t *c, float *v, size_t n) {

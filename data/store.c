@@ -712,10 +712,11 @@ void store_index_free(store_index_t *ix) {
 
 void store_copy_image(const image_store_t *s, int64_t row, int channels, uint8_t *dst) {
     size_t hw = (size_t)s->h * (size_t)s->w;
-    const uint8_t *src = s->pixels + (size_t)row * hw * (size_t)s->c;
-    if (s->c == channels) {
+    int sc = s->c > 0 ? s->c : 1; /* stores built in memory may leave c unset: gray */
+    const uint8_t *src = s->pixels + (size_t)row * hw * (size_t)sc;
+    if (sc == channels) {
         memcpy(dst, src, hw * (size_t)channels);
-    } else if (s->c == 1 && channels == 3) {
+    } else if (sc == 1 && channels == 3) {
         for (size_t i = 0; i < hw; i++)
             dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
     } else {

@@ -262,6 +262,7 @@ vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char 
     build_table(m);
     m->arena = micl_alloc_aligned(4 * m->n_params * sizeof(float));
     memset(m->arena, 0, 4 * m->n_params * sizeof(float));
+    m->grads = m->arena + m->n_params;
     carver_t cv = {NULL, 0};
     layout_activations(m, &cv);
     cv.base = micl_alloc_aligned(cv.used * sizeof(float));
@@ -306,7 +307,10 @@ float *vlm_params(vlm_t *m) {
     return m->arena;
 }
 float *vlm_grads(vlm_t *m) {
-    return m->arena + m->n_params;
+    return m->grads;
+}
+void vlm_bind_grads(vlm_t *m, float *g) {
+    m->grads = g ? g : m->arena + m->n_params;
 }
 float *vlm_adam_m(vlm_t *m) {
     return m->arena + 2 * m->n_params;

@@ -98,6 +98,10 @@ const float *vlm_logits(const vlm_t *m);
  * the whole optimizer step). ADDS into vlm_grads (call vlm_zero_grads first). */
 void vlm_backward(vlm_t *m, float scale);
 void vlm_zero_grads(vlm_t *m);
+/* Makes vlm_grads, vlm_zero_grads and vlm_backward use g (vlm_num_params floats, arena order)
+ * instead of the arena's gradient block; NULL restores the arena's. A reduction can so have a
+ * micro-batch's gradient computed straight into its leaf buffer, without a copy. */
+void vlm_bind_grads(vlm_t *m, float *g);
 
 /* Forward of the image tower only: embeddings [n_images * dim] (for tests and eval caching). */
 void vlm_encode_images(vlm_t *m, const uint8_t *pixels, int n_images, float *out);

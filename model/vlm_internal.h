@@ -45,6 +45,7 @@ struct vlm {
     vlm_tensor_t *tensors;
     int *init_kind;
     float *arena; /* params | grads | adam m | adam v */
+    float *grads; /* where the passes add gradients: the arena's grads or a bound buffer */
     int enc_patch_w, enc_patch_b, enc_pos, enc_ln_w, enc_ln_b;
     int proj_fc1_w, proj_fc1_b, proj_fc2_w, proj_fc2_b;
     int dec_tok, dec_ln_w, dec_ln_b, head_w, head_b;
@@ -72,7 +73,7 @@ static inline float *vlm_p(vlm_t *m, int t) {
     return m->arena + m->tensors[t].offset;
 }
 static inline float *vlm_g(vlm_t *m, int t) {
-    return m->arena + m->n_params + m->tensors[t].offset;
+    return m->grads + m->tensors[t].offset;
 }
 
 /* vlm_pass.c: runs the image tower on n <= max_images images into m->img_emb. */

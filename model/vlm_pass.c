@@ -5,9 +5,9 @@
  * projector
  *   -> image embeddings; tokens -> embedding rows (image tokens take the image embeddings in
  *   order) -> decoder blocks (RoPE, causal) -> gather target rows -> LN -> LM head -> CE.
- * Backward walks the same path in reverse, adding into the gradient block of the arena and
- * reusing the shared activation-gradient buffers (d_res, d_ln, d_qkv, d_att, d_hid) for the
- * decoder first and then the encoder. Nothing here allocates.
+ * Backward walks the same path in reverse, adding into the bound gradient block (vlm_bind_grads;
+ * the arena's by default) and reusing the shared activation-gradient buffers (d_res, d_ln, d_qkv,
+ * d_att, d_hid) for the decoder first and then the encoder. Nothing here allocates.
  */
 #include "model/vlm_internal.h"
 

@@ -22,7 +22,6 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
 #include <malloc.h>
@@ -30,10 +29,17 @@
 #endif
 
 #include "../common/error.h"
+#include "../comm/comm.h"
+#include "../comm/comm_bench.h"
 #include "../common/h5util.h"
 #include "../kernels/adamw.h"
 #include "../kernels/kernels.h"
 #include "../model/vlm.h"
+#include "bench_out.h"
+#include "bench_preset.h"
+#include "cmd_bench_comm.h"
+#include "cmd_bench_gemm.h"
+#include "cmd_bench_scaling.h"
 
 #ifndef MICL_SOURCE_DIR
 #error "MICL_SOURCE_DIR must name the micl source tree (set by CMakeLists.txt)"
@@ -41,7 +47,6 @@
 
 extern char **environ;
 
-#define BENCH_SCHEMA_VERSION 1
 #define BENCH_IMAGE_TOKEN 1
 #define BENCH_BOS 2
 #define BENCH_FIRST_NAME 3
@@ -53,18 +58,7 @@ extern char **environ;
 /* The optimizer of a step: the defaults of the train section of a config, constant lr. */
 static const float LR = 2e-3f, BETA1 = 0.9f, BETA2 = 0.98f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
 
-typedef struct {
-    const char *name;
-    vlm_config_t cfg;
-    int micro_batches, seqs, pairs; /* a sequence is <bos> + pairs x (<img> name) */
-} preset_t;
-
-static const preset_t PRESETS[] = {
-    {"quickstart", {28, 7, 64, 1, 4, 128, 3, 4, 4, 1318, 64, 0.02f, VLM_POOL_FLATTEN, 1}, 4, 8, 9},
-    {"large", {28, 7, 128, 2, 4, 256, 4, 8, 4, 1318, 64, 0.02f, VLM_POOL_FLATTEN, 1}, 4, 8, 9},
-    {"tiny", {12, 4, 16, 1, 2, 32, 1, 2, 4, 64, 32, 0.02f, VLM_POOL_FLATTEN, 1}, 2, 2, 9},
-};
-#define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
+typedef bench_preset_t preset_t;
 
 typedef struct {
     const char *bench, *out;
@@ -82,6 +76,11 @@ typedef struct {
     size_t act_bytes;
     int64_t targets_per_step;
     int n_total; /* warm-up + timed steps */
+    comm_t c;    /* ranks share the micro-batches of a step as in the trainer */
+    comm_tree_t tree;
+    int mb_lo, mb_hi;
+    float *grad;                /* the step's reduced gradient */
+    double *mb_loss, *all_loss; /* per micro-batch: this rank's block, all */
     double *step_s, *loss;
 } work_t;
 
@@ -110,12 +109,6 @@ static int parse_int(const char *flag, const char *s, long lo, long hi, int *out
     }
     *out = (int)v;
     return 1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) micl_fatal("clock_gettime: %s", strerror(errno));
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static uint32_t mix32(uint32_t x) {
@@ -156,10 +149,44 @@ static stats_t step_stats(const double *s, int n) {
     return st;
 }
 
+/* ---- activation memory ------------------------------------------------------------------- */
+
+/* Floats of one transformer tower's activations (bench/README.md): L+1 residual streams of
+ * R x W, and per layer ln1, att, res_mid, ln2 (W each), qkv (3W), fc1 and gelu (h each), four
+ * LayerNorm statistics per row, and P attention probabilities. */
+static double tower_floats(double R, double W, double h, double L, double P) {
+    return (L + 1) * R * W + L * (R * (7 * W + 2 * h + 4) + P);
+}
+
+/* The documented activation-arena formula for a preset (floats; 16-float alignment of each
+ * buffer ignored): encoder tower, decoder tower, heads and losses, the GEMM packing scratch,
+ * the backward buffers and the RoPE tables. */
+static double activation_floats(const work_t *w) {
+    const vlm_config_t *c = &w->p->cfg;
+    double I = w->imgs_per_mb, N = w->tokens_per_mb, g = c->image_size / c->patch, np = g * g;
+    double E = c->enc_dim, D = c->dim, V = c->vocab, he = c->mlp_ratio * E, hd = c->mlp_ratio * D;
+    double NP = I * np, px = (double)c->patch * c->patch, S = c->max_seq;
+    double enc = tower_floats(NP, E, he, c->enc_layers, I * c->enc_heads * np * np);
+    double dec = tower_floats(N, D, hd, c->layers, N * c->heads * S);
+    double img = NP * px + NP * (E + 2) + I * E + 3 * I * D;
+    double head = N * D + N * (D + 2) + 2 * N * V + N + 3 * N; /* gather, LN, logits, dlogits */
+    double rw = fmax(NP * E, N * D);
+    double back = 6 * rw + fmax(NP * he, N * hd) + N * D + 2 * I * D + I * E;
+    double pooled = c->pool == VLM_POOL_FLATTEN ? np * E : E;
+    double pad = 15, scratch = 0; /* the largest kern_matmul_scratch_floats over the matrices */
+    double mats[][2] = {{E, px}, {3 * E, E}, {E, E},  {he, E}, {E, he}, {D, pooled},
+                        {D, D},  {3 * D, D}, {hd, D}, {D, hd}, {V, D}};
+    for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+        scratch = fmax(scratch, floor((mats[i][0] + pad) / 16) * 16 * mats[i][1]);
+    return enc + dec + img + head + back + scratch + S * (D / c->heads);
+}
+
 /* ---- the workload ------------------------------------------------------------------------ */
 
-static void work_init(work_t *w, const preset_t *p, int n_total) {
+static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *comm) {
     memset(w, 0, sizeof *w);
+    w->c = *comm;
+    comm_block(p->micro_batches, comm->rank, comm->size, &w->mb_lo, &w->mb_hi);
     w->p = p;
     w->T = 1 + 2 * p->pairs;
     w->imgs_per_mb = p->seqs * p->pairs;
@@ -207,44 +234,62 @@ static void work_init(work_t *w, const preset_t *p, int n_total) {
     }
     w->step_s = micl_calloc((size_t)n_total, sizeof(double));
     w->loss = micl_calloc((size_t)n_total, sizeof(double));
+    comm_tree_init(&w->tree, n, p->micro_batches);
+    w->grad = micl_alloc_aligned(n * sizeof(float));
+    w->mb_loss = micl_calloc((size_t)p->micro_batches, sizeof(double));
+    w->all_loss = micl_calloc((size_t)p->micro_batches, sizeof(double));
 }
 
 static void work_free(work_t *w) {
     vlm_free(w->m);
     free(w->tokens), free(w->targets), free(w->pixels), free(w->decay);
     free(w->step_s), free(w->loss);
+    comm_tree_free(&w->tree);
+    free(w->grad), free(w->mb_loss), free(w->all_loss);
 }
 
-/* One optimizer step as the trainer runs it; returns the mean loss over the step's targets. */
-static double train_step(work_t *w, int64_t step) {
+/* The gradient of micro-batch mb into out, as the trainer's leaf computes it. */
+static void micro_batch_grad(int mb, float *out, void *ctx) {
+    work_t *w = ctx;
     const preset_t *p = w->p;
     size_t S2 = (size_t)p->cfg.image_size * (size_t)p->cfg.image_size;
-    float scale = 1.0f / (float)w->targets_per_step;
-    double loss = 0.0;
+    size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
+    vlm_batch_t b = {p->seqs,          w->T,
+                     w->tokens + t0,   w->targets + t0,
+                     w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
+                     BENCH_IMAGE_TOKEN};
+    int64_t nt = 0;
+    vlm_bind_grads(w->m, out); /* as the trainer: no copy of the gradient */
     vlm_zero_grads(w->m);
-    for (int mb = 0; mb < p->micro_batches; mb++) {
-        size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
-        vlm_batch_t b = {p->seqs,          w->T,
-                         w->tokens + t0,   w->targets + t0,
-                         w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
-                         BENCH_IMAGE_TOKEN};
-        int64_t nt = 0;
-        loss += vlm_forward(w->m, &b, &nt);
-        if (nt != w->imgs_per_mb)
-            micl_fatal("bench: micro-batch %d has %lld targets, expected %d", mb, (long long)nt,
-                       w->imgs_per_mb);
-        vlm_backward(w->m, scale);
-    }
-    adamw_update(vlm_params(w->m), vlm_grads(w->m), vlm_adam_m(w->m), vlm_adam_v(w->m), w->decay,
+    w->mb_loss[mb - w->mb_lo] = vlm_forward(w->m, &b, &nt);
+    if (nt != w->imgs_per_mb)
+        micl_fatal("bench: micro-batch %d has %lld targets, expected %d", mb, (long long)nt,
+                   w->imgs_per_mb);
+    vlm_backward(w->m, 1.0f / (float)w->targets_per_step);
+    vlm_bind_grads(w->m, NULL);
+}
+
+/* One optimizer step as the trainer runs it (micro-batches shared by the ranks, gradients
+ * summed by comm_tree_reduce, AdamW on every rank); returns the mean loss over the step's
+ * targets, the same on every rank and for any rank count. */
+static double train_step(work_t *w, int64_t step) {
+    int M = w->p->micro_batches;
+    comm_tree_reduce(&w->tree, &w->c, M, micro_batch_grad, w, w->grad);
+    comm_allgather_blocks_f64(&w->c, M, w->mb_loss, w->all_loss, 1);
+    double loss = 0.0;
+    for (int i = 0; i < M; i++)
+        loss += w->all_loss[i];
+    adamw_update(vlm_params(w->m), w->grad, vlm_adam_m(w->m), vlm_adam_v(w->m), w->decay,
                  vlm_num_params(w->m), LR, BETA1, BETA2, EPS, WEIGHT_DECAY, step + 1);
     return loss / (double)w->targets_per_step;
 }
 
 static void work_run(work_t *w) {
+    comm_barrier(&w->c);
     for (int s = 0; s < w->n_total; s++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         w->loss[s] = train_step(w, s);
-        w->step_s[s] = now_s() - t0;
+        w->step_s[s] = bench_now_s() - t0;
         if (!isfinite(w->loss[s])) micl_fatal("bench: step %d: non-finite loss", s + 1);
     }
 }
@@ -263,9 +308,9 @@ static double gemm_peak_gflops(int n) {
     omp_set_num_threads(1);
     double best = INFINITY;
     for (int r = 0; r <= BENCH_GEMM_REPS; r++) { /* the first run warms up */
-        double t0 = now_s();
+        double t0 = bench_now_s();
         kern_matmul_forward(c, a, b, NULL, n, n, n, scratch);
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         if (r > 0 && dt < best) best = dt;
     }
     omp_set_num_threads(saved);
@@ -437,18 +482,11 @@ static figures_t figures(const work_t *w, const double *timed, int steps) {
     return f;
 }
 
-static void iso_time(char *buf, size_t len) {
-    time_t t = time(NULL);
-    struct tm tm;
-    if (t == (time_t)-1 || !gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, len, "unknown");
-}
-
 static void print_header(const opts_t *o, const work_t *w) {
     const preset_t *p = w->p;
-    printf("micl bench %s: preset %s, %zu parameters, %d thread(s), %d warm-up + %d timed "
-           "steps\n",
-           o->bench, p->name, vlm_num_params(w->m), o->threads, o->warmup, o->steps);
+    printf("micl bench %s: preset %s, %zu parameters, %d rank(s) x %d thread(s), %d warm-up + %d "
+           "timed steps\n",
+           o->bench, p->name, vlm_num_params(w->m), w->c.size, o->threads, o->warmup, o->steps);
     printf("  step                %d micro-batches x %d sequences x %d tokens: %d tokens, %lld "
            "images, %lld targets\n",
            p->micro_batches, p->seqs, w->T, p->micro_batches * w->tokens_per_mb,
@@ -457,20 +495,11 @@ static void print_header(const opts_t *o, const work_t *w) {
 
 static void write_common(hid_t f, const opts_t *o, const work_t *w, const figures_t *fg,
                          long rss_kib) {
-    char host[256], created[64];
-    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
-    host[sizeof host - 1] = '\0';
-    iso_time(created, sizeof created);
-    h5_attr_str(f, "kind", "micl-bench");
-    h5_attr_int(f, "schema_version", BENCH_SCHEMA_VERSION);
-    h5_attr_str(f, "benchmark", o->bench);
     h5_attr_str(f, "config", o->p->name);
     h5_attr_int(f, "threads", o->threads);
+    h5_attr_int(f, "ranks", w->c.size);
     h5_attr_int(f, "steps", o->steps);
     h5_attr_int(f, "warmup", o->warmup);
-    h5_attr_str(f, "hostname", host);
-    h5_attr_str(f, "created", created);
-    h5_attr_str(f, "micl_version", MICL_VERSION);
     h5_attr_int(f, "n_params", (int64_t)vlm_num_params(w->m));
     h5_attr_int(f, "tokens_per_step", (int64_t)o->p->micro_batches * w->tokens_per_mb);
     h5_attr_int(f, "images_per_step", w->targets_per_step);
@@ -494,33 +523,25 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     free(ms);
 }
 
-/* Opens `out`'s temporary twin; out_finish renames it into place. */
-static hid_t out_begin(const char *out, char *tmp, size_t len) {
-    snprintf(tmp, len, "%s.tmp", out);
-    micl_pending_add(tmp);
-    return h5_create(tmp);
-}
-
-static void out_finish(hid_t f, const char *out, const char *tmp) {
-    h5_close_file(f, tmp);
-    if (rename(tmp, out) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
-    micl_pending_remove(tmp);
-    printf("  wrote               %s\n", out);
-}
-
 static double mib(double bytes) {
     return bytes / (1024.0 * 1024.0);
 }
 
 static int bench_step(const opts_t *o) {
     work_t w;
-    work_init(&w, o->p, o->warmup + o->steps);
+    comm_t c;
+    comm_bench_world(&c);
+    work_init(&w, o->p, o->warmup + o->steps, &c);
     work_run(&w);
     long rss = max_rss_kib(RUSAGE_SELF); /* before the GEMM buffers */
+    if (c.rank != 0) {
+        work_free(&w);
+        return MICL_EXIT_OK;
+    }
     double peak = gemm_peak_gflops(BENCH_GEMM_N);
     figures_t fg = figures(&w, w.step_s + o->warmup, o->steps);
-    double share1 = fg.gflops / peak, shareT = fg.gflops / (peak * o->threads);
+    int cores = o->threads * c.size;
+    double share1 = fg.gflops / peak, shareT = fg.gflops / (peak * cores);
     print_header(o, &w);
     printf("  ms/step             mean %.2f  best %.2f  worst %.2f  stddev %.2f (%.1f%%)\n",
            1e3 * fg.st.mean, 1e3 * fg.st.best, 1e3 * fg.st.worst, 1e3 * fg.st.std,
@@ -531,23 +552,26 @@ static int bench_step(const opts_t *o) {
     printf("  GEMM peak           %.2f GFLOP/s (kern_matmul_forward %dx%dx%d, 1 thread, best of "
            "%d)\n",
            peak, BENCH_GEMM_N, BENCH_GEMM_N, BENCH_GEMM_N, BENCH_GEMM_REPS);
-    printf("  share of peak       %.1f%% of one core's peak, %.1f%% of %d x that peak\n",
-           100.0 * share1, 100.0 * shareT, o->threads);
+    printf("  share of peak       %.1f%% of one core's peak, %.1f%% of %d x that peak (ranks x "
+           "threads)\n",
+           100.0 * share1, 100.0 * shareT, cores);
+    double act_formula = 4.0 * activation_floats(&w);
     printf("  memory              peak RSS %.1f MiB; parameter arena %.2f MiB (params, grads, "
-           "AdamW m, v), activation arena %.2f MiB\n",
+           "AdamW m, v), activation arena %.2f MiB (formula %.2f MiB)\n",
            rss / 1024.0, mib(4.0 * (double)vlm_num_params(w.m) * sizeof(float)),
-           mib((double)w.act_bytes));
+           mib((double)w.act_bytes), mib(act_formula));
     printf("  loss                first step %.6f, last step %.6f\n", w.loss[0],
            w.loss[w.n_total - 1]);
     if (o->out) {
         char tmp[4096];
-        hid_t f = out_begin(o->out, tmp, sizeof tmp);
+        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
         write_common(f, o, &w, &fg, rss);
         h5_attr_double(f, "gemm_peak_gflops", peak);
         h5_attr_int(f, "gemm_n", BENCH_GEMM_N);
         h5_attr_double(f, "peak_share_one_core", share1);
         h5_attr_double(f, "peak_share_threads", shareT);
-        out_finish(f, o->out, tmp);
+        h5_attr_double(f, "activations_formula_bytes", act_formula);
+        bench_out_finish(f, o->out, tmp);
     }
     work_free(&w);
     return MICL_EXIT_OK;
@@ -555,7 +579,8 @@ static int bench_step(const opts_t *o) {
 
 static int bench_vs_torch(const opts_t *o) {
     work_t w;
-    work_init(&w, o->p, o->warmup + o->steps);
+    comm_t one = {0, 1}; /* torch runs one process: so does micl */
+    work_init(&w, o->p, o->warmup + o->steps, &one);
     char *in = temp_file("in"), *res = temp_file("torch");
     dump_torch_input(in, &w);
     work_run(&w);
@@ -595,7 +620,7 @@ static int bench_vs_torch(const opts_t *o) {
     printf("  ratio               micl tokens/s / torch tokens/s = %.2f\n", ratio);
     if (o->out) {
         char tmp[4096];
-        hid_t f = out_begin(o->out, tmp, sizeof tmp);
+        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
         write_common(f, o, &w, &fm, rss);
         h5_attr_str(f, "torch_version", tr.version);
         h5_attr_str(f, "python", python_path());
@@ -619,7 +644,7 @@ static int bench_vs_torch(const opts_t *o) {
         h5_write_f64(f, "torch_step_ms", ms, o->steps);
         h5_write_f64(f, "torch_loss", tr.loss, w.n_total);
         free(ms);
-        out_finish(f, o->out, tmp);
+        bench_out_finish(f, o->out, tmp);
     }
     free(tr.step_s), free(tr.loss), free(tr.version);
     work_free(&w);
@@ -635,17 +660,19 @@ static int bench_vs_torch(const opts_t *o) {
 /* ---- entry ------------------------------------------------------------------------------- */
 
 int cmd_bench(int argc, char **argv) {
-    if (argc < 1) return usage("%s", "missing benchmark name (step or vs-torch)");
-    opts_t o = {argv[0], NULL, &PRESETS[0], 20, 3, omp_get_max_threads()};
+    if (argc < 1)
+        return usage("%s", "missing benchmark name (step, vs-torch, gemm, comm, scaling)");
+    if (strcmp(argv[0], "gemm") == 0) return cmd_bench_gemm(argc, argv);
+    if (strcmp(argv[0], "comm") == 0) return cmd_bench_comm(argc, argv);
+    if (strcmp(argv[0], "scaling") == 0) return cmd_bench_scaling(argc, argv);
+    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
     if (strcmp(o.bench, "step") != 0 && strcmp(o.bench, "vs-torch") != 0)
         return usage("unknown benchmark '%s' (expected step or vs-torch)", o.bench);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!val) return usage("option '%s' needs a value", a);
         if (strcmp(a, "--config") == 0) {
-            o.p = NULL;
-            for (int k = 0; k < N_PRESETS; k++)
-                if (strcmp(val, PRESETS[k].name) == 0) o.p = &PRESETS[k];
+            o.p = bench_preset_find(val);
             if (!o.p) return usage("unknown --config '%s' (quickstart, large or tiny)", val);
         } else if (strcmp(a, "--steps") == 0) {
             if (!parse_int(a, val, 1, 100000, &o.steps)) return MICL_EXIT_USAGE;
@@ -660,7 +687,8 @@ int cmd_bench(int argc, char **argv) {
         }
         i++;
     }
-    if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */
     omp_set_num_threads(o.threads);
-    return strcmp(o.bench, "step") == 0 ? bench_step(&o) : bench_vs_torch(&o);
+    if (strcmp(o.bench, "step") == 0) return bench_step(&o); /* every rank takes part */
+    if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */
+    return bench_vs_torch(&o);
 }

@@ -11,6 +11,7 @@
  *   micl report RESULTS.h5 [--format table|csv|json]
  *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
  *   micl bench eval [--config P | --checkpoint CK.h5 --dataset STORE.h5] [--ways L] [--shots L] ...
+ *   micl bench gemm|comm|scaling [...]  (see bench/README.md)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -61,6 +62,7 @@ static const char *USAGE =
     "  bench eval [--config quickstart|tiny | --checkpoint CK.h5 --dataset STORE.h5] [--ways 2,5]\n"
     "       [--shots 0,1,2,4,8] [--episodes N] [--repeats R] [--threads T] [-o BENCH.h5]\n"
     "                                  shot-curve cost: single pass (KV cache) vs re-prompting\n"
+    "  bench gemm|comm|scaling [...]   GEMM against OpenBLAS/BLIS, collectives, rank scaling\n"
     "  version                         print the version\n"
     "Run under mpirun -np N for data parallelism; see README.md.\n";
 

@@ -43,3 +43,13 @@ add_test(NAME eval_curve_single_pass_np1_vs_np2
                  ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:test_eval_curve>
          WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 set_tests_properties(eval_curve_single_pass_np1_vs_np2 PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
+
+# The training step loop allocates nothing (malloc calls counted by an LD_PRELOAD library; not
+# under the sanitizers, which replace malloc themselves).
+if(NOT MICL_SANITIZE AND NOT MICL_FUZZ)
+  add_library(malloc_count SHARED malloc_count.c)
+  add_test(NAME train_step_no_alloc
+           COMMAND bash ${MICL_SCRIPTS}/step_alloc.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
+                   ${CMAKE_CURRENT_BINARY_DIR}/step_alloc $<TARGET_FILE:malloc_count>)
+  set_tests_properties(train_step_no_alloc PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
+endif()

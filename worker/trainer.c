@@ -300,6 +300,7 @@ static void micro_batch_grad(int i, float *out, void *ctx) {
     pack_batch(t, t->eps, lo, hi, &b);
     double *st = t->mb_stats + (size_t)(i - t->mb_lo) * N_STATS;
     memset(st, 0, N_STATS * sizeof(double));
+    vlm_bind_grads(t->m, out); /* the gradient goes straight into the tree's buffer */
     vlm_zero_grads(t->m);
     int64_t n_targets = 0;
     st[STAT_LOSS] = vlm_forward(t->m, &b, &n_targets);
@@ -309,7 +310,7 @@ static void micro_batch_grad(int i, float *out, void *ctx) {
         st[STAT_TOKENS] += t->eps[j].n_tokens;
     st[STAT_IMAGES] = b.n_images;
     vlm_backward(t->m, t->step_targets > 0 ? 1.0f / (float)t->step_targets : 0.0f);
-    memcpy(out, vlm_grads(t->m), vlm_num_params(t->m) * sizeof(float));
+    vlm_bind_grads(t->m, NULL);
 }
 
 /* ---- setup ------------------------------------------------------------------------------ */

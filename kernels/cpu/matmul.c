@@ -16,6 +16,7 @@
 #define NR 16
 #define KC 256
 #define MC 96 /* rows of C per task: 16 micro-tiles */
+#define PARALLEL_MIN_FLOPS 2e6
 
 /* acc = A[6 x kc] B[kc x 16]; then C = acc (mode 0), C += acc (mode 1), C = bias + acc (2). */
 static inline __attribute__((always_inline)) void ukernel(int64_t kc, const float *a, int64_t rsa,
@@ -93,14 +94,14 @@ static void ukernel_any(int64_t kc, const float *a, int64_t rsa, int64_t csa, co
         ukernel_acol(kc, a, csa, b, ldb, c, ldc, mode, bias);
 }
 
-/* A tile with mr < MR rows or nr < NR columns: copy the operands into zero-padded buffers,
- * compute the full tile into a temporary and store its valid part with the same adds. */
+/* A tile with mr < MR rows or nr < NR columns (B is a zero-padded [kc x NR] panel): copy A
+ * into a zero-padded buffer, compute the full tile into a temporary and store its valid part
+ * with the same adds. */
 static void edge_tile(int64_t kc, int mr, int nr, const float *a, int64_t rsa, int64_t csa,
-                      const float *b, int64_t ldb, int b_padded, float *c, int64_t ldc, int mode,
-                      const float *bias) {
-    float ap[KC * MR], bp[KC * NR], ct[MR * NR], bb[NR];
-    const float *ause = a, *buse = b;
-    int64_t ursa = rsa, ucsa = csa, uldb = ldb;
+                      const float *b, float *c, int64_t ldc, int mode, const float *bias) {
+    float ap[KC * MR], ct[MR * NR], bb[NR];
+    const float *ause = a;
+    int64_t ursa = rsa, ucsa = csa;
     if (mr < MR) {
         memset(ap, 0, sizeof(float) * (size_t)(kc * MR));
         for (int i = 0; i < mr; i++)
@@ -110,14 +111,7 @@ static void edge_tile(int64_t kc, int mr, int nr, const float *a, int64_t rsa, i
         ursa = 1;
         ucsa = MR;
     }
-    if (nr < NR && !b_padded) {
-        memset(bp, 0, sizeof(float) * (size_t)(kc * NR));
-        for (int64_t k = 0; k < kc; k++)
-            memcpy(bp + k * NR, b + k * ldb, sizeof(float) * nr);
-        buse = bp;
-        uldb = NR;
-    }
-    ukernel_any(kc, ause, ursa, ucsa, buse, uldb, ct, NR, 0, NULL);
+    ukernel_any(kc, ause, ursa, ucsa, b, NR, ct, NR, 0, NULL);
     if (mode == 2) memset(bb, 0, sizeof bb), memcpy(bb, bias, sizeof(float) * nr);
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) {
@@ -131,16 +125,37 @@ static void edge_tile(int64_t kc, int mr, int nr, const float *a, int64_t rsa, i
         }
 }
 
+/* Copies B[kc x nr] (row stride ldb) into a zero-padded [kc x NR] panel. */
+static void pack_b_block(float *restrict dst, const float *restrict b, int64_t ldb, int64_t kc,
+                         int nr) {
+    if (nr == NR) {
+        for (int64_t k = 0; k < kc; k++) {
+            _mm256_store_ps(dst + k * NR, _mm256_loadu_ps(b + k * ldb));
+            _mm256_store_ps(dst + k * NR + 8, _mm256_loadu_ps(b + k * ldb + 8));
+        }
+        return;
+    }
+    for (int64_t k = 0; k < kc; k++) {
+        memcpy(dst + k * NR, b + k * ldb, sizeof(float) * (size_t)nr);
+        memset(dst + k * NR + nr, 0, sizeof(float) * (size_t)(NR - nr));
+    }
+}
+
 /* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
- * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. */
+ * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. Row-major B
+ * is packed per task and k block into a zero-padded panel on the stack (16 KiB), read by all the
+ * task's row tiles: contiguous loads, and no edge copies of B. The packed values are the same
+ * floats, so the arithmetic (and every result bit) is that of the unpacked path. */
 static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
                         const float *b, int64_t ldb, int64_t bpanel, float *c, int64_t ldc,
                         int accumulate, const float *bias) {
     int64_t n_tj = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
     int64_t n_tasks = n_tj * n_ic;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
-     * runs a task never changes its arithmetic */
-#pragma omp parallel for schedule(dynamic, 1)
+     * runs a task never changes its arithmetic. Products too small to repay waking the team
+     * (about 20 us of work) run on the calling thread. */
+    int team = 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
+#pragma omp parallel for schedule(dynamic, 1) if (team)
     for (int64_t t = 0; t < n_tasks; t++) {
         int64_t tj = t / n_ic, ic = t % n_ic;
         int64_t j0 = tj * NR, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
@@ -148,18 +163,25 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
         const float *bcol = bpanel > 0 ? b + tj * bpanel : b + j0;
         int64_t bld = bpanel > 0 ? NR : ldb;
         const float *bj = bias ? bias + j0 : NULL;
+        float bpack[KC * NR] __attribute__((aligned(32)));
         for (int64_t p0 = 0; p0 < K; p0 += KC) {
             int64_t kc = K - p0 < KC ? K - p0 : KC;
             int mode = p0 > 0 ? 1 : (bias ? 2 : accumulate);
             const float *bk = bcol + p0 * bld;
+            int64_t bkld = bld;
+            if (bpanel == 0) {
+                pack_b_block(bpack, bk, ldb, kc, nr);
+                bk = bpack;
+                bkld = NR;
+            }
             for (int64_t i0 = ic * MC; i0 < i_end; i0 += MR) {
                 int mr = i_end - i0 < MR ? (int)(i_end - i0) : MR;
                 const float *ai = a + i0 * rsa + p0 * csa;
                 float *cij = c + i0 * ldc + j0;
                 if (mr == MR && nr == NR)
-                    ukernel_any(kc, ai, rsa, csa, bk, bld, cij, ldc, mode, bj);
+                    ukernel_any(kc, ai, rsa, csa, bk, bkld, cij, ldc, mode, bj);
                 else
-                    edge_tile(kc, mr, nr, ai, rsa, csa, bk, bld, bpanel > 0, cij, ldc, mode, bj);
+                    edge_tile(kc, mr, nr, ai, rsa, csa, bk, cij, ldc, mode, bj);
             }
         }
     }

@@ -1,0 +1,72 @@
+/* bench_out.c - shared helpers of the `micl bench` commands (see bench_out.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "bench_out.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/error.h"
+#include "../common/h5util.h"
+
+double bench_now_s(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) micl_fatal("clock_gettime: %s", strerror(errno));
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int bench_parse_int_list(const char *flag, const char *s, int lo, int hi, int *out, int max) {
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno != 0 || v < lo || v > hi || n == max || (*end != ',' && *end)) {
+            fprintf(stderr,
+                    "micl bench: %s expects up to %d comma-separated integers in [%d, %d], got "
+                    "'%s'\n",
+                    flag, max, lo, hi, s);
+            return 0;
+        }
+        out[n++] = (int)v;
+        if (*end == '\0') return n;
+        p = end + 1;
+    }
+}
+
+static void iso_time(char *buf, size_t len) {
+    time_t t = time(NULL);
+    struct tm tm;
+    if (t == (time_t)-1 || !gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "unknown");
+}
+
+hid_t bench_out_begin(const char *out, const char *benchmark, char *tmp, size_t len) {
+    if ((size_t)snprintf(tmp, len, "%s.tmp", out) >= len)
+        micl_fatal("output path too long: '%s'", out);
+    micl_pending_add(tmp);
+    hid_t f = h5_create(tmp);
+    char host[256], created[64];
+    if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    iso_time(created, sizeof created);
+    h5_attr_str(f, "kind", "micl-bench");
+    h5_attr_int(f, "schema_version", BENCH_SCHEMA_VERSION);
+    h5_attr_str(f, "benchmark", benchmark);
+    h5_attr_str(f, "hostname", host);
+    h5_attr_str(f, "created", created);
+    h5_attr_str(f, "micl_version", MICL_VERSION);
+    return f;
+}
+
+void bench_out_finish(hid_t f, const char *out, const char *tmp) {
+    h5_close_file(f, tmp);
+    if (rename(tmp, out) != 0)
+        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
+    micl_pending_remove(tmp);
+    printf("  wrote               %s\n", out);
+}

@@ -1,0 +1,139 @@
+/* cmd_bench_comm.c - `micl bench comm` (see cmd_bench_comm.h and bench/README.md).
+ *
+ * For message sizes from 4 B up to --max-bytes by factors of 4, every rank times each
+ * collective of comm/comm_bench.h; rank 0 prints one nccl-tests style row per op and size
+ * (size, count, type, time, algbw, busbw) and, with -o, writes the table to HDF5.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cmd_bench_comm.h"
+
+#include <errno.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../comm/comm_bench.h"
+#include "../common/error.h"
+#include "../common/h5util.h"
+#include "bench_out.h"
+
+#define MAX_ROWS 256
+
+typedef struct {
+    int op;
+    int64_t bytes, count;
+    double time_us, algbw, busbw;
+} row_t;
+
+static int usage(const char *fmt, const char *arg) {
+    fprintf(stderr, "micl bench comm: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nusage: [mpirun -np N] micl bench comm [--max-bytes B] [--iters I] "
+                    "[-o BENCH.h5]\n");
+    return MICL_EXIT_USAGE;
+}
+
+static int parse_i64(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        fprintf(stderr, "micl bench comm: %s expects an integer in [%lld, %lld], got '%s'\n", flag,
+                (long long)lo, (long long)hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* Enough calls to move about 256 MiB, between 5 and 200. */
+static int default_iters(int64_t bytes) {
+    int64_t it = ((int64_t)256 << 20) / (bytes > 0 ? bytes : 1);
+    return it < 5 ? 5 : it > 200 ? 200 : (int)it;
+}
+
+static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t max_bytes) {
+    char tmp[4096];
+    hid_t f = bench_out_begin(out, "comm", tmp, sizeof tmp);
+    h5_attr_int(f, "ranks", ranks);
+    h5_attr_int(f, "threads", omp_get_max_threads());
+    h5_attr_int(f, "max_bytes", max_bytes);
+    h5_attr_str(f, "type", "float");
+    char **ops = micl_malloc((size_t)n * sizeof(char *));
+    int64_t *iv = micl_malloc((size_t)n * sizeof(int64_t));
+    double *dv = micl_malloc((size_t)n * sizeof(double));
+    for (int i = 0; i < n; i++)
+        ops[i] = (char *)comm_bench_op_name(r[i].op);
+    h5_write_strings(f, "op", ops, n);
+    for (int i = 0; i < n; i++)
+        iv[i] = r[i].bytes;
+    h5_write_i64(f, "size_bytes", iv, n);
+    for (int i = 0; i < n; i++)
+        iv[i] = r[i].count;
+    h5_write_i64(f, "count", iv, n);
+    for (int i = 0; i < n; i++)
+        dv[i] = r[i].time_us;
+    h5_write_f64(f, "time_us", dv, n);
+    for (int i = 0; i < n; i++)
+        dv[i] = r[i].algbw;
+    h5_write_f64(f, "algbw_gbs", dv, n);
+    for (int i = 0; i < n; i++)
+        dv[i] = r[i].busbw;
+    h5_write_f64(f, "busbw_gbs", dv, n);
+    free(ops), free(iv), free(dv);
+    bench_out_finish(f, out, tmp);
+}
+
+int cmd_bench_comm(int argc, char **argv) {
+    int64_t max_bytes = (int64_t)64 << 20, iters = 0;
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!val) return usage("option '%s' needs a value", a);
+        if (strcmp(a, "--max-bytes") == 0) {
+            if (!parse_i64(a, val, 4, (int64_t)1 << 30, &max_bytes)) return MICL_EXIT_USAGE;
+        } else if (strcmp(a, "--iters") == 0) {
+            if (!parse_i64(a, val, 1, 100000, &iters)) return MICL_EXIT_USAGE;
+        } else if (strcmp(a, "-o") == 0) {
+            out = val;
+        } else {
+            return usage("unknown option '%s'", a);
+        }
+        i++;
+    }
+    comm_t c;
+    comm_bench_world(&c);
+    float *buf = micl_alloc_aligned((size_t)max_bytes + 64 * sizeof(float));
+    static row_t rows[MAX_ROWS];
+    int n = 0;
+    if (c.rank == 0) {
+        printf("micl bench comm: %d rank(s), %d OpenMP thread(s) per rank, float sum, 4 B .. "
+               "%lld B by x4; time = slowest rank's mean per call\n",
+               c.size, omp_get_max_threads(), (long long)max_bytes);
+        printf("  %-14s %12s %12s %6s %12s %10s %10s\n", "op", "size (B)", "count", "type",
+               "time (us)", "algbw GB/s", "busbw GB/s");
+    }
+    for (int op = 0; op < COMM_BENCH_N_OPS; op++) {
+        for (int64_t bytes = 4; bytes <= max_bytes && n < MAX_ROWS; bytes *= 4) {
+            size_t cnt = comm_bench_count(op, (size_t)bytes / sizeof(float), c.size);
+            int it = iters > 0 ? (int)iters : default_iters(bytes);
+            double t = comm_bench_time(&c, op, cnt, it, buf);
+            row_t *r = &rows[n++];
+            r->op = op;
+            r->count = (int64_t)cnt;
+            r->bytes = r->count * (int64_t)sizeof(float);
+            r->time_us = 1e6 * t;
+            r->algbw = (double)r->bytes / t * 1e-9;
+            r->busbw = r->algbw * comm_bench_bus_factor(op, c.size);
+            if (c.rank == 0)
+                printf("  %-14s %12lld %12lld %6s %12.2f %10.3f %10.3f\n", comm_bench_op_name(op),
+                       (long long)r->bytes, (long long)r->count, "float", r->time_us, r->algbw,
+                       r->busbw);
+        }
+    }
+    free(buf);
+    if (c.rank == 0 && out) write_h5(out, rows, n, c.size, max_bytes);
+    return MICL_EXIT_OK;
+}

@@ -1,0 +1,12 @@
+/* cmd_bench_comm.h - `micl bench comm`: allreduce, reduce-scatter, broadcast and micl's own
+ * deterministic tree reduction over message sizes, in nccl-tests columns (bench/README.md).
+ *
+ *   mpirun -np N micl bench comm [--max-bytes B] [--iters I] [-o BENCH.h5]
+ */
+#ifndef MICL_CMD_BENCH_COMM_H
+#define MICL_CMD_BENCH_COMM_H
+
+/* argv[0] is "comm". Every rank takes part. Returns a MICL_EXIT_* code. */
+int cmd_bench_comm(int argc, char **argv);
+
+#endif
