@@ -64,9 +64,9 @@ typedef struct {
 #define INT64_BIG 1e15 /* upper bound of step counts */
 #define U64_MAX_D 9223372036854775807.0
 
-static const char *const g_family_names[] = {
-    "classify", "binding",   "mc",          "matching",       "attributes",
-    "counting", "relations", "count_induction", "operators"};
+static const char *const g_family_names[] = {"classify",  "binding",         "mc",
+                                             "matching",  "attributes",      "counting",
+                                             "relations", "count_induction", "operators"};
 #define VALID_FAMILIES                                                                             \
     "classify, binding, mc, matching, attributes, counting, relations, count_induction, operators"
 #define N_FAMILIES ((int)(sizeof g_family_names / sizeof g_family_names[0]))
@@ -91,6 +91,7 @@ static const char *const g_default_op_fonts[] = {
 };
 static const int g_default_ways[] = {2, 5};
 static const int g_default_shots[] = {0, 1, 2, 4};
+static const char *const g_default_benchmarks[] = {"openmi", "zeroshot", "cross_domain"};
 
 #define C_(member) offsetof(config_t, member)
 #define STR(p, m, d, doc_)                                                                         \
@@ -227,11 +228,23 @@ static const schema_key_t g_keys[] = {
         "OpenMP threads per rank (0 = runtime default)"),
     INT("eval.episodes", eval.episodes, 500, 1, 10000000, "episodes per (ways, shots) cell"),
     ILIST("eval.ways", eval.ways, eval.n_ways, g_default_ways, 2, 64,
-          "N of the evaluated N-way episodes (sorted, unique)"),
+          "N of the N-way cells of the binding benchmarks (openmi, cross_domain; sorted, unique)"),
     ILIST("eval.shots", eval.shots, eval.n_shots, g_default_shots, 0, 64,
-          "K of the evaluated K-shot episodes (sorted, unique)"),
+          "K of the K-shot cells of every benchmark but zeroshot (sorted, unique)"),
     INT("eval.zeroshot_images", eval.zeroshot_images, 1000, 0, 1000000000,
         "held-out instances scored zero-shot (0 = all)"),
+    {.path = "eval.benchmarks",
+     .kind = K_STR_LIST,
+     .off = C_(eval.benchmarks),
+     .aux = C_(eval.n_benchmarks),
+     .size = CONFIG_MAX_LIST,
+     .def_strs = g_default_benchmarks,
+     .def_n = (int)(sizeof g_default_benchmarks / sizeof g_default_benchmarks[0]),
+     .min = 1,
+     .max = CONFIG_MAX_LIST,
+     .doc = "benchmarks run after training: fsicl, openmi, matching, count_induction, "
+            "operator_induction, attributes_heldout, cross_domain (skipped without the "
+            "Fashion-MNIST store), zeroshot (docs/BENCHMARKS.md)"},
 };
 
 #define R_(member) offsetof(run_config_t, member)
@@ -301,7 +314,8 @@ static const schema_key_t g_stage_keys[] = {
      .def = 0,
      .min = 0,
      .max = 1,
-     .doc = "share of scene attribute questions (colour, shape or position of the focus object; needs data.scenes) episodes"},
+     .doc = "share of scene attribute questions (colour, shape or position of the focus object; "
+            "needs data.scenes) episodes"},
     {.path = "mix.counting",
      .kind = K_FLOAT,
      .off = S_(mix[FAMILY_COUNTING]),
@@ -315,21 +329,24 @@ static const schema_key_t g_stage_keys[] = {
      .def = 0,
      .min = 0,
      .max = 1,
-     .doc = "share of scene spatial relation questions (is <shape> left of <shape>: yes / no; needs data.scenes) episodes"},
+     .doc = "share of scene spatial relation questions (is <shape> left of <shape>: yes / no; "
+            "needs data.scenes) episodes"},
     {.path = "mix.count_induction",
      .kind = K_FLOAT,
      .off = S_(mix[FAMILY_COUNT_INDUCTION]),
      .def = 0,
      .min = 0,
      .max = 1,
-     .doc = "share of count induction: the demos show which colour or shape is counted (needs data.scenes) episodes"},
+     .doc = "share of count induction: the demos show which colour or shape is counted (needs "
+            "data.scenes) episodes"},
     {.path = "mix.operators",
      .kind = K_FLOAT,
      .off = S_(mix[FAMILY_OPERATORS]),
      .def = 0,
      .min = 0,
      .max = 1,
-     .doc = "share of operator induction: `a ? b` images with one hidden operator per episode (needs data.operators) episodes"},
+     .doc = "share of operator induction: `a ? b` images with one hidden operator per episode "
+            "(needs data.operators) episodes"},
     {.path = "mc_fake",
      .kind = K_FLOAT,
      .off = S_(mc_fake),
@@ -751,9 +768,7 @@ static family_t get_family(const loader_t *L, const config_setting_t *s, const c
     const char *v = config_setting_get_string(s);
     for (int i = 0; i < N_FAMILIES; i++)
         if (strcmp(v, g_family_names[i]) == 0) return (family_t)i;
-    fail_at(L, s,
-            "key '%s' = \"%s\" is not a valid family (valid: " VALID_FAMILIES ")", key,
-            v);
+    fail_at(L, s, "key '%s' = \"%s\" is not a valid family (valid: " VALID_FAMILIES ")", key, v);
 }
 
 /* Checks that `s` is an array/list of n elements with n in [lo, hi]; returns n. */

@@ -125,6 +125,8 @@ typedef struct {
     int n_ways, ways[CONFIG_MAX_LIST];
     int n_shots, shots[CONFIG_MAX_LIST];
     int zeroshot_images; /* held-out instances scored zero-shot (0 = all) */
+    int n_benchmarks;    /* named benchmarks run after training (data/benchmark.h) */
+    char benchmarks[CONFIG_MAX_LIST][CONFIG_PATH_LEN];
 } eval_config_t;
 
 typedef struct {

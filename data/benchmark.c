@@ -89,6 +89,19 @@ void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const in
     memcpy(out->shots, n_shots ? shots : b->shots, (size_t)out->n_shots * sizeof(int));
 }
 
+void benchmark_prompt_size(const benchmark_t *b, const benchmark_cells_t *c, const vocab_t *v,
+                           episode_format_t format, int *tokens, int *images) {
+    int ways = 1, shots = 0;
+    for (int i = 0; i < c->n_ways; i++)
+        ways = c->ways[i] > ways ? c->ways[i] : ways;
+    for (int j = 0; j < c->n_shots; j++)
+        shots = c->shots[j] > shots ? c->shots[j] : shots;
+    int per_turn_ways = b->family == FAMILY_BINDING || b->family == FAMILY_MC;
+    int turns = per_turn_ways ? ways * shots + 1 : shots + 1;
+    *tokens = 1 + turns * episode_family_turn_tokens(v, format, b->family, ways);
+    *images = turns * episode_family_turn_images(b->family);
+}
+
 int benchmark_split(const benchmark_t *b, const image_store_t *s) {
     if (b->family == FAMILY_CLASSIFY) return STORE_SPLIT_TEST;
     int has[3] = {0, 0, 0};
@@ -118,8 +131,8 @@ static uint64_t cell_key(const benchmark_t *b, int ways, int shots, int64_t e) {
     return base + ((uint64_t)b->family << 48) + (uint64_t)e;
 }
 
-void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b,
-                           const image_store_t *store, const vocab_t *v, episode_format_t format) {
+void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b, const image_store_t *store,
+                           const vocab_t *v, episode_format_t format) {
     memset(bs, 0, sizeof *bs);
     bs->bench = b;
     int split = benchmark_split(b, store);
@@ -183,8 +196,8 @@ static int64_t zeroshot_image(const episode_source_t *src, int64_t e, int64_t ep
     return img;
 }
 
-void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots,
-                       int64_t e, int64_t episodes, int variant, episode_t *ep) {
+void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots, int64_t e,
+                       int64_t episodes, int variant, episode_t *ep) {
     const benchmark_t *b = bs->bench;
     const episode_source_t *src = &bs->src;
     rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, cell_key(b, ways, shots, e));

@@ -49,8 +49,8 @@ typedef struct {
 } benchmark_source_t;
 
 /* Opens the source of b's episodes on `store` (benchmark_split's images). */
-void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b,
-                           const image_store_t *store, const vocab_t *v, episode_format_t format);
+void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b, const image_store_t *store,
+                           const vocab_t *v, episode_format_t format);
 void benchmark_source_free(benchmark_source_t *bs);
 /* Classes (glyph families) or images (scene families) the source offers. */
 int64_t benchmark_source_size(const benchmark_source_t *bs);
@@ -74,6 +74,10 @@ typedef struct {
 void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
                      int n_shots, benchmark_cells_t *out);
 
+/* Tokens and images of the longest prompt of b's cells c (for sizing a model's buffers). */
+void benchmark_prompt_size(const benchmark_t *b, const benchmark_cells_t *c, const vocab_t *v,
+                           episode_format_t format, int *tokens, int *images);
+
 /* The benchmark called `name`, or NULL. */
 const benchmark_t *benchmark_find(const char *name);
 /* All benchmarks, in report order: n_out gets their number. */
@@ -91,8 +95,8 @@ double benchmark_chance(const benchmark_t *b, int ways, int n_real_names);
  * benchmark_split's images; with real names for real-name benchmarks). Zero-shot retention:
  * episode e is the e-th of `episodes` test images of named classes spread evenly over the
  * store (all of them when episodes is 0 or more than there are). */
-void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots,
-                       int64_t e, int64_t episodes, int variant, episode_t *ep);
+void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots, int64_t e,
+                       int64_t episodes, int variant, episode_t *ep);
 /* The episodes a cell really has: `episodes`, or fewer for zero-shot (its images). */
 int64_t benchmark_cell_episodes(const benchmark_source_t *bs, int64_t episodes);
 

@@ -720,7 +720,6 @@ void store_copy_image(const image_store_t *s, int64_t row, int channels, uint8_t
         for (size_t i = 0; i < hw; i++)
             dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
     } else {
-        micl_fatal("%s: images have %d channels but the model takes %d", s->source, s->c,
-                   channels);
+        micl_fatal("%s: images have %d channels but the model takes %d", s->source, s->c, channels);
     }
 }

@@ -385,8 +385,7 @@ static void add_words(const task_scene_source_t *src, episode_plan_t *ep, const 
 }
 
 /* The closed answer set of the episode's query (task_scene.h). */
-static void set_candidates(const task_scene_source_t *src, const concept_t *c,
-                           episode_plan_t *ep) {
+static void set_candidates(const task_scene_source_t *src, const concept_t *c, episode_plan_t *ep) {
     static const char *sizes[2] = {"small", "large"}, *yesno[2] = {"yes", "no"};
     ep->n_candidates = 0;
     switch (c->kind) {

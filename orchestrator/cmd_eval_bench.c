@@ -15,19 +15,6 @@
 #include "../worker/checkpoint.h"
 #include "../worker/evaluator.h"
 
-/* Tokens and images of the longest prompt of benchmark b (for sizing the model's buffers). */
-static void prompt_size(const benchmark_t *b, const benchmark_cells_t *c, const vocab_t *v,
-                        episode_format_t fmt, int *tok, int *img) {
-    int ways = 1, shots = 0;
-    for (int i = 0; i < c->n_ways; i++)
-        ways = c->ways[i] > ways ? c->ways[i] : ways;
-    for (int j = 0; j < c->n_shots; j++)
-        shots = c->shots[j] > shots ? c->shots[j] : shots;
-    int turns = b->family == FAMILY_MATCHING ? shots + 1 : ways * shots + 1;
-    *tok = 1 + turns * episode_family_turn_tokens(v, fmt, b->family, ways);
-    *img = turns * episode_family_turn_images(b->family);
-}
-
 static void store_path(const config_t *cfg, const benchmark_t *b, const char *dataset, char *buf,
                        size_t len) {
     if (dataset)
@@ -62,7 +49,7 @@ int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *b
     train_state_t st;
     vlm_t *m = checkpoint_read(checkpoint, 1, 1, &v, &st, NULL);
     int tok, img;
-    prompt_size(b, cells, &v, (episode_format_t)st.episode_format, &tok, &img);
+    benchmark_prompt_size(b, cells, &v, (episode_format_t)st.episode_format, &tok, &img);
     if (tok > vlm_config(m)->max_seq)
         micl_fatal("benchmark '%s' needs prompts of %d tokens but the model in %s has max_seq %d "
                    "(choose smaller cells with --ways / --shots)",

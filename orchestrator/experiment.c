@@ -61,63 +61,98 @@ static vlm_config_t model_config(const config_t *cfg, int vocab) {
     return c;
 }
 
+/* The cells of benchmark b under the config: eval.shots for every benchmark with shots,
+ * eval.ways for the binding ones. */
+static void config_cells(const config_t *cfg, const benchmark_t *b, benchmark_cells_t *c) {
+    const eval_config_t *e = &cfg->eval;
+    int bind = b->family == FAMILY_BINDING;
+    int shots = b->family != FAMILY_CLASSIFY;
+    benchmark_cells(b, bind ? e->ways : NULL, bind ? e->n_ways : 0, shots ? e->shots : NULL,
+                    shots ? e->n_shots : 0, c);
+}
+
 /* Capacity for training the run and for evaluating every (ways, shots) cell in batches. */
 static void capacity(const config_t *cfg, const run_config_t *run, const vocab_t *v, int *tok,
                      int *img) {
     trainer_capacity(cfg, run, v, EPISODE_FORMAT_COMPACT, tok, img);
-    int turn = episode_turn_tokens(v, EPISODE_FORMAT_COMPACT);
-    int max_items = 1;
-    for (int i = 0; i < cfg->eval.n_ways; i++)
-        for (int j = 0; j < cfg->eval.n_shots; j++) {
-            int items = cfg->eval.ways[i] * cfg->eval.shots[j] + 1;
-            if (items > max_items) max_items = items;
-        }
-    int T = 1 + max_items * turn;
-    if (T > cfg->model.max_seq)
-        micl_fatal("%s: evaluating %d items needs %d tokens but model.max_seq = %d", cfg->path,
-                   max_items, T, cfg->model.max_seq);
-    if (16 * T > *tok) *tok = 16 * T;
-    if (16 * max_items > *img) *img = 16 * max_items;
+    for (int k = 0; k < cfg->eval.n_benchmarks; k++) {
+        const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
+        if (!b) continue; /* load_stores names it */
+        benchmark_cells_t c;
+        config_cells(cfg, b, &c);
+        int T, n_img;
+        benchmark_prompt_size(b, &c, v, EPISODE_FORMAT_COMPACT, &T, &n_img);
+        if (T > cfg->model.max_seq)
+            micl_fatal("%s: benchmark '%s' needs prompts of %d tokens (eval.ways, eval.shots) but "
+                       "model.max_seq = %d",
+                       cfg->path, b->name, T, cfg->model.max_seq);
+        if (16 * T > *tok) *tok = 16 * T;
+        if (16 * n_img > *img) *img = 16 * n_img;
+    }
 }
 
+/* The image stores a config uses: the glyph store always; Fashion-MNIST when prepared; the
+ * scene and operator stores when the config renders them. */
+typedef struct {
+    image_store_t glyphs, fmnist, scenes, operators;
+    int have_fmnist, have_scenes, have_operators;
+} stores_t;
+
+/* The store a benchmark runs on, or NULL when this config has none (cross_domain without a
+ * prepared Fashion-MNIST). */
+static const image_store_t *bench_store(const stores_t *st, const benchmark_t *b) {
+    switch (b->store) {
+    case BENCHMARK_STORE_FMNIST:
+        return st->have_fmnist ? &st->fmnist : NULL;
+    case BENCHMARK_STORE_SCENES:
+        return st->have_scenes ? &st->scenes : NULL;
+    case BENCHMARK_STORE_OPERATORS:
+        return st->have_operators ? &st->operators : NULL;
+    default:
+        return &st->glyphs;
+    }
+}
+
+/* Runs every benchmark of eval.benchmarks on the model, appending rows to out. */
 static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, vocab_t *v,
-                         const image_store_t *glyphs, const image_store_t *fmnist, int tok, int img,
-                         run_result_t *out) {
+                         const stores_t *st, int tok, int img, run_result_t *out) {
     double t0 = now_s();
     evaluator_t ev = {m, v, comm, EPISODE_FORMAT_COMPACT, cfg->seed, tok, img};
-    const eval_config_t *e = &cfg->eval;
-    for (int i = 0; i < e->n_ways; i++) {
+    for (int k = 0; k < cfg->eval.n_benchmarks; k++) {
+        const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
+        const image_store_t *store = bench_store(st, b);
+        if (!store) {
+            micl_info("[%s] %s skipped: its store is not prepared", out->name, b->name);
+            continue;
+        }
+        if (store->h != cfg->model.image_size) {
+            micl_info("[%s] %s skipped: %s images are %dx%d, the model takes %d", out->name,
+                      b->name, store->source, store->h, store->w, cfg->model.image_size);
+            continue;
+        }
+        if (b->family == FAMILY_CLASSIFY) {
+            eval_row_t *zs = &out->rows[out->n_rows++];
+            eval_zeroshot(&ev, store, cfg->eval.zeroshot_images, zs);
+            micl_info("[%s] eval zero-shot %d-way: %.3f [%.3f, %.3f]", out->name, zs->ways,
+                      zs->accuracy, zs->ci_low, zs->ci_high);
+            continue;
+        }
+        benchmark_cells_t c;
+        config_cells(cfg, b, &c);
+        int n_ways = 0; /* ways the store can hold */
+        while (n_ways < c.n_ways && (b->kind >= 0 || c.ways[n_ways] <= store->n_classes))
+            n_ways++;
+        if (out->n_rows + n_ways * c.n_shots > RESULTS_MAX_ROWS)
+            micl_fatal("%s: eval.benchmarks need more than %d result rows", cfg->path,
+                       RESULTS_MAX_ROWS);
         eval_row_t *rows = &out->rows[out->n_rows];
-        eval_binding_curve(&ev, glyphs, "binding", e->ways[i], e->shots, e->n_shots, e->episodes, 1,
-                           EVAL_SINGLE_PASS, rows);
-        out->n_rows += e->n_shots;
-        for (int j = 0; j < e->n_shots; j++)
-            micl_info("[%s] eval binding %d-way %d-shot: %.3f [%.3f, %.3f]", out->name,
+        int n = eval_benchmark(&ev, b, store, c.ways, n_ways, c.shots, c.n_shots,
+                               cfg->eval.episodes, 0, NULL, rows);
+        out->n_rows += n;
+        for (int j = 0; j < n; j++)
+            micl_info("[%s] eval %s %d-way %d-shot: %.3f [%.3f, %.3f]", out->name, b->name,
                       rows[j].ways, rows[j].shots, rows[j].accuracy, rows[j].ci_low,
                       rows[j].ci_high);
-    }
-    eval_row_t *zs = &out->rows[out->n_rows++];
-    eval_zeroshot(&ev, glyphs, e->zeroshot_images, zs);
-    micl_info("[%s] eval zero-shot %d-way: %.3f [%.3f, %.3f]", out->name, zs->ways, zs->accuracy,
-              zs->ci_low, zs->ci_high);
-    if (fmnist && fmnist->c != cfg->model.channels) {
-        micl_info("[%s] cross-domain evaluation skipped: %s images have %d channel(s), the model "
-                  "takes %d",
-                  out->name, fmnist->source, fmnist->c, cfg->model.channels);
-    } else if (fmnist && fmnist->h != cfg->model.image_size) {
-        micl_info("[%s] cross-domain evaluation skipped: %s images are %dx%d, the model takes %d",
-                  out->name, fmnist->source, fmnist->h, fmnist->w, cfg->model.image_size);
-    } else if (fmnist) {
-        for (int i = 0; i < e->n_ways; i++) {
-            if (e->ways[i] > fmnist->n_classes) continue;
-            eval_row_t *rows = &out->rows[out->n_rows];
-            eval_binding_curve(&ev, fmnist, "cross_domain", e->ways[i], e->shots, e->n_shots,
-                               e->episodes, 1, EVAL_SINGLE_PASS, rows);
-            out->n_rows += e->n_shots;
-            for (int j = 0; j < e->n_shots; j++)
-                micl_info("[%s] eval cross-domain (%s) %d-way %d-shot: %.3f", out->name,
-                          fmnist->source, rows[j].ways, rows[j].shots, rows[j].accuracy);
-        }
     }
     out->eval_seconds = now_s() - t0;
 }
@@ -188,22 +223,59 @@ static vlm_t *resume_model(const config_t *cfg, run_result_t *out, const vocab_t
     return m;
 }
 
-/* Reads the glyph store (required) and the Fashion-MNIST store (if prepared); returns 1 if
- * the latter was read. */
-static int load_stores(const config_t *cfg, image_store_t *glyphs, image_store_t *fmnist) {
-    char gpath[1024], fpath[1024];
-    data_glyph_store_path(cfg, gpath, sizeof gpath);
-    data_fmnist_store_path(cfg, fpath, sizeof fpath);
-    store_read(gpath, glyphs);
-    int have_fmnist = access(fpath, R_OK) == 0;
-    if (have_fmnist) store_read(fpath, fmnist);
-    if (glyphs->h != cfg->model.image_size || glyphs->w != cfg->model.image_size)
-        micl_fatal("%s: images are %dx%d but model.image_size = %d", gpath, glyphs->h, glyphs->w,
-                   cfg->model.image_size);
-    if (glyphs->c != cfg->model.channels)
-        micl_fatal("%s: images have %d channel%s but model.channels = %d", gpath, glyphs->c,
-                   glyphs->c == 1 ? "" : "s", cfg->model.channels);
-    return have_fmnist;
+/* Reads the stores of `cfg` (the glyph store required; the others when present / configured)
+ * and checks them against the model's image size and channels, and the benchmark names. */
+static void load_stores(const config_t *cfg, stores_t *st) {
+    memset(st, 0, sizeof *st);
+    char path[1024];
+    data_glyph_store_path(cfg, path, sizeof path);
+    store_read(path, &st->glyphs);
+    if (st->glyphs.h != cfg->model.image_size || st->glyphs.w != cfg->model.image_size)
+        micl_fatal("%s: images are %dx%d but model.image_size = %d", path, st->glyphs.h,
+                   st->glyphs.w, cfg->model.image_size);
+    if (st->glyphs.c > cfg->model.channels)
+        micl_fatal("%s: images have %d channels but model.channels = %d", path, st->glyphs.c,
+                   cfg->model.channels);
+    data_fmnist_store_path(cfg, path, sizeof path);
+    st->have_fmnist = access(path, R_OK) == 0;
+    if (st->have_fmnist) store_read(path, &st->fmnist);
+    if (cfg->data.scene_images > 0) {
+        data_scene_store_path(cfg, path, sizeof path);
+        store_read(path, &st->scenes);
+        st->have_scenes = 1;
+        if (st->scenes.c > cfg->model.channels)
+            micl_fatal("%s: images have %d channels but model.channels = %d", path, st->scenes.c,
+                       cfg->model.channels);
+    }
+    if (cfg->data.op_images > 0) {
+        data_operator_store_path(cfg, path, sizeof path);
+        store_read(path, &st->operators);
+        st->have_operators = 1;
+        if (st->operators.c > cfg->model.channels)
+            micl_fatal("%s: images have %d channels but model.channels = %d", path, st->operators.c,
+                       cfg->model.channels);
+    }
+    for (int k = 0; k < cfg->eval.n_benchmarks; k++) {
+        const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
+        if (!b)
+            micl_fatal("%s: key 'eval.benchmarks' names '%s', which is not a benchmark (valid: "
+                       "%s)",
+                       cfg->path, cfg->eval.benchmarks[k], benchmark_names());
+        if ((b->store == BENCHMARK_STORE_SCENES && !st->have_scenes) ||
+            (b->store == BENCHMARK_STORE_OPERATORS && !st->have_operators))
+            micl_fatal("%s: key 'eval.benchmarks' has '%s', which needs the %s store "
+                       "(data.%s.images > 0)",
+                       cfg->path, b->name,
+                       b->store == BENCHMARK_STORE_SCENES ? "scene" : "operator",
+                       b->store == BENCHMARK_STORE_SCENES ? "scenes" : "operators");
+    }
+}
+
+static void free_stores(stores_t *st) {
+    store_free(&st->glyphs);
+    if (st->have_fmnist) store_free(&st->fmnist);
+    if (st->have_scenes) store_free(&st->scenes);
+    if (st->have_operators) store_free(&st->operators);
 }
 
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o) {
@@ -223,10 +295,10 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     }
     comm_barrier(comm);
 
-    image_store_t glyphs, fmnist;
-    int have_fmnist = load_stores(cfg, &glyphs, &fmnist);
+    stores_t stores;
+    load_stores(cfg, &stores);
     vocab_t vocab;
-    vocab_build(&vocab, &glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    vocab_build(&vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
     micl_info("vocabulary: %d words (%d real names, %d fake names); %d rank(s) x %d thread(s)",
               vocab.n, vocab.n_real, vocab.n_fake, comm->size, omp_get_max_threads());
 
@@ -248,7 +320,9 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         trainer_args_t ta = {.cfg = cfg,
                              .run = run,
                              .comm = comm,
-                             .store = &glyphs,
+                             .store = &stores.glyphs,
+                             .scenes = stores.have_scenes ? &stores.scenes : NULL,
+                             .operators = stores.have_operators ? &stores.operators : NULL,
                              .vocab = &vocab,
                              .format = EPISODE_FORMAT_COMPACT,
                              .checkpoint_path = out->checkpoint};
@@ -262,7 +336,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
             rc = MICL_EXIT_PREEMPTED;
             break;
         }
-        evaluate_run(cfg, comm, m, &vocab, &glyphs, have_fmnist ? &fmnist : NULL, tok, img, out);
+        evaluate_run(cfg, comm, m, &vocab, &stores, tok, img, out);
         if (comm->rank == 0) results_write(results_path, &res);
         vlm_free(m);
     }
@@ -273,8 +347,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     for (int i = 0; i < res.n_runs; i++)
         curve_free(&res.runs[i].curve);
     vocab_free(&vocab);
-    store_free(&glyphs);
-    if (have_fmnist) store_free(&fmnist);
+    free_stores(&stores);
     return rc;
 }
 
@@ -347,10 +420,10 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
         snprintf(path, sizeof path, "%s", results_path);
     else
         snprintf(path, sizeof path, "%s/eval.h5", cfg->output_dir);
-    image_store_t glyphs, fmnist;
-    int have_fmnist = load_stores(cfg, &glyphs, &fmnist);
+    stores_t stores;
+    load_stores(cfg, &stores);
     vocab_t cfg_vocab;
-    vocab_build(&cfg_vocab, &glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    vocab_build(&cfg_vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
     results_t res;
     fill_header(&res, cfg, comm);
     for (int ri = 0; ri < cfg->n_runs; ri++) {
@@ -364,10 +437,10 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
         if (v.n != cfg_vocab.n)
             micl_fatal("%s: its vocabulary (%d words) does not match %s (%d words)",
                        out->checkpoint, v.n, cfg->path, cfg_vocab.n);
-        vocab_map_store(&v, &glyphs);
+        vocab_map_store(&v, &stores.glyphs);
         out->steps = st.step;
         out->n_params = (int64_t)vlm_num_params(m);
-        evaluate_run(cfg, comm, m, &v, &glyphs, have_fmnist ? &fmnist : NULL, tok, img, out);
+        evaluate_run(cfg, comm, m, &v, &stores, tok, img, out);
         if (comm->rank == 0) results_write(path, &res);
         vlm_free(m);
         vocab_free(&v);
@@ -377,7 +450,6 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
         printf("results: %s\n", path);
     }
     vocab_free(&cfg_vocab);
-    store_free(&glyphs);
-    if (have_fmnist) store_free(&fmnist);
+    free_stores(&stores);
     return 0;
 }

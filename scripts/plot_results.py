@@ -34,8 +34,9 @@ def main():
         bench = e["benchmark"].asstr()[()]
         ways, shots = e["ways"][()], e["shots"][()]
         acc, lo, hi = e["accuracy"][()], e["ci_low"][()], e["ci_high"][()]
-        for w in sorted(set(ways[bench == "binding"])):
-            sel = (bench == "binding") & (ways == w)
+        binding = (bench == "binding") | (bench == "openmi")
+        for w in sorted(set(ways[binding])):
+            sel = binding & (ways == w)
             ax[2].errorbar(shots[sel], acc[sel], yerr=[acc[sel] - lo[sel], hi[sel] - acc[sel]],
                            marker="o", capsize=3, label=f"{run} {w}-way", color=line.get_color(),
                            ls="-" if w == min(ways) else "--")

@@ -78,7 +78,7 @@ f = h5py.File('r.h5', 'w'); f.attrs['kind'] = 'micl-results'; f.attrs['schema_ve
     expect "results file schema version 99" "$MICL" report r.h5 ;;
 max_seq_too_small)
     prepare; tiny | sed 's/max_seq = 64/max_seq = 10/' > c.cfg
-    expect "needs [0-9]+ tokens.* model.max_seq = 10" "$MICL" train c.cfg
+    expect "needs (prompts of )?[0-9]+ tokens.* model.max_seq = 10" "$MICL" train c.cfg
     absent out/results.h5 ;;
 nan_loss)
     prepare; tiny > c.cfg

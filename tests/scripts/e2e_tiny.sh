@@ -38,7 +38,7 @@ for run in ("base", "icl"):
 sys.exit(1 if bad else 0)
 PY
 "$MICL" report out1/results.h5 | tee report.txt
-grep -q "binding" report.txt
+grep -Eq "openmi|binding" report.txt
 "$MICL" report out1/results.h5 --format csv | head -3
 "$MICL" report out1/results.h5 --format json > report.json
 "$PY" - <<'PY'
