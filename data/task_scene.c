@@ -463,6 +463,17 @@ static int query_determined(const task_scene_source_t *src, task_scene_kind_t ki
     return 1;
 }
 
+/* Count induction: at least one demonstration counts more than zero (a run of zero counts
+ * shows nothing of the counted attribute, and its query would be answered by copying 0). */
+static int demos_informative(const task_scene_source_t *src, task_scene_kind_t kind,
+                             const episode_plan_t *ep) {
+    if (kind != TASK_SCENE_COUNT_INDUCTION) return 1;
+    int32_t zero = number(src, 0);
+    for (int t = 0; t + 1 < ep->n_turns; t++)
+        if (ep->turns[t].answer[0] != zero) return 1;
+    return 0;
+}
+
 void task_scene_eval_plan(const task_scene_source_t *src, rng_t *r, task_scene_kind_t kind,
                           int shots, episode_plan_t *ep) {
     check_kind(src, kind);
@@ -475,7 +486,9 @@ void task_scene_eval_plan(const task_scene_source_t *src, rng_t *r, task_scene_k
         for (int i = 0; i < shots; i++)
             next_turn(ep, src, r, &c, 0);
         next_turn(ep, src, r, &c, 1);
-        if (!is_induction(kind) || shots == 0 || query_determined(src, kind, ep)) break;
+        if (!is_induction(kind) || shots == 0 ||
+            (query_determined(src, kind, ep) && demos_informative(src, kind, ep)))
+            break;
     }
     set_candidates(src, &c, ep);
 }

@@ -5,3 +5,10 @@ add_test(NAME export_predictions_roundtrip
                  ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/export_work)
 set_tests_properties(export_predictions_roundtrip PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}"
                      TIMEOUT 600)
+
+# The whole recipe (every family and benchmark, RGB model over glyph, scene and operator
+# stores): bit-identical for np=1 and np=2.
+add_test(NAME recipe_np1_vs_np2
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/recipe_test.sh $<TARGET_FILE:micl>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/recipe_work)
+set_tests_properties(recipe_np1_vs_np2 PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)

@@ -412,6 +412,28 @@ static void write_predictions(FILE *f, const bench_ctx_t *c, const vocab_t *v,
     }
 }
 
+/* The share of a cell's prompts whose answer is the cell's most common answer: what always
+ * giving that answer scores. */
+static double majority_rate(const bench_ctx_t *c, int64_t n) {
+    if (n <= 0) return 0;
+    episode_t *ep = micl_malloc(sizeof *ep);
+    int32_t *ans = micl_malloc((size_t)n * sizeof(int32_t));
+    for (int64_t e = 0; e < n; e++) {
+        build_bench(e, ep, (void *)c);
+        ans[e] = ep->answer_id[ep->n_turns - 1];
+    }
+    int64_t best = 0;
+    for (int64_t i = 0; i < n; i++) { /* n is a few hundred: quadratic is fine */
+        int64_t k = 0;
+        for (int64_t j = 0; j < n; j++)
+            k += ans[j] == ans[i];
+        best = k > best ? k : best;
+    }
+    free(ans);
+    free(ep);
+    return (double)best / (double)n;
+}
+
 /* One cell scored by re-prompting, prompts shared over ranks, counts (and, with predictions,
  * the chosen answers) summed exactly. */
 static void bench_cell(const evaluator_t *ev, const bench_ctx_t *c, const image_store_t *store,
@@ -451,6 +473,11 @@ static void bench_cell(const evaluator_t *ev, const bench_ctx_t *c, const image_
     row->ways = c->b->family == FAMILY_CLASSIFY ? v->n_real : c->ways;
     row->shots = c->shots;
     row->chance = benchmark_chance(c->b, c->ways, v->n_real);
+    if (c->src
+            ->is_scene) { /* skewed answers (small counts): chance is the majority answer's rate */
+        double major = majority_rate(c, n);
+        if (major > row->chance) row->chance = major;
+    }
     finish_row(ev, row, correct, exact, n);
     free(chosen);
     free(picked);
