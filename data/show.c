@@ -371,11 +371,11 @@ static int scene_family(const episode_t *ep) {
 
 /* Scene and operator episodes have a query when only their last turn is scored. */
 static int query_turn(const episode_t *ep) {
-    if (ep->family == FAMILY_BINDING) return ep->n_images - 1;
-    if (!scene_family(ep)) return -1;
-    for (int t = 0; t + 1 < ep->n_images; t++)
+    if (ep->family == FAMILY_BINDING) return ep->n_turns - 1;
+    if (ep->family == FAMILY_CLASSIFY) return -1;
+    for (int t = 0; t + 1 < ep->n_turns; t++)
         if (ep->answer_scored[t]) return -1;
-    return ep->n_images - 1;
+    return ep->n_turns - 1;
 }
 
 static const char *class_name(const image_store_t *s, int64_t row) {
@@ -406,12 +406,16 @@ static void draw_cell(canvas_t *c, const layout_t *L, int t, int x, int y) {
     }
     yy += line_h(PX_SMALL) + 2;
 
-    /* the image, centred, with a thin frame */
-    int ix = x + (L->cell_w - L->img_w) / 2;
-    stroke_rect(c, ix - 1, yy - 1, L->img_w + 2, L->img_h + 2, 1, C_RULE);
+    /* the turn's images (two for a matching pair), centred, each with a thin frame */
     const image_store_t *s = L->store;
-    blit_image(c, ix, yy, s->pixels + (size_t)ep->images[t] * store_image_bytes(s), s->h, s->w,
-               s->c, L->scale);
+    int n_img = ep->turn_n_images[t], span = n_img * L->img_w + (n_img - 1) * PAD;
+    for (int i = 0; i < n_img; i++) {
+        int ix = x + (L->cell_w - span) / 2 + i * (L->img_w + PAD);
+        stroke_rect(c, ix - 1, yy - 1, L->img_w + 2, L->img_h + 2, 1, C_RULE);
+        blit_image(c, ix, yy,
+                   s->pixels + (size_t)ep->images[ep->turn_image[t] + i] * store_image_bytes(s),
+                   s->h, s->w, s->c, L->scale);
+    }
     yy += L->img_h + 8;
 
     /* prompt words, then the answer chip (green: carries loss; grey: no loss) */
@@ -448,7 +452,7 @@ static void draw_cell(canvas_t *c, const layout_t *L, int t, int x, int y) {
     yy += line_h(PX_SMALL);
 
     /* the true class (or the image's metadata) and how often it appeared before */
-    int64_t row = ep->images[t];
+    int64_t row = ep->images[ep->turn_image[t]];
     int n;
     if (s->operands)
         n = snprintf(buf, sizeof buf, "shows %d ? %d", s->operands[2 * row],
@@ -495,11 +499,13 @@ static int draw_candidates(canvas_t *c, const layout_t *L, int x0, int y0) {
     for (int i = 0; i < ep->n_candidates; i++) {
         const char *name = word(L->v, ep->candidates[i]);
         const char *cls = NULL;
-        for (int t = 0; t < ep->n_images && !cls; t++)
-            if (ep->answer_id[t] == ep->candidates[i]) cls = class_name(L->store, ep->images[t]);
+        for (int t = 0; t < ep->n_turns && !cls; t++)
+            if (ep->answer_id[t] == ep->candidates[i])
+                cls = class_name(L->store, ep->images[ep->turn_image[t]]);
         char rest[128];
         snprintf(rest, sizeof rest, cls ? " = %s" : " (no turn)", cls ? cls : "");
-        if (scene_family(ep)) rest[0] = '\0'; /* answers are words, not classes */
+        if (scene_family(ep) || ep->family == FAMILY_MC || ep->family == FAMILY_MATCHING)
+            rest[0] = '\0'; /* answers are words or letters, not classes */
         int w = text_width(f, FONT_BOLD, PX_BODY, name) +
                 text_width(f, FONT_REGULAR, PX_BODY, rest) + 16;
         if (x + w > x0 + L->content_w && x > x0 + 140) {
@@ -527,7 +533,7 @@ static int draw_legend(canvas_t *c, const layout_t *L, int x0, int y0) {
         {C_LOSS_BG, C_LOSS, "answer carries loss (its target is set; scored in evaluation)", 0},
         {C_NOLOSS_BG, C_NOLOSS, "answer without loss (not predictable, or a demonstration)", 0},
         {C_QUERY_BG, C_QUERY, "query turn", query_turn(L->ep) >= 0}};
-    for (int t = 0; t < L->ep->n_images; t++)
+    for (int t = 0; t < L->ep->n_turns; t++)
         items[L->ep->answer_scored[t] ? 0 : 1].shown = 1;
     for (int i = 0; i < (int)(sizeof items / sizeof items[0]); i++) {
         if (!items[i].shown) continue;
@@ -569,7 +575,7 @@ static int draw_all(canvas_t *c, layout_t *L) {
     fill_rect(c, MARGIN, y, L->content_w, 1, C_RULE);
     y += 10;
     y += draw_candidates(c, L, MARGIN, y) + 14;
-    for (int t = 0; t < L->ep->n_images; t++) {
+    for (int t = 0; t < L->ep->n_turns; t++) {
         int r = t / L->cols, k = t % L->cols;
         draw_cell(c, L, t, MARGIN + k * (L->cell_w + GAP), y + r * (L->cell_h + GAP));
     }
@@ -606,12 +612,16 @@ void show_episode_png(const episode_t *ep, const image_store_t *store, const voc
     L.scale = side >= IMAGE_TARGET ? 1 : IMAGE_TARGET / side;
     L.img_w = store->w * L.scale;
     L.img_h = store->h * L.scale;
-    L.cell_w = (L.img_w > MIN_CELL_INNER ? L.img_w : MIN_CELL_INNER) + 2 * PAD;
+    int per_turn = 1; /* the most images one turn shows */
+    for (int t = 0; t < ep->n_turns; t++)
+        per_turn = ep->turn_n_images[t] > per_turn ? ep->turn_n_images[t] : per_turn;
+    int span = per_turn * L.img_w + (per_turn - 1) * PAD;
+    L.cell_w = (span > MIN_CELL_INNER ? span : MIN_CELL_INNER) + 2 * PAD;
     int max_cols = (MAX_GRID + GAP) / (L.cell_w + GAP);
     if (max_cols < 1) max_cols = 1;
-    L.rows = (ep->n_images + max_cols - 1) / max_cols;
-    L.cols = (ep->n_images + L.rows - 1) / L.rows;
-    for (int t = 0; t < ep->n_images; t++) {
+    L.rows = (ep->n_turns + max_cols - 1) / max_cols;
+    L.cols = (ep->n_turns + L.rows - 1) / L.rows;
+    for (int t = 0; t < ep->n_turns; t++) {
         int n = prompt_lines(NULL, &L, t, 0, 0, L.cell_w - 2 * PAD);
         if (n > L.prompt_lines) L.prompt_lines = n;
     }

@@ -48,11 +48,15 @@ enum {
     TASK_CLASSIFY = 2,
     TASK_SCENE = 3,
     TASK_SCENE_EVAL = 4,
-    N_TASKS = 5
+    TASK_MC = 5,
+    TASK_MC_EVAL = 6,
+    TASK_MATCHING = 7,
+    N_TASKS = 8
 };
-static const char *const TASK_NAMES[N_TASKS] = {"binding", "binding-eval", "classify", "scene",
-                                                "scene-eval"};
-#define VALID_TASKS "binding, binding-eval, classify, scene, scene-eval"
+static const char *const TASK_NAMES[N_TASKS] = {"binding", "binding-eval", "classify",
+                                                "scene",   "scene-eval",   "mc",
+                                                "mc-eval", "matching"};
+#define VALID_TASKS "binding, binding-eval, classify, scene, scene-eval, mc, mc-eval, matching"
 
 /* Store-only input: the vocabulary's fake-name pool and seed. */
 enum { STORE_FAKE_NAMES = 32, STORE_SEED = 1 };
@@ -150,13 +154,21 @@ static int parse_opts(int argc, char **argv, show_opts_t *o) {
     }
     if (o->task == TASK_CLASSIFY && o->ways >= 0)
         return show_usage("%s", "--ways does not apply to task classify");
-    if (o->task != TASK_BINDING_EVAL && o->shots >= 0)
-        return show_usage("--shots applies to task binding-eval only, not %s", TASK_NAMES[o->task]);
+    int eval = o->task == TASK_BINDING_EVAL || o->task == TASK_MC_EVAL;
+    if (!eval && o->shots >= 0)
+        return show_usage("--shots applies to tasks binding-eval and mc-eval only, not %s",
+                          TASK_NAMES[o->task]);
+    if (o->task == TASK_MATCHING && o->ways >= 0)
+        return show_usage("%s", "--ways does not apply to task matching");
+    if (o->task == TASK_MC_EVAL && o->items >= 0)
+        return show_usage("%s", "--items does not apply to task mc-eval (it has N*K+1 turns)");
     if (o->task == TASK_BINDING_EVAL && o->items >= 0)
         return show_usage("%s", "--items does not apply to task binding-eval (it has N*K+1 turns)");
     if (o->ways < 0) o->ways = 3;
     if (o->shots < 0) o->shots = 2;
-    if (o->items < 0) o->items = o->task == TASK_CLASSIFY ? 6 : 9;
+    if (o->items < 0) o->items = o->task == TASK_CLASSIFY ? 6 : o->task == TASK_MATCHING ? 5 : 9;
+    if ((o->task == TASK_MC || o->task == TASK_MC_EVAL) && o->ways > EPISODE_MAX_OPTIONS)
+        return show_usage("%s", "multiple choice takes 2 to 4 ways");
     return -1;
 }
 
@@ -261,6 +273,37 @@ static int show_scene(const show_opts_t *o, const image_store_t *store, const vo
     return 0;
 }
 
+/* Multiple-choice and matching episodes of the glyph store: the training episode (mc,
+ * matching) or an evaluation episode (mc-eval: variant 0, options as drawn). */
+static void show_glyph_family(const show_opts_t *o, const episode_source_t *src,
+                              const char *store_path, int split, uint64_t seed, episode_t *ep,
+                              char *what, size_t len) {
+    if (o->task != TASK_MATCHING) check_ways(o, src, src->vocab, store_path, split);
+    if (o->task == TASK_MC_EVAL) {
+        rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, (uint64_t)o->index);
+        episode_mc_eval(src, &r, o->ways, o->shots, 1, 0, ep);
+        snprintf(what, len,
+                 "mc-eval \xC2\xB7 %d-way %d-shot multiple choice \xC2\xB7 options are names "
+                 "bound in the episode, the answer a letter, %s",
+                 o->ways, o->shots, split_name(split));
+        return;
+    }
+    episode_plan_t plan;
+    rng_t r = rng_make(seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)o->index);
+    if (o->task == TASK_MC) {
+        episode_mc_plan(src, &r, o->ways, o->ways, o->items, 1, &plan);
+        snprintf(what, len,
+                 "mc \xC2\xB7 %d-way, %d turns \xC2\xB7 multiple choice over fresh fake names, %s",
+                 o->ways, o->items, split_name(split));
+    } else {
+        if (src->n_classes < 2) micl_fatal("%s: matching needs 2 classes with images", store_path);
+        episode_match_plan(src, &r, o->items, &plan);
+        snprintf(what, len, "matching \xC2\xB7 %d pairs \xC2\xB7 same class? yes / no, %s",
+                 o->items, split_name(split));
+    }
+    episode_layout(src, &plan, ep);
+}
+
 int cmd_data_show(int argc, char **argv) {
     show_opts_t o;
     int rc = parse_opts(argc, argv, &o);
@@ -307,7 +350,8 @@ int cmd_data_show(int argc, char **argv) {
     }
 
     /* the episode */
-    int split = o.task == TASK_BINDING_EVAL ? eval_binding_split(&store) : STORE_SPLIT_TRAIN;
+    int split = o.task == TASK_BINDING_EVAL || o.task == TASK_MC_EVAL ? eval_binding_split(&store)
+                                                                      : STORE_SPLIT_TRAIN;
     store_index_t ix;
     store_index_build(&store, split, &ix);
     episode_source_t src;
@@ -337,6 +381,8 @@ int cmd_data_show(int argc, char **argv) {
                  "binding-eval \xC2\xB7 %d-way %d-shot \xC2\xB7 evaluation "
                  "episode, fresh fake names, %s",
                  o.ways, o.shots, split_name(split));
+    } else if (o.task == TASK_MC || o.task == TASK_MC_EVAL || o.task == TASK_MATCHING) {
+        show_glyph_family(&o, &src, store_path, split, seed, ep, what, sizeof what);
     } else {
         if (src.n_classes < 1)
             micl_fatal("%s: classify needs training classes with images and real names; the "
@@ -358,7 +404,7 @@ int cmd_data_show(int argc, char **argv) {
              origin, (unsigned long long)seed, (long long)o.index,
              o.format == EPISODE_FORMAT_CHAT ? "chat" : "compact", ep->n_tokens);
     show_episode_png(ep, &store, &v, title, o.out);
-    micl_info("%s: %s episode, %d turns, %d tokens", o.out, TASK_NAMES[o.task], ep->n_images,
+    micl_info("%s: %s episode, %d turns, %d tokens", o.out, TASK_NAMES[o.task], ep->n_turns,
               ep->n_tokens);
 
     free(ep);
