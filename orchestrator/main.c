@@ -8,6 +8,8 @@
  *   micl eval CFG [-o RESULTS.h5]
  *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
+ *   micl sweep CFG [-o RESULTS.h5] [--shard I/N]
+ *   micl results merge OUT.h5 IN1.h5 IN2.h5 ...
  *   micl report RESULTS.h5 [--format table|csv|json]
  *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
  */
@@ -24,7 +26,9 @@
 #include "../data/sources.h"
 #include "cmd_bench.h"
 #include "cmd_import.h"
+#include "cmd_results.h"
 #include "cmd_show.h"
+#include "cmd_sweep.h"
 #include "experiment.h"
 
 static const char *USAGE =
@@ -41,6 +45,10 @@ static const char *USAGE =
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
     "       [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
     "                                  N-way K-shot binding accuracy on any store\n"
+    "  sweep CFG [-o RESULTS.h5] [--shard I/N]\n"
+    "                                  every run of CFG's sweep over groups of ranks\n"
+    "  results merge OUT.h5 IN1.h5 IN2.h5 ...\n"
+    "                                  merge the shard results files of one sweep\n"
     "  report RESULTS.h5 [--format table|csv|json]\n"
     "                                  print the tables of a results file\n"
     "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o "
@@ -216,6 +224,10 @@ int main(int argc, char **argv) {
         rc = cmd_train(argc - 2, argv + 2, &comm);
     else if (strcmp(cmd, "eval") == 0)
         rc = cmd_eval(argc - 2, argv + 2, &comm);
+    else if (strcmp(cmd, "sweep") == 0)
+        rc = cmd_sweep(argc - 2, argv + 2, &comm);
+    else if (strcmp(cmd, "results") == 0)
+        rc = cmd_results(argc - 2, argv + 2);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(argc - 2, argv + 2);
     else if (strcmp(cmd, "bench") == 0)
