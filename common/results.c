@@ -339,6 +339,15 @@ static void read_run(hid_t runs, const char *name, run_result_t *run) {
         run->sweep_index = h5_read_attr_int(g, "sweep_index");
         run->config_text = h5_read_text(g, "config");
     }
+    if (h5_exists(g, "stage_start")) {
+        int64_t ns;
+        int64_t *ss = h5_read_i64(g, "stage_start", -1, &ns);
+        if (ns > 16) micl_fatal("results: /runs/%s/stage_start has %lld entries (at most 16)", name,
+                                (long long)ns);
+        if (ns > 0) memcpy(run->stage_start, ss, (size_t)ns * sizeof(int64_t));
+        run->n_stages = (int)ns;
+        free(ss);
+    }
     hid_t e = H5Gopen2(g, "eval", H5P_DEFAULT);
     if (e < 0) micl_fatal("results: missing group /runs/%s/eval", name);
     int64_t n;
