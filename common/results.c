@@ -342,8 +342,9 @@ static void read_run(hid_t runs, const char *name, run_result_t *run) {
     if (h5_exists(g, "stage_start")) {
         int64_t ns;
         int64_t *ss = h5_read_i64(g, "stage_start", -1, &ns);
-        if (ns > 16) micl_fatal("results: /runs/%s/stage_start has %lld entries (at most 16)", name,
-                                (long long)ns);
+        if (ns > 16)
+            micl_fatal("results: /runs/%s/stage_start has %lld entries (at most 16)", name,
+                       (long long)ns);
         if (ns > 0) memcpy(run->stage_start, ss, (size_t)ns * sizeof(int64_t));
         run->n_stages = (int)ns;
         free(ss);

@@ -10,7 +10,7 @@
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
  *   micl sweep CFG [-o RESULTS.h5] [--shard I/N]
  *   micl results merge OUT.h5 IN1.h5 IN2.h5 ...
- *   micl report RESULTS.h5 [--format table|csv|json]
+ *   micl report RESULTS.h5 [--format table|csv|json] [--group-by AXIS[,AXIS...]]
  *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -23,6 +23,7 @@
 #include "../common/error.h"
 #include "../common/results.h"
 #include "../common/signals.h"
+#include "../common/sweep_report.h"
 #include "../data/sources.h"
 #include "cmd_bench.h"
 #include "cmd_import.h"
@@ -49,7 +50,7 @@ static const char *USAGE =
     "                                  every run of CFG's sweep over groups of ranks\n"
     "  results merge OUT.h5 IN1.h5 IN2.h5 ...\n"
     "                                  merge the shard results files of one sweep\n"
-    "  report RESULTS.h5 [--format table|csv|json]\n"
+    "  report RESULTS.h5 [--format table|csv|json] [--group-by AXIS[,AXIS...]]\n"
     "                                  print the tables of a results file\n"
     "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o "
     "BENCH.h5]\n"
@@ -180,10 +181,12 @@ static int cmd_eval(int argc, char **argv, const comm_t *comm) {
 
 static int cmd_report(int argc, char **argv) {
     if (argc < 1) return usage_error("%s", "report: missing RESULTS.h5");
-    const char *format = "table";
+    const char *format = "table", *group_by = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
             format = argv[++i];
+        else if (strcmp(argv[i], "--group-by") == 0 && i + 1 < argc)
+            group_by = argv[++i];
         else
             return usage_error("report: unknown option '%s'", argv[i]);
     }
@@ -192,7 +195,13 @@ static int cmd_report(int argc, char **argv) {
     if (micl_rank() != 0) return 0;
     results_t r;
     results_read(argv[0], &r);
-    if (strcmp(format, "csv") == 0) {
+    if (r.sweep.present || group_by) {
+        sweep_report_print(&r, argv[0], group_by,
+                           !strcmp(format, "csv")    ? SWEEP_REPORT_CSV
+                           : !strcmp(format, "json") ? SWEEP_REPORT_JSON
+                                                     : SWEEP_REPORT_TABLE,
+                           stdout);
+    } else if (strcmp(format, "csv") == 0) {
         results_print_csv(&r, stdout);
     } else if (strcmp(format, "json") == 0) {
         results_print_json(&r, stdout);

@@ -45,8 +45,16 @@ np)
         mpirun -np "$1" "$MICL" sweep rpr$2.cfg -o np$1r$2/s.h5 > np$1r$2.log
         $COMPARE np1/s.h5 np$1r$2/s.h5 --checkpoints
     done
-    "$MICL" report np1/s.h5 --group-by seed | tee report.txt
-    grep -q "run=icl" report.txt
+    "$MICL" report np1/s.h5 | tee report.txt
+    grep -q "| icl-seed2-steps12-replay0.3 | [0-9a-f]\{16\} | icl | 2 | 12 | 0.3 |" report.txt
+    "$MICL" report np1/s.h5 --group-by run | tee report.txt
+    grep -q "| run=icl | 2 |" report.txt
+    "$MICL" report np1/s.h5 --group-by seed,run --format csv | tee report.csv
+    grep -q "^seed=1;run=base,binding 2-way 0-shot,1," report.csv
+    "$MICL" report np1/s.h5 --group-by seed --format json | "$PY" -c "
+import json, sys
+g = json.load(sys.stdin)['groups']
+assert [x['axes']['seed'] for x in g] == ['1', '2'] and g[0]['cells'][0]['runs'] == 2, g"
     ;;
 resume)
     cfg 1 12 0 "[1, 2]" > ref.cfg
