@@ -391,15 +391,24 @@ static void sweep_free(sweep_t *s) {
     comm_group_free(&s->group);
 }
 
-/* Rank 0: directories, data stores of every run, earlier results. */
+/* Rank 0: directories, the data stores of every distinct data section, earlier results. */
 static void coord_prepare(sweep_t *s) {
     make_dir(s->ckpt_dir);
+    data_config_t *done = micl_calloc((size_t)s->plan->n_points, sizeof(data_config_t));
+    int n_done = 0;
     for (int i = 0; i < s->plan->n_points; i++) {
         config_t cfg;
         sweep_plan_config(s->plan, i, &cfg);
-        data_prepare(&cfg, 0);
+        int seen = 0;
+        for (int j = 0; j < n_done && !seen; j++)
+            seen = memcmp(&done[j], &cfg.data, sizeof cfg.data) == 0;
+        if (!seen) {
+            data_prepare(&cfg, 0);
+            done[n_done++] = cfg.data;
+        }
         config_free(&cfg);
     }
+    free(done);
     fill_header(s, s->plan->base);
     adopt_previous(s);
 }

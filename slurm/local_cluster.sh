@@ -4,6 +4,8 @@
 # Needs root and the Debian packages slurmctld slurmd slurm-client munge. Writes its config and
 # state under $SLURM_CI_DIR (default /tmp/micl-slurm); `start` prints the SLURM_CONF line to
 # export. No systemd: munged, slurmctld and slurmd are started by hand and stopped by PID file.
+# cred_expire=10 (default 120 s) is also how long Slurm holds back a requeued job, so that the
+# tests' preempted-and-requeued sweeps start again after 10 s.
 set -euo pipefail
 D=${SLURM_CI_DIR:-/tmp/micl-slurm}
 CPUS=${SLURM_CI_CPUS:-$(getconf _NPROCESSORS_ONLN)}  # not nproc: it honours OMP_NUM_THREADS
@@ -28,6 +30,7 @@ SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=cred_expire=10
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
