@@ -51,6 +51,7 @@ typedef struct {
     int group_index;
     int64_t point; /* what this group trains now */
     int64_t log_every;
+    int64_t test_stall_step; /* MICL_TEST_STALL_AT_STEP: leaders of groups > 0 sleep 3 s there */
 } sweep_t;
 
 static double now_s(void) {
@@ -259,6 +260,10 @@ static void group_on_step(void *ctx, int64_t step) {
         return;
     }
     if (s->group.rank != 0) return;
+    if (step == s->test_stall_step) { /* test hook: a group that goes silent */
+        struct timespec ts = {3, 0};
+        nanosleep(&ts, NULL);
+    }
     if (step % s->log_every == 0) {
         int64_t beat[2] = {s->point, step};
         comm_send(s->world, 0, TAG_BEAT, beat, sizeof beat);
@@ -376,6 +381,8 @@ static void sweep_init(sweep_t *s, const sweep_plan_t *plan, const comm_t *world
     s->group_done = micl_calloc((size_t)s->n_groups, sizeof(int));
     s->last_heard = micl_calloc((size_t)s->n_groups, sizeof(double));
     s->stall_said = micl_calloc((size_t)s->n_groups, sizeof(int));
+    const char *stall = getenv("MICL_TEST_STALL_AT_STEP");
+    s->test_stall_step = stall ? atoll(stall) : -1;
     s->group_index = world->rank / s->rpr;
     comm_split(world, s->group_index, &s->group);
 }

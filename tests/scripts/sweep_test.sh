@@ -7,7 +7,8 @@
 #           periodic checkpoints; re-running the sweep finishes it bit-identically
 #   shard   shards 0/2 and 1/2 merged give the whole sweep; merging a shard twice, a file of
 #           another sweep or reusing another sweep's results file are refused clearly
-#   bad     bad sweep sections fail with file, line and key, and leave no output
+#   bad     bad sweep sections fail with file, line and key, and leave no output; a stalled
+#           group is reported on stderr and in the results file
 set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3 MODE=$4
 PY=/usr/bin/python3
@@ -123,6 +124,15 @@ bad)
     sed 's|ranks_per_run = 1|ranks_per_run = 2|' good.cfg > rpr.cfg
     expect_fail "3 ranks is not a multiple of sweep.ranks_per_run = 2" mpirun -np 3 "$MICL" sweep rpr.cfg -o rpr/s.h5
     [ ! -e rpr/s.h5 ]
+    # a group silent for longer than stall_seconds is reported (stderr and file), not killed
+    sed 's|ranks_per_run = 1;|ranks_per_run = 1; stall_seconds = 1;|' good.cfg > stall.cfg
+    MICL_TEST_STALL_AT_STEP=6 mpirun -np 2 "$MICL" sweep stall.cfg -o stall/s.h5 > stall.log 2>&1
+    grep "sent nothing for" stall.log
+    "$PY" -c "
+import h5py
+f = h5py.File('stall/s.h5', 'r')
+s = list(f['sweep/stalls'].asstr()); assert s and 'group 1' in s[0], s
+assert len(f['run_names']) == 4"
     ;;
 *)
     echo "unknown mode $MODE"; exit 2 ;;
