@@ -56,6 +56,8 @@ np)
 import json, sys
 g = json.load(sys.stdin)['groups']
 assert [x['axes']['seed'] for x in g] == ['1', '2'] and g[0]['cells'][0]['runs'] == 2, g"
+    "$PY" "$SRC/scripts/plot_results.py" np1/s.h5 --by seed -o by_seed.png
+    [ -s by_seed.png ]
     ;;
 resume)
     cfg 1 12 0 "[1, 2]" > ref.cfg
