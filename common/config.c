@@ -1433,17 +1433,16 @@ void config_print_docs(FILE *out) {
             CONFIG_MAX_STAGES);
     fprintf(out, "- `eval.ways` and `eval.shots` are non-empty, sorted and without repeats.\n");
     fprintf(out, "- A stage's `ways` is `[min, max]` with min <= max.\n");
-    fprintf(out, "\n## Example\n\n```\n%s```\n", g_doc_example);
-    fprintf(out,
-            "\n## Sweeps\n\n"
-            "`micl sweep CONFIG.cfg` trains the product of the `sweep.axes`: every "
-            "combination of one value per axis is a run, numbered in order with the first "
-            "axis varying slowest. An axis `key` is `run` (values: names of `runs`; without "
-            "a `run` axis every run of the file is swept), `replay` (the replay share of "
-            "every stage of the run, in [0, 1]) or any number or string key above "
-            "(`seed`, `train.steps`, `model.dim`, `model.layers`, `train.lr`, ...), with "
-            "that key's type and range. Each run's resolved config (this file with the "
-            "axis values set, the one run kept and the sweep section removed) is checked "
-            "like a config file of its own.\n\n```\n%s```\n",
-            g_doc_sweep_example);
+    fprintf(out, "\n## Sweeps\n\n"
+                 "`micl sweep CONFIG.cfg` trains the product of the `sweep.axes`: every "
+                 "combination of one value per axis is a run, numbered in order with the first "
+                 "axis varying slowest. An axis `key` is `run` (values: names of `runs`; without "
+                 "a `run` axis every run of the file is swept), `replay` (the replay share of "
+                 "every stage of the run, in [0, 1]) or any number or string key above "
+                 "(`seed`, `train.steps`, `model.dim`, `model.layers`, `train.lr`, ...), with "
+                 "that key's type and range. Each run's resolved config (this file with the "
+                 "axis values set, the one run kept and the sweep section removed) is checked "
+                 "like a config file of its own. The example below ends with a sweep of 2 runs x "
+                 "3 seeds x 2 widths (12 runs).\n");
+    fprintf(out, "\n## Example\n\n```\n%s%s```\n", g_doc_example, g_doc_sweep_example);
 }
