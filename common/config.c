@@ -895,7 +895,8 @@ static void load_axis(const loader_t *L, const config_setting_t *g, const char *
             fail_at(L, config_setting_get_elem(g, (unsigned)i),
                     "unknown key '%s%s' (an axis has 'key' and 'values')", disp, m);
     }
-    if (!ks || !vs) fail_at(L, g, "axis %.200s needs 'key' and 'values'", disp);
+    if (!ks || !vs)
+        fail_at(L, g, "keys '%.120skey' and '%.120svalues' are both required", disp, disp);
     char key[KEY_LEN];
     snprintf(key, sizeof key, "%.200skey", disp);
     get_string(L, ks, key, ax->key, sizeof ax->key);
