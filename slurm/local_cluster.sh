@@ -9,6 +9,9 @@
 set -euo pipefail
 D=${SLURM_CI_DIR:-/tmp/micl-slurm}
 CPUS=${SLURM_CI_CPUS:-$(getconf _NPROCESSORS_ONLN)}  # not nproc: it honours OMP_NUM_THREADS
+# Ports derived from $D, so that clusters of different directories can run side by side
+# (slurmctld on the default port 6817 fails with "Address already in use" next to another).
+PORT=${SLURM_CI_PORT:-$((20000 + $(printf '%s' "$D" | cksum | cut -d' ' -f1) % 10000 * 2))}
 
 start() {
     mkdir -p "$D"/{state,spool,log}
@@ -27,6 +30,8 @@ start() {
     cat > "$D/slurm.conf" <<CONF
 ClusterName=micl
 SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$PORT
+SlurmdPort=$((PORT + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
