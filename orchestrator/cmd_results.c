@@ -78,7 +78,7 @@ static int merge(const char *out_path, int n_in, char **in_paths) {
         add_runs(&out, origin, &in, in_paths[f]);
         results_free(&in);
     }
-    qsort(out.runs, (size_t)out.n_runs, sizeof(run_result_t), by_index);
+    if (out.n_runs > 1) qsort(out.runs, (size_t)out.n_runs, sizeof(run_result_t), by_index);
     results_write(out_path, &out);
     printf("%s: %d of %lld run(s) of the sweep from %d file(s)\n", out_path, out.n_runs,
            (long long)out.sweep.n_expanded, n_in);

@@ -136,7 +136,8 @@ static int by_index(const void *a, const void *b) {
 }
 
 static void write_results(sweep_t *s) {
-    qsort(s->res.runs, (size_t)s->res.n_runs, sizeof(run_result_t), by_index);
+    if (s->res.n_runs > 1)
+        qsort(s->res.runs, (size_t)s->res.n_runs, sizeof(run_result_t), by_index);
     results_write(s->results_path, &s->res);
 }
 

@@ -71,7 +71,7 @@ static void point_name(const sweep_plan_t *p, sweep_point_t *pt, int run_axis) {
         micl_fatal("%s: the sweep run name '%s' is longer than %zu characters (use fewer or "
                    "shorter axis values)",
                    p->base->path, buf, sizeof pt->name - 1);
-    snprintf(pt->name, sizeof pt->name, "%s", buf);
+    memcpy(pt->name, buf, strlen(buf) + 1);
 }
 
 static void build_point(sweep_plan_t *p, int64_t index, sweep_point_t *pt) {

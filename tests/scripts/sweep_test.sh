@@ -74,13 +74,13 @@ resume)
     mpirun -np 2 "$MICL" sweep ref.cfg -o term/s.h5 > term2.log
     grep -q "resuming from term/.*at step 6" term2.log
     $COMPARE ref/s.h5 term/s.h5 --checkpoints
-    # kill -9 of every rank somewhere in a longer sweep with a checkpoint every 20 steps.
-    cfg 1 400 20 "[1, 2]" > long.cfg
+    # kill -9 of every rank somewhere in a longer sweep with a checkpoint every 10 steps.
+    cfg 1 160 10 "[1, 2]" > long.cfg
     "$MICL" sweep long.cfg -o lref/s.h5 > lref.log
     setsid mpirun -np 2 "$MICL" sweep long.cfg -o k9/s.h5 > k9a.log 2>&1 &
     pid=$!
     for _ in $(seq 600); do grep -q "finished" k9a.log && break; sleep 0.05; done
-    sleep 0.7
+    sleep 0.3
     kill -9 -- -"$pid" 2> /dev/null || true
     wait "$pid" 2> /dev/null || true
     echo "killed after: $(grep -c finished k9a.log) finished run(s)"
