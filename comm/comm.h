@@ -1,4 +1,5 @@
-/* comm.h - MPI for micl: init, checked calls, and the deterministic gradient reduction.
+/* comm.h - MPI for micl: init, checked calls, rank groups, messages and the deterministic
+ * gradient reduction.
  *
  * comm_tree_reduce sums one float vector per micro-batch over a FIXED binary tree on the
  * micro-batch indices [0, M) (node [lo,hi) = node [lo,mid) + node [mid,hi), mid = (lo+hi)/2).
