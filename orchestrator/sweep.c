@@ -216,6 +216,7 @@ static void coord_message(sweep_t *s, const comm_msg_t *m) {
 static void coord_housekeeping(sweep_t *s) {
     if (signals_stop_requested()) s->stopping = 1;
     if (s->stopping && !s->stop_sent) {
+        signals_request_stop(); /* group 0: rank 0's own training stops after its step too */
         int64_t zero = 0;
         for (int g = 1; g < s->n_groups; g++)
             if (s->group_point[g] >= 0) comm_send(s->world, g * s->rpr, TAG_STOP, &zero, 8);
