@@ -79,12 +79,16 @@ resume)
     # kill -9 of every rank somewhere in a longer sweep with a checkpoint every 10 steps.
     cfg 1 160 10 "[1, 2]" > long.cfg
     "$MICL" sweep long.cfg -o lref/s.h5 > lref.log
-    setsid mpirun -np 2 "$MICL" sweep long.cfg -o k9/s.h5 > k9a.log 2>&1 &
+    mpirun -np 2 "$MICL" sweep long.cfg -o k9/s.h5 > k9a.log 2>&1 &
     pid=$!
     for _ in $(seq 600); do grep -q "finished" k9a.log && break; sleep 0.05; done
     sleep 0.3
-    kill -9 -- -"$pid" 2> /dev/null || true
+    # mpirun puts each rank in a process group of its own: kill the ranks (its children) and
+    # mpirun at once, and wait until the ranks are gone before resuming.
+    ranks=$(pgrep -P "$pid" || true)
+    kill -9 $ranks "$pid" 2> /dev/null || true
     wait "$pid" 2> /dev/null || true
+    for r in $ranks; do while kill -0 "$r" 2> /dev/null; do sleep 0.05; done; done
     echo "killed after: $(grep -c finished k9a.log) finished run(s)"
     "$MICL" sweep long.cfg -o k9/s.h5 > k9b.log
     grep -E "already finished|resuming from" k9b.log || true
