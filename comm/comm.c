@@ -1,4 +1,7 @@
-/* comm.c - MPI wrappers and the fixed-order tree reduction (see comm.h). */
+/* comm.c - MPI wrappers, rank groups, messages and the fixed-order tree reduction (see comm.h).
+ *
+ * A comm_t names its communicator by its Fortran handle (MPI_Comm_c2f), so that comm.h needs no
+ * mpi.h; mpi_comm() turns it back. The world's comm_t has is_group = 0. */
 #include "comm.h"
 
 #include <mpi.h>
@@ -20,6 +23,10 @@ void comm_check(int rc, const char *what, const char *file, int line) {
  * (it runs once per training step, which must not allocate) and freed by comm_finalize. */
 static int *g_counts, *g_displs, g_layout_size;
 
+static MPI_Comm mpi_comm(const comm_t *c) {
+    return c->is_group ? MPI_Comm_f2c(c->handle) : MPI_COMM_WORLD;
+}
+
 static void abort_hook(int code) {
     MPI_Abort(MPI_COMM_WORLD, code);
 }
@@ -29,6 +36,9 @@ void comm_init(int *argc, char ***argv, comm_t *c) {
     MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &c->rank));
     MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &c->size));
+    c->world_rank = c->rank;
+    c->is_group = 0;
+    c->handle = 0;
     micl_set_rank(c->rank, c->size);
     micl_set_abort_hook(abort_hook);
 }
@@ -96,18 +106,18 @@ static void local_node(comm_tree_t *t, int lo, int hi, int level, float *out, co
 }
 
 /* Non-root ranks: send every maximal node inside my block [a, b), left to right. */
-static void send_nodes(comm_tree_t *t, int lo, int hi, int a, int b, int level, comm_leaf_fn leaf,
-                       void *ctx) {
+static void send_nodes(comm_tree_t *t, const comm_t *c, int lo, int hi, int a, int b, int level,
+                       comm_leaf_fn leaf, void *ctx) {
     if (hi <= a || lo >= b) return;
     if (lo >= a && hi <= b) {
         float *buf = t->scratch[level];
         local_node(t, lo, hi, level, buf, leaf, ctx);
-        MPI_CHECK(MPI_Send(buf, (int)t->n, MPI_FLOAT, 0, lo, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Send(buf, (int)t->n, MPI_FLOAT, 0, lo, mpi_comm(c)));
         return;
     }
     int mid = lo + (hi - lo) / 2;
-    send_nodes(t, lo, mid, a, b, level + 1, leaf, ctx);
-    send_nodes(t, mid, hi, a, b, level + 1, leaf, ctx);
+    send_nodes(t, c, lo, mid, a, b, level + 1, leaf, ctx);
+    send_nodes(t, c, mid, hi, a, b, level + 1, leaf, ctx);
 }
 
 /* Rank 0: node [lo, hi) into out, from local work or received partial sums. */
@@ -119,7 +129,7 @@ static void root_node(comm_tree_t *t, const comm_t *c, int m, int lo, int hi, in
             local_node(t, lo, hi, level, out, leaf, ctx);
         } else {
             MPI_CHECK(
-                MPI_Recv(out, (int)t->n, MPI_FLOAT, r_lo, lo, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+                MPI_Recv(out, (int)t->n, MPI_FLOAT, r_lo, lo, mpi_comm(c), MPI_STATUS_IGNORE));
         }
         return;
     }
@@ -142,14 +152,14 @@ void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf,
     } else {
         int a, b;
         comm_block(m, c->rank, c->size, &a, &b);
-        send_nodes(t, 0, m, a, b, 0, leaf, ctx);
+        send_nodes(t, c, 0, m, a, b, 0, leaf, ctx);
     }
     comm_bcast_f32(c, result, t->n);
 }
 
 void comm_sum_i64(const comm_t *c, int64_t *v, int n) {
     if (c->size == 1) return;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, mpi_comm(c)));
 }
 
 static void block_layout(int size, int **counts, int **displs) {
@@ -179,7 +189,7 @@ void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, doubl
         displs[r] = a * per;
     }
     MPI_CHECK(MPI_Allgatherv(mine, (hi - lo) * per, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE,
-                             MPI_COMM_WORLD));
+                             mpi_comm(c)));
 }
 
 void comm_bcast_f32(const comm_t *c, float *v, size_t n) {
@@ -187,17 +197,70 @@ void comm_bcast_f32(const comm_t *c, float *v, size_t n) {
     size_t chunk = (size_t)1 << 28;
     for (size_t off = 0; off < n; off += chunk) {
         size_t len = n - off < chunk ? n - off : chunk;
-        MPI_CHECK(MPI_Bcast(v + off, (int)len, MPI_FLOAT, 0, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Bcast(v + off, (int)len, MPI_FLOAT, 0, mpi_comm(c)));
     }
 }
 
 void comm_barrier(const comm_t *c) {
-    if (c->size > 1) MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (c->size > 1) MPI_CHECK(MPI_Barrier(mpi_comm(c)));
 }
 
 int comm_any(const comm_t *c, int flag) {
     if (c->size == 1) return flag;
     int v = flag ? 1 : 0;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, mpi_comm(c)));
     return v;
+}
+
+/* ---- groups and messages ------------------------------------------------------------------ */
+
+void comm_split(const comm_t *parent, int color, comm_t *group) {
+    MPI_Comm g;
+    MPI_CHECK(MPI_Comm_split(mpi_comm(parent), color, parent->rank, &g));
+    MPI_CHECK(MPI_Comm_set_errhandler(g, MPI_ERRORS_RETURN));
+    MPI_CHECK(MPI_Comm_rank(g, &group->rank));
+    MPI_CHECK(MPI_Comm_size(g, &group->size));
+    group->world_rank = parent->world_rank;
+    group->is_group = 1;
+    group->handle = (int)MPI_Comm_c2f(g);
+}
+
+void comm_group_free(comm_t *group) {
+    if (!group->is_group) return;
+    MPI_Comm g = MPI_Comm_f2c(group->handle);
+    MPI_CHECK(MPI_Comm_free(&g));
+    group->is_group = 0;
+}
+
+static int byte_count(size_t n) {
+    if (n > (size_t)0x7fffffff) micl_fatal("message of %zu bytes is too large (at most 2 GiB)", n);
+    return (int)n;
+}
+
+void comm_send(const comm_t *c, int dest, int tag, const void *buf, size_t n) {
+    MPI_CHECK(MPI_Send(buf, byte_count(n), MPI_BYTE, dest, tag, mpi_comm(c)));
+}
+
+int comm_poll(const comm_t *c, int src, int tag, comm_msg_t *msg) {
+    int flag = 0;
+    MPI_Status s;
+    MPI_CHECK(MPI_Iprobe(src < 0 ? MPI_ANY_SOURCE : src, tag < 0 ? MPI_ANY_TAG : tag, mpi_comm(c),
+                         &flag, &s));
+    if (!flag) return 0;
+    int n = 0;
+    MPI_CHECK(MPI_Get_count(&s, MPI_BYTE, &n));
+    msg->src = s.MPI_SOURCE;
+    msg->tag = s.MPI_TAG;
+    msg->size = (size_t)n;
+    return 1;
+}
+
+void comm_recv(const comm_t *c, const comm_msg_t *msg, void *buf) {
+    MPI_CHECK(MPI_Recv(buf, byte_count(msg->size), MPI_BYTE, msg->src, msg->tag, mpi_comm(c),
+                       MPI_STATUS_IGNORE));
+}
+
+void comm_bcast_i64(const comm_t *c, int64_t *v, int n) {
+    if (c->size == 1) return;
+    MPI_CHECK(MPI_Bcast(v, n, MPI_INT64_T, 0, mpi_comm(c)));
 }

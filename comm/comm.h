@@ -1,4 +1,5 @@
-/* comm.h - MPI for micl: init, checked calls, and the deterministic gradient reduction.
+/* comm.h - MPI for micl: init, checked calls, rank groups, messages and the deterministic
+ * gradient reduction.
  *
  * comm_tree_reduce sums one float vector per micro-batch over a FIXED binary tree on the
  * micro-batch indices [0, M) (node [lo,hi) = node [lo,mid) + node [mid,hi), mid = (lo+hi)/2).
@@ -13,8 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A communicator: the world, or a group of it (comm_split). Every collective below runs on
+ * the communicator it is given; rank 0 of a group is its leader. */
 typedef struct {
     int rank, size;
+    int world_rank; /* this process's rank in the world */
+    int is_group;   /* 0: MPI_COMM_WORLD; 1: a communicator made by comm_split */
+    int handle;     /* the group's communicator (MPI_Comm_c2f) */
 } comm_t;
 
 void comm_init(int *argc, char ***argv, comm_t *c);
@@ -51,5 +57,21 @@ void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, doubl
 void comm_bcast_f32(const comm_t *c, float *v, size_t n);
 void comm_barrier(const comm_t *c);
 int comm_any(const comm_t *c, int flag); /* 1 if any rank's flag is set */
+
+/* Splits `parent` into groups of equal color, ranked as in the parent (MPI_Comm_split);
+ * collective over the parent. Free with comm_group_free. */
+void comm_split(const comm_t *parent, int color, comm_t *group);
+void comm_group_free(comm_t *group);
+
+/* Point-to-point messages of bytes; comm_poll never blocks: it returns 1 and describes the
+ * next message from src (-1: any) with tag (-1: any), which comm_recv then receives. */
+typedef struct {
+    int src, tag;
+    size_t size;
+} comm_msg_t;
+void comm_send(const comm_t *c, int dest, int tag, const void *buf, size_t n);
+int comm_poll(const comm_t *c, int src, int tag, comm_msg_t *msg);
+void comm_recv(const comm_t *c, const comm_msg_t *msg, void *buf);
+void comm_bcast_i64(const comm_t *c, int64_t *v, int n);
 
 #endif

@@ -11,8 +11,10 @@ static const char *NAMES[COMM_BENCH_N_OPS] = {"allreduce", "reduce_scatter", "br
                                               "tree_reduce"};
 
 void comm_bench_world(comm_t *c) {
+    memset(c, 0, sizeof *c); /* the world communicator, not a group */
     MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &c->rank));
     MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &c->size));
+    c->world_rank = c->rank;
 }
 
 const char *comm_bench_op_name(comm_bench_op_t op) {

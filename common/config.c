@@ -42,7 +42,8 @@ typedef enum {
     K_INT_PAIR,   /* [a, b] into int fields at off and aux; a <= b */
     K_FLOAT_PAIR, /* [a, b] into float fields at off and aux */
     K_RUNS,       /* the list of runs (g_run_keys) */
-    K_STAGES      /* the list of stages of one run (g_stage_keys) */
+    K_STAGES,     /* the list of stages of one run (g_stage_keys) */
+    K_AXES        /* the list of sweep axes (sweep_axis_t) */
 } kind_t;
 
 typedef struct {
@@ -245,6 +246,19 @@ static const schema_key_t g_keys[] = {
      .doc = "benchmarks run after training: fsicl, openmi, matching, count_induction, "
             "operator_induction, attributes_heldout, cross_domain (skipped without the "
             "Fashion-MNIST store), zeroshot (docs/BENCHMARKS.md)"},
+    INT("sweep.ranks_per_run", sweep.ranks_per_run, 1, 1, 4096,
+        "`micl sweep`: ranks of each group that trains one run (the world size must be a "
+        "multiple)"),
+    FLT("sweep.stall_seconds", sweep.stall_seconds, 600, 1, 1e9,
+        "`micl sweep`: a group silent this long is reported as stalled (nothing is killed)"),
+    {.path = "sweep.axes",
+     .kind = K_AXES,
+     .off = C_(sweep),
+     .size = CONFIG_MAX_AXES,
+     .min = 1,
+     .max = CONFIG_MAX_AXES,
+     .doc = "`micl sweep`: list of axes `{ key = \"model.dim\"; values = [64, 128]; }`; the "
+            "runs are their product (see Sweeps below)"},
 };
 
 #define R_(member) offsetof(run_config_t, member)
@@ -501,6 +515,9 @@ static void set_default(const schema_key_t *k, char *base) {
     case K_RUNS:
     case K_STAGES:
         *(int *)(base + k->aux) = 0;
+        break;
+    case K_AXES:
+        ((sweep_config_t *)p)->n_axes = 0;
         break;
     }
 }
@@ -840,6 +857,7 @@ static void load_runs(const loader_t *L, const config_setting_t *s, const schema
                       char *base);
 static void load_stages(const loader_t *L, const config_setting_t *s, const schema_key_t *k,
                         const char *disp, char *base);
+static void load_axes(const loader_t *L, const config_setting_t *s, sweep_config_t *sw);
 
 static void load_value(const loader_t *L, const config_setting_t *s, const schema_key_t *k,
                        const char *key, const char *disp, char *base) {
@@ -885,6 +903,9 @@ static void load_value(const loader_t *L, const config_setting_t *s, const schem
         break;
     case K_STAGES:
         load_stages(L, s, k, disp, base);
+        break;
+    case K_AXES:
+        load_axes(L, s, (sweep_config_t *)p);
         break;
     }
 }
@@ -997,6 +1018,107 @@ static void load_runs(const loader_t *L, const config_setting_t *s, const schema
         load_run(L, e, i, &runs[i]);
     }
     *(int *)(base + k->aux) = n;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sweep axes                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+#define SWEEP_MAX_POINTS 4096 /* most runs one sweep may expand to */
+
+/* The schema key an axis may set, or NULL for "run"/"replay"; fails on keys no axis can set. */
+static const schema_key_t *axis_schema_key(const loader_t *L, const config_setting_t *s,
+                                           const char *key, const char *disp) {
+    if (strcmp(key, "run") == 0 || strcmp(key, "replay") == 0) return NULL;
+    const schema_key_t *k = find_key(&g_top, key);
+    if (!k) {
+        char near[KEY_LEN];
+        suggest_anywhere(&g_top, last_component(key), key, near, sizeof near);
+        if (near[0])
+            fail_at(L, s, "key '%skey' = \"%s\" is not a config key (did you mean '%s'?)", disp,
+                    key, near);
+        fail_at(L, s,
+                "key '%skey' = \"%s\" is not a config key (an axis sets \"run\", "
+                "\"replay\" or a key such as \"seed\", \"train.steps\", \"model.dim\")",
+                disp, key);
+    }
+    int scalar = k->kind == K_INT || k->kind == K_INT64 || k->kind == K_UINT64 ||
+                 k->kind == K_FLOAT || k->kind == K_STRING || k->kind == K_NAME;
+    if (!scalar || strncmp(key, "sweep.", 6) == 0)
+        fail_at(L, s, "key '%skey' = \"%s\": an axis can only set a single number or string", disp,
+                key);
+    return k;
+}
+
+/* One value of an axis, type- and range-checked, as text into out. */
+static void axis_value(const loader_t *L, const config_setting_t *e, const schema_key_t *k,
+                       sweep_axis_t *ax, const char *ek, char *out) {
+    if (ax->type == AXIS_INT) {
+        long long v = k->kind == K_UINT64 ? (long long)get_uint64(L, e, ek)
+                                          : get_int(L, e, ek, k->min, k->max);
+        snprintf(out, CONFIG_NAME_LEN, "%lld", v);
+    } else if (ax->type == AXIS_FLOAT) {
+        double v = k ? get_float(L, e, ek, k->min, k->max) : get_float(L, e, ek, 0, 1);
+        snprintf(out, CONFIG_NAME_LEN, "%.9g", v);
+    } else if (!k || k->kind == K_NAME) {
+        get_name(L, e, ek, out, CONFIG_NAME_LEN);
+    } else {
+        get_string(L, e, ek, out, CONFIG_NAME_LEN);
+    }
+}
+
+static void load_axis(const loader_t *L, const config_setting_t *g, const char *disp,
+                      sweep_axis_t *ax) {
+    const config_setting_t *ks = config_setting_get_member(g, "key");
+    const config_setting_t *vs = config_setting_get_member(g, "values");
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const char *m = config_setting_name(config_setting_get_elem(g, (unsigned)i));
+        if (strcmp(m, "key") && strcmp(m, "values"))
+            fail_at(L, config_setting_get_elem(g, (unsigned)i),
+                    "unknown key '%s%s' (an axis has 'key' and 'values')", disp, m);
+    }
+    if (!ks || !vs)
+        fail_at(L, g, "keys '%.120skey' and '%.120svalues' are both required", disp, disp);
+    char key[KEY_LEN];
+    snprintf(key, sizeof key, "%.200skey", disp);
+    get_string(L, ks, key, ax->key, sizeof ax->key);
+    const schema_key_t *k = axis_schema_key(L, ks, ax->key, disp);
+    ax->type = strcmp(ax->key, "run") == 0                ? AXIS_STRING
+               : !k || k->kind == K_FLOAT                 ? AXIS_FLOAT
+               : k->kind == K_STRING || k->kind == K_NAME ? AXIS_STRING
+                                                          : AXIS_INT;
+    snprintf(key, sizeof key, "%.200svalues", disp);
+    ax->n_values =
+        get_sequence(L, vs, key, 1, CONFIG_MAX_AXIS_VALUES, "an array [ ... ] of values");
+    for (int i = 0; i < ax->n_values; i++) {
+        char ek[KEY_LEN];
+        snprintf(ek, sizeof ek, "%.200s[%d]", key, i);
+        axis_value(L, config_setting_get_elem(vs, (unsigned)i), k, ax, ek, ax->values[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(ax->values[i], ax->values[j]) == 0)
+                fail_at(L, vs, "key '%s' repeats the value %s", key, ax->values[i]);
+    }
+}
+
+static void load_axes(const loader_t *L, const config_setting_t *s, sweep_config_t *sw) {
+    int n = get_sequence(L, s, "sweep.axes", 1, CONFIG_MAX_AXES, "a list ( ... ) of axis groups");
+    int64_t points = 1;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        char disp[KEY_LEN];
+        snprintf(disp, sizeof disp, "sweep.axes[%d]", i);
+        need_group_elem(L, e, disp);
+        snprintf(disp, sizeof disp, "sweep.axes[%d].", i);
+        load_axis(L, e, disp, &sw->axes[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(sw->axes[i].key, sw->axes[j].key) == 0)
+                fail_at(L, e, "key 'sweep.axes[%d].key' = \"%s\" repeats the key of axis %d", i,
+                        sw->axes[i].key, j);
+        points *= sw->axes[i].n_values;
+        if (points > SWEEP_MAX_POINTS)
+            fail_at(L, e, "key 'sweep.axes' expands to more than %d runs", SWEEP_MAX_POINTS);
+    }
+    sw->n_axes = n;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1164,6 +1286,21 @@ static void rule_stage_ways(const loader_t *L, const config_t *c) {
         }
 }
 
+static void rule_sweep_runs(const loader_t *L, const config_t *c) {
+    for (int a = 0; a < c->sweep.n_axes; a++) {
+        const sweep_axis_t *ax = &c->sweep.axes[a];
+        if (strcmp(ax->key, "run")) continue;
+        for (int v = 0; v < ax->n_values; v++) {
+            int found = 0;
+            for (int r = 0; r < c->n_runs; r++)
+                found |= strcmp(c->runs[r].name, ax->values[v]) == 0;
+            if (!found)
+                RULE_FAIL("key 'sweep.axes[%d].values[%d]' = \"%s\" is not the name of a run", a, v,
+                          ax->values[v]);
+        }
+    }
+}
+
 typedef struct {
     const char *doc;
     rule_fn check;
@@ -1201,6 +1338,7 @@ static const rule_t g_rules[] = {
     {"A stage with attributes, counting, relations or count_induction episodes needs "
      "`data.scenes.images` > 0; one with operators episodes needs `data.operators.images` > 0.",
      rule_stage_stores},
+    {"The values of a `run` axis name runs of the file.", rule_sweep_runs},
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1216,6 +1354,7 @@ static void parse_and_fill(const char *text, const char *name, config_t *cfg) {
     }
     loader_t L = {name};
     load_group(&L, config_root_setting(&lc), &g_top, "", "", cfg);
+    cfg->sweep.present = config_lookup(&lc, "sweep") != NULL;
     if (cfg->n_runs == 0)
         micl_fatal("%s: key 'runs' is missing: at least one run is required, e.g. "
                    "runs = ( { name = \"baseline\"; stages = ( { family = \"classify\"; } ); } );",
@@ -1260,6 +1399,100 @@ void config_free(config_t *cfg) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Resolving one point of a sweep                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+static config_setting_t *member_group(config_setting_t *parent, const char *name) {
+    config_setting_t *g = config_setting_get_member(parent, name);
+    if (g && config_setting_is_group(g)) return g;
+    if (g) config_setting_remove(parent, name);
+    g = config_setting_add(parent, name, CONFIG_TYPE_GROUP);
+    if (!g) micl_fatal("cannot create the config group '%s'", name);
+    return g;
+}
+
+/* Replaces (or adds) parent.name with the axis value `text`. */
+static void set_scalar(config_setting_t *parent, const char *name, axis_type_t type,
+                       const char *text) {
+    if (config_setting_get_member(parent, name)) config_setting_remove(parent, name);
+    long long iv = type == AXIS_INT ? strtoll(text, NULL, 10) : 0;
+    int big = iv > 2147483647LL || iv < -2147483647LL;
+    int t = type == AXIS_STRING  ? CONFIG_TYPE_STRING
+            : type == AXIS_FLOAT ? CONFIG_TYPE_FLOAT
+            : big                ? CONFIG_TYPE_INT64
+                                 : CONFIG_TYPE_INT;
+    config_setting_t *s = config_setting_add(parent, name, t);
+    int ok = s != NULL;
+    if (ok && type == AXIS_STRING) ok = config_setting_set_string(s, text);
+    if (ok && type == AXIS_FLOAT) ok = config_setting_set_float(s, strtod(text, NULL));
+    if (ok && type == AXIS_INT)
+        ok = big ? config_setting_set_int64(s, iv) : config_setting_set_int(s, (int)iv);
+    if (!ok) micl_fatal("cannot set the config key '%s' to %s", name, text);
+}
+
+/* Sets the dotted key `path` under root, creating groups on the way. */
+static void set_path(config_setting_t *root, const char *path, axis_type_t type, const char *text) {
+    char buf[KEY_LEN];
+    snprintf(buf, sizeof buf, "%s", path);
+    config_setting_t *g = root;
+    char *name = buf;
+    for (char *dot; (dot = strchr(name, '.')) != NULL; name = dot + 1) {
+        *dot = '\0';
+        g = member_group(g, name);
+    }
+    set_scalar(g, name, type, text);
+}
+
+/* Keeps only the run named `run` in the runs list. */
+static void keep_run(config_setting_t *root, const char *run) {
+    config_setting_t *runs = config_setting_get_member(root, "runs");
+    if (!runs) micl_fatal("the config has no runs");
+    for (int i = config_setting_length(runs) - 1; i >= 0; i--) {
+        config_setting_t *e = config_setting_get_elem(runs, (unsigned)i);
+        const char *name = NULL;
+        if (!config_setting_lookup_string(e, "name", &name) || strcmp(name, run) != 0)
+            config_setting_remove_elem(runs, (unsigned)i);
+    }
+}
+
+static void set_replay(config_setting_t *root, const char *text) {
+    config_setting_t *runs = config_setting_get_member(root, "runs");
+    for (int i = 0; runs && i < config_setting_length(runs); i++) {
+        config_setting_t *st =
+            config_setting_get_member(config_setting_get_elem(runs, i), "stages");
+        for (int j = 0; st && j < config_setting_length(st); j++)
+            set_scalar(config_setting_get_elem(st, (unsigned)j), "replay", AXIS_FLOAT, text);
+    }
+}
+
+char *config_resolve(const config_t *cfg, const char *run, int n, const sweep_axis_t *const *axes,
+                     const char *const *values) {
+    libconfig_config_t lc;
+    config_init(&lc);
+    if (config_read_string(&lc, cfg->text) != CONFIG_TRUE)
+        micl_fatal("%s:%d: syntax error: %s", cfg->path, config_error_line(&lc),
+                   config_error_text(&lc));
+    config_setting_t *root = config_root_setting(&lc);
+    if (config_setting_get_member(root, "sweep")) config_setting_remove(root, "sweep");
+    keep_run(root, run);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(axes[i]->key, "run") == 0) continue;
+        if (strcmp(axes[i]->key, "replay") == 0)
+            set_replay(root, values[i]);
+        else
+            set_path(root, axes[i]->key, axes[i]->type, values[i]);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) micl_fatal("out of memory resolving a sweep point of %s", cfg->path);
+    config_write(&lc, mem);
+    if (fclose(mem) != 0) micl_fatal("out of memory resolving a sweep point of %s", cfg->path);
+    config_destroy(&lc);
+    return text;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Documentation                                                                               */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -1290,6 +1523,7 @@ static const char *kind_doc(kind_t k) {
         return "[float, float]";
     case K_RUNS:
     case K_STAGES:
+    case K_AXES:
         return "list of groups";
     }
     return "";
@@ -1334,6 +1568,9 @@ static void doc_default(FILE *out, const schema_key_t *k) {
     case K_STAGES:
         fprintf(out, "(required)");
         break;
+    case K_AXES:
+        fprintf(out, "(none)");
+        break;
     }
 }
 
@@ -1370,6 +1607,7 @@ static void doc_range(FILE *out, const schema_key_t *k) {
     case K_STR_LIST:
     case K_RUNS:
     case K_STAGES:
+    case K_AXES:
         fprintf(out, "%.0f to %.0f elements", k->min, k->max);
         break;
     }
@@ -1416,6 +1654,14 @@ static const char g_doc_example[] =
     "  ); }\n"
     ");\n";
 
+static const char g_doc_sweep_example[] =
+    "sweep = {\n"
+    "  ranks_per_run = 1;\n"
+    "  axes = ( { key = \"run\";       values = [\"baseline\", \"icl\"]; },\n"
+    "           { key = \"seed\";      values = [1, 2, 3]; },\n"
+    "           { key = \"model.dim\"; values = [64, 128]; } );\n"
+    "};\n";
+
 void config_print_docs(FILE *out) {
     fprintf(out, "# micl configuration reference\n\n"
                  "<!-- Generated by `config_check --docs` from the schema in common/config.c; "
@@ -1441,5 +1687,16 @@ void config_print_docs(FILE *out) {
             CONFIG_MAX_STAGES);
     fprintf(out, "- `eval.ways` and `eval.shots` are non-empty, sorted and without repeats.\n");
     fprintf(out, "- A stage's `ways` is `[min, max]` with min <= max.\n");
-    fprintf(out, "\n## Example\n\n```\n%s```\n", g_doc_example);
+    fprintf(out, "\n## Sweeps\n\n"
+                 "`micl sweep CONFIG.cfg` trains the product of the `sweep.axes`: every "
+                 "combination of one value per axis is a run, numbered in order with the first "
+                 "axis varying slowest. An axis `key` is `run` (values: names of `runs`; without "
+                 "a `run` axis every run of the file is swept), `replay` (the replay share of "
+                 "every stage of the run, in [0, 1]) or any number or string key above "
+                 "(`seed`, `train.steps`, `model.dim`, `model.layers`, `train.lr`, ...), with "
+                 "that key's type and range. Each run's resolved config (this file with the "
+                 "axis values set, the one run kept and the sweep section removed) is checked "
+                 "like a config file of its own. The example below ends with a sweep of 2 runs x "
+                 "3 seeds x 2 widths (12 runs).\n");
+    fprintf(out, "\n## Example\n\n```\n%s%s```\n", g_doc_example, g_doc_sweep_example);
 }

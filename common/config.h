@@ -17,6 +17,8 @@
 #define CONFIG_MAX_FONTS 16
 #define CONFIG_NAME_LEN 64
 #define CONFIG_PATH_LEN 512
+#define CONFIG_MAX_AXES 8
+#define CONFIG_MAX_AXIS_VALUES 32
 
 /* Task families of an episode (data/episode.h builds them). */
 typedef enum {
@@ -129,6 +131,24 @@ typedef struct {
     char benchmarks[CONFIG_MAX_LIST][CONFIG_PATH_LEN];
 } eval_config_t;
 
+/* One axis of a sweep: a key and the values it takes. */
+typedef enum { AXIS_INT = 0, AXIS_FLOAT = 1, AXIS_STRING = 2 } axis_type_t;
+
+typedef struct {
+    char key[CONFIG_NAME_LEN]; /* "run", "replay" or a dotted key of the schema ("model.dim") */
+    axis_type_t type;
+    int n_values;
+    char values[CONFIG_MAX_AXIS_VALUES][CONFIG_NAME_LEN]; /* each value as text: 64, 0.5, icl */
+} sweep_axis_t;
+
+typedef struct {
+    int present;       /* 1 if the file has a sweep section */
+    int ranks_per_run; /* ranks of each group that trains one run */
+    float stall_seconds;
+    int n_axes;
+    sweep_axis_t axes[CONFIG_MAX_AXES];
+} sweep_config_t;
+
 typedef struct {
     char path[CONFIG_PATH_LEN];       /* the file it was loaded from */
     char *text;                       /* the file's full text (stored in results) */
@@ -143,6 +163,7 @@ typedef struct {
     eval_config_t eval;
     int n_runs;
     run_config_t runs[CONFIG_MAX_RUNS];
+    sweep_config_t sweep;
 } config_t;
 
 /* Loads and validates `path`. On any problem prints a message naming the file, line and key
@@ -156,5 +177,12 @@ void config_defaults(config_t *cfg);
 /* Writes the Markdown reference of every key, its type, default and range, and the rules
  * between keys (docs/CONFIG.md is this output; a test keeps the two identical). */
 void config_print_docs(FILE *out);
+
+/* The config text of one point of cfg's sweep: cfg->text with the sweep section removed, the
+ * `runs` list cut down to the run named `run`, and each keys[i] set to values[i] (axis text as
+ * in sweep_axis_t; "replay" sets the replay share of every stage of the run). Returns a malloc'd
+ * libconfig text that config_load_string validates like any config file. */
+char *config_resolve(const config_t *cfg, const char *run, int n, const sweep_axis_t *const *axes,
+                     const char *const *values);
 
 #endif

@@ -32,7 +32,52 @@ void curve_push(curve_t *c, int64_t step, int stage, double loss, double lr, dou
     c->n++;
 }
 
+void curve_set_tensors(curve_t *c, int n_tensors, const char *const *names) {
+    for (int i = 0; i < c->n_tensors; i++)
+        free(c->tensor_names[i]);
+    free(c->tensor_names);
+    c->n_tensors = n_tensors;
+    c->tensor_names = micl_calloc((size_t)n_tensors + 1, sizeof(char *));
+    for (int i = 0; i < n_tensors; i++)
+        c->tensor_names[i] = micl_strdup(names[i]);
+}
+
+void curve_push_tensor_norms(curve_t *c, const double *norms) {
+    size_t k = (size_t)c->n_tensors;
+    if (k == 0) return;
+    c->tensor_norm = micl_realloc(c->tensor_norm, (size_t)c->n * k * sizeof(double));
+    memcpy(c->tensor_norm + (size_t)(c->n - 1) * k, norms, k * sizeof(double));
+}
+
+static void *dup_bytes(const void *p, size_t n) {
+    if (!p || n == 0) return NULL;
+    void *q = micl_malloc(n);
+    memcpy(q, p, n);
+    return q;
+}
+
+void curve_copy(curve_t *dst, const curve_t *src) {
+    size_t n = (size_t)src->n;
+    memset(dst, 0, sizeof *dst);
+    dst->n = dst->cap = src->n;
+    dst->step = dup_bytes(src->step, n * sizeof(int64_t));
+    dst->stage = dup_bytes(src->stage, n * sizeof(int32_t));
+    dst->loss = dup_bytes(src->loss, n * sizeof(double));
+    dst->lr = dup_bytes(src->lr, n * sizeof(double));
+    dst->grad_norm = dup_bytes(src->grad_norm, n * sizeof(double));
+    dst->tokens_per_s = dup_bytes(src->tokens_per_s, n * sizeof(double));
+    dst->train_icl_acc = dup_bytes(src->train_icl_acc, n * sizeof(double));
+    if (src->n_tensors > 0) {
+        curve_set_tensors(dst, src->n_tensors, (const char *const *)src->tensor_names);
+        dst->tensor_norm = dup_bytes(src->tensor_norm, n * (size_t)src->n_tensors * sizeof(double));
+    }
+}
+
 void curve_free(curve_t *c) {
+    for (int i = 0; i < c->n_tensors; i++)
+        free(c->tensor_names[i]);
+    free(c->tensor_names);
+    free(c->tensor_norm);
     free(c->step);
     free(c->stage);
     free(c->loss);
@@ -51,6 +96,10 @@ void curve_write(hid_t g, const curve_t *c) {
     h5_write_f64(g, "grad_norm", c->grad_norm, c->n);
     h5_write_f64(g, "tokens_per_s", c->tokens_per_s, c->n);
     h5_write_f64(g, "train_icl_acc", c->train_icl_acc, c->n);
+    if (c->n_tensors > 0) {
+        h5_write_strings(g, "tensor_names", c->tensor_names, c->n_tensors);
+        h5_write_f64(g, "grad_norm_tensor", c->tensor_norm, c->n * c->n_tensors);
+    }
 }
 
 void curve_read(hid_t g, curve_t *c) {
@@ -64,6 +113,37 @@ void curve_read(hid_t g, curve_t *c) {
     c->grad_norm = h5_read_f64(g, "grad_norm", n, NULL);
     c->tokens_per_s = h5_read_f64(g, "tokens_per_s", n, NULL);
     c->train_icl_acc = h5_read_f64(g, "train_icl_acc", n, NULL);
+    if (h5_exists(g, "tensor_names")) {
+        int64_t k;
+        char **names = h5_read_strings(g, "tensor_names", &k);
+        if (k < 1 || k > 100000) micl_fatal("results: tensor_names has %lld entries", (long long)k);
+        c->n_tensors = (int)k;
+        c->tensor_names = names;
+        c->tensor_norm = h5_read_f64(g, "grad_norm_tensor", n * k, NULL);
+    }
+}
+
+run_result_t *results_add_run(results_t *r) {
+    if (r->n_runs == RESULTS_MAX_RUNS) micl_fatal("results: more than %d runs", RESULTS_MAX_RUNS);
+    if (r->n_runs == r->cap_runs) {
+        r->cap_runs = r->cap_runs ? 2 * r->cap_runs : 8;
+        r->runs = micl_realloc(r->runs, (size_t)r->cap_runs * sizeof(run_result_t));
+    }
+    run_result_t *run = &r->runs[r->n_runs++];
+    memset(run, 0, sizeof *run);
+    return run;
+}
+
+void results_run_free(run_result_t *run) {
+    curve_free(&run->curve);
+    free(run->config_text);
+    run->config_text = NULL;
+}
+
+void results_run_copy(run_result_t *dst, const run_result_t *src) {
+    *dst = *src;
+    curve_copy(&dst->curve, &src->curve);
+    dst->config_text = src->config_text ? micl_strdup(src->config_text) : NULL;
 }
 
 void results_wilson(int64_t k, int64_t n, double *lo, double *hi) {
@@ -90,6 +170,11 @@ static void write_run(hid_t f, const run_result_t *run) {
     h5_attr_int(g, "n_params", run->n_params);
     h5_attr_str(g, "checkpoint", run->checkpoint);
     h5_write_i64(g, "stage_start", run->stage_start, run->n_stages);
+    if (run->config_text) {
+        h5_attr_str(g, "id", run->id);
+        h5_attr_int(g, "sweep_index", run->sweep_index);
+        h5_write_text(g, "config", run->config_text);
+    }
 
     hid_t t = h5_group(g, "train");
     curve_write(t, &run->curve);
@@ -135,6 +220,74 @@ static void write_run(hid_t f, const run_result_t *run) {
     h5_close_group(g);
 }
 
+static void write_sweep(hid_t f, const results_t *r) {
+    const results_sweep_t *sw = &r->sweep;
+    hid_t g = h5_group(f, "sweep");
+    h5_attr_str(g, "config_hash", sw->config_hash);
+    h5_attr_int(g, "n_expanded", sw->n_expanded);
+    h5_attr_int(g, "shard_index", sw->shard_index);
+    h5_attr_int(g, "shard_count", sw->shard_count);
+    h5_attr_int(g, "ranks_per_run", sw->ranks_per_run);
+    char *keys[RESULTS_MAX_AXES + 1];
+    for (int a = 0; a < sw->n_axes; a++)
+        keys[a] = (char *)sw->axis_keys[a];
+    h5_write_strings(g, "axis_keys", keys, sw->n_axes);
+    size_t nv = (size_t)r->n_runs * (size_t)sw->n_axes;
+    char **vals = micl_calloc(nv + 1, sizeof(char *));
+    char **ids = micl_calloc((size_t)r->n_runs + 1, sizeof(char *));
+    for (int i = 0; i < r->n_runs; i++) {
+        ids[i] = (char *)r->runs[i].id;
+        for (int a = 0; a < sw->n_axes; a++)
+            vals[(size_t)i * sw->n_axes + a] = (char *)r->runs[i].axis_values[a];
+    }
+    h5_write_strings(g, "axis_values", vals, (int64_t)nv);
+    h5_write_strings(g, "run_ids", ids, r->n_runs);
+    h5_write_strings(g, "stalls", sw->stalls, sw->n_stalls);
+    free(vals);
+    free(ids);
+    h5_close_group(g);
+}
+
+static void read_sweep(hid_t f, const char *path, results_t *r) {
+    results_sweep_t *sw = &r->sweep;
+    hid_t g = H5Gopen2(f, "sweep", H5P_DEFAULT);
+    if (g < 0) micl_fatal("%s: cannot open /sweep", path);
+    sw->present = 1;
+    char *s = h5_read_attr_str(g, "config_hash");
+    snprintf(sw->config_hash, sizeof sw->config_hash, "%s", s);
+    free(s);
+    sw->n_expanded = h5_read_attr_int(g, "n_expanded");
+    sw->shard_index = (int)h5_read_attr_int(g, "shard_index");
+    sw->shard_count = (int)h5_read_attr_int(g, "shard_count");
+    sw->ranks_per_run = (int)h5_read_attr_int(g, "ranks_per_run");
+    int64_t na, nv, ni;
+    char **keys = h5_read_strings(g, "axis_keys", &na);
+    if (na > RESULTS_MAX_AXES)
+        micl_fatal("%s: /sweep/axis_keys has %lld axes", path, (long long)na);
+    sw->n_axes = (int)na;
+    for (int a = 0; a < sw->n_axes; a++)
+        snprintf(sw->axis_keys[a], sizeof sw->axis_keys[a], "%s", keys[a]);
+    char **vals = h5_read_strings(g, "axis_values", &nv);
+    char **ids = h5_read_strings(g, "run_ids", &ni);
+    if (nv != (int64_t)r->n_runs * na || ni != r->n_runs)
+        micl_fatal("%s: /sweep/axis_values or /sweep/run_ids do not match /run_names", path);
+    for (int i = 0; i < r->n_runs; i++)
+        for (int a = 0; a < sw->n_axes; a++)
+            snprintf(r->runs[i].axis_values[a], sizeof r->runs[i].axis_values[a], "%s",
+                     vals[(size_t)i * na + a]);
+    int64_t ns;
+    sw->stalls = h5_read_strings(g, "stalls", &ns);
+    sw->n_stalls = (int)ns;
+    for (int64_t i = 0; i < nv; i++)
+        free(vals[i]);
+    for (int64_t i = 0; i < na; i++)
+        free(keys[i]);
+    for (int64_t i = 0; i < ni; i++)
+        free(ids[i]);
+    free(vals), free(keys), free(ids);
+    H5Gclose(g);
+}
+
 void results_write(const char *path, const results_t *r) {
     char tmp[1024];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -158,6 +311,7 @@ void results_write(const char *path, const results_t *r) {
     h5_close_group(runs);
     h5_write_strings(f, "run_names", names, r->n_runs);
     free(names);
+    if (r->sweep.present) write_sweep(f, r);
     h5_close_file(f, tmp);
     if (rename(tmp, path) != 0)
         micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
@@ -178,6 +332,23 @@ static void read_run(hid_t runs, const char *name, run_result_t *run) {
     char *ck = h5_read_attr_str(g, "checkpoint");
     snprintf(run->checkpoint, sizeof run->checkpoint, "%s", ck);
     free(ck);
+    if (h5_has_attr(g, "id")) {
+        char *id = h5_read_attr_str(g, "id");
+        snprintf(run->id, sizeof run->id, "%s", id);
+        free(id);
+        run->sweep_index = h5_read_attr_int(g, "sweep_index");
+        run->config_text = h5_read_text(g, "config");
+    }
+    if (h5_exists(g, "stage_start")) {
+        int64_t ns;
+        int64_t *ss = h5_read_i64(g, "stage_start", -1, &ns);
+        if (ns > 16)
+            micl_fatal("results: /runs/%s/stage_start has %lld entries (at most 16)", name,
+                       (long long)ns);
+        if (ns > 0) memcpy(run->stage_start, ss, (size_t)ns * sizeof(int64_t));
+        run->n_stages = (int)ns;
+        free(ss);
+    }
     hid_t e = H5Gopen2(g, "eval", H5P_DEFAULT);
     if (e < 0) micl_fatal("results: missing group /runs/%s/eval", name);
     int64_t n;
@@ -233,18 +404,22 @@ void results_read(const char *path, results_t *r) {
     hid_t runs = H5Gopen2(f, "runs", H5P_DEFAULT);
     if (runs < 0) micl_fatal("%s: missing group /runs", path);
     for (int64_t i = 0; i < n; i++) {
-        read_run(runs, names[i], &r->runs[i]);
+        read_run(runs, names[i], results_add_run(r));
         free(names[i]);
     }
     free(names);
-    r->n_runs = (int)n;
     H5Gclose(runs);
+    if (h5_exists(f, "sweep")) read_sweep(f, path, r);
     h5_close_file(f, path);
 }
 
 void results_free(results_t *r) {
     for (int i = 0; i < r->n_runs; i++)
-        curve_free(&r->runs[i].curve);
+        results_run_free(&r->runs[i]);
+    free(r->runs);
+    for (int i = 0; i < r->sweep.n_stalls; i++)
+        free(r->sweep.stalls[i]);
+    free(r->sweep.stalls);
     free(r->config_text);
     memset(r, 0, sizeof *r);
 }

@@ -12,8 +12,9 @@
 #include "h5util.h"
 
 #define RESULTS_SCHEMA_VERSION 1
-#define RESULTS_MAX_RUNS 8
+#define RESULTS_MAX_RUNS 4096 /* most runs a results file may hold */
 #define RESULTS_MAX_ROWS 128
+#define RESULTS_MAX_AXES 8
 
 typedef struct {
     char benchmark[32]; /* "binding", "zeroshot", "cross_domain" */
@@ -29,6 +30,10 @@ typedef struct {
     int64_t *step;
     int32_t *stage;
     double *loss, *lr, *grad_norm, *tokens_per_s, *train_icl_acc;
+    /* gradient L2 norm per parameter tensor at each point: tensor_norm[point * n_tensors + i] */
+    int n_tensors;
+    char **tensor_names;
+    double *tensor_norm;
 } curve_t;
 
 typedef struct {
@@ -43,7 +48,25 @@ typedef struct {
     int64_t n_params;
     char checkpoint[512];
     int preempted; /* training stopped by a signal before its last step (not stored) */
+    /* sweep runs only (config_text NULL otherwise) */
+    char id[24];         /* hash of the resolved config, 16 hex digits */
+    int64_t sweep_index; /* position in the sweep's expansion */
+    char *config_text;   /* the run's resolved config */
+    char axis_values[RESULTS_MAX_AXES][64];
 } run_result_t;
+
+/* What a sweep results file says about its sweep (present = 0 for `micl train` files). */
+typedef struct {
+    int present;
+    char config_hash[24]; /* hash of the sweep config text: shards of one sweep share it */
+    int64_t n_expanded;   /* runs of the whole sweep */
+    int shard_index, shard_count;
+    int ranks_per_run;
+    int n_axes;
+    char axis_keys[RESULTS_MAX_AXES][64];
+    int n_stalls;
+    char **stalls; /* stall reports of the coordinator, in order */
+} results_sweep_t;
 
 typedef struct {
     char *config_text;
@@ -51,13 +74,26 @@ typedef struct {
     int world_size, threads;
     char hostname[128];
     char created[64];
-    int n_runs;
-    run_result_t runs[RESULTS_MAX_RUNS];
+    int n_runs, cap_runs;
+    run_result_t *runs; /* [n_runs], owned */
+    results_sweep_t sweep;
 } results_t;
+
+/* A new zeroed run record at the end of r->runs (the array may move). */
+run_result_t *results_add_run(results_t *r);
+/* Frees the curve and config text of one run record. */
+void results_run_free(run_result_t *run);
+/* Deep copy of a run record. */
+void results_run_copy(run_result_t *dst, const run_result_t *src);
 
 void curve_push(curve_t *c, int64_t step, int stage, double loss, double lr, double gnorm,
                 double tps, double acc);
 void curve_free(curve_t *c);
+/* Names the parameter tensors of the per-tensor gradient norms; then every curve_push is followed
+ * by one curve_push_tensor_norms with n_tensors values. */
+void curve_set_tensors(curve_t *c, int n_tensors, const char *const *names);
+void curve_push_tensor_norms(curve_t *c, const double *norms);
+void curve_copy(curve_t *dst, const curve_t *src);
 /* The curve's datasets (step, stage, loss, lr, grad_norm, tokens_per_s, train_icl_acc) in
  * group g; curve_read replaces *c with what g holds. Used by results and checkpoint files. */
 void curve_write(hid_t g, const curve_t *c);

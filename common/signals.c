@@ -26,3 +26,7 @@ void signals_install(void) {
 int signals_stop_requested(void) {
     return g_stop != 0;
 }
+
+void signals_request_stop(void) {
+    g_stop = 1;
+}

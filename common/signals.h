@@ -9,5 +9,7 @@
 
 void signals_install(void);
 int signals_stop_requested(void);
+/* Sets the stop flag as a signal would (a sweep group told to stop by its coordinator). */
+void signals_request_stop(void);
 
 #endif

@@ -579,7 +579,7 @@ static int bench_step(const opts_t *o) {
 
 static int bench_vs_torch(const opts_t *o) {
     work_t w;
-    comm_t one = {0, 1}; /* torch runs one process: so does micl */
+    comm_t one = {.rank = 0, .size = 1}; /* torch runs one process: so does micl */
     work_init(&w, o->p, o->warmup + o->steps, &one);
     char *in = temp_file("in"), *res = temp_file("torch");
     dump_torch_input(in, &w);

@@ -73,8 +73,7 @@ int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *b
     res.config_text = cfg->text;
     snprintf(res.config_path, sizeof res.config_path, "%s", cfg->path);
     res.world_size = comm->size;
-    res.n_runs = 1;
-    run_result_t *out = &res.runs[0];
+    run_result_t *out = results_add_run(&res);
     snprintf(out->name, sizeof out->name, "%s", st.run);
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", checkpoint);
     out->steps = st.step;
@@ -96,6 +95,8 @@ int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *b
         results_print_table(&res, stdout);
         if (results_path) results_write(results_path, &res);
     }
+    results_run_free(out);
+    free(res.runs);
     vocab_free(&v);
     vlm_free(m);
     store_free(&store);

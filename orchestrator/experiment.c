@@ -173,7 +173,7 @@ static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
 
 /* Appends the result record of `run`, named, with its checkpoint path. */
 static run_result_t *begin_run(results_t *res, const config_t *cfg, const run_config_t *run) {
-    run_result_t *out = &res->runs[res->n_runs++];
+    run_result_t *out = results_add_run(res);
     snprintf(out->name, sizeof out->name, "%s", run->name);
     if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
                  run->name) >= (int)sizeof out->checkpoint)
@@ -330,7 +330,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         out->tokens_per_s = out->train_seconds > 0 ? (double)out->tokens / out->train_seconds : 0;
         if (out->preempted) { /* the results keep the finished runs; --resume continues */
             res.n_runs--;
-            curve_free(&out->curve);
+            results_run_free(out);
             if (comm->rank == 0) results_write(results_path, &res);
             vlm_free(m);
             rc = MICL_EXIT_PREEMPTED;
@@ -345,10 +345,50 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         printf("results: %s\n", results_path);
     }
     for (int i = 0; i < res.n_runs; i++)
-        curve_free(&res.runs[i].curve);
+        results_run_free(&res.runs[i]);
+    free(res.runs);
     vocab_free(&vocab);
     free_stores(&stores);
     return rc;
+}
+
+int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t *hook,
+                       run_result_t *out) {
+    const run_config_t *run = &cfg->runs[0];
+    if (comm->size > cfg->train.micro_batches)
+        micl_fatal("%s: %d ranks per run but train.micro_batches = %d: every rank needs at least "
+                   "one micro-batch",
+                   cfg->path, comm->size, cfg->train.micro_batches);
+    if (cfg->train.threads > 0) omp_set_num_threads(cfg->train.threads);
+    stores_t stores;
+    load_stores(cfg, &stores);
+    vocab_t vocab;
+    vocab_build(&vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    int tok, img;
+    capacity(cfg, run, &vocab, &tok, &img);
+    train_state_t st;
+    vlm_t *m = access(out->checkpoint, R_OK) == 0 ? resume_model(cfg, out, &vocab, tok, img, &st)
+                                                  : fresh_model(cfg, run, vocab.n, tok, img, &st);
+    trainer_args_t ta = {.cfg = cfg,
+                         .run = run,
+                         .comm = comm,
+                         .store = &stores.glyphs,
+                         .scenes = stores.have_scenes ? &stores.scenes : NULL,
+                         .operators = stores.have_operators ? &stores.operators : NULL,
+                         .vocab = &vocab,
+                         .format = EPISODE_FORMAT_COMPACT,
+                         .checkpoint_path = out->checkpoint,
+                         .on_step = hook ? hook->on_step : NULL,
+                         .on_step_ctx = hook ? hook->ctx : NULL};
+    if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
+    out->n_params = (int64_t)vlm_num_params(m);
+    out->steps = st.step;
+    out->tokens_per_s = out->train_seconds > 0 ? (double)out->tokens / out->train_seconds : 0;
+    if (!out->preempted) evaluate_run(cfg, comm, m, &vocab, &stores, tok, img, out);
+    vlm_free(m);
+    vocab_free(&vocab);
+    free_stores(&stores);
+    return out->preempted;
 }
 
 int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
@@ -388,8 +428,7 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     res.config_text = cfg_text;
     snprintf(res.config_path, sizeof res.config_path, "%s", o->checkpoint);
     res.world_size = comm->size;
-    res.n_runs = 1;
-    run_result_t *out = &res.runs[0];
+    run_result_t *out = results_add_run(&res);
     snprintf(out->name, sizeof out->name, "%s", st.run);
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", o->checkpoint);
     out->steps = st.step;
@@ -407,6 +446,7 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
         if (o->out) results_write(o->out, &res);
     }
     free(cfg_text);
+    free(res.runs);
     vocab_free(&v);
     vlm_free(m);
     store_free(&store);
@@ -449,6 +489,7 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
         results_print_table(&res, stdout);
         printf("results: %s\n", path);
     }
+    free(res.runs);
     vocab_free(&cfg_vocab);
     free_stores(&stores);
     return 0;

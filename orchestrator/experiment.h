@@ -9,6 +9,7 @@
 
 #include "../comm/comm.h"
 #include "../common/config.h"
+#include "../common/results.h"
 
 typedef struct {
     const char *results_path; /* NULL: <output_dir>/results.h5 */
@@ -18,6 +19,19 @@ typedef struct {
 
 /* Returns 0, or MICL_EXIT_PREEMPTED when a signal stopped training (checkpoint written). */
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o);
+
+/* The sweep's per-step callback (trainer_args_t.on_step). */
+typedef struct {
+    void (*on_step)(void *ctx, int64_t step);
+    void *ctx;
+} run_hook_t;
+
+/* Trains the single run of `cfg` (a resolved sweep point) on `comm`, resuming from
+ * out->checkpoint when that file exists, then evaluates it. The caller sets out->name and
+ * out->checkpoint and has prepared the data stores. Returns 1 when a signal stopped training
+ * (checkpoint written, no evaluation), else 0. */
+int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t *hook,
+                       run_result_t *out);
 
 typedef struct {
     const char *checkpoint;

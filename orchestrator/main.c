@@ -8,7 +8,9 @@
  *   micl eval CFG [-o RESULTS.h5]
  *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
  *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
- *   micl report RESULTS.h5 [--format table|csv|json]
+ *   micl sweep CFG [-o RESULTS.h5] [--shard I/N]
+ *   micl results merge OUT.h5 IN1.h5 IN2.h5 ...
+ *   micl report RESULTS.h5 [--format table|csv|json] [--group-by AXIS[,AXIS...]]
  *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
  *   micl bench eval [--config P | --checkpoint CK.h5 --dataset STORE.h5] [--ways L] [--shots L] ...
  *   micl bench gemm|comm|scaling [...]  (see bench/README.md)
@@ -23,6 +25,7 @@
 #include "../common/error.h"
 #include "../common/results.h"
 #include "../common/signals.h"
+#include "../common/sweep_report.h"
 #include "../data/sources.h"
 #include "../data/benchmark.h"
 #include "cli_args.h"
@@ -32,7 +35,9 @@
 #include "cmd_export.h"
 #include "predictions.h"
 #include "cmd_import.h"
+#include "cmd_results.h"
 #include "cmd_show.h"
+#include "cmd_sweep.h"
 #include "experiment.h"
 
 static const char *USAGE =
@@ -54,7 +59,11 @@ static const char *USAGE =
     "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
     "       [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
     "                                  N-way K-shot binding accuracy on any store\n"
-    "  report RESULTS.h5 [--format table|csv|json]\n"
+    "  sweep CFG [-o RESULTS.h5] [--shard I/N]\n"
+    "                                  every run of CFG's sweep over groups of ranks\n"
+    "  results merge OUT.h5 IN1.h5 IN2.h5 ...\n"
+    "                                  merge the shard results files of one sweep\n"
+    "  report RESULTS.h5 [--format table|csv|json] [--group-by AXIS[,AXIS...]]\n"
     "                                  print the tables of a results file\n"
     "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o "
     "BENCH.h5]\n"
@@ -223,10 +232,12 @@ static int cmd_eval(int argc, char **argv, const comm_t *comm) {
 
 static int cmd_report(int argc, char **argv) {
     if (argc < 1) return usage_error("%s", "report: missing RESULTS.h5");
-    const char *format = "table";
+    const char *format = "table", *group_by = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
             format = argv[++i];
+        else if (strcmp(argv[i], "--group-by") == 0 && i + 1 < argc)
+            group_by = argv[++i];
         else
             return usage_error("report: unknown option '%s'", argv[i]);
     }
@@ -235,7 +246,13 @@ static int cmd_report(int argc, char **argv) {
     if (micl_rank() != 0) return 0;
     results_t r;
     results_read(argv[0], &r);
-    if (strcmp(format, "csv") == 0) {
+    if (r.sweep.present || group_by) {
+        sweep_report_print(&r, argv[0], group_by,
+                           !strcmp(format, "csv")    ? SWEEP_REPORT_CSV
+                           : !strcmp(format, "json") ? SWEEP_REPORT_JSON
+                                                     : SWEEP_REPORT_TABLE,
+                           stdout);
+    } else if (strcmp(format, "csv") == 0) {
         results_print_csv(&r, stdout);
     } else if (strcmp(format, "json") == 0) {
         results_print_json(&r, stdout);
@@ -267,6 +284,10 @@ int main(int argc, char **argv) {
         rc = cmd_train(argc - 2, argv + 2, &comm);
     else if (strcmp(cmd, "eval") == 0)
         rc = cmd_eval(argc - 2, argv + 2, &comm);
+    else if (strcmp(cmd, "sweep") == 0)
+        rc = cmd_sweep(argc - 2, argv + 2, &comm);
+    else if (strcmp(cmd, "results") == 0)
+        rc = cmd_results(argc - 2, argv + 2);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(argc - 2, argv + 2);
     else if (strcmp(cmd, "bench") == 0 && argc > 2 && strcmp(argv[2], "eval") == 0)

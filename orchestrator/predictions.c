@@ -280,8 +280,7 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
     res.config_text = cfg->text;
     snprintf(res.config_path, sizeof res.config_path, "%s", cfg->path);
     res.world_size = 1;
-    res.n_runs = 1;
-    run_result_t *out = &res.runs[0];
+    run_result_t *out = results_add_run(&res);
     snprintf(out->name, sizeof out->name, "predictions");
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", path);
     episode_t *ep = micl_malloc(sizeof *ep);
@@ -341,6 +340,8 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
     }
     free(preds);
     free(ep);
+    results_run_free(out);
+    free(res.runs);
     bench_source_close(&bs);
     return 0;
 }

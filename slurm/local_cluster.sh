@@ -4,9 +4,14 @@
 # Needs root and the Debian packages slurmctld slurmd slurm-client munge. Writes its config and
 # state under $SLURM_CI_DIR (default /tmp/micl-slurm); `start` prints the SLURM_CONF line to
 # export. No systemd: munged, slurmctld and slurmd are started by hand and stopped by PID file.
+# cred_expire=10 (default 120 s) is also how long Slurm holds back a requeued job, so that the
+# tests' preempted-and-requeued sweeps start again after 10 s.
 set -euo pipefail
 D=${SLURM_CI_DIR:-/tmp/micl-slurm}
 CPUS=${SLURM_CI_CPUS:-$(getconf _NPROCESSORS_ONLN)}  # not nproc: it honours OMP_NUM_THREADS
+# Ports derived from $D, so that clusters of different directories can run side by side
+# (slurmctld on the default port 6817 fails with "Address already in use" next to another).
+PORT=${SLURM_CI_PORT:-$((20000 + $(printf '%s' "$D" | cksum | cut -d' ' -f1) % 10000 * 2))}
 
 start() {
     mkdir -p "$D"/{state,spool,log}
@@ -25,9 +30,12 @@ start() {
     cat > "$D/slurm.conf" <<CONF
 ClusterName=micl
 SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$PORT
+SlurmdPort=$((PORT + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=cred_expire=10
 CredType=cred/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none

@@ -84,3 +84,19 @@ config_bad(mix_unknown_family
   "mix_unknown_family.cfg:2: unknown key 'runs${_s}.mix.bindings' \\(did you mean 'runs${_s}.mix.binding'\\?\\)")
 config_bad(coherent_not_bool
   "coherent_not_bool.cfg:2: key 'runs${_s}.coherent' must be true or false, got an integer")
+
+# Sweep sections (`micl sweep`): axes are checked like the keys they set.
+set(_a "sweep.axes\\[0\\]")
+config_bad(sweep_axis_field "sweep_axis_field.cfg:3: unknown key '${_a}.step' \\(an axis has 'key' and 'values'\\)")
+config_bad(sweep_axis_list_key
+  "sweep_axis_list_key.cfg:3: key '${_a}.key' = .eval.ways.: an axis can only set a single number or string")
+config_bad(sweep_axis_range
+  "sweep_axis_range.cfg:3: key '${_a}.values\\[1\\]' = 5000 is out of range \\[8, 4096\\]")
+config_bad(sweep_replay_range
+  "sweep_replay_range.cfg:3: key '${_a}.values\\[1\\]' = 1.5 is out of range \\[0, 1\\]")
+config_bad(sweep_repeat_key
+  "sweep_repeat_key.cfg:5: key 'sweep.axes\\[1\\].key' = .seed. repeats the key of axis 0")
+config_bad(sweep_no_values "sweep_no_values.cfg:3: keys '${_a}.key' and '${_a}.values' are both required")
+config_bad(sweep_ranks_zero
+  "sweep_ranks_zero.cfg:3: key 'sweep.ranks_per_run' = 0 is out of range \\[1, 4096\\]")
+config_bad(sweep_too_many "sweep_too_many.cfg:[0-9]+: key 'sweep.axes' expands to more than 4096 runs")

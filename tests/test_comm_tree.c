@@ -21,7 +21,7 @@ static void leaf(int i, float *out, void *ctx) {
 int main(int argc, char **argv) {
     comm_t c;
     comm_init(&argc, &argv, &c);
-    comm_t solo = {0, 1};
+    comm_t solo = {.rank = 0, .size = 1};
     int bad = 0;
     float got[N], want[N];
     for (int m = c.size; m <= 12; m++) {

@@ -422,6 +422,34 @@ static void format_eta(double s, char *buf, size_t len) {
         snprintf(buf, len, "%dm%02ds", mi, se);
 }
 
+/* ---- gradient statistics ---------------------------------------------------------------- */
+
+/* Names the curve's per-tensor columns; returns 0 when a resumed curve has points without them
+ * (a checkpoint from before per-tensor statistics), which then stay off for the run. */
+static int tensor_stats_begin(const vlm_t *m, curve_t *c) {
+    int k = vlm_num_tensors(m);
+    if (c->n_tensors == k) return 1;
+    if (c->n > 0) return 0;
+    const char **names = micl_malloc((size_t)k * sizeof(char *));
+    for (int i = 0; i < k; i++)
+        names[i] = vlm_tensor(m, i)->name;
+    curve_set_tensors(c, k, names);
+    free(names);
+    return 1;
+}
+
+/* L2 norm of each tensor's slice of the gradient, summed in a fixed order (same bytes on every
+ * rank and for any rank count, since the reduced gradient is). */
+static void tensor_norms(const vlm_t *m, const float *grad, double *out) {
+    for (int i = 0; i < vlm_num_tensors(m); i++) {
+        const vlm_tensor_t *t = vlm_tensor(m, i);
+        double ss = 0;
+        for (size_t j = 0; j < t->size; j++)
+            ss += (double)grad[t->offset + j] * (double)grad[t->offset + j];
+        out[i] = sqrt(ss);
+    }
+}
+
 /* ---- the loop --------------------------------------------------------------------------- */
 
 void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_result_t *out) {
@@ -445,6 +473,8 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     int64_t sigterm_step = inject_term ? atoll(inject_term) : -1;
     double t0 = now_s(), t_log = t0, t_saved = t0, tok_acc = 0, copy_ok = 0, copy_n = 0;
     int64_t start_step = st->step, tokens_run = 0;
+    int tstats = tensor_stats_begin(m, &out->curve);
+    double *tnorm = micl_calloc((size_t)vlm_num_tensors(m), sizeof(double));
     while (st->step < tc->steps) {
         int64_t step = st->step;
         build_step(&t, st, step);
@@ -463,6 +493,8 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
                 "run '%s' step %lld: the loss became non-finite (loss %g, gradient norm %g); "
                 "lower train.lr (now %g) or check the data",
                 a->run->name, (long long)step, loss, gnorm, tc->lr);
+        int logs = (step + 1) % tc->log_every == 0 || step + 1 == tc->steps;
+        if (tstats && logs) tensor_norms(m, t.grad, tnorm);
         if (tc->grad_clip > 0 && gnorm > tc->grad_clip)
             scale_inplace(t.grad, n, (float)(tc->grad_clip / gnorm));
         double lr = learning_rate(tc, step);
@@ -499,6 +531,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
                       copy_s, lr, gnorm, tps, 1e3 * dt / (double)st->log_steps, eta_s);
             curve_push(&out->curve, st->step, st->stage, st->log_loss / (double)st->log_steps, lr,
                        gnorm, tps, st->stage_acc);
+            if (tstats) curve_push_tensor_norms(&out->curve, tnorm);
             t_log = now;
             tok_acc = copy_ok = copy_n = 0;
             st->log_loss = 0;
@@ -506,6 +539,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         }
         curriculum_advance(a, st, st->step, out);
         if (a->comm->rank == 0 && st->step - 1 == sigterm_step) raise(SIGTERM);
+        if (a->on_step) a->on_step(a->on_step_ctx, st->step);
         int stop = comm_any(a->comm, signals_stop_requested()) && st->step < tc->steps;
         int periodic = tc->checkpoint_every > 0 && st->step % tc->checkpoint_every == 0;
         if (a->checkpoint_path && (periodic || stop)) {
@@ -531,5 +565,6 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     if (a->checkpoint_path && a->comm->rank == 0 && !out->preempted)
         checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text, out);
     free(all_stats);
+    free(tnorm);
     trainer_free(&t);
 }

@@ -30,6 +30,10 @@ typedef struct {
     const vocab_t *vocab;
     episode_format_t format;
     const char *checkpoint_path; /* written by rank 0 every checkpoint_every steps and at the end */
+    /* Called on every rank after every step, before the stop flag is agreed (NULL: none); the
+     * sweep's groups talk to their coordinator here. */
+    void (*on_step)(void *ctx, int64_t step);
+    void *on_step_ctx;
 } trainer_args_t;
 
 /* Token and image capacity a model needs to train every stage of `run` and to evaluate. */
@@ -37,7 +41,8 @@ void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_
                       episode_format_t format, int *max_tokens, int *max_images);
 
 /* Trains `m` (already initialised or restored, state in *st) up to cfg->train.steps. Fills the
- * curve and timing fields of *out. */
+ * curve (with the gradient L2 norm of every parameter tensor at each curve point, before
+ * clipping) and timing fields of *out. */
 void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_result_t *out);
 
 #endif

@@ -1,0 +1,285 @@
+/* sweep_report.c - per-run and grouped tables of a sweep results file (see sweep_report.h).
+ *
+ * The evaluation cells (benchmark, ways, shots) are those of the first run; a run lacking a
+ * cell contributes nothing to it. Spread is the sample standard deviation (0 for one run).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "sweep_report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+typedef struct {
+    int n_keys;
+    int keys[RESULTS_MAX_AXES]; /* axis indices grouped by */
+    int n_groups;
+    int *group_of; /* per run */
+    int *first;    /* per group: its first run (for the axis values) */
+} grouping_t;
+
+static void cell_label(const eval_row_t *e, char *out, size_t size) {
+    if (strcmp(e->benchmark, "zeroshot") == 0)
+        snprintf(out, size, "zeroshot %d-way", e->ways);
+    else
+        snprintf(out, size, "%s %d-way %d-shot", e->benchmark, e->ways, e->shots);
+}
+
+/* The accuracy of run's cell matching `ref`, or NAN. */
+static double cell_accuracy(const run_result_t *run, const eval_row_t *ref) {
+    for (int i = 0; i < run->n_rows; i++) {
+        const eval_row_t *e = &run->rows[i];
+        if (e->ways == ref->ways && e->shots == ref->shots &&
+            !strcmp(e->benchmark, ref->benchmark) && !strcmp(e->dataset, ref->dataset))
+            return e->accuracy;
+    }
+    return NAN;
+}
+
+static int axis_index(const results_sweep_t *sw, const char *key) {
+    for (int a = 0; a < sw->n_axes; a++)
+        if (strcmp(sw->axis_keys[a], key) == 0) return a;
+    return -1;
+}
+
+static void parse_keys(const results_t *r, const char *path, const char *group_by, grouping_t *g) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", group_by);
+    g->n_keys = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int a = axis_index(&r->sweep, t);
+        if (a < 0) {
+            char axes[512] = "";
+            for (int k = 0; k < r->sweep.n_axes; k++)
+                snprintf(axes + strlen(axes), sizeof axes - strlen(axes), "%s%s", k ? ", " : "",
+                         r->sweep.axis_keys[k]);
+            micl_fatal("--group-by: %s has no axis '%s' (its axes: %s)", path, t, axes);
+        }
+        if (g->n_keys == RESULTS_MAX_AXES) micl_fatal("--group-by: too many axes");
+        g->keys[g->n_keys++] = a;
+    }
+    if (g->n_keys == 0) micl_fatal("--group-by: no axis given");
+}
+
+static int same_group(const grouping_t *g, const run_result_t *a, const run_result_t *b) {
+    for (int k = 0; k < g->n_keys; k++)
+        if (strcmp(a->axis_values[g->keys[k]], b->axis_values[g->keys[k]]) != 0) return 0;
+    return 1;
+}
+
+static void group_runs(const results_t *r, grouping_t *g) {
+    g->group_of = micl_malloc((size_t)(r->n_runs ? r->n_runs : 1) * sizeof(int));
+    g->first = micl_malloc((size_t)(r->n_runs ? r->n_runs : 1) * sizeof(int));
+    g->n_groups = 0;
+    for (int i = 0; i < r->n_runs; i++) {
+        int found = -1;
+        for (int j = 0; j < g->n_groups && found < 0; j++)
+            if (same_group(g, &r->runs[g->first[j]], &r->runs[i])) found = j;
+        if (found < 0) {
+            found = g->n_groups++;
+            g->first[found] = i;
+        }
+        g->group_of[i] = found;
+    }
+}
+
+/* Mean and sample standard deviation of cell c over group j; returns the number of runs. */
+static int group_stats(const results_t *r, const grouping_t *g, int j, const eval_row_t *c,
+                       double *mean, double *sd) {
+    double sum = 0, ss = 0;
+    int n = 0;
+    for (int i = 0; i < r->n_runs; i++) {
+        double a = g->group_of[i] == j ? cell_accuracy(&r->runs[i], c) : NAN;
+        if (isnan(a)) continue;
+        sum += a;
+        n++;
+    }
+    *mean = n ? sum / n : NAN;
+    for (int i = 0; i < r->n_runs; i++) {
+        double a = g->group_of[i] == j ? cell_accuracy(&r->runs[i], c) : NAN;
+        if (!isnan(a)) ss += (a - *mean) * (a - *mean);
+    }
+    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
+    return n;
+}
+
+static void json_str(FILE *out, const char *s) {
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void json_num(FILE *out, double v) {
+    if (isfinite(v))
+        fprintf(out, "%.17g", v);
+    else
+        fputs("null", out);
+}
+
+/* ---- one row per run ------------------------------------------------------------------- */
+
+/* The |---|---| line under a Markdown table header of n columns. */
+static void rule_line(int n, FILE *out) {
+    for (int i = 0; i < n; i++)
+        fputs("|---", out);
+    fputs("|\n", out);
+}
+
+static void print_runs(const results_t *r, sweep_report_format_t f, FILE *out) {
+    const results_sweep_t *sw = &r->sweep;
+    const run_result_t *first = &r->runs[0];
+    char label[96];
+    if (f == SWEEP_REPORT_JSON) {
+        fputs("{\"runs\": [", out);
+        for (int i = 0; i < r->n_runs; i++) {
+            const run_result_t *run = &r->runs[i];
+            fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
+            json_str(out, run->name);
+            fputs(", \"id\": ", out);
+            json_str(out, run->id);
+            fprintf(out, ", \"sweep_index\": %lld, \"steps\": %lld, \"axes\": {",
+                    (long long)run->sweep_index, (long long)run->steps);
+            for (int a = 0; a < sw->n_axes; a++) {
+                fputs(a ? ", " : "", out);
+                json_str(out, sw->axis_keys[a]);
+                fputs(": ", out);
+                json_str(out, run->axis_values[a]);
+            }
+            fputs("}, \"accuracy\": {", out);
+            for (int c = 0; c < first->n_rows; c++) {
+                cell_label(&first->rows[c], label, sizeof label);
+                fputs(c ? ", " : "", out);
+                json_str(out, label);
+                fputs(": ", out);
+                json_num(out, cell_accuracy(run, &first->rows[c]));
+            }
+            fputs("}}", out);
+        }
+        fputs("\n]}\n", out);
+        return;
+    }
+    const char *sep = f == SWEEP_REPORT_CSV ? "," : " | ";
+    fputs(f == SWEEP_REPORT_CSV ? "run,id" : "| run | id", out);
+    for (int a = 0; a < sw->n_axes; a++)
+        fprintf(out, "%s%s", sep, sw->axis_keys[a]);
+    for (int c = 0; c < first->n_rows; c++) {
+        cell_label(&first->rows[c], label, sizeof label);
+        fprintf(out, "%s%s", sep, label);
+    }
+    fputs(f == SWEEP_REPORT_CSV ? "\n" : " |\n", out);
+    if (f == SWEEP_REPORT_TABLE) rule_line(2 + sw->n_axes + first->n_rows, out);
+    for (int i = 0; i < r->n_runs; i++) {
+        const run_result_t *run = &r->runs[i];
+        fprintf(out, "%s%s%s%s", f == SWEEP_REPORT_CSV ? "" : "| ", run->name, sep, run->id);
+        for (int a = 0; a < sw->n_axes; a++)
+            fprintf(out, "%s%s", sep, run->axis_values[a]);
+        for (int c = 0; c < first->n_rows; c++)
+            fprintf(out, f == SWEEP_REPORT_CSV ? "%s%.6f" : "%s%.3f", sep,
+                    cell_accuracy(run, &first->rows[c]));
+        fputs(f == SWEEP_REPORT_CSV ? "\n" : " |\n", out);
+    }
+}
+
+/* ---- grouped ----------------------------------------------------------------------------- */
+
+static void group_name(const results_t *r, const grouping_t *g, int j, const char *sep, char *out,
+                       size_t size) {
+    out[0] = '\0';
+    for (int k = 0; k < g->n_keys; k++) {
+        int a = g->keys[k];
+        snprintf(out + strlen(out), size - strlen(out), "%s%s=%s", k ? sep : "",
+                 r->sweep.axis_keys[a], r->runs[g->first[j]].axis_values[a]);
+    }
+}
+
+static void print_groups(const results_t *r, const grouping_t *g, sweep_report_format_t f,
+                         FILE *out) {
+    const run_result_t *first = &r->runs[0];
+    char label[96], name[512];
+    double mean, sd;
+    if (f == SWEEP_REPORT_JSON) {
+        fputs("{\"groups\": [", out);
+        for (int j = 0; j < g->n_groups; j++) {
+            fputs(j ? ",\n  {\"axes\": {" : "\n  {\"axes\": {", out);
+            for (int k = 0; k < g->n_keys; k++) {
+                fputs(k ? ", " : "", out);
+                json_str(out, r->sweep.axis_keys[g->keys[k]]);
+                fputs(": ", out);
+                json_str(out, r->runs[g->first[j]].axis_values[g->keys[k]]);
+            }
+            fputs("}, \"cells\": [", out);
+            for (int c = 0; c < first->n_rows; c++) {
+                int n = group_stats(r, g, j, &first->rows[c], &mean, &sd);
+                cell_label(&first->rows[c], label, sizeof label);
+                fputs(c ? ", {\"cell\": " : "{\"cell\": ", out);
+                json_str(out, label);
+                fprintf(out, ", \"runs\": %d, \"mean\": ", n);
+                json_num(out, mean);
+                fputs(", \"sd\": ", out);
+                json_num(out, sd);
+                fputc('}', out);
+            }
+            fputs("]}", out);
+        }
+        fputs("\n]}\n", out);
+        return;
+    }
+    if (f == SWEEP_REPORT_CSV) {
+        fputs("group,cell,runs,mean,sd\n", out);
+        for (int j = 0; j < g->n_groups; j++)
+            for (int c = 0; c < first->n_rows; c++) {
+                int n = group_stats(r, g, j, &first->rows[c], &mean, &sd);
+                group_name(r, g, j, ";", name, sizeof name);
+                cell_label(&first->rows[c], label, sizeof label);
+                fprintf(out, "%s,%s,%d,%.6f,%.6f\n", name, label, n, mean, sd);
+            }
+        return;
+    }
+    fputs("| group | runs", out);
+    for (int c = 0; c < first->n_rows; c++) {
+        cell_label(&first->rows[c], label, sizeof label);
+        fprintf(out, " | %s", label);
+    }
+    fputs(" |\n", out);
+    rule_line(2 + first->n_rows, out);
+    for (int j = 0; j < g->n_groups; j++) {
+        group_name(r, g, j, " ", name, sizeof name);
+        int runs = 0;
+        for (int i = 0; i < r->n_runs; i++)
+            runs += g->group_of[i] == j;
+        fprintf(out, "| %s | %d", name, runs);
+        for (int c = 0; c < first->n_rows; c++) {
+            group_stats(r, g, j, &first->rows[c], &mean, &sd);
+            fprintf(out, " | %.3f ±%.3f", mean, sd);
+        }
+        fputs(" |\n", out);
+    }
+}
+
+void sweep_report_print(const results_t *r, const char *path, const char *group_by,
+                        sweep_report_format_t format, FILE *out) {
+    if (!r->sweep.present) micl_fatal("%s is not a sweep results file (no /sweep group)", path);
+    if (r->n_runs == 0) {
+        fprintf(out, "%s: no finished runs yet\n", path);
+        return;
+    }
+    if (!group_by) {
+        print_runs(r, format, out);
+        return;
+    }
+    grouping_t g;
+    parse_keys(r, path, group_by, &g);
+    group_runs(r, &g);
+    print_groups(r, &g, format, out);
+    free(g.group_of);
+    free(g.first);
+}
