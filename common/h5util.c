@@ -92,6 +92,19 @@ int h5_has_attr(hid_t loc, const char *name) {
     return H5Aexists(loc, name) > 0;
 }
 
+static const char *class_name(H5T_class_t c) {
+    switch (c) {
+    case H5T_INTEGER:
+        return "integer";
+    case H5T_FLOAT:
+        return "float";
+    case H5T_STRING:
+        return "string";
+    default:
+        return "other";
+    }
+}
+
 static hid_t open_attr(hid_t loc, const char *name, H5T_class_t want) {
     if (H5Aexists(loc, name) <= 0) H5FAIL(loc, "missing attribute '%s'", name);
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
@@ -99,7 +112,9 @@ static hid_t open_attr(hid_t loc, const char *name, H5T_class_t want) {
     hid_t t = H5Aget_type(a);
     H5T_class_t cls = H5Tget_class(t);
     H5Tclose(t);
-    if (cls != want) H5FAIL(loc, "attribute '%s' has the wrong type", name);
+    if (cls != want)
+        H5FAIL(loc, "attribute '%s' is of type %s, expected %s", name, class_name(cls),
+               class_name(want));
     hid_t sp = H5Aget_space(a);
     hssize_t n = H5Sget_simple_extent_npoints(sp);
     H5Sclose(sp);
@@ -192,17 +207,24 @@ int h5_exists(hid_t loc, const char *name) {
     return H5Lexists(loc, name, H5P_DEFAULT) > 0;
 }
 
-static const char *class_name(H5T_class_t c) {
-    switch (c) {
-    case H5T_INTEGER:
-        return "integer";
-    case H5T_FLOAT:
-        return "float";
-    case H5T_STRING:
-        return "string";
-    default:
-        return "other";
-    }
+/* Deflate packs at most about 1032:1; a dataset that claims more than this many times its stored
+ * bytes was never written or is damaged, and reading it would only allocate what the header
+ * claims (up to 2^64 bytes) to fill it with zeros. */
+#define H5_MAX_EXPANSION 1100
+
+/* Fails unless dataset d (n elements of size bytes in the file) holds data in proportion. */
+static void check_stored(hid_t loc, hid_t d, const char *name, int64_t n, size_t size) {
+    if (n == 0) return;
+    if ((uint64_t)n > (uint64_t)INT64_MAX / (size ? size : 1) / H5_MAX_EXPANSION)
+        H5FAIL(loc, "dataset '%s' claims %lld elements, more than micl can read", name,
+               (long long)n);
+    hsize_t stored = H5Dget_storage_size(d);
+    if ((uint64_t)n * size > (uint64_t)stored * H5_MAX_EXPANSION)
+        H5FAIL(loc,
+               "dataset '%s' claims %lld elements (%llu bytes) but the file stores %llu bytes "
+               "of it (never written, or damaged)",
+               name, (long long)n, (unsigned long long)((uint64_t)n * size),
+               (unsigned long long)stored);
 }
 
 static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, int64_t want,
@@ -215,8 +237,11 @@ static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, 
     size_t sz = H5Tget_size(t);
     H5Tclose(t);
     if (c != cls || (size && sz != size))
-        H5FAIL(loc, "dataset '%s' has type %s of %zu bytes, expected %s of %zu bytes", name,
-               class_name(c), sz, class_name(cls), size);
+        H5FAIL(loc, "dataset '%s' has type %s of %zu bytes, expected %s%s", name, class_name(c), sz,
+               class_name(cls),
+               size == 4   ? " of 4 bytes"
+               : size == 8 ? " of 8 bytes"
+                           : "");
     hid_t sp = H5Dget_space(d);
     int nd = H5Sget_simple_extent_ndims(sp);
     hsize_t dims[8] = {0};
@@ -228,6 +253,7 @@ static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, 
     if (want >= 0 && n != want)
         H5FAIL(loc, "dataset '%s' has %lld elements, expected %lld", name, (long long)n,
                (long long)want);
+    check_stored(loc, d, name, n, sz);
     if (n_out) *n_out = n;
     return d;
 }
@@ -279,6 +305,8 @@ char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out) {
 char *h5_read_text(hid_t loc, const char *name) {
     int64_t n;
     hid_t d = open_1d(loc, name, H5T_STRING, 0, -1, &n);
+    if (n != 1)
+        H5FAIL(loc, "dataset '%s' holds %lld strings, expected one text", name, (long long)n);
     hid_t t = vlen_str_type();
     char *s = NULL;
     if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s)

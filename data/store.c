@@ -296,6 +296,19 @@ static hid_t open_dataset(const reader_t *r, const char *name, int want_rank, si
     return d;
 }
 
+/* Deflate packs at most about 1032:1: a dataset whose shape claims more than this many times
+ * the bytes it stores was never written or is damaged, and reading it would allocate what the
+ * shape claims only to fill it with zeros. Checked before allocating. */
+#define STORE_MAX_EXPANSION 1100
+
+static void check_stored(const reader_t *r, hid_t d, const char *name, int64_t bytes) {
+    hsize_t stored = H5Dget_storage_size(d);
+    if ((uint64_t)bytes > (uint64_t)stored * STORE_MAX_EXPANSION)
+        micl_fatal("%s: dataset %s claims %lld bytes but the file stores %llu bytes of it (never "
+                   "written, or damaged)",
+                   r->path, name, (long long)bytes, (unsigned long long)stored);
+}
+
 static void read_close(const reader_t *r, hid_t d, const char *name, hid_t mtype, void *buf) {
     if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         micl_fatal("%s: cannot read dataset %s (file damaged?)", r->path, name);
@@ -463,6 +476,7 @@ void store_read(const char *path, image_store_t *s) {
     if (npix > STORE_MAX_PIXELS)
         micl_fatal("%s: dataset /images has %lld pixels, more than the limit %lld", path,
                    (long long)npix, (long long)STORE_MAX_PIXELS);
+    check_stored(&r, d, "/images", npix);
     s->pixels = micl_malloc((size_t)npix);
     read_close(&r, d, "/images", H5T_NATIVE_UINT8, s->pixels);
 
@@ -470,6 +484,7 @@ void store_read(const char *path, image_store_t *s) {
     if (dims[0] != (hsize_t)s->n)
         micl_fatal("%s: dataset /labels has shape [%llu], expected [%lld] (one per image)", path,
                    (unsigned long long)dims[0], (long long)s->n);
+    check_stored(&r, d, "/labels", s->n * 4);
     s->labels = micl_malloc((size_t)s->n * sizeof *s->labels);
     read_close(&r, d, "/labels", H5T_NATIVE_INT32, s->labels);
 
@@ -477,6 +492,7 @@ void store_read(const char *path, image_store_t *s) {
     if (dims[0] != (hsize_t)s->n)
         micl_fatal("%s: dataset /split has shape [%llu], expected [%lld] (one per image)", path,
                    (unsigned long long)dims[0], (long long)s->n);
+    check_stored(&r, d, "/split", s->n);
     s->split = micl_malloc((size_t)s->n);
     read_close(&r, d, "/split", H5T_NATIVE_UINT8, s->split);
 
@@ -519,6 +535,7 @@ void store_read(const char *path, image_store_t *s) {
         micl_fatal("%s: dataset /class_split has shape [%llu], expected [%d] (one per class in "
                    "/class_names)",
                    path, (unsigned long long)dims[0], s->n_classes);
+    check_stored(&r, d, "/class_split", s->n_classes);
     s->class_split = micl_malloc((size_t)s->n_classes);
     read_close(&r, d, "/class_split", H5T_NATIVE_UINT8, s->class_split);
 
