@@ -55,6 +55,8 @@ hostile(config binary "binary.cfg: contains a NUL byte") # make_hostile: 512 ran
 # --- image stores: `micl eval --checkpoint GOOD --dataset bad.h5` (make_hostile from a good store)
 hostile(store empty "bad.h5: not an HDF5 file")
 hostile(store half "bad.h5: cannot open HDF5 file [(]damaged[?][)]")
+hostile(store text "bad.h5: not an HDF5 file") # a text file named .h5
+hostile(store show_huge_count "bad.h5: dataset /images has 1099511627776 images") # data show
 hostile(store huge_count "bad.h5: dataset /images has 1099511627776 images")
 hostile(store huge_image "bad.h5: dataset /images has images of 100000 x 100000 pixels")
 hostile(store zero_images "bad.h5: dataset /images has 0 images")
@@ -82,6 +84,7 @@ hostile(ckpt schema_v2 "bad.ckpt.h5: checkpoint schema version 2, this micl read
 hostile(ckpt config_array "bad.ckpt.h5:/: dataset 'config' holds 3 strings, expected one text")
 hostile(ckpt vocab_negative "bad.ckpt.h5: attribute /vocab/first_real = -4 is out of range")
 hostile(ckpt vocab_words_short "bad.ckpt.h5: /vocab/words has [0-9]+ words but the model's vocab is")
+hostile(ckpt eval_cfg_half "cannot open HDF5 file 'out/base.ckpt.h5'") # micl eval CFG
 hostile(ckpt is_results "results.h5: not a micl checkpoint [(]kind 'micl-results'[)]")
 hostile(ckpt stage_out_of_range "base.ckpt.h5: attribute /stage = 99 is out of range") # resume
 hostile(ckpt step_negative "base.ckpt.h5: attribute /step = -5 is out of range") # resume
@@ -91,6 +94,7 @@ hostile(ckpt progress_short "base.ckpt.h5.*'loss' has [0-9]+ elements, expected"
 # --- results files: `micl report bad.h5`
 hostile(results empty "'bad.h5' is not an HDF5 file")
 hostile(results half "cannot open HDF5 file 'bad.h5'")
+hostile(results text "'bad.h5' is not an HDF5 file") # a text file named .h5
 hostile(results schema_string "bad.h5:/: attribute 'schema_version' is of type string, expected integer")
 hostile(results schema_v0 "bad.h5: results file schema version 0, this micl reads version")
 hostile(results rows_mismatch "bad.h5: /runs/base/eval/dataset has 7 rows but benchmark has 1")

@@ -95,10 +95,17 @@ config_*) # committed tests/hostile/config/<name>.cfg, or written by make_hostil
     expect "$MICL" train "$t.cfg" ;;
 store_empty | store_half | store_text)
     gen "$t" bad.h5 "$BASE/cache/glyphs.h5"; eval_store bad.h5 ;;
+store_show_huge_count) # the same reader behind `micl data show`
+    gen store_huge_count bad.h5 "$BASE/cache/glyphs.h5"
+    expect "$MICL" data show bad.h5 --task classify -o ep.png ;;
 store_*) gen "$CASE" bad.h5 "$BASE/cache/glyphs.h5"; eval_store bad.h5 ;;
 ckpt_empty | ckpt_half)
     gen "$t" bad.ckpt.h5 "$BASE/out/base.ckpt.h5"; eval_ckpt bad.ckpt.h5 ;;
 ckpt_is_results) eval_ckpt "$BASE/out/results.h5" ;;
+ckpt_eval_cfg_half) # `micl eval CFG` reads out/<run>.ckpt.h5 of every run
+    cp "$BASE/c.cfg" c.cfg && mkdir -p cache out && cp "$BASE/cache/"*.h5 cache/ || exit 1
+    gen half out/base.ckpt.h5 "$BASE/out/base.ckpt.h5"
+    expect "$MICL" eval c.cfg -o e.h5 ;;
 ckpt_stage_out_of_range | ckpt_step_negative | ckpt_stage_acc_nan | ckpt_progress_short)
     resume_from "$CASE" ;;
 ckpt_*) gen "$CASE" bad.ckpt.h5 "$BASE/out/base.ckpt.h5"; eval_ckpt bad.ckpt.h5 ;;
