@@ -87,6 +87,7 @@ hostile(ckpt vocab_words_short "bad.ckpt.h5: /vocab/words has [0-9]+ words but t
 hostile(ckpt eval_cfg_half "cannot open HDF5 file 'out/base.ckpt.h5'") # micl eval CFG
 hostile(ckpt is_results "results.h5: not a micl checkpoint [(]kind 'micl-results'[)]")
 hostile(ckpt stage_out_of_range "base.ckpt.h5: attribute /stage = 99 is out of range") # resume
+hostile(ckpt stage_beyond_run "base.ckpt.h5: stage 3, but run 'base' has 1 stage[(]s[)]: cannot resume")
 hostile(ckpt step_negative "base.ckpt.h5: attribute /step = -5 is out of range") # resume
 hostile(ckpt stage_acc_nan "base.ckpt.h5: attribute /stage_acc is not finite") # resume
 hostile(ckpt progress_short "base.ckpt.h5.*'loss' has [0-9]+ elements, expected") # resume

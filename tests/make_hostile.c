@@ -334,6 +334,12 @@ static void ckpt_stage_out_of_range(const char *out, const char *base) {
     CHECK(H5Fclose(f) >= 0);
 }
 
+static void ckpt_stage_beyond_run(const char *out, const char *base) {
+    hid_t f = open_rw(base, out);
+    put_attr_i64(f, "stage", 3); /* a valid stage index, but run base has one stage */
+    CHECK(H5Fclose(f) >= 0);
+}
+
 static void ckpt_step_negative(const char *out, const char *base) {
     hid_t f = open_rw(base, out);
     put_attr_i64(f, "step", -5);
@@ -628,6 +634,7 @@ static const gen_case_t k_cases[] = {
     {"ckpt_vocab_negative", ckpt_vocab_negative, 1, "/vocab first_real = -4"},
     {"ckpt_vocab_words_short", ckpt_vocab_words_short, 1, "/vocab/words lacks its last word"},
     {"ckpt_stage_out_of_range", ckpt_stage_out_of_range, 1, "stage = 99 (the run has 1 stage)"},
+    {"ckpt_stage_beyond_run", ckpt_stage_beyond_run, 1, "stage = 3 (the run has 1 stage)"},
     {"ckpt_step_negative", ckpt_step_negative, 1, "step = -5"},
     {"ckpt_stage_acc_nan", ckpt_stage_acc_nan, 1, "stage_acc = NaN"},
     {"ckpt_progress_short", ckpt_progress_short, 1, "/progress/loss one shorter than step"},

@@ -106,7 +106,7 @@ ckpt_eval_cfg_half) # `micl eval CFG` reads out/<run>.ckpt.h5 of every run
     cp "$BASE/c.cfg" c.cfg && mkdir -p cache out && cp "$BASE/cache/"*.h5 cache/ || exit 1
     gen half out/base.ckpt.h5 "$BASE/out/base.ckpt.h5"
     expect "$MICL" eval c.cfg -o e.h5 ;;
-ckpt_stage_out_of_range | ckpt_step_negative | ckpt_stage_acc_nan | ckpt_progress_short)
+ckpt_stage_out_of_range | ckpt_stage_beyond_run | ckpt_step_negative | ckpt_stage_acc_nan | ckpt_progress_short)
     resume_from "$CASE" ;;
 ckpt_*) gen "$CASE" bad.ckpt.h5 "$BASE/out/base.ckpt.h5"; eval_ckpt bad.ckpt.h5 ;;
 results_empty | results_half | results_text)
