@@ -34,12 +34,99 @@ hid_t h5_create(const char *path) {
     return f;
 }
 
+/* ------------------------------------------------------------------ global heap pre-check */
+
+/* Variable-length strings live in global heap collections ("GCOL", version 1, reserved 0, a
+ * 64-bit size, then objects of: 16-bit index, 16-bit count, 4 reserved bytes, 64-bit size, data
+ * padded to 8 bytes; index 0 is the free space). libhdf5 1.10 trusts the object sizes when it
+ * loads a collection: a size of 0 in the free-space object loops forever, and sizes past the
+ * collection make it copy outside its buffer. So before the library reads a file, every
+ * collection in it is walked here and a file with an inconsistent one is refused. */
+#define GCOL_HDR 16
+#define GCOL_OBJ_HDR 16
+#define GCOL_MIN_SIZE 4096
+
+static uint64_t le_u64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* 1 if the objects of the collection in buf[0..size) tile it as libhdf5 will walk them. */
+static int gcol_ok(const unsigned char *buf, uint64_t size) {
+    for (uint64_t p = GCOL_HDR; p + GCOL_OBJ_HDR <= size;) {
+        unsigned idx = (unsigned)buf[p] | (unsigned)buf[p + 1] << 8;
+        uint64_t osize = le_u64(buf + p + 8);
+        if (osize > size) return 0;
+        uint64_t need = idx ? GCOL_OBJ_HDR + ((osize + 7) & ~(uint64_t)7) : osize;
+        if (need < GCOL_OBJ_HDR || need > size - p) return 0;
+        p += need;
+    }
+    return 1;
+}
+
+/* A collection larger than this is taken as damaged: libhdf5 makes 4 KiB collections and a
+ * larger one only for one larger object, and no string micl reads comes near. */
+#define GCOL_MAX_SIZE (UINT64_C(1) << 28)
+
+/* Checks the collection at file offset off whose first len bytes are in buf: 1 consistent,
+ * 0 damaged, -1 not a collection header; 2 when more than len bytes are needed. */
+static int gcol_check(FILE *f, const unsigned char *buf, size_t len, uint64_t off, uint64_t fsize) {
+    if (len < GCOL_HDR) return fsize - off < GCOL_HDR ? 0 : 2;
+    if (buf[4] != 1 || buf[5] || buf[6] || buf[7]) return -1;
+    uint64_t size = le_u64(buf + 8);
+    if (size < GCOL_MIN_SIZE || size > fsize - off || size > GCOL_MAX_SIZE) return 0;
+    if (size <= len) return gcol_ok(buf, size);
+    unsigned char *col = malloc((size_t)size);
+    if (!col) return 1; /* no verdict; libhdf5 will need the memory too */
+    int ok = fseek(f, (long)off, SEEK_SET) == 0 && fread(col, 1, (size_t)size, f) == size
+                 ? gcol_ok(col, size)
+                 : 1;
+    free(col);
+    return ok;
+}
+
+int h5_heaps_ok(const char *path, uint64_t *bad_offset) {
+    enum { CHUNK = 1 << 20, OVERLAP = GCOL_HDR };
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1; /* no verdict: the caller reports a missing file */
+    long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    unsigned char *buf = malloc(CHUNK + OVERLAP);
+    int ok = 1;
+    for (uint64_t base = 0; ok == 1 && end > 0 && buf && base < (uint64_t)end; base += CHUNK) {
+        uint64_t left = (uint64_t)end - base;
+        size_t want = left < CHUNK + OVERLAP ? (size_t)left : CHUNK + OVERLAP;
+        if (fseek(f, (long)base, SEEK_SET) != 0 || fread(buf, 1, want, f) != want) break;
+        for (size_t i = 0; ok == 1 && i + 4 <= want && i < CHUNK; i++) {
+            if (buf[i] != 'G' || memcmp(buf + i, "GCOL", 4) != 0) continue;
+            int r = gcol_check(f, buf + i, want - i, base + i, (uint64_t)end);
+            if (r == 0) {
+                ok = 0;
+                if (bad_offset) *bad_offset = base + i;
+            }
+        }
+    }
+    free(buf);
+    fclose(f);
+    return ok;
+}
+
+void h5_check_heaps(const char *path) {
+    uint64_t off = 0;
+    if (!h5_heaps_ok(path, &off))
+        micl_fatal("%s: damaged HDF5 file: the global heap collection at byte %llu (where "
+                   "variable-length strings live) is inconsistent",
+                   path, (unsigned long long)off);
+}
+
 hid_t h5_open_ro(const char *path) {
     h5_quiet();
     FILE *probe = fopen(path, "rb");
     if (!probe) micl_fatal("cannot open '%s': no such file or not readable", path);
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) micl_fatal("'%s' is not an HDF5 file", path);
+    h5_check_heaps(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) micl_fatal("cannot open HDF5 file '%s'", path);
     return f;

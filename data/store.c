@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "../common/error.h"
+#include "../common/h5util.h"
 
 #define STORE_MAX_IMAGES (INT64_C(1) << 31)
 #define STORE_MAX_SIDE 1024
@@ -410,6 +411,7 @@ static hid_t open_store_file(const char *path) {
     htri_t is = H5Fis_hdf5(path);
     if (is < 0) micl_fatal("%s: cannot open image store (unreadable)", path);
     if (is == 0) micl_fatal("%s: not an HDF5 file", path);
+    h5_check_heaps(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) micl_fatal("%s: cannot open HDF5 file (damaged?)", path);
     return f;
@@ -419,7 +421,7 @@ char *store_read_provenance(const char *path) {
     quiet_hdf5();
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return NULL;
-    if (H5Fis_hdf5(path) <= 0) return NULL;
+    if (H5Fis_hdf5(path) <= 0 || !h5_heaps_ok(path, NULL)) return NULL;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return NULL;
     char *out = NULL;

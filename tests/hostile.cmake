@@ -70,6 +70,18 @@ hostile(store class_name_not_utf8 "bad.h5: dataset /class_names: class 0 has a n
 hostile(store split_out_of_range "bad.h5: dataset /split: image [0-9]+ has split 7")
 hostile(store labels_negative "bad.h5: dataset /labels: label -1 of image 3 is out of range")
 
+# damaged global heap (variable-length strings): libhdf5 1.10 hangs or reads out of bounds, so
+# micl checks every heap collection before the library reads the file
+set(_heap "damaged HDF5 file: the global heap collection at byte [0-9]+ .* is inconsistent")
+foreach(type store ckpt results)
+  set(_f "bad.h5")
+  if(type STREQUAL "ckpt")
+    set(_f "bad.ckpt.h5")
+  endif()
+  hostile(${type} heap_zero_free "${_f}: ${_heap}") # free space of size 0: an endless loop
+  hostile(${type} heap_overrun "${_f}: ${_heap}") # a string longer than its collection
+endforeach()
+
 # --- checkpoints: `micl eval --checkpoint bad.ckpt.h5 ...`, or `micl train --resume` from it
 hostile(ckpt empty "'bad.ckpt.h5' is not an HDF5 file")
 hostile(ckpt half "cannot open HDF5 file 'bad.ckpt.h5'")

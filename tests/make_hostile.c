@@ -242,6 +242,57 @@ static void store_labels_negative(const char *out, const char *base) {
     free(lab);
 }
 
+/* Offset of the first global heap collection ("GCOL") in b[0..n), where variable-length
+ * strings live. */
+static size_t find_gcol(const unsigned char *b, size_t n) {
+    for (size_t i = 0; i + 16 <= n; i++)
+        if (memcmp(b + i, "GCOL", 4) == 0 && b[i + 4] == 1) return i;
+    die("no global heap collection in BASE", "");
+    return 0;
+}
+
+static uint64_t get_le64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* BASE with one object of its first global heap collection resized: the free-space object
+ * (index 0) when free_space, else the first string; libhdf5 1.10 loops forever on a free space
+ * of size 0 and copies past the collection for a string longer than it. */
+static void heap_resize(const char *out, const char *base, int free_space, uint64_t size) {
+    size_t n;
+    unsigned char *b = slurp(base, &n);
+    size_t c = find_gcol(b, n), end = c + (size_t)get_le64(b + c + 8);
+    CHECK(end <= n);
+    for (size_t p = c + 16; p + 16 <= end;) {
+        unsigned idx = b[p] | (unsigned)b[p + 1] << 8;
+        uint64_t osz = get_le64(b + p + 8);
+        if ((idx == 0) == (free_space != 0)) {
+            put_le64(b + p + 8, size);
+            spit(out, b, n);
+            free(b);
+            return;
+        }
+        p += idx ? 16 + (size_t)((osz + 7) & ~(uint64_t)7) : (size_t)osz;
+    }
+    die("no such heap object in ", base);
+}
+
+static void heap_zero_free(const char *out, const char *base) {
+    heap_resize(out, base, 1, 0);
+}
+
+static void heap_overrun(const char *out, const char *base) {
+    heap_resize(out, base, 0, 1u << 20);
+}
+
 /* --------------------------------------------------------------------------- checkpoints */
 
 static void ckpt_inf_adam(const char *out, const char *base) {
@@ -622,6 +673,10 @@ static const gen_case_t k_cases[] = {
      "class name 0 holds Latin-1 bytes (not UTF-8)"},
     {"store_split_out_of_range", store_split_out_of_range, 1, "one image has split 7"},
     {"store_labels_negative", store_labels_negative, 1, "image 3 has label -1"},
+    {"heap_zero_free", heap_zero_free, 1,
+     "BASE whose first global heap collection has a free-space object of size 0"},
+    {"heap_overrun", heap_overrun, 1,
+     "BASE whose first variable-length string claims 1 MiB, past its heap collection"},
     {"ckpt_inf_adam", ckpt_inf_adam, 1, "adam_v[7] = +Inf"},
     {"ckpt_dim_mismatch", ckpt_dim_mismatch, 1, "/model dim = 64 but the tensors are for 32"},
     {"ckpt_huge_dim", ckpt_huge_dim, 1, "/model dim = 2^40 (does not fit an int)"},

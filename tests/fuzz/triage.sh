@@ -30,7 +30,7 @@ for a in "$@"; do
     frame=$(printf '%s\n' "$log" | grep -E '^ +#[0-9]+ ' |
         grep -Ev '__asan|__ubsan|__sanitizer|__interceptor|compiler-rt|sanitizer_common|libc\.so|fuzzer::|libFuzzer|malloc|calloc|realloc|operator new|StackTrace|Die\(' |
         head -n 1)
-    kind=$(printf '%s\n' "$log" | grep -Eo 'ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer): [a-z-]+|runtime error: [^:]*' | head -n 1)
+    kind=$(printf '%s\n' "$log" | grep -Eo 'ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer): [A-Za-z-]+|runtime error: [^:]*' | head -n 1)
     if printf '%s' "$frame" | grep -q 'libhdf5'; then who=libhdf5
     elif [ -z "$frame" ] && [ "$rc" -eq 124 ]; then who=libhdf5?; kind="no answer in 60 s"
     else who=micl; status=1

@@ -93,6 +93,12 @@ config_*) # committed tests/hostile/config/<name>.cfg, or written by make_hostil
     if [ -f "$SRC/tests/hostile/config/$t.cfg" ]; then cp "$SRC/tests/hostile/config/$t.cfg" .
     else gen "config_$t" "$t.cfg"; fi
     expect "$MICL" train "$t.cfg" ;;
+store_heap_zero_free | store_heap_overrun)
+    gen "${CASE#store_}" bad.h5 "$BASE/cache/glyphs.h5"; eval_store bad.h5 ;;
+ckpt_heap_zero_free | ckpt_heap_overrun)
+    gen "${CASE#ckpt_}" bad.ckpt.h5 "$BASE/out/base.ckpt.h5"; eval_ckpt bad.ckpt.h5 ;;
+results_heap_zero_free | results_heap_overrun)
+    gen "${CASE#results_}" bad.h5 "$BASE/out/results.h5"; expect "$MICL" report bad.h5 ;;
 store_empty | store_half | store_text)
     gen "$t" bad.h5 "$BASE/cache/glyphs.h5"; eval_store bad.h5 ;;
 store_show_huge_count) # the same reader behind `micl data show`
