@@ -27,7 +27,8 @@ for a in "$@"; do
         continue
     fi
     # innermost frame that is not the sanitizer runtime, libFuzzer or libc
-    frame=$(printf '%s\n' "$log" | grep -E '^ +#[0-9]+ ' |
+    # (frames in the target binary without a source line are sanitizer interceptors)
+    frame=$(printf '%s\n' "$log" | grep -E '^ +#[0-9]+ ' | grep -Fv "$(basename "$TARGET")+0x" |
         grep -Ev '__asan|__ubsan|__sanitizer|__interceptor|compiler-rt|sanitizer_common|libc\.so|fuzzer::|libFuzzer|malloc|calloc|realloc|operator new|StackTrace|Die\(' |
         head -n 1)
     kind=$(printf '%s\n' "$log" | grep -Eo 'ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer): [A-Za-z-]+|runtime error: [^:]*' | head -n 1)
