@@ -198,6 +198,7 @@ static hid_t open_attr(hid_t loc, const char *name, H5T_class_t want) {
     if (a < 0) H5FAIL(loc, "cannot open attribute '%s'", name);
     hid_t t = H5Aget_type(a);
     H5T_class_t cls = H5Tget_class(t);
+    size_t size = H5Tget_size(t);
     H5Tclose(t);
     if (cls != want)
         H5FAIL(loc, "attribute '%s' is of type %s, expected %s", name, class_name(cls),
@@ -206,6 +207,10 @@ static hid_t open_attr(hid_t loc, const char *name, H5T_class_t want) {
     hssize_t n = H5Sget_simple_extent_npoints(sp);
     H5Sclose(sp);
     if (n != 1) H5FAIL(loc, "attribute '%s' is not a scalar", name);
+    /* libhdf5 1.10 copies the type's size out of a stored value that may be shorter */
+    if (H5Aget_storage_size(a) < size)
+        H5FAIL(loc, "attribute '%s' is damaged (stores %llu of %zu bytes)", name,
+               (unsigned long long)H5Aget_storage_size(a), size);
     return a;
 }
 

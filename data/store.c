@@ -326,6 +326,15 @@ static void reclaim_strings(const reader_t *r, const char *name, hid_t mtype, hi
     if (e < 0) micl_fatal("%s: cannot release the strings of %s", r->path, name);
 }
 
+/* libhdf5 1.10 copies the type's size out of an attribute's stored value, which a damaged file
+ * can make shorter: checked before reading a scalar attribute of type t. */
+static void check_attr_stored(const reader_t *r, hid_t a, hid_t t, const char *name) {
+    hsize_t stored = H5Aget_storage_size(a);
+    if (stored < H5Tget_size(t))
+        micl_fatal("%s: attribute %s is damaged (stores %llu of %zu bytes)", r->path, name,
+                   (unsigned long long)stored, H5Tget_size(t));
+}
+
 /* Reads a scalar string attribute (variable or fixed length) into a new string; returns NULL
  * when it is absent and `optional` is set. */
 static char *read_string_attr(const reader_t *r, const char *name, int optional) {
@@ -346,6 +355,7 @@ static char *read_string_attr(const reader_t *r, const char *name, int optional)
         type_name(t, tn, sizeof tn);
         micl_fatal("%s: attribute %s has type %s, expected a scalar string", r->path, name, tn);
     }
+    check_attr_stored(r, a, t, name);
     char *out;
     htri_t var = H5Tis_variable_str(t);
     if (var < 0) micl_fatal("%s: cannot inspect the type of attribute %s", r->path, name);
@@ -387,6 +397,7 @@ static void check_schema_version(const reader_t *r) {
         micl_fatal("%s: attribute schema_version has type %s, expected a scalar integer", r->path,
                    tn);
     }
+    check_attr_stored(r, a, t, "schema_version");
     long long v = 0;
     if (H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
         micl_fatal("%s: cannot read attribute schema_version", r->path);
@@ -430,7 +441,8 @@ char *store_read_provenance(const char *path) {
         hid_t t = a >= 0 ? H5Aget_type(a) : -1;
         hid_t space = a >= 0 ? H5Aget_space(a) : -1;
         if (t >= 0 && space >= 0 && H5Tget_class(t) == H5T_STRING &&
-            H5Sget_simple_extent_npoints(space) == 1 && H5Tis_variable_str(t) > 0) {
+            H5Sget_simple_extent_npoints(space) == 1 && H5Tis_variable_str(t) > 0 &&
+            H5Aget_storage_size(a) >= H5Tget_size(t)) {
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5T_cset_t cset = H5Tget_cset(t);
             char *v = NULL;
