@@ -17,6 +17,8 @@
 #include "config.h"
 #include "error.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1345,7 +1347,58 @@ static const rule_t g_rules[] = {
 /* Loading                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
+/* Skips a float literal's digits, point and exponent from q; returns the first byte after it. */
+static const char *skip_float(const char *q) {
+    while (isdigit((unsigned char)*q) || *q == '.' || *q == 'e' || *q == 'E' ||
+           ((*q == '+' || *q == '-') && (q[-1] == 'e' || q[-1] == 'E')))
+        q++;
+    return q;
+}
+
+/* libconfig wraps integer literals that do not fit in 64 bits without an error (2^64 + 12 reads
+ * as 12, 99999999999999999999 as -1), so they are rejected here first, outside strings and
+ * comments. */
+static void check_int_literals(const char *text, const char *name) {
+    int line = 1;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n') {
+            line++;
+        } else if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1]) p++;
+                if (*p == '\n') line++;
+            }
+            if (!*p) return;
+        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+            while (p[1] && p[1] != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+                line += *p == '\n';
+            if (!*p) return;
+            p++;
+        } else if (isdigit((unsigned char)*p) &&
+                   !(p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))) {
+            int hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+            const char *q = p + (hex ? 2 : 0);
+            while (hex ? isxdigit((unsigned char)*q) : isdigit((unsigned char)*q))
+                q++;
+            if (!hex && (*q == '.' || *q == 'e' || *q == 'E')) {
+                p = skip_float(q) - 1;
+                continue;
+            }
+            errno = 0;
+            unsigned long long v = strtoull(p, NULL, hex ? 16 : 10);
+            if (errno == ERANGE || v > (unsigned long long)INT64_MAX)
+                micl_fatal("%s:%d: integer %.*s does not fit in 64 bits", name, line, (int)(q - p),
+                           p);
+            p = q - 1;
+        }
+    }
+}
+
 static void parse_and_fill(const char *text, const char *name, config_t *cfg) {
+    check_int_literals(text, name);
     libconfig_config_t lc;
     config_init(&lc);
     if (config_read_string(&lc, text) != CONFIG_TRUE) {

@@ -34,12 +34,99 @@ hid_t h5_create(const char *path) {
     return f;
 }
 
+/* ------------------------------------------------------------------ global heap pre-check */
+
+/* Variable-length strings live in global heap collections ("GCOL", version 1, reserved 0, a
+ * 64-bit size, then objects of: 16-bit index, 16-bit count, 4 reserved bytes, 64-bit size, data
+ * padded to 8 bytes; index 0 is the free space). libhdf5 1.10 trusts the object sizes when it
+ * loads a collection: a size of 0 in the free-space object loops forever, and sizes past the
+ * collection make it copy outside its buffer. So before the library reads a file, every
+ * collection in it is walked here and a file with an inconsistent one is refused. */
+#define GCOL_HDR 16
+#define GCOL_OBJ_HDR 16
+#define GCOL_MIN_SIZE 4096
+
+static uint64_t le_u64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* 1 if the objects of the collection in buf[0..size) tile it as libhdf5 will walk them. */
+static int gcol_ok(const unsigned char *buf, uint64_t size) {
+    for (uint64_t p = GCOL_HDR; p + GCOL_OBJ_HDR <= size;) {
+        unsigned idx = (unsigned)buf[p] | (unsigned)buf[p + 1] << 8;
+        uint64_t osize = le_u64(buf + p + 8);
+        if (osize > size) return 0;
+        uint64_t need = idx ? GCOL_OBJ_HDR + ((osize + 7) & ~(uint64_t)7) : osize;
+        if (need < GCOL_OBJ_HDR || need > size - p) return 0;
+        p += need;
+    }
+    return 1;
+}
+
+/* A collection larger than this is taken as damaged: libhdf5 makes 4 KiB collections and a
+ * larger one only for one larger object, and no string micl reads comes near. */
+#define GCOL_MAX_SIZE (UINT64_C(1) << 28)
+
+/* Checks the collection at file offset off whose first len bytes are in buf: 1 consistent,
+ * 0 damaged, -1 not a collection header; 2 when more than len bytes are needed. */
+static int gcol_check(FILE *f, const unsigned char *buf, size_t len, uint64_t off, uint64_t fsize) {
+    if (len < GCOL_HDR) return fsize - off < GCOL_HDR ? 0 : 2;
+    if (buf[4] != 1 || buf[5] || buf[6] || buf[7]) return -1;
+    uint64_t size = le_u64(buf + 8);
+    if (size < GCOL_MIN_SIZE || size > fsize - off || size > GCOL_MAX_SIZE) return 0;
+    if (size <= len) return gcol_ok(buf, size);
+    unsigned char *col = malloc((size_t)size);
+    if (!col) return 1; /* no verdict; libhdf5 will need the memory too */
+    int ok = fseek(f, (long)off, SEEK_SET) == 0 && fread(col, 1, (size_t)size, f) == size
+                 ? gcol_ok(col, size)
+                 : 1;
+    free(col);
+    return ok;
+}
+
+int h5_heaps_ok(const char *path, uint64_t *bad_offset) {
+    enum { CHUNK = 1 << 20, OVERLAP = GCOL_HDR };
+    FILE *f = fopen(path, "rb");
+    if (!f) return 1; /* no verdict: the caller reports a missing file */
+    long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    unsigned char *buf = malloc(CHUNK + OVERLAP);
+    int ok = 1;
+    for (uint64_t base = 0; ok == 1 && end > 0 && buf && base < (uint64_t)end; base += CHUNK) {
+        uint64_t left = (uint64_t)end - base;
+        size_t want = left < CHUNK + OVERLAP ? (size_t)left : CHUNK + OVERLAP;
+        if (fseek(f, (long)base, SEEK_SET) != 0 || fread(buf, 1, want, f) != want) break;
+        for (size_t i = 0; ok == 1 && i + 4 <= want && i < CHUNK; i++) {
+            if (buf[i] != 'G' || memcmp(buf + i, "GCOL", 4) != 0) continue;
+            int r = gcol_check(f, buf + i, want - i, base + i, (uint64_t)end);
+            if (r == 0) {
+                ok = 0;
+                if (bad_offset) *bad_offset = base + i;
+            }
+        }
+    }
+    free(buf);
+    fclose(f);
+    return ok;
+}
+
+void h5_check_heaps(const char *path) {
+    uint64_t off = 0;
+    if (!h5_heaps_ok(path, &off))
+        micl_fatal("%s: damaged HDF5 file: the global heap collection at byte %llu (where "
+                   "variable-length strings live) is inconsistent",
+                   path, (unsigned long long)off);
+}
+
 hid_t h5_open_ro(const char *path) {
     h5_quiet();
     FILE *probe = fopen(path, "rb");
     if (!probe) micl_fatal("cannot open '%s': no such file or not readable", path);
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) micl_fatal("'%s' is not an HDF5 file", path);
+    h5_check_heaps(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) micl_fatal("cannot open HDF5 file '%s'", path);
     return f;
@@ -92,18 +179,38 @@ int h5_has_attr(hid_t loc, const char *name) {
     return H5Aexists(loc, name) > 0;
 }
 
+static const char *class_name(H5T_class_t c) {
+    switch (c) {
+    case H5T_INTEGER:
+        return "integer";
+    case H5T_FLOAT:
+        return "float";
+    case H5T_STRING:
+        return "string";
+    default:
+        return "other";
+    }
+}
+
 static hid_t open_attr(hid_t loc, const char *name, H5T_class_t want) {
     if (H5Aexists(loc, name) <= 0) H5FAIL(loc, "missing attribute '%s'", name);
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     if (a < 0) H5FAIL(loc, "cannot open attribute '%s'", name);
     hid_t t = H5Aget_type(a);
     H5T_class_t cls = H5Tget_class(t);
+    size_t size = H5Tget_size(t);
     H5Tclose(t);
-    if (cls != want) H5FAIL(loc, "attribute '%s' has the wrong type", name);
+    if (cls != want)
+        H5FAIL(loc, "attribute '%s' is of type %s, expected %s", name, class_name(cls),
+               class_name(want));
     hid_t sp = H5Aget_space(a);
     hssize_t n = H5Sget_simple_extent_npoints(sp);
     H5Sclose(sp);
     if (n != 1) H5FAIL(loc, "attribute '%s' is not a scalar", name);
+    /* libhdf5 1.10 copies the type's size out of a stored value that may be shorter */
+    if (H5Aget_storage_size(a) < size)
+        H5FAIL(loc, "attribute '%s' is damaged (stores %llu of %zu bytes)", name,
+               (unsigned long long)H5Aget_storage_size(a), size);
     return a;
 }
 
@@ -192,17 +299,24 @@ int h5_exists(hid_t loc, const char *name) {
     return H5Lexists(loc, name, H5P_DEFAULT) > 0;
 }
 
-static const char *class_name(H5T_class_t c) {
-    switch (c) {
-    case H5T_INTEGER:
-        return "integer";
-    case H5T_FLOAT:
-        return "float";
-    case H5T_STRING:
-        return "string";
-    default:
-        return "other";
-    }
+/* Deflate packs at most about 1032:1; a dataset that claims more than this many times its stored
+ * bytes was never written or is damaged, and reading it would only allocate what the header
+ * claims (up to 2^64 bytes) to fill it with zeros. */
+#define H5_MAX_EXPANSION 1100
+
+/* Fails unless dataset d (n elements of size bytes in the file) holds data in proportion. */
+static void check_stored(hid_t loc, hid_t d, const char *name, int64_t n, size_t size) {
+    if (n == 0) return;
+    if ((uint64_t)n > (uint64_t)INT64_MAX / (size ? size : 1) / H5_MAX_EXPANSION)
+        H5FAIL(loc, "dataset '%s' claims %lld elements, more than micl can read", name,
+               (long long)n);
+    hsize_t stored = H5Dget_storage_size(d);
+    if ((uint64_t)n * size > (uint64_t)stored * H5_MAX_EXPANSION)
+        H5FAIL(loc,
+               "dataset '%s' claims %lld elements (%llu bytes) but the file stores %llu bytes "
+               "of it (never written, or damaged)",
+               name, (long long)n, (unsigned long long)((uint64_t)n * size),
+               (unsigned long long)stored);
 }
 
 static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, int64_t want,
@@ -215,8 +329,11 @@ static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, 
     size_t sz = H5Tget_size(t);
     H5Tclose(t);
     if (c != cls || (size && sz != size))
-        H5FAIL(loc, "dataset '%s' has type %s of %zu bytes, expected %s of %zu bytes", name,
-               class_name(c), sz, class_name(cls), size);
+        H5FAIL(loc, "dataset '%s' has type %s of %zu bytes, expected %s%s", name, class_name(c), sz,
+               class_name(cls),
+               size == 4   ? " of 4 bytes"
+               : size == 8 ? " of 8 bytes"
+                           : "");
     hid_t sp = H5Dget_space(d);
     int nd = H5Sget_simple_extent_ndims(sp);
     hsize_t dims[8] = {0};
@@ -228,6 +345,7 @@ static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, 
     if (want >= 0 && n != want)
         H5FAIL(loc, "dataset '%s' has %lld elements, expected %lld", name, (long long)n,
                (long long)want);
+    check_stored(loc, d, name, n, sz);
     if (n_out) *n_out = n;
     return d;
 }
@@ -279,6 +397,8 @@ char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out) {
 char *h5_read_text(hid_t loc, const char *name) {
     int64_t n;
     hid_t d = open_1d(loc, name, H5T_STRING, 0, -1, &n);
+    if (n != 1)
+        H5FAIL(loc, "dataset '%s' holds %lld strings, expected one text", name, (long long)n);
     hid_t t = vlen_str_type();
     char *s = NULL;
     if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s)

@@ -13,6 +13,13 @@
 void h5_quiet(void);
 /* Creates `path` truncating, or fails clearly. */
 hid_t h5_create(const char *path);
+/* Fails clearly when a global heap collection (where variable-length strings live) in the file
+ * at path is inconsistent: libhdf5 1.10 hangs or reads out of bounds on such files, so readers
+ * check before the library parses. Called by h5_open_ro. */
+void h5_check_heaps(const char *path);
+/* The same check without failing: 0 (and *bad_offset, if given) when a collection is damaged,
+ * 1 otherwise or when the file cannot be read (the caller's open reports that). */
+int h5_heaps_ok(const char *path, uint64_t *bad_offset);
 /* Opens an existing file read-only; fails clearly when missing or not HDF5. */
 hid_t h5_open_ro(const char *path);
 void h5_close_file(hid_t f, const char *path);

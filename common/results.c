@@ -318,11 +318,12 @@ void results_write(const char *path, const results_t *r) {
     micl_pending_remove(tmp);
 }
 
-static void read_run(hid_t runs, const char *name, run_result_t *run) {
+static void read_run(const char *path, hid_t runs, const char *name, run_result_t *run) {
     memset(run, 0, sizeof *run);
     snprintf(run->name, sizeof run->name, "%s", name);
-    if (!h5_exists(runs, name)) micl_fatal("results: missing group /runs/%s", name);
+    if (!h5_exists(runs, name)) micl_fatal("%s: missing group /runs/%s", path, name);
     hid_t g = H5Gopen2(runs, name, H5P_DEFAULT);
+    if (g < 0) micl_fatal("%s: /runs/%s is not a group", path, name);
     run->train_seconds = h5_read_attr_double(g, "train_seconds");
     run->eval_seconds = h5_read_attr_double(g, "eval_seconds");
     run->tokens_per_s = h5_read_attr_double(g, "tokens_per_s");
@@ -350,11 +351,16 @@ static void read_run(hid_t runs, const char *name, run_result_t *run) {
         free(ss);
     }
     hid_t e = H5Gopen2(g, "eval", H5P_DEFAULT);
-    if (e < 0) micl_fatal("results: missing group /runs/%s/eval", name);
-    int64_t n;
+    if (e < 0) micl_fatal("%s: missing group /runs/%s/eval", path, name);
+    int64_t n, nd;
     char **bench = h5_read_strings(e, "benchmark", &n);
-    if (n > RESULTS_MAX_ROWS) micl_fatal("results: /runs/%s/eval has too many rows", name);
-    char **data = h5_read_strings(e, "dataset", &n);
+    if (n > RESULTS_MAX_ROWS)
+        micl_fatal("%s: /runs/%s/eval has %lld rows, at most %d", path, name, (long long)n,
+                   RESULTS_MAX_ROWS);
+    char **data = h5_read_strings(e, "dataset", &nd);
+    if (nd != n)
+        micl_fatal("%s: /runs/%s/eval/dataset has %lld rows but benchmark has %lld", path, name,
+                   (long long)nd, (long long)n);
     int32_t *ways = h5_read_i32(e, "ways", n, NULL), *shots = h5_read_i32(e, "shots", n, NULL);
     int64_t *eps = h5_read_i64(e, "episodes", n, NULL), *cor = h5_read_i64(e, "correct", n, NULL),
             *ex = h5_read_i64(e, "exact_match", n, NULL);
@@ -404,7 +410,7 @@ void results_read(const char *path, results_t *r) {
     hid_t runs = H5Gopen2(f, "runs", H5P_DEFAULT);
     if (runs < 0) micl_fatal("%s: missing group /runs", path);
     for (int64_t i = 0; i < n; i++) {
-        read_run(runs, names[i], results_add_run(r));
+        read_run(path, runs, names[i], results_add_run(r));
         free(names[i]);
     }
     free(names);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "../common/error.h"
+#include "../common/h5util.h"
 
 #define STORE_MAX_IMAGES (INT64_C(1) << 31)
 #define STORE_MAX_SIDE 1024
@@ -379,6 +380,19 @@ static hid_t open_dataset(const reader_t *r, const char *name, int want_rank, si
     return d;
 }
 
+/* Deflate packs at most about 1032:1: a dataset whose shape claims more than this many times
+ * the bytes it stores was never written or is damaged, and reading it would allocate what the
+ * shape claims only to fill it with zeros. Checked before allocating. */
+#define STORE_MAX_EXPANSION 1100
+
+static void check_stored(const reader_t *r, hid_t d, const char *name, int64_t bytes) {
+    hsize_t stored = H5Dget_storage_size(d);
+    if ((uint64_t)bytes > (uint64_t)stored * STORE_MAX_EXPANSION)
+        micl_fatal("%s: dataset %s claims %lld bytes but the file stores %llu bytes of it (never "
+                   "written, or damaged)",
+                   r->path, name, (long long)bytes, (unsigned long long)stored);
+}
+
 static void read_close(const reader_t *r, hid_t d, const char *name, hid_t mtype, void *buf) {
     if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
         micl_fatal("%s: cannot read dataset %s (file damaged?)", r->path, name);
@@ -393,6 +407,15 @@ static void reclaim_strings(const reader_t *r, const char *name, hid_t mtype, hi
     herr_t e = H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, buf);
 #endif
     if (e < 0) micl_fatal("%s: cannot release the strings of %s", r->path, name);
+}
+
+/* libhdf5 1.10 copies the type's size out of an attribute's stored value, which a damaged file
+ * can make shorter: checked before reading a scalar attribute of type t. */
+static void check_attr_stored(const reader_t *r, hid_t a, hid_t t, const char *name) {
+    hsize_t stored = H5Aget_storage_size(a);
+    if (stored < H5Tget_size(t))
+        micl_fatal("%s: attribute %s is damaged (stores %llu of %zu bytes)", r->path, name,
+                   (unsigned long long)stored, H5Tget_size(t));
 }
 
 /* Reads a scalar string attribute (variable or fixed length) into a new string; returns NULL
@@ -415,6 +438,7 @@ static char *read_string_attr(const reader_t *r, const char *name, int optional)
         type_name(t, tn, sizeof tn);
         micl_fatal("%s: attribute %s has type %s, expected a scalar string", r->path, name, tn);
     }
+    check_attr_stored(r, a, t, name);
     char *out;
     htri_t var = H5Tis_variable_str(t);
     if (var < 0) micl_fatal("%s: cannot inspect the type of attribute %s", r->path, name);
@@ -456,6 +480,7 @@ static void check_schema_version(const reader_t *r) {
         micl_fatal("%s: attribute schema_version has type %s, expected a scalar integer", r->path,
                    tn);
     }
+    check_attr_stored(r, a, t, "schema_version");
     long long v = 0;
     if (H5Aread(a, H5T_NATIVE_LLONG, &v) < 0)
         micl_fatal("%s: cannot read attribute schema_version", r->path);
@@ -480,6 +505,7 @@ static hid_t open_store_file(const char *path) {
     htri_t is = H5Fis_hdf5(path);
     if (is < 0) micl_fatal("%s: cannot open image store (unreadable)", path);
     if (is == 0) micl_fatal("%s: not an HDF5 file", path);
+    h5_check_heaps(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) micl_fatal("%s: cannot open HDF5 file (damaged?)", path);
     return f;
@@ -489,7 +515,7 @@ char *store_read_provenance(const char *path) {
     quiet_hdf5();
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return NULL;
-    if (H5Fis_hdf5(path) <= 0) return NULL;
+    if (H5Fis_hdf5(path) <= 0 || !h5_heaps_ok(path, NULL)) return NULL;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return NULL;
     char *out = NULL;
@@ -498,7 +524,8 @@ char *store_read_provenance(const char *path) {
         hid_t t = a >= 0 ? H5Aget_type(a) : -1;
         hid_t space = a >= 0 ? H5Aget_space(a) : -1;
         if (t >= 0 && space >= 0 && H5Tget_class(t) == H5T_STRING &&
-            H5Sget_simple_extent_npoints(space) == 1 && H5Tis_variable_str(t) > 0) {
+            H5Sget_simple_extent_npoints(space) == 1 && H5Tis_variable_str(t) > 0 &&
+            H5Aget_storage_size(a) >= H5Tget_size(t)) {
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5T_cset_t cset = H5Tget_cset(t);
             char *v = NULL;
@@ -592,6 +619,7 @@ void store_read(const char *path, image_store_t *s) {
     if (npix > STORE_MAX_PIXELS)
         micl_fatal("%s: dataset /images has %lld pixels, more than the limit %lld", path,
                    (long long)npix, (long long)STORE_MAX_PIXELS);
+    check_stored(&r, d, "/images", npix);
     s->pixels = micl_malloc((size_t)npix);
     read_close(&r, d, "/images", H5T_NATIVE_UINT8, s->pixels);
 
@@ -599,6 +627,7 @@ void store_read(const char *path, image_store_t *s) {
     if (dims[0] != (hsize_t)s->n)
         micl_fatal("%s: dataset /labels has shape [%llu], expected [%lld] (one per image)", path,
                    (unsigned long long)dims[0], (long long)s->n);
+    check_stored(&r, d, "/labels", s->n * 4);
     s->labels = micl_malloc((size_t)s->n * sizeof *s->labels);
     read_close(&r, d, "/labels", H5T_NATIVE_INT32, s->labels);
 
@@ -606,6 +635,7 @@ void store_read(const char *path, image_store_t *s) {
     if (dims[0] != (hsize_t)s->n)
         micl_fatal("%s: dataset /split has shape [%llu], expected [%lld] (one per image)", path,
                    (unsigned long long)dims[0], (long long)s->n);
+    check_stored(&r, d, "/split", s->n);
     s->split = micl_malloc((size_t)s->n);
     read_close(&r, d, "/split", H5T_NATIVE_UINT8, s->split);
 
@@ -648,6 +678,7 @@ void store_read(const char *path, image_store_t *s) {
         micl_fatal("%s: dataset /class_split has shape [%llu], expected [%d] (one per class in "
                    "/class_names)",
                    path, (unsigned long long)dims[0], s->n_classes);
+    check_stored(&r, d, "/class_split", s->n_classes);
     s->class_split = micl_malloc((size_t)s->n_classes);
     read_close(&r, d, "/class_split", H5T_NATIVE_UINT8, s->class_split);
 

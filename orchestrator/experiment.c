@@ -315,6 +315,9 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         vlm_t *m = o->resume && access(out->checkpoint, R_OK) == 0
                        ? resume_model(cfg, out, &vocab, tok, img, &st)
                        : fresh_model(cfg, run, vocab.n, tok, img, &st);
+        if (st.stage >= run->n_stages)
+            micl_fatal("%s: stage %d, but run '%s' has %d stage(s): cannot resume", out->checkpoint,
+                       st.stage, run->name, run->n_stages);
         micl_info("[%s] %zu parameters, %d stage(s), %lld steps", run->name, vlm_num_params(m),
                   run->n_stages, (long long)cfg->train.steps);
         trainer_args_t ta = {.cfg = cfg,

@@ -9,7 +9,12 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "../common/config.h"
 #include "../common/h5util.h"
+#include "../data/episode.h"
+
+/* Far beyond any run (train.steps is at most 10^15), small enough that no count overflows. */
+#define CHECKPOINT_MAX_STEP (INT64_C(1) << 52)
 
 static void write_model_config(hid_t g, const vlm_config_t *c) {
     h5_attr_int(g, "image_size", c->image_size);
@@ -28,22 +33,42 @@ static void write_model_config(hid_t g, const vlm_config_t *c) {
     h5_attr_int(g, "channels", c->channels > 0 ? c->channels : 1);
 }
 
-static void read_model_config(hid_t g, vlm_config_t *c) {
-    c->image_size = (int)h5_read_attr_int(g, "image_size");
-    c->patch = (int)h5_read_attr_int(g, "patch");
-    c->enc_dim = (int)h5_read_attr_int(g, "enc_dim");
-    c->enc_layers = (int)h5_read_attr_int(g, "enc_layers");
-    c->enc_heads = (int)h5_read_attr_int(g, "enc_heads");
-    c->dim = (int)h5_read_attr_int(g, "dim");
-    c->layers = (int)h5_read_attr_int(g, "layers");
-    c->heads = (int)h5_read_attr_int(g, "heads");
-    c->mlp_ratio = (int)h5_read_attr_int(g, "mlp_ratio");
-    c->vocab = (int)h5_read_attr_int(g, "vocab");
-    c->max_seq = (int)h5_read_attr_int(g, "max_seq");
+/* An integer attribute of `g` (named `where` in messages) that must lie in [lo, hi]: the
+ * checkpoint's numbers size allocations and index arrays, so none is trusted as read. */
+static int64_t attr_in(hid_t g, const char *path, const char *where, const char *name, int64_t lo,
+                       int64_t hi) {
+    int64_t v = h5_read_attr_int(g, name);
+    if (v < lo || v > hi)
+        micl_fatal("%s: attribute %s%s = %lld is out of range [%lld, %lld]", path, where, name,
+                   (long long)v, (long long)lo, (long long)hi);
+    return v;
+}
+
+/* A float attribute that must be finite. */
+static double attr_finite(hid_t g, const char *path, const char *name) {
+    double v = h5_read_attr_double(g, name);
+    if (!isfinite(v)) micl_fatal("%s: attribute /%s is not finite (%g)", path, name, v);
+    return v;
+}
+
+/* The ranges are those of the model keys in common/config.c (a checkpoint comes from a config). */
+static void read_model_config(hid_t g, const char *path, vlm_config_t *c) {
+    const char *w = "/model/";
+    c->image_size = (int)attr_in(g, path, w, "image_size", 8, 256);
+    c->patch = (int)attr_in(g, path, w, "patch", 1, 64);
+    c->enc_dim = (int)attr_in(g, path, w, "enc_dim", 8, 4096);
+    c->enc_layers = (int)attr_in(g, path, w, "enc_layers", 1, 64);
+    c->enc_heads = (int)attr_in(g, path, w, "enc_heads", 1, 64);
+    c->dim = (int)attr_in(g, path, w, "dim", 8, 4096);
+    c->layers = (int)attr_in(g, path, w, "layers", 1, 64);
+    c->heads = (int)attr_in(g, path, w, "heads", 1, 64);
+    c->mlp_ratio = (int)attr_in(g, path, w, "mlp_ratio", 1, 16);
+    c->vocab = (int)attr_in(g, path, w, "vocab", 1, 1 << 20);
+    c->max_seq = (int)attr_in(g, path, w, "max_seq", 8, 8192);
     c->init_std = (float)h5_read_attr_double(g, "init_std");
-    c->pool = (int)h5_read_attr_int(g, "pool");
+    c->pool = (int)attr_in(g, path, w, "pool", 0, 1 << 16);
     /* Checkpoints written before colour images have no channels attribute: gray. */
-    c->channels = h5_has_attr(g, "channels") ? (int)h5_read_attr_int(g, "channels") : 1;
+    c->channels = h5_has_attr(g, "channels") ? (int)attr_in(g, path, w, "channels", 1, 3) : 1;
 }
 
 static void write_progress(hid_t f, const run_result_t *r) {
@@ -59,6 +84,7 @@ void checkpoint_read_progress(const char *path, run_result_t *out) {
     hid_t f = h5_open_ro(path);
     if (!h5_exists(f, "progress")) micl_fatal("%s: missing group /progress", path);
     hid_t g = H5Gopen2(f, "progress", H5P_DEFAULT);
+    if (g < 0) micl_fatal("%s: /progress is not a group", path);
     int64_t ns;
     curve_read(g, &out->curve);
     int64_t *ss = h5_read_i64(g, "stage_start", -1, &ns);
@@ -130,20 +156,23 @@ static void check_finite(const char *path, const char *name, const float *x, int
 /* The vocabulary of /vocab. Checkpoints written before the task section have no n_task
  * attribute: their question words follow the special tokens. */
 static void read_vocab(const char *path, hid_t gv, char **words, int nw, vocab_t *v) {
-    int n_question = (int)h5_read_attr_int(gv, "n_question");
+    const char *wv = "/vocab/";
+    int n_question = (int)attr_in(gv, path, wv, "n_question", 0, nw);
     int first_task = 0, n_task = 0;
     int32_t *question = NULL;
     if (h5_has_attr(gv, "n_task")) {
-        first_task = (int)h5_read_attr_int(gv, "first_task");
-        n_task = (int)h5_read_attr_int(gv, "n_task");
+        first_task = (int)attr_in(gv, path, wv, "first_task", 0, nw);
+        n_task = (int)attr_in(gv, path, wv, "n_task", 0, nw);
         if (n_question < 0 || n_question > VOCAB_MAX_QUESTION)
             micl_fatal("%s: /vocab has %d question words, at most %d", path, n_question,
                        VOCAB_MAX_QUESTION);
         if (n_question > 0) question = h5_read_i32(gv, "question", n_question, NULL);
     }
     vocab_from_words(v, words, nw, first_task, n_task, n_question, question,
-                     (int)h5_read_attr_int(gv, "first_real"), (int)h5_read_attr_int(gv, "n_real"),
-                     (int)h5_read_attr_int(gv, "first_fake"), (int)h5_read_attr_int(gv, "n_fake"));
+                     (int)attr_in(gv, path, wv, "first_real", 0, nw),
+                     (int)attr_in(gv, path, wv, "n_real", 0, nw),
+                     (int)attr_in(gv, path, wv, "first_fake", 0, nw),
+                     (int)attr_in(gv, path, wv, "n_fake", 0, nw));
     free(question);
 }
 
@@ -155,23 +184,26 @@ vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t
     char *run = h5_read_attr_str(f, "run");
     snprintf(st->run, sizeof st->run, "%s", run);
     free(run);
-    st->step = h5_read_attr_int(f, "step");
-    st->stage = (int)h5_read_attr_int(f, "stage");
-    st->stage_step = h5_read_attr_int(f, "stage_step");
-    st->stage_acc = h5_read_attr_double(f, "stage_acc");
-    st->log_loss = h5_read_attr_double(f, "log_loss");
-    st->log_steps = h5_read_attr_int(f, "log_steps");
-    st->episode_format = (int)h5_read_attr_int(f, "episode_format");
+    st->step = attr_in(f, path, "/", "step", 0, CHECKPOINT_MAX_STEP);
+    st->stage = (int)attr_in(f, path, "/", "stage", 0, CONFIG_MAX_STAGES - 1);
+    st->stage_step = attr_in(f, path, "/", "stage_step", 0, st->step);
+    st->stage_acc = attr_finite(f, path, "stage_acc");
+    st->log_loss = attr_finite(f, path, "log_loss");
+    st->log_steps = attr_in(f, path, "/", "log_steps", 0, st->step);
+    st->episode_format =
+        (int)attr_in(f, path, "/", "episode_format", EPISODE_FORMAT_COMPACT, EPISODE_FORMAT_CHAT);
     if (config_text) *config_text = h5_read_text(f, "config");
 
     if (!h5_exists(f, "model")) micl_fatal("%s: missing group /model", path);
     hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
+    if (g < 0) micl_fatal("%s: /model is not a group", path);
     vlm_config_t mc;
-    read_model_config(g, &mc);
+    read_model_config(g, path, &mc);
     H5Gclose(g);
 
     if (!h5_exists(f, "vocab")) micl_fatal("%s: missing group /vocab", path);
     hid_t gv = H5Gopen2(f, "vocab", H5P_DEFAULT);
+    if (gv < 0) micl_fatal("%s: /vocab is not a group", path);
     int64_t nw;
     char **words = h5_read_strings(gv, "words", &nw);
     if (nw != mc.vocab)
