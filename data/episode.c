@@ -232,22 +232,28 @@ static int draw_ways(rng_t *r, int ways_min, int ways_max, int items) {
     return ways;
 }
 
-/* The class index (0..ways) of each of `items` training turns: uniform, except that the last
- * turn is always a class seen before (when any was), so the query is answerable from context. */
+/* The class index (0..ways) of the next training turn given the turns per class so far
+ * (seen): uniform, except that the last turn is always a class seen before (when any was), so
+ * the query is answerable from context. */
+static int next_turn_class(rng_t *r, int ways, const int *seen, int last) {
+    int k = (int)rng_below(r, (uint64_t)ways);
+    if (last && !seen[k]) {
+        int any = 0;
+        for (int j = 0; j < ways; j++)
+            any |= seen[j] > 0;
+        if (any)
+            while (!seen[k])
+                k = (int)rng_below(r, (uint64_t)ways);
+    }
+    return k;
+}
+
+/* The class index of each of `items` training turns, all drawn first (next_turn_class). */
 static void draw_turn_classes(rng_t *r, int ways, int items, int *k_of) {
     int seen[EPISODE_MAX_WAYS] = {0};
     for (int t = 0; t < items; t++) {
-        int k = (int)rng_below(r, (uint64_t)ways);
-        if (t == items - 1 && !seen[k]) {
-            int any = 0;
-            for (int j = 0; j < ways; j++)
-                any |= seen[j] > 0;
-            if (any)
-                while (!seen[k])
-                    k = (int)rng_below(r, (uint64_t)ways);
-        }
-        seen[k]++;
-        k_of[t] = k;
+        k_of[t] = next_turn_class(r, ways, seen, t == items - 1);
+        seen[k_of[t]]++;
     }
 }
 
@@ -264,10 +270,8 @@ void episode_binding_plan(const episode_source_t *src, rng_t *r, int ways_min, i
     plan_begin(plan, FAMILY_BINDING);
     int seen[EPISODE_MAX_WAYS] = {0};
     int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];
-    int k_of[EPISODE_MAX_ITEMS];
-    draw_turn_classes(r, ways, items, k_of);
-    for (int t = 0; t < items; t++) {
-        int k = k_of[t];
+    for (int t = 0; t < items; t++) { /* each turn draws its class, then its image */
+        int k = next_turn_class(r, ways, seen, t == items - 1);
         int64_t img;
         int exact = 0;
         if (seen[k] && rng_uniform(r) < exact_copy) {
