@@ -244,11 +244,11 @@ static void store_labels_negative(const char *out, const char *base) {
 
 /* Offset of the first global heap collection ("GCOL") in b[0..n), where variable-length
  * strings live. */
-static size_t find_gcol(const unsigned char *b, size_t n) {
-    for (size_t i = 0; i + 16 <= n; i++)
+/* Offset of the first global heap collection at or after `from`, or n if there is none. */
+static size_t find_gcol_from(const unsigned char *b, size_t n, size_t from) {
+    for (size_t i = from; i + 16 <= n; i++)
         if (memcmp(b + i, "GCOL", 4) == 0 && b[i + 4] == 1) return i;
-    die("no global heap collection in BASE", "");
-    return 0;
+    return n;
 }
 
 static uint64_t get_le64(const unsigned char *p) {
@@ -269,18 +269,22 @@ static void put_le64(unsigned char *p, uint64_t v) {
 static void heap_resize(const char *out, const char *base, int free_space, uint64_t size) {
     size_t n;
     unsigned char *b = slurp(base, &n);
-    size_t c = find_gcol(b, n), end = c + (size_t)get_le64(b + c + 8);
-    CHECK(end <= n);
-    for (size_t p = c + 16; p + 16 <= end;) {
-        unsigned idx = b[p] | (unsigned)b[p + 1] << 8;
-        uint64_t osz = get_le64(b + p + 8);
-        if ((idx == 0) == (free_space != 0)) {
-            put_le64(b + p + 8, size);
-            spit(out, b, n);
-            free(b);
-            return;
+    /* the first collection that has such an object (a full collection has no free space) */
+    for (size_t c = find_gcol_from(b, n, 0); c < n; c = find_gcol_from(b, n, c + 4)) {
+        size_t end = c + (size_t)get_le64(b + c + 8);
+        if (end > n) continue;
+        for (size_t p = c + 16; p + 16 <= end;) {
+            unsigned idx = b[p] | (unsigned)b[p + 1] << 8;
+            uint64_t osz = get_le64(b + p + 8);
+            if ((idx == 0) == (free_space != 0)) {
+                put_le64(b + p + 8, size);
+                spit(out, b, n);
+                free(b);
+                return;
+            }
+            if (idx == 0) break; /* the free space ends the collection's objects */
+            p += 16 + (size_t)((osz + 7) & ~(uint64_t)7);
         }
-        p += idx ? 16 + (size_t)((osz + 7) & ~(uint64_t)7) : (size_t)osz;
     }
     die("no such heap object in ", base);
 }
