@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cmd_export.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +40,6 @@ static int export_usage(const char *fmt, const char *arg) {
     return MICL_EXIT_USAGE;
 }
 
-static int64_t parse_int(const char *flag, const char *s, int64_t lo, int64_t hi) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-        micl_fatal("%s expects an integer in [%lld, %lld], got '%s'", flag, (long long)lo,
-                   (long long)hi, s);
-    return (int64_t)v;
-}
-
 static int parse_opts(int argc, char **argv, export_opts_t *o) {
     memset(o, 0, sizeof *o);
     o->episodes = 100;
@@ -70,7 +59,7 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
         else if (strcmp(a, "--dataset") == 0)
             o->dataset = val;
         else if (strcmp(a, "--episodes") == 0)
-            o->episodes = parse_int(a, val, 1, 10000000);
+            o->episodes = cli_long(a, val, 1, 10000000);
         else if (strcmp(a, "--ways") == 0) {
             o->n_bench_ways =
                 cli_int_list(a, val, o->bench_ways, BENCHMARK_MAX_CELLS, 2, EPISODE_MAX_WAYS);
@@ -78,7 +67,7 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
         } else if (strcmp(a, "--shots") == 0)
             o->n_bench_shots = cli_int_list(a, val, o->bench_shots, BENCHMARK_MAX_CELLS, 0, 64);
         else if (strcmp(a, "--items") == 0)
-            o->items = (int)parse_int(a, val, 1, EPISODE_MAX_ITEMS / 2);
+            o->items = (int)cli_long(a, val, 1, EPISODE_MAX_ITEMS / 2);
         else if (strcmp(a, "--format") == 0) {
             if (strcmp(val, "llava") != 0)
                 return export_usage("--format: only 'llava' is supported, got '%s'", val);
