@@ -500,7 +500,7 @@ void results_print_csv(const results_t *r, FILE *out) {
     }
 }
 
-static void json_string(FILE *out, const char *s) {
+void results_json_string(FILE *out, const char *s) {
     fputc('"', out);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -513,8 +513,7 @@ static void json_string(FILE *out, const char *s) {
     fputc('"', out);
 }
 
-/* A finite double, or null (JSON has no NaN/Inf). */
-static void json_number(FILE *out, double v) {
+void results_json_number(FILE *out, double v) {
     if (isfinite(v))
         fprintf(out, "%.17g", v);
     else
@@ -535,7 +534,7 @@ static void json_curve(FILE *out, const curve_t *c) {
         fprintf(out, ", \"%s\": [", names[k]);
         for (int64_t i = 0; i < c->n; i++) {
             if (i) fputs(", ", out);
-            json_number(out, cols[k][i]);
+            results_json_number(out, cols[k][i]);
         }
         fputc(']', out);
     }
@@ -544,9 +543,9 @@ static void json_curve(FILE *out, const curve_t *c) {
 
 static void json_row(FILE *out, const eval_row_t *e) {
     fputs("{\"benchmark\": ", out);
-    json_string(out, e->benchmark);
+    results_json_string(out, e->benchmark);
     fputs(", \"dataset\": ", out);
-    json_string(out, e->dataset);
+    results_json_string(out, e->dataset);
     fprintf(out,
             ", \"ways\": %d, \"shots\": %d, \"episodes\": %lld, \"correct\": %lld, "
             "\"exact_match\": %lld",
@@ -555,35 +554,35 @@ static void json_row(FILE *out, const eval_row_t *e) {
     const double vals[] = {e->accuracy, e->ci_low, e->ci_high, e->chance};
     for (int k = 0; k < 4; k++) {
         fprintf(out, ", \"%s\": ", names[k]);
-        json_number(out, vals[k]);
+        results_json_number(out, vals[k]);
     }
     fputc('}', out);
 }
 
 void results_print_json(const results_t *r, FILE *out) {
     fprintf(out, "{\"schema_version\": %d, \"config_path\": ", RESULTS_SCHEMA_VERSION);
-    json_string(out, r->config_path);
+    results_json_string(out, r->config_path);
     fputs(", \"created\": ", out);
-    json_string(out, r->created);
+    results_json_string(out, r->created);
     fputs(", \"hostname\": ", out);
-    json_string(out, r->hostname);
+    results_json_string(out, r->hostname);
     fprintf(out, ", \"world_size\": %d, \"threads\": %d, \"config\": ", r->world_size, r->threads);
-    json_string(out, r->config_text ? r->config_text : "");
+    results_json_string(out, r->config_text ? r->config_text : "");
     fputs(", \"runs\": [", out);
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
         fputs(k ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
-        json_string(out, run->name);
+        results_json_string(out, run->name);
         fprintf(out, ", \"steps\": %lld, \"tokens\": %lld, \"n_params\": %lld",
                 (long long)run->steps, (long long)run->tokens, (long long)run->n_params);
         fputs(", \"train_seconds\": ", out);
-        json_number(out, run->train_seconds);
+        results_json_number(out, run->train_seconds);
         fputs(", \"eval_seconds\": ", out);
-        json_number(out, run->eval_seconds);
+        results_json_number(out, run->eval_seconds);
         fputs(", \"tokens_per_s\": ", out);
-        json_number(out, run->tokens_per_s);
+        results_json_number(out, run->tokens_per_s);
         fputs(", \"checkpoint\": ", out);
-        json_string(out, run->checkpoint);
+        results_json_string(out, run->checkpoint);
         fputs(", \"curve\": ", out);
         json_curve(out, &run->curve);
         fputs(", \"eval\": [", out);

@@ -111,5 +111,9 @@ void results_print_csv(const results_t *r, FILE *out);
 /* The whole file as one JSON object: header, and per run its counters, stage starts, curve and
  * evaluation rows. */
 void results_print_json(const results_t *r, FILE *out);
+/* s as a JSON string literal (quotes, backslashes and control characters escaped; UTF-8 passes
+ * through), and v as a JSON number (null when not finite: JSON has no NaN or Inf). */
+void results_json_string(FILE *out, const char *s);
+void results_json_number(FILE *out, double v);
 
 #endif

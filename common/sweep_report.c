@@ -105,26 +105,6 @@ static int group_stats(const results_t *r, const grouping_t *g, int j, const eva
     return n;
 }
 
-static void json_str(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-static void json_num(FILE *out, double v) {
-    if (isfinite(v))
-        fprintf(out, "%.17g", v);
-    else
-        fputs("null", out);
-}
-
 /* ---- one row per run ------------------------------------------------------------------- */
 
 /* The |---|---| line under a Markdown table header of n columns. */
@@ -143,24 +123,24 @@ static void print_runs(const results_t *r, sweep_report_format_t f, FILE *out) {
         for (int i = 0; i < r->n_runs; i++) {
             const run_result_t *run = &r->runs[i];
             fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
-            json_str(out, run->name);
+            results_json_string(out, run->name);
             fputs(", \"id\": ", out);
-            json_str(out, run->id);
+            results_json_string(out, run->id);
             fprintf(out, ", \"sweep_index\": %lld, \"steps\": %lld, \"axes\": {",
                     (long long)run->sweep_index, (long long)run->steps);
             for (int a = 0; a < sw->n_axes; a++) {
                 fputs(a ? ", " : "", out);
-                json_str(out, sw->axis_keys[a]);
+                results_json_string(out, sw->axis_keys[a]);
                 fputs(": ", out);
-                json_str(out, run->axis_values[a]);
+                results_json_string(out, run->axis_values[a]);
             }
             fputs("}, \"accuracy\": {", out);
             for (int c = 0; c < first->n_rows; c++) {
                 cell_label(&first->rows[c], label, sizeof label);
                 fputs(c ? ", " : "", out);
-                json_str(out, label);
+                results_json_string(out, label);
                 fputs(": ", out);
-                json_num(out, cell_accuracy(run, &first->rows[c]));
+                results_json_number(out, cell_accuracy(run, &first->rows[c]));
             }
             fputs("}}", out);
         }
@@ -212,20 +192,20 @@ static void print_groups(const results_t *r, const grouping_t *g, sweep_report_f
             fputs(j ? ",\n  {\"axes\": {" : "\n  {\"axes\": {", out);
             for (int k = 0; k < g->n_keys; k++) {
                 fputs(k ? ", " : "", out);
-                json_str(out, r->sweep.axis_keys[g->keys[k]]);
+                results_json_string(out, r->sweep.axis_keys[g->keys[k]]);
                 fputs(": ", out);
-                json_str(out, r->runs[g->first[j]].axis_values[g->keys[k]]);
+                results_json_string(out, r->runs[g->first[j]].axis_values[g->keys[k]]);
             }
             fputs("}, \"cells\": [", out);
             for (int c = 0; c < first->n_rows; c++) {
                 int n = group_stats(r, g, j, &first->rows[c], &mean, &sd);
                 cell_label(&first->rows[c], label, sizeof label);
                 fputs(c ? ", {\"cell\": " : "{\"cell\": ", out);
-                json_str(out, label);
+                results_json_string(out, label);
                 fprintf(out, ", \"runs\": %d, \"mean\": ", n);
-                json_num(out, mean);
+                results_json_number(out, mean);
                 fputs(", \"sd\": ", out);
-                json_num(out, sd);
+                results_json_number(out, sd);
                 fputc('}', out);
             }
             fputs("]}", out);

@@ -8,45 +8,24 @@
 #include <sys/stat.h>
 
 #include "../common/error.h"
+#include "../common/paths.h"
+#include "../common/results.h"
 #include "pngio.h"
-
-static void make_dir(const char *path) {
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        micl_fatal("cannot create directory '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        micl_fatal("'%s' exists and is not a directory", path);
-}
 
 void export_open(exporter_t *x, const char *dir) {
     memset(x, 0, sizeof *x);
     if (strlen(dir) > sizeof x->dir - 32) micl_fatal("export directory name too long: %s", dir);
     snprintf(x->dir, sizeof x->dir, "%s", dir);
-    make_dir(dir);
     char images[600];
     snprintf(images, sizeof images, "%s/images", dir);
-    make_dir(images);
+    paths_make_dirs(dir, "export directory");
+    paths_make_dirs(images, "export directory");
     snprintf(x->json_path, sizeof x->json_path, "%s/data.json", dir);
     snprintf(x->json_tmp, sizeof x->json_tmp, "%s/data.json.tmp", dir);
     x->json = fopen(x->json_tmp, "w");
     if (!x->json) micl_fatal("cannot write '%s': %s", x->json_tmp, strerror(errno));
     micl_pending_add(x->json_tmp);
     fputs("[", x->json);
-}
-
-void export_json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f); /* UTF-8 passes through */
-    }
-    fputc('"', f);
 }
 
 static int is_marker(const vocab_t *v, int32_t tok) {
@@ -101,13 +80,13 @@ void export_episode(exporter_t *x, const char *id, const episode_t *ep, const im
     FILE *f = x->json;
     fputs(x->n_samples ? ",\n {" : "\n {", f);
     fputs("\"id\": ", f);
-    export_json_string(f, id);
+    results_json_string(f, id);
     fputs(", \"image\": [", f);
     for (int i = 0; i < ep->n_images; i++) {
         char rel[600];
         snprintf(rel, sizeof rel, "images/%s-%d.png", id, i);
         if (i) fputs(", ", f);
-        export_json_string(f, rel);
+        results_json_string(f, rel);
     }
     fputs("],\n  \"conversations\": [", f);
     char buf[2048];
@@ -116,26 +95,26 @@ void export_episode(exporter_t *x, const char *id, const episode_t *ep, const im
         fputs(t ? ",\n    {\"from\": \"human\", \"value\": "
                 : "\n    {\"from\": \"human\", \"value\": ",
               f);
-        export_json_string(f, buf);
+        results_json_string(f, buf);
         answer_value(ep, v, t, buf, sizeof buf);
         fputs("},\n    {\"from\": \"gpt\", \"value\": ", f);
-        export_json_string(f, buf);
+        results_json_string(f, buf);
         fputs("}", f);
     }
     fputs("]", f);
     if (meta) {
         int q = ep->n_turns - 1;
         fputs(",\n  \"benchmark\": ", f);
-        export_json_string(f, meta->benchmark);
+        results_json_string(f, meta->benchmark);
         fprintf(f, ", \"ways\": %d, \"shots\": %d, \"episode\": %lld, \"variant\": %d", meta->ways,
                 meta->shots, (long long)meta->episode, meta->variant);
         answer_value(ep, v, q, buf, sizeof buf);
         fputs(", \"answer\": ", f);
-        export_json_string(f, buf);
+        results_json_string(f, buf);
         fputs(", \"candidates\": [", f);
         for (int c = 0; c < ep->n_candidates; c++) {
             if (c) fputs(", ", f);
-            export_json_string(f, v->words[ep->candidates[c]]);
+            results_json_string(f, v->words[ep->candidates[c]]);
         }
         fputs("]", f);
     }

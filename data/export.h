@@ -46,7 +46,4 @@ void export_episode(exporter_t *x, const char *id, const episode_t *ep, const im
 /* Closes the list and renames data.json into place. */
 void export_close(exporter_t *x);
 
-/* Writes s as a JSON string literal (quotes and escapes included). */
-void export_json_string(FILE *f, const char *s);
-
 #endif

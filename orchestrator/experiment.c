@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../common/error.h"
+#include "../common/paths.h"
 #include "../common/results.h"
 #include "../data/sources.h"
 #include "../data/store.h"
@@ -24,22 +25,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* mkdir -p; fails with a message naming the directory. */
-static void make_dirs(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            micl_fatal("cannot create output directory '%s': %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        micl_fatal("cannot create output directory '%s': %s", buf, strerror(errno));
-    if (access(buf, W_OK) != 0) micl_fatal("output directory '%s' is not writable", buf);
 }
 
 static vlm_config_t model_config(const config_t *cfg, int vocab) {
@@ -290,7 +275,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     else
         snprintf(results_path, sizeof results_path, "%s/results.h5", cfg->output_dir);
     if (comm->rank == 0) {
-        make_dirs(cfg->output_dir);
+        paths_make_dirs(cfg->output_dir, "output directory");
         data_prepare(cfg, 0);
     }
     comm_barrier(comm);

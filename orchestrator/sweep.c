@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../common/error.h"
+#include "../common/paths.h"
 #include "../common/results.h"
 #include "../common/signals.h"
 #include "../data/sources.h"
@@ -343,21 +344,6 @@ static void group_loop(sweep_t *s) {
 
 /* ---- setup ------------------------------------------------------------------------------- */
 
-static void make_dir(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            micl_fatal("cannot create directory '%s': %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        micl_fatal("cannot create directory '%s': %s", buf, strerror(errno));
-    if (access(buf, W_OK) != 0) micl_fatal("directory '%s' is not writable", buf);
-}
-
 static void sweep_init(sweep_t *s, const sweep_plan_t *plan, const comm_t *world,
                        const sweep_opts_t *o) {
     memset(s, 0, sizeof *s);
@@ -402,7 +388,7 @@ static void sweep_free(sweep_t *s) {
 
 /* Rank 0: directories, the data stores of every distinct data section, earlier results. */
 static void coord_prepare(sweep_t *s) {
-    make_dir(s->ckpt_dir);
+    paths_make_dirs(s->ckpt_dir, "directory");
     data_config_t *done = micl_calloc((size_t)s->plan->n_points, sizeof(data_config_t));
     int n_done = 0;
     for (int i = 0; i < s->plan->n_points; i++) {

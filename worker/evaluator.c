@@ -401,14 +401,14 @@ static void write_predictions(FILE *f, const bench_ctx_t *c, const vocab_t *v,
     for (int64_t e = 0; e < n; e++) {
         int nv = c->b->variants;
         const char *w = chosen[e] >= 0 && chosen[e] < v->n ? v->words[chosen[e]] : "";
-        fprintf(f, "{\"id\": \"%s-w%d-s%d-e%06lld-v%d\", \"prediction\": \"", c->b->name, c->ways,
-                c->shots, (long long)(e / nv), (int)(e % nv));
-        for (const char *p = w; *p; p++) /* names are plain words; escape what JSON needs */
-            if (*p == '"' || *p == '\\')
-                fprintf(f, "\\%c", *p);
-            else
-                fputc(*p, f);
-        fputs("\"}\n", f);
+        char id[160];
+        snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", c->b->name, c->ways, c->shots,
+                 (long long)(e / nv), (int)(e % nv));
+        fputs("{\"id\": ", f);
+        results_json_string(f, id);
+        fputs(", \"prediction\": ", f);
+        results_json_string(f, w);
+        fputs("}\n", f);
     }
 }
 
