@@ -180,8 +180,8 @@ static vlm_t *fresh_model(const config_t *cfg, const run_config_t *run, int voca
 }
 
 /* The model, training state and progress of out->checkpoint, checked against the config. */
-static vlm_t *resume_model(const config_t *cfg, run_result_t *out, const vocab_t *vocab, int tok,
-                           int img, train_state_t *st) {
+static vlm_t *resume_model(const config_t *cfg, const run_config_t *run, run_result_t *out,
+                           const vocab_t *vocab, int tok, int img, train_state_t *st) {
     vocab_t cv;
     char *text = NULL;
     vlm_t *m = checkpoint_read(out->checkpoint, tok, img, &cv, st, &text);
@@ -200,6 +200,9 @@ static vlm_t *resume_model(const config_t *cfg, run_result_t *out, const vocab_t
     if (strcmp(text, cfg->text) != 0)
         micl_warn("%s was written with a different config text than %s; resuming anyway",
                   out->checkpoint, cfg->path);
+    if (st->stage >= run->n_stages)
+        micl_fatal("%s: stage %d, but run '%s' has %d stage(s): cannot resume", out->checkpoint,
+                   st->stage, run->name, run->n_stages);
     free(text);
     vocab_free(&cv);
     checkpoint_read_progress(out->checkpoint, out);
@@ -263,6 +266,25 @@ static void free_stores(stores_t *st) {
     if (st->have_operators) store_free(&st->operators);
 }
 
+/* The trainer's arguments for `run` over the config's stores (hook: per-step callback of a
+ * sweep, or NULL). */
+static trainer_args_t train_args(const config_t *cfg, const run_config_t *run, const comm_t *comm,
+                                 const stores_t *st, const vocab_t *vocab, const char *ckpt,
+                                 const run_hook_t *hook) {
+    trainer_args_t ta = {.cfg = cfg,
+                         .run = run,
+                         .comm = comm,
+                         .store = &st->glyphs,
+                         .scenes = st->have_scenes ? &st->scenes : NULL,
+                         .operators = st->have_operators ? &st->operators : NULL,
+                         .vocab = vocab,
+                         .format = EPISODE_FORMAT_COMPACT,
+                         .checkpoint_path = ckpt,
+                         .on_step = hook ? hook->on_step : NULL,
+                         .on_step_ctx = hook ? hook->ctx : NULL};
+    return ta;
+}
+
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o) {
     if (comm->size > cfg->train.micro_batches)
         micl_fatal("%s: %d ranks but train.micro_batches = %d: every rank needs at least one "
@@ -298,22 +320,11 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         capacity(cfg, run, &vocab, &tok, &img);
         train_state_t st;
         vlm_t *m = o->resume && access(out->checkpoint, R_OK) == 0
-                       ? resume_model(cfg, out, &vocab, tok, img, &st)
+                       ? resume_model(cfg, run, out, &vocab, tok, img, &st)
                        : fresh_model(cfg, run, vocab.n, tok, img, &st);
-        if (st.stage >= run->n_stages)
-            micl_fatal("%s: stage %d, but run '%s' has %d stage(s): cannot resume", out->checkpoint,
-                       st.stage, run->name, run->n_stages);
         micl_info("[%s] %zu parameters, %d stage(s), %lld steps", run->name, vlm_num_params(m),
                   run->n_stages, (long long)cfg->train.steps);
-        trainer_args_t ta = {.cfg = cfg,
-                             .run = run,
-                             .comm = comm,
-                             .store = &stores.glyphs,
-                             .scenes = stores.have_scenes ? &stores.scenes : NULL,
-                             .operators = stores.have_operators ? &stores.operators : NULL,
-                             .vocab = &vocab,
-                             .format = EPISODE_FORMAT_COMPACT,
-                             .checkpoint_path = out->checkpoint};
+        trainer_args_t ta = train_args(cfg, run, comm, &stores, &vocab, out->checkpoint, NULL);
         if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
         out->tokens_per_s = out->train_seconds > 0 ? (double)out->tokens / out->train_seconds : 0;
         if (out->preempted) { /* the results keep the finished runs; --resume continues */
@@ -355,19 +366,10 @@ int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t
     int tok, img;
     capacity(cfg, run, &vocab, &tok, &img);
     train_state_t st;
-    vlm_t *m = access(out->checkpoint, R_OK) == 0 ? resume_model(cfg, out, &vocab, tok, img, &st)
-                                                  : fresh_model(cfg, run, vocab.n, tok, img, &st);
-    trainer_args_t ta = {.cfg = cfg,
-                         .run = run,
-                         .comm = comm,
-                         .store = &stores.glyphs,
-                         .scenes = stores.have_scenes ? &stores.scenes : NULL,
-                         .operators = stores.have_operators ? &stores.operators : NULL,
-                         .vocab = &vocab,
-                         .format = EPISODE_FORMAT_COMPACT,
-                         .checkpoint_path = out->checkpoint,
-                         .on_step = hook ? hook->on_step : NULL,
-                         .on_step_ctx = hook ? hook->ctx : NULL};
+    vlm_t *m = access(out->checkpoint, R_OK) == 0
+                   ? resume_model(cfg, run, out, &vocab, tok, img, &st)
+                   : fresh_model(cfg, run, vocab.n, tok, img, &st);
+    trainer_args_t ta = train_args(cfg, run, comm, &stores, &vocab, out->checkpoint, hook);
     if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
     out->n_params = (int64_t)vlm_num_params(m);
     out->steps = st.step;
