@@ -103,13 +103,7 @@ void benchmark_prompt_size(const benchmark_t *b, const benchmark_cells_t *c, con
 }
 
 int benchmark_split(const benchmark_t *b, const image_store_t *s) {
-    if (b->family == FAMILY_CLASSIFY) return STORE_SPLIT_TEST;
-    int has[3] = {0, 0, 0};
-    for (int64_t i = 0; i < s->n; i++)
-        has[s->split[i] < 3 ? s->split[i] : 0] = 1;
-    if (has[STORE_SPLIT_HELDOUT_CLASS]) return STORE_SPLIT_HELDOUT_CLASS;
-    if (has[STORE_SPLIT_TEST]) return STORE_SPLIT_TEST;
-    return STORE_SPLIT_TRAIN;
+    return b->family == FAMILY_CLASSIFY ? STORE_SPLIT_TEST : store_eval_split(s);
 }
 
 double benchmark_chance(const benchmark_t *b, int ways, int n_real_names) {

@@ -754,3 +754,12 @@ void store_copy_image(const image_store_t *s, int64_t row, int channels, uint8_t
         micl_fatal("%s: images have %d channels but the model takes %d", s->source, s->c, channels);
     }
 }
+
+int store_eval_split(const image_store_t *s) {
+    int has[3] = {0, 0, 0};
+    for (int64_t i = 0; i < s->n; i++)
+        has[s->split[i] < 3 ? s->split[i] : 0] = 1;
+    if (has[STORE_SPLIT_HELDOUT_CLASS]) return STORE_SPLIT_HELDOUT_CLASS;
+    if (has[STORE_SPLIT_TEST]) return STORE_SPLIT_TEST;
+    return STORE_SPLIT_TRAIN;
+}

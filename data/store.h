@@ -65,6 +65,10 @@ void store_copy_image(const image_store_t *s, int64_t row, int channels, uint8_t
  * out (room for max_objects records); returns their number, or -1 if the store has none. */
 int store_objects(const image_store_t *s, int64_t i, int16_t *out);
 
+/* The split an evaluation draws from: held-out classes if the store has them, else its test
+ * images, else everything (a store imported without splits). */
+int store_eval_split(const image_store_t *s);
+
 void store_write(const char *path, const image_store_t *s);
 void store_read(const char *path, image_store_t *s);
 void store_free(image_store_t *s);

@@ -53,9 +53,8 @@ enum {
     TASK_MATCHING = 7,
     N_TASKS = 8
 };
-static const char *const TASK_NAMES[N_TASKS] = {"binding", "binding-eval", "classify",
-                                                "scene",   "scene-eval",   "mc",
-                                                "mc-eval", "matching"};
+static const char *const TASK_NAMES[N_TASKS] = {
+    "binding", "binding-eval", "classify", "scene", "scene-eval", "mc", "mc-eval", "matching"};
 #define VALID_TASKS "binding, binding-eval, classify, scene, scene-eval, mc, mc-eval, matching"
 
 /* Store-only input: the vocabulary's fake-name pool and seed. */
@@ -350,7 +349,7 @@ int cmd_data_show(int argc, char **argv) {
     }
 
     /* the episode */
-    int split = o.task == TASK_BINDING_EVAL || o.task == TASK_MC_EVAL ? eval_binding_split(&store)
+    int split = o.task == TASK_BINDING_EVAL || o.task == TASK_MC_EVAL ? store_eval_split(&store)
                                                                       : STORE_SPLIT_TRAIN;
     store_index_t ix;
     store_index_build(&store, split, &ix);

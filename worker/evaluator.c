@@ -15,15 +15,6 @@
 #include "../model/vlm_cache.h"
 #include "../data/benchmark.h"
 
-int eval_binding_split(const image_store_t *s) {
-    int has[3] = {0, 0, 0};
-    for (int64_t i = 0; i < s->n; i++)
-        has[s->split[i] < 3 ? s->split[i] : 0] = 1;
-    if (has[STORE_SPLIT_HELDOUT_CLASS]) return STORE_SPLIT_HELDOUT_CLASS;
-    if (has[STORE_SPLIT_TEST]) return STORE_SPLIT_TEST;
-    return STORE_SPLIT_TRAIN;
-}
-
 typedef void (*build_fn)(int64_t e, episode_t *ep, void *ctx);
 
 /* Channels of the model's images (stores are converted to them, store_copy_image). */
@@ -286,7 +277,7 @@ void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const
         if (shots[j] < 0 || (j > 0 && shots[j] <= shots[j - 1]))
             micl_fatal("eval_binding_curve: shot counts must be non-negative and increasing");
     store_index_t ix;
-    store_index_build(store, eval_binding_split(store), &ix);
+    store_index_build(store, store_eval_split(store), &ix);
     episode_source_t src;
     episode_source_init(&src, store, &ix, ev->vocab, !fake_names, ev->format);
     if (src.n_classes < ways)

@@ -61,7 +61,5 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
 /* Zero-shot real-name classification of held-out instances (split TEST) of training classes. */
 void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_images,
                    eval_row_t *row);
-/* The split an ICL evaluation on `store` draws from (see eval_binding_curve). */
-int eval_binding_split(const image_store_t *store);
 
 #endif
