@@ -210,6 +210,13 @@ static const schema_key_t g_keys[] = {
         "how patch tokens become the image token: flatten (concatenate, keeps layout) or mean"),
     INT("model.channels", model.channels, 1, 1, 3,
         "image channels: 1 (gray) or 3 (RGB); must match the image stores"),
+    {.path = "model.smear_keys",
+     .kind = K_BOOL,
+     .off = C_(model.smear_keys),
+     .def = 1,
+     .doc = "true: each decoder key is mixed with the previous position's key by a learned "
+            "per-head share (smeared keys), which makes in-context binding emerge early and "
+            "reliably; false: plain keys"},
     I64("train.steps", train.steps, 6000, 1, INT64_BIG, "optimizer steps per run"),
     INT("train.items_per_step", train.items_per_step, 288, 1, 1048576,
         "image turns per optimizer step (global batch over all ranks)"),

@@ -84,6 +84,7 @@ typedef struct {
     float init_std; /* weight init standard deviation */
     char pool[16];  /* "flatten" (patch tokens concatenated) or "mean" */
     int channels;   /* image channels: 1 (gray) or 3 (RGB); must match the stores */
+    int smear_keys; /* 1: decoder keys mixed with the previous position's (model/vlm.h) */
 } model_config_t;
 
 typedef struct {

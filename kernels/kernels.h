@@ -91,6 +91,19 @@ void kern_rope_forward(float *qkv, const float *cos_tab, const float *sin_tab, i
 void kern_rope_backward(float *dqkv, const float *cos_tab, const float *sin_tab, int B, int T,
                         int H, int C);
 
+/* ---- smeared keys (decoder): each key mixed with the previous position's key ---- */
+
+/* Per head h with mix s_h = sigmoid(alpha[h]): k'_t = s_h k_t + (1 - s_h) k_{t-1} on the k part
+ * of qkv [B*T x 3C] (in place, after RoPE), k'_0 = s_h k_0 + (1 - s_h) k_before when k_before
+ * (the raw key of the position before row 0; only with B == 1) is given, else k'_0 = k_0.
+ * kraw [B*T x C] receives the keys before mixing (the backward pass and the KV cache need them). */
+void kern_smear_keys_forward(float *qkv, float *kraw, const float *alpha, int B, int T, int H,
+                             int C, const float *k_before);
+/* In place on the k part of dqkv: dk'_t -> dk_t; dalpha[h] += dLoss/dalpha_h (a fixed-order sum
+ * per head, the same bits for any thread count). */
+void kern_smear_keys_backward(float *dqkv, float *dalpha, const float *kraw, const float *alpha,
+                              int B, int T, int H, int C);
+
 /* ---- mean over groups of P rows ---- */
 
 /* out[G x C] = mean over the P rows of each group of inp[G*P x C]. */

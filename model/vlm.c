@@ -76,11 +76,12 @@ static void add_block(table_builder_t *tb, vlm_block_params_t *b, const char *pr
     BLOCK_T(fc2_w, VLM_INIT_NORMAL_RESID, 1, 2, W, hid, "mlp.fc2.w");
     BLOCK_T(fc2_b, VLM_INIT_ZERO, 0, 1, W, 0, "mlp.fc2.b");
 #undef BLOCK_T
+    b->smear = -1;
 }
 
 static void build_table(vlm_t *m) {
     const vlm_config_t *c = &m->cfg;
-    int cap = 5 + 12 * c->enc_layers + 4 + 1 + 12 * c->layers + 4;
+    int cap = 5 + 12 * c->enc_layers + 4 + 1 + 13 * c->layers + 4;
     table_builder_t tb = {m, micl_calloc((size_t)cap, NAME_LEN), cap};
     m->tensors = micl_calloc((size_t)cap, sizeof(vlm_tensor_t));
     m->init_kind = micl_calloc((size_t)cap, sizeof(int));
@@ -97,8 +98,12 @@ static void build_table(vlm_t *m) {
     m->proj_fc2_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, D, D, "proj.fc2.w", 0);
     m->proj_fc2_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, D, 0, "proj.fc2.b", 0);
     m->dec_tok = add_tensor(&tb, VLM_INIT_NORMAL, 0, 2, c->vocab, D, "dec.tok", 0);
-    for (int l = 0; l < c->layers; l++)
+    for (int l = 0; l < c->layers; l++) {
         add_block(&tb, &m->dec.blocks[l], "dec", l, D, m->hidden_dec);
+        if (m->dec.smear)
+            m->dec.blocks[l].smear =
+                add_tensor(&tb, VLM_INIT_ZERO, 0, 1, c->heads, 0, "dec.%d.attn.smear", l);
+    }
     m->dec_ln_w = add_tensor(&tb, VLM_INIT_ONE, 0, 1, D, 0, "dec.ln.w", 0);
     m->dec_ln_b = add_tensor(&tb, VLM_INIT_ZERO, 0, 1, D, 0, "dec.ln.b", 0);
     m->head_w = add_tensor(&tb, VLM_INIT_NORMAL, 1, 2, c->vocab, D, "dec.head.w", 0);
@@ -128,6 +133,7 @@ static void layout_tower(carver_t *cv, vlm_tower_t *tw, size_t rows, size_t prob
         a->ln1_mean = carve(cv, rows);
         a->ln1_rstd = carve(cv, rows);
         a->qkv = carve(cv, rows * 3 * W);
+        a->kraw = tw->smear ? carve(cv, rows * W) : NULL;
         a->probs = carve(cv, probs);
         a->att = carve(cv, rows * W);
         a->res_mid = carve(cv, rows * W);
@@ -216,6 +222,8 @@ static int check_config(const vlm_config_t *c, int max_tokens, int max_images, c
     if (c->pool != VLM_POOL_FLATTEN && c->pool != VLM_POOL_MEAN) BAD("unknown pool %d", c->pool);
     if (c->channels != 0 && c->channels != 1 && c->channels != 3)
         BAD("channels must be 1 (gray) or 3 (RGB), got %d", c->channels);
+    if (c->smear_keys != 0 && c->smear_keys != 1)
+        BAD("smear_keys must be 0 or 1, got %d", c->smear_keys);
     if (c->mlp_ratio <= 0) BAD("mlp_ratio must be positive, got %d", c->mlp_ratio);
     if (c->vocab <= 0) BAD("vocab must be positive, got %d", c->vocab);
     if (c->max_seq <= 0 || c->max_seq > KERN_ATTN_MAX_T)
@@ -255,6 +263,7 @@ vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char 
         tw->hidden = hidden[i];
         tw->causal = i == 1;
         tw->rope = i == 1;
+        tw->smear = i == 1 && cfg->smear_keys;
         tw->blocks = micl_calloc((size_t)layers[i] + 1, sizeof(vlm_block_params_t));
         tw->act = micl_calloc((size_t)layers[i] + 1, sizeof(vlm_block_act_t));
         tw->res = micl_calloc((size_t)layers[i] + 1, sizeof(float *));

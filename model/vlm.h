@@ -8,9 +8,12 @@
  *   = ONE decoder token per image.
  *   Decoder: token embedding (the image embedding replaces the embedding of each IMAGE token),
  *   `layers` pre-LN blocks with causal multi-head attention and rotary positions (RoPE on q,k,
- *   base 10000, rotating pairs (2i, 2i+1) of each head), GELU (tanh form) MLP, final LayerNorm,
- *   untied LM head (dim -> vocab, with bias). Loss: mean cross-entropy over positions whose
- *   target is >= 0, the mean taken over a count supplied by the caller (see vlm_backward).
+ *   base 10000, rotating pairs (2i, 2i+1) of each head; with smear_keys, each key after RoPE is
+ *   then mixed with the previous position's key, k'_t = s_h k_t + (1 - s_h) k_{t-1}, s_h =
+ *   sigmoid of a learned per-head tensor dec.L.attn.smear, initialised to 0), GELU (tanh form) MLP,
+ * final LayerNorm, untied LM head (dim -> vocab, with bias). Loss: mean cross-entropy over
+ * positions whose target is >= 0, the mean taken over a count supplied by the caller (see
+ * vlm_backward).
  *
  * Memory: parameters, gradients and AdamW moments live in one 64-byte-aligned arena of
  * 4 * n_params floats carved into named tensors; activations in a second arena sized at
@@ -35,8 +38,9 @@ typedef struct {
     int vocab;
     int max_seq;
     float init_std;
-    int pool;     /* VLM_POOL_FLATTEN (default, 0) or VLM_POOL_MEAN */
-    int channels; /* image channels: 1 (gray) or 3 (RGB, interleaved); 0 means 1 */
+    int pool;       /* VLM_POOL_FLATTEN (default, 0) or VLM_POOL_MEAN */
+    int channels;   /* image channels: 1 (gray) or 3 (RGB, interleaved); 0 means 1 */
+    int smear_keys; /* 1: decoder keys mixed with the previous position's (kernels.h) */
 } vlm_config_t;
 
 /* How the encoder's patch tokens become the projector's input: FLATTEN concatenates the

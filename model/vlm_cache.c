@@ -1,7 +1,9 @@
 /* vlm_cache.c - the decoder's key/value cache (see vlm_cache.h).
  *
  * Layout: k and v are [layers][slots][max_seq][dim]; a position's key is the k part of the qkv
- * row after RoPE, head h in columns [h*hd, (h+1)*hd) as in the qkv buffer. The prefill is a
+ * row after RoPE (and smearing), head h in columns [h*hd, (h+1)*hd) as in the qkv buffer. With
+ * smeared keys, kraw keeps each position's key before smearing, which the first continuation
+ * token mixes into its own key. The prefill is a
  * plain vlm_forward (no targets) followed by a copy of the k and v parts; the continuations run
  * each decoder block as vlm_forward does, except that RoPE starts at the continuation's
  * position and attention reads the earlier positions from the cache.
@@ -18,6 +20,7 @@
 struct vlm_cache {
     int layers, slots, max_seq, dim;
     float *k, *v;       /* [layers][slots][max_seq][dim] */
+    float *kraw;        /* the same, keys before smearing (smeared-key models only) */
     int *len;           /* [slots] prefilled positions */
     int32_t *no_target; /* [max_tokens] of -1: the prefill's targets */
 };
@@ -37,6 +40,7 @@ vlm_cache_t *vlm_cache_create(const vlm_t *m, int slots) {
     size_t n = kv_offset(c, c->layers, 0, 0);
     c->k = micl_alloc_aligned((n ? n : 1) * sizeof(float));
     c->v = micl_alloc_aligned((n ? n : 1) * sizeof(float));
+    if (m->dec.smear) c->kraw = micl_alloc_aligned((n ? n : 1) * sizeof(float));
     c->len = micl_calloc((size_t)slots, sizeof(int));
     c->no_target = micl_malloc((size_t)m->max_tokens * sizeof(int32_t));
     for (int i = 0; i < m->max_tokens; i++)
@@ -48,6 +52,7 @@ void vlm_cache_free(vlm_cache_t *c) {
     if (!c) return;
     free(c->k);
     free(c->v);
+    free(c->kraw);
     free(c->len);
     free(c->no_target);
     free(c);
@@ -67,6 +72,10 @@ void vlm_cache_prefill(vlm_t *m, vlm_cache_t *c, int B, int T, const int32_t *to
                 const float *row = qkv + ((size_t)s * T + t) * 3 * (size_t)D;
                 memcpy(c->k + kv_offset(c, l, s, t), row + D, sizeof(float) * (size_t)D);
                 memcpy(c->v + kv_offset(c, l, s, t), row + 2 * D, sizeof(float) * (size_t)D);
+                if (c->kraw)
+                    memcpy(c->kraw + kv_offset(c, l, s, t),
+                           m->dec.act[l].kraw + ((size_t)s * T + t) * (size_t)D,
+                           sizeof(float) * (size_t)D);
             }
     }
     for (int s = 0; s < c->slots; s++)
@@ -107,7 +116,8 @@ static int64_t embed_continuations(vlm_t *m, const vlm_cache_t *c, const vlm_con
     return rows;
 }
 
-/* RoPE at each continuation's positions, then attention over its slot's cached prefix. */
+/* RoPE at each continuation's positions (and smearing, whose first token mixes in the cached
+ * raw key of the position before it), then attention over its slot's cached prefix. */
 static void attend_continuations(vlm_t *m, const vlm_cache_t *c, int l,
                                  const vlm_continuation_t *conts, int n) {
     int D = m->cfg.dim, H = m->cfg.heads, half = D / H / 2;
@@ -119,6 +129,9 @@ static void attend_continuations(vlm_t *m, const vlm_cache_t *c, int l,
         size_t p0 = (size_t)q->prefix_len;
         kern_rope_forward(qkv, m->rope_cos + p0 * half, m->rope_sin + p0 * half, 1, q->n_tokens, H,
                           D);
+        if (c->kraw)
+            kern_smear_keys_forward(qkv, a->kraw + r0 * D, vlm_p(m, m->dec.blocks[l].smear), 1,
+                                    q->n_tokens, H, D, c->kraw + kv_offset(c, l, q->slot, p0 - 1));
         kern_attention_cached_forward(a->att + r0 * D, qkv, q->n_tokens,
                                       c->k + kv_offset(c, l, q->slot, 0),
                                       c->v + kv_offset(c, l, q->slot, 0), D, q->prefix_len, H, D);

@@ -10,12 +10,14 @@
 typedef struct {
     int ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b;
     int ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+    int smear; /* the key mix per head (decoder with smear_keys), else -1 */
 } vlm_block_params_t;
 
 /* Saved activations of one block (rows x width unless noted). */
 typedef struct {
     float *ln1, *ln1_mean, *ln1_rstd; /* LN1 output and row stats */
     float *qkv;                       /* rows x 3 width (after RoPE in the decoder) */
+    float *kraw;                      /* rows x width: keys before smearing (smear only) */
     float *probs;                     /* B x heads x T x T */
     float *att;                       /* attention output before the projection */
     float *res_mid;                   /* x + attn(LN1(x)) */
@@ -26,7 +28,7 @@ typedef struct {
 /* One transformer stack (the image encoder or the decoder). */
 typedef struct {
     int layers, width, heads, hidden;
-    int causal, rope;
+    int causal, rope, smear;
     vlm_block_params_t *blocks; /* [layers] */
     float **res;                /* [layers + 1] residual stream at each block boundary */
     vlm_block_act_t *act;       /* [layers] */

@@ -51,6 +51,9 @@ static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     vlm_block_act_t *a = &tw->act[l];
     vlm_block_qkv_forward(m, tw, l, (int64_t)B * T);
     if (tw->rope) kern_rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, tw->width);
+    if (tw->smear)
+        kern_smear_keys_forward(a->qkv, a->kraw, vlm_p(m, tw->blocks[l].smear), B, T, tw->heads,
+                                tw->width, NULL);
     kern_attention_forward(a->att, a->probs, a->qkv, B, T, tw->heads, tw->width, tw->causal);
     vlm_block_out_forward(m, tw, l, (int64_t)B * T);
 }
@@ -74,6 +77,9 @@ static void block_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     kern_matmul_backward(m->d_att, vlm_g(m, p->proj_w), vlm_g(m, p->proj_b), dres, a->att,
                          vlm_p(m, p->proj_w), rows, W, W);
     kern_attention_backward(m->d_qkv, m->d_att, a->qkv, a->probs, B, T, tw->heads, W, tw->causal);
+    if (tw->smear)
+        kern_smear_keys_backward(m->d_qkv, vlm_g(m, p->smear), a->kraw, vlm_p(m, p->smear), B, T,
+                                 tw->heads, W);
     if (tw->rope) kern_rope_backward(m->d_qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, W);
     kern_matmul_backward(m->d_ln, vlm_g(m, p->qkv_w), vlm_g(m, p->qkv_b), m->d_qkv, a->ln1,
                          vlm_p(m, p->qkv_w), rows, W, 3 * W);

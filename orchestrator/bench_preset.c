@@ -4,9 +4,13 @@
 #include <string.h>
 
 static const bench_preset_t PRESETS[] = {
-    {"quickstart", {28, 7, 64, 1, 4, 128, 3, 4, 4, 1454, 64, 0.02f, VLM_POOL_FLATTEN, 1}, 4, 8, 9},
-    {"large", {28, 7, 128, 2, 4, 256, 4, 8, 4, 1454, 64, 0.02f, VLM_POOL_FLATTEN, 1}, 4, 8, 9},
-    {"tiny", {12, 4, 16, 1, 2, 32, 1, 2, 4, 64, 32, 0.02f, VLM_POOL_FLATTEN, 1}, 2, 2, 9},
+    {"quickstart",
+     {28, 7, 64, 1, 4, 128, 3, 4, 4, 1454, 64, 0.02f, VLM_POOL_FLATTEN, 1, 1},
+     4,
+     8,
+     9},
+    {"large", {28, 7, 128, 2, 4, 256, 4, 8, 4, 1454, 64, 0.02f, VLM_POOL_FLATTEN, 1, 1}, 4, 8, 9},
+    {"tiny", {12, 4, 16, 1, 2, 32, 1, 2, 4, 64, 32, 0.02f, VLM_POOL_FLATTEN, 1, 1}, 2, 2, 9},
 };
 #define N_PRESETS ((int)(sizeof PRESETS / sizeof PRESETS[0]))
 

@@ -178,7 +178,8 @@ static double activation_floats(const work_t *w) {
                         {D, D},  {3 * D, D}, {hd, D}, {D, hd}, {V, D}};
     for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
         scratch = fmax(scratch, floor((mats[i][0] + pad) / 16) * 16 * mats[i][1]);
-    return enc + dec + img + head + back + scratch + S * (D / c->heads);
+    double smear = c->smear_keys ? c->layers * N * D : 0; /* the keys before smearing */
+    return enc + dec + img + head + back + scratch + S * (D / c->heads) + smear;
 }
 
 /* ---- the workload ------------------------------------------------------------------------ */

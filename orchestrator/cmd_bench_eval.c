@@ -37,8 +37,12 @@ typedef struct {
 } eval_preset_t;
 
 static const eval_preset_t PRESETS[] = {
-    {"quickstart", {28, 7, 64, 1, 4, 128, 3, 4, 4, 0, 96, 0.02f, VLM_POOL_FLATTEN, 1}, 1280, 64, 16},
-    {"tiny", {12, 4, 16, 1, 2, 32, 1, 2, 4, 0, 96, 0.02f, VLM_POOL_FLATTEN, 1}, 40, 8, 16},
+    {"quickstart",
+     {28, 7, 64, 1, 4, 128, 3, 4, 4, 0, 96, 0.02f, VLM_POOL_FLATTEN, 1, 1},
+     1280,
+     64,
+     16},
+    {"tiny", {12, 4, 16, 1, 2, 32, 1, 2, 4, 0, 96, 0.02f, VLM_POOL_FLATTEN, 1, 1}, 40, 8, 16},
 };
 
 typedef struct {

@@ -42,7 +42,8 @@ static vlm_config_t model_config(const config_t *cfg, int vocab) {
                       m->max_seq,
                       m->init_std,
                       strcmp(m->pool, "mean") == 0 ? VLM_POOL_MEAN : VLM_POOL_FLATTEN,
-                      m->channels};
+                      m->channels,
+                      m->smear_keys};
     return c;
 }
 

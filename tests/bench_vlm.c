@@ -14,7 +14,7 @@
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2, steps = argc > 2 ? atoi(argv[2]) : 20;
     omp_set_num_threads(threads);
-    vlm_config_t c = {28, 7, 64, 1, 4, 128, 3, 4, 4, 1400, 64, 0.02f, VLM_POOL_FLATTEN, 1};
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 3, 4, 4, 1400, 64, 0.02f, VLM_POOL_FLATTEN, 1, 1};
     enum { MB = 4, B = 4, T = 37, IMG = 1 };
     char err[256];
     vlm_t *m = vlm_create(&c, B * T, 72, err, sizeof err);

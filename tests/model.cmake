@@ -9,7 +9,7 @@ micl_unit_test(test_gradcheck ${CMAKE_CURRENT_SOURCE_DIR}/test_gradcheck.c)
 # reference_torch: the C model against an independent float64 PyTorch implementation.
 add_executable(test_reference_dump ${CMAKE_CURRENT_SOURCE_DIR}/test_reference_dump.c)
 target_link_libraries(test_reference_dump PRIVATE micl_core)
-foreach(pool flatten mean rgb)
+foreach(pool flatten mean rgb smear)
   add_test(NAME reference_torch_${pool}
     COMMAND sh -c "\"$0\" vlm_ref_$3.h5 $3 && \"$1\" \"$2\" vlm_ref_$3.h5"
       $<TARGET_FILE:test_reference_dump> ${MICL_PYTHON}

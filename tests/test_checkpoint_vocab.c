@@ -11,7 +11,7 @@
 static void round_trip(const char *dir, const image_store_t *s) {
     vocab_t v, r;
     vocab_build(&v, s, 8, 3, "what is this ?");
-    vlm_config_t c = {8, 4, 8, 1, 1, 8, 1, 1, 1, v.n, 16, 0.02f, VLM_POOL_FLATTEN, 3};
+    vlm_config_t c = {8, 4, 8, 1, 1, 8, 1, 1, 1, v.n, 16, 0.02f, VLM_POOL_FLATTEN, 3, 1};
     char err[256];
     vlm_t *m = vlm_create(&c, 16, 2, err, sizeof err);
     CHECK(m);
@@ -21,7 +21,7 @@ static void round_trip(const char *dir, const image_store_t *s) {
     char *path = tdu_path(dir, "rgb.ckpt.h5");
     checkpoint_write(path, m, &v, &st, "", NULL);
     vlm_t *m2 = checkpoint_read(path, 16, 2, &r, &st2, NULL);
-    CHECK(vlm_config(m2)->channels == 3);
+    CHECK(vlm_config(m2)->channels == 3 && vlm_config(m2)->smear_keys == 1);
     CHECK(vlm_num_params(m2) == vlm_num_params(m));
     CHECK(!memcmp(vlm_params(m2), vlm_params(m), vlm_num_params(m) * sizeof(float)));
     CHECK(r.n == v.n && r.first_task == v.first_task && r.n_task == v.n_task);
@@ -42,7 +42,7 @@ static void old_checkpoint(const char *path) {
     vocab_t v;
     train_state_t st;
     vlm_t *m = checkpoint_read(path, 64, 4, &v, &st, NULL);
-    CHECK(vlm_config(m)->channels == 1);
+    CHECK(vlm_config(m)->channels == 1 && vlm_config(m)->smear_keys == 0);
     CHECK(v.n_task == 0 && vocab_task_id(&v, "red") == -1 && vocab_number_id(&v, 3) == -1);
     CHECK(v.n == 38 && v.first_real == 6 && v.n_real == 24 && v.first_fake == 30);
     CHECK(v.n_question == 0);

@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
     vocab_t v;
     vocab_build(&v, &s, 16, 5, "what ?");
     /* 5-way 8-shot in the chat format: 1 + 41 turns of 7 tokens */
-    vlm_config_t cfg = {SIDE, 4, 16, 1, 2, 32, 2, 2, 4, v.n, 320, 0.3f, VLM_POOL_FLATTEN, 1};
+    vlm_config_t cfg = {SIDE, 4, 16, 1, 2, 32, 2, 2, 4, v.n, 320, 0.3f, VLM_POOL_FLATTEN, 1, 1};
     char err[256];
     int max_tokens = 2048, max_images = 256;
     vlm_t *m = vlm_create(&cfg, max_tokens, max_images, err, sizeof err);

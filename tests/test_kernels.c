@@ -410,6 +410,59 @@ static void test_adamw(void) {
     free(p), free(g), free(m), free(v), free(mask), free(rp);
 }
 
+/* ---- smeared keys ---- */
+
+/* Plain reference in double: K'[t] = s K[t] + (1 - s) K[t-1] per head (K[-1] = k_before, or
+ * K'[0] = K[0] without it); dK = A^T dK' for that bidiagonal A; dalpha = s(1-s) sum over t >= 1
+ * of (K[t] - K[t-1]) . dK'[t]. With k_before (B = 1) position 0 mixes in k_before too. */
+static void test_smear(int B, int T, int H, int C, int with_before) {
+    int hd = C / H;
+    size_t R = (size_t)B * T;
+    float *qkv = rand_buf(R * 3 * C, 1.0f), *dqkv = rand_buf(R * 3 * C, 1.0f);
+    float *alpha = rand_buf((size_t)H, 1.0f),
+          *before = with_before ? rand_buf((size_t)C, 1.0f) : NULL;
+    float *kraw = micl_malloc(R * C * sizeof(float)),
+          *dalpha = micl_calloc((size_t)H, sizeof(float));
+    double *rk = malloc(R * C * sizeof(double)), *rdk = malloc(R * C * sizeof(double));
+    double *rda = calloc((size_t)H, sizeof(double));
+    float *kgot = micl_malloc(R * C * sizeof(float)), *dkgot = micl_malloc(R * C * sizeof(float));
+    for (size_t r = 0; r < R; r++) {
+        int t = (int)(r % (size_t)T);
+        for (int c = 0; c < C; c++) {
+            double s = 1.0 / (1.0 + exp(-(double)alpha[c / hd]));
+            double k = qkv[r * 3 * C + C + c];
+            const float *prev = t > 0 ? &qkv[(r - 1) * 3 * C + C + c] : before ? &before[c] : NULL;
+            rk[r * C + c] = prev ? s * k + (1 - s) * (double)*prev : k;
+            double own = prev ? s : 1.0,
+                   next = t + 1 < T ? (1 - s) * dqkv[(r + 1) * 3 * C + C + c] : 0;
+            rdk[r * C + c] = own * dqkv[r * 3 * C + C + c] + next;
+            if (prev) rda[c / hd] += s * (1 - s) * (k - (double)*prev) * dqkv[r * 3 * C + C + c];
+        }
+    }
+    double *rraw = malloc(R * C * sizeof(double));
+    for (size_t r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            rraw[r * C + c] = qkv[r * 3 * C + C + c];
+    kern_smear_keys_forward(qkv, kraw, alpha, B, T, H, C, before);
+    for (size_t r = 0; r < R; r++)
+        memcpy(kgot + r * C, qkv + r * 3 * C + C, sizeof(float) * (size_t)C);
+    char what[80];
+    snprintf(what, sizeof what, "smear keys fwd B%d T%d H%d C%d%s", B, T, H, C,
+             with_before ? " +before" : "");
+    expect(what, kgot, rk, R * C, 1e-6);
+    expect("smear keys raw copy", kraw, rraw, R * C, 1e-7);
+    if (!with_before) { /* the backward is defined for whole sequences (training) */
+        kern_smear_keys_backward(dqkv, dalpha, kraw, alpha, B, T, H, C);
+        for (size_t r = 0; r < R; r++)
+            memcpy(dkgot + r * C, dqkv + r * 3 * C + C, sizeof(float) * (size_t)C);
+        snprintf(what, sizeof what, "smear keys bwd dk B%d T%d H%d C%d", B, T, H, C);
+        expect(what, dkgot, rdk, R * C, 1e-6);
+        expect("smear keys bwd dalpha", dalpha, rda, (size_t)H, 1e-5);
+    }
+    free(qkv), free(dqkv), free(alpha), free(before), free(kraw), free(dalpha), free(rk);
+    free(rdk), free(rda), free(kgot), free(dkgot), free(rraw);
+}
+
 /* ---- thread-count independence of a whole forward + backward ---- */
 
 static void run_model(vlm_t *m, int threads, float *grads_out, double *loss) {
@@ -437,7 +490,7 @@ static void run_model(vlm_t *m, int threads, float *grads_out, double *loss) {
 }
 
 static void test_thread_determinism(void) {
-    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1};
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1, 1};
     char err[256];
     vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
     if (!m) micl_fatal("vlm_create: %s", err);
@@ -476,6 +529,9 @@ int main(void) {
     test_attention_cached(9, 1, 8, 8);
     test_attention_cached(300, 1, 64, 250); /* the dot-product path */
     test_rope(2, 9, 2, 16);
+    test_smear(3, 11, 4, 32, 0);
+    test_smear(1, 1, 1, 8, 0);
+    test_smear(1, 7, 2, 12, 1);
     test_pool();
     test_crossentropy(7, 50);
     test_crossentropy(5, 1403);

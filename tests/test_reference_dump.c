@@ -80,6 +80,7 @@ static void write_config(hid_t f, const vlm_config_t *c, double scale, long long
     write_attr_int(f, "max_seq", c->max_seq);
     write_attr_int(f, "pool", c->pool);
     write_attr_int(f, "channels", c->channels);
+    write_attr_int(f, "smear_keys", c->smear_keys);
     write_attr_int(f, "image_token", IMG);
     write_attr_int(f, "n_images", n_img);
     write_attr_int(f, "n_targets", nt);
@@ -88,13 +89,14 @@ static void write_config(hid_t f, const vlm_config_t *c, double scale, long long
 
 int main(int argc, char **argv) {
     if (argc != 2 && argc != 3) {
-        fprintf(stderr, "usage: test_reference_dump OUT.h5 [flatten|mean|rgb]\n");
+        fprintf(stderr, "usage: test_reference_dump OUT.h5 [flatten|mean|rgb|smear]\n");
         return 2;
     }
     /* rgb: flatten pooling over 3-channel images */
-    vlm_config_t c = {12, 4, 16, 2, 2, 24, 2, 2, 4, 50, 12, 0.2f, VLM_POOL_FLATTEN, 1};
+    vlm_config_t c = {12, 4, 16, 2, 2, 24, 2, 2, 4, 50, 12, 0.2f, VLM_POOL_FLATTEN, 1, 0};
     if (argc == 3 && strcmp(argv[2], "mean") == 0) c.pool = VLM_POOL_MEAN;
     if (argc == 3 && strcmp(argv[2], "rgb") == 0) c.channels = 3;
+    if (argc == 3 && strcmp(argv[2], "smear") == 0) c.smear_keys = 1;
     char err[256];
     vlm_t *m = vlm_create(&c, B * T, 16, err, sizeof err);
     if (!m) micl_fatal("vlm_create: %s", err);

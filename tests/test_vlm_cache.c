@@ -126,21 +126,32 @@ static void run_case(vlm_t *m, const prefixes_t *p, int cont_len) {
 }
 
 int main(void) {
-    vlm_config_t cfg = {12, 4, 16, 1, 2, 32, 2, 2, 4, 40, MAX_T, 0.3f, VLM_POOL_FLATTEN, 1};
-    char err[256];
-    vlm_t *m = vlm_create(&cfg, MAX_PROMPTS * MAX_T, MAX_PROMPTS * (ROUNDS + 1), err, sizeof err);
-    if (!m) {
-        fprintf(stderr, "vlm_create: %s\n", err);
-        return 1;
+    for (int smear = 0; smear <= 1; smear++) {
+        vlm_config_t cfg = {12, 4,    16, 1, 2, 32, 2, 2, 4, 40, MAX_T, 0.3f, VLM_POOL_FLATTEN,
+                            1,  smear};
+        printf("%s keys\n", smear ? "smeared" : "plain");
+        char err[256];
+        vlm_t *m =
+            vlm_create(&cfg, MAX_PROMPTS * MAX_T, MAX_PROMPTS * (ROUNDS + 1), err, sizeof err);
+        if (!m) {
+            fprintf(stderr, "vlm_create: %s\n", err);
+            return 1;
+        }
+        vlm_init_params(m, 3);
+        for (int i = 0; i < vlm_num_tensors(m); i++) { /* unequal key mixes per head */
+            const vlm_tensor_t *t = vlm_tensor(m, i);
+            if (strstr(t->name, "smear"))
+                for (size_t j = 0; j < t->size; j++)
+                    vlm_params(m)[t->offset + j] = 0.9f * (float)j - 0.3f;
+        }
+        prefixes_t p;
+        make_prefixes(&p, cfg.vocab, cfg.image_size);
+        run_case(m, &p, 1);
+        run_case(m, &p, 3);
+        for (int s = 0; s < SLOTS; s++)
+            free(p.pixels[s]);
+        vlm_free(m);
     }
-    vlm_init_params(m, 3);
-    prefixes_t p;
-    make_prefixes(&p, cfg.vocab, cfg.image_size);
-    run_case(m, &p, 1);
-    run_case(m, &p, 3);
-    for (int s = 0; s < SLOTS; s++)
-        free(p.pixels[s]);
-    vlm_free(m);
     if (g_failures) printf("%d FAILED\n", g_failures);
     return g_failures ? 1 : 0;
 }

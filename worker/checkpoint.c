@@ -31,6 +31,7 @@ static void write_model_config(hid_t g, const vlm_config_t *c) {
     h5_attr_double(g, "init_std", c->init_std);
     h5_attr_int(g, "pool", c->pool);
     h5_attr_int(g, "channels", c->channels > 0 ? c->channels : 1);
+    h5_attr_int(g, "smear_keys", c->smear_keys);
 }
 
 /* An integer attribute of `g` (named `where` in messages) that must lie in [lo, hi]: the
@@ -69,6 +70,8 @@ static void read_model_config(hid_t g, const char *path, vlm_config_t *c) {
     c->pool = (int)attr_in(g, path, w, "pool", 0, 1 << 16);
     /* Checkpoints written before colour images have no channels attribute: gray. */
     c->channels = h5_has_attr(g, "channels") ? (int)attr_in(g, path, w, "channels", 1, 3) : 1;
+    /* Checkpoints written before smeared keys have plain keys. */
+    c->smear_keys = h5_has_attr(g, "smear_keys") ? (int)attr_in(g, path, w, "smear_keys", 0, 1) : 0;
 }
 
 static void write_progress(hid_t f, const run_result_t *r) {

@@ -13,7 +13,9 @@ The architecture, from the spec in vlm.h:
   -> LayerNorm -> flatten (or mean) over patches -> Linear, GELU, Linear = one decoder token per image.
   Decoder: token embedding with image slots replaced (images in order), pre-LN blocks with
   causal MHA and RoPE on q, k (pairs (2i, 2i+1), theta_i = 10000^(-2i/head_dim), positions
-  0..T-1), final LayerNorm, LM head with bias; loss = mean CE over targets >= 0.
+  0..T-1; with smear_keys, each key after RoPE becomes s_h k_t + (1 - s_h) k_{t-1}, s_h =
+  sigmoid(dec.L.attn.smear[h]), k'_0 = k_0), final LayerNorm, LM head with bias; loss = mean CE
+  over targets >= 0.
   Linear weights are [out x in]; the qkv projection's output is q | k | v, heads contiguous.
 
 Usage: vlm_ref.py FILE.h5
@@ -59,6 +61,11 @@ def attention(x, p, name, heads, causal, use_rope):
     q, k, v = (t.reshape(B, T, heads, hd).transpose(1, 2) for t in (q, k, v))
     if use_rope:
         q, k = rope(q, T), rope(k, T)
+    if name + ".smear" in p:
+        # smeared keys: k'_t = s_h k_t + (1 - s_h) k_{t-1}, s_h = sigmoid(smear[h]), k'_0 = k_0
+        s = torch.sigmoid(p[name + ".smear"]).to(k.dtype)[None, :, None, None]
+        k_prev = torch.cat((k[:, :, :1], k[:, :, :-1]), dim=2)
+        k = s * k + (1 - s) * k_prev
     scores = q @ k.transpose(-1, -2) / np.sqrt(hd)
     if causal:
         mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
@@ -178,6 +185,8 @@ def expected_tensor_names(cfg):
         names += ["enc.%d.%s" % (layer, b) for b in block]
     for layer in range(cfg["layers"]):
         names += ["dec.%d.%s" % (layer, b) for b in block]
+        if cfg.get("smear_keys", 0):
+            names.append("dec.%d.attn.smear" % layer)
     return names
 
 
