@@ -82,6 +82,10 @@ typedef struct {
     float *grad;                /* the step's reduced gradient */
     double *mb_loss, *all_loss; /* per micro-batch: this rank's block, all */
     double *step_s, *loss;
+    /* rank 0's split of each step: its micro-batches' forward + backward, the rest of the
+     * gradient reduction (sums, messages, waiting for the other ranks), the optimizer */
+    double *compute_s, *reduce_s, *optim_s;
+    int cur_step;
 } work_t;
 
 typedef struct {
@@ -235,6 +239,9 @@ static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *c
     }
     w->step_s = micl_calloc((size_t)n_total, sizeof(double));
     w->loss = micl_calloc((size_t)n_total, sizeof(double));
+    w->compute_s = micl_calloc((size_t)n_total, sizeof(double));
+    w->reduce_s = micl_calloc((size_t)n_total, sizeof(double));
+    w->optim_s = micl_calloc((size_t)n_total, sizeof(double));
     comm_tree_init(&w->tree, n, p->micro_batches);
     w->grad = micl_alloc_aligned(n * sizeof(float));
     w->mb_loss = micl_calloc((size_t)p->micro_batches, sizeof(double));
@@ -245,6 +252,7 @@ static void work_free(work_t *w) {
     vlm_free(w->m);
     free(w->tokens), free(w->targets), free(w->pixels), free(w->decay);
     free(w->step_s), free(w->loss);
+    free(w->compute_s), free(w->reduce_s), free(w->optim_s);
     comm_tree_free(&w->tree);
     free(w->grad), free(w->mb_loss), free(w->all_loss);
 }
@@ -260,6 +268,7 @@ static void micro_batch_grad(int mb, float *out, void *ctx) {
                      w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
                      BENCH_IMAGE_TOKEN};
     int64_t nt = 0;
+    double start = bench_now_s();
     vlm_bind_grads(w->m, out); /* as the trainer: no copy of the gradient */
     vlm_zero_grads(w->m);
     w->mb_loss[mb - w->mb_lo] = vlm_forward(w->m, &b, &nt);
@@ -268,6 +277,7 @@ static void micro_batch_grad(int mb, float *out, void *ctx) {
                    w->imgs_per_mb);
     vlm_backward(w->m, 1.0f / (float)w->targets_per_step);
     vlm_bind_grads(w->m, NULL);
+    w->compute_s[w->cur_step] += bench_now_s() - start;
 }
 
 /* One optimizer step as the trainer runs it (micro-batches shared by the ranks, gradients
@@ -275,13 +285,18 @@ static void micro_batch_grad(int mb, float *out, void *ctx) {
  * targets, the same on every rank and for any rank count. */
 static double train_step(work_t *w, int64_t step) {
     int M = w->p->micro_batches;
+    w->cur_step = (int)step;
+    double t0 = bench_now_s();
     comm_tree_reduce(&w->tree, &w->c, M, micro_batch_grad, w, w->grad);
     comm_allgather_blocks_f64(&w->c, M, w->mb_loss, w->all_loss, 1);
     double loss = 0.0;
     for (int i = 0; i < M; i++)
         loss += w->all_loss[i];
+    double t1 = bench_now_s();
     adamw_update(vlm_params(w->m), w->grad, vlm_adam_m(w->m), vlm_adam_v(w->m), w->decay,
                  vlm_num_params(w->m), LR, BETA1, BETA2, EPS, WEIGHT_DECAY, step + 1);
+    w->reduce_s[step] = t1 - t0 - w->compute_s[step];
+    w->optim_s[step] = bench_now_s() - t1;
     return loss / (double)w->targets_per_step;
 }
 
@@ -494,6 +509,16 @@ static void print_header(const opts_t *o, const work_t *w) {
            (long long)w->targets_per_step, (long long)w->targets_per_step);
 }
 
+/* Mean ms of rank 0's compute, reduction and optimizer over the timed steps. */
+static void step_split(const work_t *w, const opts_t *o, double split[3]) {
+    split[0] = split[1] = split[2] = 0.0;
+    for (int i = o->warmup; i < w->n_total; i++) {
+        split[0] += 1e3 * w->compute_s[i] / o->steps;
+        split[1] += 1e3 * w->reduce_s[i] / o->steps;
+        split[2] += 1e3 * w->optim_s[i] / o->steps;
+    }
+}
+
 static void write_common(hid_t f, const opts_t *o, const work_t *w, const figures_t *fg,
                          long rss_kib) {
     h5_attr_str(f, "config", o->p->name);
@@ -520,6 +545,11 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     for (int i = 0; i < o->steps; i++)
         ms[i] = 1e3 * w->step_s[o->warmup + i];
     h5_write_f64(f, "step_ms", ms, o->steps);
+    double split[3];
+    step_split(w, o, split);
+    h5_attr_double(f, "ms_compute", split[0]);
+    h5_attr_double(f, "ms_reduce", split[1]);
+    h5_attr_double(f, "ms_optimizer", split[2]);
     h5_write_f64(f, "loss", w->loss, w->n_total);
     free(ms);
 }
@@ -547,6 +577,11 @@ static int bench_step(const opts_t *o) {
     printf("  ms/step             mean %.2f  best %.2f  worst %.2f  stddev %.2f (%.1f%%)\n",
            1e3 * fg.st.mean, 1e3 * fg.st.best, 1e3 * fg.st.worst, 1e3 * fg.st.std,
            100.0 * fg.st.std / fg.st.mean);
+    double split[3];
+    step_split(&w, o, split);
+    printf("  split (rank 0)      forward + backward %.2f ms, gradient reduction %.2f ms (sums, "
+           "messages, waits), AdamW %.2f ms\n",
+           split[0], split[1], split[2]);
     printf("  tokens/s            %.0f\n", fg.tok_s);
     printf("  images/s            %.0f\n", fg.img_s);
     printf("  GFLOP/s             %.2f (%.3f GFLOP per step)\n", fg.gflops, fg.flops * 1e-9);

@@ -21,10 +21,28 @@ import resource
 import sys
 import time
 
-import h5py
-import numpy as np
-import torch
-import torch.nn.functional as F
+
+def _thread_environment():
+    """Runtime settings for PyTorch's own threads, set before torch (libgomp, OpenBLAS) loads:
+    Debian's torch calls the pthread OpenBLAS, whose threads and torch's OpenMP threads would
+    otherwise busy-wait against each other on a small machine (measured on 2 cores: a mean step
+    3x its best). OpenBLAS gets the same thread count as torch, and OpenMP threads sleep when
+    idle. A variable already in the environment is left alone."""
+    threads = None
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            threads = sys.argv[i + 1]
+    if threads:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+_thread_environment()
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vlm_ref  # noqa: E402  (the float64 reference model; its blocks are dtype-agnostic)
@@ -143,6 +161,8 @@ def main():
         f.attrs["schema_version"] = np.int64(1)
         f.attrs["torch_version"] = str(torch.__version__)
         f.attrs["threads"] = np.int64(torch.get_num_threads())
+        f.attrs["openblas_num_threads"] = os.environ.get("OPENBLAS_NUM_THREADS", "")
+        f.attrs["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "")
         f.attrs["max_rss_kib"] = np.int64(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         f["step_s"] = np.asarray(times, dtype=np.float64)
         f["loss"] = np.asarray(losses, dtype=np.float64)
