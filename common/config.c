@@ -67,11 +67,12 @@ typedef struct {
 #define INT64_BIG 1e15 /* upper bound of step counts */
 #define U64_MAX_D 9223372036854775807.0
 
-static const char *const g_family_names[] = {"classify",  "binding",         "mc",
-                                             "matching",  "attributes",      "counting",
-                                             "relations", "count_induction", "operators"};
+static const char *const g_family_names[] = {
+    "classify",  "binding",         "mc",        "matching", "attributes", "counting",
+    "relations", "count_induction", "operators", "captions"};
 #define VALID_FAMILIES                                                                             \
-    "classify, binding, mc, matching, attributes, counting, relations, count_induction, operators"
+    "classify, binding, mc, matching, attributes, counting, relations, count_induction, "          \
+    "operators, captions"
 #define N_FAMILIES ((int)(sizeof g_family_names / sizeof g_family_names[0]))
 
 static const char *const g_default_fonts[] = {
@@ -370,6 +371,14 @@ static const schema_key_t g_stage_keys[] = {
      .max = 1,
      .doc = "share of operator induction: `a ? b` images with one hidden operator per episode "
             "(needs data.operators) episodes"},
+    {.path = "mix.captions",
+     .kind = K_FLOAT,
+     .off = S_(mix[FAMILY_CAPTIONS]),
+     .def = 0,
+     .min = 0,
+     .max = 1,
+     .doc = "share of caption episodes: \"what is\" answered by the focus object's colour, shape "
+            "and position, three words (needs data.scenes)"},
     {.path = "mc_fake",
      .kind = K_FLOAT,
      .off = S_(mc_fake),
@@ -1272,8 +1281,8 @@ static void rule_stage_stores(const loader_t *L, const config_t *c) {
     for (int r = 0; r < c->n_runs; r++)
         for (int i = 0; i < c->runs[r].n_stages; i++) {
             const stage_config_t *s = &c->runs[r].stages[i];
-            for (int f = FAMILY_ATTRIBUTES; f <= FAMILY_COUNT_INDUCTION; f++)
-                if (s->mix[f] > 0 && c->data.scene_images == 0)
+            for (int f = FAMILY_ATTRIBUTES; f < FAMILY_COUNT; f++)
+                if (f != FAMILY_OPERATORS && s->mix[f] > 0 && c->data.scene_images == 0)
                     RULE_FAIL("run '%s' stage '%s' has %s episodes but data.scenes.images = 0 "
                               "(no scene store)",
                               c->runs[r].name, s->name, g_family_names[f]);

@@ -32,6 +32,7 @@ typedef enum {
     FAMILY_RELATIONS = 6,       /* is <shape> <relation> <shape>: yes / no */
     FAMILY_COUNT_INDUCTION = 7, /* the demos show which colour or shape is counted */
     FAMILY_OPERATORS = 8,       /* a ? b with one hidden operator per episode */
+    FAMILY_CAPTIONS = 9,        /* "what is" -> colour, shape and position of the focus object */
     FAMILY_COUNT
 } family_t;
 

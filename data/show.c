@@ -314,10 +314,10 @@ typedef struct {
 static void turn_tokens(const episode_t *ep, const vocab_t *v, int t, int *lo, int *hi) {
     int start = 1; /* after <bos> */
     if (t > 0) {
-        start = ep->answer_pos[t - 1] + 2;
+        start = ep->answer_pos[t - 1] + 1 + ep->answer_len[t - 1];
         if (start < ep->n_tokens && ep->tokens[start] == v->eot) start++;
     }
-    int end = ep->answer_pos[t] + 2;
+    int end = ep->answer_pos[t] + 1 + ep->answer_len[t];
     if (end < ep->n_tokens && ep->tokens[end] == v->eot) end++;
     *lo = start;
     *hi = end > ep->n_tokens ? ep->n_tokens : end;
@@ -423,16 +423,20 @@ static void draw_cell(canvas_t *c, const layout_t *L, int t, int x, int y) {
     yy += L->prompt_lines * line_h(PX_BODY) + 2;
     int scored = ep->answer_scored[t];
     rgb_t fg = scored ? C_LOSS : C_NOLOSS, bg = scored ? C_LOSS_BG : C_NOLOSS_BG;
-    fit(f, FONT_BOLD, PX_ANSWER, word(L->v, ep->answer_id[t]), inner - 12, cut, sizeof cut);
-    int aw = text_width(f, FONT_BOLD, PX_ANSWER, cut);
+    char answer[256] = ""; /* the answer's words (a caption has several) */
+    for (int k = 0; k < ep->answer_len[t]; k++)
+        snprintf(answer + strlen(answer), sizeof answer - strlen(answer), "%s%s", k ? " " : "",
+                 word(L->v, ep->tokens[ep->answer_pos[t] + 1 + k]));
+    int px = ep->answer_len[t] > 1 ? PX_BODY : PX_ANSWER; /* captions: smaller */
+    fit(f, FONT_BOLD, px, answer, inner - 12, cut, sizeof cut);
+    int aw = text_width(f, FONT_BOLD, px, cut);
     int chip_h = line_h(PX_ANSWER) + 4;
     fill_rect(c, x + PAD, yy, aw + 12, chip_h, bg);
-    text(c, f, FONT_BOLD, PX_ANSWER, x + PAD + 6,
-         yy + (chip_h - PX_ANSWER) / 2 + ascent(PX_ANSWER) - 2, fg, cut);
+    text(c, f, FONT_BOLD, px, x + PAD + 6, yy + (chip_h - px) / 2 + ascent(px) - 2, fg, cut);
     int lo, hi;
     turn_tokens(ep, L->v, t, &lo, &hi);
     int tx = x + PAD + aw + 12 + 6;
-    for (int k = ep->answer_pos[t] + 2; k < hi; k++) /* what follows the answer: <eot> */
+    for (int k = ep->answer_pos[t] + 1 + ep->answer_len[t]; k < hi; k++) /* then <eot> */
         tx +=
             text(c, f, FONT_REGULAR, PX_BODY, tx, yy + (chip_h - PX_BODY) / 2 + ascent(PX_BODY) - 1,
                  C_MUTED, word(L->v, ep->tokens[k])) +
@@ -481,7 +485,8 @@ static int draw_candidates(canvas_t *c, const layout_t *L, int x0, int y0) {
     fonts_t *f = L->fonts;
     char buf[256];
     if (ep->n_candidates == 0 && scene_family(ep)) {
-        snprintf(buf, sizeof buf, "answers: one task word per turn (%s questions)",
+        snprintf(buf, sizeof buf, "answers: %s per turn (%s questions)",
+                 ep->answer_len[0] > 1 ? "several task words" : "one task word",
                  task_scene_kind_name((task_scene_kind_t)(ep->family - TASK_SCENE_FAMILY_BASE)));
         text(c, f, FONT_REGULAR, PX_BODY, x0, y0 + ascent(PX_BODY), C_TEXT, buf);
         return line_h(PX_BODY);

@@ -17,9 +17,11 @@
 #define TASK_SCENE_TRIES 4096
 #define TASK_SCENE_EPISODE_TRIES 64 /* redraws of an induction episode until it is determined */
 #define TASK_SCENE_MAX_Q 6
+#define TASK_SCENE_MAX_A 3 /* caption words */
 
 static const char *KIND_NAMES[TASK_SCENE_N_KINDS] = {
-    "colour", "shape", "position", "size", "count", "relation", "count_induction", "operator"};
+    "colour",   "shape",           "position", "size",   "count",
+    "relation", "count_induction", "operator", "caption"};
 
 enum { REL_LEFT = 0, REL_RIGHT, REL_ABOVE, REL_BELOW, N_RELATIONS };
 static const char *REL_WORDS[N_RELATIONS] = {"left", "right", "above", "below"};
@@ -39,7 +41,8 @@ typedef struct {
     int64_t image;
     int n_q;
     int32_t q[TASK_SCENE_MAX_Q];
-    int32_t answer;
+    int n_answer;
+    int32_t answer[TASK_SCENE_MAX_A];
 } turn_t;
 
 /* ----------------------------------------------------------------- names and lookups */
@@ -131,6 +134,11 @@ void task_scene_source_free(task_scene_source_t *src) {
     memset(src, 0, sizeof *src);
 }
 
+/* Images whose focus object the question is about (attribute questions and captions). */
+static int uses_focus(task_scene_kind_t kind) {
+    return kind <= TASK_SCENE_SIZE || kind == TASK_SCENE_CAPTION;
+}
+
 static void check_kind(const task_scene_source_t *src, task_scene_kind_t kind) {
     if (kind < 0 || kind >= TASK_SCENE_N_KINDS) micl_fatal("unknown scene task kind %d", kind);
     if (task_scene_needs_operands(kind) && !src->store->operands)
@@ -139,7 +147,7 @@ static void check_kind(const task_scene_source_t *src, task_scene_kind_t kind) {
     if (!task_scene_needs_operands(kind) && !src->store->objects)
         micl_fatal("%s episodes need a scene store (/objects); store '%s' has none",
                    task_scene_kind_name(kind), src->store->source);
-    if (kind <= TASK_SCENE_SIZE && src->n_focus == 0)
+    if (uses_focus(kind) && src->n_focus == 0)
         micl_fatal("%s episodes need images with a focus object; split %d of store '%s' has "
                    "none",
                    task_scene_kind_name(kind), src->split, src->store->source);
@@ -161,6 +169,24 @@ static void pick_concept(rng_t *r, task_scene_kind_t kind, concept_t *c) {
 
 /* ------------------------------------------------------------------------------- turns */
 
+static void set_answer(turn_t *t, int32_t id) {
+    t->n_answer = 1;
+    t->answer[0] = id;
+}
+
+/* "what is" -> "<colour> <shape> <position>" of the focus object (its size is left out: size is
+ * the held-out question type). */
+static void caption_turn(const task_scene_source_t *src, turn_t *t) {
+    const image_store_t *s = src->store;
+    const int16_t *o = object(s, t->image, task_scene_focus(s, t->image));
+    t->q[t->n_q++] = word(src, "what");
+    t->q[t->n_q++] = word(src, "is");
+    t->n_answer = 3;
+    t->answer[0] = word(src, scenes_colour_name(o[STORE_OBJ_COLOUR]));
+    t->answer[1] = word(src, scenes_shape_name(o[STORE_OBJ_SHAPE]));
+    t->answer[2] = word(src, POSITION_WORDS[o[STORE_OBJ_X] * 3 / s->w]);
+}
+
 static void attribute_turn(const task_scene_source_t *src, const concept_t *c, turn_t *t) {
     const image_store_t *s = src->store;
     const int16_t *o = object(s, t->image, task_scene_focus(s, t->image));
@@ -173,16 +199,16 @@ static void attribute_turn(const task_scene_source_t *src, const concept_t *c, t
     }
     switch (c->kind) {
     case TASK_SCENE_COLOUR:
-        t->answer = word(src, scenes_colour_name(o[STORE_OBJ_COLOUR]));
+        set_answer(t, word(src, scenes_colour_name(o[STORE_OBJ_COLOUR])));
         break;
     case TASK_SCENE_SHAPE:
-        t->answer = word(src, scenes_shape_name(o[STORE_OBJ_SHAPE]));
+        set_answer(t, word(src, scenes_shape_name(o[STORE_OBJ_SHAPE])));
         break;
     case TASK_SCENE_POSITION:
-        t->answer = word(src, POSITION_WORDS[o[STORE_OBJ_X] * 3 / s->w]);
+        set_answer(t, word(src, POSITION_WORDS[o[STORE_OBJ_X] * 3 / s->w]));
         break;
     default: /* TASK_SCENE_SIZE */
-        t->answer = word(src, scenes_size_name(o[STORE_OBJ_SIZE]));
+        set_answer(t, word(src, scenes_size_name(o[STORE_OBJ_SIZE])));
         break;
     }
 }
@@ -205,7 +231,7 @@ static void count_turn(const task_scene_source_t *src, const concept_t *c, turn_
         f = c->by_colour ? STORE_OBJ_COLOUR : STORE_OBJ_SHAPE;
         v = c->value;
     }
-    t->answer = number(src, count_matching(src->store, t->image, f, v));
+    set_answer(t, number(src, count_matching(src->store, t->image, f, v)));
 }
 
 /* 1 if object a stands in relation rel to object b (centres >= 2 px apart on the axis),
@@ -252,7 +278,7 @@ static int relation_turn(const task_scene_source_t *src, const concept_t *c, int
     t->q[t->n_q++] = word(src, REL_WORDS[c->relation]);
     if (c->relation == REL_LEFT || c->relation == REL_RIGHT) t->q[t->n_q++] = word(src, "of");
     t->q[t->n_q++] = word(src, scenes_shape_name(ob[STORE_OBJ_SHAPE]));
-    t->answer = word(src, want ? "yes" : "no");
+    set_answer(t, word(src, want ? "yes" : "no"));
     return 1;
 }
 
@@ -264,7 +290,7 @@ static void operator_turn(const task_scene_source_t *src, const concept_t *c, tu
     if (v < 0)
         micl_fatal("operator image %lld shows %d ? %d with a < b; operator stores keep a >= b",
                    (long long)t->image, a, b);
-    t->answer = number(src, v);
+    set_answer(t, number(src, v));
 }
 
 static int is_used(int64_t img, const int64_t *used, int n_used) {
@@ -277,8 +303,8 @@ static int is_used(int64_t img, const int64_t *used, int n_used) {
 static void draw_turn(const task_scene_source_t *src, rng_t *r, const concept_t *c,
                       const int64_t *used, int n_used, turn_t *t) {
     int attribute = c->kind <= TASK_SCENE_SIZE;
-    const int64_t *pool = attribute ? src->focus : src->images;
-    int64_t n_pool = attribute ? src->n_focus : src->n_images;
+    const int64_t *pool = uses_focus(c->kind) ? src->focus : src->images;
+    int64_t n_pool = uses_focus(c->kind) ? src->n_focus : src->n_images;
     int want = c->kind == TASK_SCENE_RELATION ? (int)rng_below(r, 2) : 0;
     for (int tries = 0; tries < TASK_SCENE_TRIES; tries++) {
         memset(t, 0, sizeof *t);
@@ -286,6 +312,8 @@ static void draw_turn(const task_scene_source_t *src, rng_t *r, const concept_t 
         if (is_used(t->image, used, n_used) && n_pool > n_used) continue;
         if (attribute)
             attribute_turn(src, c, t);
+        else if (c->kind == TASK_SCENE_CAPTION)
+            caption_turn(src, t);
         else if (c->kind == TASK_SCENE_COUNT || c->kind == TASK_SCENE_COUNT_INDUCTION)
             count_turn(src, c, t);
         else if (c->kind == TASK_SCENE_OPERATOR)
@@ -319,8 +347,8 @@ static void add_turn(episode_plan_t *plan, const task_scene_source_t *src, const
     e->images[0] = t->image + src->image_base;
     e->n_question = t->n_q;
     memcpy(e->question, t->q, (size_t)t->n_q * sizeof(int32_t));
-    e->n_answer = 1;
-    e->answer[0] = t->answer;
+    e->n_answer = t->n_answer;
+    memcpy(e->answer, t->answer, (size_t)t->n_answer * sizeof(int32_t));
     e->shots = (int16_t)shots;
     e->scored = (uint8_t)scored;
 }
@@ -405,6 +433,8 @@ static void set_candidates(const task_scene_source_t *src, const concept_t *c, e
         break;
     case TASK_SCENE_RELATION:
         add_words(src, ep, yesno, 2);
+        break;
+    case TASK_SCENE_CAPTION: /* an open answer of several words */
         break;
     case TASK_SCENE_OPERATOR: {
         int64_t q = ep->turns[ep->n_turns - 1].images[0] - src->image_base;

@@ -9,10 +9,10 @@
  *
  * Turn layout (as in episode.h): [USER:] <image> question-words [ASSISTANT:] answer [<eot>]; the
  * question words are task words of the vocabulary (vocab.h) chosen per kind, the answer is one
- * task word. Targets follow the any-shot rule: a turn is scored when its answer is predictable
- * from what came before - always for the direct questions (attributes, counting, relations),
- * and from the second turn on for the induction kinds, whose concept is only shown by the
- * demos. answer_shots is -1 for direct questions and the number of earlier turns otherwise.
+ * task word (a caption: three). Targets follow the any-shot rule: a turn is scored when its answer
+ * is predictable from what came before - always for the direct questions (attributes, counting,
+ * relations), and from the second turn on for the induction kinds, whose concept is only shown by
+ * the demos. answer_shots is -1 for direct questions and the number of earlier turns otherwise.
  *
  * Kinds, their question words, answers and evaluation candidates:
  *
@@ -26,15 +26,18 @@
  *   TASK_SCENE_COUNT_INDUCTION how many              "0".."max"        "0".."max_objects"
  *   TASK_SCENE_OPERATOR        what result           number word       the distinct results of
  *                                                                      + - x on the query
+ *   TASK_SCENE_CAPTION         what is               colour shape      (open: 3 words)
+ *                                                    position
  *
  * The attribute kinds ask about the focus object of an image: its only object, or its only
  * large object when all the others are small; images without one are never used. Position is
- * the third of the image width that holds the object's centre. COUNT counts objects of one
- * shape per episode (0 included). RELATION takes one relation per episode (left of, right of,
- * above, below; centres at least 2 pixels apart on that axis) and two objects of shapes that
- * occur once in the image; yes and no are equally likely. COUNT_INDUCTION hides one colour or
- * shape per episode and answers how many objects have it. OPERATOR (operator store) hides one
- * operator among + - x per episode; an image shows `a ? b` with a >= b, the answer is the
+ * the third of the image width that holds the object's centre. CAPTION describes the focus
+ * object in three answer words (colour, shape, position; not its size, the held-out type). COUNT
+ * counts objects of one shape per episode (0 included). RELATION takes one relation per episode
+ * (left of, right of, above, below; centres at least 2 pixels apart on that axis) and two objects
+ * of shapes that occur once in the image; yes and no are equally likely. COUNT_INDUCTION hides one
+ * colour or shape per episode and answers how many objects have it. OPERATOR (operator store) hides
+ * one operator among + - x per episode; an image shows `a ? b` with a >= b, the answer is the
  * result. SIZE is the held-out question type: the train builder refuses it
  * (task_scene_trained).
  *
@@ -58,6 +61,7 @@ typedef enum {
     TASK_SCENE_RELATION,
     TASK_SCENE_COUNT_INDUCTION,
     TASK_SCENE_OPERATOR,
+    TASK_SCENE_CAPTION,
     TASK_SCENE_N_KINDS
 } task_scene_kind_t;
 

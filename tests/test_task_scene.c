@@ -129,6 +129,11 @@ static int unique_shape(const image_store_t *s, int64_t i, int shape) {
 static const char *direct_answer(const image_store_t *s, const vocab_t *v, int64_t img,
                                  const int32_t *q, int nq) {
     static char buf[16];
+    if (nq == 2 && !strcmp(w(v, q[0]), "what") && !strcmp(w(v, q[1]), "is")) {
+        int f = focus(s, img); /* a caption: its first word (check_caption checks all three) */
+        CHECK(f >= 0);
+        return scenes_colour_name(obj(s, img, f)[STORE_OBJ_COLOUR]);
+    }
     if (nq == 2 && !strcmp(w(v, q[0]), "what") && strcmp(w(v, q[1]), "result")) {
         int f = focus(s, img);
         CHECK(f >= 0);
@@ -240,6 +245,29 @@ static int query_determined_here(const image_store_t *s, const vocab_t *v, const
 
 /* ------------------------------------------------------------------- episode checks */
 
+/* A caption turn: colour, shape and position of the focus object, three answer tokens, each
+ * the target of the token before it when the turn is scored; never a size word. */
+static void check_caption(const image_store_t *s, const vocab_t *v, const episode_t *ep, int t,
+                          int scored) {
+    int64_t img = ep->images[t];
+    int f = focus(s, img);
+    CHECK(f >= 0);
+    const int16_t *o = obj(s, img, f);
+    int x = o[STORE_OBJ_X];
+    const char *want[3] = {scenes_colour_name(o[STORE_OBJ_COLOUR]),
+                           scenes_shape_name(o[STORE_OBJ_SHAPE]),
+                           3 * x < s->w       ? "left"
+                           : 3 * x < 2 * s->w ? "middle"
+                                              : "right"};
+    CHECK(ep->answer_len[t] == 3);
+    for (int i = 0; i < 3; i++) {
+        int32_t tok = ep->tokens[ep->answer_pos[t] + 1 + i];
+        CHECK(!strcmp(w(v, tok), want[i]));
+        CHECK(strcmp(w(v, tok), "small") && strcmp(w(v, tok), "large"));
+        CHECK(ep->targets[ep->answer_pos[t] + i] == (scored ? tok : -1));
+    }
+}
+
 static void check_episode(const task_scene_source_t *src, task_scene_kind_t kind,
                           const episode_t *ep, int eval) {
     const image_store_t *s = src->store;
@@ -267,6 +295,7 @@ static void check_episode(const task_scene_source_t *src, task_scene_kind_t kind
         CHECK(ep->answer_scored[t] == scored);
         CHECK(ep->targets[ep->answer_pos[t]] == (scored ? ep->answer_id[t] : -1));
         CHECK(ep->answer_shots[t] == (induction ? t : -1));
+        if (kind == TASK_SCENE_CAPTION) check_caption(s, v, ep, t, scored);
         /* no image twice */
         for (int u = 0; u < t; u++)
             CHECK(ep->images[u] != img);
@@ -279,14 +308,16 @@ static void check_episode(const task_scene_source_t *src, task_scene_kind_t kind
         n_scored += ep->targets[i] >= 0;
     int expect = 0;
     for (int t = 0; t < ep->n_images; t++)
-        expect += ep->answer_scored[t];
+        expect += ep->answer_scored[t] * (kind == TASK_SCENE_CAPTION ? 3 : 1);
     CHECK(n_scored == expect);
-    if (eval) {
+    if (eval && kind == TASK_SCENE_CAPTION) {
+        CHECK(ep->n_candidates == 0); /* an open answer */
+    } else if (eval) {
         int in = 0;
         for (int c = 0; c < ep->n_candidates; c++)
             in |= ep->candidates[c] == ep->answer_id[ep->n_images - 1];
         CHECK(in);
-        static const int n_cand[] = {6, 6, 3, 2, 7, 2, 7, 0};
+        static const int n_cand[] = {6, 6, 3, 2, 7, 2, 7, 0, 0};
         if (kind != TASK_SCENE_OPERATOR) CHECK(ep->n_candidates == n_cand[kind]);
         if (kind == TASK_SCENE_OPERATOR) CHECK(ep->n_candidates >= 1 && ep->n_candidates <= 3);
     }

@@ -161,6 +161,9 @@ static void family_plan(const trainer_t *t, const stage_config_t *s, int family,
     case FAMILY_OPERATORS:
         task_scene_train_plan(&t->src_op, r, TASK_SCENE_OPERATOR, items, plan);
         break;
+    case FAMILY_CAPTIONS:
+        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_CAPTION, items, plan);
+        break;
     default:
         micl_fatal("stage '%s': unknown family %d", s->name, family);
     }
