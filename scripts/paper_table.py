@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""paper_table.py RESULTS.h5 [-o OUT.png] [--md OUT.md] - the recipe against its baselines.
+"""paper_table.py RESULTS.h5 [-o OUT.png] [--md OUT.md] [--recipe M] [--baselines M,M]
+- the recipe against its baselines.
 
 Reads the results of `micl sweep configs/paper_repro.cfg` (axes `run` x `seed`) or of
 `micl train configs/paper_repro.cfg` (one seed) and prints, as a Markdown table, each model's
@@ -17,6 +18,7 @@ benchmarks (all but zeroshot). Then it checks the outcomes the recipe should sho
 
 The figure has one panel per (benchmark, ways): accuracy against shots, one line per model
 (mean over seeds, error bars: standard deviation over seeds), chance dotted.
+Exit status: 0 when every check passes, 1 when one fails.
 Run with Debian's interpreter: /usr/bin/python3 scripts/paper_table.py RESULTS.h5
 """
 import argparse
@@ -100,11 +102,16 @@ def fmt(m, h):
 
 
 def main():
+    global RECIPE, BASELINES
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     ap.add_argument("-o", "--out", default=None, help="shot-curve figure (PNG)")
     ap.add_argument("--md", default=None, help="also write the table and checks to this file")
+    ap.add_argument("--recipe", default=RECIPE, help="the model the checks are about")
+    ap.add_argument("--baselines", default=",".join(BASELINES),
+                    help="comma-separated baseline models")
     a = ap.parse_args()
+    RECIPE, BASELINES = a.recipe, [b for b in a.baselines.split(",") if b]
     f = h5py.File(a.results, "r")
     models = model_runs(f)
     per = {m: [cells(f, r) for r in runs] for m, runs in models.items()}

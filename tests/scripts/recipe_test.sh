@@ -35,4 +35,15 @@ for run in ("instr", "recipe"):
             print(f"{run}: eval/{k} differs"); bad += 1
 sys.exit(1 if bad else 0)
 PY
+# the table script on these results: one row per model, every ICL benchmark, the checks and a
+# figure with one panel per (benchmark, ways)
+rc=0
+"$PY" "$SRC/scripts/paper_table.py" out1/results.h5 --recipe recipe --baselines instr \
+  -o table.png --md table.md > table.out || rc=$?
+[ "$rc" -le 1 ] || { echo "paper_table.py failed ($rc)"; cat table.out; exit 1; }
+for want in "| instr | 1 |" "| recipe | 1 |" "openmi" "operator_induction" "ICL avg" \
+            "ICL average: recipe"; do
+  grep -qF -- "$want" table.md || { echo "table.md lacks '$want'"; cat table.md; exit 1; }
+done
+[ -s table.png ] || { echo "no figure"; exit 1; }
 echo "recipe_test: ok"
