@@ -4,8 +4,11 @@
 
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "h5util.h"
@@ -286,6 +289,19 @@ static void read_sweep(hid_t f, const char *path, results_t *r) {
         free(ids[i]);
     free(vals), free(keys), free(ids);
     H5Gclose(g);
+}
+
+void results_header(results_t *r, char *config_text, const char *config_path, int world_size) {
+    r->config_text = config_text;
+    snprintf(r->config_path, sizeof r->config_path, "%s", config_path);
+    r->world_size = world_size;
+    r->threads = omp_get_max_threads();
+    if (gethostname(r->hostname, sizeof r->hostname) != 0)
+        snprintf(r->hostname, sizeof r->hostname, "?");
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(r->created, sizeof r->created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
 }
 
 void results_write(const char *path, const results_t *r) {

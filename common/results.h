@@ -102,6 +102,9 @@ void curve_read(hid_t g, curve_t *c);
 /* Wilson score interval for k successes out of n at 95%. */
 void results_wilson(int64_t k, int64_t n, double *lo, double *hi);
 
+/* The header of a results file about to be written: the config's text and path, the world
+ * size, this process's OpenMP thread count, the host name and the UTC time now. */
+void results_header(results_t *r, char *config_text, const char *config_path, int world_size);
 void results_write(const char *path, const results_t *r);
 void results_read(const char *path, results_t *r);
 void results_free(results_t *r);

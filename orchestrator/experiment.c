@@ -145,16 +145,7 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
 
 static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
     memset(r, 0, sizeof *r);
-    r->config_text = cfg->text;
-    snprintf(r->config_path, sizeof r->config_path, "%s", cfg->path);
-    r->world_size = comm->size;
-    r->threads = omp_get_max_threads();
-    if (gethostname(r->hostname, sizeof r->hostname) != 0)
-        snprintf(r->hostname, sizeof r->hostname, "?");
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(r->created, sizeof r->created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    results_header(r, cfg->text, cfg->path, comm->size);
 }
 
 /* Appends the result record of `run`, named, with its checkpoint path. */

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <libgen.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,16 +69,7 @@ static void nap(void) {
 
 static void fill_header(sweep_t *s, const config_t *base) {
     results_t *r = &s->res;
-    r->config_text = base->text;
-    snprintf(r->config_path, sizeof r->config_path, "%s", base->path);
-    r->world_size = s->world->size;
-    r->threads = omp_get_max_threads();
-    if (gethostname(r->hostname, sizeof r->hostname) != 0)
-        snprintf(r->hostname, sizeof r->hostname, "?");
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(r->created, sizeof r->created, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    results_header(r, base->text, base->path, s->world->size);
     results_sweep_t *sw = &r->sweep;
     sw->present = 1;
     snprintf(sw->config_hash, sizeof sw->config_hash, "%s", s->plan->config_hash);

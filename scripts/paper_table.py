@@ -97,10 +97,11 @@ def shot_gain(c, bench):
     return float(np.mean(gains)) if gains else float("nan")
 
 
-def fmt(m, h, digits=3):
-    return f"{m:+.{digits}f}" if digits == 1 and math.isnan(h) else (
-        f"{m:.{digits}f}" if math.isnan(h) else
-        (f"{m:+.{digits}f} ±{h:.{digits}f}" if digits == 1 else f"{m:.{digits}f} ±{h:.{digits}f}"))
+def fmt(m, h, points=False):
+    """An accuracy (3 decimals) or, with points, a signed difference in points (1 decimal),
+    with its interval's half-width when there is one."""
+    v = f"{m:+.1f}" if points else f"{m:.3f}"
+    return v if math.isnan(h) else v + (f" ±{h:.1f}" if points else f" ±{h:.3f}")
 
 
 def main():
@@ -169,8 +170,8 @@ def main():
             if has_zs:
                 dz = [100 * (score(x, "zeroshot") - score(y, "zeroshot"))
                       for x, y in zip(per[m][:k], per[RECIPE][:k])]
-                zs = f"; zeroshot {fmt(*mean_ci(dz), digits=1)} points"
-            checks.append((None, f"ablation {m}: ICL average {fmt(*mean_ci(d), digits=1)} points "
+                zs = f"; zeroshot {fmt(*mean_ci(dz), points=True)} points"
+            checks.append((None, f"ablation {m}: ICL average {fmt(*mean_ci(d), points=True)} points "
                            f"vs the recipe (paired by seed, 95% interval){zs}"))
     lines.append("")
     for ok, text in checks:
