@@ -7,6 +7,7 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <omp.h>
 #include <string.h>
 
 #include "../common/error.h"
@@ -76,6 +77,10 @@ void comm_tree_free(comm_tree_t *t) {
     memset(t, 0, sizeof *t);
 }
 
+void comm_tree_pair_leaves(comm_tree_t *t, int on) {
+    t->pair_leaves = on;
+}
+
 static void add_into(float *restrict a, const float *restrict b, size_t n) {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)
@@ -91,6 +96,20 @@ static int owner_of(int leaf, int m, int size) {
     return size - 1;
 }
 
+/* Leaves lo -> out and lo + 1 -> tmp at the same time, each on half of the threads (the
+ * kernels give the same bits for any thread count). Nested teams need a second active level;
+ * with 2 threads the kernels inside run on their calling thread. */
+static void leaf_pair(int lo, float *out, float *tmp, comm_leaf_fn leaf, void *ctx) {
+    int threads = omp_get_max_threads(), inner = threads / 2;
+    if (inner > 1 && omp_get_max_active_levels() < 2) omp_set_max_active_levels(2);
+#pragma omp parallel num_threads(2)
+    {
+        int s = omp_get_thread_num();
+        omp_set_num_threads(s == 0 ? inner : threads - inner);
+        leaf(lo + s, s == 0 ? out : tmp, ctx);
+    }
+}
+
 /* Sum of leaves [lo, hi) computed locally into out, using scratch[level+1..]. */
 static void local_node(comm_tree_t *t, int lo, int hi, int level, float *out, comm_leaf_fn leaf,
                        void *ctx) {
@@ -99,9 +118,13 @@ static void local_node(comm_tree_t *t, int lo, int hi, int level, float *out, co
         return;
     }
     int mid = lo + (hi - lo) / 2;
-    local_node(t, lo, mid, level + 1, out, leaf, ctx);
     float *tmp = t->scratch[level + 1];
-    local_node(t, mid, hi, level + 1, tmp, leaf, ctx);
+    if (hi - lo == 2 && t->pair_leaves && omp_get_max_threads() >= 2) {
+        leaf_pair(lo, out, tmp, leaf, ctx);
+    } else {
+        local_node(t, lo, mid, level + 1, out, leaf, ctx);
+        local_node(t, mid, hi, level + 1, tmp, leaf, ctx);
+    }
     add_into(out, tmp, t->n);
 }
 

@@ -239,9 +239,9 @@ static int check_config(const vlm_config_t *c, int max_tokens, int max_images, c
     return 1;
 }
 
-vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char *err,
-                  size_t err_len) {
-    if (!check_config(cfg, max_tokens, max_images, err, err_len)) return NULL;
+/* A model with its own activations; its parameter arena is `shared`'s when given (a sibling),
+ * else a new zeroed one. */
+static vlm_t *create(const vlm_config_t *cfg, int max_tokens, int max_images, vlm_t *shared) {
     vlm_t *m = micl_calloc(1, sizeof(vlm_t));
     m->cfg = *cfg;
     if (m->cfg.channels == 0) m->cfg.channels = 1; /* configs made before colour images */
@@ -269,8 +269,13 @@ vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char 
         tw->res = micl_calloc((size_t)layers[i] + 1, sizeof(float *));
     }
     build_table(m);
-    m->arena = micl_alloc_aligned(4 * m->n_params * sizeof(float));
-    memset(m->arena, 0, 4 * m->n_params * sizeof(float));
+    if (shared) {
+        m->arena = shared->arena;
+        m->arena_shared = 1;
+    } else {
+        m->arena = micl_alloc_aligned(4 * m->n_params * sizeof(float));
+        memset(m->arena, 0, 4 * m->n_params * sizeof(float));
+    }
     m->grads = m->arena + m->n_params;
     carver_t cv = {NULL, 0};
     layout_activations(m, &cv);
@@ -283,12 +288,22 @@ vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char 
     return m;
 }
 
+vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char *err,
+                  size_t err_len) {
+    if (!check_config(cfg, max_tokens, max_images, err, err_len)) return NULL;
+    return create(cfg, max_tokens, max_images, NULL);
+}
+
+vlm_t *vlm_create_sibling(vlm_t *base) {
+    return create(&base->cfg, base->max_tokens, base->max_images, base);
+}
+
 void vlm_free(vlm_t *m) {
     if (!m) return;
     if (m->n_tensors > 0) free((void *)m->tensors[0].name); /* the name block */
     free(m->tensors);
     free(m->init_kind);
-    free(m->arena);
+    if (!m->arena_shared) free(m->arena);
     free(m->act_arena);
     vlm_tower_t *towers[2] = {&m->enc, &m->dec};
     for (int i = 0; i < 2; i++) {

@@ -73,6 +73,11 @@ typedef struct vlm vlm_t;
 /* Validates the config (returns NULL and writes a message into err on a bad shape). */
 vlm_t *vlm_create(const vlm_config_t *cfg, int max_tokens, int max_images, char *err,
                   size_t err_len);
+/* A second model over base's parameter arena (same config and capacity, its own activations), so
+ * that two micro-batches can run forward and backward at the same time. The siblings share the
+ * parameters, the AdamW moments and the arena's gradient block: each concurrent pass must bind
+ * its own gradient buffer (vlm_bind_grads). Free it before base. */
+vlm_t *vlm_create_sibling(vlm_t *base);
 void vlm_free(vlm_t *m);
 const vlm_config_t *vlm_config(const vlm_t *m);
 

@@ -46,8 +46,9 @@ struct vlm {
     int n_tensors;
     vlm_tensor_t *tensors;
     int *init_kind;
-    float *arena; /* params | grads | adam m | adam v */
-    float *grads; /* where the passes add gradients: the arena's grads or a bound buffer */
+    float *arena;     /* params | grads | adam m | adam v */
+    int arena_shared; /* 1: a sibling's view of another model's arena (vlm_create_sibling) */
+    float *grads;     /* where the passes add gradients: the arena's grads or a bound buffer */
     int enc_patch_w, enc_patch_b, enc_pos, enc_ln_w, enc_ln_b;
     int proj_fc1_w, proj_fc1_b, proj_fc2_w, proj_fc2_b;
     int dec_tok, dec_ln_w, dec_ln_b, head_w, head_b;

@@ -40,8 +40,14 @@ typedef struct {
     int n_img_stores;
     episode_t *eps;
     int max_seqs;
-    int32_t *tok, *tgt;
-    uint8_t *pix;
+    /* what a micro-batch's pass uses, for i % 2: with 2+ threads two micro-batches run at once
+     * (comm_tree_pair_leaves) on sibling models over the same parameters */
+    struct {
+        vlm_t *m;
+        int32_t *tok, *tgt;
+        uint8_t *pix;
+    } slot[2];
+    int n_slots;
     int max_tokens, max_images;
     comm_tree_t tree;
     float *grad;
@@ -235,8 +241,8 @@ static void gather_image(const trainer_t *t, int64_t id, uint8_t *dst) {
     store_copy_image(t->img_store[k], id - t->img_base[k], model_channels(t), dst);
 }
 
-/* Packs episodes [lo, hi) into a padded batch. */
-static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t *b) {
+/* Packs episodes [lo, hi) into a padded batch in slot k's buffers. */
+static void pack_batch(trainer_t *t, int k_slot, episode_t *eps, int lo, int hi, vlm_batch_t *b) {
     const vocab_t *v = t->a->vocab;
     const image_store_t *st = t->a->store;
     int T = 1;
@@ -249,22 +255,23 @@ static void pack_batch(trainer_t *t, episode_t *eps, int lo, int hi, vlm_batch_t
     int n_img = 0;
     for (int j = lo; j < hi; j++) {
         episode_t *ep = &eps[j];
-        int32_t *tk = t->tok + (size_t)(j - lo) * T, *tg = t->tgt + (size_t)(j - lo) * T;
+        int32_t *tk = t->slot[k_slot].tok + (size_t)(j - lo) * T;
+        int32_t *tg = t->slot[k_slot].tgt + (size_t)(j - lo) * T;
         for (int p = 0; p < T; p++) {
             tk[p] = p < ep->n_tokens ? ep->tokens[p] : v->pad;
             tg[p] = p < ep->n_tokens ? ep->targets[p] : -1;
         }
         for (int k = 0; k < ep->n_images; k++, n_img++) {
             if (n_img >= t->max_images) micl_fatal("batch exceeds image capacity");
-            gather_image(t, ep->images[k], t->pix + (size_t)n_img * npix);
+            gather_image(t, ep->images[k], t->slot[k_slot].pix + (size_t)n_img * npix);
         }
     }
     b->B = B;
     b->T = T;
-    b->tokens = t->tok;
-    b->targets = t->tgt;
+    b->tokens = t->slot[k_slot].tok;
+    b->targets = t->slot[k_slot].tgt;
     b->n_images = n_img;
-    b->pixels = t->pix;
+    b->pixels = t->slot[k_slot].pix;
     b->image_token = v->image;
 }
 
@@ -297,23 +304,24 @@ static void count_icl(const float *logits, int vocab, const episode_t *eps, int 
 
 static void micro_batch_grad(int i, float *out, void *ctx) {
     trainer_t *t = ctx;
-    int lo, hi;
+    int lo, hi, k = i % t->n_slots;
+    vlm_t *m = t->slot[k].m;
     micro_range(t, i, &lo, &hi);
     vlm_batch_t b;
-    pack_batch(t, t->eps, lo, hi, &b);
+    pack_batch(t, k, t->eps, lo, hi, &b);
     double *st = t->mb_stats + (size_t)(i - t->mb_lo) * N_STATS;
     memset(st, 0, N_STATS * sizeof(double));
-    vlm_bind_grads(t->m, out); /* the gradient goes straight into the tree's buffer */
-    vlm_zero_grads(t->m);
+    vlm_bind_grads(m, out); /* the gradient goes straight into the tree's buffer */
+    vlm_zero_grads(m);
     int64_t n_targets = 0;
-    st[STAT_LOSS] = vlm_forward(t->m, &b, &n_targets);
+    st[STAT_LOSS] = vlm_forward(m, &b, &n_targets);
     st[STAT_TARGETS] = (double)n_targets;
-    count_icl(vlm_logits(t->m), vlm_config(t->m)->vocab, t->eps, lo, hi, st);
+    count_icl(vlm_logits(m), vlm_config(m)->vocab, t->eps, lo, hi, st);
     for (int j = lo; j < hi; j++)
         st[STAT_TOKENS] += t->eps[j].n_tokens;
     st[STAT_IMAGES] = b.n_images;
-    vlm_backward(t->m, t->step_targets > 0 ? 1.0f / (float)t->step_targets : 0.0f);
-    vlm_bind_grads(t->m, NULL);
+    vlm_backward(m, t->step_targets > 0 ? 1.0f / (float)t->step_targets : 0.0f);
+    vlm_bind_grads(m, NULL);
 }
 
 /* ---- setup ------------------------------------------------------------------------------ */
@@ -385,12 +393,17 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
         if (n > t->max_seqs) t->max_seqs = n;
     }
     t->eps = micl_malloc((size_t)t->max_seqs * sizeof(episode_t));
-    t->tok = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
-    t->tgt = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
-    t->pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h * (size_t)a->store->w *
-                         (size_t)model_channels(t));
+    t->n_slots = omp_get_max_threads() >= 2 ? 2 : 1;
+    for (int k = 0; k < t->n_slots; k++) {
+        t->slot[k].m = k == 0 ? m : vlm_create_sibling(m);
+        t->slot[k].tok = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
+        t->slot[k].tgt = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
+        t->slot[k].pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h *
+                                     (size_t)a->store->w * (size_t)model_channels(t));
+    }
     size_t n = vlm_num_params(m);
     comm_tree_init(&t->tree, n, a->cfg->train.micro_batches);
+    comm_tree_pair_leaves(&t->tree, t->n_slots == 2);
     t->grad = micl_alloc_aligned(n * sizeof(float));
     t->decay = micl_malloc(n);
     for (int i = 0; i < vlm_num_tensors(m); i++) {
@@ -407,9 +420,12 @@ static void trainer_free(trainer_t *t) {
     if (t->has_op) task_scene_source_free(&t->src_op);
     store_index_free(&t->train_ix);
     free(t->eps);
-    free(t->tok);
-    free(t->tgt);
-    free(t->pix);
+    for (int k = 0; k < t->n_slots; k++) {
+        if (k > 0) vlm_free(t->slot[k].m);
+        free(t->slot[k].tok);
+        free(t->slot[k].tgt);
+        free(t->slot[k].pix);
+    }
     comm_tree_free(&t->tree);
     free(t->grad);
     free(t->decay);

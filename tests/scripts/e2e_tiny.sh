@@ -1,40 +1,44 @@
 #!/usr/bin/env bash
 # e2e_tiny.sh MICL SRC WORK - prepare the tiny stores, train the tiny config under mpirun with
-# np=1 and np=2, and require bit-identical checkpoints (params, AdamW moments) and identical
-# evaluation tables; then run `micl report` and `micl eval --checkpoint` on the result.
+# np=1 and np=2, and with np=1 on 3 threads (two micro-batches at once on 1 + 2 threads), and
+# require bit-identical checkpoints (params, AdamW moments) and identical evaluation tables; then
+# run `micl report` and `micl eval --checkpoint` on the result.
 set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3
 PY=/usr/bin/python3
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 sed 's|^output_dir = .*|output_dir = "out1";|' "$SRC/configs/tiny.cfg" > np1.cfg
 sed 's|^output_dir = .*|output_dir = "out2";|' "$SRC/configs/tiny.cfg" > np2.cfg
+sed 's|^output_dir = .*|output_dir = "out3";|' "$SRC/configs/tiny.cfg" > t3.cfg
 "$MICL" data prepare np1.cfg
 mpirun -np 1 "$MICL" train np1.cfg > np1.log
 mpirun -np 2 "$MICL" train np2.cfg > np2.log
+OMP_NUM_THREADS=3 "$MICL" train t3.cfg > t3.log
 grep -q "step .*loss .*tok/s .*ETA" np1.log || { echo "no progress line"; cat np1.log; exit 1; }
 "$PY" - <<'PY'
 import h5py, numpy as np, sys
 bad = 0
-for run in ("base", "icl"):
-    a, b = h5py.File(f"out1/{run}.ckpt.h5", "r"), h5py.File(f"out2/{run}.ckpt.h5", "r")
-    for k in ("params", "adam_m", "adam_v"):
-        x, y = a[k][()], b[k][()]
-        same = x.tobytes() == y.tobytes()
-        print(f"{run}/{k}: {x.size} floats, np1 vs np2 bit-identical: {same}")
-        bad += not same
-    for k in ("step", "stage", "stage_step"):
-        if a.attrs[k] != b.attrs[k]:
-            print(f"{run}: attribute {k} differs"); bad += 1
-ra, rb = h5py.File("out1/results.h5", "r"), h5py.File("out2/results.h5", "r")
-assert ra.attrs["schema_version"] == 1
-for run in ("base", "icl"):
-    for k in ("correct", "episodes", "accuracy"):
-        if not np.array_equal(ra[f"runs/{run}/eval/{k}"][()], rb[f"runs/{run}/eval/{k}"][()]):
-            print(f"{run}: eval/{k} differs"); bad += 1
-    for k in ("loss", "grad_norm"):
-        if not np.array_equal(ra[f"runs/{run}/train/{k}"][()], rb[f"runs/{run}/train/{k}"][()]):
-            print(f"{run}: train/{k} differs"); bad += 1
-    assert len(ra[f"runs/{run}/train/step"]) > 0
+for other, what in (("out2", "np1 vs np2"), ("out3", "1 vs 3 threads")):
+    for run in ("base", "icl"):
+        a, b = h5py.File(f"out1/{run}.ckpt.h5", "r"), h5py.File(f"{other}/{run}.ckpt.h5", "r")
+        for k in ("params", "adam_m", "adam_v"):
+            x, y = a[k][()], b[k][()]
+            same = x.tobytes() == y.tobytes()
+            print(f"{run}/{k}: {x.size} floats, {what} bit-identical: {same}")
+            bad += not same
+        for k in ("step", "stage", "stage_step"):
+            if a.attrs[k] != b.attrs[k]:
+                print(f"{run}: attribute {k} differs ({what})"); bad += 1
+    ra, rb = h5py.File("out1/results.h5", "r"), h5py.File(f"{other}/results.h5", "r")
+    assert ra.attrs["schema_version"] == 1
+    for run in ("base", "icl"):
+        for k in ("correct", "episodes", "accuracy"):
+            if not np.array_equal(ra[f"runs/{run}/eval/{k}"][()], rb[f"runs/{run}/eval/{k}"][()]):
+                print(f"{run}: eval/{k} differs ({what})"); bad += 1
+        for k in ("loss", "grad_norm"):
+            if not np.array_equal(ra[f"runs/{run}/train/{k}"][()], rb[f"runs/{run}/train/{k}"][()]):
+                print(f"{run}: train/{k} differs ({what})"); bad += 1
+        assert len(ra[f"runs/{run}/train/step"]) > 0
 sys.exit(1 if bad else 0)
 PY
 "$MICL" report out1/results.h5 | tee report.txt
