@@ -305,11 +305,19 @@ static void draw_turn(const task_scene_source_t *src, rng_t *r, const concept_t 
     int attribute = c->kind <= TASK_SCENE_SIZE;
     const int64_t *pool = uses_focus(c->kind) ? src->focus : src->images;
     int64_t n_pool = uses_focus(c->kind) ? src->n_focus : src->n_images;
-    int want = c->kind == TASK_SCENE_RELATION ? (int)rng_below(r, 2) : 0;
+    /* relations: whether the relation holds; size: which size the focus object has, drawn
+     * evenly (most focus objects are large, so without this a model that always answers
+     * "large" would look right on the held-out question type) */
+    int want =
+        c->kind == TASK_SCENE_RELATION || c->kind == TASK_SCENE_SIZE ? (int)rng_below(r, 2) : 0;
     for (int tries = 0; tries < TASK_SCENE_TRIES; tries++) {
         memset(t, 0, sizeof *t);
         t->image = pool[rng_below(r, (uint64_t)n_pool)];
         if (is_used(t->image, used, n_used) && n_pool > n_used) continue;
+        if (c->kind == TASK_SCENE_SIZE &&
+            object(src->store, t->image, task_scene_focus(src->store, t->image))[STORE_OBJ_SIZE] !=
+                want)
+            continue;
         if (attribute)
             attribute_turn(src, c, t);
         else if (c->kind == TASK_SCENE_CAPTION)

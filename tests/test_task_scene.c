@@ -335,6 +335,7 @@ static int same_episode(const episode_t *a, const episode_t *b) {
 static void check_kind(const task_scene_source_t *src, task_scene_kind_t kind, int *seen_yes,
                        int *seen_no) {
     static episode_t ep, again;
+    int large = 0, small = 0;
     for (int e = 0; e < 200; e++) {
         rng_t r = rng_make(3, RNG_STREAM_TEST, (uint64_t)e);
         if (task_scene_trained(kind)) {
@@ -357,6 +358,17 @@ static void check_kind(const task_scene_source_t *src, task_scene_kind_t kind, i
             *seen_yes += !strcmp(a, "yes");
             *seen_no += !strcmp(a, "no");
         }
+        if (kind == TASK_SCENE_SIZE)
+            for (int t = 0; t < ep.n_turns; t++) {
+                large += !strcmp(w(src->vocab, ep.answer_id[t]), "large");
+                small += !strcmp(w(src->vocab, ep.answer_id[t]), "small");
+            }
+    }
+    /* the held-out size question draws its answers evenly, although most focus objects are
+     * large: 600 answers, so a share outside 40-60% would be a 5-sigma event */
+    if (kind == TASK_SCENE_SIZE) {
+        printf("size answers: %d large, %d small\n", large, small);
+        CHECK(large + small == 600 && large >= 240 && large <= 360);
     }
     printf("%-16s ok\n", task_scene_kind_name(kind));
 }
