@@ -32,6 +32,16 @@ void kern_matmul_forward(float *out, const float *inp, const float *w, const flo
  * dbias += column sums of dout (skipped if dbias is NULL). */
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                           const float *w, int64_t M, int K, int N);
+/* The MLP's first layer with its GELU fused: pre = inp W^T + bias, act = gelu(pre); the same
+ * bits as kern_matmul_forward then kern_gelu_forward. */
+void kern_matmul_gelu_forward(float *pre, float *act, const float *inp, const float *w,
+                              const float *bias, int64_t M, int K, int N, float *scratch);
+/* kern_matmul_backward of a layer whose input was gelu(gelu_pre), with the GELU backward fused:
+ * dinp = (dout W) * gelu'(gelu_pre), the same bits as kern_matmul_backward then
+ * kern_gelu_backward. gelu_pre NULL: kern_matmul_backward. */
+void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                               const float *inp, const float *w, const float *gelu_pre, int64_t M,
+                               int K, int N);
 /* General product C[M x N] (=, or += if accumulate) A B, with A read as a[i*rsa + k*csa]
  * (rsa == 1 or csa == 1) and B row-major [K x N] with row stride ldb. */
 void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,

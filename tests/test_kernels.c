@@ -96,6 +96,32 @@ static void test_matmul(int64_t M, int K, int N) {
     free(ry), free(rdx), free(rdw), free(rdb);
 }
 
+/* The fused GELU epilogues give exactly the bits of the separate kernels. */
+static void test_matmul_gelu(int64_t M, int K, int N) {
+    float *x = rand_buf((size_t)M * K, 1.0f), *w = rand_buf((size_t)N * K, 0.5f);
+    float *b = rand_buf((size_t)N, 1.0f), *dy = rand_buf((size_t)M * K, 1.0f);
+    float *scratch = micl_malloc(sizeof(float) * kern_matmul_scratch_floats(K, N) + 4);
+    size_t mn = (size_t)(M * N);
+    float *pre1 = micl_malloc(sizeof(float) * mn + 4), *act1 = micl_malloc(sizeof(float) * mn + 4);
+    float *pre2 = micl_malloc(sizeof(float) * mn + 4), *act2 = micl_malloc(sizeof(float) * mn + 4);
+    float *dx1 = micl_malloc(sizeof(float) * mn + 4), *dx2 = micl_malloc(sizeof(float) * mn + 4);
+    float *dw1 = calloc((size_t)N * K, sizeof(float)), *dw2 = calloc((size_t)N * K, sizeof(float));
+    kern_matmul_forward(pre1, x, w, b, M, K, N, scratch);
+    kern_gelu_forward(act1, pre1, (int64_t)mn);
+    kern_matmul_gelu_forward(pre2, act2, x, w, b, M, K, N, scratch);
+    /* a layer [K x N] fed by act: its dinp [M x N] through GELU' of pre */
+    kern_matmul_backward(dx1, dw1, NULL, dy, act1, w, M, N, K);
+    kern_gelu_backward(dx1, pre1, dx1, (int64_t)mn);
+    kern_matmul_gelu_backward(dx2, dw2, NULL, dy, act2, w, pre2, M, N, K);
+    int same = !memcmp(pre1, pre2, mn * sizeof(float)) && !memcmp(act1, act2, mn * sizeof(float)) &&
+               !memcmp(dx1, dx2, mn * sizeof(float)) &&
+               !memcmp(dw1, dw2, (size_t)N * K * sizeof(float));
+    printf("%-44s fused == separate: %s\n", "matmul+gelu", same ? "yes" : "NO");
+    if (!same) g_failures++;
+    free(x), free(w), free(b), free(dy), free(scratch), free(pre1), free(act1), free(pre2);
+    free(act2), free(dx1), free(dx2), free(dw1), free(dw2);
+}
+
 /* ---- layernorm ---- */
 
 static void test_layernorm(int64_t M, int C) {
@@ -513,6 +539,9 @@ int main(void) {
                        {97, 513, 33}, {200, 64, 256}, {6, 16, 16}};
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
         test_matmul(mm[i][0], (int)mm[i][1], (int)mm[i][2]);
+    test_matmul_gelu(150, 128, 512); /* full tiles, several row blocks */
+    test_matmul_gelu(97, 300, 37);   /* edge rows and columns, two k blocks */
+    test_matmul_gelu(5, 7, 3);
     test_layernorm(37, 64);
     test_layernorm(5, 13);
     test_gelu(1000);

@@ -6,11 +6,16 @@
  * KC, FMA in k order inside a block) whatever tile, edge path or thread computes it, and the
  * threads split only the output tiles, so the results do not depend on the thread count.
  * Edge tiles go through small zero-padded copies on the stack, never through other arithmetic.
+ * An optional epilogue applies GELU (forward) or multiplies by GELU' (backward) to each task's
+ * finished block while it is still in cache, with the instructions of pointwise.c: the same
+ * bits as the separate kernels, one pass over memory fewer.
  */
 #include "kernels/kernels.h"
 
 #include <immintrin.h>
 #include <string.h>
+
+#include "kernels/cpu/simd.h"
 
 #define MR 6
 #define NR 16
@@ -141,6 +146,39 @@ static void pack_b_block(float *restrict dst, const float *restrict b, int64_t l
     }
 }
 
+/* What happens to a finished block of C: act[i][j] = gelu(C[i][j]) (act != NULL), or
+ * C[i][j] *= gelu'(pre[i][j]) (pre != NULL); act and pre have C's row stride. */
+typedef struct {
+    float *act;
+    const float *pre;
+} epilogue_t;
+
+static void epilogue_block(const epilogue_t *ep, float *c, int64_t ldc, int64_t i0, int64_t i1,
+                           int64_t j0, int nr) {
+    for (int64_t i = i0; i < i1; i++)
+        for (int j = 0; j < nr; j += 8) {
+            int n = nr - j < 8 ? nr - j : 8;
+            float *cij = c + i * ldc + j0 + j;
+            __m256 v = n == 8 ? _mm256_loadu_ps(cij) : simd_load_partial(cij, n);
+            if (ep->act) {
+                float *a = ep->act + i * ldc + j0 + j;
+                __m256 g = simd_gelu(v);
+                if (n == 8)
+                    _mm256_storeu_ps(a, g);
+                else
+                    simd_store_partial(a, g, n);
+            } else {
+                const float *p = ep->pre + i * ldc + j0 + j;
+                __m256 g = simd_gelu_grad(n == 8 ? _mm256_loadu_ps(p) : simd_load_partial(p, n));
+                v = _mm256_mul_ps(g, v);
+                if (n == 8)
+                    _mm256_storeu_ps(cij, v);
+                else
+                    simd_store_partial(cij, v, n);
+            }
+        }
+}
+
 /* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
  * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. Row-major B
  * is packed per task and k block into a zero-padded panel on the stack (16 KiB), read by all the
@@ -148,7 +186,7 @@ static void pack_b_block(float *restrict dst, const float *restrict b, int64_t l
  * floats, so the arithmetic (and every result bit) is that of the unpacked path. */
 static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
                         const float *b, int64_t ldb, int64_t bpanel, float *c, int64_t ldc,
-                        int accumulate, const float *bias) {
+                        int accumulate, const float *bias, const epilogue_t *ep) {
     int64_t n_tj = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
     int64_t n_tasks = n_tj * n_ic;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
@@ -184,6 +222,7 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
                     edge_tile(kc, mr, nr, ai, rsa, csa, bk, cij, ldc, mode, bj);
             }
         }
+        if (ep) epilogue_block(ep, c, ldc, ic * MC, i_end, j0, nr);
     }
 }
 
@@ -195,7 +234,7 @@ void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int
                 memset(c + i * ldc, 0, sizeof(float) * (size_t)N);
         return;
     }
-    gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL);
+    gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL, NULL);
 }
 
 size_t kern_matmul_scratch_floats(int K, int N) {
@@ -253,12 +292,26 @@ static void pack_wt(float *dst, const float *w, int K, int N) {
 void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int64_t M,
                          int K, int N, float *scratch) {
     pack_wt(scratch, w, K, N);
-    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias);
+    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias, NULL);
+}
+
+void kern_matmul_gelu_forward(float *pre, float *act, const float *inp, const float *w,
+                              const float *bias, int64_t M, int K, int N, float *scratch) {
+    epilogue_t ep = {act, NULL};
+    pack_wt(scratch, w, K, N);
+    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, pre, N, 0, bias, &ep);
 }
 
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                           const float *w, int64_t M, int K, int N) {
-    if (dinp) kern_gemm(M, K, N, dout, N, 1, w, K, dinp, K, 0);
+    kern_matmul_gelu_backward(dinp, dw, dbias, dout, inp, w, NULL, M, K, N);
+}
+
+void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                               const float *inp, const float *w, const float *gelu_pre, int64_t M,
+                               int K, int N) {
+    epilogue_t ep = {NULL, gelu_pre};
+    if (dinp) gemm_driver(M, K, N, dout, N, 1, w, K, 0, dinp, K, 0, NULL, gelu_pre ? &ep : NULL);
     kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, 1);
     if (dbias) kern_sum_rows(dbias, dout, M, N);
 }

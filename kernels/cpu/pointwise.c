@@ -7,40 +7,7 @@
 
 #include "kernels/cpu/simd.h"
 
-#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
-#define GELU_C 0.044715f
 #define BLOCK 4096 /* elements per parallel task (a multiple of 8) */
-
-/* tanh(u) = 1 - 2 / (exp(2u) + 1); exp saturates, giving exactly +-1 far out. */
-static inline __m256 simd_tanh(__m256 u) {
-    __m256 e = simd_exp(_mm256_add_ps(u, u));
-    __m256 one = _mm256_set1_ps(1.0f);
-    return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-}
-
-static inline __m256 gelu_inner(__m256 x) {
-    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-    return _mm256_mul_ps(_mm256_set1_ps(GELU_K), _mm256_fmadd_ps(_mm256_set1_ps(GELU_C), x3, x));
-}
-
-static inline __m256 gelu8(__m256 x) {
-    __m256 t = simd_tanh(gelu_inner(x));
-    __m256 half = _mm256_set1_ps(0.5f);
-    return _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(_mm256_set1_ps(1.0f), t));
-}
-
-/* d gelu / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2) */
-static inline __m256 gelu_grad8(__m256 x) {
-    __m256 t = simd_tanh(gelu_inner(x));
-    __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
-    __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 du = _mm256_mul_ps(_mm256_set1_ps(GELU_K),
-                              _mm256_fmadd_ps(_mm256_set1_ps(3.0f * GELU_C), x2, one));
-    __m256 sech2 = _mm256_fnmadd_ps(t, t, one);
-    __m256 left = _mm256_mul_ps(half, _mm256_add_ps(one, t));
-    __m256 right = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_mul_ps(sech2, du));
-    return _mm256_add_ps(left, right);
-}
 
 void kern_gelu_forward(float *out, const float *inp, int64_t n) {
     int64_t n_blocks = (n + BLOCK - 1) / BLOCK;
@@ -48,9 +15,9 @@ void kern_gelu_forward(float *out, const float *inp, int64_t n) {
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         int64_t i = blk * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
         for (; i + 8 <= end; i += 8)
-            _mm256_storeu_ps(out + i, gelu8(_mm256_loadu_ps(inp + i)));
+            _mm256_storeu_ps(out + i, simd_gelu(_mm256_loadu_ps(inp + i)));
         if (i < end)
-            simd_store_partial(out + i, gelu8(simd_load_partial(inp + i, (int)(end - i))),
+            simd_store_partial(out + i, simd_gelu(simd_load_partial(inp + i, (int)(end - i))),
                                (int)(end - i));
     }
 }
@@ -61,12 +28,12 @@ void kern_gelu_backward(float *dinp, const float *inp, const float *dout, int64_
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         int64_t i = blk * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
         for (; i + 8 <= end; i += 8) {
-            __m256 g = gelu_grad8(_mm256_loadu_ps(inp + i));
+            __m256 g = simd_gelu_grad(_mm256_loadu_ps(inp + i));
             _mm256_storeu_ps(dinp + i, _mm256_mul_ps(g, _mm256_loadu_ps(dout + i)));
         }
         if (i < end) {
             int r = (int)(end - i);
-            __m256 g = gelu_grad8(simd_load_partial(inp + i, r));
+            __m256 g = simd_gelu_grad(simd_load_partial(inp + i, r));
             simd_store_partial(dinp + i, _mm256_mul_ps(g, simd_load_partial(dout + i, r)), r);
         }
     }

@@ -79,4 +79,39 @@ static inline void simd_axpy(float *y, float s, const float *x, int n) {
         y[i] = __builtin_fmaf(s, x[i], y[i]);
 }
 
+/* GELU, tanh form (pointwise.c, and fused into matmul.c's epilogues with the same instructions). */
+#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+#define GELU_C 0.044715f
+
+/* tanh(u) = 1 - 2 / (exp(2u) + 1); exp saturates, giving exactly +-1 far out. */
+static inline __m256 simd_tanh(__m256 u) {
+    __m256 e = simd_exp(_mm256_add_ps(u, u));
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+}
+
+static inline __m256 simd_gelu_inner(__m256 x) {
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    return _mm256_mul_ps(_mm256_set1_ps(GELU_K), _mm256_fmadd_ps(_mm256_set1_ps(GELU_C), x3, x));
+}
+
+static inline __m256 simd_gelu(__m256 x) {
+    __m256 t = simd_tanh(simd_gelu_inner(x));
+    __m256 half = _mm256_set1_ps(0.5f);
+    return _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(_mm256_set1_ps(1.0f), t));
+}
+
+/* d gelu / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2) */
+static inline __m256 simd_gelu_grad(__m256 x) {
+    __m256 t = simd_tanh(simd_gelu_inner(x));
+    __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 du = _mm256_mul_ps(_mm256_set1_ps(GELU_K),
+                              _mm256_fmadd_ps(_mm256_set1_ps(3.0f * GELU_C), x2, one));
+    __m256 sech2 = _mm256_fnmadd_ps(t, t, one);
+    __m256 left = _mm256_mul_ps(half, _mm256_add_ps(one, t));
+    __m256 right = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_mul_ps(sech2, du));
+    return _mm256_add_ps(left, right);
+}
+
 #endif
