@@ -32,6 +32,10 @@ void kern_matmul_forward(float *out, const float *inp, const float *w, const flo
  * dbias += column sums of dout (skipped if dbias is NULL). */
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                           const float *w, int64_t M, int K, int N);
+/* A layer feeding the residual stream: out = inp W^T + bias + res, the same bits as
+ * kern_matmul_forward then kern_add_inplace(out, res). res must not alias out. */
+void kern_matmul_residual_forward(float *out, const float *inp, const float *w, const float *bias,
+                                  const float *res, int64_t M, int K, int N, float *scratch);
 /* The MLP's first layer with its GELU fused: pre = inp W^T + bias, act = gelu(pre); the same
  * bits as kern_matmul_forward then kern_gelu_forward. */
 void kern_matmul_gelu_forward(float *pre, float *act, const float *inp, const float *w,

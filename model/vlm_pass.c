@@ -34,16 +34,14 @@ void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
     int W = tw->width, hid = tw->hidden;
     const float *x = tw->res[l];
     float *out = tw->res[l + 1];
-    kern_matmul_forward(a->res_mid, a->att, vlm_p(m, p->proj_w), vlm_p(m, p->proj_b), rows, W, W,
-                        m->mm_scratch);
-    kern_add_inplace(a->res_mid, x, rows * W);
+    kern_matmul_residual_forward(a->res_mid, a->att, vlm_p(m, p->proj_w), vlm_p(m, p->proj_b), x,
+                                 rows, W, W, m->mm_scratch);
     kern_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res_mid, vlm_p(m, p->ln2_w),
                            vlm_p(m, p->ln2_b), rows, W);
     kern_matmul_gelu_forward(a->fc1, a->gelu, a->ln2, vlm_p(m, p->fc1_w), vlm_p(m, p->fc1_b), rows,
                              W, hid, m->mm_scratch);
-    kern_matmul_forward(out, a->gelu, vlm_p(m, p->fc2_w), vlm_p(m, p->fc2_b), rows, hid, W,
-                        m->mm_scratch);
-    kern_add_inplace(out, a->res_mid, rows * W);
+    kern_matmul_residual_forward(out, a->gelu, vlm_p(m, p->fc2_w), vlm_p(m, p->fc2_b), a->res_mid,
+                                 rows, hid, W, m->mm_scratch);
 }
 
 static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {

@@ -113,10 +113,16 @@ static void test_matmul_gelu(int64_t M, int K, int N) {
     kern_matmul_backward(dx1, dw1, NULL, dy, act1, w, M, N, K);
     kern_gelu_backward(dx1, pre1, dx1, (int64_t)mn);
     kern_matmul_gelu_backward(dx2, dw2, NULL, dy, act2, w, pre2, M, N, K);
-    int same = !memcmp(pre1, pre2, mn * sizeof(float)) && !memcmp(act1, act2, mn * sizeof(float)) &&
-               !memcmp(dx1, dx2, mn * sizeof(float)) &&
+    /* a layer adding into the residual stream (act1 as the residual) */
+    float *out1 = micl_malloc(sizeof(float) * mn + 4), *out2 = micl_malloc(sizeof(float) * mn + 4);
+    kern_matmul_forward(out1, x, w, b, M, K, N, scratch);
+    kern_add_inplace(out1, act1, (int64_t)mn);
+    kern_matmul_residual_forward(out2, x, w, b, act1, M, K, N, scratch);
+    int same = !memcmp(out1, out2, mn * sizeof(float)) && !memcmp(pre1, pre2, mn * sizeof(float)) &&
+               !memcmp(act1, act2, mn * sizeof(float)) && !memcmp(dx1, dx2, mn * sizeof(float)) &&
                !memcmp(dw1, dw2, (size_t)N * K * sizeof(float));
-    printf("%-44s fused == separate: %s\n", "matmul+gelu", same ? "yes" : "NO");
+    printf("%-44s fused == separate: %s\n", "matmul+gelu, matmul+residual", same ? "yes" : "NO");
+    free(out1), free(out2);
     if (!same) g_failures++;
     free(x), free(w), free(b), free(dy), free(scratch), free(pre1), free(act1), free(pre2);
     free(act2), free(dx1), free(dx2), free(dw1), free(dw2);

@@ -6,9 +6,9 @@
  * KC, FMA in k order inside a block) whatever tile, edge path or thread computes it, and the
  * threads split only the output tiles, so the results do not depend on the thread count.
  * Edge tiles go through small zero-padded copies on the stack, never through other arithmetic.
- * An optional epilogue applies GELU (forward) or multiplies by GELU' (backward) to each task's
- * finished block while it is still in cache, with the instructions of pointwise.c: the same
- * bits as the separate kernels, one pass over memory fewer.
+ * An optional epilogue applies GELU (forward), multiplies by GELU' (backward) or adds the
+ * residual stream to each task's finished block while it is still in cache, with the
+ * instructions of pointwise.c: the same bits as the separate kernels, one pass over memory fewer.
  */
 #include "kernels/kernels.h"
 
@@ -147,10 +147,12 @@ static void pack_b_block(float *restrict dst, const float *restrict b, int64_t l
 }
 
 /* What happens to a finished block of C: act[i][j] = gelu(C[i][j]) (act != NULL), or
- * C[i][j] *= gelu'(pre[i][j]) (pre != NULL); act and pre have C's row stride. */
+ * C[i][j] *= gelu'(pre[i][j]) (pre != NULL), or C[i][j] += res[i][j] (res != NULL); act, pre
+ * and res have C's row stride. */
 typedef struct {
     float *act;
     const float *pre;
+    const float *res;
 } epilogue_t;
 
 static void epilogue_block(const epilogue_t *ep, float *c, int64_t ldc, int64_t i0, int64_t i1,
@@ -167,6 +169,13 @@ static void epilogue_block(const epilogue_t *ep, float *c, int64_t ldc, int64_t 
                     _mm256_storeu_ps(a, g);
                 else
                     simd_store_partial(a, g, n);
+            } else if (ep->res) {
+                const float *r = ep->res + i * ldc + j0 + j;
+                v = _mm256_add_ps(v, n == 8 ? _mm256_loadu_ps(r) : simd_load_partial(r, n));
+                if (n == 8)
+                    _mm256_storeu_ps(cij, v);
+                else
+                    simd_store_partial(cij, v, n);
             } else {
                 const float *p = ep->pre + i * ldc + j0 + j;
                 __m256 g = simd_gelu_grad(n == 8 ? _mm256_loadu_ps(p) : simd_load_partial(p, n));
@@ -295,9 +304,16 @@ void kern_matmul_forward(float *out, const float *inp, const float *w, const flo
     gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias, NULL);
 }
 
+void kern_matmul_residual_forward(float *out, const float *inp, const float *w, const float *bias,
+                                  const float *res, int64_t M, int K, int N, float *scratch) {
+    epilogue_t ep = {NULL, NULL, res};
+    pack_wt(scratch, w, K, N);
+    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias, &ep);
+}
+
 void kern_matmul_gelu_forward(float *pre, float *act, const float *inp, const float *w,
                               const float *bias, int64_t M, int K, int N, float *scratch) {
-    epilogue_t ep = {act, NULL};
+    epilogue_t ep = {act, NULL, NULL};
     pack_wt(scratch, w, K, N);
     gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, pre, N, 0, bias, &ep);
 }
@@ -310,7 +326,7 @@ void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dou
 void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
                                const float *inp, const float *w, const float *gelu_pre, int64_t M,
                                int K, int N) {
-    epilogue_t ep = {NULL, gelu_pre};
+    epilogue_t ep = {NULL, gelu_pre, NULL};
     if (dinp) gemm_driver(M, K, N, dout, N, 1, w, K, 0, dinp, K, 0, NULL, gelu_pre ? &ep : NULL);
     kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, 1);
     if (dbias) kern_sum_rows(dbias, dout, M, N);
