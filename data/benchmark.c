@@ -38,7 +38,7 @@ static const benchmark_t BENCHMARKS[] = {
      .n_ways = 1, .ways = {0}, .n_shots = 5, .shots = {0, 1, 2, 4, 8}, .variants = 1, .icl = 1,
      .kind = TASK_SCENE_OPERATOR},
     {.name = "attributes_heldout", .family = FAMILY_ATTRIBUTES, .store = BENCHMARK_STORE_SCENES,
-     .doc = "scenes: size questions, a question type never trained on",
+     .doc = "scenes: size questions, a question type never trained on (answers balanced)",
      .n_ways = 1, .ways = {0}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
      .kind = TASK_SCENE_SIZE},
     {.name = "cross_domain", .family = FAMILY_BINDING, .store = BENCHMARK_STORE_FMNIST,
