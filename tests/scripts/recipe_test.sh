@@ -46,4 +46,20 @@ for want in "| instr | 1 |" "| recipe | 1 |" "openmi" "operator_induction" "ICL 
   grep -qF -- "$want" table.md || { echo "table.md lacks '$want'"; cat table.md; exit 1; }
 done
 [ -s table.png ] || { echo "no figure"; exit 1; }
+# `micl eval --benchmark --checkpoint` on the scene and operator benchmarks reads their own
+# stores and reproduces the table written at the end of training
+for B in count_induction operator_induction attributes_heldout; do
+  "$MICL" eval np1.cfg --benchmark $B --checkpoint out1/recipe.ckpt.h5 --episodes 8 --shots 0,1,2 \
+    -o alone_$B.h5 > alone_$B.txt
+  "$PY" - out1/results.h5 alone_$B.h5 $B <<'PY' || { echo "$B: eval --benchmark differs"; exit 1; }
+import h5py, sys, numpy as np
+full, alone, name = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), sys.argv[3]
+e = full["runs/recipe/eval"]
+rows = e["benchmark"].asstr()[()] == name
+a = alone["runs/recipe/eval"]
+for k in ("shots", "correct", "episodes"):
+    assert np.array_equal(e[k][()][rows], a[k][()]), (k, e[k][()][rows], a[k][()])
+print(name, "correct", a["correct"][()].tolist(), "of", a["episodes"][()].tolist())
+PY
+done
 echo "recipe_test: ok"
