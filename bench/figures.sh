@@ -1,6 +1,6 @@
 #!/bin/sh
 # figures.sh [OUTDIR] - every benchmark bench/README.md quotes, in one go, on an otherwise idle
-# machine: the training step (quickstart at 1 and 2 threads, large at 1 thread), micl beside
+# machine: the training step (quickstart and large at 1 and 2 threads), micl beside
 # PyTorch at 1 and 2 threads, rank scaling, and the shot-curve cost. Each command prints its
 # table and writes its HDF5 file into OUTDIR (default bench-out/); the load average before
 # and after each is printed, so that a figure taken on a busy machine can be recognised.
@@ -21,6 +21,7 @@ run() {
 run step-quickstart-1t bench step --config quickstart --threads 1 --steps 30
 run step-quickstart-2t bench step --config quickstart --threads 2 --steps 30
 run step-large-1t bench step --config large --threads 1 --steps 10
+run step-large-2t bench step --config large --threads 2 --steps 10
 run vs-torch-1t bench vs-torch --config quickstart --threads 1 --steps 20
 run vs-torch-2t bench vs-torch --config quickstart --threads 2 --steps 20
 run scaling bench scaling --config quickstart --steps 20

@@ -25,3 +25,18 @@ print("ok", sys.argv[1])
                      $<TARGET_FILE:micl> ${b} ${out} ${MICL_PYTHON} ${BENCH_CHECK})
     set_tests_properties(bench_${b}_tiny PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
   endforeach()
+  # With 3 threads the step runs its micro-batches two at a time (1 + 2 threads, nested): the
+  # per-step losses must be the 1-thread bits.
+  set(BENCH_SAME_LOSS [=[
+import sys, h5py
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+assert int(b.attrs["threads"]) == 3
+la, lb = a["loss"][()], b["loss"][()]
+assert la.tobytes() == lb.tobytes(), (la, lb)
+print("losses bit-identical at 1 and 3 threads:", lb.tolist())
+]=])
+  add_test(NAME bench_step_tiny_threads
+           COMMAND bash -c "\"$0\" bench step --config tiny --steps 3 --warmup 1 --threads 1 -o t1.h5 && \"$0\" bench step --config tiny --steps 3 --warmup 1 --threads 3 -o t3.h5 && \"$1\" -c \"$2\" t1.h5 t3.h5"
+                   $<TARGET_FILE:micl> ${MICL_PYTHON} ${BENCH_SAME_LOSS}
+           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(bench_step_tiny_threads PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
