@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../common/error.h"
+#include "benchmark.h"
 #include "operators.h"
 #include "scenes.h"
 #include "sources.h"
@@ -45,6 +46,22 @@ void data_operator_store_path(const config_t *cfg, char *buf, int len) {
 }
 
 /* mkdir -p */
+void data_benchmark_store_path(const config_t *cfg, int store, char *buf, int len) {
+    switch (store) {
+    case BENCHMARK_STORE_FMNIST:
+        data_fmnist_store_path(cfg, buf, len);
+        return;
+    case BENCHMARK_STORE_SCENES:
+        data_scene_store_path(cfg, buf, len);
+        return;
+    case BENCHMARK_STORE_OPERATORS:
+        data_operator_store_path(cfg, buf, len);
+        return;
+    default:
+        data_glyph_store_path(cfg, buf, len);
+    }
+}
+
 static void make_dirs(const char *dir) {
     size_t n = strlen(dir);
     char *p = micl_malloc(n + 1);

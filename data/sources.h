@@ -51,6 +51,8 @@ void data_glyph_store_path(const config_t *cfg, char *buf, int len);
 void data_fmnist_store_path(const config_t *cfg, char *buf, int len);
 void data_scene_store_path(const config_t *cfg, char *buf, int len);
 void data_operator_store_path(const config_t *cfg, char *buf, int len);
+/* The store a benchmark runs on (store: BENCHMARK_STORE_*, data/benchmark.h). */
+void data_benchmark_store_path(const config_t *cfg, int store, char *buf, int len);
 
 /* Builds missing (or stale: provenance differs) stores; prints what it did. */
 void data_prepare(const config_t *cfg, int force);

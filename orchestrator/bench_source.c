@@ -20,14 +20,8 @@ void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name
                    gpath, cfg->path);
     if (dataset)
         snprintf(path, sizeof path, "%s", dataset);
-    else if (bs->bench->store == BENCHMARK_STORE_FMNIST)
-        data_fmnist_store_path(cfg, path, sizeof path);
-    else if (bs->bench->store == BENCHMARK_STORE_SCENES)
-        data_scene_store_path(cfg, path, sizeof path);
-    else if (bs->bench->store == BENCHMARK_STORE_OPERATORS)
-        data_operator_store_path(cfg, path, sizeof path);
     else
-        snprintf(path, sizeof path, "%s", gpath);
+        data_benchmark_store_path(cfg, bs->bench->store, path, sizeof path);
     if (access(path, R_OK) != 0)
         micl_fatal("benchmark '%s' needs the store %s, which is missing; run 'micl data prepare "
                    "%s' first",

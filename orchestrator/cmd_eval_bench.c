@@ -19,14 +19,8 @@ static void store_path(const config_t *cfg, const benchmark_t *b, const char *da
                        size_t len) {
     if (dataset)
         snprintf(buf, len, "%s", dataset);
-    else if (b->store == BENCHMARK_STORE_FMNIST)
-        data_fmnist_store_path(cfg, buf, (int)len);
-    else if (b->store == BENCHMARK_STORE_SCENES)
-        data_scene_store_path(cfg, buf, (int)len);
-    else if (b->store == BENCHMARK_STORE_OPERATORS)
-        data_operator_store_path(cfg, buf, (int)len);
     else
-        data_glyph_store_path(cfg, buf, (int)len);
+        data_benchmark_store_path(cfg, b->store, buf, (int)len);
     if (access(buf, R_OK) != 0)
         micl_fatal("benchmark '%s' needs the store %s, which is missing; run 'micl data prepare "
                    "%s' first",
