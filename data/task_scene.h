@@ -39,7 +39,8 @@
  * colour or shape per episode and answers how many objects have it. OPERATOR (operator store) hides
  * one operator among + - x per episode; an image shows `a ? b` with a >= b, the answer is the
  * result. SIZE is the held-out question type: the train builder refuses it
- * (task_scene_trained).
+ * (task_scene_trained), and evaluation draws each turn's size evenly (most focus objects are
+ * large) before drawing an image with it.
  *
  * Episodes set episode_t.family = TASK_SCENE_FAMILY_BASE + kind, which lies outside family_t.
  */

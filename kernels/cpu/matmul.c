@@ -155,36 +155,31 @@ typedef struct {
     const float *res;
 } epilogue_t;
 
+/* n <= 8 floats: a full vector, or a zero-padded partial one. */
+static inline __m256 load_n(const float *p, int n) {
+    return n == 8 ? _mm256_loadu_ps(p) : simd_load_partial(p, n);
+}
+
+static inline void store_n(float *p, __m256 v, int n) {
+    if (n == 8)
+        _mm256_storeu_ps(p, v);
+    else
+        simd_store_partial(p, v, n);
+}
+
 static void epilogue_block(const epilogue_t *ep, float *c, int64_t ldc, int64_t i0, int64_t i1,
                            int64_t j0, int nr) {
     for (int64_t i = i0; i < i1; i++)
         for (int j = 0; j < nr; j += 8) {
             int n = nr - j < 8 ? nr - j : 8;
-            float *cij = c + i * ldc + j0 + j;
-            __m256 v = n == 8 ? _mm256_loadu_ps(cij) : simd_load_partial(cij, n);
-            if (ep->act) {
-                float *a = ep->act + i * ldc + j0 + j;
-                __m256 g = simd_gelu(v);
-                if (n == 8)
-                    _mm256_storeu_ps(a, g);
-                else
-                    simd_store_partial(a, g, n);
-            } else if (ep->res) {
-                const float *r = ep->res + i * ldc + j0 + j;
-                v = _mm256_add_ps(v, n == 8 ? _mm256_loadu_ps(r) : simd_load_partial(r, n));
-                if (n == 8)
-                    _mm256_storeu_ps(cij, v);
-                else
-                    simd_store_partial(cij, v, n);
-            } else {
-                const float *p = ep->pre + i * ldc + j0 + j;
-                __m256 g = simd_gelu_grad(n == 8 ? _mm256_loadu_ps(p) : simd_load_partial(p, n));
-                v = _mm256_mul_ps(g, v);
-                if (n == 8)
-                    _mm256_storeu_ps(cij, v);
-                else
-                    simd_store_partial(cij, v, n);
-            }
+            int64_t at = i * ldc + j0 + j;
+            __m256 v = load_n(c + at, n);
+            if (ep->act)
+                store_n(ep->act + at, simd_gelu(v), n);
+            else if (ep->res)
+                store_n(c + at, _mm256_add_ps(v, load_n(ep->res + at, n)), n);
+            else
+                store_n(c + at, _mm256_mul_ps(simd_gelu_grad(load_n(ep->pre + at, n)), v), n);
         }
 }
 
