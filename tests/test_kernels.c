@@ -557,7 +557,10 @@ int main(void) {
     test_attention(3, 43, 4, 128, 1);
     test_attention(2, 5, 2, 12, 1);
     test_attention(1, 1, 1, 8, 1);
-    test_attention(1, 300, 1, 64, 1); /* too large for the local transposed path */
+    test_attention(1, 300, 1, 64, 1);  /* too large for the local transposed path */
+    test_attention(3, 19, 4, 64, 1);   /* head width 16: rows in pairs, an odd last row */
+    test_attention(2, 17, 2, 16, 0);   /* head width 8, bidirectional, odd T */
+    test_attention(1, 200, 2, 128, 1); /* 25 blocks of keys: score groups of 8, 8, 8, 1 */
     test_attention_cached(43, 4, 128, 41);
     test_attention_cached(43, 4, 128, 0);
     test_attention_cached(17, 2, 12, 9); /* head width 6: the generic weighted sum */

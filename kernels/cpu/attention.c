@@ -4,8 +4,10 @@
  * One task = one (sequence, head): it computes the T x T probabilities, the head's output and,
  * backward, the head's dq, dk, dv columns in dqkv, which no other task touches. Work is
  * O(T^2 hd) per task. Scores come from a transposed copy of the head's keys (values, for dP)
- * so that 8 scores are formed at once without horizontal sums; heads too large for the 64 KiB
- * local copy use 8-lane dot products. Both orders are fixed by the shape alone.
+ * so that 8 scores are formed at once without horizontal sums, up to 64 per pass with their sums
+ * in registers; heads too large for the 64 KiB local copy use 8-lane dot products. Short heads
+ * (8 or 16 wide) form two weighted sums side by side, so that two FMA chains run instead of one.
+ * Every sum keeps one order fixed by the shape alone, so these arrangements change no bit.
  */
 #include "kernels/kernels.h"
 
@@ -34,7 +36,28 @@ static void transpose_head(float *t, const float *x0, int64_t stride, int T, int
     }
 }
 
-/* s[j] = a . x_j for j < n: from the transposed block xt if given, else by dot products. */
+/* s[8 jb + l] for nb <= 8 blocks of 8 keys: the accumulators stay in registers (an array
+ * indexed by a run-time block count would live on the stack, one load and store per FMA). */
+static inline __attribute__((always_inline)) void dots_nb(float *s, const float *a, const float *xt,
+                                                          int tp, int hd, const int nb) {
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < nb; v++)
+        acc[v] = _mm256_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        __m256 ad = _mm256_set1_ps(a[d]);
+        const float *row = xt + d * tp;
+#pragma GCC unroll 8
+        for (int v = 0; v < nb; v++)
+            acc[v] = _mm256_fmadd_ps(ad, _mm256_loadu_ps(row + 8 * v), acc[v]);
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < nb; v++)
+        _mm256_storeu_ps(s + 8 * v, acc[v]);
+}
+
+/* s[j] = a . x_j for j < n: from the transposed block xt if given, else by dot products. Each
+ * s[j] is summed over d in order, whichever group of blocks it falls in. */
 static void row_dots(float *s, const float *a, const float *xt, int tp, const float *x0,
                      int64_t stride, int n, int hd) {
     if (!xt) {
@@ -43,36 +66,73 @@ static void row_dots(float *s, const float *a, const float *xt, int tp, const fl
         return;
     }
     int nb = (n + 7) / 8;
-    __m256 acc[KERN_ATTN_MAX_T / 8];
-    for (int jb = 0; jb < nb; jb++)
-        acc[jb] = _mm256_setzero_ps();
-    for (int d = 0; d < hd; d++) {
-        __m256 ad = _mm256_set1_ps(a[d]);
-        const float *row = xt + d * tp;
-        for (int jb = 0; jb < nb; jb++)
-            acc[jb] = _mm256_fmadd_ps(ad, _mm256_loadu_ps(row + 8 * jb), acc[jb]);
+    for (int jb = 0; jb < nb; jb += 8) {
+        float *sg = s + 8 * jb;
+        const float *xg = xt + 8 * jb;
+        switch (nb - jb < 8 ? nb - jb : 8) {
+        case 1:
+            dots_nb(sg, a, xg, tp, hd, 1);
+            break;
+        case 2:
+            dots_nb(sg, a, xg, tp, hd, 2);
+            break;
+        case 3:
+            dots_nb(sg, a, xg, tp, hd, 3);
+            break;
+        case 4:
+            dots_nb(sg, a, xg, tp, hd, 4);
+            break;
+        case 5:
+            dots_nb(sg, a, xg, tp, hd, 5);
+            break;
+        case 6:
+            dots_nb(sg, a, xg, tp, hd, 6);
+            break;
+        case 7:
+            dots_nb(sg, a, xg, tp, hd, 7);
+            break;
+        default:
+            dots_nb(sg, a, xg, tp, hd, 8);
+            break;
+        }
     }
-    for (int jb = 0; jb < nb; jb++)
-        _mm256_storeu_ps(s + 8 * jb, acc[jb]);
 }
 
-/* Row of probs: softmax of scale * s[j] over j < n, zero for n <= j < T. */
+/* Row of probs: softmax of scale * s[j] over j < n, zero for n <= j < T. The elementwise steps
+ * run 8 lanes at a time (the same operations on each element as one at a time); the sum runs
+ * in j order. */
 static void softmax_row(float *p, const float *s, int n, int T, float scale) {
-    float mx = -INFINITY;
-    for (int j = 0; j < n; j++) {
+    __m256 vscale = _mm256_set1_ps(scale), vmx = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale);
+        _mm256_storeu_ps(p + j, x);
+        vmx = _mm256_max_ps(vmx, x);
+    }
+    float lanes[8], mx = -INFINITY;
+    _mm256_storeu_ps(lanes, vmx);
+    for (int l = 0; l < 8; l++)
+        mx = lanes[l] > mx ? lanes[l] : mx;
+    for (; j < n; j++) {
         p[j] = s[j] * scale;
         mx = p[j] > mx ? p[j] : mx;
     }
-    for (int j = 0; j < n; j++)
-        p[j] -= mx;
-    kern_exp_inplace(p, n);
+    __m256 vm = _mm256_set1_ps(mx);
+    for (j = 0; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(p + j, simd_exp(_mm256_sub_ps(_mm256_loadu_ps(p + j), vm)));
+    if (j < n)
+        simd_store_partial(p + j, simd_exp(_mm256_sub_ps(simd_load_partial(p + j, n - j), vm)),
+                           n - j);
     float sum = 0.0f;
-    for (int j = 0; j < n; j++)
+    for (j = 0; j < n; j++)
         sum += p[j];
     float inv = 1.0f / sum;
-    for (int j = 0; j < n; j++)
+    __m256 vinv = _mm256_set1_ps(inv);
+    for (j = 0; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vinv));
+    for (; j < n; j++)
         p[j] *= inv;
-    for (int j = n; j < T; j++)
+    for (j = n; j < T; j++)
         p[j] = 0.0f;
 }
 
@@ -127,6 +187,67 @@ static void weighted_sum(float *out, const float *c, int64_t cstride, const floa
     weighted_sum_cont(out, c, cstride, x0, xstride, r0, r1, hd, 0);
 }
 
+/* One weighted sum of weighted_sum's: out = sum over r in [r0, r1) of c[r * cs] x[r * xs]. */
+typedef struct {
+    float *out;
+    const float *c, *x;
+    int64_t cs, xs;
+    int r1;
+} wsum_t;
+
+/* Two weighted sums from the same r0, with nv <= 2 vectors each (short heads, whose lone sums
+ * would wait on one or two FMA chains): their rows are interleaved over the common range, then
+ * the longer one finishes alone. Each sum still runs in r order from zero: the bits of
+ * weighted_sum. */
+static inline __attribute__((always_inline)) void wsum_pair_nv(const wsum_t *A, const wsum_t *B,
+                                                               int r0, const int nv) {
+    __m256 a[2], b[2];
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++)
+        a[v] = b[v] = _mm256_setzero_ps();
+    int common = A->r1 < B->r1 ? A->r1 : B->r1;
+    for (int r = r0; r < common; r++) {
+        __m256 ca = _mm256_set1_ps(A->c[r * A->cs]), cb = _mm256_set1_ps(B->c[r * B->cs]);
+        const float *xa = A->x + r * A->xs, *xb = B->x + r * B->xs;
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) {
+            a[v] = _mm256_fmadd_ps(ca, _mm256_loadu_ps(xa + 8 * v), a[v]);
+            b[v] = _mm256_fmadd_ps(cb, _mm256_loadu_ps(xb + 8 * v), b[v]);
+        }
+    }
+    for (int r = common; r < A->r1; r++) {
+        __m256 ca = _mm256_set1_ps(A->c[r * A->cs]);
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++)
+            a[v] = _mm256_fmadd_ps(ca, _mm256_loadu_ps(A->x + r * A->xs + 8 * v), a[v]);
+    }
+    for (int r = common; r < B->r1; r++) {
+        __m256 cb = _mm256_set1_ps(B->c[r * B->cs]);
+#pragma GCC unroll 2
+        for (int v = 0; v < nv; v++)
+            b[v] = _mm256_fmadd_ps(cb, _mm256_loadu_ps(B->x + r * B->xs + 8 * v), b[v]);
+    }
+#pragma GCC unroll 2
+    for (int v = 0; v < nv; v++) {
+        _mm256_storeu_ps(A->out + 8 * v, a[v]);
+        _mm256_storeu_ps(B->out + 8 * v, b[v]);
+    }
+}
+
+static void weighted_sum_pair(const wsum_t *A, const wsum_t *B, int r0, int hd) {
+    switch (hd) {
+    case 8:
+        wsum_pair_nv(A, B, r0, 1);
+        return;
+    case 16:
+        wsum_pair_nv(A, B, r0, 2);
+        return;
+    default: /* 4 or more vectors: one sum alone already runs enough chains */
+        weighted_sum(A->out, A->c, A->cs, A->x, A->xs, r0, A->r1, hd);
+        weighted_sum(B->out, B->c, B->cs, B->x, B->xs, r0, B->r1, hd);
+    }
+}
+
 void kern_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H, int C,
                             int causal) {
     check_shape(T, H, C);
@@ -143,12 +264,20 @@ void kern_attention_forward(float *out, float *probs, const float *qkv, int B, i
         float *P = probs + bh * T * T;
         float kt[ATTN_LOCAL_FLOATS], s[KERN_ATTN_MAX_T];
         if (local) transpose_head(kt, k0, stride, T, tp, hd);
-        for (int i = 0; i < T; i++) {
-            int n = causal ? i + 1 : T;
-            float *p = P + (int64_t)i * T;
-            row_dots(s, base + i * stride, local ? kt : NULL, tp, k0, stride, n, hd);
-            softmax_row(p, s, n, T, scale);
-            weighted_sum(out + (b * T + i) * C + h * hd, p, 1, v0, stride, 0, n, hd);
+        for (int i0 = 0; i0 < T; i0 += 2) { /* rows in pairs: their value sums interleave */
+            wsum_t w[2];
+            int rows = T - i0 < 2 ? T - i0 : 2;
+            for (int k = 0; k < rows; k++) {
+                int i = i0 + k, n = causal ? i + 1 : T;
+                float *p = P + (int64_t)i * T;
+                row_dots(s, base + i * stride, local ? kt : NULL, tp, k0, stride, n, hd);
+                softmax_row(p, s, n, T, scale);
+                w[k] = (wsum_t){out + (b * T + i) * C + h * hd, p, v0, 1, stride, n};
+            }
+            if (rows == 2)
+                weighted_sum_pair(&w[0], &w[1], 0, hd);
+            else
+                weighted_sum(w[0].out, w[0].c, 1, v0, stride, 0, w[0].r1, hd);
         }
     }
 }
@@ -238,14 +367,19 @@ static void attn_backward_small(float *dbase, const float *dout_h, int64_t C, co
         for (int j = n; j < T; j++)
             ds[j] = 0.0f;
     }
-    for (int i = 0; i < T; i++) {
-        int n = causal ? i + 1 : T;
-        weighted_sum(dbase + i * stride, dS + i * T, 1, k0, stride, 0, n, hd); /* dq */
+    for (int i = 0; i < T; i += 2) { /* dq, two rows at a time */
+        wsum_t a = {dbase + i * stride, dS + i * T, k0, 1, stride, causal ? i + 1 : T};
+        if (i + 1 == T) {
+            weighted_sum(a.out, a.c, 1, k0, stride, 0, a.r1, hd);
+            break;
+        }
+        wsum_t b = {dbase + (i + 1) * stride, dS + (i + 1) * T, k0, 1, stride, causal ? i + 2 : T};
+        weighted_sum_pair(&a, &b, 0, hd);
     }
-    for (int j = 0; j < T; j++) {
-        int i0 = causal ? j : 0;
-        weighted_sum(dbase + j * stride + C, dS + j, T, base, stride, i0, T, hd); /* dk */
-        weighted_sum(dbase + j * stride + 2 * C, P + j, T, dout_h, C, i0, T, hd); /* dv */
+    for (int j = 0; j < T; j++) { /* dk and dv of key j, side by side */
+        wsum_t dk = {dbase + j * stride + C, dS + j, base, T, stride, T};
+        wsum_t dv = {dbase + j * stride + 2 * C, P + j, dout_h, T, C, T};
+        weighted_sum_pair(&dk, &dv, causal ? j : 0, hd);
     }
 }
 
