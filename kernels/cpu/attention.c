@@ -56,6 +56,23 @@ static inline __attribute__((always_inline)) void dots_nb(float *s, const float 
         _mm256_storeu_ps(s + 8 * v, acc[v]);
 }
 
+/* dots_nb with the block count as a constant, by block count 1 .. 8. */
+#define DOTS_OF(nb)                                                                                \
+    static void dots_##nb(float *s, const float *a, const float *xt, int tp, int hd) {             \
+        dots_nb(s, a, xt, tp, hd, nb);                                                             \
+    }
+DOTS_OF(1)
+DOTS_OF(2)
+DOTS_OF(3)
+DOTS_OF(4)
+DOTS_OF(5)
+DOTS_OF(6)
+DOTS_OF(7)
+DOTS_OF(8)
+#undef DOTS_OF
+static void (*const dots_of_blocks[9])(float *, const float *, const float *, int, int) = {
+    NULL, dots_1, dots_2, dots_3, dots_4, dots_5, dots_6, dots_7, dots_8};
+
 /* s[j] = a . x_j for j < n: from the transposed block xt if given, else by dot products. Each
  * s[j] is summed over d in order, whichever group of blocks it falls in. */
 static void row_dots(float *s, const float *a, const float *xt, int tp, const float *x0,
@@ -66,36 +83,8 @@ static void row_dots(float *s, const float *a, const float *xt, int tp, const fl
         return;
     }
     int nb = (n + 7) / 8;
-    for (int jb = 0; jb < nb; jb += 8) {
-        float *sg = s + 8 * jb;
-        const float *xg = xt + 8 * jb;
-        switch (nb - jb < 8 ? nb - jb : 8) {
-        case 1:
-            dots_nb(sg, a, xg, tp, hd, 1);
-            break;
-        case 2:
-            dots_nb(sg, a, xg, tp, hd, 2);
-            break;
-        case 3:
-            dots_nb(sg, a, xg, tp, hd, 3);
-            break;
-        case 4:
-            dots_nb(sg, a, xg, tp, hd, 4);
-            break;
-        case 5:
-            dots_nb(sg, a, xg, tp, hd, 5);
-            break;
-        case 6:
-            dots_nb(sg, a, xg, tp, hd, 6);
-            break;
-        case 7:
-            dots_nb(sg, a, xg, tp, hd, 7);
-            break;
-        default:
-            dots_nb(sg, a, xg, tp, hd, 8);
-            break;
-        }
-    }
+    for (int jb = 0; jb < nb; jb += 8)
+        dots_of_blocks[nb - jb < 8 ? nb - jb : 8](s + 8 * jb, a, xt + 8 * jb, tp, hd);
 }
 
 /* Row of probs: softmax of scale * s[j] over j < n, zero for n <= j < T. The elementwise steps
