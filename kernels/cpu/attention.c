@@ -36,30 +36,37 @@ static void transpose_head(float *t, const float *x0, int64_t stride, int T, int
     }
 }
 
-/* s[8 jb + l] for nb <= 8 blocks of 8 keys: the accumulators stay in registers (an array
- * indexed by a run-time block count would live on the stack, one load and store per FMA). */
-static inline __attribute__((always_inline)) void dots_nb(float *s, const float *a, const float *xt,
-                                                          int tp, int hd, const int nb) {
+/* out[0..hd) = sum over r in [r0, r1) of c[r * cstride] * x0[r * xstride + 0..hd), with the
+ * hd/8 accumulators kept in registers (one store per output row). With `cont` the sum
+ * continues from the partial sum already in out (a stored float reloads exactly, so a sum split
+ * into two ranges gives the same bits as one). */
+static inline __attribute__((always_inline)) void wsum_nv(float *out, const float *c,
+                                                          int64_t cstride, const float *x0,
+                                                          int64_t xstride, int r0, int r1,
+                                                          const int nv, int cont) {
     __m256 acc[8];
 #pragma GCC unroll 8
-    for (int v = 0; v < nb; v++)
-        acc[v] = _mm256_setzero_ps();
-    for (int d = 0; d < hd; d++) {
-        __m256 ad = _mm256_set1_ps(a[d]);
-        const float *row = xt + d * tp;
+    for (int v = 0; v < nv; v++)
+        acc[v] = cont ? _mm256_loadu_ps(out + 8 * v) : _mm256_setzero_ps();
+    for (int r = r0; r < r1; r++) {
+        __m256 cr = _mm256_set1_ps(c[r * cstride]);
+        const float *x = x0 + r * xstride;
 #pragma GCC unroll 8
-        for (int v = 0; v < nb; v++)
-            acc[v] = _mm256_fmadd_ps(ad, _mm256_loadu_ps(row + 8 * v), acc[v]);
+        for (int v = 0; v < nv; v++)
+            acc[v] = _mm256_fmadd_ps(cr, _mm256_loadu_ps(x + 8 * v), acc[v]);
     }
 #pragma GCC unroll 8
-    for (int v = 0; v < nb; v++)
-        _mm256_storeu_ps(s + 8 * v, acc[v]);
+    for (int v = 0; v < nv; v++)
+        _mm256_storeu_ps(out + 8 * v, acc[v]);
 }
 
-/* dots_nb with the block count as a constant, by block count 1 .. 8. */
+/* Scores s[8 v + l] = sum over d of a[d] xt[d * tp + 8 v + l] for nb <= 8 blocks of 8 keys:
+ * wsum_nv over the rows of the transposed keys, with the block count a constant so that the
+ * accumulators stay in registers (an array indexed by a run-time count would live on the
+ * stack, one load and store per FMA). */
 #define DOTS_OF(nb)                                                                                \
     static void dots_##nb(float *s, const float *a, const float *xt, int tp, int hd) {             \
-        dots_nb(s, a, xt, tp, hd, nb);                                                             \
+        wsum_nv(s, a, 1, xt, tp, 0, hd, nb, 0);                                                    \
     }
 DOTS_OF(1)
 DOTS_OF(2)
@@ -123,30 +130,6 @@ static void softmax_row(float *p, const float *s, int n, int T, float scale) {
         p[j] *= inv;
     for (j = n; j < T; j++)
         p[j] = 0.0f;
-}
-
-/* out[0..hd) = sum over r in [r0, r1) of c[r * cstride] * x0[r * xstride + 0..hd), with the
- * hd/8 accumulators kept in registers (one store per output row). With `cont` the sum
- * continues from the partial sum already in out (a stored float reloads exactly, so a sum split
- * into two ranges gives the same bits as one). */
-static inline __attribute__((always_inline)) void wsum_nv(float *out, const float *c,
-                                                          int64_t cstride, const float *x0,
-                                                          int64_t xstride, int r0, int r1,
-                                                          const int nv, int cont) {
-    __m256 acc[8];
-#pragma GCC unroll 8
-    for (int v = 0; v < nv; v++)
-        acc[v] = cont ? _mm256_loadu_ps(out + 8 * v) : _mm256_setzero_ps();
-    for (int r = r0; r < r1; r++) {
-        __m256 cr = _mm256_set1_ps(c[r * cstride]);
-        const float *x = x0 + r * xstride;
-#pragma GCC unroll 8
-        for (int v = 0; v < nv; v++)
-            acc[v] = _mm256_fmadd_ps(cr, _mm256_loadu_ps(x + 8 * v), acc[v]);
-    }
-#pragma GCC unroll 8
-    for (int v = 0; v < nv; v++)
-        _mm256_storeu_ps(out + 8 * v, acc[v]);
 }
 
 static void weighted_sum_cont(float *out, const float *c, int64_t cstride, const float *x0,
