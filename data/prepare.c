@@ -45,7 +45,6 @@ void data_operator_store_path(const config_t *cfg, char *buf, int len) {
     store_path(cfg, "operators.h5", buf, len);
 }
 
-/* mkdir -p */
 void data_benchmark_store_path(const config_t *cfg, int store, char *buf, int len) {
     switch (store) {
     case BENCHMARK_STORE_FMNIST:
@@ -62,6 +61,7 @@ void data_benchmark_store_path(const config_t *cfg, int store, char *buf, int le
     }
 }
 
+/* mkdir -p */
 static void make_dirs(const char *dir) {
     size_t n = strlen(dir);
     char *p = micl_malloc(n + 1);

@@ -8,6 +8,18 @@
 #include "../common/error.h"
 #include "../data/sources.h"
 
+void bench_source_store_path(const config_t *cfg, const benchmark_t *b, const char *dataset,
+                             char *buf, size_t len) {
+    if (dataset)
+        snprintf(buf, len, "%s", dataset);
+    else
+        data_benchmark_store_path(cfg, b->store, buf, (int)len);
+    if (access(buf, R_OK) != 0)
+        micl_fatal("benchmark '%s' needs the store %s, which is missing; run 'micl data prepare "
+                   "%s' first",
+                   b->name, buf, cfg->path);
+}
+
 void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name,
                        const char *dataset) {
     memset(bs, 0, sizeof *bs);
@@ -18,14 +30,7 @@ void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name
     if (access(gpath, R_OK) != 0)
         micl_fatal("%s: the glyph store %s is missing; run 'micl data prepare %s' first", cfg->path,
                    gpath, cfg->path);
-    if (dataset)
-        snprintf(path, sizeof path, "%s", dataset);
-    else
-        data_benchmark_store_path(cfg, bs->bench->store, path, sizeof path);
-    if (access(path, R_OK) != 0)
-        micl_fatal("benchmark '%s' needs the store %s, which is missing; run 'micl data prepare "
-                   "%s' first",
-                   name, path, cfg->path);
+    bench_source_store_path(cfg, bs->bench, dataset, path, sizeof path);
     /* the vocabulary is the config's: built from the glyph store's training classes */
     image_store_t glyphs;
     store_read(gpath, &glyphs);

@@ -1,6 +1,6 @@
 /* bench_source.h - the store, vocabulary and episode source a benchmark runs on, from a
- * config: the glyph store (or Fashion-MNIST for cross_domain, or a store given by path), the
- * config's vocabulary (fake names from its seed), and the benchmark's split. Shared by
+ * config: the benchmark's store (glyphs, Fashion-MNIST, scenes or operators; or a store given by
+ * path), the config's vocabulary (fake names from its seed), and the benchmark's split. Shared by
  * `micl data export --benchmark` and the scoring of external predictions, so both see the
  * episodes `micl eval` scores.
  */
@@ -25,5 +25,11 @@ typedef struct {
 void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name,
                        const char *dataset);
 void bench_source_close(bench_source_t *bs);
+/* The path of the store benchmark b reads for cfg: dataset if given, else the config's store
+ * for b (data_benchmark_store_path). Fails with a clear message if the file is missing. Also
+ * used by `micl eval --benchmark --checkpoint`, which builds its vocabulary from the
+ * checkpoint. */
+void bench_source_store_path(const config_t *cfg, const benchmark_t *b, const char *dataset,
+                             char *buf, size_t len);
 
 #endif

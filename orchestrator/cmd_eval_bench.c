@@ -6,26 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../common/error.h"
 #include "../common/results.h"
 #include "../data/benchmark.h"
-#include "../data/sources.h"
+#include "bench_source.h"
 #include "../worker/checkpoint.h"
 #include "../worker/evaluator.h"
-
-static void store_path(const config_t *cfg, const benchmark_t *b, const char *dataset, char *buf,
-                       size_t len) {
-    if (dataset)
-        snprintf(buf, len, "%s", dataset);
-    else
-        data_benchmark_store_path(cfg, b->store, buf, (int)len);
-    if (access(buf, R_OK) != 0)
-        micl_fatal("benchmark '%s' needs the store %s, which is missing; run 'micl data prepare "
-                   "%s' first",
-                   b->name, buf, cfg->path);
-}
 
 int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *benchmark,
                           const char *checkpoint, int64_t episodes, const char *dataset,
@@ -39,7 +26,7 @@ int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *b
         cells = &own;
     }
     char path[1024];
-    store_path(cfg, b, dataset, path, sizeof path);
+    bench_source_store_path(cfg, b, dataset, path, sizeof path);
     image_store_t store;
     store_read(path, &store);
     /* a first read for the vocabulary and format, then the model sized for the benchmark */
