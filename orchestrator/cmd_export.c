@@ -80,47 +80,47 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
     return -1;
 }
 
-static void export_benchmark(const config_t *cfg, const export_opts_t *o, exporter_t *x) {
-    bench_source_t bs;
-    bench_source_open(&bs, cfg, o->bench, o->dataset);
-    const benchmark_t *b = bs.bench;
+static void export_benchmark(const config_t *cfg, const export_opts_t *o, bench_source_t *bs,
+                             exporter_t *x) {
+    const benchmark_t *b = bs->bench;
     benchmark_cells_t cells;
     benchmark_cells(b, o->bench_ways, o->n_bench_ways, o->bench_shots, o->n_bench_shots, &cells);
     episode_t *ep = micl_malloc(sizeof *ep);
     for (int i = 0; i < cells.n_ways; i++)
         for (int j = 0; j < cells.n_shots; j++) {
             int ways = cells.ways[i], shots = cells.shots[j];
-            int64_t n = benchmark_cell_episodes(&bs.src, o->episodes);
+            int64_t n = benchmark_cell_episodes(&bs->src, o->episodes);
             for (int64_t e = 0; e < n; e++)
                 for (int var = 0; var < b->variants; var++) {
-                    benchmark_episode(&bs.src, cfg->seed, ways, shots, e, n, var, ep);
+                    benchmark_episode(&bs->src, cfg->seed, ways, shots, e, n, var, ep);
                     char id[128];
                     snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", b->name, ways, shots,
                              (long long)e, var);
                     export_meta_t meta = {b->name, ways, shots, var, e};
-                    export_episode(x, id, ep, &bs.store, &bs.vocab, &meta);
+                    export_episode(x, id, ep, &bs->store, &bs->vocab, &meta);
                 }
         }
     free(ep);
-    bench_source_close(&bs);
 }
 
-static void export_task(const config_t *cfg, const export_opts_t *o, exporter_t *x) {
-    int family = -1;
+/* The family of `micl data export --task T` (family_t), or a clear failure. */
+static int task_family(const char *task) {
     static const char *const names[] = {"classify", "binding", "mc", "matching"};
     for (int f = 0; f < 4; f++)
-        if (strcmp(o->task, names[f]) == 0) family = f;
-    if (family < 0)
-        micl_fatal("unknown task '%s' (valid: binding, mc, matching, classify)", o->task);
-    /* the glyph store's training images, through the openmi benchmark's store and vocabulary */
-    bench_source_t bs;
-    bench_source_open(&bs, cfg, "openmi", o->dataset);
+        if (strcmp(task, names[f]) == 0) return f;
+    micl_fatal("unknown task '%s' (valid: binding, mc, matching, classify)", task);
+}
+
+/* bs: the glyph store's training images, through the openmi benchmark's store and vocabulary */
+static void export_task(const config_t *cfg, const export_opts_t *o, bench_source_t *bs,
+                        exporter_t *x) {
+    int family = task_family(o->task);
     store_index_t train;
-    store_index_build(&bs.store, STORE_SPLIT_TRAIN, &train);
+    store_index_build(&bs->store, STORE_SPLIT_TRAIN, &train);
     episode_source_t fake, real;
-    episode_source_init(&fake, &bs.store, &train, &bs.vocab, 0, EPISODE_FORMAT_COMPACT);
-    episode_source_init(&real, &bs.store, &train, &bs.vocab, 1, EPISODE_FORMAT_COMPACT);
-    if (real.n_classes == 0) micl_fatal("%s: no training classes with names", bs.store.source);
+    episode_source_init(&fake, &bs->store, &train, &bs->vocab, 0, EPISODE_FORMAT_COMPACT);
+    episode_source_init(&real, &bs->store, &train, &bs->vocab, 1, EPISODE_FORMAT_COMPACT);
+    if (real.n_classes == 0) micl_fatal("%s: no training classes with names", bs->store.source);
     episode_t *ep = micl_malloc(sizeof *ep);
     episode_plan_t *plan = micl_malloc(sizeof *plan);
     for (int64_t e = 0; e < o->episodes; e++) {
@@ -136,14 +136,13 @@ static void export_task(const config_t *cfg, const export_opts_t *o, exporter_t 
         episode_layout(&fake, plan, ep);
         char id[128];
         snprintf(id, sizeof id, "%s-%06lld", o->task, (long long)e);
-        export_episode(x, id, ep, &bs.store, &bs.vocab, NULL);
+        export_episode(x, id, ep, &bs->store, &bs->vocab, NULL);
     }
     free(plan);
     free(ep);
     episode_source_free(&fake);
     episode_source_free(&real);
     store_index_free(&train);
-    bench_source_close(&bs);
 }
 
 int cmd_data_export(int argc, char **argv) {
@@ -153,13 +152,18 @@ int cmd_data_export(int argc, char **argv) {
     if (micl_rank() > 0) return 0;
     config_t cfg;
     config_load(o.cfg, &cfg);
+    /* everything that can reject the input comes before the output directory exists */
+    if (o.task) task_family(o.task);
+    bench_source_t bs;
+    bench_source_open(&bs, &cfg, o.bench ? o.bench : "openmi", o.dataset);
     exporter_t x;
     export_open(&x, o.out);
     if (o.bench)
-        export_benchmark(&cfg, &o, &x);
+        export_benchmark(&cfg, &o, &bs, &x);
     else
-        export_task(&cfg, &o, &x);
+        export_task(&cfg, &o, &bs, &x);
     export_close(&x);
+    bench_source_close(&bs);
     micl_info("%s/data.json: %lld samples (LLaVA conversations), images in %s/images", o.out,
               (long long)x.n_samples, o.out);
     config_free(&cfg);

@@ -106,4 +106,21 @@ for k in a:
 print(sys.argv[1], "correct", a["correct"].tolist(), "of", a["episodes"].tolist())
 PY
 done
+# a benchmark whose store the config has not prepared (tiny has no operator store), and an
+# unknown task: a clear message, a non-zero exit, and no export directory or results file
+msg="benchmark 'operator_induction' needs the store"
+if "$MICL" data export tiny.cfg --benchmark operator_induction -o noop 2> err.txt; then
+  fail "export without its store accepted"
+fi
+grep -qF "$msg" err.txt || { cat err.txt; fail "missing-store message (export)"; }
+[ ! -e noop ] || fail "a failed export left noop/ behind"
+if "$MICL" data export tiny.cfg --task nosuch -o notask 2> err.txt; then fail "unknown task accepted"; fi
+grep -q "unknown task 'nosuch'" err.txt || { cat err.txt; fail "unknown task message"; }
+[ ! -e notask ] || fail "a failed export left notask/ behind"
+if "$MICL" eval tiny.cfg --benchmark operator_induction --checkpoint out/icl.ckpt.h5 -o noop.h5 \
+  2> err.txt; then
+  fail "eval without its store accepted"
+fi
+grep -qF "$msg" err.txt || { cat err.txt; fail "missing-store message (eval)"; }
+[ ! -e noop.h5 ] || fail "a failed eval left noop.h5 behind"
 echo "export_test: ok"
