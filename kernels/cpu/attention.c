@@ -169,8 +169,8 @@ typedef struct {
 
 /* Two weighted sums from the same r0, with nv <= 2 vectors each (short heads, whose lone sums
  * would wait on one or two FMA chains): their rows are interleaved over the common range, then
- * the longer one finishes alone. Each sum still runs in r order from zero: the bits of
- * weighted_sum. */
+ * the longer one finishes alone (wsum_nv continuing from its stored sum). Each sum still runs in
+ * r order from zero: the bits of weighted_sum. */
 static inline __attribute__((always_inline)) void wsum_pair_nv(const wsum_t *A, const wsum_t *B,
                                                                int r0, const int nv) {
     __m256 a[2], b[2];
@@ -187,23 +187,14 @@ static inline __attribute__((always_inline)) void wsum_pair_nv(const wsum_t *A, 
             b[v] = _mm256_fmadd_ps(cb, _mm256_loadu_ps(xb + 8 * v), b[v]);
         }
     }
-    for (int r = common; r < A->r1; r++) {
-        __m256 ca = _mm256_set1_ps(A->c[r * A->cs]);
-#pragma GCC unroll 2
-        for (int v = 0; v < nv; v++)
-            a[v] = _mm256_fmadd_ps(ca, _mm256_loadu_ps(A->x + r * A->xs + 8 * v), a[v]);
-    }
-    for (int r = common; r < B->r1; r++) {
-        __m256 cb = _mm256_set1_ps(B->c[r * B->cs]);
-#pragma GCC unroll 2
-        for (int v = 0; v < nv; v++)
-            b[v] = _mm256_fmadd_ps(cb, _mm256_loadu_ps(B->x + r * B->xs + 8 * v), b[v]);
-    }
 #pragma GCC unroll 2
     for (int v = 0; v < nv; v++) {
         _mm256_storeu_ps(A->out + 8 * v, a[v]);
         _mm256_storeu_ps(B->out + 8 * v, b[v]);
     }
+    /* the longer one's remaining rows continue from its stored partial sum */
+    if (A->r1 > common) wsum_nv(A->out, A->c, A->cs, A->x, A->xs, common, A->r1, nv, 1);
+    if (B->r1 > common) wsum_nv(B->out, B->c, B->cs, B->x, B->xs, common, B->r1, nv, 1);
 }
 
 static void weighted_sum_pair(const wsum_t *A, const wsum_t *B, int r0, int hd) {
