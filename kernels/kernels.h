@@ -36,15 +36,16 @@ void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dou
  * kern_matmul_forward then kern_add_inplace(out, res). res must not alias out. */
 void kern_matmul_residual_forward(float *out, const float *inp, const float *w, const float *bias,
                                   const float *res, int64_t M, int K, int N, float *scratch);
-/* The MLP's first layer with its GELU fused: pre = inp W^T + bias, act = gelu(pre); the same
- * bits as kern_matmul_forward then kern_gelu_forward. */
-void kern_matmul_gelu_forward(float *pre, float *act, const float *inp, const float *w,
+/* The MLP's first layer with its GELU fused: with pre = inp W^T + bias, act = gelu(pre) and,
+ * unless dgelu is NULL, dgelu = gelu'(pre), kept for the backward (pre itself is never stored);
+ * the same bits as kern_matmul_forward then kern_gelu_forward (and kern_gelu_backward of ones). */
+void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *w,
                               const float *bias, int64_t M, int K, int N, float *scratch);
-/* kern_matmul_backward of a layer whose input was gelu(gelu_pre), with the GELU backward fused:
- * dinp = (dout W) * gelu'(gelu_pre), the same bits as kern_matmul_backward then
- * kern_gelu_backward. gelu_pre NULL: kern_matmul_backward. */
+/* kern_matmul_backward of a layer whose input was gelu(pre), with the GELU backward fused:
+ * dinp = (dout W) * dgelu, dgelu = gelu'(pre) as kern_matmul_gelu_forward kept it; the same bits
+ * as kern_matmul_backward then kern_gelu_backward. dgelu NULL: kern_matmul_backward. */
 void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                               const float *inp, const float *w, const float *gelu_pre, int64_t M,
+                               const float *inp, const float *w, const float *dgelu, int64_t M,
                                int K, int N);
 /* General product C[M x N] (=, or += if accumulate) A B, with A read as a[i*rsa + k*csa]
  * (rsa == 1 or csa == 1) and B row-major [K x N] with row stride ldb. */

@@ -140,7 +140,7 @@ static void layout_tower(carver_t *cv, vlm_tower_t *tw, size_t rows, size_t prob
         a->ln2 = carve(cv, rows * W);
         a->ln2_mean = carve(cv, rows);
         a->ln2_rstd = carve(cv, rows);
-        a->fc1 = carve(cv, rows * h);
+        a->dgelu = carve(cv, rows * h);
         a->gelu = carve(cv, rows * h);
     }
 }
@@ -161,7 +161,7 @@ static void layout_activations(vlm_t *m, carver_t *cv) {
     m->enc_lnf_mean = carve(cv, NP);
     m->enc_lnf_rstd = carve(cv, NP);
     m->pooled = carve(cv, I * E);
-    m->proj_h = carve(cv, I * D);
+    m->proj_dgelu = carve(cv, I * D);
     m->proj_g = carve(cv, I * D);
     m->img_emb = carve(cv, I * D);
     layout_tower(cv, &m->dec, N, dec_probs);

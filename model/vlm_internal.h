@@ -22,7 +22,7 @@ typedef struct {
     float *att;                       /* attention output before the projection */
     float *res_mid;                   /* x + attn(LN1(x)) */
     float *ln2, *ln2_mean, *ln2_rstd;
-    float *fc1, *gelu; /* rows x hidden: MLP pre-activation and GELU output */
+    float *dgelu, *gelu; /* rows x hidden: GELU' at the MLP pre-activation, and GELU output */
 } vlm_block_act_t;
 
 /* One transformer stack (the image encoder or the decoder). */
@@ -58,7 +58,7 @@ struct vlm {
     float *act_arena;
     float *patches; /* [images * n_patches x patch_px] */
     float *enc_lnf, *enc_lnf_mean, *enc_lnf_rstd;
-    float *pooled, *proj_h, *proj_g, *img_emb;
+    float *pooled, *proj_dgelu, *proj_g, *img_emb;
     float *gath, *dec_lnf, *dec_lnf_mean, *dec_lnf_rstd; /* target rows only */
     float *logits, *lse, *dlogits;
     float *rope_cos, *rope_sin; /* [max_seq x head_dim / 2] */

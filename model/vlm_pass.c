@@ -38,8 +38,8 @@ void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
                                  rows, W, W, m->mm_scratch);
     kern_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res_mid, vlm_p(m, p->ln2_w),
                            vlm_p(m, p->ln2_b), rows, W);
-    kern_matmul_gelu_forward(a->fc1, a->gelu, a->ln2, vlm_p(m, p->fc1_w), vlm_p(m, p->fc1_b), rows,
-                             W, hid, m->mm_scratch);
+    kern_matmul_gelu_forward(a->gelu, a->dgelu, a->ln2, vlm_p(m, p->fc1_w), vlm_p(m, p->fc1_b),
+                             rows, W, hid, m->mm_scratch);
     kern_matmul_residual_forward(out, a->gelu, vlm_p(m, p->fc2_w), vlm_p(m, p->fc2_b), a->res_mid,
                                  rows, hid, W, m->mm_scratch);
 }
@@ -64,7 +64,7 @@ static void block_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     float *dres = m->d_res;
     /* MLP: out = res_mid + fc2(gelu(fc1(LN2(res_mid)))) */
     kern_matmul_gelu_backward(m->d_hid, vlm_g(m, p->fc2_w), vlm_g(m, p->fc2_b), dres, a->gelu,
-                              vlm_p(m, p->fc2_w), a->fc1, rows, hid, W);
+                              vlm_p(m, p->fc2_w), a->dgelu, rows, hid, W);
     kern_matmul_backward(m->d_ln, vlm_g(m, p->fc1_w), vlm_g(m, p->fc1_b), m->d_hid, a->ln2,
                          vlm_p(m, p->fc1_w), rows, W, hid);
     kern_layernorm_backward(dres, vlm_g(m, p->ln2_w), vlm_g(m, p->ln2_b), m->d_ln, a->res_mid,
@@ -143,7 +143,7 @@ void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n) {
     /* flatten: the LN output [n*NPI x E] read as [n x NPI*E] is already the concatenation */
     int flat = m->cfg.pool == VLM_POOL_FLATTEN, K = flat ? NPI * E : E;
     if (!flat) kern_mean_pool_forward(m->pooled, m->enc_lnf, n, NPI, E);
-    kern_matmul_gelu_forward(m->proj_h, m->proj_g, flat ? m->enc_lnf : m->pooled,
+    kern_matmul_gelu_forward(m->proj_g, m->proj_dgelu, flat ? m->enc_lnf : m->pooled,
                              vlm_p(m, m->proj_fc1_w), vlm_p(m, m->proj_fc1_b), n, K, D,
                              m->mm_scratch);
     kern_matmul_forward(m->img_emb, m->proj_g, vlm_p(m, m->proj_fc2_w), vlm_p(m, m->proj_fc2_b), n,
@@ -155,7 +155,7 @@ static void encoder_backward(vlm_t *m, int n) {
     int E = m->cfg.enc_dim, D = m->cfg.dim, NPI = m->n_patches;
     int64_t rows = (int64_t)n * NPI;
     kern_matmul_gelu_backward(m->d_proj_g, vlm_g(m, m->proj_fc2_w), vlm_g(m, m->proj_fc2_b),
-                              m->d_img, m->proj_g, vlm_p(m, m->proj_fc2_w), m->proj_h, n, D, D);
+                              m->d_img, m->proj_g, vlm_p(m, m->proj_fc2_w), m->proj_dgelu, n, D, D);
     int flat = m->cfg.pool == VLM_POOL_FLATTEN, K = flat ? NPI * E : E;
     kern_matmul_backward(flat ? m->d_ln : m->d_pooled, vlm_g(m, m->proj_fc1_w),
                          vlm_g(m, m->proj_fc1_b), m->d_proj_g, flat ? m->enc_lnf : m->pooled,

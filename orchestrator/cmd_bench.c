@@ -158,7 +158,7 @@ static stats_t step_stats(const double *s, int n) {
 /* ---- activation memory ------------------------------------------------------------------- */
 
 /* Floats of one transformer tower's activations (bench/README.md): L+1 residual streams of
- * R x W, and per layer ln1, att, res_mid, ln2 (W each), qkv (3W), fc1 and gelu (h each), four
+ * R x W, and per layer ln1, att, res_mid, ln2 (W each), qkv (3W), gelu and gelu' (h each), four
  * LayerNorm statistics per row, and P attention probabilities. */
 static double tower_floats(double R, double W, double h, double L, double P) {
     return (L + 1) * R * W + L * (R * (7 * W + 2 * h + 4) + P);

@@ -6,9 +6,10 @@
  * KC, FMA in k order inside a block) whatever tile, edge path or thread computes it, and the
  * threads split only the output tiles, so the results do not depend on the thread count.
  * Edge tiles go through small zero-padded copies on the stack, never through other arithmetic.
- * An optional epilogue applies GELU (forward), multiplies by GELU' (backward) or adds the
- * residual stream to each task's finished block while it is still in cache, with the
- * instructions of pointwise.c: the same bits as the separate kernels, one pass over memory fewer.
+ * An optional epilogue finishes each tile in registers after its last k block: GELU (forward,
+ * optionally with GELU' kept for the backward), a product with a kept GELU' (backward), or the
+ * residual stream added, with the instructions of pointwise.c: the same bits as the separate
+ * kernels, and no second pass over the output.
  */
 #include "kernels/kernels.h"
 
@@ -23,11 +24,34 @@
 #define MC 96 /* rows of C per task: 16 micro-tiles */
 #define PARALLEL_MIN_FLOPS 2e6
 
-/* acc = A[6 x kc] B[kc x 16]; then C = acc (mode 0), C += acc (mode 1), C = bias + acc (2). */
-static inline __attribute__((always_inline)) void ukernel(int64_t kc, const float *a, int64_t rsa,
-                                                          int64_t csa, const float *b, int64_t ldb,
-                                                          float *c, int64_t ldc, int mode,
-                                                          const float *bias) {
+/* What happens to a finished tile (after its last k block), element by element, where C's
+ * final value is v and at is the element's offset in C (ldc rows): EP_GELU stores gelu(v) in C
+ * and, if dgelu is set, gelu'(v) in dgelu[at]; EP_DGELU stores v * in[at]; EP_RES stores
+ * v + in[at]. */
+enum { EP_GELU = 1, EP_DGELU, EP_RES };
+typedef struct {
+    int kind;
+    float *dgelu;
+    const float *in;
+} epilogue_t;
+
+static inline __attribute__((always_inline)) __m256 ep_finish(const epilogue_t *ep, __m256 v,
+                                                              int64_t at) {
+    if (!ep) return v;
+    if (ep->kind == EP_GELU) {
+        __m256 grad, act = simd_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
+        if (ep->dgelu) _mm256_storeu_ps(ep->dgelu + at, grad);
+        return act;
+    }
+    if (ep->kind == EP_DGELU) return _mm256_mul_ps(_mm256_loadu_ps(ep->in + at), v);
+    return _mm256_add_ps(v, _mm256_loadu_ps(ep->in + at));
+}
+
+/* acc = A[6 x kc] B[kc x 16]; then C = acc (mode 0), C += acc (mode 1), C = bias + acc (2),
+ * each value passing through the epilogue ep (NULL: none) first; off = the tile's offset in C. */
+static inline __attribute__((always_inline)) void
+ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb, float *c,
+        int64_t ldc, int mode, const float *bias, const epilogue_t *ep, int64_t off) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -65,38 +89,39 @@ static inline __attribute__((always_inline)) void ukernel(int64_t kc, const floa
         bv0 = _mm256_loadu_ps(bias);
         bv1 = _mm256_loadu_ps(bias + 8);
     }
-    for (int i = 0; i < MR; i++) {
-        float *ci = c + i * ldc;
-        if (mode == 0) {
-            _mm256_storeu_ps(ci, acc[i][0]);
-            _mm256_storeu_ps(ci + 8, acc[i][1]);
-        } else if (mode == 1) {
-            _mm256_storeu_ps(ci, _mm256_add_ps(_mm256_loadu_ps(ci), acc[i][0]));
-            _mm256_storeu_ps(ci + 8, _mm256_add_ps(_mm256_loadu_ps(ci + 8), acc[i][1]));
-        } else {
-            _mm256_storeu_ps(ci, _mm256_add_ps(bv0, acc[i][0]));
-            _mm256_storeu_ps(ci + 8, _mm256_add_ps(bv1, acc[i][1]));
+    for (int i = 0; i < MR; i++)
+        for (int h = 0; h < 2; h++) {
+            float *ci = c + i * ldc + 8 * h;
+            __m256 v = acc[i][h];
+            if (mode == 1)
+                v = _mm256_add_ps(_mm256_loadu_ps(ci), v);
+            else if (mode == 2)
+                v = _mm256_add_ps(h ? bv1 : bv0, v);
+            _mm256_storeu_ps(ci, ep_finish(ep, v, off + i * ldc + 8 * h));
         }
-    }
 }
 
 /* The two A layouts, specialised so that the compiler sees constant strides. */
 static void ukernel_arow(int64_t kc, const float *a, int64_t rsa, const float *b, int64_t ldb,
-                         float *c, int64_t ldc, int mode, const float *bias) {
-    ukernel(kc, a, rsa, 1, b, ldb, c, ldc, mode, bias);
+                         float *c, int64_t ldc, int mode, const float *bias, const epilogue_t *ep,
+                         int64_t off) {
+    ukernel(kc, a, rsa, 1, b, ldb, c, ldc, mode, bias, ep, off);
 }
 
 static void ukernel_acol(int64_t kc, const float *a, int64_t csa, const float *b, int64_t ldb,
                          float *c, int64_t ldc, int mode, const float *bias) {
-    ukernel(kc, a, 1, csa, b, ldb, c, ldc, mode, bias);
+    ukernel(kc, a, 1, csa, b, ldb, c, ldc, mode, bias, NULL, 0);
 }
 
 static void ukernel_any(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b,
-                        int64_t ldb, float *c, int64_t ldc, int mode, const float *bias) {
+                        int64_t ldb, float *c, int64_t ldc, int mode, const float *bias,
+                        const epilogue_t *ep, int64_t off) {
     if (csa == 1)
-        ukernel_arow(kc, a, rsa, b, ldb, c, ldc, mode, bias);
-    else
+        ukernel_arow(kc, a, rsa, b, ldb, c, ldc, mode, bias, ep, off);
+    else if (!ep)
         ukernel_acol(kc, a, csa, b, ldb, c, ldc, mode, bias);
+    else
+        ukernel(kc, a, 1, csa, b, ldb, c, ldc, mode, bias, ep, off);
 }
 
 /* A tile with mr < MR rows or nr < NR columns (B is a zero-padded [kc x NR] panel): copy A
@@ -116,7 +141,7 @@ static void edge_tile(int64_t kc, int mr, int nr, const float *a, int64_t rsa, i
         ursa = 1;
         ucsa = MR;
     }
-    ukernel_any(kc, ause, ursa, ucsa, b, NR, ct, NR, 0, NULL);
+    ukernel_any(kc, ause, ursa, ucsa, b, NR, ct, NR, 0, NULL, NULL, 0);
     if (mode == 2) memset(bb, 0, sizeof bb), memcpy(bb, bias, sizeof(float) * nr);
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) {
@@ -146,15 +171,6 @@ static void pack_b_block(float *restrict dst, const float *restrict b, int64_t l
     }
 }
 
-/* What happens to a finished block of C: act[i][j] = gelu(C[i][j]) (act != NULL), or
- * C[i][j] *= gelu'(pre[i][j]) (pre != NULL), or C[i][j] += res[i][j] (res != NULL); act, pre
- * and res have C's row stride. */
-typedef struct {
-    float *act;
-    const float *pre;
-    const float *res;
-} epilogue_t;
-
 /* n <= 8 floats: a full vector, or a zero-padded partial one. */
 static inline __m256 load_n(const float *p, int n) {
     return n == 8 ? _mm256_loadu_ps(p) : simd_load_partial(p, n);
@@ -167,19 +183,26 @@ static inline void store_n(float *p, __m256 v, int n) {
         simd_store_partial(p, v, n);
 }
 
-static void epilogue_block(const epilogue_t *ep, float *c, int64_t ldc, int64_t i0, int64_t i1,
-                           int64_t j0, int nr) {
-    for (int64_t i = i0; i < i1; i++)
+/* The epilogue of an edge tile [mr x nr] at offset off of C, after edge_tile stored its final
+ * values: the same vector instructions as ep_finish, 8 lanes (zero-padded) at a time. */
+static void edge_epilogue(const epilogue_t *ep, float *c, int64_t ldc, int64_t off, int mr,
+                          int nr) {
+    for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j += 8) {
             int n = nr - j < 8 ? nr - j : 8;
-            int64_t at = i * ldc + j0 + j;
-            __m256 v = load_n(c + at, n);
-            if (ep->act)
-                store_n(ep->act + at, simd_gelu(v), n);
-            else if (ep->res)
-                store_n(c + at, _mm256_add_ps(v, load_n(ep->res + at, n)), n);
-            else
-                store_n(c + at, _mm256_mul_ps(simd_gelu_grad(load_n(ep->pre + at, n)), v), n);
+            int64_t at = off + i * ldc + j;
+            float *ci = c + i * ldc + j;
+            __m256 v = load_n(ci, n), out;
+            if (ep->kind == EP_GELU) {
+                __m256 grad;
+                out = simd_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
+                if (ep->dgelu) store_n(ep->dgelu + at, grad, n);
+            } else if (ep->kind == EP_DGELU) {
+                out = _mm256_mul_ps(load_n(ep->in + at, n), v);
+            } else {
+                out = _mm256_add_ps(v, load_n(ep->in + at, n));
+            }
+            store_n(ci, out, n);
         }
 }
 
@@ -209,6 +232,7 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
         for (int64_t p0 = 0; p0 < K; p0 += KC) {
             int64_t kc = K - p0 < KC ? K - p0 : KC;
             int mode = p0 > 0 ? 1 : (bias ? 2 : accumulate);
+            const epilogue_t *last = p0 + kc >= K ? ep : NULL;
             const float *bk = bcol + p0 * bld;
             int64_t bkld = bld;
             if (bpanel == 0) {
@@ -220,13 +244,87 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
                 int mr = i_end - i0 < MR ? (int)(i_end - i0) : MR;
                 const float *ai = a + i0 * rsa + p0 * csa;
                 float *cij = c + i0 * ldc + j0;
-                if (mr == MR && nr == NR)
-                    ukernel_any(kc, ai, rsa, csa, bk, bkld, cij, ldc, mode, bj);
-                else
+                int64_t off = i0 * ldc + j0;
+                if (mr == MR && nr == NR) {
+                    ukernel_any(kc, ai, rsa, csa, bk, bkld, cij, ldc, mode, bj, last, off);
+                } else {
                     edge_tile(kc, mr, nr, ai, rsa, csa, bk, cij, ldc, mode, bj);
+                    if (last) edge_epilogue(last, cij, ldc, off, mr, nr);
+                }
             }
         }
-        if (ep) epilogue_block(ep, c, ldc, ic * MC, i_end, j0, nr);
+    }
+}
+
+/* Copies rows [0, m) of a column-major A block (A[i][k] = a[i + k * csa], k < kc) into
+ * micro-panels of MR rows, panel t = [kc x MR] at dst + t * kc * MR; rows past m are zero.
+ * Where 8 rows are readable (avail, the rows of A from a on) a panel row is one 8-float load
+ * and one 8-float store whose last 2 lanes land in the next slot, rewritten next (dst has 8
+ * floats of slack after the last panel). */
+static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa, int64_t m,
+                       int64_t avail, int64_t kc) {
+    for (int64_t r0 = 0; r0 < m; r0 += MR) {
+        float *d = dst + (r0 / MR) * kc * MR;
+        const float *at = a + r0;
+        if (r0 + 8 <= avail && r0 + MR <= m) {
+            for (int64_t k = 0; k < kc; k++)
+                _mm256_storeu_ps(d + k * MR, _mm256_loadu_ps(at + k * csa));
+            continue;
+        }
+        int rows = m - r0 < MR ? (int)(m - r0) : MR;
+        for (int64_t k = 0; k < kc; k++) {
+            for (int r = 0; r < rows; r++)
+                d[k * MR + r] = at[k * csa + r];
+            for (int r = rows; r < MR; r++)
+                d[k * MR + r] = 0.0f;
+        }
+    }
+}
+
+/* The column-major-A path (the weight gradients dout^T x, where A's columns are dout's rows and
+ * reading A through its stride touches a new cache line at every k). A task owns MC rows of C
+ * and up to NC_ACOL columns; per k block it packs its rows of A once into contiguous
+ * micro-panels, then B's panels one by one, and runs the same micro-kernel over them. Each
+ * element of C sees the very arithmetic of gemm_driver (k blocks of KC, one FMA chain per block
+ * starting from zero, then the same store or add; a short last tile is a zero-padded full tile
+ * whose valid rows are stored with the same adds), so the results are the same bits. */
+#define NC_ACOL 128
+static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t csa, const float *b,
+                      int64_t ldb, float *c, int64_t ldc, int accumulate) {
+    int64_t n_ic = (M + MC - 1) / MC, n_jc = (N + NC_ACOL - 1) / NC_ACOL;
+    int64_t n_tasks = n_ic * n_jc;
+    int team = 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
+#pragma omp parallel for schedule(dynamic, 1) if (team)
+    for (int64_t t = 0; t < n_tasks; t++) {
+        int64_t ic = t / n_jc, jc = t % n_jc;
+        int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
+        int64_t j_end = (jc + 1) * NC_ACOL < N ? (jc + 1) * NC_ACOL : N;
+        float apack[MC * KC + 8] __attribute__((aligned(32)));
+        float bpack[KC * NR] __attribute__((aligned(32)));
+        float ct[MR * NR];
+        for (int64_t p0 = 0; p0 < K; p0 += KC) {
+            int64_t kc = K - p0 < KC ? K - p0 : KC;
+            int mode = p0 > 0 ? 1 : accumulate;
+            pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc);
+            for (int64_t j0 = jc * NC_ACOL; j0 < j_end; j0 += NR) {
+                int nr = N - j0 < NR ? (int)(N - j0) : NR;
+                pack_b_block(bpack, b + p0 * ldb + j0, ldb, kc, nr);
+                for (int64_t r0 = 0; r0 < m; r0 += MR) {
+                    int mr = m - r0 < MR ? (int)(m - r0) : MR;
+                    const float *ap = apack + (r0 / MR) * kc * MR;
+                    float *cij = c + (i0 + r0) * ldc + j0;
+                    if (mr == MR && nr == NR) {
+                        ukernel_acol(kc, ap, MR, bpack, NR, cij, ldc, mode, NULL);
+                        continue;
+                    }
+                    ukernel_acol(kc, ap, MR, bpack, NR, ct, NR, 0, NULL);
+                    for (int i = 0; i < mr; i++)
+                        for (int j = 0; j < nr; j++)
+                            cij[i * ldc + j] =
+                                mode == 0 ? ct[i * NR + j] : cij[i * ldc + j] + ct[i * NR + j];
+                }
+            }
+        }
     }
 }
 
@@ -238,7 +336,10 @@ void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int
                 memset(c + i * ldc, 0, sizeof(float) * (size_t)N);
         return;
     }
-    gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL, NULL);
+    if (rsa == 1 && csa != 1)
+        gemm_acol(M, N, K, a, csa, b, ldb, c, ldc, accumulate);
+    else
+        gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL, NULL);
 }
 
 size_t kern_matmul_scratch_floats(int K, int N) {
@@ -301,16 +402,16 @@ void kern_matmul_forward(float *out, const float *inp, const float *w, const flo
 
 void kern_matmul_residual_forward(float *out, const float *inp, const float *w, const float *bias,
                                   const float *res, int64_t M, int K, int N, float *scratch) {
-    epilogue_t ep = {NULL, NULL, res};
+    epilogue_t ep = {EP_RES, NULL, res};
     pack_wt(scratch, w, K, N);
     gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias, &ep);
 }
 
-void kern_matmul_gelu_forward(float *pre, float *act, const float *inp, const float *w,
+void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *w,
                               const float *bias, int64_t M, int K, int N, float *scratch) {
-    epilogue_t ep = {act, NULL, NULL};
+    epilogue_t ep = {EP_GELU, dgelu, NULL};
     pack_wt(scratch, w, K, N);
-    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, pre, N, 0, bias, &ep);
+    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, act, N, 0, bias, &ep);
 }
 
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -319,10 +420,10 @@ void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dou
 }
 
 void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                               const float *inp, const float *w, const float *gelu_pre, int64_t M,
+                               const float *inp, const float *w, const float *dgelu, int64_t M,
                                int K, int N) {
-    epilogue_t ep = {NULL, gelu_pre, NULL};
-    if (dinp) gemm_driver(M, K, N, dout, N, 1, w, K, 0, dinp, K, 0, NULL, gelu_pre ? &ep : NULL);
+    epilogue_t ep = {EP_DGELU, NULL, dgelu};
+    if (dinp) gemm_driver(M, K, N, dout, N, 1, w, K, 0, dinp, K, 0, NULL, dgelu ? &ep : NULL);
     kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, 1);
     if (dbias) kern_sum_rows(dbias, dout, M, N);
 }

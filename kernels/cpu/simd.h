@@ -95,15 +95,14 @@ static inline __m256 simd_gelu_inner(__m256 x) {
     return _mm256_mul_ps(_mm256_set1_ps(GELU_K), _mm256_fmadd_ps(_mm256_set1_ps(GELU_C), x3, x));
 }
 
-static inline __m256 simd_gelu(__m256 x) {
-    __m256 t = simd_tanh(simd_gelu_inner(x));
+/* gelu and gelu' from t = tanh(GELU_K (x + GELU_C x^3)). */
+static inline __m256 simd_gelu_of(__m256 x, __m256 t) {
     __m256 half = _mm256_set1_ps(0.5f);
     return _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(_mm256_set1_ps(1.0f), t));
 }
 
 /* d gelu / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2) */
-static inline __m256 simd_gelu_grad(__m256 x) {
-    __m256 t = simd_tanh(simd_gelu_inner(x));
+static inline __m256 simd_gelu_grad_of(__m256 x, __m256 t) {
     __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
     __m256 x2 = _mm256_mul_ps(x, x);
     __m256 du = _mm256_mul_ps(_mm256_set1_ps(GELU_K),
@@ -112,6 +111,22 @@ static inline __m256 simd_gelu_grad(__m256 x) {
     __m256 left = _mm256_mul_ps(half, _mm256_add_ps(one, t));
     __m256 right = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_mul_ps(sech2, du));
     return _mm256_add_ps(left, right);
+}
+
+static inline __m256 simd_gelu(__m256 x) {
+    return simd_gelu_of(x, simd_tanh(simd_gelu_inner(x)));
+}
+
+static inline __m256 simd_gelu_grad(__m256 x) {
+    return simd_gelu_grad_of(x, simd_tanh(simd_gelu_inner(x)));
+}
+
+/* gelu(x), and gelu'(x) in *grad unless grad is NULL, from one tanh: the same bits as
+ * simd_gelu and simd_gelu_grad. */
+static inline __m256 simd_gelu_with_grad(__m256 x, __m256 *grad) {
+    __m256 t = simd_tanh(simd_gelu_inner(x));
+    if (grad) *grad = simd_gelu_grad_of(x, t);
+    return simd_gelu_of(x, t);
 }
 
 #endif
