@@ -23,30 +23,34 @@
 
 /* ---- matrix multiplication ---- */
 
-/* Floats of scratch that kern_matmul_forward needs for a [N x K] weight. */
-size_t kern_matmul_scratch_floats(int K, int N);
-/* out[M x N] = inp[M x K] W[N x K]^T + bias (bias may be NULL). scratch: see above. */
-void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int64_t M,
-                         int K, int N, float *scratch);
-/* dinp[M x K] = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp;
- * dbias += column sums of dout (skipped if dbias is NULL). */
+/* The forward products read a weight W [N x K] packed once by kern_matmul_pack into wt:
+ * W^T in zero-padded panels of 16 columns, kern_matmul_packed_floats(K, N) floats (a pure copy,
+ * so packing once per parameter update and per product give the same bits). */
+size_t kern_matmul_packed_floats(int K, int N);
+void kern_matmul_pack(float *wt, const float *w, int K, int N);
+/* out[M x N] = inp[M x K] W[N x K]^T + bias (bias may be NULL); wt: W packed. */
+void kern_matmul_forward(float *out, const float *inp, const float *wt, const float *bias,
+                         int64_t M, int K, int N);
+/* dinp[M x K] = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp, or
+ * dw = dout^T inp without accumulate (the same bits as adding into zeros); dbias += column sums
+ * of dout (skipped if dbias is NULL). */
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                          const float *w, int64_t M, int K, int N);
+                          const float *w, int64_t M, int K, int N, int accumulate);
 /* A layer feeding the residual stream: out = inp W^T + bias + res, the same bits as
  * kern_matmul_forward then kern_add_inplace(out, res). res must not alias out. */
-void kern_matmul_residual_forward(float *out, const float *inp, const float *w, const float *bias,
-                                  const float *res, int64_t M, int K, int N, float *scratch);
+void kern_matmul_residual_forward(float *out, const float *inp, const float *wt, const float *bias,
+                                  const float *res, int64_t M, int K, int N);
 /* The MLP's first layer with its GELU fused: with pre = inp W^T + bias, act = gelu(pre) and,
  * unless dgelu is NULL, dgelu = gelu'(pre), kept for the backward (pre itself is never stored);
  * the same bits as kern_matmul_forward then kern_gelu_forward (and kern_gelu_backward of ones). */
-void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *w,
-                              const float *bias, int64_t M, int K, int N, float *scratch);
+void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *wt,
+                              const float *bias, int64_t M, int K, int N);
 /* kern_matmul_backward of a layer whose input was gelu(pre), with the GELU backward fused:
  * dinp = (dout W) * dgelu, dgelu = gelu'(pre) as kern_matmul_gelu_forward kept it; the same bits
  * as kern_matmul_backward then kern_gelu_backward. dgelu NULL: kern_matmul_backward. */
 void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
                                const float *inp, const float *w, const float *dgelu, int64_t M,
-                               int K, int N);
+                               int K, int N, int accumulate);
 /* General product C[M x N] (=, or += if accumulate) A B, with A read as a[i*rsa + k*csa]
  * (rsa == 1 or csa == 1) and B row-major [K x N] with row stride ldb. */
 void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,

@@ -179,7 +179,7 @@ static void layout_activations(vlm_t *m, carver_t *cv) {
     for (int t = 0; t < m->n_tensors; t++)
         if (m->tensors[t].ndim == 2)
             mm = max_sz(mm,
-                        kern_matmul_scratch_floats(m->tensors[t].shape[1], m->tensors[t].shape[0]));
+                        kern_matmul_packed_floats(m->tensors[t].shape[1], m->tensors[t].shape[0]));
     m->mm_scratch = carve(cv, mm);
     size_t rw = max_sz(NP * E, N * D);
     m->d_res = carve(cv, rw);
@@ -239,6 +239,41 @@ static int check_config(const vlm_config_t *c, int max_tokens, int max_images, c
     return 1;
 }
 
+/* The linear layers' weights: the decayed 2-D tensors. */
+static int is_linear_weight(const vlm_tensor_t *t) {
+    return t->ndim == 2 && t->decay;
+}
+
+/* The packed copy of the linear weights, laid out once. */
+static vlm_packed_t *packed_create(const vlm_t *m) {
+    vlm_packed_t *pk = micl_calloc(1, sizeof(vlm_packed_t));
+    pk->offset = micl_calloc((size_t)m->n_tensors, sizeof(size_t));
+    size_t total = 0;
+    for (int t = 0; t < m->n_tensors; t++) {
+        const vlm_tensor_t *tt = &m->tensors[t];
+        pk->offset[t] = SIZE_MAX;
+        if (!is_linear_weight(tt)) continue;
+        pk->offset[t] = total;
+        total += kern_matmul_packed_floats(tt->shape[1], tt->shape[0]);
+    }
+    pk->panels = micl_alloc_aligned((total > 0 ? total : 1) * sizeof(float));
+    return pk;
+}
+
+static void packed_free(vlm_packed_t *pk) {
+    free(pk->panels);
+    free(pk->offset);
+    free(pk);
+}
+
+void vlm_pack_weights(vlm_t *m) {
+    for (int t = 0; t < m->n_tensors; t++)
+        if (m->packed->offset[t] != SIZE_MAX)
+            kern_matmul_pack(m->packed->panels + m->packed->offset[t], vlm_p(m, t),
+                             m->tensors[t].shape[1], m->tensors[t].shape[0]);
+    m->packed->valid = 1;
+}
+
 /* A model with its own activations; its parameter arena is `shared`'s when given (a sibling),
  * else a new zeroed one. */
 static vlm_t *create(const vlm_config_t *cfg, int max_tokens, int max_images, vlm_t *shared) {
@@ -277,6 +312,8 @@ static vlm_t *create(const vlm_config_t *cfg, int max_tokens, int max_images, vl
         memset(m->arena, 0, 4 * m->n_params * sizeof(float));
     }
     m->grads = m->arena + m->n_params;
+    m->packed = shared ? shared->packed : packed_create(m);
+    m->dw_written = micl_calloc((size_t)m->n_tensors + 1, 1);
     carver_t cv = {NULL, 0};
     layout_activations(m, &cv);
     cv.base = micl_alloc_aligned(cv.used * sizeof(float));
@@ -303,7 +340,8 @@ void vlm_free(vlm_t *m) {
     if (m->n_tensors > 0) free((void *)m->tensors[0].name); /* the name block */
     free(m->tensors);
     free(m->init_kind);
-    if (!m->arena_shared) free(m->arena);
+    free(m->dw_written);
+    if (!m->arena_shared) free(m->arena), packed_free(m->packed);
     free(m->act_arena);
     vlm_tower_t *towers[2] = {&m->enc, &m->dec};
     for (int i = 0; i < 2; i++) {
@@ -328,12 +366,15 @@ const vlm_tensor_t *vlm_tensor(const vlm_t *m, int i) {
     return &m->tensors[i];
 }
 float *vlm_params(vlm_t *m) {
+    m->packed->valid = 0; /* the caller may write through it */
     return m->arena;
 }
 float *vlm_grads(vlm_t *m) {
+    vlm_grads_settle(m);
     return m->grads;
 }
 void vlm_bind_grads(vlm_t *m, float *g) {
+    vlm_grads_settle(m);
     m->grads = g ? g : m->arena + m->n_params;
 }
 float *vlm_adam_m(vlm_t *m) {
@@ -343,8 +384,26 @@ float *vlm_adam_v(vlm_t *m) {
     return m->arena + 3 * m->n_params;
 }
 
+/* The tensors lie in order without gaps: zero everything between the linear weights. */
 void vlm_zero_grads(vlm_t *m) {
-    memset(vlm_grads(m), 0, m->n_params * sizeof(float));
+    size_t at = 0;
+    for (int t = 0; t < m->n_tensors; t++) {
+        const vlm_tensor_t *tt = &m->tensors[t];
+        if (!is_linear_weight(tt)) continue;
+        memset(m->grads + at, 0, (tt->offset - at) * sizeof(float));
+        at = tt->offset + tt->size;
+    }
+    memset(m->grads + at, 0, (m->n_params - at) * sizeof(float));
+    memset(m->dw_written, 0, (size_t)m->n_tensors);
+    m->grads_pending = 1;
+}
+
+void vlm_grads_settle(vlm_t *m) {
+    if (!m->grads_pending) return;
+    for (int t = 0; t < m->n_tensors; t++)
+        if (is_linear_weight(&m->tensors[t]) && !m->dw_written[t])
+            memset(vlm_g(m, t), 0, m->tensors[t].size * sizeof(float));
+    m->grads_pending = 0;
 }
 
 const float *vlm_logits(const vlm_t *m) {
@@ -352,6 +411,7 @@ const float *vlm_logits(const vlm_t *m) {
 }
 
 void vlm_init_params(vlm_t *m, uint64_t seed) {
+    m->packed->valid = 0;
     float resid = 1.0f / sqrtf(2.0f * (float)(m->cfg.layers > 0 ? m->cfg.layers : 1));
     float resid_enc = 1.0f / sqrtf(2.0f * (float)(m->cfg.enc_layers > 0 ? m->cfg.enc_layers : 1));
     for (int i = 0; i < m->n_tensors; i++) {

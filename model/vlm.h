@@ -85,7 +85,8 @@ size_t vlm_num_params(const vlm_t *m);
 int vlm_num_tensors(const vlm_t *m);
 const vlm_tensor_t *vlm_tensor(const vlm_t *m, int i);
 
-/* The arena: params, grads, adam m, adam v, each vlm_num_params floats. */
+/* The arena: params, grads, adam m, adam v, each vlm_num_params floats. vlm_params is the
+ * writable view of the parameters: it drops the packed weights (vlm_pack_weights). */
 float *vlm_params(vlm_t *m);
 float *vlm_grads(vlm_t *m);
 float *vlm_adam_m(vlm_t *m);
@@ -94,6 +95,14 @@ float *vlm_adam_v(vlm_t *m);
 /* Normal(0, init_std) weights (output projections scaled by 1/sqrt(2*layers)), zero biases,
  * unit LayerNorm gains; drawn from rng (seed, RNG_STREAM_INIT, tensor index). */
 void vlm_init_params(vlm_t *m, uint64_t seed);
+
+/* Packs the linear layers' weights for the forward products once, for every forward pass of
+ * the model and its siblings until the parameters may change: the next vlm_params or
+ * vlm_init_params call drops the packed copy, and the passes then pack each weight as they
+ * use it. Call it after each parameter update (and not while a pass runs); write parameters
+ * only through a pointer taken from vlm_params after the last vlm_pack_weights. The packed
+ * copy holds the same floats: results do not depend on it. */
+void vlm_pack_weights(vlm_t *m);
 
 /* Forward pass. Returns the SUM of cross-entropy over positions with target >= 0 and writes
  * their number to *n_targets. The LM head runs ONLY at those target positions (answers are a

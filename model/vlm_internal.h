@@ -4,6 +4,9 @@
 #ifndef MICL_VLM_INTERNAL_H
 #define MICL_VLM_INTERNAL_H
 
+#include <stdint.h>
+
+#include "kernels/kernels.h"
 #include "model/vlm.h"
 
 /* Tensor indices of one pre-LN transformer block. */
@@ -36,6 +39,15 @@ typedef struct {
 
 enum { VLM_INIT_NORMAL, VLM_INIT_NORMAL_RESID, VLM_INIT_ZERO, VLM_INIT_ONE };
 
+/* The linear layers' weights packed for the forward products (kern_matmul_pack), one copy
+ * shared by a model and its siblings: valid from vlm_pack_weights until the parameters may
+ * change (vlm_params, vlm_init_params); while it is not, each product packs its weight itself. */
+typedef struct {
+    float *panels;
+    size_t *offset; /* per tensor, into panels; SIZE_MAX where the tensor is not a linear weight */
+    int valid;
+} vlm_packed_t;
+
 struct vlm {
     vlm_config_t cfg;
     int max_tokens, max_images;
@@ -46,9 +58,16 @@ struct vlm {
     int n_tensors;
     vlm_tensor_t *tensors;
     int *init_kind;
-    float *arena;     /* params | grads | adam m | adam v */
-    int arena_shared; /* 1: a sibling's view of another model's arena (vlm_create_sibling) */
-    float *grads;     /* where the passes add gradients: the arena's grads or a bound buffer */
+    float *arena;         /* params | grads | adam m | adam v */
+    int arena_shared;     /* 1: a sibling's view of another model's arena (vlm_create_sibling) */
+    float *grads;         /* where the passes add gradients: the arena's grads or a bound buffer */
+    vlm_packed_t *packed; /* owned by the model whose arena it is */
+    /* vlm_zero_grads zeroes all but the linear weights' gradients and leaves those to their dW
+     * products, which then write instead of adding (the same bits as adding into zeros):
+     * grads_pending is set until the backward has settled them, dw_written [n_tensors] marks
+     * the ones written since (vlm_grads_settle zeroes the rest). */
+    int grads_pending;
+    unsigned char *dw_written;
     int enc_patch_w, enc_patch_b, enc_pos, enc_ln_w, enc_ln_b;
     int proj_fc1_w, proj_fc1_b, proj_fc2_w, proj_fc2_b;
     int dec_tok, dec_ln_w, dec_ln_b, head_w, head_b;
@@ -62,7 +81,7 @@ struct vlm {
     float *gath, *dec_lnf, *dec_lnf_mean, *dec_lnf_rstd; /* target rows only */
     float *logits, *lse, *dlogits;
     float *rope_cos, *rope_sin; /* [max_seq x head_dim / 2] */
-    float *mm_scratch;          /* packed weights for kern_matmul_forward */
+    float *mm_scratch;          /* one weight packed per product, when packed is not valid */
     float *d_res, *d_ln, *d_qkv, *d_att, *d_hid, *d_gath;
     float *d_img, *d_proj_g, *d_pooled;
     int32_t *tokens, *tgt_rows, *tgt_ids;
@@ -78,6 +97,17 @@ static inline float *vlm_p(vlm_t *m, int t) {
 static inline float *vlm_g(vlm_t *m, int t) {
     return m->grads + m->tensors[t].offset;
 }
+/* Linear weight t [N x K] packed for the forward products: the shared copy when valid, else
+ * packed now into the model's scratch (valid until the next call). */
+static inline const float *vlm_wt(vlm_t *m, int t) {
+    if (m->packed->valid) return m->packed->panels + m->packed->offset[t];
+    kern_matmul_pack(m->mm_scratch, vlm_p(m, t), m->tensors[t].shape[1], m->tensors[t].shape[0]);
+    return m->mm_scratch;
+}
+
+/* vlm.c: zeroes the linear weights' gradients that no dW product wrote since vlm_zero_grads
+ * (the encoder's, in a pass without images); no-op unless grads_pending. */
+void vlm_grads_settle(vlm_t *m);
 
 /* vlm_pass.c: runs the image tower on n <= max_images images into m->img_emb. */
 void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n);

@@ -16,6 +16,14 @@
 #include "common/error.h"
 #include "kernels/kernels.h"
 
+/* The accumulate flag of linear weight t's dW product: 0 (write) for its first product after
+ * vlm_zero_grads, when its gradient has not been zeroed. */
+static int dw_acc(vlm_t *m, int t) {
+    if (!m->grads_pending || m->dw_written[t]) return 1;
+    m->dw_written[t] = 1;
+    return 0;
+}
+
 /* ---- one pre-LN transformer block ---- */
 
 void vlm_block_qkv_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
@@ -24,8 +32,7 @@ void vlm_block_qkv_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
     int W = tw->width;
     kern_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, tw->res[l], vlm_p(m, p->ln1_w),
                            vlm_p(m, p->ln1_b), rows, W);
-    kern_matmul_forward(a->qkv, a->ln1, vlm_p(m, p->qkv_w), vlm_p(m, p->qkv_b), rows, W, 3 * W,
-                        m->mm_scratch);
+    kern_matmul_forward(a->qkv, a->ln1, vlm_wt(m, p->qkv_w), vlm_p(m, p->qkv_b), rows, W, 3 * W);
 }
 
 void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
@@ -34,14 +41,14 @@ void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
     int W = tw->width, hid = tw->hidden;
     const float *x = tw->res[l];
     float *out = tw->res[l + 1];
-    kern_matmul_residual_forward(a->res_mid, a->att, vlm_p(m, p->proj_w), vlm_p(m, p->proj_b), x,
-                                 rows, W, W, m->mm_scratch);
+    kern_matmul_residual_forward(a->res_mid, a->att, vlm_wt(m, p->proj_w), vlm_p(m, p->proj_b), x,
+                                 rows, W, W);
     kern_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res_mid, vlm_p(m, p->ln2_w),
                            vlm_p(m, p->ln2_b), rows, W);
-    kern_matmul_gelu_forward(a->gelu, a->dgelu, a->ln2, vlm_p(m, p->fc1_w), vlm_p(m, p->fc1_b),
-                             rows, W, hid, m->mm_scratch);
-    kern_matmul_residual_forward(out, a->gelu, vlm_p(m, p->fc2_w), vlm_p(m, p->fc2_b), a->res_mid,
-                                 rows, hid, W, m->mm_scratch);
+    kern_matmul_gelu_forward(a->gelu, a->dgelu, a->ln2, vlm_wt(m, p->fc1_w), vlm_p(m, p->fc1_b),
+                             rows, W, hid);
+    kern_matmul_residual_forward(out, a->gelu, vlm_wt(m, p->fc2_w), vlm_p(m, p->fc2_b), a->res_mid,
+                                 rows, hid, W);
 }
 
 static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
@@ -64,21 +71,21 @@ static void block_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     float *dres = m->d_res;
     /* MLP: out = res_mid + fc2(gelu(fc1(LN2(res_mid)))) */
     kern_matmul_gelu_backward(m->d_hid, vlm_g(m, p->fc2_w), vlm_g(m, p->fc2_b), dres, a->gelu,
-                              vlm_p(m, p->fc2_w), a->dgelu, rows, hid, W);
+                              vlm_p(m, p->fc2_w), a->dgelu, rows, hid, W, dw_acc(m, p->fc2_w));
     kern_matmul_backward(m->d_ln, vlm_g(m, p->fc1_w), vlm_g(m, p->fc1_b), m->d_hid, a->ln2,
-                         vlm_p(m, p->fc1_w), rows, W, hid);
+                         vlm_p(m, p->fc1_w), rows, W, hid, dw_acc(m, p->fc1_w));
     kern_layernorm_backward(dres, vlm_g(m, p->ln2_w), vlm_g(m, p->ln2_b), m->d_ln, a->res_mid,
                             a->ln2_mean, a->ln2_rstd, vlm_p(m, p->ln2_w), rows, W);
     /* attention: res_mid = x + proj(attn(qkv(LN1(x)))) */
     kern_matmul_backward(m->d_att, vlm_g(m, p->proj_w), vlm_g(m, p->proj_b), dres, a->att,
-                         vlm_p(m, p->proj_w), rows, W, W);
+                         vlm_p(m, p->proj_w), rows, W, W, dw_acc(m, p->proj_w));
     kern_attention_backward(m->d_qkv, m->d_att, a->qkv, a->probs, B, T, tw->heads, W, tw->causal);
     if (tw->smear)
         kern_smear_keys_backward(m->d_qkv, vlm_g(m, p->smear), a->kraw, vlm_p(m, p->smear), B, T,
                                  tw->heads, W);
     if (tw->rope) kern_rope_backward(m->d_qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, W);
     kern_matmul_backward(m->d_ln, vlm_g(m, p->qkv_w), vlm_g(m, p->qkv_b), m->d_qkv, a->ln1,
-                         vlm_p(m, p->qkv_w), rows, W, 3 * W);
+                         vlm_p(m, p->qkv_w), rows, W, 3 * W, dw_acc(m, p->qkv_w));
     kern_layernorm_backward(dres, vlm_g(m, p->ln1_w), vlm_g(m, p->ln1_b), m->d_ln, tw->res[l],
                             a->ln1_mean, a->ln1_rstd, vlm_p(m, p->ln1_w), rows, W);
 }
@@ -107,8 +114,8 @@ static void patch_embed_forward(vlm_t *m, const uint8_t *pixels, int n) {
     int E = m->cfg.enc_dim, NPI = m->n_patches;
     float *x = m->enc.res[0];
     patchify(m, pixels, n);
-    kern_matmul_forward(x, m->patches, vlm_p(m, m->enc_patch_w), vlm_p(m, m->enc_patch_b),
-                        (int64_t)n * NPI, m->patch_px, E, m->mm_scratch);
+    kern_matmul_forward(x, m->patches, vlm_wt(m, m->enc_patch_w), vlm_p(m, m->enc_patch_b),
+                        (int64_t)n * NPI, m->patch_px, E);
     const float *pos = vlm_p(m, m->enc_pos);
 #pragma omp parallel for schedule(static)
     for (int64_t img = 0; img < n; img++)
@@ -127,7 +134,8 @@ static void patch_embed_backward(vlm_t *m, int n) {
             for (int c = 0; c < E; c++)
                 dpos[p * E + c] += d[(img * NPI + p) * E + c];
     kern_matmul_backward(NULL, vlm_g(m, m->enc_patch_w), vlm_g(m, m->enc_patch_b), d, m->patches,
-                         vlm_p(m, m->enc_patch_w), (int64_t)n * NPI, m->patch_px, E);
+                         vlm_p(m, m->enc_patch_w), (int64_t)n * NPI, m->patch_px, E,
+                         dw_acc(m, m->enc_patch_w));
 }
 
 /* ---- image tower: encoder blocks, final LN, pooling, projector ---- */
@@ -144,10 +152,9 @@ void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n) {
     int flat = m->cfg.pool == VLM_POOL_FLATTEN, K = flat ? NPI * E : E;
     if (!flat) kern_mean_pool_forward(m->pooled, m->enc_lnf, n, NPI, E);
     kern_matmul_gelu_forward(m->proj_g, m->proj_dgelu, flat ? m->enc_lnf : m->pooled,
-                             vlm_p(m, m->proj_fc1_w), vlm_p(m, m->proj_fc1_b), n, K, D,
-                             m->mm_scratch);
-    kern_matmul_forward(m->img_emb, m->proj_g, vlm_p(m, m->proj_fc2_w), vlm_p(m, m->proj_fc2_b), n,
-                        D, D, m->mm_scratch);
+                             vlm_wt(m, m->proj_fc1_w), vlm_p(m, m->proj_fc1_b), n, K, D);
+    kern_matmul_forward(m->img_emb, m->proj_g, vlm_wt(m, m->proj_fc2_w), vlm_p(m, m->proj_fc2_b), n,
+                        D, D);
 }
 
 /* m->d_img holds dLoss/d(image embeddings). */
@@ -155,11 +162,12 @@ static void encoder_backward(vlm_t *m, int n) {
     int E = m->cfg.enc_dim, D = m->cfg.dim, NPI = m->n_patches;
     int64_t rows = (int64_t)n * NPI;
     kern_matmul_gelu_backward(m->d_proj_g, vlm_g(m, m->proj_fc2_w), vlm_g(m, m->proj_fc2_b),
-                              m->d_img, m->proj_g, vlm_p(m, m->proj_fc2_w), m->proj_dgelu, n, D, D);
+                              m->d_img, m->proj_g, vlm_p(m, m->proj_fc2_w), m->proj_dgelu, n, D, D,
+                              dw_acc(m, m->proj_fc2_w));
     int flat = m->cfg.pool == VLM_POOL_FLATTEN, K = flat ? NPI * E : E;
     kern_matmul_backward(flat ? m->d_ln : m->d_pooled, vlm_g(m, m->proj_fc1_w),
                          vlm_g(m, m->proj_fc1_b), m->d_proj_g, flat ? m->enc_lnf : m->pooled,
-                         vlm_p(m, m->proj_fc1_w), n, K, D);
+                         vlm_p(m, m->proj_fc1_w), n, K, D, dw_acc(m, m->proj_fc1_w));
     if (!flat) kern_mean_pool_backward(m->d_ln, m->d_pooled, n, NPI, E);
     memset(m->d_res, 0, sizeof(float) * (size_t)(rows * E));
     kern_layernorm_backward(m->d_res, vlm_g(m, m->enc_ln_w), vlm_g(m, m->enc_ln_b), m->d_ln,
@@ -211,8 +219,7 @@ void vlm_head_logits(vlm_t *m) {
         memcpy(m->gath + i * D, x + (int64_t)m->tgt_rows[i] * D, sizeof(float) * (size_t)D);
     kern_layernorm_forward(m->dec_lnf, m->dec_lnf_mean, m->dec_lnf_rstd, m->gath,
                            vlm_p(m, m->dec_ln_w), vlm_p(m, m->dec_ln_b), nt, D);
-    kern_matmul_forward(m->logits, m->dec_lnf, vlm_p(m, m->head_w), vlm_p(m, m->head_b), nt, D, V,
-                        m->mm_scratch);
+    kern_matmul_forward(m->logits, m->dec_lnf, vlm_wt(m, m->head_w), vlm_p(m, m->head_b), nt, D, V);
 }
 
 static double head_forward(vlm_t *m) {
@@ -228,7 +235,7 @@ static void head_backward(vlm_t *m, float scale) {
     if (nt == 0) return;
     kern_crossentropy_backward(m->dlogits, m->logits, m->lse, m->tgt_ids, nt, V, scale);
     kern_matmul_backward(m->d_ln, vlm_g(m, m->head_w), vlm_g(m, m->head_b), m->dlogits, m->dec_lnf,
-                         vlm_p(m, m->head_w), nt, D, V);
+                         vlm_p(m, m->head_w), nt, D, V, dw_acc(m, m->head_w));
     memset(m->d_gath, 0, sizeof(float) * (size_t)(nt * D));
     kern_layernorm_backward(m->d_gath, vlm_g(m, m->dec_ln_w), vlm_g(m, m->dec_ln_b), m->d_ln,
                             m->gath, m->dec_lnf_mean, m->dec_lnf_rstd, vlm_p(m, m->dec_ln_w), nt,
@@ -297,6 +304,7 @@ void vlm_backward(vlm_t *m, float scale) {
         block_backward(m, &m->dec, l, m->B, m->T);
     embed_backward(m, m->image_token);
     if (m->n_images > 0) encoder_backward(m, m->n_images);
+    vlm_grads_settle(m);
 }
 
 void vlm_encode_images(vlm_t *m, const uint8_t *pixels, int n_images, float *out) {

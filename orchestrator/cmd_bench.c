@@ -76,6 +76,7 @@ typedef struct {
                        with odd indices (two run at once, as in the trainer) */
     uint8_t *decay; /* AdamW decay mask over the arena */
     size_t act_bytes;
+    size_t packed_bytes; /* the linear weights packed once per update (vlm_pack_weights) */
     int64_t targets_per_step;
     int n_total; /* warm-up + timed steps */
     comm_t c;    /* ranks share the micro-batches of a step as in the trainer */
@@ -229,8 +230,14 @@ static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *c
     w->m = vlm_create(c, w->tokens_per_mb, w->imgs_per_mb, err, sizeof err);
     if (!w->m) micl_fatal("bench preset '%s': %s", p->name, err);
     size_t heap1 = heap_bytes(), arena = 4 * vlm_num_params(w->m) * sizeof(float);
-    /* what vlm_create allocated beyond the parameter arena: the activation arena (plus a few
-     * small tables) */
+    for (int i = 0; i < vlm_num_tensors(w->m); i++) {
+        const vlm_tensor_t *t = vlm_tensor(w->m, i);
+        if (t->ndim == 2 && t->decay)
+            w->packed_bytes += kern_matmul_packed_floats(t->shape[1], t->shape[0]) * sizeof(float);
+    }
+    /* what vlm_create allocated beyond the parameter arena and the packed weights: the
+     * activation arena (plus a few small tables) */
+    arena += w->packed_bytes;
     w->act_bytes = heap1 > heap0 + arena ? heap1 - heap0 - arena : 0;
     vlm_init_params(w->m, 1);
     size_t n = vlm_num_params(w->m);
@@ -308,6 +315,7 @@ static double compute_time(const work_t *w) {
 static double train_step(work_t *w, int64_t step) {
     int M = w->p->micro_batches;
     double t0 = bench_now_s();
+    vlm_pack_weights(w->m);
     comm_tree_reduce(&w->tree, &w->c, M, micro_batch_grad, w, w->grad);
     comm_allgather_blocks_f64(&w->c, M, w->mb_loss, w->all_loss, 1);
     double loss = 0.0;
@@ -337,7 +345,7 @@ static double gemm_peak_gflops(int n) {
     size_t nn = (size_t)n * (size_t)n;
     float *a = micl_alloc_aligned(nn * sizeof(float)), *b = micl_alloc_aligned(nn * sizeof(float));
     float *c = micl_alloc_aligned(nn * sizeof(float));
-    float *scratch = micl_alloc_aligned(kern_matmul_scratch_floats(n, n) * sizeof(float));
+    float *scratch = micl_alloc_aligned(kern_matmul_packed_floats(n, n) * sizeof(float));
     for (size_t i = 0; i < nn; i++) {
         a[i] = (float)(mix32((uint32_t)i) >> 8) * 0x1p-24f - 0.5f;
         b[i] = (float)(mix32((uint32_t)i + 7u) >> 8) * 0x1p-24f - 0.5f;
@@ -347,7 +355,8 @@ static double gemm_peak_gflops(int n) {
     double best = INFINITY;
     for (int r = 0; r <= BENCH_GEMM_REPS; r++) { /* the first run warms up */
         double t0 = bench_now_s();
-        kern_matmul_forward(c, a, b, NULL, n, n, n, scratch);
+        kern_matmul_pack(scratch, b, n, n);
+        kern_matmul_forward(c, a, scratch, NULL, n, n, n);
         double dt = bench_now_s() - t0;
         if (r > 0 && dt < best) best = dt;
     }
@@ -562,6 +571,7 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     h5_attr_double(f, "gflops", fg->gflops);
     h5_attr_int(f, "max_rss_kib", rss_kib);
     h5_attr_int(f, "params_arena_bytes", (int64_t)(4 * vlm_num_params(w->m) * sizeof(float)));
+    h5_attr_int(f, "packed_weights_bytes", (int64_t)w->packed_bytes);
     h5_attr_int(f, "activations_bytes", (int64_t)w->act_bytes);
     double *ms = micl_malloc((size_t)o->steps * sizeof(double));
     for (int i = 0; i < o->steps; i++)
@@ -615,9 +625,9 @@ static int bench_step(const opts_t *o) {
            100.0 * share1, 100.0 * shareT, cores);
     double act_formula = 4.0 * activation_floats(&w);
     printf("  memory              peak RSS %.1f MiB; parameter arena %.2f MiB (params, grads, "
-           "AdamW m, v), activation arena %.2f MiB (formula %.2f MiB)\n",
+           "AdamW m, v), packed weights %.2f MiB, activation arena %.2f MiB (formula %.2f MiB)\n",
            rss / 1024.0, mib(4.0 * (double)vlm_num_params(w.m) * sizeof(float)),
-           mib((double)w.act_bytes), mib(act_formula));
+           mib((double)w.packed_bytes), mib((double)w.act_bytes), mib(act_formula));
     printf("  loss                first step %.6f, last step %.6f\n", w.loss[0],
            w.loss[w.n_total - 1]);
     if (o->out) {

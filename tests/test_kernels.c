@@ -48,7 +48,7 @@ static void test_matmul(int64_t M, int K, int N) {
     float *x = rand_buf((size_t)M * K, 1.0f), *w = rand_buf((size_t)N * K, 0.5f);
     float *b = rand_buf((size_t)N, 1.0f), *dy = rand_buf((size_t)M * N, 1.0f);
     float *y = micl_malloc(sizeof(float) * (size_t)(M * N) + 4);
-    float *scratch = micl_malloc(sizeof(float) * kern_matmul_scratch_floats(K, N) + 4);
+    float *scratch = micl_malloc(sizeof(float) * kern_matmul_packed_floats(K, N) + 4);
     float *dx = micl_malloc(sizeof(float) * (size_t)(M * K) + 4);
     float *dw = rand_buf((size_t)N * K, 1.0f), *db = rand_buf((size_t)N, 1.0f);
     double *ry = malloc(sizeof(double) * (size_t)(M * N) + 8);
@@ -81,8 +81,17 @@ static void test_matmul(int64_t M, int K, int N) {
             rdw[(int64_t)n * K + k] = s;
         }
     }
-    kern_matmul_forward(y, x, w, b, M, K, N, scratch);
-    kern_matmul_backward(dx, dw, db, dy, x, w, M, K, N);
+    kern_matmul_pack(scratch, w, K, N);
+    kern_matmul_forward(y, x, scratch, b, M, K, N);
+    float *db2 = micl_malloc(sizeof(float) * (size_t)N + 4); /* the bias sum fused into dW */
+    memcpy(db2, db, sizeof(float) * (size_t)N);
+    kern_sum_rows(db2, dy, M, N);
+    kern_matmul_backward(dx, dw, db, dy, x, w, M, K, N, 1);
+    int same_db = !memcmp(db, db2, sizeof(float) * (size_t)N);
+    if (!same_db) g_failures++;
+    printf("matmul db   M=%lld K=%d N=%d == kern_sum_rows: %s\n", (long long)M, K, N,
+           same_db ? "yes" : "NO");
+    free(db2);
     char name[96];
     snprintf(name, sizeof name, "matmul fwd  M=%lld K=%d N=%d", (long long)M, K, N);
     expect(name, y, ry, (size_t)(M * N), 1e-5);
@@ -127,30 +136,32 @@ static void test_gemm_layouts(int64_t M, int64_t N, int64_t K) {
 static void test_matmul_gelu(int64_t M, int K, int N) {
     float *x = rand_buf((size_t)M * K, 1.0f), *w = rand_buf((size_t)N * K, 0.5f);
     float *b = rand_buf((size_t)N, 1.0f), *dy = rand_buf((size_t)M * K, 1.0f);
-    float *scratch = micl_malloc(sizeof(float) * kern_matmul_scratch_floats(K, N) + 4);
+    float *scratch = micl_malloc(sizeof(float) * kern_matmul_packed_floats(K, N) + 4);
     size_t mn = (size_t)(M * N);
     float *pre1 = micl_malloc(sizeof(float) * mn + 4), *act1 = micl_malloc(sizeof(float) * mn + 4);
     float *pre2 = micl_malloc(sizeof(float) * mn + 4), *act2 = micl_malloc(sizeof(float) * mn + 4);
     float *dx1 = micl_malloc(sizeof(float) * mn + 4), *dx2 = micl_malloc(sizeof(float) * mn + 4);
     float *dw1 = calloc((size_t)N * K, sizeof(float)), *dw2 = calloc((size_t)N * K, sizeof(float));
-    kern_matmul_forward(pre1, x, w, b, M, K, N, scratch);
+    kern_matmul_pack(scratch, w, K, N);
+    kern_matmul_forward(pre1, x, scratch, b, M, K, N);
     kern_gelu_forward(act1, pre1, (int64_t)mn);
     /* pre2 receives GELU' of the pre-activation: the separate kernel's, times ones */
-    kern_matmul_gelu_forward(act2, pre2, x, w, b, M, K, N, scratch);
+    kern_matmul_gelu_forward(act2, pre2, x, scratch, b, M, K, N);
     float *ones = micl_malloc(sizeof(float) * mn + 4), *act3 = micl_malloc(sizeof(float) * mn + 4);
     for (size_t i = 0; i < mn; i++)
         ones[i] = 1.0f;
-    kern_matmul_gelu_forward(act3, NULL, x, w, b, M, K, N, scratch);
+    kern_matmul_gelu_forward(act3, NULL, x, scratch, b, M, K, N);
     /* a layer [K x N] fed by act: its dinp [M x N] through GELU' of pre */
-    kern_matmul_backward(dx1, dw1, NULL, dy, act1, w, M, N, K);
+    kern_matmul_backward(dx1, dw1, NULL, dy, act1, w, M, N, K, 1);
     kern_gelu_backward(dx1, pre1, dx1, (int64_t)mn);
-    kern_matmul_gelu_backward(dx2, dw2, NULL, dy, act2, w, pre2, M, N, K);
+    kern_matmul_gelu_backward(dx2, dw2, NULL, dy, act2, w, pre2, M, N, K, 1);
     kern_gelu_backward(pre1, pre1, ones, (int64_t)mn);
     /* a layer adding into the residual stream (act1 as the residual) */
     float *out1 = micl_malloc(sizeof(float) * mn + 4), *out2 = micl_malloc(sizeof(float) * mn + 4);
-    kern_matmul_forward(out1, x, w, b, M, K, N, scratch);
+    kern_matmul_pack(scratch, w, K, N);
+    kern_matmul_forward(out1, x, scratch, b, M, K, N);
     kern_add_inplace(out1, act1, (int64_t)mn);
-    kern_matmul_residual_forward(out2, x, w, b, act1, M, K, N, scratch);
+    kern_matmul_residual_forward(out2, x, scratch, b, act1, M, K, N);
     int same = !memcmp(out1, out2, mn * sizeof(float)) && !memcmp(pre1, pre2, mn * sizeof(float)) &&
                !memcmp(act1, act2, mn * sizeof(float)) && !memcmp(act1, act3, mn * sizeof(float)) &&
                !memcmp(dx1, dx2, mn * sizeof(float)) &&
@@ -200,8 +211,44 @@ static void test_layernorm(int64_t M, int C) {
             rdx[r * C + c] = dx[r * C + c] + rs * (dyr[c] * g[c] - s1 / C - xh * s2 / C);
         }
     }
-    kern_layernorm_forward(y, mean, rstd, x, g, be, M, C);
+    /* the plain float reference: the kernels' arithmetic, one element at a time in order */
+    size_t mc = (size_t)(M * C);
+    float *py = micl_malloc(sizeof(float) * mc), *pdx = micl_malloc(sizeof(float) * mc);
+    float *pdg = micl_malloc(sizeof(float) * (size_t)C),
+          *pdb = micl_malloc(sizeof(float) * (size_t)C);
+    memcpy(pdx, dx, sizeof(float) * mc), memcpy(pdg, dg, sizeof(float) * (size_t)C);
+    memcpy(pdb, db, sizeof(float) * (size_t)C);
+    kern_layernorm_forward(y, mean, rstd, x, g, be, M, C); /* mean and rstd for the reference */
+    for (int64_t r = 0; r < M; r++) {
+        const float *xr = x + r * C, *dyr = dy + r * C;
+        float mu = mean[r], rs = rstd[r], s1 = 0.0f, s2 = 0.0f;
+        for (int c = 0; c < C; c++) {
+            py[r * C + c] = (xr[c] - mu) * rs * g[c] + be[c];
+            float dxh = dyr[c] * g[c];
+            s1 += dxh;
+            s2 += dxh * ((xr[c] - mu) * rs);
+        }
+        s1 /= (float)C;
+        s2 /= (float)C;
+        for (int c = 0; c < C; c++)
+            pdx[r * C + c] += rs * (dyr[c] * g[c] - s1 - (xr[c] - mu) * rs * s2);
+    }
+    for (int c = 0; c < C; c++) {
+        float sg = 0.0f, sb = 0.0f;
+        for (int64_t r = 0; r < M; r++) {
+            sg += dy[r * C + c] * ((x[r * C + c] - mean[r]) * rstd[r]);
+            sb += dy[r * C + c];
+        }
+        pdg[c] += sg, pdb[c] += sb;
+    }
     kern_layernorm_backward(dx, dg, db, dy, x, mean, rstd, g, M, C);
+    int same = !memcmp(py, y, sizeof(float) * mc) && !memcmp(pdx, dx, sizeof(float) * mc) &&
+               !memcmp(pdg, dg, sizeof(float) * (size_t)C) &&
+               !memcmp(pdb, db, sizeof(float) * (size_t)C);
+    if (!same) g_failures++;
+    printf("layernorm M=%lld C=%-4d == plain float reference: %s\n", (long long)M, C,
+           same ? "yes" : "NO");
+    free(py), free(pdx), free(pdg), free(pdb);
     char name[96];
     snprintf(name, sizeof name, "layernorm fwd M=%lld C=%d", (long long)M, C);
     expect(name, y, ry, (size_t)(M * C), 1e-5);
@@ -576,6 +623,93 @@ static void test_thread_determinism(void) {
     vlm_free(m);
 }
 
+/* Weights packed once per update give the bits of packing per product, and a parameter written
+ * through vlm_params after packing is seen by the next pass (the packed copy was dropped). */
+static void test_packed_weights(void) {
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1, 1};
+    char err[256];
+    vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
+    if (!m) micl_fatal("vlm_create: %s", err);
+    vlm_init_params(m, 7);
+    size_t n = vlm_num_params(m);
+    float *g1 = micl_malloc(n * sizeof(float)), *g2 = micl_malloc(n * sizeof(float));
+    double l1, l2, l3, l4;
+    run_model(m, 1, g1, &l1); /* packing per product */
+    vlm_pack_weights(m);
+    run_model(m, 1, g2, &l2);
+    int same = memcmp(g1, g2, n * sizeof(float)) == 0 && l1 == l2;
+    const vlm_tensor_t *head = NULL;
+    for (int i = 0; i < vlm_num_tensors(m); i++)
+        if (!strcmp(vlm_tensor(m, i)->name, "dec.head.w")) head = vlm_tensor(m, i);
+    vlm_pack_weights(m);
+    float *p = vlm_params(m);
+    for (size_t j = 0; j < head->size; j++)
+        p[head->offset + j] *= 2.0f;
+    run_model(m, 1, g2, &l3); /* must see the doubled head */
+    vlm_pack_weights(m);
+    run_model(m, 1, g1, &l4);
+    int fresh = l3 != l2 && l3 == l4 && memcmp(g1, g2, n * sizeof(float)) == 0;
+    if (!same || !fresh) g_failures++;
+    printf("%-44s %s\n", "packed weights: same bits, dropped on write",
+           same && fresh ? "ok" : "FAIL");
+    free(g1), free(g2);
+    vlm_free(m);
+}
+
+/* One backward after vlm_zero_grads (the dW products write the linear weights' gradients)
+ * against one into gradients zeroed by hand (they add into zeros), from a buffer full of NaN:
+ * the same bits, with and without images (the encoder's gradients must then be zeros). */
+static void zero_grads_case(vlm_t *m, int with_images, int *ok) {
+    const vlm_config_t *c = vlm_config(m);
+    enum { B = 2, T = 9 };
+    int32_t tok[B * T], tgt[B * T];
+    int n_img = 0;
+    for (int i = 0; i < B * T; i++) {
+        tok[i] = with_images && (i % T) % 4 == 1 ? 0 : 1 + (i * 11) % (c->vocab - 1);
+        n_img += tok[i] == 0;
+        tgt[i] = i % 3 == 2 ? -1 : (i * 5) % c->vocab;
+    }
+    size_t S = (size_t)c->image_size * c->image_size, n = vlm_num_params(m);
+    uint8_t *px = micl_malloc(S * (size_t)(n_img + 1));
+    for (size_t i = 0; i < S * (size_t)n_img; i++)
+        px[i] = (uint8_t)((i * 2246822519u) >> 24);
+    vlm_batch_t b = {B, T, tok, tgt, n_img, px, 0};
+    float *g[2];
+    for (int pass = 0; pass < 2; pass++) {
+        memset(vlm_grads(m), 0xff, n * sizeof(float)); /* NaN everywhere */
+        if (pass == 0)
+            vlm_zero_grads(m);
+        else
+            memset(vlm_grads(m), 0, n * sizeof(float));
+        int64_t nt;
+        vlm_forward(m, &b, &nt);
+        vlm_backward(m, 0.5f);
+        g[pass] = micl_malloc(n * sizeof(float));
+        memcpy(g[pass], vlm_grads(m), n * sizeof(float));
+    }
+    *ok = *ok && !memcmp(g[0], g[1], n * sizeof(float));
+    memset(vlm_grads(m), 0xff, n * sizeof(float));
+    vlm_zero_grads(m); /* read back without a backward: zeros */
+    const float *z = vlm_grads(m);
+    for (size_t i = 0; i < n; i++)
+        *ok = *ok && z[i] == 0.0f;
+    free(g[0]), free(g[1]), free(px);
+}
+
+static void test_zero_grads(void) {
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1, 1};
+    char err[256];
+    vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
+    if (!m) micl_fatal("vlm_create: %s", err);
+    vlm_init_params(m, 9);
+    int ok = 1;
+    zero_grads_case(m, 1, &ok);
+    zero_grads_case(m, 0, &ok);
+    if (!ok) g_failures++;
+    printf("%-44s %s\n", "dW written after vlm_zero_grads == added", ok ? "ok" : "FAIL");
+    vlm_free(m);
+}
+
 int main(void) {
     int64_t mm[][3] = {{1, 1, 1},     {7, 49, 64},    {150, 128, 384}, {13, 300, 17},
                        {97, 513, 33}, {200, 64, 256}, {6, 16, 16}};
@@ -587,8 +721,10 @@ int main(void) {
     test_matmul_gelu(150, 128, 512); /* full tiles, several row blocks */
     test_matmul_gelu(97, 300, 37);   /* edge rows and columns, two k blocks */
     test_matmul_gelu(5, 7, 3);
-    test_layernorm(37, 64);
+    test_layernorm(37, 64); /* 4 groups of 8 rows and 5 single rows */
     test_layernorm(5, 13);
+    test_layernorm(24, 128);
+    test_layernorm(9, 20); /* C not a multiple of 8: every row alone */
     test_gelu(1000);
     test_gelu(5);
     test_exp();
@@ -614,6 +750,8 @@ int main(void) {
     test_crossentropy(5, 1403);
     test_adamw();
     test_thread_determinism();
+    test_packed_weights();
+    test_zero_grads();
     if (g_failures) printf("%d FAILED\n", g_failures);
     return g_failures ? 1 : 0;
 }

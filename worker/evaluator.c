@@ -273,6 +273,7 @@ void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const
                         int ways, const int *shots, int n_shots, int episodes, int fake_names,
                         eval_mode_t mode, eval_row_t *rows) {
     check_image_size(ev, store);
+    vlm_pack_weights(ev->model);
     for (int j = 0; j < n_shots; j++)
         if (shots[j] < 0 || (j > 0 && shots[j] <= shots[j - 1]))
             micl_fatal("eval_binding_curve: shot counts must be non-negative and increasing");
@@ -326,6 +327,7 @@ static void build_single(int64_t e, episode_t *ep, void *ctx) {
 
 void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_images,
                    eval_row_t *row) {
+    vlm_pack_weights(ev->model);
     memset(row, 0, sizeof *row);
     snprintf(row->benchmark, sizeof row->benchmark, "zeroshot");
     snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
@@ -479,6 +481,7 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
                    const int *ways, int n_ways, const int *shots, int n_shots, int episodes,
                    int collect, FILE *predictions, eval_row_t *rows) {
     check_image_size(ev, store);
+    vlm_pack_weights(ev->model);
     int n_rows = 0;
     if (b->family == FAMILY_BINDING && !collect) { /* the single-pass shot curve */
         for (int i = 0; i < n_ways; i++) {

@@ -497,6 +497,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     while (st->step < tc->steps) {
         int64_t step = st->step;
         build_step(&t, st, step);
+        vlm_pack_weights(m); /* once per update, for every micro-batch and sibling */
         comm_tree_reduce(&t.tree, a->comm, M, micro_batch_grad, &t, t.grad);
         comm_allgather_blocks_f64(a->comm, M, t.mb_stats, all_stats, N_STATS);
         double sum[N_STATS] = {0};

@@ -49,52 +49,140 @@ void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *i
         ln_row_stats(x, C, &mu, &rs);
         mean[r] = mu;
         rstd[r] = rs;
-        for (int i = 0; i < C; i++)
+        __m256 muv = _mm256_set1_ps(mu), rsv = _mm256_set1_ps(rs);
+        int i = 0;
+        for (; i + 8 <= C; i += 8) {
+            __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), muv), rsv);
+            _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(xh, _mm256_loadu_ps(gamma + i)),
+                                                  _mm256_loadu_ps(beta + i)));
+        }
+        for (; i < C; i++)
             y[i] = (x[i] - mu) * rs * gamma[i] + beta[i];
     }
 }
 
-/* dinp += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * gamma. */
+/* 8 x 8 transpose: rows r[0..8) of 8 floats -> columns. */
+static inline void transpose8(__m256 r[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* The two row sums of the backward, s1 = sum dxhat and s2 = sum dxhat * xhat, each in column
+ * order, for one row (scalar) or for 8 rows at once (lane = row: 8 x 8 blocks of dout and inp
+ * are transposed, so every lane adds its row's terms in the very order of the scalar loop). */
+static void ln_row_sums(const float *x, const float *dy, const float *gamma, float mu, float rs,
+                        int C, float *s1_out, float *s2_out) {
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int i = 0; i < C; i++) {
+        float dxh = dy[i] * gamma[i];
+        s1 += dxh;
+        s2 += dxh * ((x[i] - mu) * rs);
+    }
+    *s1_out = s1;
+    *s2_out = s2;
+}
+
+static void ln_row_sums8(const float *x, const float *dy, const float *gamma, const float *mean,
+                         const float *rstd, int C, float *s1_out, float *s2_out) {
+    __m256 s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
+    __m256 mu = _mm256_loadu_ps(mean), rs = _mm256_loadu_ps(rstd);
+    for (int i0 = 0; i0 < C; i0 += 8) {
+        __m256 xt[8], dt[8];
+        for (int r = 0; r < 8; r++) {
+            xt[r] = _mm256_loadu_ps(x + (int64_t)r * C + i0);
+            dt[r] = _mm256_loadu_ps(dy + (int64_t)r * C + i0);
+        }
+        transpose8(xt);
+        transpose8(dt);
+        for (int j = 0; j < 8; j++) {
+            __m256 dxh = _mm256_mul_ps(dt[j], _mm256_set1_ps(gamma[i0 + j]));
+            s1 = _mm256_add_ps(s1, dxh);
+            s2 = _mm256_add_ps(s2, _mm256_mul_ps(dxh, _mm256_mul_ps(_mm256_sub_ps(xt[j], mu), rs)));
+        }
+    }
+    _mm256_storeu_ps(s1_out, s1);
+    _mm256_storeu_ps(s2_out, s2);
+}
+
+/* dx += rs * (dy * gamma - s1 - xhat * s2) over one row, 8 lanes at a time (elementwise). */
+static void ln_row_apply(float *dx, const float *x, const float *dy, const float *gamma, float mu,
+                         float rs, float s1, float s2, int C) {
+    __m256 muv = _mm256_set1_ps(mu), rsv = _mm256_set1_ps(rs);
+    __m256 s1v = _mm256_set1_ps(s1), s2v = _mm256_set1_ps(s2);
+    int i = 0;
+    for (; i + 8 <= C; i += 8) {
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), muv), rsv);
+        __m256 g = _mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(gamma + i));
+        __m256 t = _mm256_sub_ps(_mm256_sub_ps(g, s1v), _mm256_mul_ps(xh, s2v));
+        _mm256_storeu_ps(dx + i, _mm256_add_ps(_mm256_loadu_ps(dx + i), _mm256_mul_ps(rsv, t)));
+    }
+    for (; i < C; i++) {
+        float xh = (x[i] - mu) * rs;
+        dx[i] += rs * (dy[i] * gamma[i] - s1 - xh * s2);
+    }
+}
+
+/* dinp += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * gamma.
+ * Rows go in groups of 8 where C is a multiple of 8 (the sums of 8 rows at once), the rest one
+ * by one; both give the same bits. */
 static void ln_backward_rows(float *dinp, const float *dout, const float *inp, const float *mean,
                              const float *rstd, const float *gamma, int64_t M, int C) {
+    int64_t n_groups = C % 8 == 0 ? M / 8 : 0, n_tasks = n_groups + (M - 8 * n_groups);
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < M; r++) {
-        const float *x = inp + r * C, *dy = dout + r * C;
-        float *dx = dinp + r * C;
-        float mu = mean[r], rs = rstd[r];
-        float s1 = 0.0f, s2 = 0.0f;
-        for (int i = 0; i < C; i++) {
-            float dxh = dy[i] * gamma[i];
-            s1 += dxh;
-            s2 += dxh * ((x[i] - mu) * rs);
-        }
-        s1 /= (float)C;
-        s2 /= (float)C;
-        for (int i = 0; i < C; i++) {
-            float xh = (x[i] - mu) * rs;
-            dx[i] += rs * (dy[i] * gamma[i] - s1 - xh * s2);
+    for (int64_t t = 0; t < n_tasks; t++) {
+        int64_t r0 = t < n_groups ? 8 * t : 8 * n_groups + (t - n_groups);
+        int rows = t < n_groups ? 8 : 1;
+        float s1[8], s2[8];
+        if (rows == 8)
+            ln_row_sums8(inp + r0 * C, dout + r0 * C, gamma, mean + r0, rstd + r0, C, s1, s2);
+        else
+            ln_row_sums(inp + r0 * C, dout + r0 * C, gamma, mean[r0], rstd[r0], C, s1, s2);
+        for (int k = 0; k < rows; k++) {
+            int64_t r = r0 + k;
+            ln_row_apply(dinp + r * C, inp + r * C, dout + r * C, gamma, mean[r], rstd[r],
+                         s1[k] / (float)C, s2[k] / (float)C, C);
         }
     }
 }
 
-/* dgamma[c] += sum_r dout*xhat, dbeta[c] += sum_r dout; threads split the columns. */
+/* dgamma[c] += sum_r dout*xhat, dbeta[c] += sum_r dout; threads split the columns, 8 lanes =
+ * 8 columns, each summed over the rows in order. */
 static void ln_backward_params(float *dgamma, float *dbeta, const float *dout, const float *inp,
                                const float *mean, const float *rstd, int64_t M, int C) {
     int n_chunks = (C + 7) / 8;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < n_chunks; ch++) {
         int c0 = ch * 8, w = C - c0 < 8 ? C - c0 : 8;
-        float g[8] = {0}, b[8] = {0};
+        __m256 g = _mm256_setzero_ps(), b = _mm256_setzero_ps();
         for (int64_t r = 0; r < M; r++) {
             const float *x = inp + r * C + c0, *dy = dout + r * C + c0;
-            for (int j = 0; j < w; j++) {
-                g[j] += dy[j] * ((x[j] - mean[r]) * rstd[r]);
-                b[j] += dy[j];
-            }
+            __m256 xv = w == 8 ? _mm256_loadu_ps(x) : load_tail(x, w, 0.0f);
+            __m256 dv = w == 8 ? _mm256_loadu_ps(dy) : load_tail(dy, w, 0.0f);
+            __m256 xh =
+                _mm256_mul_ps(_mm256_sub_ps(xv, _mm256_set1_ps(mean[r])), _mm256_set1_ps(rstd[r]));
+            g = _mm256_add_ps(g, _mm256_mul_ps(dv, xh));
+            b = _mm256_add_ps(b, dv);
         }
+        float gs[8], bs[8];
+        _mm256_storeu_ps(gs, g);
+        _mm256_storeu_ps(bs, b);
         for (int j = 0; j < w; j++) {
-            dgamma[c0 + j] += g[j];
-            dbeta[c0 + j] += b[j];
+            dgamma[c0 + j] += gs[j];
+            dbeta[c0 + j] += bs[j];
         }
     }
 }

@@ -260,21 +260,34 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
  * micro-panels of MR rows, panel t = [kc x MR] at dst + t * kc * MR; rows past m are zero.
  * Where 8 rows are readable (avail, the rows of A from a on) a panel row is one 8-float load
  * and one 8-float store whose last 2 lanes land in the next slot, rewritten next (dst has 8
- * floats of slack after the last panel). */
+ * floats of slack after the last panel). With sums, row i's values are also added to
+ * sums[(i / MR) * 8 + i % MR] in k order (the bias gradient: dout's column sums). */
 static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa, int64_t m,
-                       int64_t avail, int64_t kc) {
+                       int64_t avail, int64_t kc, float *restrict sums) {
     for (int64_t r0 = 0; r0 < m; r0 += MR) {
-        float *d = dst + (r0 / MR) * kc * MR;
+        float *d = dst + (r0 / MR) * kc * MR, *s = sums ? sums + (r0 / MR) * 8 : NULL;
         const float *at = a + r0;
         if (r0 + 8 <= avail && r0 + MR <= m) {
-            for (int64_t k = 0; k < kc; k++)
-                _mm256_storeu_ps(d + k * MR, _mm256_loadu_ps(at + k * csa));
+            if (!s) {
+                for (int64_t k = 0; k < kc; k++)
+                    _mm256_storeu_ps(d + k * MR, _mm256_loadu_ps(at + k * csa));
+                continue;
+            }
+            __m256 acc = _mm256_loadu_ps(s);
+            for (int64_t k = 0; k < kc; k++) {
+                __m256 v = _mm256_loadu_ps(at + k * csa);
+                _mm256_storeu_ps(d + k * MR, v);
+                acc = _mm256_add_ps(acc, v);
+            }
+            _mm256_storeu_ps(s, acc);
             continue;
         }
         int rows = m - r0 < MR ? (int)(m - r0) : MR;
         for (int64_t k = 0; k < kc; k++) {
-            for (int r = 0; r < rows; r++)
+            for (int r = 0; r < rows; r++) {
                 d[k * MR + r] = at[k * csa + r];
+                if (s) s[r] += at[k * csa + r];
+            }
             for (int r = rows; r < MR; r++)
                 d[k * MR + r] = 0.0f;
         }
@@ -287,10 +300,12 @@ static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa
  * micro-panels, then B's panels one by one, and runs the same micro-kernel over them. Each
  * element of C sees the very arithmetic of gemm_driver (k blocks of KC, one FMA chain per block
  * starting from zero, then the same store or add; a short last tile is a zero-padded full tile
- * whose valid rows are stored with the same adds), so the results are the same bits. */
+ * whose valid rows are stored with the same adds), so the results are the same bits. With
+ * colsum, the tasks of the first column block also add A's row sums (over all of K, in k order,
+ * from zero: kern_sum_rows' arithmetic) into colsum while they pack A. */
 #define NC_ACOL 128
 static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t csa, const float *b,
-                      int64_t ldb, float *c, int64_t ldc, int accumulate) {
+                      int64_t ldb, float *c, int64_t ldc, int accumulate, float *colsum) {
     int64_t n_ic = (M + MC - 1) / MC, n_jc = (N + NC_ACOL - 1) / NC_ACOL;
     int64_t n_tasks = n_ic * n_jc;
     int team = 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
@@ -301,11 +316,13 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
         int64_t j_end = (jc + 1) * NC_ACOL < N ? (jc + 1) * NC_ACOL : N;
         float apack[MC * KC + 8] __attribute__((aligned(32)));
         float bpack[KC * NR] __attribute__((aligned(32)));
-        float ct[MR * NR];
+        float ct[MR * NR], sums[MC / MR * 8] __attribute__((aligned(32)));
+        float *s = colsum && jc == 0 ? sums : NULL;
+        if (s) memset(sums, 0, sizeof sums);
         for (int64_t p0 = 0; p0 < K; p0 += KC) {
             int64_t kc = K - p0 < KC ? K - p0 : KC;
             int mode = p0 > 0 ? 1 : accumulate;
-            pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc);
+            pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc, s);
             for (int64_t j0 = jc * NC_ACOL; j0 < j_end; j0 += NR) {
                 int nr = N - j0 < NR ? (int)(N - j0) : NR;
                 pack_b_block(bpack, b + p0 * ldb + j0, ldb, kc, nr);
@@ -325,6 +342,9 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
                 }
             }
         }
+        if (s)
+            for (int64_t i = 0; i < m; i++)
+                colsum[i0 + i] += sums[(i / MR) * 8 + i % MR];
     }
 }
 
@@ -337,12 +357,12 @@ void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int
         return;
     }
     if (rsa == 1 && csa != 1)
-        gemm_acol(M, N, K, a, csa, b, ldb, c, ldc, accumulate);
+        gemm_acol(M, N, K, a, csa, b, ldb, c, ldc, accumulate, NULL);
     else
         gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL, NULL);
 }
 
-size_t kern_matmul_scratch_floats(int K, int N) {
+size_t kern_matmul_packed_floats(int K, int N) {
     return (size_t)((N + NR - 1) / NR) * NR * (size_t)K;
 }
 
@@ -368,7 +388,7 @@ static inline void transpose8(__m256 r[8]) {
 
 /* Packs W^T [K x N] into zero-padded panels of NR columns: panel p = [K x NR]. Full 8 x 8
  * blocks go through register transposes, the rest element by element (a pure copy). */
-static void pack_wt(float *dst, const float *w, int K, int N) {
+void kern_matmul_pack(float *dst, const float *w, int K, int N) {
     int n_panels = (N + NR - 1) / NR;
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < n_panels; p++) {
@@ -394,36 +414,37 @@ static void pack_wt(float *dst, const float *w, int K, int N) {
     }
 }
 
-void kern_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int64_t M,
-                         int K, int N, float *scratch) {
-    pack_wt(scratch, w, K, N);
-    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias, NULL);
+void kern_matmul_forward(float *out, const float *inp, const float *wt, const float *bias,
+                         int64_t M, int K, int N) {
+    gemm_driver(M, N, K, inp, K, 1, wt, NR, (int64_t)NR * K, out, N, 0, bias, NULL);
 }
 
-void kern_matmul_residual_forward(float *out, const float *inp, const float *w, const float *bias,
-                                  const float *res, int64_t M, int K, int N, float *scratch) {
+void kern_matmul_residual_forward(float *out, const float *inp, const float *wt, const float *bias,
+                                  const float *res, int64_t M, int K, int N) {
     epilogue_t ep = {EP_RES, NULL, res};
-    pack_wt(scratch, w, K, N);
-    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, out, N, 0, bias, &ep);
+    gemm_driver(M, N, K, inp, K, 1, wt, NR, (int64_t)NR * K, out, N, 0, bias, &ep);
 }
 
-void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *w,
-                              const float *bias, int64_t M, int K, int N, float *scratch) {
+void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *wt,
+                              const float *bias, int64_t M, int K, int N) {
     epilogue_t ep = {EP_GELU, dgelu, NULL};
-    pack_wt(scratch, w, K, N);
-    gemm_driver(M, N, K, inp, K, 1, scratch, NR, (int64_t)NR * K, act, N, 0, bias, &ep);
+    gemm_driver(M, N, K, inp, K, 1, wt, NR, (int64_t)NR * K, act, N, 0, bias, &ep);
 }
 
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                          const float *w, int64_t M, int K, int N) {
-    kern_matmul_gelu_backward(dinp, dw, dbias, dout, inp, w, NULL, M, K, N);
+                          const float *w, int64_t M, int K, int N, int accumulate) {
+    kern_matmul_gelu_backward(dinp, dw, dbias, dout, inp, w, NULL, M, K, N, accumulate);
 }
 
 void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
                                const float *inp, const float *w, const float *dgelu, int64_t M,
-                               int K, int N) {
+                               int K, int N, int accumulate) {
     epilogue_t ep = {EP_DGELU, NULL, dgelu};
     if (dinp) gemm_driver(M, K, N, dout, N, 1, w, K, 0, dinp, K, 0, NULL, dgelu ? &ep : NULL);
-    kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, 1);
-    if (dbias) kern_sum_rows(dbias, dout, M, N);
+    if (M == 0 || N == 1 || K == 0) { /* nothing to multiply, or dout a column: as kern_gemm */
+        kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, accumulate);
+        if (dbias) kern_sum_rows(dbias, dout, M, N);
+        return;
+    }
+    gemm_acol(N, K, M, dout, N, inp, K, dw, K, accumulate, dbias); /* dbias summed on the way */
 }
