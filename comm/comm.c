@@ -128,6 +128,24 @@ static void local_node(comm_tree_t *t, int lo, int hi, int level, float *out, co
     add_into(out, tmp, t->n);
 }
 
+/* Messages of the tree travel in TREE_CHUNKS pieces, so that rank 0 adds (and broadcasts) one
+ * piece while the next is still on its way; the sums are elementwise, so the pieces change no
+ * bit. Vectors whose piece would exceed TREE_CHUNK_MAX floats go whole, as one message. */
+enum { TREE_CHUNKS = 8 };
+#define TREE_CHUNK_MAX ((size_t)1 << 28)
+
+static int tree_chunked(size_t n) {
+    return (n + TREE_CHUNKS - 1) / TREE_CHUNKS <= TREE_CHUNK_MAX;
+}
+
+static void tree_chunk(size_t n, int i, size_t *off, int *len) {
+    size_t c = (n + TREE_CHUNKS - 1) / TREE_CHUNKS, a = c * (size_t)i, b = a + c;
+    a = a < n ? a : n;
+    b = b < n ? b : n;
+    *off = a;
+    *len = (int)(b - a);
+}
+
 /* Non-root ranks: send every maximal node inside my block [a, b), left to right. */
 static void send_nodes(comm_tree_t *t, const comm_t *c, int lo, int hi, int a, int b, int level,
                        comm_leaf_fn leaf, void *ctx) {
@@ -135,7 +153,18 @@ static void send_nodes(comm_tree_t *t, const comm_t *c, int lo, int hi, int a, i
     if (lo >= a && hi <= b) {
         float *buf = t->scratch[level];
         local_node(t, lo, hi, level, buf, leaf, ctx);
-        MPI_CHECK(MPI_Send(buf, (int)t->n, MPI_FLOAT, 0, lo, mpi_comm(c)));
+        if (!tree_chunked(t->n)) {
+            MPI_CHECK(MPI_Send(buf, (int)t->n, MPI_FLOAT, 0, lo, mpi_comm(c)));
+            return;
+        }
+        MPI_Request req[TREE_CHUNKS];
+        for (int i = 0; i < TREE_CHUNKS; i++) {
+            size_t off;
+            int len;
+            tree_chunk(t->n, i, &off, &len);
+            MPI_CHECK(MPI_Isend(buf + off, len, MPI_FLOAT, 0, lo, mpi_comm(c), &req[i]));
+        }
+        MPI_CHECK(MPI_Waitall(TREE_CHUNKS, req, MPI_STATUSES_IGNORE));
         return;
     }
     int mid = lo + (hi - lo) / 2;
@@ -143,24 +172,59 @@ static void send_nodes(comm_tree_t *t, const comm_t *c, int lo, int hi, int a, i
     send_nodes(t, c, mid, hi, a, b, level + 1, leaf, ctx);
 }
 
-/* Rank 0: node [lo, hi) into out, from local work or received partial sums. */
+/* Posts the receives of node lo's pieces from rank src into buf (one whole message where the
+ * vector is not sent in pieces: then req[0] only). */
+static void post_node_recv(const comm_tree_t *t, const comm_t *c, int src, int lo, float *buf,
+                           MPI_Request *req) {
+    if (!tree_chunked(t->n)) {
+        MPI_CHECK(MPI_Irecv(buf, (int)t->n, MPI_FLOAT, src, lo, mpi_comm(c), &req[0]));
+        return;
+    }
+    for (int i = 0; i < TREE_CHUNKS; i++) {
+        size_t off;
+        int len;
+        tree_chunk(t->n, i, &off, &len);
+        MPI_CHECK(MPI_Irecv(buf + off, len, MPI_FLOAT, src, lo, mpi_comm(c), &req[i]));
+    }
+}
+
+/* Rank 0: node [lo, hi) into out, from local work or received partial sums. A right child
+ * computed by one other rank has its pieces' receives posted before the left child is
+ * computed, and is added piece by piece as they arrive. At the top (bcast) each finished
+ * piece of the sum is broadcast at once (the other ranks post the same broadcasts in
+ * comm_tree_reduce). */
 static void root_node(comm_tree_t *t, const comm_t *c, int m, int lo, int hi, int level, float *out,
-                      comm_leaf_fn leaf, void *ctx) {
+                      comm_leaf_fn leaf, void *ctx, MPI_Request *bcast) {
     int r_lo = owner_of(lo, m, c->size), r_hi = owner_of(hi - 1, m, c->size);
     if (r_lo == r_hi) {
         if (r_lo == 0) {
             local_node(t, lo, hi, level, out, leaf, ctx);
         } else {
-            MPI_CHECK(
-                MPI_Recv(out, (int)t->n, MPI_FLOAT, r_lo, lo, mpi_comm(c), MPI_STATUS_IGNORE));
+            MPI_Request req[TREE_CHUNKS];
+            post_node_recv(t, c, r_lo, lo, out, req);
+            MPI_CHECK(MPI_Waitall(tree_chunked(t->n) ? TREE_CHUNKS : 1, req, MPI_STATUSES_IGNORE));
         }
         return;
     }
-    int mid = lo + (hi - lo) / 2;
-    root_node(t, c, m, lo, mid, level + 1, out, leaf, ctx);
+    int mid = lo + (hi - lo) / 2, r_mid = owner_of(mid, m, c->size);
     float *tmp = t->scratch[level + 1];
-    root_node(t, c, m, mid, hi, level + 1, tmp, leaf, ctx);
-    add_into(out, tmp, t->n);
+    int remote = tree_chunked(t->n) && r_mid == r_hi && r_mid != 0;
+    MPI_Request req[TREE_CHUNKS];
+    if (remote) post_node_recv(t, c, r_mid, mid, tmp, req);
+    root_node(t, c, m, lo, mid, level + 1, out, leaf, ctx, NULL);
+    if (!remote) root_node(t, c, m, mid, hi, level + 1, tmp, leaf, ctx, NULL);
+    if (!remote && !bcast) {
+        add_into(out, tmp, t->n);
+        return;
+    }
+    for (int i = 0; i < TREE_CHUNKS; i++) {
+        size_t off;
+        int len;
+        tree_chunk(t->n, i, &off, &len);
+        if (remote) MPI_CHECK(MPI_Wait(&req[i], MPI_STATUS_IGNORE));
+        add_into(out + off, tmp + off, (size_t)len);
+        if (bcast) MPI_CHECK(MPI_Ibcast(out + off, len, MPI_FLOAT, 0, mpi_comm(c), &bcast[i]));
+    }
 }
 
 void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf, void *ctx,
@@ -170,14 +234,28 @@ void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf,
         local_node(t, 0, m, 0, result, leaf, ctx);
         return;
     }
+    /* pieces of the broadcast as the top sum finishes them, when the top node is split */
+    int piecewise =
+        tree_chunked(t->n) && m > 0 && owner_of(0, m, c->size) != owner_of(m - 1, m, c->size);
+    MPI_Request bcast[TREE_CHUNKS];
     if (c->rank == 0) {
-        root_node(t, c, m, 0, m, 0, result, leaf, ctx);
+        root_node(t, c, m, 0, m, 0, result, leaf, ctx, piecewise ? bcast : NULL);
     } else {
         int a, b;
         comm_block(m, c->rank, c->size, &a, &b);
         send_nodes(t, c, 0, m, a, b, 0, leaf, ctx);
+        if (piecewise)
+            for (int i = 0; i < TREE_CHUNKS; i++) {
+                size_t off;
+                int len;
+                tree_chunk(t->n, i, &off, &len);
+                MPI_CHECK(MPI_Ibcast(result + off, len, MPI_FLOAT, 0, mpi_comm(c), &bcast[i]));
+            }
     }
-    comm_bcast_f32(c, result, t->n);
+    if (piecewise)
+        MPI_CHECK(MPI_Waitall(TREE_CHUNKS, bcast, MPI_STATUSES_IGNORE));
+    else
+        comm_bcast_f32(c, result, t->n);
 }
 
 void comm_sum_i64(const comm_t *c, int64_t *v, int n) {

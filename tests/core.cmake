@@ -4,7 +4,7 @@ micl_unit_test(test_episode test_episode.c)
 
 add_executable(test_comm_tree test_comm_tree.c)
 target_link_libraries(test_comm_tree PRIVATE micl_core)
-foreach(np 1 2 3)
+foreach(np 1 2 3 4)
   add_test(NAME comm_tree_np${np}
            COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:test_comm_tree>)
   set_tests_properties(comm_tree_np${np} PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}")
