@@ -61,26 +61,6 @@ void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *i
     }
 }
 
-/* 8 x 8 transpose: rows r[0..8) of 8 floats -> columns. */
-static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 /* The two row sums of the backward, s1 = sum dxhat and s2 = sum dxhat * xhat, each in column
  * order, for one row (scalar) or for 8 rows at once (lane = row: 8 x 8 blocks of dout and inp
  * are transposed, so every lane adds its row's terms in the very order of the scalar loop). */
@@ -106,8 +86,8 @@ static void ln_row_sums8(const float *x, const float *dy, const float *gamma, co
             xt[r] = _mm256_loadu_ps(x + (int64_t)r * C + i0);
             dt[r] = _mm256_loadu_ps(dy + (int64_t)r * C + i0);
         }
-        transpose8(xt);
-        transpose8(dt);
+        simd_transpose8(xt);
+        simd_transpose8(dt);
         for (int j = 0; j < 8; j++) {
             __m256 dxh = _mm256_mul_ps(dt[j], _mm256_set1_ps(gamma[i0 + j]));
             s1 = _mm256_add_ps(s1, dxh);

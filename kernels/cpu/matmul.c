@@ -366,26 +366,6 @@ size_t kern_matmul_packed_floats(int K, int N) {
     return (size_t)((N + NR - 1) / NR) * NR * (size_t)K;
 }
 
-/* 8 x 8 transpose: rows r[0..8) of 8 floats -> columns. */
-static inline void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 /* Packs W^T [K x N] into zero-padded panels of NR columns: panel p = [K x NR]. Full 8 x 8
  * blocks go through register transposes, the rest element by element (a pure copy). */
 void kern_matmul_pack(float *dst, const float *w, int K, int N) {
@@ -400,7 +380,7 @@ void kern_matmul_pack(float *dst, const float *w, int K, int N) {
                     __m256 r[8];
                     for (int i = 0; i < 8; i++)
                         r[i] = _mm256_loadu_ps(w + (size_t)(n0 + i) * K + k);
-                    transpose8(r);
+                    simd_transpose8(r);
                     for (int i = 0; i < 8; i++)
                         _mm256_storeu_ps(d + (size_t)(k + i) * NR + j0, r[i]);
                 }
