@@ -23,6 +23,10 @@
 
 /* ---- matrix multiplication ---- */
 
+/* The products reduce in blocks of KERN_GEMM_KC steps: each block's terms are summed from zero
+ * in order, then added to the running result. */
+#define KERN_GEMM_KC 256
+
 /* The forward products read a weight W [N x K] packed once by kern_matmul_pack into wt:
  * W^T in zero-padded panels of 16 columns, kern_matmul_packed_floats(K, N) floats (a pure copy,
  * so packing once per parameter update and per product give the same bits). */
@@ -32,8 +36,8 @@ void kern_matmul_pack(float *wt, const float *w, int K, int N);
 void kern_matmul_forward(float *out, const float *inp, const float *wt, const float *bias,
                          int64_t M, int K, int N);
 /* dinp[M x K] = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp, or
- * dw = dout^T inp without accumulate (the same bits as adding into zeros); dbias += column sums
- * of dout (skipped if dbias is NULL). */
+ * dw = dout^T inp without accumulate (the same bits as adding into zeros; skipped if dw is
+ * NULL); dbias += column sums of dout (skipped if dbias is NULL). */
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                           const float *w, int64_t M, int K, int N, int accumulate);
 /* A layer feeding the residual stream: out = inp W^T + bias + res, the same bits as

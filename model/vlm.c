@@ -314,6 +314,7 @@ static vlm_t *create(const vlm_config_t *cfg, int max_tokens, int max_images, vl
     m->grads = m->arena + m->n_params;
     m->packed = shared ? shared->packed : packed_create(m);
     m->dw_written = micl_calloc((size_t)m->n_tensors + 1, 1);
+    m->last_at_targets = 1;
     carver_t cv = {NULL, 0};
     layout_activations(m, &cv);
     cv.base = micl_alloc_aligned(cv.used * sizeof(float));

@@ -68,6 +68,9 @@ struct vlm {
      * the ones written since (vlm_grads_settle zeroes the rest). */
     int grads_pending;
     unsigned char *dw_written;
+    /* 1 (the default): the last decoder block runs after its attention at the target rows
+     * only (vlm_pass.c); 0: over every row, as a reference for the tests. */
+    int last_at_targets;
     int enc_patch_w, enc_patch_b, enc_pos, enc_ln_w, enc_ln_b;
     int proj_fc1_w, proj_fc1_b, proj_fc2_w, proj_fc2_b;
     int dec_tok, dec_ln_w, dec_ln_b, head_w, head_b;

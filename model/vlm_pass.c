@@ -35,12 +35,11 @@ void vlm_block_qkv_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
     kern_matmul_forward(a->qkv, a->ln1, vlm_wt(m, p->qkv_w), vlm_p(m, p->qkv_b), rows, W, 3 * W);
 }
 
-void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
+/* The block after its attention over `rows` rows: input residual x, output out. */
+static void block_out(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows, const float *x, float *out) {
     const vlm_block_params_t *p = &tw->blocks[l];
     vlm_block_act_t *a = &tw->act[l];
     int W = tw->width, hid = tw->hidden;
-    const float *x = tw->res[l];
-    float *out = tw->res[l + 1];
     kern_matmul_residual_forward(a->res_mid, a->att, vlm_wt(m, p->proj_w), vlm_p(m, p->proj_b), x,
                                  rows, W, W);
     kern_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res_mid, vlm_p(m, p->ln2_w),
@@ -51,7 +50,12 @@ void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
                                  rows, hid, W);
 }
 
-static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
+void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows) {
+    block_out(m, tw, l, rows, tw->res[l], tw->res[l + 1]);
+}
+
+/* LN1, qkv, RoPE, smearing and attention of block l over all B x T rows, into act[l].att. */
+static void block_attend(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     vlm_block_act_t *a = &tw->act[l];
     vlm_block_qkv_forward(m, tw, l, (int64_t)B * T);
     if (tw->rope) kern_rope_forward(a->qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, tw->width);
@@ -59,7 +63,29 @@ static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
         kern_smear_keys_forward(a->qkv, a->kraw, vlm_p(m, tw->blocks[l].smear), B, T, tw->heads,
                                 tw->width, NULL);
     kern_attention_forward(a->att, a->probs, a->qkv, B, T, tw->heads, tw->width, tw->causal);
+}
+
+static void block_forward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
+    block_attend(m, tw, l, B, T);
     vlm_block_out_forward(m, tw, l, (int64_t)B * T);
+}
+
+/* The attention half of block l's backward: m->d_att holds dLoss/d(attention output) and
+ * m->d_res dLoss/d(block input) through the residual path; LN1's backward adds into it. */
+static void block_attend_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
+    const vlm_block_params_t *p = &tw->blocks[l];
+    const vlm_block_act_t *a = &tw->act[l];
+    int W = tw->width;
+    int64_t rows = (int64_t)B * T;
+    kern_attention_backward(m->d_qkv, m->d_att, a->qkv, a->probs, B, T, tw->heads, W, tw->causal);
+    if (tw->smear)
+        kern_smear_keys_backward(m->d_qkv, vlm_g(m, p->smear), a->kraw, vlm_p(m, p->smear), B, T,
+                                 tw->heads, W);
+    if (tw->rope) kern_rope_backward(m->d_qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, W);
+    kern_matmul_backward(m->d_ln, vlm_g(m, p->qkv_w), vlm_g(m, p->qkv_b), m->d_qkv, a->ln1,
+                         vlm_p(m, p->qkv_w), rows, W, 3 * W, dw_acc(m, p->qkv_w));
+    kern_layernorm_backward(m->d_res, vlm_g(m, p->ln1_w), vlm_g(m, p->ln1_b), m->d_ln, tw->res[l],
+                            a->ln1_mean, a->ln1_rstd, vlm_p(m, p->ln1_w), rows, W);
 }
 
 /* On entry m->d_res holds dLoss/d(block output); on exit dLoss/d(block input). */
@@ -79,15 +105,7 @@ static void block_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
     /* attention: res_mid = x + proj(attn(qkv(LN1(x)))) */
     kern_matmul_backward(m->d_att, vlm_g(m, p->proj_w), vlm_g(m, p->proj_b), dres, a->att,
                          vlm_p(m, p->proj_w), rows, W, W, dw_acc(m, p->proj_w));
-    kern_attention_backward(m->d_qkv, m->d_att, a->qkv, a->probs, B, T, tw->heads, W, tw->causal);
-    if (tw->smear)
-        kern_smear_keys_backward(m->d_qkv, vlm_g(m, p->smear), a->kraw, vlm_p(m, p->smear), B, T,
-                                 tw->heads, W);
-    if (tw->rope) kern_rope_backward(m->d_qkv, m->rope_cos, m->rope_sin, B, T, tw->heads, W);
-    kern_matmul_backward(m->d_ln, vlm_g(m, p->qkv_w), vlm_g(m, p->qkv_b), m->d_qkv, a->ln1,
-                         vlm_p(m, p->qkv_w), rows, W, 3 * W, dw_acc(m, p->qkv_w));
-    kern_layernorm_backward(dres, vlm_g(m, p->ln1_w), vlm_g(m, p->ln1_b), m->d_ln, tw->res[l],
-                            a->ln1_mean, a->ln1_rstd, vlm_p(m, p->ln1_w), rows, W);
+    block_attend_backward(m, tw, l, B, T);
 }
 
 /* ---- patch embedding (+ learned position embedding) ---- */
@@ -211,27 +229,39 @@ static void embed_backward(vlm_t *m, int image_token) {
 
 /* ---- LM head at the target rows ---- */
 
-void vlm_head_logits(vlm_t *m) {
+/* Final LN and LM head over m->gath, the final residual stream at the n_targets rows. */
+static void head_logits_gathered(vlm_t *m) {
     int D = m->cfg.dim, V = m->cfg.vocab;
     int64_t nt = m->n_targets;
-    const float *x = m->dec.res[m->dec.layers];
-    for (int64_t i = 0; i < nt; i++)
-        memcpy(m->gath + i * D, x + (int64_t)m->tgt_rows[i] * D, sizeof(float) * (size_t)D);
     kern_layernorm_forward(m->dec_lnf, m->dec_lnf_mean, m->dec_lnf_rstd, m->gath,
                            vlm_p(m, m->dec_ln_w), vlm_p(m, m->dec_ln_b), nt, D);
     kern_matmul_forward(m->logits, m->dec_lnf, vlm_wt(m, m->head_w), vlm_p(m, m->head_b), nt, D, V);
 }
 
-static double head_forward(vlm_t *m) {
-    vlm_head_logits(m);
+void vlm_head_logits(vlm_t *m) {
+    int D = m->cfg.dim;
+    const float *x = m->dec.res[m->dec.layers];
+    for (int64_t i = 0; i < m->n_targets; i++)
+        memcpy(m->gath + i * D, x + (int64_t)m->tgt_rows[i] * D, sizeof(float) * (size_t)D);
+    head_logits_gathered(m);
+}
+
+/* gathered: m->gath already holds the final residual stream at the targets (the last block
+ * ran at the target rows only); else it is gathered from the full stream. */
+static double head_forward(vlm_t *m, int gathered) {
+    if (gathered)
+        head_logits_gathered(m);
+    else
+        vlm_head_logits(m);
     return kern_crossentropy_forward(m->lse, m->logits, m->tgt_ids, m->n_targets, m->cfg.vocab);
 }
 
-/* Leaves dLoss/d(final residual stream) in d_res (zero at rows without a target). */
-static void head_backward(vlm_t *m, float scale) {
+/* Leaves dLoss/d(final residual stream at the targets) in d_gath; unless gathered, also
+ * scatters it into d_res (zero at rows without a target). */
+static void head_backward(vlm_t *m, float scale, int gathered) {
     int D = m->cfg.dim, V = m->cfg.vocab;
     int64_t nt = m->n_targets, N = (int64_t)m->B * m->T;
-    memset(m->d_res, 0, sizeof(float) * (size_t)(N * D));
+    if (!gathered) memset(m->d_res, 0, sizeof(float) * (size_t)(N * D));
     if (nt == 0) return;
     kern_crossentropy_backward(m->dlogits, m->logits, m->lse, m->tgt_ids, nt, V, scale);
     kern_matmul_backward(m->d_ln, vlm_g(m, m->head_w), vlm_g(m, m->head_b), m->dlogits, m->dec_lnf,
@@ -240,12 +270,89 @@ static void head_backward(vlm_t *m, float scale) {
     kern_layernorm_backward(m->d_gath, vlm_g(m, m->dec_ln_w), vlm_g(m, m->dec_ln_b), m->d_ln,
                             m->gath, m->dec_lnf_mean, m->dec_lnf_rstd, vlm_p(m, m->dec_ln_w), nt,
                             D);
+    if (gathered) return;
     for (int64_t i = 0; i < nt; i++) {
         float *dst = m->d_res + (int64_t)m->tgt_rows[i] * D;
         const float *src = m->d_gath + i * D;
         for (int c = 0; c < D; c++)
             dst[c] += src[c];
     }
+}
+
+/* ---- the last decoder block at the target rows ---- */
+
+/* Nothing after the last decoder block reads a row without a target (the head runs at the
+ * targets only), so its part after the attention runs over the nt target rows, gathered in
+ * order (tgt_rows ascend): the attention output in place in act.att, the residual input into
+ * res[L], which the full pass would fill and nothing reads here; the output goes straight
+ * into m->gath, the head's input. Every op of that part treats rows independently, so each
+ * target row gets the bits of the full pass. */
+static void last_block_forward(vlm_t *m) {
+    vlm_tower_t *tw = &m->dec;
+    int l = tw->layers - 1, D = tw->width;
+    vlm_block_act_t *a = &tw->act[l];
+    block_attend(m, tw, l, m->B, m->T);
+    float *xt = tw->res[l + 1];
+    for (int64_t i = 0; i < m->n_targets; i++) {
+        int64_t r = m->tgt_rows[i];
+        memmove(a->att + i * D, a->att + r * D, sizeof(float) * (size_t)D);
+        memcpy(xt + i * D, tw->res[l] + r * D, sizeof(float) * (size_t)D);
+    }
+    block_out(m, tw, l, m->n_targets, xt, m->gath);
+}
+
+/* dW of linear weight t over the nt compact target rows. The full pass's product reduces its
+ * rows in blocks of KERN_GEMM_KC (each summed from zero, then added), and its rows without a
+ * target hold zeros, which add nothing; so the target rows are split where those blocks end
+ * and each piece is one product: the same bits. */
+static void dw_compact(vlm_t *m, int t, const float *dout, const float *inp, int64_t nt, int K,
+                       int N) {
+    int acc = dw_acc(m, t);
+    if (nt == 0) kern_gemm(N, K, 0, dout, 1, N, inp, K, vlm_g(m, t), K, acc);
+    for (int64_t i0 = 0, i1; i0 < nt; i0 = i1, acc = 1) {
+        int64_t blk = m->tgt_rows[i0] / KERN_GEMM_KC;
+        for (i1 = i0 + 1; i1 < nt && m->tgt_rows[i1] / KERN_GEMM_KC == blk; i1++) {
+        }
+        kern_gemm(N, K, i1 - i0, dout + i0 * N, 1, N, inp + i0 * K, K, vlm_g(m, t), K, acc);
+    }
+}
+
+/* A linear layer [N x K] of the last block over the nt compact rows: dinp (times dgelu when
+ * given), dW as the full pass (dw_compact), and the bias sum over the rows in order. */
+static void linear_backward_compact(vlm_t *m, int w, int b, float *dinp, const float *dout,
+                                    const float *inp, const float *dgelu, int64_t nt, int K,
+                                    int N) {
+    kern_matmul_gelu_backward(dinp, NULL, NULL, dout, inp, vlm_p(m, w), dgelu, nt, K, N, 1);
+    dw_compact(m, w, dout, inp, nt, K, N);
+    kern_sum_rows(vlm_g(m, b), dout, nt, N);
+}
+
+/* Backward of last_block_forward; m->d_gath holds dLoss/d(its output). In the full pass the
+ * gradient at rows without a target is +0 and stays +0 through the MLP, LN2 and the
+ * projection, so d_res and d_att are rebuilt as zeros with the target rows in place before
+ * the attention's backward. */
+static void last_block_backward(vlm_t *m) {
+    vlm_tower_t *tw = &m->dec;
+    int l = tw->layers - 1, W = tw->width, hid = tw->hidden;
+    const vlm_block_params_t *p = &tw->blocks[l];
+    const vlm_block_act_t *a = &tw->act[l];
+    int64_t nt = m->n_targets, N = (int64_t)m->B * m->T;
+    float *dres = m->d_gath, *datt = m->d_ln;
+    for (int64_t k = 0; k < nt * W; k++)
+        dres[k] = 0.0f + dres[k]; /* as added into the full pass's zeros: -0 becomes +0 */
+    linear_backward_compact(m, p->fc2_w, p->fc2_b, m->d_hid, dres, a->gelu, a->dgelu, nt, hid, W);
+    linear_backward_compact(m, p->fc1_w, p->fc1_b, m->d_ln, m->d_hid, a->ln2, NULL, nt, W, hid);
+    kern_layernorm_backward(dres, vlm_g(m, p->ln2_w), vlm_g(m, p->ln2_b), m->d_ln, a->res_mid,
+                            a->ln2_mean, a->ln2_rstd, vlm_p(m, p->ln2_w), nt, W);
+    linear_backward_compact(m, p->proj_w, p->proj_b, datt, dres, a->att, NULL, nt, W, W);
+    memset(m->d_att, 0, sizeof(float) * (size_t)(N * W));
+    memset(m->d_res, 0, sizeof(float) * (size_t)(N * W));
+    for (int64_t i = 0; i < nt; i++) {
+        int64_t r = m->tgt_rows[i];
+        memcpy(m->d_att + r * W, datt + i * W, sizeof(float) * (size_t)W);
+        memcpy(m->d_res + r * W, dres + i * W, sizeof(float) * (size_t)W);
+    }
+    block_attend_backward(m, tw, l, m->B, m->T);
 }
 
 /* ---- the public passes ---- */
@@ -289,9 +396,11 @@ double vlm_forward(vlm_t *m, const vlm_batch_t *b, int64_t *n_targets) {
     m->image_token = b->image_token;
     if (m->n_images > 0) vlm_encoder_forward(m, b->pixels, m->n_images);
     embed_forward(m, b->image_token);
-    for (int l = 0; l < m->dec.layers; l++)
+    int last = m->dec.layers > 0 && m->last_at_targets; /* the last block at the targets */
+    for (int l = 0; l < m->dec.layers - last; l++)
         block_forward(m, &m->dec, l, m->B, m->T);
-    double loss = m->n_targets > 0 ? head_forward(m) : 0.0;
+    if (last) last_block_forward(m);
+    double loss = m->n_targets > 0 ? head_forward(m, last) : 0.0;
     m->have_forward = 1;
     if (n_targets) *n_targets = m->n_targets;
     return loss;
@@ -299,8 +408,10 @@ double vlm_forward(vlm_t *m, const vlm_batch_t *b, int64_t *n_targets) {
 
 void vlm_backward(vlm_t *m, float scale) {
     if (!m->have_forward) micl_fatal("vlm_backward: no forward pass to differentiate");
-    head_backward(m, scale);
-    for (int l = m->dec.layers - 1; l >= 0; l--)
+    int last = m->dec.layers > 0 && m->last_at_targets;
+    head_backward(m, scale, last);
+    if (last) last_block_backward(m);
+    for (int l = m->dec.layers - 1 - last; l >= 0; l--)
         block_backward(m, &m->dec, l, m->B, m->T);
     embed_backward(m, m->image_token);
     if (m->n_images > 0) encoder_backward(m, m->n_images);

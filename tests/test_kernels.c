@@ -13,6 +13,7 @@
 #include "kernels/adamw.h"
 #include "kernels/kernels.h"
 #include "model/vlm.h"
+#include "model/vlm_internal.h" /* last_at_targets: the full pass as a reference */
 
 static int g_failures;
 static uint64_t g_seed = 1;
@@ -710,6 +711,52 @@ static void test_zero_grads(void) {
     vlm_free(m);
 }
 
+/* The last decoder block at the target rows gives the loss and every gradient bit of the
+ * full pass: 6 x 60 = 360 rows (two reduction blocks of 256), targets sparse, none in the
+ * first block's rows, or none at all. */
+static void test_last_block_at_targets(void) {
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 64, 0.02f, VLM_POOL_FLATTEN, 1, 1};
+    enum { B = 6, T = 60 };
+    char err[256];
+    vlm_t *m = vlm_create(&c, B * T, B * T, err, sizeof err);
+    if (!m) micl_fatal("vlm_create: %s", err);
+    vlm_init_params(m, 11);
+    size_t n = vlm_num_params(m), S = (size_t)c.image_size * c.image_size;
+    int32_t tok[B * T], tgt[B * T];
+    uint8_t *px = micl_malloc(S * B * T);
+    for (size_t i = 0; i < S * B * T; i++)
+        px[i] = (uint8_t)((i * 2654435761u) >> 24);
+    int ok = 1;
+    for (int pattern = 0; pattern < 3; pattern++) {
+        int n_img = 0;
+        for (int i = 0; i < B * T; i++) {
+            tok[i] = (i % T) % 5 == 2 ? 0 : 1 + (i * 13) % (c.vocab - 1);
+            n_img += tok[i] == 0;
+            int hit = pattern == 0 ? i % 3 == 1 : pattern == 1 ? i >= 256 && i % 7 == 3 : 0;
+            tgt[i] = hit ? (i * 7) % c.vocab : -1;
+        }
+        vlm_batch_t b = {B, T, tok, tgt, n_img, px, 0};
+        float *g[2];
+        double loss[2];
+        for (int full = 0; full < 2; full++) {
+            m->last_at_targets = !full;
+            int64_t nt;
+            vlm_zero_grads(m);
+            loss[full] = vlm_forward(m, &b, &nt);
+            vlm_backward(m, 0.25f);
+            g[full] = micl_malloc(n * sizeof(float));
+            memcpy(g[full], vlm_grads(m), n * sizeof(float));
+        }
+        ok = ok && loss[0] == loss[1] && !memcmp(g[0], g[1], n * sizeof(float));
+        free(g[0]), free(g[1]);
+    }
+    m->last_at_targets = 1;
+    if (!ok) g_failures++;
+    printf("%-44s %s\n", "last block at the targets == every row", ok ? "ok" : "FAIL");
+    free(px);
+    vlm_free(m);
+}
+
 int main(void) {
     int64_t mm[][3] = {{1, 1, 1},     {7, 49, 64},    {150, 128, 384}, {13, 300, 17},
                        {97, 513, 33}, {200, 64, 256}, {6, 16, 16}};
@@ -752,6 +799,7 @@ int main(void) {
     test_thread_determinism();
     test_packed_weights();
     test_zero_grads();
+    test_last_block_at_targets();
     if (g_failures) printf("%d FAILED\n", g_failures);
     return g_failures ? 1 : 0;
 }

@@ -20,7 +20,7 @@
 
 #define MR 6
 #define NR 16
-#define KC 256
+#define KC KERN_GEMM_KC
 #define MC 96 /* rows of C per task: 16 micro-tiles */
 #define PARALLEL_MIN_FLOPS 2e6
 
@@ -421,6 +421,10 @@ void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float
                                int K, int N, int accumulate) {
     epilogue_t ep = {EP_DGELU, NULL, dgelu};
     if (dinp) gemm_driver(M, K, N, dout, N, 1, w, K, 0, dinp, K, 0, NULL, dgelu ? &ep : NULL);
+    if (!dw) {
+        if (dbias) kern_sum_rows(dbias, dout, M, N);
+        return;
+    }
     if (M == 0 || N == 1 || K == 0) { /* nothing to multiply, or dout a column: as kern_gemm */
         kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, accumulate);
         if (dbias) kern_sum_rows(dbias, dout, M, N);
