@@ -453,9 +453,12 @@ static double image_flops(const vlm_config_t *c) {
 double vlm_flops_per_step_targets(const vlm_config_t *c, int64_t n_tokens, int64_t n_images, int T,
                                   int64_t n_targets) {
     double D = c->dim, h = (double)c->mlp_ratio * D;
-    double per_tok = c->layers * (2.0 * (3 * D * D + D * D + 2 * D * h) + 4.0 * (T + 1) / 2.0 * D);
-    double fwd = (double)n_tokens * per_tok + (double)n_targets * 2.0 * D * c->vocab +
-                 (double)n_images * image_flops(c);
+    double attend = 2.0 * 3 * D * D + 4.0 * (T + 1) / 2.0 * D, out = 2.0 * (D * D + 2 * D * h);
+    /* the last block's projection and MLP run at the targets only (vlm_pass.c) */
+    double fwd =
+        (double)n_tokens * c->layers * attend +
+        (c->layers > 0 ? (double)n_tokens * (c->layers - 1) * out + (double)n_targets * out : 0.0) +
+        (double)n_targets * 2.0 * D * c->vocab + (double)n_images * image_flops(c);
     return 3.0 * fwd; /* backward = 2x forward */
 }
 

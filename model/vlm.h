@@ -127,8 +127,9 @@ void vlm_encode_images(vlm_t *m, const uint8_t *pixels, int n_images, float *out
 /* Floating-point operations of one forward+backward over n_tokens tokens and n_images images
  * (for tokens/s and GFLOP/s figures). */
 double vlm_flops_per_step(const vlm_config_t *cfg, int64_t n_tokens, int64_t n_images, int T);
-/* The same with the LM head counted at n_targets positions only (vlm_flops_per_step counts it
- * at every token, the usual convention). */
+/* The same with the LM head, and the last decoder block after its attention, counted at
+ * n_targets positions only, as the passes run them (vlm_flops_per_step counts them at every
+ * token, the usual convention). */
 double vlm_flops_per_step_targets(const vlm_config_t *cfg, int64_t n_tokens, int64_t n_images,
                                   int T, int64_t n_targets);
 
