@@ -206,6 +206,12 @@ static void edge_epilogue(const epilogue_t *ep, float *c, int64_t ldc, int64_t o
         }
 }
 
+/* Products too small to repay waking the team (about 20 us of work) run on the calling
+ * thread. */
+static int worth_a_team(int64_t M, int64_t N, int64_t K, int64_t n_tasks) {
+    return 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
+}
+
 /* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
  * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. Row-major B
  * is packed per task and k block into a zero-padded panel on the stack (16 KiB), read by all the
@@ -217,10 +223,8 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
     int64_t n_tj = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
     int64_t n_tasks = n_tj * n_ic;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
-     * runs a task never changes its arithmetic. Products too small to repay waking the team
-     * (about 20 us of work) run on the calling thread. */
-    int team = 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
-#pragma omp parallel for schedule(dynamic, 1) if (team)
+     * runs a task never changes its arithmetic. */
+#pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
     for (int64_t t = 0; t < n_tasks; t++) {
         int64_t tj = t / n_ic, ic = t % n_ic;
         int64_t j0 = tj * NR, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
@@ -308,8 +312,7 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
                       int64_t ldb, float *c, int64_t ldc, int accumulate, float *colsum) {
     int64_t n_ic = (M + MC - 1) / MC, n_jc = (N + NC_ACOL - 1) / NC_ACOL;
     int64_t n_tasks = n_ic * n_jc;
-    int team = 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
-#pragma omp parallel for schedule(dynamic, 1) if (team)
+#pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
     for (int64_t t = 0; t < n_tasks; t++) {
         int64_t ic = t / n_jc, jc = t % n_jc;
         int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
