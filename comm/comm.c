@@ -4,6 +4,7 @@
  * mpi.h; mpi_comm() turns it back. The world's comm_t has is_group = 0. */
 #include "comm.h"
 
+#include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,19 @@ void comm_block(int m, int rank, int size, int *lo, int *hi) {
     *hi = (int)((int64_t)m * (rank + 1) / size);
 }
 
+/* Messages of the tree travel in TREE_CHUNKS pieces, so that rank 0 adds (and broadcasts) one
+ * piece while the next is still on its way; the sums are elementwise, so the pieces change no
+ * bit. comm_tree_init checks that a piece fits an MPI count. */
+enum { TREE_CHUNKS = 8 };
+enum { PIECE_SEND, PIECE_RECV, PIECE_BCAST };
+
+static size_t tree_piece_len(size_t n) {
+    return (n + TREE_CHUNKS - 1) / TREE_CHUNKS;
+}
+
 void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
+    if (tree_piece_len(n) > (size_t)INT_MAX)
+        micl_fatal("tree reduction of %zu floats: its messages exceed an MPI count", n);
     t->n = n;
     t->depth = 1;
     while ((1 << (t->depth - 1)) < max_leaves)
@@ -128,22 +141,36 @@ static void local_node(comm_tree_t *t, int lo, int hi, int level, float *out, co
     add_into(out, tmp, t->n);
 }
 
-/* Messages of the tree travel in TREE_CHUNKS pieces, so that rank 0 adds (and broadcasts) one
- * piece while the next is still on its way; the sums are elementwise, so the pieces change no
- * bit. Vectors whose piece would exceed TREE_CHUNK_MAX floats go whole, as one message. */
-enum { TREE_CHUNKS = 8 };
-#define TREE_CHUNK_MAX ((size_t)1 << 28)
-
-static int tree_chunked(size_t n) {
-    return (n + TREE_CHUNKS - 1) / TREE_CHUNKS <= TREE_CHUNK_MAX;
-}
-
-static void tree_chunk(size_t n, int i, size_t *off, int *len) {
-    size_t c = (n + TREE_CHUNKS - 1) / TREE_CHUNKS, a = c * (size_t)i, b = a + c;
+/* Offset and length of piece i of an n-float vector. */
+static void tree_piece(size_t n, int i, size_t *off, int *len) {
+    size_t c = tree_piece_len(n), a = c * (size_t)i, b = a + c;
     a = a < n ? a : n;
     b = b < n ? b : n;
     *off = a;
     *len = (int)(b - a);
+}
+
+/* Posts piece i of buf: sent to rank 0, received from rank peer (tag: the node's first leaf),
+ * or broadcast from rank 0. */
+static void post_piece(const comm_tree_t *t, const comm_t *c, int op, int i, int peer, int tag,
+                       float *buf, MPI_Request *req) {
+    size_t off;
+    int len;
+    tree_piece(t->n, i, &off, &len);
+    if (op == PIECE_SEND)
+        MPI_CHECK(MPI_Isend(buf + off, len, MPI_FLOAT, 0, tag, mpi_comm(c), req));
+    else if (op == PIECE_RECV)
+        MPI_CHECK(MPI_Irecv(buf + off, len, MPI_FLOAT, peer, tag, mpi_comm(c), req));
+    else
+        MPI_CHECK(MPI_Ibcast(buf + off, len, MPI_FLOAT, 0, mpi_comm(c), req));
+}
+
+/* Every piece of buf, then waits for them all (wait) or leaves req to the caller. */
+static void post_pieces(const comm_tree_t *t, const comm_t *c, int op, int peer, int tag,
+                        float *buf, MPI_Request *req, int wait) {
+    for (int i = 0; i < TREE_CHUNKS; i++)
+        post_piece(t, c, op, i, peer, tag, buf, &req[i]);
+    if (wait) MPI_CHECK(MPI_Waitall(TREE_CHUNKS, req, MPI_STATUSES_IGNORE));
 }
 
 /* Non-root ranks: send every maximal node inside my block [a, b), left to right. */
@@ -153,39 +180,13 @@ static void send_nodes(comm_tree_t *t, const comm_t *c, int lo, int hi, int a, i
     if (lo >= a && hi <= b) {
         float *buf = t->scratch[level];
         local_node(t, lo, hi, level, buf, leaf, ctx);
-        if (!tree_chunked(t->n)) {
-            MPI_CHECK(MPI_Send(buf, (int)t->n, MPI_FLOAT, 0, lo, mpi_comm(c)));
-            return;
-        }
         MPI_Request req[TREE_CHUNKS];
-        for (int i = 0; i < TREE_CHUNKS; i++) {
-            size_t off;
-            int len;
-            tree_chunk(t->n, i, &off, &len);
-            MPI_CHECK(MPI_Isend(buf + off, len, MPI_FLOAT, 0, lo, mpi_comm(c), &req[i]));
-        }
-        MPI_CHECK(MPI_Waitall(TREE_CHUNKS, req, MPI_STATUSES_IGNORE));
+        post_pieces(t, c, PIECE_SEND, 0, lo, buf, req, 1);
         return;
     }
     int mid = lo + (hi - lo) / 2;
     send_nodes(t, c, lo, mid, a, b, level + 1, leaf, ctx);
     send_nodes(t, c, mid, hi, a, b, level + 1, leaf, ctx);
-}
-
-/* Posts the receives of node lo's pieces from rank src into buf (one whole message where the
- * vector is not sent in pieces: then req[0] only). */
-static void post_node_recv(const comm_tree_t *t, const comm_t *c, int src, int lo, float *buf,
-                           MPI_Request *req) {
-    if (!tree_chunked(t->n)) {
-        MPI_CHECK(MPI_Irecv(buf, (int)t->n, MPI_FLOAT, src, lo, mpi_comm(c), &req[0]));
-        return;
-    }
-    for (int i = 0; i < TREE_CHUNKS; i++) {
-        size_t off;
-        int len;
-        tree_chunk(t->n, i, &off, &len);
-        MPI_CHECK(MPI_Irecv(buf + off, len, MPI_FLOAT, src, lo, mpi_comm(c), &req[i]));
-    }
 }
 
 /* Rank 0: node [lo, hi) into out, from local work or received partial sums. A right child
@@ -201,16 +202,15 @@ static void root_node(comm_tree_t *t, const comm_t *c, int m, int lo, int hi, in
             local_node(t, lo, hi, level, out, leaf, ctx);
         } else {
             MPI_Request req[TREE_CHUNKS];
-            post_node_recv(t, c, r_lo, lo, out, req);
-            MPI_CHECK(MPI_Waitall(tree_chunked(t->n) ? TREE_CHUNKS : 1, req, MPI_STATUSES_IGNORE));
+            post_pieces(t, c, PIECE_RECV, r_lo, lo, out, req, 1);
         }
         return;
     }
     int mid = lo + (hi - lo) / 2, r_mid = owner_of(mid, m, c->size);
     float *tmp = t->scratch[level + 1];
-    int remote = tree_chunked(t->n) && r_mid == r_hi && r_mid != 0;
+    int remote = r_mid == r_hi && r_mid != 0;
     MPI_Request req[TREE_CHUNKS];
-    if (remote) post_node_recv(t, c, r_mid, mid, tmp, req);
+    if (remote) post_pieces(t, c, PIECE_RECV, r_mid, mid, tmp, req, 0);
     root_node(t, c, m, lo, mid, level + 1, out, leaf, ctx, NULL);
     if (!remote) root_node(t, c, m, mid, hi, level + 1, tmp, leaf, ctx, NULL);
     if (!remote && !bcast) {
@@ -220,10 +220,10 @@ static void root_node(comm_tree_t *t, const comm_t *c, int m, int lo, int hi, in
     for (int i = 0; i < TREE_CHUNKS; i++) {
         size_t off;
         int len;
-        tree_chunk(t->n, i, &off, &len);
+        tree_piece(t->n, i, &off, &len);
         if (remote) MPI_CHECK(MPI_Wait(&req[i], MPI_STATUS_IGNORE));
         add_into(out + off, tmp + off, (size_t)len);
-        if (bcast) MPI_CHECK(MPI_Ibcast(out + off, len, MPI_FLOAT, 0, mpi_comm(c), &bcast[i]));
+        if (bcast) post_piece(t, c, PIECE_BCAST, i, 0, 0, out, &bcast[i]);
     }
 }
 
@@ -235,8 +235,7 @@ void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf,
         return;
     }
     /* pieces of the broadcast as the top sum finishes them, when the top node is split */
-    int piecewise =
-        tree_chunked(t->n) && m > 0 && owner_of(0, m, c->size) != owner_of(m - 1, m, c->size);
+    int piecewise = m > 0 && owner_of(0, m, c->size) != owner_of(m - 1, m, c->size);
     MPI_Request bcast[TREE_CHUNKS];
     if (c->rank == 0) {
         root_node(t, c, m, 0, m, 0, result, leaf, ctx, piecewise ? bcast : NULL);
@@ -244,13 +243,7 @@ void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf,
         int a, b;
         comm_block(m, c->rank, c->size, &a, &b);
         send_nodes(t, c, 0, m, a, b, 0, leaf, ctx);
-        if (piecewise)
-            for (int i = 0; i < TREE_CHUNKS; i++) {
-                size_t off;
-                int len;
-                tree_chunk(t->n, i, &off, &len);
-                MPI_CHECK(MPI_Ibcast(result + off, len, MPI_FLOAT, 0, mpi_comm(c), &bcast[i]));
-            }
+        if (piecewise) post_pieces(t, c, PIECE_BCAST, 0, 0, result, bcast, 0);
     }
     if (piecewise)
         MPI_CHECK(MPI_Waitall(TREE_CHUNKS, bcast, MPI_STATUSES_IGNORE));
