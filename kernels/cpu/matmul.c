@@ -113,15 +113,15 @@ static void ukernel_acol(int64_t kc, const float *a, int64_t csa, const float *b
     ukernel(kc, a, 1, csa, b, ldb, c, ldc, mode, bias, NULL, 0);
 }
 
+/* Column-major A reaches gemm_driver only as edge_tile's packed copy, which takes no
+ * epilogue (the weight gradients, the products that read A that way, go through gemm_acol). */
 static void ukernel_any(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b,
                         int64_t ldb, float *c, int64_t ldc, int mode, const float *bias,
                         const epilogue_t *ep, int64_t off) {
     if (csa == 1)
         ukernel_arow(kc, a, rsa, b, ldb, c, ldc, mode, bias, ep, off);
-    else if (!ep)
-        ukernel_acol(kc, a, csa, b, ldb, c, ldc, mode, bias);
     else
-        ukernel(kc, a, 1, csa, b, ldb, c, ldc, mode, bias, ep, off);
+        ukernel_acol(kc, a, csa, b, ldb, c, ldc, mode, bias);
 }
 
 /* A tile with mr < MR rows or nr < NR columns (B is a zero-padded [kc x NR] panel): copy A
@@ -184,25 +184,19 @@ static inline void store_n(float *p, __m256 v, int n) {
 }
 
 /* The epilogue of an edge tile [mr x nr] at offset off of C, after edge_tile stored its final
- * values: the same vector instructions as ep_finish, 8 lanes (zero-padded) at a time. */
+ * values: ep_finish on 8 lanes at a time, through zero-padded copies of the partial ones. */
 static void edge_epilogue(const epilogue_t *ep, float *c, int64_t ldc, int64_t off, int mr,
                           int nr) {
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j += 8) {
             int n = nr - j < 8 ? nr - j : 8;
             int64_t at = off + i * ldc + j;
+            float in[8] = {0}, dgelu[8];
+            if (ep->in) memcpy(in, ep->in + at, sizeof(float) * (size_t)n);
+            epilogue_t lane = {ep->kind, ep->dgelu ? dgelu : NULL, in};
             float *ci = c + i * ldc + j;
-            __m256 v = load_n(ci, n), out;
-            if (ep->kind == EP_GELU) {
-                __m256 grad;
-                out = simd_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
-                if (ep->dgelu) store_n(ep->dgelu + at, grad, n);
-            } else if (ep->kind == EP_DGELU) {
-                out = _mm256_mul_ps(load_n(ep->in + at, n), v);
-            } else {
-                out = _mm256_add_ps(v, load_n(ep->in + at, n));
-            }
-            store_n(ci, out, n);
+            store_n(ci, ep_finish(&lane, load_n(ci, n), 0), n);
+            if (ep->dgelu) memcpy(ep->dgelu + at, dgelu, sizeof(float) * (size_t)n);
         }
 }
 
