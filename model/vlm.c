@@ -257,7 +257,12 @@ static vlm_packed_t *packed_create(const vlm_t *m) {
         total += kern_matmul_packed_floats(tt->shape[1], tt->shape[0]);
     }
     pk->panels = micl_alloc_aligned((total > 0 ? total : 1) * sizeof(float));
+    pk->total = total;
     return pk;
+}
+
+size_t vlm_packed_floats(const vlm_t *m) {
+    return m->packed->total;
 }
 
 static void packed_free(vlm_packed_t *pk) {

@@ -103,6 +103,8 @@ void vlm_init_params(vlm_t *m, uint64_t seed);
  * only through a pointer taken from vlm_params after the last vlm_pack_weights. The packed
  * copy holds the same floats: results do not depend on it. */
 void vlm_pack_weights(vlm_t *m);
+/* Floats of that packed copy (allocated by vlm_create; shared by siblings). */
+size_t vlm_packed_floats(const vlm_t *m);
 
 /* Forward pass. Returns the SUM of cross-entropy over positions with target >= 0 and writes
  * their number to *n_targets. The LM head runs ONLY at those target positions (answers are a

@@ -45,6 +45,7 @@ enum { VLM_INIT_NORMAL, VLM_INIT_NORMAL_RESID, VLM_INIT_ZERO, VLM_INIT_ONE };
 typedef struct {
     float *panels;
     size_t *offset; /* per tensor, into panels; SIZE_MAX where the tensor is not a linear weight */
+    size_t total;   /* floats of panels */
     int valid;
 } vlm_packed_t;
 
@@ -91,6 +92,7 @@ struct vlm {
 
     /* the last forward */
     int have_forward, B, T, n_images, image_token;
+    int last_gathered; /* its last decoder block ran at the target rows (last_at_targets) */
     int64_t n_targets;
 };
 

@@ -400,6 +400,7 @@ double vlm_forward(vlm_t *m, const vlm_batch_t *b, int64_t *n_targets) {
     for (int l = 0; l < m->dec.layers - last; l++)
         block_forward(m, &m->dec, l, m->B, m->T);
     if (last) last_block_forward(m);
+    m->last_gathered = last;
     double loss = m->n_targets > 0 ? head_forward(m, last) : 0.0;
     m->have_forward = 1;
     if (n_targets) *n_targets = m->n_targets;
@@ -408,7 +409,7 @@ double vlm_forward(vlm_t *m, const vlm_batch_t *b, int64_t *n_targets) {
 
 void vlm_backward(vlm_t *m, float scale) {
     if (!m->have_forward) micl_fatal("vlm_backward: no forward pass to differentiate");
-    int last = m->dec.layers > 0 && m->last_at_targets;
+    int last = m->last_gathered; /* as the forward ran */
     head_backward(m, scale, last);
     if (last) last_block_backward(m);
     for (int l = m->dec.layers - 1 - last; l >= 0; l--)

@@ -230,11 +230,7 @@ static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *c
     w->m = vlm_create(c, w->tokens_per_mb, w->imgs_per_mb, err, sizeof err);
     if (!w->m) micl_fatal("bench preset '%s': %s", p->name, err);
     size_t heap1 = heap_bytes(), arena = 4 * vlm_num_params(w->m) * sizeof(float);
-    for (int i = 0; i < vlm_num_tensors(w->m); i++) {
-        const vlm_tensor_t *t = vlm_tensor(w->m, i);
-        if (t->ndim == 2 && t->decay)
-            w->packed_bytes += kern_matmul_packed_floats(t->shape[1], t->shape[0]) * sizeof(float);
-    }
+    w->packed_bytes = vlm_packed_floats(w->m) * sizeof(float);
     /* what vlm_create allocated beyond the parameter arena and the packed weights: the
      * activation arena (plus a few small tables) */
     arena += w->packed_bytes;
