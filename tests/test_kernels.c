@@ -581,6 +581,16 @@ static void test_smear(int B, int T, int H, int C, int with_before) {
 
 /* ---- thread-count independence of a whole forward + backward ---- */
 
+/* The model tests' small VLM (decoder 128 x 2 layers, vocabulary 97), initialised from seed. */
+static vlm_t *test_model(int max_seq, int max_tokens, int max_images, uint64_t seed) {
+    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, max_seq, 0.02f, VLM_POOL_FLATTEN, 1, 1};
+    char err[256];
+    vlm_t *m = vlm_create(&c, max_tokens, max_images, err, sizeof err);
+    if (!m) micl_fatal("vlm_create: %s", err);
+    vlm_init_params(m, seed);
+    return m;
+}
+
 static void run_model(vlm_t *m, int threads, float *grads_out, double *loss) {
     omp_set_num_threads(threads);
     const vlm_config_t *c = vlm_config(m);
@@ -606,11 +616,7 @@ static void run_model(vlm_t *m, int threads, float *grads_out, double *loss) {
 }
 
 static void test_thread_determinism(void) {
-    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1, 1};
-    char err[256];
-    vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
-    if (!m) micl_fatal("vlm_create: %s", err);
-    vlm_init_params(m, 5);
+    vlm_t *m = test_model(16, 64, 32, 5);
     size_t n = vlm_num_params(m);
     float *g1 = micl_malloc(n * sizeof(float)), *g2 = micl_malloc(n * sizeof(float));
     double l1, l2;
@@ -627,11 +633,7 @@ static void test_thread_determinism(void) {
 /* Weights packed once per update give the bits of packing per product, and a parameter written
  * through vlm_params after packing is seen by the next pass (the packed copy was dropped). */
 static void test_packed_weights(void) {
-    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1, 1};
-    char err[256];
-    vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
-    if (!m) micl_fatal("vlm_create: %s", err);
-    vlm_init_params(m, 7);
+    vlm_t *m = test_model(16, 64, 32, 7);
     size_t n = vlm_num_params(m);
     float *g1 = micl_malloc(n * sizeof(float)), *g2 = micl_malloc(n * sizeof(float));
     double l1, l2, l3, l4;
@@ -698,11 +700,7 @@ static void zero_grads_case(vlm_t *m, int with_images, int *ok) {
 }
 
 static void test_zero_grads(void) {
-    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 16, 0.02f, VLM_POOL_FLATTEN, 1, 1};
-    char err[256];
-    vlm_t *m = vlm_create(&c, 64, 32, err, sizeof err);
-    if (!m) micl_fatal("vlm_create: %s", err);
-    vlm_init_params(m, 9);
+    vlm_t *m = test_model(16, 64, 32, 9);
     int ok = 1;
     zero_grads_case(m, 1, &ok);
     zero_grads_case(m, 0, &ok);
@@ -715,12 +713,9 @@ static void test_zero_grads(void) {
  * full pass: 6 x 60 = 360 rows (two reduction blocks of 256), targets sparse, none in the
  * first block's rows, or none at all. */
 static void test_last_block_at_targets(void) {
-    vlm_config_t c = {28, 7, 64, 1, 4, 128, 2, 4, 4, 97, 64, 0.02f, VLM_POOL_FLATTEN, 1, 1};
     enum { B = 6, T = 60 };
-    char err[256];
-    vlm_t *m = vlm_create(&c, B * T, B * T, err, sizeof err);
-    if (!m) micl_fatal("vlm_create: %s", err);
-    vlm_init_params(m, 11);
+    vlm_t *m = test_model(64, B * T, B * T, 11);
+    const vlm_config_t c = *vlm_config(m);
     size_t n = vlm_num_params(m), S = (size_t)c.image_size * c.image_size;
     int32_t tok[B * T], tgt[B * T];
     uint8_t *px = micl_malloc(S * B * T);
