@@ -1,15 +1,6 @@
-/* comm.h - MPI for micl: init, checked calls, rank groups, messages and the deterministic
- * gradient reduction.
- *
- * comm_tree_reduce sums one float vector per micro-batch over a FIXED binary tree on the
- * micro-batch indices [0, M) (node [lo,hi) = node [lo,mid) + node [mid,hi), mid = (lo+hi)/2).
- * Each rank owns a contiguous block of micro-batches and computes the largest tree nodes that
- * lie inside its block; rank 0 receives the others and completes the tree; the sum is then
- * broadcast. The additions happen in the same order for any rank count, so np=1 and np=N give
- * bit-identical gradients (MPI_Allreduce would not: its order depends on np and the algorithm).
- * With comm_tree_pair_leaves, a rank with two or more OpenMP threads computes the two leaves of
- * a node [i, i+2) at the same time, each on half the threads: the same leaves and the same
- * additions, so the same bits, with one parallel region per pair instead of one per kernel.
+/* comm.h - MPI for micl: init, checked calls, rank groups, messages, exact sums and the
+ * collectives the speed benchmarks compare. The deterministic gradient reduction over a fixed
+ * tree is comm_tree.h. A comm_t carries no MPI type, so that only comm/ includes mpi.h.
  */
 #ifndef MICL_COMM_H
 #define MICL_COMM_H
@@ -36,26 +27,6 @@ void comm_check(int rc, const char *what, const char *file, int line);
 
 /* Micro-batches [*lo, *hi) owned by `rank` of `size` when a step has m of them. */
 void comm_block(int m, int rank, int size, int *lo, int *hi);
-
-/* Computes the gradient of micro-batch i into out[n] (out is overwritten). With paired leaves,
- * leaves i and i+1 may run at once: a leaf must then use state of its own for i % 2. */
-typedef void (*comm_leaf_fn)(int i, float *out, void *ctx);
-
-typedef struct {
-    size_t n;
-    int depth;
-    float **scratch; /* one buffer per tree level */
-    int pair_leaves; /* comm_tree_pair_leaves */
-} comm_tree_t;
-
-void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves);
-void comm_tree_free(comm_tree_t *t);
-/* Lets the tree run two sibling leaves at once when the rank has >= 2 OpenMP threads (see top
- * of file); the leaf function must keep separate state for i % 2 == 0 and 1. */
-void comm_tree_pair_leaves(comm_tree_t *t, int on);
-/* Sums leaves 0..m-1 into result[n] on every rank (see top of file). */
-void comm_tree_reduce(comm_tree_t *t, const comm_t *c, int m, comm_leaf_fn leaf, void *ctx,
-                      float *result);
 
 /* Exact integer and double sums (doubles gathered and summed in rank order). */
 void comm_sum_i64(const comm_t *c, int64_t *v, int n);

@@ -39,12 +39,15 @@ typedef struct {
     size_t n;
 } leaf_ctx_t;
 
-/* The leaf of the tree benchmark: this rank's contribution (a copy, as the trainer's leaf
- * writes its micro-batch gradient). */
-static void leaf_copy(int i, float *out, void *ctx) {
-    (void)i;
-    const leaf_ctx_t *l = ctx;
-    memcpy(out, l->src, l->n * sizeof(float));
+/* The tree benchmark: one leaf per rank, this rank's contribution copied into its leaf buffer
+ * (as the trainer's pass writes its micro-batch gradient there). */
+static void tree_reduce(const comm_t *c, comm_tree_t *tree, const leaf_ctx_t *leaf, float *buf) {
+    comm_tree_begin(tree, c, c->size, buf);
+    for (int i = tree->leaf_lo; i < tree->leaf_hi; i++) {
+        memcpy(comm_tree_leaf(tree, i), leaf->src, leaf->n * sizeof(float));
+        comm_tree_add(tree, i);
+    }
+    comm_tree_finish(tree);
 }
 
 static int to_count(size_t n) {
@@ -70,7 +73,7 @@ static void run_op(const comm_t *c, comm_bench_op_t op, size_t n, float *buf, co
         MPI_CHECK(MPI_Bcast(buf, to_count(n), MPI_FLOAT, 0, MPI_COMM_WORLD));
         break;
     default:
-        comm_tree_reduce(tree, c, c->size, leaf_copy, leaf, buf);
+        tree_reduce(c, tree, leaf, buf);
         break;
     }
 }

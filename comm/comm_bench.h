@@ -11,12 +11,13 @@
 #include <stddef.h>
 
 #include "comm.h"
+#include "comm_tree.h"
 
 typedef enum {
     COMM_BENCH_ALLREDUCE,      /* MPI_Allreduce, float sum, in place */
     COMM_BENCH_REDUCE_SCATTER, /* MPI_Reduce_scatter_block, n / size floats per rank */
     COMM_BENCH_BCAST,          /* MPI_Bcast from rank 0 */
-    COMM_BENCH_TREE,           /* comm_tree_reduce, one leaf per rank (the trainer's reduction) */
+    COMM_BENCH_TREE,           /* comm_tree_*, one leaf per rank (the trainer's reduction) */
     COMM_BENCH_N_OPS
 } comm_bench_op_t;
 

@@ -32,9 +32,9 @@
 #include "../comm/comm.h"
 #include "../comm/comm_bench.h"
 #include "../common/h5util.h"
-#include "../kernels/adamw.h"
 #include "../kernels/kernels.h"
 #include "../model/vlm.h"
+#include "../worker/step.h"
 #include "bench_out.h"
 #include "bench_preset.h"
 #include "cmd_bench_comm.h"
@@ -72,23 +72,17 @@ typedef struct {
     int32_t *tokens, *targets; /* [micro_batches * seqs * T] */
     uint8_t *pixels;           /* [micro_batches * imgs_per_mb * S * S] */
     vlm_t *m;
-    vlm_t *sibling; /* with 2+ threads: a second model over m's parameters, for micro-batches
-                       with odd indices (two run at once, as in the trainer) */
-    uint8_t *decay; /* AdamW decay mask over the arena */
     size_t act_bytes;
     size_t packed_bytes; /* the linear weights packed once per update (vlm_pack_weights) */
     int64_t targets_per_step;
     int n_total; /* warm-up + timed steps */
     comm_t c;    /* ranks share the micro-batches of a step as in the trainer */
-    comm_tree_t tree;
-    int mb_lo, mb_hi;
-    float *grad;                /* the step's reduced gradient */
-    double *mb_loss, *all_loss; /* per micro-batch: this rank's block, all */
+    step_t step; /* the trainer's optimizer step */
+    step_micro_t *mb;
     double *step_s, *loss;
     /* rank 0's split of each step: its micro-batches' forward + backward, the rest of the
      * gradient reduction (sums, messages, waiting for the other ranks), the optimizer */
     double *compute_s, *reduce_s, *optim_s;
-    double *mb_t0, *mb_t1; /* when each of this step's micro-batch passes started and ended */
 } work_t;
 
 typedef struct {
@@ -194,7 +188,6 @@ static double activation_floats(const work_t *w) {
 static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *comm) {
     memset(w, 0, sizeof *w);
     w->c = *comm;
-    comm_block(p->micro_batches, comm->rank, comm->size, &w->mb_lo, &w->mb_hi);
     w->p = p;
     w->T = 1 + 2 * p->pairs;
     w->imgs_per_mb = p->seqs * p->pairs;
@@ -236,94 +229,50 @@ static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *c
     arena += w->packed_bytes;
     w->act_bytes = heap1 > heap0 + arena ? heap1 - heap0 - arena : 0;
     vlm_init_params(w->m, 1);
-    size_t n = vlm_num_params(w->m);
-    w->decay = micl_malloc(n);
-    for (int i = 0; i < vlm_num_tensors(w->m); i++) {
-        const vlm_tensor_t *t = vlm_tensor(w->m, i);
-        memset(w->decay + t->offset, t->decay ? 1 : 0, t->size);
-    }
     w->step_s = micl_calloc((size_t)n_total, sizeof(double));
     w->loss = micl_calloc((size_t)n_total, sizeof(double));
     w->compute_s = micl_calloc((size_t)n_total, sizeof(double));
     w->reduce_s = micl_calloc((size_t)n_total, sizeof(double));
     w->optim_s = micl_calloc((size_t)n_total, sizeof(double));
-    comm_tree_init(&w->tree, n, p->micro_batches);
-    if (omp_get_max_threads() >= 2) {
-        w->sibling = vlm_create_sibling(w->m);
-        comm_tree_pair_leaves(&w->tree, 1);
+    step_init(&w->step, w->m, &w->c, p->micro_batches);
+    w->mb = micl_calloc((size_t)p->micro_batches, sizeof(step_micro_t));
+    for (int mb = 0; mb < p->micro_batches; mb++) {
+        size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
+        w->mb[mb].batch = (vlm_batch_t){
+            p->seqs,          w->T,           w->tokens + t0,
+            w->targets + t0,  w->imgs_per_mb, w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
+            BENCH_IMAGE_TOKEN};
     }
-    w->mb_t0 = micl_calloc((size_t)p->micro_batches, sizeof(double));
-    w->mb_t1 = micl_calloc((size_t)p->micro_batches, sizeof(double));
-    w->grad = micl_alloc_aligned(n * sizeof(float));
-    w->mb_loss = micl_calloc((size_t)p->micro_batches, sizeof(double));
-    w->all_loss = micl_calloc((size_t)p->micro_batches, sizeof(double));
 }
 
 static void work_free(work_t *w) {
-    vlm_free(w->sibling);
+    step_free(&w->step);
     vlm_free(w->m);
-    free(w->mb_t0), free(w->mb_t1);
-    free(w->tokens), free(w->targets), free(w->pixels), free(w->decay);
+    free(w->mb);
+    free(w->tokens), free(w->targets), free(w->pixels);
     free(w->step_s), free(w->loss);
     free(w->compute_s), free(w->reduce_s), free(w->optim_s);
-    comm_tree_free(&w->tree);
-    free(w->grad), free(w->mb_loss), free(w->all_loss);
 }
 
-/* The gradient of micro-batch mb into out, as the trainer's leaf computes it. */
-static void micro_batch_grad(int mb, float *out, void *ctx) {
-    work_t *w = ctx;
-    const preset_t *p = w->p;
-    size_t S2 = (size_t)p->cfg.image_size * (size_t)p->cfg.image_size;
-    size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
-    vlm_batch_t b = {p->seqs,          w->T,
-                     w->tokens + t0,   w->targets + t0,
-                     w->imgs_per_mb,   w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
-                     BENCH_IMAGE_TOKEN};
-    int64_t nt = 0;
-    vlm_t *m = w->sibling && mb % 2 ? w->sibling : w->m;
-    w->mb_t0[mb] = bench_now_s();
-    vlm_bind_grads(m, out); /* as the trainer: no copy of the gradient */
-    vlm_zero_grads(m);
-    w->mb_loss[mb - w->mb_lo] = vlm_forward(m, &b, &nt);
-    if (nt != w->imgs_per_mb)
-        micl_fatal("bench: micro-batch %d has %lld targets, expected %d", mb, (long long)nt,
-                   w->imgs_per_mb);
-    vlm_backward(m, 1.0f / (float)w->targets_per_step);
-    vlm_bind_grads(m, NULL);
-    w->mb_t1[mb] = bench_now_s();
-}
-
-/* Wall time covered by the passes of this rank's micro-batches (paired passes overlap). */
-static double compute_time(const work_t *w) {
-    double total = 0, end = -INFINITY;
-    for (int mb = w->mb_lo; mb < w->mb_hi; mb++) { /* the tree runs them in index order */
-        double a = w->mb_t0[mb] > end ? w->mb_t0[mb] : end;
-        if (w->mb_t1[mb] > a) total += w->mb_t1[mb] - a;
-        if (w->mb_t1[mb] > end) end = w->mb_t1[mb];
-    }
-    return total;
-}
-
-/* One optimizer step as the trainer runs it (micro-batches shared by the ranks, gradients
- * summed by comm_tree_reduce, AdamW on every rank); returns the mean loss over the step's
- * targets, the same on every rank and for any rank count. */
+/* One optimizer step: step_run, the function the trainer runs (constant learning rate, no
+ * clipping); returns the mean loss over the step's targets, the same on every rank and for
+ * any rank count. */
 static double train_step(work_t *w, int64_t step) {
-    int M = w->p->micro_batches;
-    double t0 = bench_now_s();
-    vlm_pack_weights(w->m);
-    comm_tree_reduce(&w->tree, &w->c, M, micro_batch_grad, w, w->grad);
-    comm_allgather_blocks_f64(&w->c, M, w->mb_loss, w->all_loss, 1);
-    double loss = 0.0;
-    for (int i = 0; i < M; i++)
-        loss += w->all_loss[i];
-    double t1 = bench_now_s();
-    w->compute_s[step] = compute_time(w);
-    adamw_update(vlm_params(w->m), w->grad, vlm_adam_m(w->m), vlm_adam_v(w->m), w->decay,
-                 vlm_num_params(w->m), LR, BETA1, BETA2, EPS, WEIGHT_DECAY, step + 1);
-    w->reduce_s[step] = t1 - t0 - w->compute_s[step];
-    w->optim_s[step] = bench_now_s() - t1;
-    return loss / (double)w->targets_per_step;
+    step_args_t a = {.lr = LR,
+                     .beta1 = BETA1,
+                     .beta2 = BETA2,
+                     .eps = EPS,
+                     .weight_decay = WEIGHT_DECAY,
+                     .loss_scale = 1.0f / (float)w->targets_per_step};
+    step_result_t r;
+    step_run(&w->step, w->mb, &a, step, &r);
+    if (r.targets != w->targets_per_step)
+        micl_fatal("bench: step %lld has %lld targets, expected %lld", (long long)step + 1,
+                   (long long)r.targets, (long long)w->targets_per_step);
+    w->compute_s[step] = r.compute_s;
+    w->reduce_s[step] = r.reduce_s;
+    w->optim_s[step] = r.optim_s;
+    return r.loss;
 }
 
 static void work_run(work_t *w) {

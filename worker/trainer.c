@@ -1,10 +1,10 @@
 /* trainer.c - the training loop of one run (see trainer.h). Read top to bottom: curriculum,
- * step building, micro-batch forward/backward, reduction, optimizer, progress. */
+ * step building, packing this rank's micro-batches, the optimizer step (step.c: forward,
+ * backward, reduction, AdamW), train ICL accuracy, progress, checkpoints. */
 #define _POSIX_C_SOURCE 200809L
 #include "trainer.h"
 
 #include <math.h>
-#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,19 +14,18 @@
 #include "../common/error.h"
 #include "../common/rng.h"
 #include "../common/signals.h"
-#include "../kernels/adamw.h"
+#include "step.h"
 
-enum {
-    STAT_LOSS,
-    STAT_TARGETS,
-    STAT_ICL_OK,
-    STAT_ICL_N,
-    STAT_COPY_OK,
-    STAT_COPY_N,
-    STAT_TOKENS,
-    STAT_IMAGES,
-    N_STATS
-};
+/* Counts of one micro-batch's answers, gathered over the ranks every step. */
+enum { STAT_ICL_OK, STAT_ICL_N, STAT_COPY_OK, STAT_COPY_N, N_STATS };
+
+/* The buffers of one micro-batch's batch, and its logits for the ICL counts. */
+typedef struct {
+    int32_t *tok, *tgt;
+    uint8_t *pix;
+    float *logits;
+    size_t logits_cap; /* floats */
+} micro_buffers_t;
 
 typedef struct {
     const trainer_args_t *a;
@@ -40,22 +39,14 @@ typedef struct {
     int n_img_stores;
     episode_t *eps;
     int max_seqs;
-    /* what a micro-batch's pass uses, for i % 2: with 2+ threads two micro-batches run at once
-     * (comm_tree_pair_leaves) on sibling models over the same parameters */
-    struct {
-        vlm_t *m;
-        int32_t *tok, *tgt;
-        uint8_t *pix;
-    } slot[2];
-    int n_slots;
-    int max_tokens, max_images;
-    comm_tree_t tree;
-    float *grad;
-    uint8_t *decay;
+    int max_tokens, max_images; /* per micro-batch */
+    step_t step;
+    step_micro_t *mb;     /* [micro_batches]: this rank's are packed */
+    micro_buffers_t *buf; /* [micro_batches] */
     /* the step being computed */
-    int n_seqs, n_micro, mb_lo;
+    int n_seqs, n_micro, mb_lo, mb_hi;
     int64_t step_targets;
-    double *mb_stats;
+    double *mb_stats, *all_stats; /* [micro_batches x N_STATS]: this rank's, all */
 } trainer_t;
 
 static double now_s(void) {
@@ -241,8 +232,9 @@ static void gather_image(const trainer_t *t, int64_t id, uint8_t *dst) {
     store_copy_image(t->img_store[k], id - t->img_base[k], model_channels(t), dst);
 }
 
-/* Packs episodes [lo, hi) into a padded batch in slot k's buffers. */
-static void pack_batch(trainer_t *t, int k_slot, episode_t *eps, int lo, int hi, vlm_batch_t *b) {
+/* Packs episodes [lo, hi) into a padded batch in micro-batch i's buffers. */
+static void pack_batch(trainer_t *t, int i, episode_t *eps, int lo, int hi, vlm_batch_t *b) {
+    micro_buffers_t *mbuf = &t->buf[i];
     const vocab_t *v = t->a->vocab;
     const image_store_t *st = t->a->store;
     int T = 1;
@@ -255,23 +247,23 @@ static void pack_batch(trainer_t *t, int k_slot, episode_t *eps, int lo, int hi,
     int n_img = 0;
     for (int j = lo; j < hi; j++) {
         episode_t *ep = &eps[j];
-        int32_t *tk = t->slot[k_slot].tok + (size_t)(j - lo) * T;
-        int32_t *tg = t->slot[k_slot].tgt + (size_t)(j - lo) * T;
+        int32_t *tk = mbuf->tok + (size_t)(j - lo) * T;
+        int32_t *tg = mbuf->tgt + (size_t)(j - lo) * T;
         for (int p = 0; p < T; p++) {
             tk[p] = p < ep->n_tokens ? ep->tokens[p] : v->pad;
             tg[p] = p < ep->n_tokens ? ep->targets[p] : -1;
         }
         for (int k = 0; k < ep->n_images; k++, n_img++) {
             if (n_img >= t->max_images) micl_fatal("batch exceeds image capacity");
-            gather_image(t, ep->images[k], t->slot[k_slot].pix + (size_t)n_img * npix);
+            gather_image(t, ep->images[k], mbuf->pix + (size_t)n_img * npix);
         }
     }
     b->B = B;
     b->T = T;
-    b->tokens = t->slot[k_slot].tok;
-    b->targets = t->slot[k_slot].tgt;
+    b->tokens = mbuf->tok;
+    b->targets = mbuf->tgt;
     b->n_images = n_img;
-    b->pixels = t->slot[k_slot].pix;
+    b->pixels = mbuf->pix;
     b->image_token = v->image;
 }
 
@@ -300,28 +292,47 @@ static void count_icl(const float *logits, int vocab, const episode_t *eps, int 
     }
 }
 
-/* ---- one micro-batch: forward, backward (the tree reduction's leaf) -------------------- */
+/* ---- this rank's micro-batches ---------------------------------------------------------- */
 
-static void micro_batch_grad(int i, float *out, void *ctx) {
-    trainer_t *t = ctx;
-    int lo, hi, k = i % t->n_slots;
-    vlm_t *m = t->slot[k].m;
-    micro_range(t, i, &lo, &hi);
-    vlm_batch_t b;
-    pack_batch(t, k, t->eps, lo, hi, &b);
-    double *st = t->mb_stats + (size_t)(i - t->mb_lo) * N_STATS;
-    memset(st, 0, N_STATS * sizeof(double));
-    vlm_bind_grads(m, out); /* the gradient goes straight into the tree's buffer */
-    vlm_zero_grads(m);
-    int64_t n_targets = 0;
-    st[STAT_LOSS] = vlm_forward(m, &b, &n_targets);
-    st[STAT_TARGETS] = (double)n_targets;
-    count_icl(vlm_logits(m), vlm_config(m)->vocab, t->eps, lo, hi, st);
-    for (int j = lo; j < hi; j++)
-        st[STAT_TOKENS] += t->eps[j].n_tokens;
-    st[STAT_IMAGES] = b.n_images;
-    vlm_backward(m, t->step_targets > 0 ? 1.0f / (float)t->step_targets : 0.0f);
-    vlm_bind_grads(m, NULL);
+/* Packs this rank's micro-batches of the step, each with room for its logits. */
+static void pack_micro_batches(trainer_t *t) {
+    int vocab = vlm_config(t->step.model[0])->vocab;
+    for (int i = t->mb_lo; i < t->mb_hi; i++) {
+        int lo, hi;
+        micro_range(t, i, &lo, &hi);
+        step_micro_t *mb = &t->mb[i];
+        pack_batch(t, i, t->eps, lo, hi, &mb->batch);
+        size_t targets = 0;
+        for (int j = lo; j < hi; j++)
+            for (int p = 0; p < t->eps[j].n_tokens; p++)
+                targets += t->eps[j].targets[p] >= 0;
+        micro_buffers_t *mbuf = &t->buf[i];
+        size_t need = targets * (size_t)vocab;
+        if (need > mbuf->logits_cap) { /* grows in the first steps only */
+            free(mbuf->logits);
+            mbuf->logits = micl_malloc((need > 0 ? need : 1) * sizeof(float));
+            mbuf->logits_cap = need;
+        }
+        mb->logits = mbuf->logits;
+    }
+}
+
+/* The ICL answer counts of every micro-batch of the step (all ranks), summed in index order. */
+static void icl_counts(trainer_t *t, double *sum) {
+    int vocab = vlm_config(t->step.model[0])->vocab;
+    for (int i = t->mb_lo; i < t->mb_hi; i++) {
+        int lo, hi;
+        micro_range(t, i, &lo, &hi);
+        double *st = t->mb_stats + (size_t)(i - t->mb_lo) * N_STATS;
+        memset(st, 0, N_STATS * sizeof(double));
+        count_icl(t->mb[i].logits, vocab, t->eps, lo, hi, st);
+    }
+    comm_allgather_blocks_f64(t->a->comm, t->n_micro, t->mb_stats, t->all_stats, N_STATS);
+    for (int k = 0; k < N_STATS; k++)
+        sum[k] = 0;
+    for (int i = 0; i < t->n_micro; i++)
+        for (int k = 0; k < N_STATS; k++)
+            sum[k] += t->all_stats[(size_t)i * N_STATS + k];
 }
 
 /* ---- setup ------------------------------------------------------------------------------ */
@@ -393,24 +404,20 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
         if (n > t->max_seqs) t->max_seqs = n;
     }
     t->eps = micl_malloc((size_t)t->max_seqs * sizeof(episode_t));
-    t->n_slots = omp_get_max_threads() >= 2 ? 2 : 1;
-    for (int k = 0; k < t->n_slots; k++) {
-        t->slot[k].m = k == 0 ? m : vlm_create_sibling(m);
-        t->slot[k].tok = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
-        t->slot[k].tgt = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
-        t->slot[k].pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h *
-                                     (size_t)a->store->w * (size_t)model_channels(t));
+    int M = a->cfg->train.micro_batches;
+    step_init(&t->step, m, a->comm, M);
+    t->n_micro = M;
+    step_micro_range(&t->step, &t->mb_lo, &t->mb_hi);
+    t->mb = micl_calloc((size_t)M, sizeof(step_micro_t));
+    t->buf = micl_calloc((size_t)M, sizeof(micro_buffers_t));
+    for (int i = t->mb_lo; i < t->mb_hi; i++) {
+        t->buf[i].tok = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
+        t->buf[i].tgt = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
+        t->buf[i].pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h *
+                                    (size_t)a->store->w * (size_t)model_channels(t));
     }
-    size_t n = vlm_num_params(m);
-    comm_tree_init(&t->tree, n, a->cfg->train.micro_batches);
-    comm_tree_pair_leaves(&t->tree, t->n_slots == 2);
-    t->grad = micl_alloc_aligned(n * sizeof(float));
-    t->decay = micl_malloc(n);
-    for (int i = 0; i < vlm_num_tensors(m); i++) {
-        const vlm_tensor_t *tt = vlm_tensor(m, i);
-        memset(t->decay + tt->offset, tt->decay ? 1 : 0, tt->size);
-    }
-    t->mb_stats = micl_calloc((size_t)a->cfg->train.micro_batches * N_STATS, sizeof(double));
+    t->mb_stats = micl_calloc((size_t)M * N_STATS, sizeof(double));
+    t->all_stats = micl_calloc((size_t)M * N_STATS, sizeof(double));
 }
 
 static void trainer_free(trainer_t *t) {
@@ -420,16 +427,17 @@ static void trainer_free(trainer_t *t) {
     if (t->has_op) task_scene_source_free(&t->src_op);
     store_index_free(&t->train_ix);
     free(t->eps);
-    for (int k = 0; k < t->n_slots; k++) {
-        if (k > 0) vlm_free(t->slot[k].m);
-        free(t->slot[k].tok);
-        free(t->slot[k].tgt);
-        free(t->slot[k].pix);
+    for (int i = 0; i < t->n_micro; i++) {
+        free(t->buf[i].tok);
+        free(t->buf[i].tgt);
+        free(t->buf[i].pix);
+        free(t->buf[i].logits);
     }
-    comm_tree_free(&t->tree);
-    free(t->grad);
-    free(t->decay);
+    free(t->buf);
+    free(t->mb);
+    step_free(&t->step);
     free(t->mb_stats);
+    free(t->all_stats);
 }
 
 static void format_eta(double s, char *buf, size_t len) {
@@ -457,18 +465,6 @@ static int tensor_stats_begin(const vlm_t *m, curve_t *c) {
     return 1;
 }
 
-/* L2 norm of each tensor's slice of the gradient, summed in a fixed order (same bytes on every
- * rank and for any rank count, since the reduced gradient is). */
-static void tensor_norms(const vlm_t *m, const float *grad, double *out) {
-    for (int i = 0; i < vlm_num_tensors(m); i++) {
-        const vlm_tensor_t *t = vlm_tensor(m, i);
-        double ss = 0;
-        for (size_t j = 0; j < t->size; j++)
-            ss += (double)grad[t->offset + j] * (double)grad[t->offset + j];
-        out[i] = sqrt(ss);
-    }
-}
-
 /* ---- the loop --------------------------------------------------------------------------- */
 
 void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_result_t *out) {
@@ -476,9 +472,6 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     const train_config_t *tc = &cfg->train;
     trainer_t t;
     trainer_init(&t, a, m);
-    int M = tc->micro_batches, mb_hi;
-    comm_block(M, a->comm->rank, a->comm->size, &t.mb_lo, &mb_hi);
-    double *all_stats = micl_malloc((size_t)M * N_STATS * sizeof(double));
     size_t n = vlm_num_params(m);
     if (out->n_stages == 0) out->stage_start[out->n_stages++] = st->step;
 
@@ -497,29 +490,32 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     while (st->step < tc->steps) {
         int64_t step = st->step;
         build_step(&t, st, step);
-        vlm_pack_weights(m); /* once per update, for every micro-batch and sibling */
-        comm_tree_reduce(&t.tree, a->comm, M, micro_batch_grad, &t, t.grad);
-        comm_allgather_blocks_f64(a->comm, M, t.mb_stats, all_stats, N_STATS);
-        double sum[N_STATS] = {0};
-        for (int i = 0; i < M; i++)
-            for (int k = 0; k < N_STATS; k++)
-                sum[k] += all_stats[(size_t)i * N_STATS + k];
-        double loss = sum[STAT_TARGETS] > 0 ? sum[STAT_LOSS] / sum[STAT_TARGETS] : 0.0;
-
-        double gnorm = grad_norm(t.grad, n);
+        pack_micro_batches(&t);
+        int logs = (step + 1) % tc->log_every == 0 || step + 1 == tc->steps;
+        double lr = learning_rate(tc, step);
+        step_args_t sa = {
+            .lr = (float)lr,
+            .beta1 = tc->beta1,
+            .beta2 = tc->beta2,
+            .eps = tc->eps,
+            .weight_decay = tc->weight_decay,
+            .grad_clip = tc->grad_clip,
+            .loss_scale = t.step_targets > 0 ? 1.0f / (float)t.step_targets : 0.0f,
+            .tensor_norms = tstats && logs ? tnorm : NULL,
+        };
+        step_result_t r;
+        step_run(&t.step, t.mb, &sa, step, &r);
+        double loss = r.loss, gnorm = r.grad_norm;
         if (inject_nan_step >= 0 && step == inject_nan_step) loss = NAN; /* test hook */
-        if (!isfinite(loss) || !isfinite(gnorm))
+        if (!r.updated || !isfinite(loss))
             micl_fatal(
                 "run '%s' step %lld: the loss became non-finite (loss %g, gradient norm %g); "
                 "lower train.lr (now %g) or check the data",
                 a->run->name, (long long)step, loss, gnorm, tc->lr);
-        int logs = (step + 1) % tc->log_every == 0 || step + 1 == tc->steps;
-        if (tstats && logs) tensor_norms(m, t.grad, tnorm);
-        if (tc->grad_clip > 0 && gnorm > tc->grad_clip)
-            scale_inplace(t.grad, n, (float)(tc->grad_clip / gnorm));
-        double lr = learning_rate(tc, step);
-        adamw_update(vlm_params(m), t.grad, vlm_adam_m(m), vlm_adam_v(m), t.decay, n, (float)lr,
-                     tc->beta1, tc->beta2, tc->eps, tc->weight_decay, step + 1);
+        double sum[N_STATS], step_tokens = 0;
+        icl_counts(&t, sum);
+        for (int j = 0; j < t.n_seqs; j++)
+            step_tokens += t.eps[j].n_tokens;
 
         if (sum[STAT_ICL_N] > 0) {
             double acc = sum[STAT_ICL_OK] / sum[STAT_ICL_N];
@@ -529,11 +525,11 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         st->stage_step++;
         st->log_loss += loss;
         st->log_steps++;
-        tok_acc += sum[STAT_TOKENS];
+        tok_acc += step_tokens;
         copy_ok += sum[STAT_COPY_OK];
         copy_n += sum[STAT_COPY_N];
-        tokens_run += (int64_t)sum[STAT_TOKENS];
-        out->tokens += (int64_t)sum[STAT_TOKENS];
+        tokens_run += (int64_t)step_tokens;
+        out->tokens += (int64_t)step_tokens;
 
         if (st->step % tc->log_every == 0 || st->step == tc->steps) {
             double now = now_s(), dt = now - t_log;
@@ -584,7 +580,6 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     out->n_params = (int64_t)n;
     if (a->checkpoint_path && a->comm->rank == 0 && !out->preempted)
         checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text, out);
-    free(all_stats);
     free(tnorm);
     trainer_free(&t);
 }

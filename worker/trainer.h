@@ -3,8 +3,8 @@
  * A step: pick the curriculum stage -> build the step's sequences (every rank builds the same
  * token streams; each rank gathers pixels only for its own micro-batches) -> per micro-batch
  * forward + backward (loss scaled by 1 / targets of the whole step) -> fixed-order tree sum of
- * micro-batch gradients across ranks (comm_tree_reduce) -> clip -> AdamW, identical on every
- * rank. The curriculum advances by steps or when the running train ICL accuracy passes a
+ * micro-batch gradients across ranks -> clip -> AdamW, identical on every rank: one call of
+ * step_run (step.h), the function `micl bench step` times as well. The curriculum advances by steps or when the running train ICL accuracy passes a
  * threshold; all of its state lives in train_state_t and is checkpointed.
  */
 #ifndef MICL_TRAINER_H

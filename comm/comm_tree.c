@@ -1,0 +1,296 @@
+/* comm_tree.c - the fixed-order tree reduction as a plan of leaves (see comm_tree.h).
+ *
+ * This rank's leaves arrive in index order. Each becomes a node on a stack of finished nodes;
+ * while the two top nodes are the two children of one tree node they are summed (left +=
+ * right) into that node. A rank other than 0 sends each node that is maximal inside its block
+ * (its parent is not) to rank 0 as soon as it is finished. Rank 0 keeps its own maximal nodes
+ * and, at the end, walks the tree from the root: its own nodes from the stack, the others'
+ * received (the remote right children of the walk's left spine had their receives posted
+ * before rank 0 computed its leaves), every node summed left += right, and each piece of the
+ * top sum broadcast as soon as it is final. The nodes and additions are those of the recursive
+ * definition whatever the rank count, hence the same bits. */
+#include "comm_tree.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "../kernels/kernels.h"
+#include "comm_internal.h"
+
+struct comm_tree_node {
+    int lo, hi;
+    float *buf;
+    MPI_Request req[COMM_TREE_PIECES]; /* pending: the receives of its pieces */
+};
+
+/* ---- the shape of the tree ---------------------------------------------------------------- */
+
+static int split_of(int lo, int hi) {
+    return lo + (hi - lo) / 2;
+}
+
+/* 1 if [lo, hi) is a node of the tree on [0, m); its parent in *plo, *phi (the root: -1). */
+static int tree_node(int m, int lo, int hi, int *plo, int *phi) {
+    int a = 0, b = m;
+    *plo = *phi = -1;
+    while (a != lo || b != hi) {
+        if (b - a < 2) return 0;
+        int mid = split_of(a, b);
+        *plo = a, *phi = b;
+        if (hi <= mid)
+            b = mid;
+        else if (lo >= mid)
+            a = mid;
+        else
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 if nodes l and r are the left and right children of one node. */
+static int siblings(int m, const comm_tree_node_t *l, const comm_tree_node_t *r) {
+    int plo, phi;
+    return l->hi == r->lo && tree_node(m, l->lo, l->hi, &plo, &phi) && plo == l->lo && phi == r->hi;
+}
+
+static int owner_of(int leaf, int m, int size) {
+    for (int r = 0; r < size; r++) {
+        int lo, hi;
+        comm_block(m, r, size, &lo, &hi);
+        if (leaf >= lo && leaf < hi) return r;
+    }
+    return size - 1;
+}
+
+/* ---- vectors ------------------------------------------------------------------------------ */
+
+static size_t piece_len(size_t n) {
+    return (n + COMM_TREE_PIECES - 1) / COMM_TREE_PIECES;
+}
+
+/* Offset and length of piece i of an n-float vector. */
+static void piece(size_t n, int i, size_t *off, int *len) {
+    size_t c = piece_len(n), a = c * (size_t)i, b = a + c;
+    a = a < n ? a : n;
+    b = b < n ? b : n;
+    *off = a;
+    *len = (int)(b - a);
+}
+
+/* A free vector; the pool grows during the first steps and is reused afterwards. */
+static float *take(comm_tree_t *t) {
+    if (t->n_free > 0) return t->free_bufs[--t->n_free];
+    int cap = 3 * t->depth + 4;
+    if (t->n_pool >= cap) micl_fatal("tree reduction: more vectors in flight than its plan allows");
+    float *b = micl_alloc_aligned((t->n > 0 ? t->n : 1) * sizeof(float));
+    t->pool[t->n_pool++] = b;
+    return b;
+}
+
+static void give_back(comm_tree_t *t, float *b) {
+    if (b != t->result) t->free_bufs[t->n_free++] = b;
+}
+
+void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
+    if (piece_len(n) > (size_t)INT_MAX)
+        micl_fatal("tree reduction of %zu floats: its messages exceed an MPI count", n);
+    memset(t, 0, sizeof *t);
+    t->n = n;
+    t->max_leaves = max_leaves > 0 ? max_leaves : 1;
+    t->depth = 1;
+    while ((1 << (t->depth - 1)) < t->max_leaves)
+        t->depth++;
+    if (t->depth > COMM_TREE_MAX_DEPTH) micl_fatal("tree reduction of %d leaves", max_leaves);
+    int cap = 3 * t->depth + 4;
+    t->pool = micl_calloc((size_t)cap, sizeof(float *));
+    t->free_bufs = micl_calloc((size_t)cap, sizeof(float *));
+    t->stack = micl_calloc((size_t)t->depth + 2, sizeof(comm_tree_node_t));
+    t->pending = micl_calloc((size_t)t->depth + 1, sizeof(comm_tree_node_t));
+}
+
+void comm_tree_free(comm_tree_t *t) {
+    for (int i = 0; i < t->n_pool; i++)
+        free(t->pool[i]);
+    free(t->pool);
+    free(t->free_bufs);
+    free(t->stack);
+    free(t->pending);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- messages ----------------------------------------------------------------------------- */
+
+static void post_recv(comm_tree_t *t, comm_tree_node_t *node) {
+    int src = owner_of(node->lo, t->m, t->comm->size);
+    for (int i = 0; i < COMM_TREE_PIECES; i++) {
+        size_t off;
+        int len;
+        piece(t->n, i, &off, &len);
+        MPI_CHECK(MPI_Irecv(node->buf + off, len, MPI_FLOAT, src, node->lo, comm_mpi(t->comm),
+                            &node->req[i]));
+    }
+}
+
+static void send_node(comm_tree_t *t, const comm_tree_node_t *node) {
+    MPI_Request req[COMM_TREE_PIECES];
+    for (int i = 0; i < COMM_TREE_PIECES; i++) {
+        size_t off;
+        int len;
+        piece(t->n, i, &off, &len);
+        MPI_CHECK(
+            MPI_Isend(node->buf + off, len, MPI_FLOAT, 0, node->lo, comm_mpi(t->comm), &req[i]));
+    }
+    MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, req, MPI_STATUSES_IGNORE));
+}
+
+static void post_bcast(comm_tree_t *t, int i, MPI_Request *req) {
+    size_t off;
+    int len;
+    piece(t->n, i, &off, &len);
+    MPI_CHECK(MPI_Ibcast(t->result + off, len, MPI_FLOAT, 0, comm_mpi(t->comm), req));
+}
+
+/* ---- the plan ----------------------------------------------------------------------------- */
+
+/* Rank 0, before its leaves: the receives of the remote right children along the left spine. */
+static void post_spine(comm_tree_t *t) {
+    int lo = 0, hi = t->m, size = t->comm->size;
+    while (owner_of(lo, t->m, size) != owner_of(hi - 1, t->m, size)) {
+        int mid = split_of(lo, hi), r = owner_of(mid, t->m, size);
+        if (r == owner_of(hi - 1, t->m, size) && r != 0) {
+            comm_tree_node_t *node = &t->pending[t->n_pending++];
+            node->lo = mid, node->hi = hi, node->buf = take(t);
+            post_recv(t, node);
+        }
+        hi = mid;
+    }
+}
+
+void comm_tree_begin(comm_tree_t *t, const comm_t *c, int m, float *result) {
+    if (m < 1 || m > (1 << (t->depth - 1)))
+        micl_fatal("tree reduction of %d leaves, sized for 1 to %d", m, 1 << (t->depth - 1));
+    t->comm = c;
+    t->m = m;
+    t->result = result;
+    t->n_stack = t->n_pending = 0;
+    t->n_free = 0;
+    for (int i = 0; i < t->n_pool; i++)
+        t->free_bufs[t->n_free++] = t->pool[i];
+    comm_block(m, c->rank, c->size, &t->leaf_lo, &t->leaf_hi);
+    t->next = t->leaf_lo;
+    t->out[0] = t->out[1] = NULL;
+    if (c->size > 1 && c->rank == 0) post_spine(t);
+}
+
+float *comm_tree_leaf(comm_tree_t *t, int i) {
+    int k = i - t->next;
+    if (k < 0 || k > 1 || i >= t->leaf_hi)
+        micl_fatal("tree reduction: leaf %d is not one of the next two of this rank", i);
+    if (!t->out[k]) t->out[k] = i == 0 ? t->result : take(t);
+    return t->out[k];
+}
+
+void comm_tree_add(comm_tree_t *t, int i) {
+    if (i != t->next) micl_fatal("tree reduction: leaf %d added out of order", i);
+    comm_tree_node_t *top = &t->stack[t->n_stack++];
+    top->lo = i, top->hi = i + 1, top->buf = comm_tree_leaf(t, i);
+    t->out[0] = t->out[1], t->out[1] = NULL;
+    t->next++;
+    while (t->n_stack >= 2 && siblings(t->m, &t->stack[t->n_stack - 2], top)) {
+        comm_tree_node_t *left = &t->stack[t->n_stack - 2];
+        kern_add_inplace(left->buf, top->buf, (int64_t)t->n);
+        give_back(t, top->buf);
+        left->hi = top->hi;
+        top = left;
+        t->n_stack--;
+    }
+    if (t->comm->rank == 0) return; /* rank 0 keeps its nodes for the walk of finish */
+    int plo, phi;
+    tree_node(t->m, top->lo, top->hi, &plo, &phi);
+    if (plo < 0 || plo < t->leaf_lo || phi > t->leaf_hi) { /* maximal inside this block */
+        send_node(t, top);
+        give_back(t, top->buf);
+        t->n_stack--;
+    }
+}
+
+/* Rank 0's node [lo, hi) of its own maximal nodes. */
+static float *own_node(comm_tree_t *t, int lo, int hi) {
+    for (int k = 0; k < t->n_stack; k++)
+        if (t->stack[k].lo == lo && t->stack[k].hi == hi) return t->stack[k].buf;
+    micl_fatal("tree reduction: node [%d, %d) of rank 0 was never computed", lo, hi);
+}
+
+static comm_tree_node_t *pending_node(comm_tree_t *t, int lo, int hi) {
+    for (int k = 0; k < t->n_pending; k++)
+        if (t->pending[k].lo == lo && t->pending[k].hi == hi) return &t->pending[k];
+    return NULL;
+}
+
+/* Rank 0: the vector holding node [lo, hi), from its own nodes and received ones. At the top
+ * (bcast set) each piece of the sum is broadcast as soon as it is final. */
+static float *root_sum(comm_tree_t *t, int lo, int hi, MPI_Request *bcast) {
+    int size = t->comm->size, r_lo = owner_of(lo, t->m, size), r_hi = owner_of(hi - 1, t->m, size);
+    if (r_lo == r_hi) {
+        if (r_lo == 0) return own_node(t, lo, hi);
+        comm_tree_node_t node = {.lo = lo, .hi = hi, .buf = take(t)};
+        post_recv(t, &node);
+        MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, node.req, MPI_STATUSES_IGNORE));
+        return node.buf;
+    }
+    int mid = split_of(lo, hi), r_mid = owner_of(mid, t->m, size);
+    comm_tree_node_t *right = pending_node(t, mid, hi), posted;
+    if (!right && r_mid == r_hi && r_mid != 0) { /* a remote right child: receive meanwhile */
+        posted = (comm_tree_node_t){.lo = mid, .hi = hi, .buf = take(t)};
+        post_recv(t, &posted);
+        right = &posted;
+    }
+    float *l = root_sum(t, lo, mid, NULL);
+    float *r = right ? right->buf : root_sum(t, mid, hi, NULL);
+    if (bcast && l != t->result) { /* rank 0 has no leaf: the left sum was received */
+        memcpy(t->result, l, t->n * sizeof(float));
+        give_back(t, l);
+        l = t->result;
+    }
+    if (!right && !bcast) {
+        kern_add_inplace(l, r, (int64_t)t->n);
+    } else {
+        for (int i = 0; i < COMM_TREE_PIECES; i++) {
+            size_t off;
+            int len;
+            piece(t->n, i, &off, &len);
+            if (right) MPI_CHECK(MPI_Wait(&right->req[i], MPI_STATUS_IGNORE));
+            kern_add_inplace(l + off, r + off, len);
+            if (bcast) post_bcast(t, i, &bcast[i]);
+        }
+    }
+    give_back(t, r);
+    return l;
+}
+
+void comm_tree_finish(comm_tree_t *t) {
+    if (t->next != t->leaf_hi)
+        micl_fatal("tree reduction: %d leaves missing", t->leaf_hi - t->next);
+    const comm_t *c = t->comm;
+    if (c->size == 1) {
+        if (t->n_stack != 1 || t->stack[0].buf != t->result)
+            micl_fatal("tree reduction: the leaves did not sum to one node");
+        return;
+    }
+    /* pieces of the broadcast as the top sum finishes them, when the top node is split */
+    int split = owner_of(0, t->m, c->size) != owner_of(t->m - 1, t->m, c->size);
+    MPI_Request bcast[COMM_TREE_PIECES];
+    if (c->rank == 0) {
+        float *top = root_sum(t, 0, t->m, split ? bcast : NULL);
+        if (top != t->result) memcpy(t->result, top, t->n * sizeof(float));
+    } else if (split) {
+        for (int i = 0; i < COMM_TREE_PIECES; i++)
+            post_bcast(t, i, &bcast[i]);
+    }
+    if (split)
+        MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, bcast, MPI_STATUSES_IGNORE));
+    else
+        comm_bcast_f32(c, t->result, t->n);
+}

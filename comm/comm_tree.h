@@ -1,0 +1,75 @@
+/* comm_tree.h - the deterministic gradient reduction: a sum of one float vector per micro-batch
+ * over a FIXED binary tree on the micro-batch indices [0, M), the same bits for any rank count.
+ *
+ * The tree: node [lo, hi) = node [lo, mid) + node [mid, hi), mid = (lo + hi) / 2, leaves are
+ * single micro-batches; every addition is "left += right". Each rank owns a contiguous block
+ * of micro-batches (comm_block) and sums the largest nodes that lie inside its block; the other
+ * ranks send theirs to rank 0, which completes the tree, and the sum is then broadcast. The
+ * additions are the same for any rank count, so np=1 and np=N give bit-identical gradients
+ * (MPI_Allreduce would not: its order depends on np and the algorithm).
+ *
+ * The tree is a plan, not a callback: the caller computes its leaves and hands them in.
+ *
+ *     comm_tree_begin(&t, comm, m, grad);           this rank's leaves: [t.leaf_lo, t.leaf_hi)
+ *     for (int i = t.leaf_lo; i < t.leaf_hi; i++) {
+ *         float *g = comm_tree_leaf(&t, i);         where leaf i's vector goes
+ *         ... write micro-batch i's gradient into g ...
+ *         comm_tree_add(&t, i);                     sums it in (and sends finished nodes)
+ *     }
+ *     comm_tree_finish(&t);                         grad = the sum, on every rank
+ *
+ * Leaves are added in index order. Up to two leaves may be outstanding at once (their buffers
+ * taken with comm_tree_leaf before either is added), so that two micro-batches can be computed
+ * at the same time. Rank 0's first leaf is the result buffer itself, so a single rank sums in
+ * place without a copy.
+ *
+ * Messages travel in COMM_TREE_PIECES pieces: rank 0 posts the receives of a remote right
+ * child before its own leaves are computed, adds each piece as it arrives and broadcasts each
+ * finished piece of the top sum at once. The sums are elementwise, so the pieces change no bit.
+ * The sums run through kern_add_inplace, so a backend's buffers are summed where they live.
+ */
+#ifndef MICL_COMM_TREE_H
+#define MICL_COMM_TREE_H
+
+#include <stddef.h>
+
+#include "comm.h"
+
+enum { COMM_TREE_PIECES = 8, COMM_TREE_MAX_DEPTH = 32 };
+
+typedef struct comm_tree_node comm_tree_node_t;
+
+typedef struct {
+    size_t n; /* floats per vector */
+    int max_leaves;
+    int depth;            /* levels of a tree of max_leaves leaves */
+    int leaf_lo, leaf_hi; /* the leaves this rank computes in the step under way */
+    /* private: the step under way */
+    const comm_t *comm;
+    int m, next;
+    float *result;
+    float *out[2]; /* buffers handed out for leaves next and next + 1 */
+    int n_pool;
+    float **pool; /* vectors free for leaves and received nodes */
+    int n_free;
+    float **free_bufs;
+    int n_stack;
+    comm_tree_node_t *stack; /* finished nodes of this rank, left to right */
+    int n_pending;
+    comm_tree_node_t *pending; /* rank 0: remote nodes whose receives are posted */
+} comm_tree_t;
+
+/* A tree for vectors of n floats and steps of at most max_leaves micro-batches. */
+void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves);
+void comm_tree_free(comm_tree_t *t);
+
+/* Starts a reduction of m leaves into result[n] on communicator c; sets t->leaf_lo/leaf_hi. */
+void comm_tree_begin(comm_tree_t *t, const comm_t *c, int m, float *result);
+/* The buffer leaf i (this rank's next leaf, or the one after it) is to be written into. */
+float *comm_tree_leaf(comm_tree_t *t, int i);
+/* Adds leaf i (the next in order) into the tree. */
+void comm_tree_add(comm_tree_t *t, int i);
+/* Completes the tree: the sum of all m leaves is in result on every rank of c. */
+void comm_tree_finish(comm_tree_t *t);
+
+#endif

@@ -1,0 +1,175 @@
+/* step.c - one optimizer step (see step.h): the training step of micl, read top to bottom.
+ *
+ *   step_run
+ *     vlm_pack_weights                       once per update, for every pass of this step
+ *     comm_tree_begin                        this rank's micro-batches = the tree's leaves
+ *     for each micro-batch (two at once with 2+ threads):
+ *       micro_batch_pass                     zero, forward, backward into the leaf buffer
+ *       comm_tree_add                        sum it in along the fixed tree
+ *     comm_tree_finish                       the step's gradient, on every rank
+ *     gather_losses                          loss and targets of every micro-batch, in order
+ *     grad_norm, clip, adamw_update          the same bits on every rank
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "step.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "kernels/adamw.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches) {
+    memset(s, 0, sizeof *s);
+    s->model[0] = m;
+    s->n_models = omp_get_max_threads() >= 2 ? 2 : 1;
+    if (s->n_models == 2) s->model[1] = vlm_create_sibling(m);
+    s->comm = c;
+    s->micro_batches = micro_batches;
+    size_t n = vlm_num_params(m);
+    comm_tree_init(&s->tree, n, micro_batches);
+    s->grad = micl_alloc_aligned(n * sizeof(float));
+    s->decay = micl_malloc(n > 0 ? n : 1);
+    for (int i = 0; i < vlm_num_tensors(m); i++) {
+        const vlm_tensor_t *t = vlm_tensor(m, i);
+        memset(s->decay + t->offset, t->decay ? 1 : 0, t->size);
+    }
+    s->mb_sums = micl_calloc((size_t)micro_batches * 2, sizeof(double));
+    s->all_sums = micl_calloc((size_t)micro_batches * 2, sizeof(double));
+}
+
+void step_free(step_t *s) {
+    if (s->n_models == 2) vlm_free(s->model[1]);
+    comm_tree_free(&s->tree);
+    free(s->grad);
+    free(s->decay);
+    free(s->mb_sums);
+    free(s->all_sums);
+    memset(s, 0, sizeof *s);
+}
+
+void step_micro_range(const step_t *s, int *lo, int *hi) {
+    comm_block(s->micro_batches, s->comm->rank, s->comm->size, lo, hi);
+}
+
+/* ---- the passes --------------------------------------------------------------------------- */
+
+/* Micro-batch mb on model m: its gradient, scaled by `scale`, straight into grad (no copy). */
+static void micro_batch_pass(vlm_t *m, step_micro_t *mb, float *grad, float scale) {
+    mb->t0 = now_s();
+    vlm_bind_grads(m, grad);
+    vlm_zero_grads(m);
+    mb->loss = vlm_forward(m, &mb->batch, &mb->targets);
+    if (mb->logits)
+        memcpy(mb->logits, vlm_logits(m),
+               (size_t)mb->targets * (size_t)vlm_config(m)->vocab * sizeof(float));
+    vlm_backward(m, scale);
+    vlm_bind_grads(m, NULL);
+    mb->t1 = now_s();
+}
+
+/* Micro-batches i and i + 1 at the same time on the two models, each on half of the threads.
+ * Nested teams need a second active level; with 2 threads the kernels inside run on their
+ * calling thread. */
+static void micro_batch_pair(step_t *s, step_micro_t *mb, int i, float scale) {
+    float *grad[2] = {comm_tree_leaf(&s->tree, i), comm_tree_leaf(&s->tree, i + 1)};
+    int threads = omp_get_max_threads(), inner = threads / 2;
+    if (inner > 1 && omp_get_max_active_levels() < 2) omp_set_max_active_levels(2);
+#pragma omp parallel num_threads(2)
+    {
+        int k = omp_get_thread_num();
+        omp_set_num_threads(k == 0 ? inner : threads - inner);
+        micro_batch_pass(s->model[k], &mb[i + k], grad[k], scale);
+    }
+}
+
+/* Wall time covered by the passes of micro-batches [lo, hi) (paired passes overlap). */
+static double passes_time(const step_micro_t *mb, int lo, int hi) {
+    double total = 0, end = -INFINITY;
+    for (int i = lo; i < hi; i++) { /* they start in index order */
+        double a = mb[i].t0 > end ? mb[i].t0 : end;
+        if (mb[i].t1 > a) total += mb[i].t1 - a;
+        if (mb[i].t1 > end) end = mb[i].t1;
+    }
+    return total;
+}
+
+/* The loss and targets of every micro-batch of every rank, summed in index order. */
+static void gather_losses(step_t *s, const step_micro_t *mb, int lo, int hi, step_result_t *r) {
+    for (int i = lo; i < hi; i++) {
+        s->mb_sums[2 * (i - lo)] = mb[i].loss;
+        s->mb_sums[2 * (i - lo) + 1] = (double)mb[i].targets;
+    }
+    comm_allgather_blocks_f64(s->comm, s->micro_batches, s->mb_sums, s->all_sums, 2);
+    double loss = 0, targets = 0;
+    for (int i = 0; i < s->micro_batches; i++) {
+        loss += s->all_sums[2 * i];
+        targets += s->all_sums[2 * i + 1];
+    }
+    r->targets = (int64_t)targets;
+    r->loss = targets > 0 ? loss / targets : 0.0;
+}
+
+/* L2 norm of each tensor's slice of the gradient, summed in a fixed order (the same bytes on
+ * every rank and for any rank count, since the reduced gradient is). */
+static void tensor_norms(const vlm_t *m, const float *grad, double *out) {
+    for (int i = 0; i < vlm_num_tensors(m); i++) {
+        const vlm_tensor_t *t = vlm_tensor(m, i);
+        double ss = 0;
+        for (size_t j = 0; j < t->size; j++)
+            ss += (double)grad[t->offset + j] * (double)grad[t->offset + j];
+        out[i] = sqrt(ss);
+    }
+}
+
+/* ---- the step ----------------------------------------------------------------------------- */
+
+int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, step_result_t *r) {
+    vlm_t *m = s->model[0];
+    size_t n = vlm_num_params(m);
+    memset(r, 0, sizeof *r);
+    double t0 = now_s();
+
+    vlm_pack_weights(m); /* once per update, for every micro-batch and sibling */
+    comm_tree_begin(&s->tree, s->comm, s->micro_batches, s->grad);
+    int lo = s->tree.leaf_lo, hi = s->tree.leaf_hi;
+    for (int i = lo; i < hi;) {
+        if (s->n_models == 2 && i + 1 < hi) {
+            micro_batch_pair(s, mb, i, a->loss_scale);
+            comm_tree_add(&s->tree, i);
+            comm_tree_add(&s->tree, i + 1);
+            i += 2;
+        } else {
+            micro_batch_pass(m, &mb[i], comm_tree_leaf(&s->tree, i), a->loss_scale);
+            comm_tree_add(&s->tree, i);
+            i += 1;
+        }
+    }
+    comm_tree_finish(&s->tree);
+    gather_losses(s, mb, lo, hi, r);
+    double t1 = now_s();
+    r->compute_s = passes_time(mb, lo, hi);
+    r->reduce_s = t1 - t0 - r->compute_s;
+
+    r->grad_norm = grad_norm(s->grad, n);
+    if (!isfinite(r->loss) || !isfinite(r->grad_norm)) {
+        r->optim_s = now_s() - t1;
+        return r->updated = 0;
+    }
+    if (a->tensor_norms) tensor_norms(m, s->grad, a->tensor_norms);
+    if (a->grad_clip > 0 && r->grad_norm > a->grad_clip)
+        scale_inplace(s->grad, n, (float)(a->grad_clip / r->grad_norm));
+    adamw_update(vlm_params(m), s->grad, vlm_adam_m(m), vlm_adam_v(m), s->decay, n, a->lr, a->beta1,
+                 a->beta2, a->eps, a->weight_decay, step + 1);
+    r->optim_s = now_s() - t1;
+    return r->updated = 1;
+}
