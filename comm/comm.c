@@ -106,6 +106,30 @@ void comm_bcast_f32(const comm_t *c, float *v, size_t n) {
     }
 }
 
+double comm_max_f64(const comm_t *c, double v) {
+    if (c->size == 1) return v;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MAX, comm_mpi(c)));
+    return v;
+}
+
+double comm_wtime(void) {
+    return MPI_Wtime();
+}
+
+static int float_count(size_t n) {
+    if (n > (size_t)INT_MAX) micl_fatal("%zu floats exceed one MPI call", n);
+    return (int)n;
+}
+
+void comm_allreduce_sum_f32(const comm_t *c, float *v, size_t n) {
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, float_count(n), MPI_FLOAT, MPI_SUM, comm_mpi(c)));
+}
+
+void comm_reduce_scatter_sum_f32(const comm_t *c, float *v, size_t per) {
+    MPI_CHECK(MPI_Reduce_scatter_block(MPI_IN_PLACE, v, float_count(per), MPI_FLOAT, MPI_SUM,
+                                       comm_mpi(c)));
+}
+
 void comm_barrier(const comm_t *c) {
     if (c->size > 1) MPI_CHECK(MPI_Barrier(comm_mpi(c)));
 }

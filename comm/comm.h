@@ -34,6 +34,18 @@ void comm_sum_i64(const comm_t *c, int64_t *v, int n);
  */
 void comm_allgather_blocks_f64(const comm_t *c, int m, const double *mine, double *all, int per);
 void comm_bcast_f32(const comm_t *c, float *v, size_t n);
+/* The largest of every rank's v, on every rank. */
+double comm_max_f64(const comm_t *c, double v);
+/* Seconds on a clock shared by the ranks' timings (MPI_Wtime). */
+double comm_wtime(void);
+
+/* Collectives that the speed benchmarks compare with the fixed tree. Their summation order
+ * depends on the rank count and MPI's algorithm: training never uses them. */
+/* v[n] = the sum over the ranks of v[n], in place. */
+void comm_allreduce_sum_f32(const comm_t *c, float *v, size_t n);
+/* Block r (of `per` floats) of the sum over the ranks of v[per x size] lands in v[0, per) on
+ * rank r, in place. */
+void comm_reduce_scatter_sum_f32(const comm_t *c, float *v, size_t per);
 void comm_barrier(const comm_t *c);
 int comm_any(const comm_t *c, int flag); /* 1 if any rank's flag is set */
 

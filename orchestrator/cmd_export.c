@@ -11,7 +11,7 @@
 #include "../common/error.h"
 #include "../common/rng.h"
 #include "../data/export.h"
-#include "bench_source.h"
+#include "benchmark_input.h"
 #include "cli_args.h"
 
 static const char *EXPORT_USAGE =
@@ -80,7 +80,7 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
     return -1;
 }
 
-static void export_benchmark(const config_t *cfg, const export_opts_t *o, bench_source_t *bs,
+static void export_benchmark(const config_t *cfg, const export_opts_t *o, benchmark_input_t *bs,
                              exporter_t *x) {
     const benchmark_t *b = bs->bench;
     benchmark_cells_t cells;
@@ -112,7 +112,7 @@ static int task_family(const char *task) {
 }
 
 /* bs: the glyph store's training images, through the openmi benchmark's store and vocabulary */
-static void export_task(const config_t *cfg, const export_opts_t *o, bench_source_t *bs,
+static void export_task(const config_t *cfg, const export_opts_t *o, benchmark_input_t *bs,
                         exporter_t *x) {
     int family = task_family(o->task);
     store_index_t train;
@@ -154,8 +154,8 @@ int cmd_data_export(int argc, char **argv) {
     config_load(o.cfg, &cfg);
     /* everything that can reject the input comes before the output directory exists */
     if (o.task) task_family(o.task);
-    bench_source_t bs;
-    bench_source_open(&bs, &cfg, o.bench ? o.bench : "openmi", o.dataset);
+    benchmark_input_t bs;
+    benchmark_input_open(&bs, &cfg, o.bench ? o.bench : "openmi", o.dataset);
     exporter_t x;
     export_open(&x, o.out);
     if (o.bench)
@@ -163,7 +163,7 @@ int cmd_data_export(int argc, char **argv) {
     else
         export_task(&cfg, &o, &bs, &x);
     export_close(&x);
-    bench_source_close(&bs);
+    benchmark_input_close(&bs);
     micl_info("%s/data.json: %lld samples (LLaVA conversations), images in %s/images", o.out,
               (long long)x.n_samples, o.out);
     config_free(&cfg);

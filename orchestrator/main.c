@@ -29,9 +29,8 @@
 #include "../data/sources.h"
 #include "../data/benchmark.h"
 #include "cli_args.h"
-#include "cmd_bench.h"
-#include "cmd_bench_eval.h"
-#include "cmd_eval_bench.h"
+#include "bench/bench.h"
+#include "cmd_eval_benchmark.h"
 #include "cmd_export.h"
 #include "predictions.h"
 #include "cmd_import.h"
@@ -188,8 +187,8 @@ static int cmd_eval(int argc, char **argv, const comm_t *comm) {
                      ? predictions_score(&cfg, bench, preds, episodes, dataset, &cells, out)
                      : 0;
         else if (ck)
-            rc =
-                eval_bench_checkpoint(&cfg, comm, bench, ck, episodes, dataset, &cells, write, out);
+            rc = eval_benchmark_checkpoint(&cfg, comm, bench, ck, episodes, dataset, &cells, write,
+                                           out);
         else
             rc = experiment_eval_config(&cfg, comm, out);
         config_free(&cfg);
@@ -290,10 +289,8 @@ int main(int argc, char **argv) {
         rc = cmd_results(argc - 2, argv + 2);
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(argc - 2, argv + 2);
-    else if (strcmp(cmd, "bench") == 0 && argc > 2 && strcmp(argv[2], "eval") == 0)
-        rc = cmd_bench_eval(argc - 3, argv + 3, &comm);
     else if (strcmp(cmd, "bench") == 0)
-        rc = cmd_bench(argc - 2, argv + 2);
+        rc = bench_main(argc - 2, argv + 2, &comm);
     else
         rc = usage_error("unknown command '%s'", cmd);
     comm_finalize();

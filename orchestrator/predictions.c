@@ -11,7 +11,7 @@
 
 #include "../common/error.h"
 #include "../common/results.h"
-#include "bench_source.h"
+#include "benchmark_input.h"
 
 typedef struct {
     char *id, *text;
@@ -267,8 +267,8 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
         micl_fatal("unknown benchmark '%s' (valid: %s)", benchmark, benchmark_names());
     int64_t n_preds;
     prediction_t *preds = read_predictions(path, &n_preds);
-    bench_source_t bs;
-    bench_source_open(&bs, cfg, benchmark, dataset);
+    benchmark_input_t bs;
+    benchmark_input_open(&bs, cfg, benchmark, dataset);
     const benchmark_t *b = bs.bench;
     benchmark_cells_t own;
     if (!cells) {
@@ -342,6 +342,6 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
     free(ep);
     results_run_free(out);
     free(res.runs);
-    bench_source_close(&bs);
+    benchmark_input_close(&bs);
     return 0;
 }

@@ -1,4 +1,4 @@
-# bench.cmake - smoke tests of `micl bench` (orchestrator/cmd_bench.c,
+# bench.cmake - smoke tests of `micl bench` (bench/bench_step.c,
 # tests/reference/bench_torch.py): each benchmark runs the tiny preset for 2 steps and must exit 0
 # and write an HDF5 file of kind "micl-bench", schema 1, with one step time per timed step (and,
 # for vs-torch, torch's times and a passing first-step loss check). No timing is asserted.

@@ -1,4 +1,4 @@
-# bench_eval.cmake - smoke test of `micl bench eval` (orchestrator/cmd_bench_eval.c): the tiny
+# bench_eval.cmake - smoke test of `micl bench eval` (bench/bench_eval.c): the tiny
 # preset with random weights, one repeat; it must exit 0 and write an HDF5 file of kind
 # "micl-bench", benchmark "eval", with identical single-pass and re-prompting counts in every
 # cell. No timing is asserted. Bad command lines must fail with a message.

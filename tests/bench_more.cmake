@@ -1,4 +1,4 @@
-# bench_more.cmake - smoke tests of `micl bench gemm|comm|scaling` (orchestrator/cmd_bench_*.c):
+# bench_more.cmake - smoke tests of `micl bench gemm|comm|scaling` (bench/bench_*.c):
 # each runs on the tiny preset or small messages, must exit 0 and write a well-formed HDF5 table
 # (kind "micl-bench", one entry per row in every column, the determinism checks passing). No
 # timing is asserted. Bad options must exit 2.

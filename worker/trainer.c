@@ -19,12 +19,12 @@
 /* Counts of one micro-batch's answers, gathered over the ranks every step. */
 enum { STAT_ICL_OK, STAT_ICL_N, STAT_COPY_OK, STAT_COPY_N, N_STATS };
 
-/* The buffers of one micro-batch's batch, and its logits for the ICL counts. */
+/* The buffers of one micro-batch's batch, and its logits for the ICL counts (room for a target
+ * at every token of the capacity). */
 typedef struct {
     int32_t *tok, *tgt;
     uint8_t *pix;
     float *logits;
-    size_t logits_cap; /* floats */
 } micro_buffers_t;
 
 typedef struct {
@@ -96,6 +96,21 @@ static double learning_rate(const train_config_t *t, int64_t step) {
     double p = span > 0 ? (double)(step - t->warmup) / span : 1.0;
     if (p > 1) p = 1;
     return t->min_lr + 0.5 * (t->lr - t->min_lr) * (1.0 + cos(3.14159265358979323846 * p));
+}
+
+step_args_t trainer_step_args(const train_config_t *tc, int64_t step, int64_t step_targets,
+                              double *tensor_norms) {
+    step_args_t a = {
+        .lr = (float)learning_rate(tc, step),
+        .beta1 = tc->beta1,
+        .beta2 = tc->beta2,
+        .eps = tc->eps,
+        .weight_decay = tc->weight_decay,
+        .grad_clip = tc->grad_clip,
+        .loss_scale = step_targets > 0 ? 1.0f / (float)step_targets : 0.0f,
+        .tensor_norms = tensor_norms,
+    };
+    return a;
 }
 
 /* ---- building a step ------------------------------------------------------------------ */
@@ -294,26 +309,12 @@ static void count_icl(const float *logits, int vocab, const episode_t *eps, int 
 
 /* ---- this rank's micro-batches ---------------------------------------------------------- */
 
-/* Packs this rank's micro-batches of the step, each with room for its logits. */
+/* Packs this rank's micro-batches of the step. */
 static void pack_micro_batches(trainer_t *t) {
-    int vocab = vlm_config(t->step.model[0])->vocab;
     for (int i = t->mb_lo; i < t->mb_hi; i++) {
         int lo, hi;
         micro_range(t, i, &lo, &hi);
-        step_micro_t *mb = &t->mb[i];
-        pack_batch(t, i, t->eps, lo, hi, &mb->batch);
-        size_t targets = 0;
-        for (int j = lo; j < hi; j++)
-            for (int p = 0; p < t->eps[j].n_tokens; p++)
-                targets += t->eps[j].targets[p] >= 0;
-        micro_buffers_t *mbuf = &t->buf[i];
-        size_t need = targets * (size_t)vocab;
-        if (need > mbuf->logits_cap) { /* grows in the first steps only */
-            free(mbuf->logits);
-            mbuf->logits = micl_malloc((need > 0 ? need : 1) * sizeof(float));
-            mbuf->logits_cap = need;
-        }
-        mb->logits = mbuf->logits;
+        pack_batch(t, i, t->eps, lo, hi, &t->mb[i].batch);
     }
 }
 
@@ -415,6 +416,9 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
         t->buf[i].tgt = micl_malloc((size_t)t->max_tokens * sizeof(int32_t));
         t->buf[i].pix = micl_malloc((size_t)t->max_images * (size_t)a->store->h *
                                     (size_t)a->store->w * (size_t)model_channels(t));
+        t->buf[i].logits =
+            micl_malloc((size_t)t->max_tokens * (size_t)vlm_config(m)->vocab * sizeof(float));
+        t->mb[i].logits = t->buf[i].logits;
     }
     t->mb_stats = micl_calloc((size_t)M * N_STATS, sizeof(double));
     t->all_stats = micl_calloc((size_t)M * N_STATS, sizeof(double));
@@ -493,16 +497,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         pack_micro_batches(&t);
         int logs = (step + 1) % tc->log_every == 0 || step + 1 == tc->steps;
         double lr = learning_rate(tc, step);
-        step_args_t sa = {
-            .lr = (float)lr,
-            .beta1 = tc->beta1,
-            .beta2 = tc->beta2,
-            .eps = tc->eps,
-            .weight_decay = tc->weight_decay,
-            .grad_clip = tc->grad_clip,
-            .loss_scale = t.step_targets > 0 ? 1.0f / (float)t.step_targets : 0.0f,
-            .tensor_norms = tstats && logs ? tnorm : NULL,
-        };
+        step_args_t sa = trainer_step_args(tc, step, t.step_targets, tstats && logs ? tnorm : NULL);
         step_result_t r;
         step_run(&t.step, t.mb, &sa, step, &r);
         double loss = r.loss, gnorm = r.grad_norm;

@@ -4,8 +4,9 @@
  * token streams; each rank gathers pixels only for its own micro-batches) -> per micro-batch
  * forward + backward (loss scaled by 1 / targets of the whole step) -> fixed-order tree sum of
  * micro-batch gradients across ranks -> clip -> AdamW, identical on every rank: one call of
- * step_run (step.h), the function `micl bench step` times as well. The curriculum advances by steps or when the running train ICL accuracy passes a
- * threshold; all of its state lives in train_state_t and is checkpointed.
+ * step_run (step.h), the function `micl bench step` times as well. The curriculum advances by steps
+ * or when the running train ICL accuracy passes a threshold; all of its state lives in
+ * train_state_t and is checkpointed.
  */
 #ifndef MICL_TRAINER_H
 #define MICL_TRAINER_H
@@ -19,6 +20,7 @@
 #include "../data/vocab.h"
 #include "../model/vlm.h"
 #include "checkpoint.h"
+#include "step.h"
 
 typedef struct {
     const config_t *cfg;
@@ -39,6 +41,13 @@ typedef struct {
 /* Token and image capacity a model needs to train every stage of `run` and to evaluate. */
 void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_t *v,
                       episode_format_t format, int *max_tokens, int *max_images);
+
+/* The optimizer arguments of update `step` (from 0) under train section tc: the learning rate
+ * of its schedule (linear warm-up, then cosine to min_lr), its AdamW and clipping settings, the
+ * gradient scale 1 / step_targets (the targets of the whole step), and tensor_norms (NULL: none)
+ * to receive each tensor's gradient norm. */
+step_args_t trainer_step_args(const train_config_t *tc, int64_t step, int64_t step_targets,
+                              double *tensor_norms);
 
 /* Trains `m` (already initialised or restored, state in *st) up to cfg->train.steps. Fills the
  * curve (with the gradient L2 norm of every parameter tensor at each curve point, before

@@ -1,4 +1,4 @@
-/* cmd_bench_scaling.c - `micl bench scaling` (see cmd_bench_scaling.h and bench/README.md).
+/* bench_scaling.c - `micl bench scaling` (see bench_scaling.h and bench/README.md).
  *
  * For each rank count k it runs `mpirun -np k micl bench step --threads 1 ...` as a child
  * process (this executable, found through /proc/self/exe), reads the child's HDF5 output back,
@@ -9,7 +9,7 @@
  * MPI singleton of this process set (PMIX_*, OMPI_MCA_ess, ...), plus OMP_NUM_THREADS=1.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "cmd_bench_scaling.h"
+#include "bench_scaling.h"
 
 #include <errno.h>
 #include <math.h>
@@ -221,7 +221,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     return MICL_EXIT_OK;
 }
 
-int cmd_bench_scaling(int argc, char **argv) {
+int bench_scaling_main(int argc, char **argv) {
     opts_t o;
     int rc = parse(argc, argv, &o);
     if (rc != MICL_EXIT_OK) return rc;

@@ -1,4 +1,4 @@
-/* cmd_bench.c - `micl bench step|vs-torch` (see cmd_bench.h and bench/README.md).
+/* bench_step.c - `micl bench step|vs-torch` (see bench_step.h and bench/README.md).
  *
  * A benchmark builds one model preset and one fixed synthetic training step (micro-batches of
  * sequences <bos> then `pairs` x (<img> name), targets at the image positions), runs warm-up
@@ -9,7 +9,7 @@
  * to a temporary HDF5 file, runs tests/reference/bench_torch.py on it and reads its timings back.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "cmd_bench.h"
+#include "bench_step.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,23 +23,15 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#include <malloc.h>
-#define BENCH_HAVE_MALLINFO2 1
-#endif
 
 #include "../common/error.h"
 #include "../comm/comm.h"
-#include "../comm/comm_bench.h"
 #include "../common/h5util.h"
 #include "../kernels/kernels.h"
 #include "../model/vlm.h"
-#include "../worker/step.h"
+#include "workload.h"
 #include "bench_out.h"
 #include "bench_preset.h"
-#include "cmd_bench_comm.h"
-#include "cmd_bench_gemm.h"
-#include "cmd_bench_scaling.h"
 
 #ifndef MICL_SOURCE_DIR
 #error "MICL_SOURCE_DIR must name the micl source tree (set by CMakeLists.txt)"
@@ -47,16 +39,12 @@
 
 extern char **environ;
 
-#define BENCH_IMAGE_TOKEN 1
-#define BENCH_BOS 2
-#define BENCH_FIRST_NAME 3
 #define BENCH_GEMM_N 1024
 #define BENCH_GEMM_REPS 3
 #define BENCH_LOSS_TOL 1e-4
 #define BENCH_TORCH_SCRIPT "tests/reference/bench_torch.py"
 
-/* The optimizer of a step: the defaults of the train section of a config, constant lr. */
-static const float LR = 2e-3f, BETA1 = 0.9f, BETA2 = 0.98f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
+typedef bench_workload_t work_t;
 
 typedef bench_preset_t preset_t;
 
@@ -65,25 +53,6 @@ typedef struct {
     const preset_t *p;
     int steps, warmup, threads;
 } opts_t;
-
-typedef struct {
-    const preset_t *p;
-    int T, imgs_per_mb, tokens_per_mb;
-    int32_t *tokens, *targets; /* [micro_batches * seqs * T] */
-    uint8_t *pixels;           /* [micro_batches * imgs_per_mb * S * S] */
-    vlm_t *m;
-    size_t act_bytes;
-    size_t packed_bytes; /* the linear weights packed once per update (vlm_pack_weights) */
-    int64_t targets_per_step;
-    int n_total; /* warm-up + timed steps */
-    comm_t c;    /* ranks share the micro-batches of a step as in the trainer */
-    step_t step; /* the trainer's optimizer step */
-    step_micro_t *mb;
-    double *step_s, *loss;
-    /* rank 0's split of each step: its micro-batches' forward + backward, the rest of the
-     * gradient reduction (sums, messages, waiting for the other ranks), the optimizer */
-    double *compute_s, *reduce_s, *optim_s;
-} work_t;
 
 typedef struct {
     double mean, best, worst, std; /* seconds */
@@ -112,29 +81,10 @@ static int parse_int(const char *flag, const char *s, long lo, long hi, int *out
     return 1;
 }
 
-static uint32_t mix32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
-
 static long max_rss_kib(int who) {
     struct rusage ru;
     if (getrusage(who, &ru) != 0) micl_fatal("getrusage: %s", strerror(errno));
     return ru.ru_maxrss; /* KiB on Linux */
-}
-
-/* Bytes currently allocated through malloc (0 where the C library cannot tell). */
-static size_t heap_bytes(void) {
-#ifdef BENCH_HAVE_MALLINFO2
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
-#else
-    return 0;
-#endif
 }
 
 static stats_t step_stats(const double *s, int n) {
@@ -183,108 +133,6 @@ static double activation_floats(const work_t *w) {
     return enc + dec + img + head + back + scratch + S * (D / c->heads) + smear;
 }
 
-/* ---- the workload ------------------------------------------------------------------------ */
-
-static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *comm) {
-    memset(w, 0, sizeof *w);
-    w->c = *comm;
-    w->p = p;
-    w->T = 1 + 2 * p->pairs;
-    w->imgs_per_mb = p->seqs * p->pairs;
-    w->tokens_per_mb = p->seqs * w->T;
-    w->targets_per_step = (int64_t)p->micro_batches * w->imgs_per_mb;
-    w->n_total = n_total;
-    const vlm_config_t *c = &p->cfg;
-    size_t n_tok = (size_t)p->micro_batches * (size_t)w->tokens_per_mb;
-    size_t S2 = (size_t)c->image_size * (size_t)c->image_size;
-    size_t n_px = (size_t)p->micro_batches * (size_t)w->imgs_per_mb * S2;
-    w->tokens = micl_malloc(n_tok * sizeof(int32_t));
-    w->targets = micl_malloc(n_tok * sizeof(int32_t));
-    w->pixels = micl_malloc(n_px);
-    int n_names = c->vocab - BENCH_FIRST_NAME;
-    for (size_t s = 0; s < n_tok / (size_t)w->T; s++) {
-        int32_t *tok = w->tokens + s * (size_t)w->T, *tgt = w->targets + s * (size_t)w->T;
-        tok[0] = BENCH_BOS;
-        tgt[0] = -1;
-        for (int j = 0; j < p->pairs; j++) {
-            int32_t name = BENCH_FIRST_NAME +
-                           (int32_t)(mix32((uint32_t)(s * 64 + (size_t)j)) % (uint32_t)n_names);
-            tok[1 + 2 * j] = BENCH_IMAGE_TOKEN;
-            tgt[1 + 2 * j] = name; /* the image position predicts its name */
-            tok[2 + 2 * j] = name;
-            tgt[2 + 2 * j] = -1;
-        }
-    }
-    for (size_t i = 0; i < n_px; i++)
-        w->pixels[i] = (uint8_t)(mix32((uint32_t)i * 2654435761u + 17u) >> 24);
-
-    char err[256];
-    size_t heap0 = heap_bytes();
-    w->m = vlm_create(c, w->tokens_per_mb, w->imgs_per_mb, err, sizeof err);
-    if (!w->m) micl_fatal("bench preset '%s': %s", p->name, err);
-    size_t heap1 = heap_bytes(), arena = 4 * vlm_num_params(w->m) * sizeof(float);
-    w->packed_bytes = vlm_packed_floats(w->m) * sizeof(float);
-    /* what vlm_create allocated beyond the parameter arena and the packed weights: the
-     * activation arena (plus a few small tables) */
-    arena += w->packed_bytes;
-    w->act_bytes = heap1 > heap0 + arena ? heap1 - heap0 - arena : 0;
-    vlm_init_params(w->m, 1);
-    w->step_s = micl_calloc((size_t)n_total, sizeof(double));
-    w->loss = micl_calloc((size_t)n_total, sizeof(double));
-    w->compute_s = micl_calloc((size_t)n_total, sizeof(double));
-    w->reduce_s = micl_calloc((size_t)n_total, sizeof(double));
-    w->optim_s = micl_calloc((size_t)n_total, sizeof(double));
-    step_init(&w->step, w->m, &w->c, p->micro_batches);
-    w->mb = micl_calloc((size_t)p->micro_batches, sizeof(step_micro_t));
-    for (int mb = 0; mb < p->micro_batches; mb++) {
-        size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
-        w->mb[mb].batch = (vlm_batch_t){
-            p->seqs,          w->T,           w->tokens + t0,
-            w->targets + t0,  w->imgs_per_mb, w->pixels + (size_t)mb * (size_t)w->imgs_per_mb * S2,
-            BENCH_IMAGE_TOKEN};
-    }
-}
-
-static void work_free(work_t *w) {
-    step_free(&w->step);
-    vlm_free(w->m);
-    free(w->mb);
-    free(w->tokens), free(w->targets), free(w->pixels);
-    free(w->step_s), free(w->loss);
-    free(w->compute_s), free(w->reduce_s), free(w->optim_s);
-}
-
-/* One optimizer step: step_run, the function the trainer runs (constant learning rate, no
- * clipping); returns the mean loss over the step's targets, the same on every rank and for
- * any rank count. */
-static double train_step(work_t *w, int64_t step) {
-    step_args_t a = {.lr = LR,
-                     .beta1 = BETA1,
-                     .beta2 = BETA2,
-                     .eps = EPS,
-                     .weight_decay = WEIGHT_DECAY,
-                     .loss_scale = 1.0f / (float)w->targets_per_step};
-    step_result_t r;
-    step_run(&w->step, w->mb, &a, step, &r);
-    if (r.targets != w->targets_per_step)
-        micl_fatal("bench: step %lld has %lld targets, expected %lld", (long long)step + 1,
-                   (long long)r.targets, (long long)w->targets_per_step);
-    w->compute_s[step] = r.compute_s;
-    w->reduce_s[step] = r.reduce_s;
-    w->optim_s[step] = r.optim_s;
-    return r.loss;
-}
-
-static void work_run(work_t *w) {
-    comm_barrier(&w->c);
-    for (int s = 0; s < w->n_total; s++) {
-        double t0 = bench_now_s();
-        w->loss[s] = train_step(w, s);
-        w->step_s[s] = bench_now_s() - t0;
-        if (!isfinite(w->loss[s])) micl_fatal("bench: step %d: non-finite loss", s + 1);
-    }
-}
-
 /* Single-thread GFLOP/s of kern_matmul_forward on an n x n x n product (best of a few). */
 static double gemm_peak_gflops(int n) {
     size_t nn = (size_t)n * (size_t)n;
@@ -292,8 +140,8 @@ static double gemm_peak_gflops(int n) {
     float *c = micl_alloc_aligned(nn * sizeof(float));
     float *scratch = micl_alloc_aligned(kern_matmul_packed_floats(n, n) * sizeof(float));
     for (size_t i = 0; i < nn; i++) {
-        a[i] = (float)(mix32((uint32_t)i) >> 8) * 0x1p-24f - 0.5f;
-        b[i] = (float)(mix32((uint32_t)i + 7u) >> 8) * 0x1p-24f - 0.5f;
+        a[i] = (float)(bench_mix32((uint32_t)i) >> 8) * 0x1p-24f - 0.5f;
+        b[i] = (float)(bench_mix32((uint32_t)i + 7u) >> 8) * 0x1p-24f - 0.5f;
     }
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
@@ -349,11 +197,11 @@ static void dump_torch_input(const char *path, work_t *w) {
     h5_attr_int(f, "T", w->T);
     h5_attr_int(f, "images_per_micro_batch", w->imgs_per_mb);
     h5_attr_int(f, "targets_per_step", w->targets_per_step);
-    h5_attr_double(f, "lr", LR);
-    h5_attr_double(f, "beta1", BETA1);
-    h5_attr_double(f, "beta2", BETA2);
-    h5_attr_double(f, "eps", EPS);
-    h5_attr_double(f, "weight_decay", WEIGHT_DECAY);
+    h5_attr_double(f, "lr", BENCH_LR);
+    h5_attr_double(f, "beta1", BENCH_BETA1);
+    h5_attr_double(f, "beta2", BENCH_BETA2);
+    h5_attr_double(f, "eps", BENCH_EPS);
+    h5_attr_double(f, "weight_decay", BENCH_WEIGHT_DECAY);
     int64_t n_tok = (int64_t)p->micro_batches * w->tokens_per_mb;
     h5_write_i32(f, "tokens", w->tokens, n_tok);
     h5_write_i32(f, "targets", w->targets, n_tok);
@@ -535,15 +383,14 @@ static double mib(double bytes) {
     return bytes / (1024.0 * 1024.0);
 }
 
-static int bench_step(const opts_t *o) {
+static int bench_step(const opts_t *o, const comm_t *comm) {
     work_t w;
-    comm_t c;
-    comm_bench_world(&c);
-    work_init(&w, o->p, o->warmup + o->steps, &c);
-    work_run(&w);
+    comm_t c = *comm;
+    bench_workload_init(&w, o->p, o->warmup + o->steps, &c);
+    bench_workload_run(&w);
     long rss = max_rss_kib(RUSAGE_SELF); /* before the GEMM buffers */
     if (c.rank != 0) {
-        work_free(&w);
+        bench_workload_free(&w);
         return MICL_EXIT_OK;
     }
     double peak = gemm_peak_gflops(BENCH_GEMM_N);
@@ -586,17 +433,17 @@ static int bench_step(const opts_t *o) {
         h5_attr_double(f, "activations_formula_bytes", act_formula);
         bench_out_finish(f, o->out, tmp);
     }
-    work_free(&w);
+    bench_workload_free(&w);
     return MICL_EXIT_OK;
 }
 
 static int bench_vs_torch(const opts_t *o) {
     work_t w;
     comm_t one = {.rank = 0, .size = 1}; /* torch runs one process: so does micl */
-    work_init(&w, o->p, o->warmup + o->steps, &one);
+    bench_workload_init(&w, o->p, o->warmup + o->steps, &one);
     char *in = temp_file("in"), *res = temp_file("torch");
     dump_torch_input(in, &w);
-    work_run(&w);
+    bench_workload_run(&w);
     long rss = max_rss_kib(RUSAGE_SELF);
     run_torch(in, res, o);
     torch_result_t tr;
@@ -660,7 +507,7 @@ static int bench_vs_torch(const opts_t *o) {
         bench_out_finish(f, o->out, tmp);
     }
     free(tr.step_s), free(tr.loss), free(tr.version);
-    work_free(&w);
+    bench_workload_free(&w);
     if (!ok) {
         micl_warn("bench vs-torch: the first-step losses differ by %.2e relative (tolerance "
                   "%.0e): the two runs do not compute the same model",
@@ -672,12 +519,7 @@ static int bench_vs_torch(const opts_t *o) {
 
 /* ---- entry ------------------------------------------------------------------------------- */
 
-int cmd_bench(int argc, char **argv) {
-    if (argc < 1)
-        return usage("%s", "missing benchmark name (step, vs-torch, gemm, comm, scaling)");
-    if (strcmp(argv[0], "gemm") == 0) return cmd_bench_gemm(argc, argv);
-    if (strcmp(argv[0], "comm") == 0) return cmd_bench_comm(argc, argv);
-    if (strcmp(argv[0], "scaling") == 0) return cmd_bench_scaling(argc, argv);
+int bench_step_main(int argc, char **argv, const comm_t *comm) {
     opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
     if (strcmp(o.bench, "step") != 0 && strcmp(o.bench, "vs-torch") != 0)
         return usage("unknown benchmark '%s' (expected step or vs-torch)", o.bench);
@@ -701,7 +543,7 @@ int cmd_bench(int argc, char **argv) {
         i++;
     }
     omp_set_num_threads(o.threads);
-    if (strcmp(o.bench, "step") == 0) return bench_step(&o); /* every rank takes part */
+    if (strcmp(o.bench, "step") == 0) return bench_step(&o, comm); /* every rank takes part */
     if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */
     return bench_vs_torch(&o);
 }

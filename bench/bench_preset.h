@@ -1,5 +1,5 @@
 /* bench_preset.h - the model presets and synthetic step shapes shared by the `micl bench`
- * commands (cmd_bench.c, cmd_bench_gemm.c, cmd_bench_scaling.c).
+ * commands (bench_step.c, bench_gemm.c, bench_scaling.c).
  *
  * A preset is a model config plus the shape of one optimizer step: `micro_batches` micro-batches
  * of `seqs` sequences, each <bos> then `pairs` x (<img>, name), the targets at the image

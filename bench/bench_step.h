@@ -1,4 +1,4 @@
-/* cmd_bench.h - `micl bench step|vs-torch`: training-step performance figures (not tests).
+/* bench_step.h - `micl bench step|vs-torch`: training-step performance figures (not tests).
  *
  *   micl bench step     [--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]
  *                       [-o BENCH.h5]
@@ -12,10 +12,12 @@
  * prints both side by side, after checking that the first step's losses agree. See
  * bench/README.md.
  */
-#ifndef MICL_CMD_BENCH_H
-#define MICL_CMD_BENCH_H
+#ifndef MICL_BENCH_STEP_H
+#define MICL_BENCH_STEP_H
 
-/* argv[0] is the benchmark name ("step" or "vs-torch"). Returns a MICL_EXIT_* code. */
-int cmd_bench(int argc, char **argv);
+#include "comm/comm.h"
+
+/* argv[0] is "step" or "vs-torch". Returns a MICL_EXIT_* code. */
+int bench_step_main(int argc, char **argv, const comm_t *comm);
 
 #endif

@@ -1,4 +1,4 @@
-/* cmd_bench_eval.h - `micl bench eval`: the cost of a binding shot curve, single pass over the
+/* bench_eval.h - `micl bench eval`: the cost of a binding shot curve, single pass over the
  * KV cache against re-prompting every K-shot prompt (a benchmark, not a test).
  *
  *   micl bench eval [--config quickstart|tiny | --checkpoint CK.h5 --dataset STORE.h5]
@@ -11,12 +11,12 @@
  * (benchmark "eval"; bench/README.md). Without a checkpoint the model is the preset's shape
  * with random weights and the images come from a synthetic store built in memory.
  */
-#ifndef MICL_CMD_BENCH_EVAL_H
-#define MICL_CMD_BENCH_EVAL_H
+#ifndef MICL_BENCH_EVAL_H
+#define MICL_BENCH_EVAL_H
 
 #include "../comm/comm.h"
 
 /* argv: the options after `bench eval`. Returns a MICL_EXIT_* code. */
-int cmd_bench_eval(int argc, char **argv, const comm_t *comm);
+int bench_eval_main(int argc, char **argv, const comm_t *comm);
 
 #endif

@@ -1,6 +1,6 @@
-/* cmd_eval_bench.c - a checkpoint on a named benchmark (see cmd_eval_bench.h). */
+/* cmd_eval_benchmark.c - a checkpoint on a named benchmark (see cmd_eval_benchmark.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "cmd_eval_bench.h"
+#include "cmd_eval_benchmark.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,14 +10,14 @@
 #include "../common/error.h"
 #include "../common/results.h"
 #include "../data/benchmark.h"
-#include "bench_source.h"
+#include "benchmark_input.h"
 #include "../worker/checkpoint.h"
 #include "../worker/evaluator.h"
 
-int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *benchmark,
-                          const char *checkpoint, int64_t episodes, const char *dataset,
-                          const benchmark_cells_t *cells, const char *predictions_path,
-                          const char *results_path) {
+int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const char *benchmark,
+                              const char *checkpoint, int64_t episodes, const char *dataset,
+                              const benchmark_cells_t *cells, const char *predictions_path,
+                              const char *results_path) {
     const benchmark_t *b = benchmark_find(benchmark);
     if (!b) micl_fatal("unknown benchmark '%s' (valid: %s)", benchmark, benchmark_names());
     benchmark_cells_t own;
@@ -26,7 +26,7 @@ int eval_bench_checkpoint(const config_t *cfg, const comm_t *comm, const char *b
         cells = &own;
     }
     char path[1024];
-    bench_source_store_path(cfg, b, dataset, path, sizeof path);
+    benchmark_input_store_path(cfg, b, dataset, path, sizeof path);
     image_store_t store;
     store_read(path, &store);
     /* a first read for the vocabulary and format, then the model sized for the benchmark */

@@ -1,6 +1,6 @@
-/* bench_source.c - opening a benchmark's store and vocabulary (see bench_source.h). */
+/* benchmark_input.c - opening a benchmark's store and vocabulary (see benchmark_input.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "bench_source.h"
+#include "benchmark_input.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -8,8 +8,8 @@
 #include "../common/error.h"
 #include "../data/sources.h"
 
-void bench_source_store_path(const config_t *cfg, const benchmark_t *b, const char *dataset,
-                             char *buf, size_t len) {
+void benchmark_input_store_path(const config_t *cfg, const benchmark_t *b, const char *dataset,
+                                char *buf, size_t len) {
     if (dataset)
         snprintf(buf, len, "%s", dataset);
     else
@@ -20,8 +20,8 @@ void bench_source_store_path(const config_t *cfg, const benchmark_t *b, const ch
                    b->name, buf, cfg->path);
 }
 
-void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name,
-                       const char *dataset) {
+void benchmark_input_open(benchmark_input_t *bs, const config_t *cfg, const char *name,
+                          const char *dataset) {
     memset(bs, 0, sizeof *bs);
     bs->bench = benchmark_find(name);
     if (!bs->bench) micl_fatal("unknown benchmark '%s' (valid: %s)", name, benchmark_names());
@@ -30,7 +30,7 @@ void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name
     if (access(gpath, R_OK) != 0)
         micl_fatal("%s: the glyph store %s is missing; run 'micl data prepare %s' first", cfg->path,
                    gpath, cfg->path);
-    bench_source_store_path(cfg, bs->bench, dataset, path, sizeof path);
+    benchmark_input_store_path(cfg, bs->bench, dataset, path, sizeof path);
     /* the vocabulary is the config's: built from the glyph store's training classes */
     image_store_t glyphs;
     store_read(gpath, &glyphs);
@@ -48,7 +48,7 @@ void bench_source_open(bench_source_t *bs, const config_t *cfg, const char *name
                    name, need, (long long)benchmark_source_size(&bs->src));
 }
 
-void bench_source_close(bench_source_t *bs) {
+void benchmark_input_close(benchmark_input_t *bs) {
     benchmark_source_free(&bs->src);
     store_free(&bs->store);
     vocab_free(&bs->vocab);

@@ -1,11 +1,11 @@
-/* cmd_bench_comm.c - `micl bench comm` (see cmd_bench_comm.h and bench/README.md).
+/* bench_comm.c - `micl bench comm` (see bench_comm.h and bench/README.md).
  *
  * For message sizes from 4 B up to --max-bytes by factors of 4, every rank times each
- * collective of comm/comm_bench.h; rank 0 prints one nccl-tests style row per op and size
+ * collective of collectives.h; rank 0 prints one nccl-tests style row per op and size
  * (size, count, type, time, algbw, busbw) and, with -o, writes the table to HDF5.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "cmd_bench_comm.h"
+#include "bench_comm.h"
 
 #include <errno.h>
 #include <omp.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../comm/comm_bench.h"
+#include "collectives.h"
 #include "../common/error.h"
 #include "../common/h5util.h"
 #include "bench_out.h"
@@ -65,7 +65,7 @@ static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t 
     int64_t *iv = micl_malloc((size_t)n * sizeof(int64_t));
     double *dv = micl_malloc((size_t)n * sizeof(double));
     for (int i = 0; i < n; i++)
-        ops[i] = (char *)comm_bench_op_name(r[i].op);
+        ops[i] = (char *)collectives_op_name(r[i].op);
     h5_write_strings(f, "op", ops, n);
     for (int i = 0; i < n; i++)
         iv[i] = r[i].bytes;
@@ -86,7 +86,7 @@ static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t 
     bench_out_finish(f, out, tmp);
 }
 
-int cmd_bench_comm(int argc, char **argv) {
+int bench_comm_main(int argc, char **argv, const comm_t *comm) {
     int64_t max_bytes = (int64_t)64 << 20, iters = 0;
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
@@ -103,8 +103,7 @@ int cmd_bench_comm(int argc, char **argv) {
         }
         i++;
     }
-    comm_t c;
-    comm_bench_world(&c);
+    comm_t c = *comm;
     float *buf = micl_alloc_aligned((size_t)max_bytes + 64 * sizeof(float));
     static row_t rows[MAX_ROWS];
     int n = 0;
@@ -115,20 +114,20 @@ int cmd_bench_comm(int argc, char **argv) {
         printf("  %-14s %12s %12s %6s %12s %10s %10s\n", "op", "size (B)", "count", "type",
                "time (us)", "algbw GB/s", "busbw GB/s");
     }
-    for (int op = 0; op < COMM_BENCH_N_OPS; op++) {
+    for (int op = 0; op < COLLECTIVES_N_OPS; op++) {
         for (int64_t bytes = 4; bytes <= max_bytes && n < MAX_ROWS; bytes *= 4) {
-            size_t cnt = comm_bench_count(op, (size_t)bytes / sizeof(float), c.size);
+            size_t cnt = collectives_count(op, (size_t)bytes / sizeof(float), c.size);
             int it = iters > 0 ? (int)iters : default_iters(bytes);
-            double t = comm_bench_time(&c, op, cnt, it, buf);
+            double t = collectives_time(&c, op, cnt, it, buf);
             row_t *r = &rows[n++];
             r->op = op;
             r->count = (int64_t)cnt;
             r->bytes = r->count * (int64_t)sizeof(float);
             r->time_us = 1e6 * t;
             r->algbw = (double)r->bytes / t * 1e-9;
-            r->busbw = r->algbw * comm_bench_bus_factor(op, c.size);
+            r->busbw = r->algbw * collectives_bus_factor(op, c.size);
             if (c.rank == 0)
-                printf("  %-14s %12lld %12lld %6s %12.2f %10.3f %10.3f\n", comm_bench_op_name(op),
+                printf("  %-14s %12lld %12lld %6s %12.2f %10.3f %10.3f\n", collectives_op_name(op),
                        (long long)r->bytes, (long long)r->count, "float", r->time_us, r->algbw,
                        r->busbw);
         }

@@ -1,15 +1,15 @@
-/* cmd_bench_scaling.h - `micl bench scaling`: the training step of a preset at several rank
+/* bench_scaling.h - `micl bench scaling`: the training step of a preset at several rank
  * counts (one OpenMP thread per rank, fixed global batch), with speed-up and efficiency
  * (bench/README.md).
  *
  *   micl bench scaling [--config quickstart|large|tiny] [--np 1,2,4] [--steps N] [--warmup W]
  *                      [-o BENCH.h5]
  */
-#ifndef MICL_CMD_BENCH_SCALING_H
-#define MICL_CMD_BENCH_SCALING_H
+#ifndef MICL_BENCH_SCALING_H
+#define MICL_BENCH_SCALING_H
 
 /* argv[0] is "scaling". Run it as one process (not under mpirun): it launches mpirun itself
  * ($MICL_MPIRUN, default mpirun). Returns a MICL_EXIT_* code. */
-int cmd_bench_scaling(int argc, char **argv);
+int bench_scaling_main(int argc, char **argv);
 
 #endif

@@ -1,15 +1,15 @@
-/* cmd_bench_gemm.c - `micl bench gemm` (see cmd_bench_gemm.h and bench/README.md).
+/* bench_gemm.c - `micl bench gemm` (see bench_gemm.h and bench/README.md).
  *
  * Lists every linear layer of a bench preset with its per-micro-batch row count, and for each
  * of its three products (forward out = x W^T, backward dinp = dout W, backward dW += dout^T x)
  * times micl's kernels (kern_matmul_forward / kern_gemm) against OpenBLAS and BLIS loaded with
- * dlopen (kernels/blas.h), at each requested thread count. Each library runs all its shapes
+ * dlopen (blas.h), at each requested thread count. Each library runs all its shapes
  * before the next one starts, so one library's idle worker threads never compete with another's.
  * Results of every library are checked against micl's before timing. Prints a table and, with
  * -o, stores it in HDF5 (one dataset per column).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "cmd_bench_gemm.h"
+#include "bench_gemm.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,7 +22,7 @@
 
 #include "../common/error.h"
 #include "../common/h5util.h"
-#include "../kernels/blas.h"
+#include "blas.h"
 #include "../kernels/kernels.h"
 #include "bench_out.h"
 #include "bench_preset.h"
@@ -67,7 +67,7 @@ typedef struct {
 } opts_t;
 
 typedef struct {
-    kern_blas_t *blas[N_LIBS]; /* [0] unused: micl */
+    blas_t *blas[N_LIBS]; /* [0] unused: micl */
     char note[N_LIBS][512];
     float *a, *w, *out, *ref, *scratch;
 } libs_t;
@@ -134,10 +134,10 @@ static void run_once(libs_t *L, int lib, const shape_t *s, float *out) {
         if (s->prod == PROD_DW) kern_gemm(N, K, M, L->a, 1, N, L->w, K, out, K, 1);
         return;
     }
-    kern_blas_t *b = L->blas[lib];
-    if (s->prod == PROD_FWD) kern_blas_linear_forward(b, out, L->a, L->w, M, K, N);
-    if (s->prod == PROD_DINP) kern_blas_linear_dinp(b, out, L->a, L->w, M, K, N);
-    if (s->prod == PROD_DW) kern_blas_linear_dw(b, out, L->a, L->w, M, K, N);
+    blas_t *b = L->blas[lib];
+    if (s->prod == PROD_FWD) blas_linear_forward(b, out, L->a, L->w, M, K, N);
+    if (s->prod == PROD_DINP) blas_linear_dinp(b, out, L->a, L->w, M, K, N);
+    if (s->prod == PROD_DW) blas_linear_dw(b, out, L->a, L->w, M, K, N);
 }
 
 static size_t out_floats(const shape_t *s) {
@@ -180,7 +180,7 @@ static double time_shape(libs_t *L, int lib, const shape_t *s, double min_s) {
 static void set_threads(libs_t *L, int lib, int threads) {
     if (lib == 0)
         omp_set_num_threads(threads);
-    else if (!kern_blas_set_threads(L->blas[lib], threads))
+    else if (!blas_set_threads(L->blas[lib], threads))
         micl_warn("bench gemm: %s has no thread-count call; it runs with its default",
                   LIB_NAMES[lib]);
 }
@@ -238,12 +238,12 @@ static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
     snprintf(L->note[0], sizeof L->note[0], "kern_matmul_forward / kern_gemm (AVX2/FMA)");
     for (int lib = 1; lib < N_LIBS; lib++) {
         L->blas[lib] =
-            kern_blas_open(LIB_NAMES[lib], o->lib_path[lib], L->note[lib], sizeof L->note[lib]);
+            blas_open(LIB_NAMES[lib], o->lib_path[lib], L->note[lib], sizeof L->note[lib]);
         if (!L->blas[lib]) {
             printf("  note: %s skipped: %s\n", LIB_NAMES[lib], L->note[lib]);
             continue;
         }
-        const char *d = kern_blas_detail(L->blas[lib]);
+        const char *d = blas_detail(L->blas[lib]);
         snprintf(L->note[lib], sizeof L->note[lib], "%s%s%s", o->lib_path[lib], *d ? ", core " : "",
                  d);
     }
@@ -271,7 +271,7 @@ static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
 
 static void libs_close(libs_t *L) {
     for (int lib = 1; lib < N_LIBS; lib++)
-        kern_blas_close(L->blas[lib]);
+        blas_close(L->blas[lib]);
     free(L->a), free(L->w), free(L->out), free(L->ref), free(L->scratch);
 }
 
@@ -426,7 +426,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     return MICL_EXIT_OK;
 }
 
-int cmd_bench_gemm(int argc, char **argv) {
+int bench_gemm_main(int argc, char **argv) {
     opts_t o;
     int rc = parse(argc, argv, &o);
     if (rc != MICL_EXIT_OK) return rc;

@@ -6,32 +6,32 @@
  * micl itself never links against one. Its thread count is set through the library's own call
  * (openblas_set_num_threads, bli_thread_set_num_threads) where it has one.
  */
-#ifndef MICL_KERN_BLAS_H
-#define MICL_KERN_BLAS_H
+#ifndef MICL_BENCH_BLAS_H
+#define MICL_BENCH_BLAS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct kern_blas kern_blas_t;
+typedef struct kern_blas blas_t;
 
 /* Opens the library at `path` (NULL and a message in err if it is absent or has no
  * cblas_sgemm). `name` labels it in reports. */
-kern_blas_t *kern_blas_open(const char *name, const char *path, char *err, size_t errlen);
-void kern_blas_close(kern_blas_t *b);
-const char *kern_blas_name(const kern_blas_t *b);
+blas_t *blas_open(const char *name, const char *path, char *err, size_t errlen);
+void blas_close(blas_t *b);
+const char *blas_name(const blas_t *b);
 /* The library's own description of the kernel it picked (OpenBLAS core name), or "". */
-const char *kern_blas_detail(const kern_blas_t *b);
+const char *blas_detail(const blas_t *b);
 /* Sets the library's thread count; 0 if the library offers no call for it. */
-int kern_blas_set_threads(kern_blas_t *b, int threads);
+int blas_set_threads(blas_t *b, int threads);
 
 /* The three products of a linear layer y = x W^T (kernels.h conventions), through the library:
  * forward out[M x N] = inp[M x K] W[N x K]^T (no bias); backward dinp[M x K] = dout[M x N] W;
  * dw[N x K] += dout^T inp. */
-void kern_blas_linear_forward(kern_blas_t *b, float *out, const float *inp, const float *w,
-                              int64_t M, int K, int N);
-void kern_blas_linear_dinp(kern_blas_t *b, float *dinp, const float *dout, const float *w,
-                           int64_t M, int K, int N);
-void kern_blas_linear_dw(kern_blas_t *b, float *dw, const float *dout, const float *inp, int64_t M,
-                         int K, int N);
+void blas_linear_forward(blas_t *b, float *out, const float *inp, const float *w, int64_t M, int K,
+                         int N);
+void blas_linear_dinp(blas_t *b, float *dinp, const float *dout, const float *w, int64_t M, int K,
+                      int N);
+void blas_linear_dw(blas_t *b, float *dw, const float *dout, const float *inp, int64_t M, int K,
+                    int N);
 
 #endif

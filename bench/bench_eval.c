@@ -1,4 +1,4 @@
-/* cmd_bench_eval.c - `micl bench eval` (see cmd_bench_eval.h and bench/README.md).
+/* bench_eval.c - `micl bench eval` (see bench_eval.h and bench/README.md).
  *
  * The workload is the evaluation's own: eval_binding_curve over nested episodes, once with
  * EVAL_SINGLE_PASS and once with EVAL_REPROMPT, on the same model, store, vocabulary and seed,
@@ -6,7 +6,7 @@
  * ranks, after a barrier); the median over the repeats is reported. Rank 0 prints and writes.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "cmd_bench_eval.h"
+#include "bench_eval.h"
 
 #include <errno.h>
 #include <omp.h>
@@ -346,7 +346,7 @@ static void workload_free(workload_t *wl) {
     store_free(&wl->store);
 }
 
-int cmd_bench_eval(int argc, char **argv, const comm_t *comm) {
+int bench_eval_main(int argc, char **argv, const comm_t *comm) {
     bench_eval_opts_t o;
     int rc = parse_opts(argc, argv, &o);
     if (rc != MICL_EXIT_OK) return rc;

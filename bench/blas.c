@@ -1,10 +1,10 @@
-/* blas.c - run-time loaded CBLAS libraries (see kernels/blas.h).
+/* blas.c - run-time loaded CBLAS libraries (see blas.h).
  *
  * Only cblas_sgemm is resolved, plus the optional thread-count and core-name calls. The CBLAS
  * enums are declared here with their standard values, so no CBLAS header is needed.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "kernels/blas.h"
+#include "blas.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -37,20 +37,20 @@ static void *sym(void *h, const char *name) {
     return dlsym(h, name);
 }
 
-kern_blas_t *kern_blas_open(const char *name, const char *path, char *err, size_t errlen) {
+blas_t *blas_open(const char *name, const char *path, char *err, size_t errlen) {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
         snprintf(err, errlen, "cannot load %s from '%s': %s", name, path, e ? e : "unknown error");
         return NULL;
     }
-    kern_blas_t *b = micl_calloc(1, sizeof *b);
+    blas_t *b = micl_calloc(1, sizeof *b);
     b->handle = h;
     b->name = micl_strdup(name);
     void *p = sym(h, "cblas_sgemm");
     if (!p) {
         snprintf(err, errlen, "'%s' (%s) has no cblas_sgemm", path, name);
-        kern_blas_close(b);
+        blas_close(b);
         return NULL;
     }
     memcpy(&b->sgemm, &p, sizeof p);
@@ -65,22 +65,22 @@ kern_blas_t *kern_blas_open(const char *name, const char *path, char *err, size_
     return b;
 }
 
-void kern_blas_close(kern_blas_t *b) {
+void blas_close(blas_t *b) {
     if (!b) return;
     if (dlclose(b->handle) != 0) micl_warn("dlclose %s: %s", b->name, dlerror());
     free(b->name);
     free(b);
 }
 
-const char *kern_blas_name(const kern_blas_t *b) {
+const char *blas_name(const blas_t *b) {
     return b->name;
 }
 
-const char *kern_blas_detail(const kern_blas_t *b) {
+const char *blas_detail(const blas_t *b) {
     return b->detail;
 }
 
-int kern_blas_set_threads(kern_blas_t *b, int threads) {
+int blas_set_threads(blas_t *b, int threads) {
     if (b->openblas_threads) {
         b->openblas_threads(threads);
         return 1;
@@ -98,17 +98,17 @@ static int to_int(int64_t v) {
     return (int)v;
 }
 
-void kern_blas_linear_forward(kern_blas_t *b, float *out, const float *inp, const float *w,
-                              int64_t M, int K, int N) {
+void blas_linear_forward(blas_t *b, float *out, const float *inp, const float *w, int64_t M, int K,
+                         int N) {
     b->sgemm(ROW_MAJOR, NO_TRANS, TRANS, to_int(M), N, K, 1.0f, inp, K, w, K, 0.0f, out, N);
 }
 
-void kern_blas_linear_dinp(kern_blas_t *b, float *dinp, const float *dout, const float *w,
-                           int64_t M, int K, int N) {
+void blas_linear_dinp(blas_t *b, float *dinp, const float *dout, const float *w, int64_t M, int K,
+                      int N) {
     b->sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, to_int(M), K, N, 1.0f, dout, N, w, K, 0.0f, dinp, K);
 }
 
-void kern_blas_linear_dw(kern_blas_t *b, float *dw, const float *dout, const float *inp, int64_t M,
-                         int K, int N) {
+void blas_linear_dw(blas_t *b, float *dw, const float *dout, const float *inp, int64_t M, int K,
+                    int N) {
     b->sgemm(ROW_MAJOR, TRANS, NO_TRANS, N, K, to_int(M), 1.0f, dout, N, inp, K, 1.0f, dw, K);
 }
