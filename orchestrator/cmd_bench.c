@@ -230,7 +230,7 @@ static void work_init(work_t *w, const preset_t *p, int n_total, const comm_t *c
     w->m = vlm_create(c, w->tokens_per_mb, w->imgs_per_mb, err, sizeof err);
     if (!w->m) micl_fatal("bench preset '%s': %s", p->name, err);
     size_t heap1 = heap_bytes(), arena = 4 * vlm_num_params(w->m) * sizeof(float);
-    w->packed_bytes = vlm_packed_floats(w->m) * sizeof(float);
+    w->packed_bytes = vlm_packed_bytes(w->m);
     /* what vlm_create allocated beyond the parameter arena and the packed weights: the
      * activation arena (plus a few small tables) */
     arena += w->packed_bytes;
@@ -341,7 +341,7 @@ static double gemm_peak_gflops(int n) {
     size_t nn = (size_t)n * (size_t)n;
     float *a = micl_alloc_aligned(nn * sizeof(float)), *b = micl_alloc_aligned(nn * sizeof(float));
     float *c = micl_alloc_aligned(nn * sizeof(float));
-    float *scratch = micl_alloc_aligned(kern_matmul_packed_floats(n, n) * sizeof(float));
+    float *scratch = micl_alloc_aligned(kern_weight_bytes(n, n));
     for (size_t i = 0; i < nn; i++) {
         a[i] = (float)(mix32((uint32_t)i) >> 8) * 0x1p-24f - 0.5f;
         b[i] = (float)(mix32((uint32_t)i + 7u) >> 8) * 0x1p-24f - 0.5f;
@@ -351,8 +351,7 @@ static double gemm_peak_gflops(int n) {
     double best = INFINITY;
     for (int r = 0; r <= BENCH_GEMM_REPS; r++) { /* the first run warms up */
         double t0 = bench_now_s();
-        kern_matmul_pack(scratch, b, n, n);
-        kern_matmul_forward(c, a, scratch, NULL, n, n, n);
+        kern_matmul_forward(c, a, kern_weight_prepare(scratch, b, n, n), NULL, n, n, n);
         double dt = bench_now_s() - t0;
         if (r > 0 && dt < best) best = dt;
     }
