@@ -15,7 +15,7 @@ void *kern_alloc(size_t bytes) {
     size_t rounded = (bytes + 63) / 64 * 64;
     if (rounded < bytes) micl_fatal("kern_alloc: %zu bytes overflow", bytes);
     void *p = aligned_alloc(64, rounded ? rounded : 64);
-    if (!p) micl_fatal("out of memory allocating a buffer of %zu bytes", bytes);
+    if (!p) micl_fatal("out of memory allocating %zu aligned bytes", bytes);
     return p;
 }
 
