@@ -127,8 +127,8 @@ static void run_once(libs_t *L, int lib, const shape_t *s, float *out) {
     int K = s->K, N = s->N;
     if (lib == 0) {
         if (s->prod == PROD_FWD) { /* W^T packed on every call, as the passes did before */
-            kern_matmul_pack(L->scratch, L->w, K, N);
-            kern_matmul_forward(out, L->a, L->scratch, NULL, M, K, N);
+            kern_matmul_forward(out, L->a, kern_weight_prepare(L->scratch, L->w, K, N), NULL, M, K,
+                                N);
         }
         if (s->prod == PROD_DINP) kern_gemm(M, K, N, L->a, N, 1, L->w, K, out, K, 0);
         if (s->prod == PROD_DW) kern_gemm(N, K, M, L->a, 1, N, L->w, K, out, K, 1);
@@ -254,7 +254,7 @@ static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
         na = a > na ? a : na;
         nw = w > nw ? w : nw;
         nout = out_floats(&s[i]) > nout ? out_floats(&s[i]) : nout;
-        size_t sc = kern_matmul_packed_floats(s[i].K, s[i].N);
+        size_t sc = kern_weight_bytes(s[i].K, s[i].N) / sizeof(float);
         nscr = sc > nscr ? sc : nscr;
     }
     L->a = micl_alloc_aligned(na * sizeof(float));

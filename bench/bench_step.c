@@ -138,7 +138,7 @@ static double gemm_peak_gflops(int n) {
     size_t nn = (size_t)n * (size_t)n;
     float *a = micl_alloc_aligned(nn * sizeof(float)), *b = micl_alloc_aligned(nn * sizeof(float));
     float *c = micl_alloc_aligned(nn * sizeof(float));
-    float *scratch = micl_alloc_aligned(kern_matmul_packed_floats(n, n) * sizeof(float));
+    float *scratch = micl_alloc_aligned(kern_weight_bytes(n, n));
     for (size_t i = 0; i < nn; i++) {
         a[i] = (float)(bench_mix32((uint32_t)i) >> 8) * 0x1p-24f - 0.5f;
         b[i] = (float)(bench_mix32((uint32_t)i + 7u) >> 8) * 0x1p-24f - 0.5f;
@@ -148,8 +148,7 @@ static double gemm_peak_gflops(int n) {
     double best = INFINITY;
     for (int r = 0; r <= BENCH_GEMM_REPS; r++) { /* the first run warms up */
         double t0 = bench_now_s();
-        kern_matmul_pack(scratch, b, n, n);
-        kern_matmul_forward(c, a, scratch, NULL, n, n, n);
+        kern_matmul_forward(c, a, kern_weight_prepare(scratch, b, n, n), NULL, n, n, n);
         double dt = bench_now_s() - t0;
         if (r > 0 && dt < best) best = dt;
     }

@@ -72,7 +72,7 @@ void bench_workload_init(bench_workload_t *w, const bench_preset_t *p, int n_tot
     w->m = vlm_create(c, w->tokens_per_mb, w->imgs_per_mb, err, sizeof err);
     if (!w->m) micl_fatal("bench preset '%s': %s", p->name, err);
     size_t heap1 = heap_bytes(), arena = 4 * vlm_num_params(w->m) * sizeof(float);
-    w->packed_bytes = vlm_packed_floats(w->m) * sizeof(float);
+    w->packed_bytes = vlm_packed_bytes(w->m);
     /* what vlm_create allocated beyond the parameter arena and the packed weights: the
      * activation arena (plus a few small tables) */
     arena += w->packed_bytes;

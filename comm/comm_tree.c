@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "../kernels/buffer.h"
 #include "../kernels/kernels.h"
 #include "comm_internal.h"
 
@@ -84,7 +85,7 @@ static float *take(comm_tree_t *t) {
     if (t->n_free > 0) return t->free_bufs[--t->n_free];
     int cap = 3 * t->depth + 4;
     if (t->n_pool >= cap) micl_fatal("tree reduction: more vectors in flight than its plan allows");
-    float *b = micl_alloc_aligned((t->n > 0 ? t->n : 1) * sizeof(float));
+    float *b = kern_alloc(t->n * sizeof(float));
     t->pool[t->n_pool++] = b;
     return b;
 }
@@ -112,7 +113,7 @@ void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
 
 void comm_tree_free(comm_tree_t *t) {
     for (int i = 0; i < t->n_pool; i++)
-        free(t->pool[i]);
+        kern_free(t->pool[i]);
     free(t->pool);
     free(t->free_bufs);
     free(t->stack);
@@ -250,7 +251,7 @@ static float *root_sum(comm_tree_t *t, int lo, int hi, MPI_Request *bcast) {
     float *l = root_sum(t, lo, mid, NULL);
     float *r = right ? right->buf : root_sum(t, mid, hi, NULL);
     if (bcast && l != t->result) { /* rank 0 has no leaf: the left sum was received */
-        memcpy(t->result, l, t->n * sizeof(float));
+        kern_copy(t->result, l, t->n * sizeof(float));
         give_back(t, l);
         l = t->result;
     }
@@ -284,7 +285,7 @@ void comm_tree_finish(comm_tree_t *t) {
     MPI_Request bcast[COMM_TREE_PIECES];
     if (c->rank == 0) {
         float *top = root_sum(t, 0, t->m, split ? bcast : NULL);
-        if (top != t->result) memcpy(t->result, top, t->n * sizeof(float));
+        if (top != t->result) kern_copy(t->result, top, t->n * sizeof(float));
     } else if (split) {
         for (int i = 0; i < COMM_TREE_PIECES; i++)
             post_bcast(t, i, &bcast[i]);

@@ -1,7 +1,8 @@
-/* kernels.h - the CPU math of micl on plain float buffers.
+/* kernels.h - the math of micl on buffers: the compute side of the backend seam.
  *
- * Every function works on caller-owned row-major buffers and knows nothing about models, data
- * or MPI. Conventions:
+ * Every function works on caller-owned row-major buffers (kernels/buffer.h: host memory on the
+ * CPU backend, device memory on a GPU backend) and knows nothing about models, data or MPI;
+ * shapes, scalars and arguments marked "host" are host values. Conventions:
  *   - a linear layer is y = x W^T + b with W stored [out x in] row-major (torch.nn.Linear);
  *   - "backward" functions ADD into parameter gradients (dW, db, dgamma, ...); what they do to
  *     activation gradients is stated per function;
@@ -23,17 +24,20 @@
 
 /* ---- matrix multiplication ---- */
 
-/* The products reduce in blocks of KERN_GEMM_KC steps: each block's terms are summed from zero
- * in order, then added to the running result. */
-#define KERN_GEMM_KC 256
+/* Each product reduces in one order fixed by its shape alone (how, the backend's own affair),
+ * so the same product gives the same bits wherever and however often it runs. */
 
-/* The forward products read a weight W [N x K] packed once by kern_matmul_pack into wt:
- * W^T in zero-padded panels of 16 columns, kern_matmul_packed_floats(K, N) floats (a pure copy,
- * so packing once per parameter update and per product give the same bits). */
-size_t kern_matmul_packed_floats(int K, int N);
-void kern_matmul_pack(float *wt, const float *w, int K, int N);
-/* out[M x N] = inp[M x K] W[N x K]^T + bias (bias may be NULL); wt: W packed. */
-void kern_matmul_forward(float *out, const float *inp, const float *wt, const float *bias,
+/* A linear layer's weight W [N x K] prepared for the forward products: its size and layout are
+ * the backend's (on the CPU, W^T in zero-padded column panels). A pure copy of W's floats, so
+ * preparing once per parameter update and once per product give the same bits. */
+typedef struct kern_weight kern_weight_t;
+/* Bytes a prepared [N x K] weight occupies (a multiple of 64). */
+size_t kern_weight_bytes(int K, int N);
+/* Prepares w [N x K] into buf (a buffer of kern_weight_bytes(K, N) bytes, 64-byte aligned) and
+ * returns buf as the prepared weight, valid while buf and w's values are. */
+kern_weight_t *kern_weight_prepare(void *buf, const float *w, int K, int N);
+/* out[M x N] = inp[M x K] W[N x K]^T + bias (bias may be NULL); wt: W prepared. */
+void kern_matmul_forward(float *out, const float *inp, const kern_weight_t *wt, const float *bias,
                          int64_t M, int K, int N);
 /* dinp[M x K] = dout W (overwritten; skipped if dinp is NULL); dw += dout^T inp, or
  * dw = dout^T inp without accumulate (the same bits as adding into zeros; skipped if dw is
@@ -42,12 +46,12 @@ void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dou
                           const float *w, int64_t M, int K, int N, int accumulate);
 /* A layer feeding the residual stream: out = inp W^T + bias + res, the same bits as
  * kern_matmul_forward then kern_add_inplace(out, res). res must not alias out. */
-void kern_matmul_residual_forward(float *out, const float *inp, const float *wt, const float *bias,
-                                  const float *res, int64_t M, int K, int N);
+void kern_matmul_residual_forward(float *out, const float *inp, const kern_weight_t *wt,
+                                  const float *bias, const float *res, int64_t M, int K, int N);
 /* The MLP's first layer with its GELU fused: with pre = inp W^T + bias, act = gelu(pre) and,
  * unless dgelu is NULL, dgelu = gelu'(pre), kept for the backward (pre itself is never stored);
  * the same bits as kern_matmul_forward then kern_gelu_forward (and kern_gelu_backward of ones). */
-void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *wt,
+void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const kern_weight_t *wt,
                               const float *bias, int64_t M, int K, int N);
 /* kern_matmul_backward of a layer whose input was gelu(pre), with the GELU backward fused:
  * dinp = (dout W) * dgelu, dgelu = gelu'(pre) as kern_matmul_gelu_forward kept it; the same bits
@@ -55,6 +59,14 @@ void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const 
 void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
                                const float *inp, const float *w, const float *dgelu, int64_t M,
                                int K, int N, int accumulate);
+/* kern_matmul_gelu_backward (dgelu may be NULL) of nt compact rows that stand for the rows
+ * rows[0] < rows[1] < ... of a longer product whose other rows of dout are zero: dinp [nt x K]
+ * as there, and dw (=, or += if accumulate) and dbias (+=) with the bits kern_matmul_backward
+ * gives them over that longer product. rows: host memory (the backend plans its products
+ * from it). */
+void kern_matmul_backward_rows(float *dinp, float *dw, float *dbias, const float *dout,
+                               const float *inp, const float *w, const float *dgelu,
+                               const int32_t *rows, int64_t nt, int K, int N, int accumulate);
 /* General product C[M x N] (=, or += if accumulate) A B, with A read as a[i*rsa + k*csa]
  * (rsa == 1 or csa == 1) and B row-major [K x N] with row stride ldb. */
 void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
@@ -83,8 +95,29 @@ void kern_add_inplace(float *y, const float *x, int64_t n);
 void kern_add_rows(float *y, const float *v, int64_t M, int C);
 /* dv[C] += column sums of dy[M x C]. */
 void kern_sum_rows(float *dv, const float *dy, int64_t M, int C);
+/* dv[C] += each row of dy[M x C] in turn, straight into dv in row order (kern_sum_rows sums
+ * the rows from zero first): the backward of kern_add_rows. */
+void kern_accumulate_rows(float *dv, const float *dy, int64_t M, int C);
+/* x[i] = 0.0f + x[i]: the value x takes when added into zeros (-0 becomes +0, nothing else
+ * changes). */
+void kern_plus_zero(float *x, int64_t n);
 /* In-place exp of n floats (vectorised, about 1 ulp). */
 void kern_exp_inplace(float *x, int64_t n);
+
+/* ---- model inputs: image patches and token embeddings ---- */
+
+/* n images [S x S x C] of bytes (channels interleaved) into patches [n * (S/P)^2 x P*P*C]:
+ * patches[img * (S/P)^2 + p][(py * P + px) * C + ch] = pixel / 255, patches row-major over the
+ * grid. */
+void kern_patchify(float *patches, const uint8_t *pixels, int64_t n, int S, int P, int C);
+/* x[N x D]: row r is row tokens[r] of wte, or, where tokens[r] == image_token, the next row of
+ * img (image rows in order). */
+void kern_embed_forward(float *x, const float *wte, const float *img, const int32_t *tokens,
+                        int64_t N, int D, int32_t image_token);
+/* The backward: dx's token rows add into their rows of dwte in row order; image rows are
+ * copied, in order, into the rows of dimg. */
+void kern_embed_backward(float *dwte, float *dimg, const float *dx, const int32_t *tokens,
+                         int64_t N, int D, int32_t image_token);
 
 /* ---- multi-head attention ---- */
 

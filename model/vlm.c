@@ -9,6 +9,10 @@
  * proj.fc2.w [D x D], proj.fc2.b, dec.tok [vocab x D], dec.<i>.{same block names, width D},
  * dec.ln.w, dec.ln.b, dec.head.w [vocab x D], dec.head.b [vocab]. Every matrix is [out x in] (y = x
  * W^T + b). The qkv output is q | k | v, each split into heads of width/heads consecutive columns.
+ *
+ * The arenas and the packed weights are kernel buffers (kernels/buffer.h): allocated, zeroed,
+ * filled and freed through the kernel API; what the model computes on the host (initial
+ * parameters, RoPE tables) is staged in host memory and copied in.
  */
 #include "model/vlm_internal.h"
 
@@ -19,6 +23,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "kernels/buffer.h"
 #include "kernels/kernels.h"
 
 #define NAME_LEN 48
@@ -175,12 +180,11 @@ static void layout_activations(vlm_t *m, carver_t *cv) {
     int hd = c->dim / c->heads;
     m->rope_cos = carve(cv, (size_t)c->max_seq * (hd / 2));
     m->rope_sin = carve(cv, (size_t)c->max_seq * (hd / 2));
-    size_t mm = 0;
+    size_t wt = 0; /* bytes of the largest prepared weight */
     for (int t = 0; t < m->n_tensors; t++)
         if (m->tensors[t].ndim == 2)
-            mm = max_sz(mm,
-                        kern_matmul_packed_floats(m->tensors[t].shape[1], m->tensors[t].shape[0]));
-    m->mm_scratch = carve(cv, mm);
+            wt = max_sz(wt, kern_weight_bytes(m->tensors[t].shape[1], m->tensors[t].shape[0]));
+    m->wt_scratch = carve(cv, (wt + sizeof(float) - 1) / sizeof(float));
     size_t rw = max_sz(NP * E, N * D);
     m->d_res = carve(cv, rw);
     m->d_ln = carve(cv, rw);
@@ -191,20 +195,29 @@ static void layout_activations(vlm_t *m, carver_t *cv) {
     m->d_img = carve(cv, I * D);
     m->d_proj_g = carve(cv, I * D);
     m->d_pooled = carve(cv, I * E);
+    size_t px = I * (size_t)c->image_size * (size_t)c->image_size * (size_t)m->cfg.channels;
+    m->pixels = (uint8_t *)carve(cv, (px + sizeof(float) - 1) / sizeof(float));
     m->tokens = (int32_t *)carve(cv, N);
     m->tgt_rows = (int32_t *)carve(cv, N);
     m->tgt_ids = (int32_t *)carve(cv, N);
 }
 
-/* theta_i = 10000^(-2i/hd); angle at position t = t * theta_i. */
+/* theta_i = 10000^(-2i/hd); angle at position t = t * theta_i. Computed on the host. */
 static void fill_rope_tables(vlm_t *m) {
     int hd = m->cfg.dim / m->cfg.heads, half = hd / 2;
+    size_t n = (size_t)m->cfg.max_seq * (size_t)half;
+    float *cs = micl_malloc((n > 0 ? n : 1) * sizeof(float));
+    float *sn = micl_malloc((n > 0 ? n : 1) * sizeof(float));
     for (int t = 0; t < m->cfg.max_seq; t++)
         for (int i = 0; i < half; i++) {
             double ang = (double)t * pow(10000.0, -2.0 * i / (double)hd);
-            m->rope_cos[t * half + i] = (float)cos(ang);
-            m->rope_sin[t * half + i] = (float)sin(ang);
+            cs[t * half + i] = (float)cos(ang);
+            sn[t * half + i] = (float)sin(ang);
         }
+    kern_copy_from_host(m->rope_cos, cs, n * sizeof(float));
+    kern_copy_from_host(m->rope_sin, sn, n * sizeof(float));
+    free(cs);
+    free(sn);
 }
 
 /* ---- creation ---- */
@@ -248,35 +261,38 @@ static int is_linear_weight(const vlm_tensor_t *t) {
 static vlm_packed_t *packed_create(const vlm_t *m) {
     vlm_packed_t *pk = micl_calloc(1, sizeof(vlm_packed_t));
     pk->offset = micl_calloc((size_t)m->n_tensors, sizeof(size_t));
+    pk->w = micl_calloc((size_t)m->n_tensors, sizeof(kern_weight_t *));
     size_t total = 0;
     for (int t = 0; t < m->n_tensors; t++) {
         const vlm_tensor_t *tt = &m->tensors[t];
         pk->offset[t] = SIZE_MAX;
         if (!is_linear_weight(tt)) continue;
         pk->offset[t] = total;
-        total += kern_matmul_packed_floats(tt->shape[1], tt->shape[0]);
+        total += kern_weight_bytes(tt->shape[1], tt->shape[0]); /* multiples of 64 bytes */
     }
-    pk->panels = micl_alloc_aligned((total > 0 ? total : 1) * sizeof(float));
-    pk->total = total;
+    pk->buf = kern_alloc(total);
+    pk->bytes = total;
     return pk;
 }
 
-size_t vlm_packed_floats(const vlm_t *m) {
-    return m->packed->total;
+size_t vlm_packed_bytes(const vlm_t *m) {
+    return m->packed->bytes;
 }
 
 static void packed_free(vlm_packed_t *pk) {
-    free(pk->panels);
+    kern_free(pk->buf);
     free(pk->offset);
+    free(pk->w);
     free(pk);
 }
 
 void vlm_pack_weights(vlm_t *m) {
+    vlm_packed_t *pk = m->packed;
     for (int t = 0; t < m->n_tensors; t++)
-        if (m->packed->offset[t] != SIZE_MAX)
-            kern_matmul_pack(m->packed->panels + m->packed->offset[t], vlm_p(m, t),
-                             m->tensors[t].shape[1], m->tensors[t].shape[0]);
-    m->packed->valid = 1;
+        if (pk->offset[t] != SIZE_MAX)
+            pk->w[t] = kern_weight_prepare((char *)pk->buf + pk->offset[t], vlm_p(m, t),
+                                           m->tensors[t].shape[1], m->tensors[t].shape[0]);
+    pk->valid = 1;
 }
 
 /* A model with its own activations; its parameter arena is `shared`'s when given (a sibling),
@@ -313,17 +329,19 @@ static vlm_t *create(const vlm_config_t *cfg, int max_tokens, int max_images, vl
         m->arena = shared->arena;
         m->arena_shared = 1;
     } else {
-        m->arena = micl_alloc_aligned(4 * m->n_params * sizeof(float));
-        memset(m->arena, 0, 4 * m->n_params * sizeof(float));
+        m->arena = kern_alloc(4 * m->n_params * sizeof(float));
+        kern_zero(m->arena, 4 * m->n_params * sizeof(float));
     }
     m->grads = m->arena + m->n_params;
     m->packed = shared ? shared->packed : packed_create(m);
     m->dw_written = micl_calloc((size_t)m->n_tensors + 1, 1);
     m->last_at_targets = 1;
+    m->host_rows = micl_malloc((size_t)max_tokens * sizeof(int32_t));
+    m->host_ids = micl_malloc((size_t)max_tokens * sizeof(int32_t));
     carver_t cv = {NULL, 0};
     layout_activations(m, &cv);
-    cv.base = micl_alloc_aligned(cv.used * sizeof(float));
-    memset(cv.base, 0, cv.used * sizeof(float));
+    cv.base = kern_alloc(cv.used * sizeof(float));
+    kern_zero(cv.base, cv.used * sizeof(float));
     m->act_arena = cv.base;
     cv.used = 0;
     layout_activations(m, &cv);
@@ -347,8 +365,10 @@ void vlm_free(vlm_t *m) {
     free(m->tensors);
     free(m->init_kind);
     free(m->dw_written);
-    if (!m->arena_shared) free(m->arena), packed_free(m->packed);
-    free(m->act_arena);
+    free(m->host_rows);
+    free(m->host_ids);
+    if (!m->arena_shared) kern_free(m->arena), packed_free(m->packed);
+    kern_free(m->act_arena);
     vlm_tower_t *towers[2] = {&m->enc, &m->dec};
     for (int i = 0; i < 2; i++) {
         free(towers[i]->blocks);
@@ -396,10 +416,10 @@ void vlm_zero_grads(vlm_t *m) {
     for (int t = 0; t < m->n_tensors; t++) {
         const vlm_tensor_t *tt = &m->tensors[t];
         if (!is_linear_weight(tt)) continue;
-        memset(m->grads + at, 0, (tt->offset - at) * sizeof(float));
+        kern_zero(m->grads + at, (tt->offset - at) * sizeof(float));
         at = tt->offset + tt->size;
     }
-    memset(m->grads + at, 0, (m->n_params - at) * sizeof(float));
+    kern_zero(m->grads + at, (m->n_params - at) * sizeof(float));
     memset(m->dw_written, 0, (size_t)m->n_tensors);
     m->grads_pending = 1;
 }
@@ -408,7 +428,7 @@ void vlm_grads_settle(vlm_t *m) {
     if (!m->grads_pending) return;
     for (int t = 0; t < m->n_tensors; t++)
         if (is_linear_weight(&m->tensors[t]) && !m->dw_written[t])
-            memset(vlm_g(m, t), 0, m->tensors[t].size * sizeof(float));
+            kern_zero(vlm_g(m, t), m->tensors[t].size * sizeof(float));
     m->grads_pending = 0;
 }
 
@@ -416,13 +436,17 @@ const float *vlm_logits(const vlm_t *m) {
     return m->logits;
 }
 
+/* Each tensor is drawn on the host and copied into the arena. */
 void vlm_init_params(vlm_t *m, uint64_t seed) {
     m->packed->valid = 0;
     float resid = 1.0f / sqrtf(2.0f * (float)(m->cfg.layers > 0 ? m->cfg.layers : 1));
     float resid_enc = 1.0f / sqrtf(2.0f * (float)(m->cfg.enc_layers > 0 ? m->cfg.enc_layers : 1));
+    size_t largest = 1;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].size > largest) largest = m->tensors[i].size;
+    float *p = micl_malloc(largest * sizeof(float));
     for (int i = 0; i < m->n_tensors; i++) {
         const vlm_tensor_t *t = &m->tensors[i];
-        float *p = vlm_p(m, i);
         rng_t r = rng_make(seed, RNG_STREAM_INIT, (uint64_t)i);
         float std = m->cfg.init_std;
         if (m->init_kind[i] == VLM_INIT_NORMAL_RESID)
@@ -440,7 +464,9 @@ void vlm_init_params(vlm_t *m, uint64_t seed) {
                 break;
             }
         }
+        kern_copy_from_host(vlm_p(m, i), p, t->size * sizeof(float));
     }
+    free(p);
 }
 
 /* ---- FLOPs ---- */

@@ -17,7 +17,11 @@
  *
  * Memory: parameters, gradients and AdamW moments live in one 64-byte-aligned arena of
  * 4 * n_params floats carved into named tensors; activations in a second arena sized at
- * creation for (max_tokens, max_images). No allocation happens in forward/backward.
+ * creation for (max_tokens, max_images). No allocation happens in forward/backward. Both
+ * arenas are kernel buffers (kernels/buffer.h: host memory on the CPU backend): the pointers
+ * this API returns into them (vlm_params, vlm_grads, vlm_adam_m, vlm_adam_v, vlm_logits) and the
+ * buffer vlm_bind_grads takes are buffers of the kernel backend; the batch, pixels and every
+ * other array passed in or filled (vlm_encode_images, vlm_cache_score) are host memory.
  *
  * Determinism: every kernel gives bit-identical results for any OpenMP thread count (work is
  * split over output elements only; no reduction is split across threads).
@@ -103,8 +107,8 @@ void vlm_init_params(vlm_t *m, uint64_t seed);
  * only through a pointer taken from vlm_params after the last vlm_pack_weights. The packed
  * copy holds the same floats: results do not depend on it. */
 void vlm_pack_weights(vlm_t *m);
-/* Floats of that packed copy (allocated by vlm_create; shared by siblings). */
-size_t vlm_packed_floats(const vlm_t *m);
+/* Bytes of that packed copy (allocated by vlm_create; shared by siblings). */
+size_t vlm_packed_bytes(const vlm_t *m);
 
 /* Forward pass. Returns the SUM of cross-entropy over positions with target >= 0 and writes
  * their number to *n_targets. The LM head runs ONLY at those target positions (answers are a

@@ -7,13 +7,17 @@
  * plain vlm_forward (no targets) followed by a copy of the k and v parts; the continuations run
  * each decoder block as vlm_forward does, except that RoPE starts at the continuation's
  * position and attention reads the earlier positions from the cache.
+ *
+ * k, v and kraw are kernel buffers (kernels/buffer.h), filled and read by kernel calls only; the
+ * continuations' tokens and image embeddings, host memory, are copied into the model's
+ * buffers.
  */
 #include "model/vlm_cache.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/error.h"
+#include "kernels/buffer.h"
 #include "kernels/kernels.h"
 #include "model/vlm_internal.h"
 
@@ -38,9 +42,9 @@ vlm_cache_t *vlm_cache_create(const vlm_t *m, int slots) {
     c->max_seq = m->cfg.max_seq;
     c->dim = m->cfg.dim;
     size_t n = kv_offset(c, c->layers, 0, 0);
-    c->k = micl_alloc_aligned((n ? n : 1) * sizeof(float));
-    c->v = micl_alloc_aligned((n ? n : 1) * sizeof(float));
-    if (m->dec.smear) c->kraw = micl_alloc_aligned((n ? n : 1) * sizeof(float));
+    c->k = kern_alloc(n * sizeof(float));
+    c->v = kern_alloc(n * sizeof(float));
+    if (m->dec.smear) c->kraw = kern_alloc(n * sizeof(float));
     c->len = micl_calloc((size_t)slots, sizeof(int));
     c->no_target = micl_malloc((size_t)m->max_tokens * sizeof(int32_t));
     for (int i = 0; i < m->max_tokens; i++)
@@ -50,9 +54,9 @@ vlm_cache_t *vlm_cache_create(const vlm_t *m, int slots) {
 
 void vlm_cache_free(vlm_cache_t *c) {
     if (!c) return;
-    free(c->k);
-    free(c->v);
-    free(c->kraw);
+    kern_free(c->k);
+    kern_free(c->v);
+    kern_free(c->kraw);
     free(c->len);
     free(c->no_target);
     free(c);
@@ -67,16 +71,15 @@ void vlm_cache_prefill(vlm_t *m, vlm_cache_t *c, int B, int T, const int32_t *to
     int D = c->dim;
     for (int l = 0; l < c->layers; l++) {
         const float *qkv = m->dec.act[l].qkv;
-        for (int s = 0; s < B; s++)
-            for (int t = 0; t < T; t++) {
-                const float *row = qkv + ((size_t)s * T + t) * 3 * (size_t)D;
-                memcpy(c->k + kv_offset(c, l, s, t), row + D, sizeof(float) * (size_t)D);
-                memcpy(c->v + kv_offset(c, l, s, t), row + 2 * D, sizeof(float) * (size_t)D);
-                if (c->kraw)
-                    memcpy(c->kraw + kv_offset(c, l, s, t),
-                           m->dec.act[l].kraw + ((size_t)s * T + t) * (size_t)D,
-                           sizeof(float) * (size_t)D);
-            }
+        for (int s = 0; s < B; s++) {
+            const float *rows = qkv + (size_t)s * T * 3 * (size_t)D; /* prefix s: T rows of 3D */
+            kern_copy_strided(c->k + kv_offset(c, l, s, 0), D, rows + D, 3 * D, T, D);
+            kern_copy_strided(c->v + kv_offset(c, l, s, 0), D, rows + 2 * D, 3 * D, T, D);
+            if (c->kraw)
+                kern_copy(c->kraw + kv_offset(c, l, s, 0),
+                          m->dec.act[l].kraw + (size_t)s * T * (size_t)D,
+                          sizeof(float) * (size_t)T * (size_t)D);
+        }
     }
     for (int s = 0; s < c->slots; s++)
         c->len[s] = s < B ? T : 0;
@@ -84,13 +87,15 @@ void vlm_cache_prefill(vlm_t *m, vlm_cache_t *c, int B, int T, const int32_t *to
 }
 
 /* Checks the continuations and writes their input rows (token or image embeddings) to the
- * decoder's residual stream; sets the head's rows to each continuation's last token. */
+ * decoder's residual stream; sets the head's rows to each continuation's last token. Their
+ * tokens go to m->tokens, their image embeddings, in order, to m->d_gath (a gradient buffer
+ * [max_tokens x dim] that a forward-only pass leaves free), and one kern_embed_forward reads
+ * both. */
 static int64_t embed_continuations(vlm_t *m, const vlm_cache_t *c, const vlm_continuation_t *conts,
                                    int n, int image_token) {
     int D = m->cfg.dim, V = m->cfg.vocab;
-    const float *wte = vlm_p(m, m->dec_tok);
-    float *x = m->dec.res[0];
-    int64_t rows = 0;
+    float *img = m->d_gath;
+    int64_t rows = 0, n_img = 0;
     for (int i = 0; i < n; i++) {
         const vlm_continuation_t *q = &conts[i];
         if (q->slot < 0 || q->slot >= c->slots || q->prefix_len < 1 ||
@@ -101,17 +106,23 @@ static int64_t embed_continuations(vlm_t *m, const vlm_cache_t *c, const vlm_con
                        i, q->slot, q->prefix_len, q->n_tokens, c->slots, c->max_seq);
         if (rows + q->n_tokens > m->max_tokens)
             micl_fatal("vlm_cache_score: continuations exceed max_tokens %d", m->max_tokens);
-        int img = 0;
-        for (int t = 0; t < q->n_tokens; t++, rows++) {
+        int q_img = 0;
+        for (int t = 0; t < q->n_tokens; t++) {
             int32_t tok = q->tokens[t];
             if (tok < 0 || tok >= V)
                 micl_fatal("vlm_cache_score: token %d outside [0, %d)", (int)tok, V);
-            const float *src =
-                tok == image_token ? q->image_emb + (size_t)(img++) * D : wte + (size_t)tok * D;
-            memcpy(x + rows * D, src, sizeof(float) * (size_t)D);
+            q_img += tok == image_token;
         }
-        m->tgt_rows[i] = (int32_t)(rows - 1);
+        kern_copy_from_host(m->tokens + rows, q->tokens, sizeof(int32_t) * (size_t)q->n_tokens);
+        if (q_img > 0)
+            kern_copy_from_host(img + n_img * D, q->image_emb,
+                                sizeof(float) * (size_t)q_img * (size_t)D);
+        n_img += q_img;
+        rows += q->n_tokens;
+        m->host_rows[i] = (int32_t)(rows - 1);
     }
+    kern_embed_forward(m->dec.res[0], vlm_p(m, m->dec_tok), img, m->tokens, rows, D, image_token);
+    kern_copy_from_host(m->tgt_rows, m->host_rows, sizeof(int32_t) * (size_t)n);
     m->n_targets = n;
     return rows;
 }
@@ -151,5 +162,5 @@ void vlm_cache_score(vlm_t *m, const vlm_cache_t *c, const vlm_continuation_t *c
         vlm_block_out_forward(m, &m->dec, l, rows);
     }
     vlm_head_logits(m);
-    memcpy(logits, m->logits, sizeof(float) * (size_t)n * (size_t)m->cfg.vocab);
+    kern_copy_to_host(logits, m->logits, sizeof(float) * (size_t)n * (size_t)m->cfg.vocab);
 }

@@ -1,11 +1,17 @@
 /* vlm_internal.h - the vlm_t struct shared by vlm.c (parameters, arenas, init) and
  * vlm_pass.c (forward and backward). Not part of the public API.
+ *
+ * Memory: every float and index table the kernels read is a kernel buffer (kernels/buffer.h),
+ * carved from the parameter arena, the activation arena or the packed weights, and the model
+ * never reads or writes one itself; the few tables the model reads on the host (the target
+ * rows, to plan the last block) are plain host memory, marked "host" below.
  */
 #ifndef MICL_VLM_INTERNAL_H
 #define MICL_VLM_INTERNAL_H
 
 #include <stdint.h>
 
+#include "kernels/buffer.h"
 #include "kernels/kernels.h"
 #include "model/vlm.h"
 
@@ -39,13 +45,15 @@ typedef struct {
 
 enum { VLM_INIT_NORMAL, VLM_INIT_NORMAL_RESID, VLM_INIT_ZERO, VLM_INIT_ONE };
 
-/* The linear layers' weights packed for the forward products (kern_matmul_pack), one copy
+/* The linear layers' weights prepared for the forward products (kern_weight_prepare), one copy
  * shared by a model and its siblings: valid from vlm_pack_weights until the parameters may
- * change (vlm_params, vlm_init_params); while it is not, each product packs its weight itself. */
+ * change (vlm_params, vlm_init_params); while it is not, each product prepares its weight
+ * itself. */
 typedef struct {
-    float *panels;
-    size_t *offset; /* per tensor, into panels; SIZE_MAX where the tensor is not a linear weight */
-    size_t total;   /* floats of panels */
+    void *buf;         /* a buffer of `bytes` bytes */
+    size_t *offset;    /* host, per tensor: bytes into buf; SIZE_MAX where not a linear weight */
+    kern_weight_t **w; /* host, per tensor: the prepared weight at buf + offset, or NULL */
+    size_t bytes;
     int valid;
 } vlm_packed_t;
 
@@ -85,10 +93,12 @@ struct vlm {
     float *gath, *dec_lnf, *dec_lnf_mean, *dec_lnf_rstd; /* target rows only */
     float *logits, *lse, *dlogits;
     float *rope_cos, *rope_sin; /* [max_seq x head_dim / 2] */
-    float *mm_scratch;          /* one weight packed per product, when packed is not valid */
+    void *wt_scratch;           /* one weight prepared per product, when packed is not valid */
     float *d_res, *d_ln, *d_qkv, *d_att, *d_hid, *d_gath;
     float *d_img, *d_proj_g, *d_pooled;
+    uint8_t *pixels; /* [max_images x S x S x C] the images of the pass */
     int32_t *tokens, *tgt_rows, *tgt_ids;
+    int32_t *host_rows, *host_ids; /* host: the target rows and ids, uploaded to the two above */
 
     /* the last forward */
     int have_forward, B, T, n_images, image_token;
@@ -102,27 +112,27 @@ static inline float *vlm_p(vlm_t *m, int t) {
 static inline float *vlm_g(vlm_t *m, int t) {
     return m->grads + m->tensors[t].offset;
 }
-/* Linear weight t [N x K] packed for the forward products: the shared copy when valid, else
- * packed now into the model's scratch (valid until the next call). */
-static inline const float *vlm_wt(vlm_t *m, int t) {
-    if (m->packed->valid) return m->packed->panels + m->packed->offset[t];
-    kern_matmul_pack(m->mm_scratch, vlm_p(m, t), m->tensors[t].shape[1], m->tensors[t].shape[0]);
-    return m->mm_scratch;
+/* Linear weight t [N x K] prepared for the forward products: the shared copy when valid, else
+ * prepared now into the model's scratch (valid until the next call). */
+static inline const kern_weight_t *vlm_wt(vlm_t *m, int t) {
+    if (m->packed->valid) return m->packed->w[t];
+    return kern_weight_prepare(m->wt_scratch, vlm_p(m, t), m->tensors[t].shape[1],
+                               m->tensors[t].shape[0]);
 }
 
 /* vlm.c: zeroes the linear weights' gradients that no dW product wrote since vlm_zero_grads
  * (the encoder's, in a pass without images); no-op unless grads_pending. */
 void vlm_grads_settle(vlm_t *m);
 
-/* vlm_pass.c: runs the image tower on n <= max_images images into m->img_emb. */
+/* vlm_pass.c: runs the image tower on n <= max_images images (host memory) into m->img_emb. */
 void vlm_encoder_forward(vlm_t *m, const uint8_t *pixels, int n);
 /* vlm_pass.c, the two halves of a block's forward around its attention, over `rows` rows:
  * LN1 and the qkv projection of res[l] into act[l].qkv (before RoPE); then the output
  * projection of act[l].att, the residual, LN2 and the MLP into res[l + 1]. */
 void vlm_block_qkv_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows);
 void vlm_block_out_forward(vlm_t *m, vlm_tower_t *tw, int l, int64_t rows);
-/* vlm_pass.c: final LN and LM head at the n_targets rows tgt_rows of the decoder output, into
- * m->logits. */
+/* vlm_pass.c: final LN and LM head at the n_targets rows tgt_rows (uploaded) of the decoder
+ * output, into m->logits. */
 void vlm_head_logits(vlm_t *m);
 
 #endif

@@ -7,13 +7,15 @@
  *   order) -> decoder blocks (RoPE, causal) -> gather target rows -> LN -> LM head -> CE.
  * Backward walks the same path in reverse, adding into the bound gradient block (vlm_bind_grads;
  * the arena's by default) and reusing the shared activation-gradient buffers (d_res, d_ln, d_qkv,
- * d_att, d_hid) for the decoder first and then the encoder. Nothing here allocates.
+ * d_att, d_hid) for the decoder first and then the encoder. Nothing here allocates, and nothing
+ * here touches a buffer's contents: every step, copies and gathers included, is a kernel call
+ * (kernels.h, buffer.h). The host reads only the batch it is given and the target rows it
+ * derives from it.
  */
 #include "model/vlm_internal.h"
 
-#include <string.h>
-
 #include "common/error.h"
+#include "kernels/buffer.h"
 #include "kernels/kernels.h"
 
 /* The accumulate flag of linear weight t's dW product: 0 (write) for its first product after
@@ -110,47 +112,23 @@ static void block_backward(vlm_t *m, vlm_tower_t *tw, int l, int B, int T) {
 
 /* ---- patch embedding (+ learned position embedding) ---- */
 
-/* patches[img * n_patches + p][(py * P + px) * C + ch] = pixel / 255, patches row-major over
- * the grid, channels interleaved as in the image. */
-static void patchify(vlm_t *m, const uint8_t *pixels, int n) {
-    int S = m->cfg.image_size, P = m->cfg.patch, G = m->grid, PP = m->patch_px;
-    int C = m->cfg.channels, row = P * C;
-#pragma omp parallel for schedule(static)
-    for (int64_t ip = 0; ip < (int64_t)n * m->n_patches; ip++) {
-        int64_t img = ip / m->n_patches;
-        int p = (int)(ip % m->n_patches), gy = p / G, gx = p % G;
-        const uint8_t *src =
-            pixels + ((img * S + (int64_t)gy * P) * S + (int64_t)gx * P) * (int64_t)C;
-        float *dst = m->patches + ip * PP;
-        for (int py = 0; py < P; py++)
-            for (int k = 0; k < row; k++)
-                dst[py * row + k] = (float)src[(int64_t)py * S * C + k] / 255.0f;
-    }
-}
-
+/* The n images (host memory) into m->pixels, then their patch rows into m->patches
+ * (kern_patchify), the patch embedding and the position embedding. */
 static void patch_embed_forward(vlm_t *m, const uint8_t *pixels, int n) {
-    int E = m->cfg.enc_dim, NPI = m->n_patches;
+    int S = m->cfg.image_size, C = m->cfg.channels, E = m->cfg.enc_dim, NPI = m->n_patches;
     float *x = m->enc.res[0];
-    patchify(m, pixels, n);
+    kern_copy_from_host(m->pixels, pixels, (size_t)n * (size_t)S * (size_t)S * (size_t)C);
+    kern_patchify(m->patches, m->pixels, n, S, m->cfg.patch, C);
     kern_matmul_forward(x, m->patches, vlm_wt(m, m->enc_patch_w), vlm_p(m, m->enc_patch_b),
                         (int64_t)n * NPI, m->patch_px, E);
-    const float *pos = vlm_p(m, m->enc_pos);
-#pragma omp parallel for schedule(static)
-    for (int64_t img = 0; img < n; img++)
-        for (int64_t k = 0; k < (int64_t)NPI * E; k++)
-            x[img * NPI * E + k] += pos[k];
+    kern_add_rows(x, vlm_p(m, m->enc_pos), n, NPI * E);
 }
 
 /* d_res holds dLoss/d(patch embedding + pos) for n images. */
 static void patch_embed_backward(vlm_t *m, int n) {
     int E = m->cfg.enc_dim, NPI = m->n_patches;
-    float *dpos = vlm_g(m, m->enc_pos);
     const float *d = m->d_res;
-#pragma omp parallel for schedule(static)
-    for (int p = 0; p < NPI; p++)
-        for (int64_t img = 0; img < n; img++)
-            for (int c = 0; c < E; c++)
-                dpos[p * E + c] += d[(img * NPI + p) * E + c];
+    kern_accumulate_rows(vlm_g(m, m->enc_pos), d, n, NPI * E);
     kern_matmul_backward(NULL, vlm_g(m, m->enc_patch_w), vlm_g(m, m->enc_patch_b), d, m->patches,
                          vlm_p(m, m->enc_patch_w), (int64_t)n * NPI, m->patch_px, E,
                          dw_acc(m, m->enc_patch_w));
@@ -187,7 +165,7 @@ static void encoder_backward(vlm_t *m, int n) {
                          vlm_g(m, m->proj_fc1_b), m->d_proj_g, flat ? m->enc_lnf : m->pooled,
                          vlm_p(m, m->proj_fc1_w), n, K, D, dw_acc(m, m->proj_fc1_w));
     if (!flat) kern_mean_pool_backward(m->d_ln, m->d_pooled, n, NPI, E);
-    memset(m->d_res, 0, sizeof(float) * (size_t)(rows * E));
+    kern_zero(m->d_res, sizeof(float) * (size_t)(rows * E));
     kern_layernorm_backward(m->d_res, vlm_g(m, m->enc_ln_w), vlm_g(m, m->enc_ln_b), m->d_ln,
                             m->enc.res[m->enc.layers], m->enc_lnf_mean, m->enc_lnf_rstd,
                             vlm_p(m, m->enc_ln_w), rows, E);
@@ -199,32 +177,14 @@ static void encoder_backward(vlm_t *m, int n) {
 /* ---- decoder input: token embeddings with image embeddings spliced in ---- */
 
 static void embed_forward(vlm_t *m, int image_token) {
-    int D = m->cfg.dim;
-    int64_t N = (int64_t)m->B * m->T, img = 0;
-    const float *wte = vlm_p(m, m->dec_tok);
-    float *x = m->dec.res[0];
-    for (int64_t r = 0; r < N; r++) {
-        const float *src = m->tokens[r] == image_token ? m->img_emb + (img++) * D
-                                                       : wte + (int64_t)m->tokens[r] * D;
-        memcpy(x + r * D, src, sizeof(float) * (size_t)D);
-    }
+    kern_embed_forward(m->dec.res[0], vlm_p(m, m->dec_tok), m->img_emb, m->tokens,
+                       (int64_t)m->B * m->T, m->cfg.dim, image_token);
 }
 
-/* Token rows add into dec.tok (one thread, in row order); image rows go to d_img in order. */
+/* Token rows add into dec.tok (in row order); image rows go to d_img in order. */
 static void embed_backward(vlm_t *m, int image_token) {
-    int D = m->cfg.dim;
-    int64_t N = (int64_t)m->B * m->T, img = 0;
-    float *dwte = vlm_g(m, m->dec_tok);
-    for (int64_t r = 0; r < N; r++) {
-        const float *d = m->d_res + r * D;
-        if (m->tokens[r] == image_token) {
-            memcpy(m->d_img + (img++) * D, d, sizeof(float) * (size_t)D);
-        } else {
-            float *g = dwte + (int64_t)m->tokens[r] * D;
-            for (int c = 0; c < D; c++)
-                g[c] += d[c];
-        }
-    }
+    kern_embed_backward(vlm_g(m, m->dec_tok), m->d_img, m->d_res, m->tokens, (int64_t)m->B * m->T,
+                        m->cfg.dim, image_token);
 }
 
 /* ---- LM head at the target rows ---- */
@@ -239,10 +199,7 @@ static void head_logits_gathered(vlm_t *m) {
 }
 
 void vlm_head_logits(vlm_t *m) {
-    int D = m->cfg.dim;
-    const float *x = m->dec.res[m->dec.layers];
-    for (int64_t i = 0; i < m->n_targets; i++)
-        memcpy(m->gath + i * D, x + (int64_t)m->tgt_rows[i] * D, sizeof(float) * (size_t)D);
+    kern_gather_rows(m->gath, m->dec.res[m->dec.layers], m->tgt_rows, m->n_targets, m->cfg.dim);
     head_logits_gathered(m);
 }
 
@@ -261,22 +218,16 @@ static double head_forward(vlm_t *m, int gathered) {
 static void head_backward(vlm_t *m, float scale, int gathered) {
     int D = m->cfg.dim, V = m->cfg.vocab;
     int64_t nt = m->n_targets, N = (int64_t)m->B * m->T;
-    if (!gathered) memset(m->d_res, 0, sizeof(float) * (size_t)(N * D));
+    if (!gathered) kern_zero(m->d_res, sizeof(float) * (size_t)(N * D));
     if (nt == 0) return;
     kern_crossentropy_backward(m->dlogits, m->logits, m->lse, m->tgt_ids, nt, V, scale);
     kern_matmul_backward(m->d_ln, vlm_g(m, m->head_w), vlm_g(m, m->head_b), m->dlogits, m->dec_lnf,
                          vlm_p(m, m->head_w), nt, D, V, dw_acc(m, m->head_w));
-    memset(m->d_gath, 0, sizeof(float) * (size_t)(nt * D));
+    kern_zero(m->d_gath, sizeof(float) * (size_t)(nt * D));
     kern_layernorm_backward(m->d_gath, vlm_g(m, m->dec_ln_w), vlm_g(m, m->dec_ln_b), m->d_ln,
                             m->gath, m->dec_lnf_mean, m->dec_lnf_rstd, vlm_p(m, m->dec_ln_w), nt,
                             D);
-    if (gathered) return;
-    for (int64_t i = 0; i < nt; i++) {
-        float *dst = m->d_res + (int64_t)m->tgt_rows[i] * D;
-        const float *src = m->d_gath + i * D;
-        for (int c = 0; c < D; c++)
-            dst[c] += src[c];
-    }
+    if (!gathered) kern_scatter_rows(m->d_res, m->d_gath, m->tgt_rows, nt, D, 1);
 }
 
 /* ---- the last decoder block at the target rows ---- */
@@ -293,38 +244,19 @@ static void last_block_forward(vlm_t *m) {
     vlm_block_act_t *a = &tw->act[l];
     block_attend(m, tw, l, m->B, m->T);
     float *xt = tw->res[l + 1];
-    for (int64_t i = 0; i < m->n_targets; i++) {
-        int64_t r = m->tgt_rows[i];
-        memmove(a->att + i * D, a->att + r * D, sizeof(float) * (size_t)D);
-        memcpy(xt + i * D, tw->res[l] + r * D, sizeof(float) * (size_t)D);
-    }
+    kern_gather_rows(a->att, a->att, m->tgt_rows, m->n_targets, D);
+    kern_gather_rows(xt, tw->res[l], m->tgt_rows, m->n_targets, D);
     block_out(m, tw, l, m->n_targets, xt, m->gath);
 }
 
-/* dW of linear weight t over the nt compact target rows. The full pass's product reduces its
- * rows in blocks of KERN_GEMM_KC (each summed from zero, then added), and its rows without a
- * target hold zeros, which add nothing; so the target rows are split where those blocks end
- * and each piece is one product: the same bits. */
-static void dw_compact(vlm_t *m, int t, const float *dout, const float *inp, int64_t nt, int K,
-                       int N) {
-    int acc = dw_acc(m, t);
-    if (nt == 0) kern_gemm(N, K, 0, dout, 1, N, inp, K, vlm_g(m, t), K, acc);
-    for (int64_t i0 = 0, i1; i0 < nt; i0 = i1, acc = 1) {
-        int64_t blk = m->tgt_rows[i0] / KERN_GEMM_KC;
-        for (i1 = i0 + 1; i1 < nt && m->tgt_rows[i1] / KERN_GEMM_KC == blk; i1++) {
-        }
-        kern_gemm(N, K, i1 - i0, dout + i0 * N, 1, N, inp + i0 * K, K, vlm_g(m, t), K, acc);
-    }
-}
-
 /* A linear layer [N x K] of the last block over the nt compact rows: dinp (times dgelu when
- * given), dW as the full pass (dw_compact), and the bias sum over the rows in order. */
+ * given), and dW and the bias sum with the bits of the full pass, whose rows without a target
+ * hold zero gradients (kern_matmul_backward_rows, told where the target rows sit). */
 static void linear_backward_compact(vlm_t *m, int w, int b, float *dinp, const float *dout,
                                     const float *inp, const float *dgelu, int64_t nt, int K,
                                     int N) {
-    kern_matmul_gelu_backward(dinp, NULL, NULL, dout, inp, vlm_p(m, w), dgelu, nt, K, N, 1);
-    dw_compact(m, w, dout, inp, nt, K, N);
-    kern_sum_rows(vlm_g(m, b), dout, nt, N);
+    kern_matmul_backward_rows(dinp, vlm_g(m, w), vlm_g(m, b), dout, inp, vlm_p(m, w), dgelu,
+                              m->host_rows, nt, K, N, dw_acc(m, w));
 }
 
 /* Backward of last_block_forward; m->d_gath holds dLoss/d(its output). In the full pass the
@@ -338,26 +270,23 @@ static void last_block_backward(vlm_t *m) {
     const vlm_block_act_t *a = &tw->act[l];
     int64_t nt = m->n_targets, N = (int64_t)m->B * m->T;
     float *dres = m->d_gath, *datt = m->d_ln;
-    for (int64_t k = 0; k < nt * W; k++)
-        dres[k] = 0.0f + dres[k]; /* as added into the full pass's zeros: -0 becomes +0 */
+    kern_plus_zero(dres, nt * W); /* as added into the full pass's zeros: -0 becomes +0 */
     linear_backward_compact(m, p->fc2_w, p->fc2_b, m->d_hid, dres, a->gelu, a->dgelu, nt, hid, W);
     linear_backward_compact(m, p->fc1_w, p->fc1_b, m->d_ln, m->d_hid, a->ln2, NULL, nt, W, hid);
     kern_layernorm_backward(dres, vlm_g(m, p->ln2_w), vlm_g(m, p->ln2_b), m->d_ln, a->res_mid,
                             a->ln2_mean, a->ln2_rstd, vlm_p(m, p->ln2_w), nt, W);
     linear_backward_compact(m, p->proj_w, p->proj_b, datt, dres, a->att, NULL, nt, W, W);
-    memset(m->d_att, 0, sizeof(float) * (size_t)(N * W));
-    memset(m->d_res, 0, sizeof(float) * (size_t)(N * W));
-    for (int64_t i = 0; i < nt; i++) {
-        int64_t r = m->tgt_rows[i];
-        memcpy(m->d_att + r * W, datt + i * W, sizeof(float) * (size_t)W);
-        memcpy(m->d_res + r * W, dres + i * W, sizeof(float) * (size_t)W);
-    }
+    kern_zero(m->d_att, sizeof(float) * (size_t)(N * W));
+    kern_zero(m->d_res, sizeof(float) * (size_t)(N * W));
+    kern_scatter_rows(m->d_att, datt, m->tgt_rows, nt, W, 0);
+    kern_scatter_rows(m->d_res, dres, m->tgt_rows, nt, W, 0);
     block_attend_backward(m, tw, l, m->B, m->T);
 }
 
 /* ---- the public passes ---- */
 
-/* Checks the batch against the model's limits and copies tokens and targets. */
+/* Checks the batch against the model's limits, finds the target rows and ids on the host and
+ * copies them and the tokens into the model's buffers. */
 static void load_batch(vlm_t *m, const vlm_batch_t *b) {
     const vlm_config_t *c = &m->cfg;
     if (b->B <= 0 || b->T <= 0 || b->T > c->max_seq || (int64_t)b->B * b->T > m->max_tokens)
@@ -375,16 +304,18 @@ static void load_batch(vlm_t *m, const vlm_batch_t *b) {
             micl_fatal("vlm_forward: target %d at %lld outside [-1, %d)", (int)tgt, (long long)r,
                        c->vocab);
         n_img += tok == b->image_token;
-        m->tokens[r] = tok;
         if (tgt >= 0) {
-            m->tgt_rows[nt] = (int32_t)r;
-            m->tgt_ids[nt++] = tgt;
+            m->host_rows[nt] = (int32_t)r;
+            m->host_ids[nt++] = tgt;
         }
     }
     if (n_img != b->n_images)
         micl_fatal("vlm_forward: %lld image tokens but n_images = %d", (long long)n_img,
                    b->n_images);
     if (n_img > 0 && b->pixels == NULL) micl_fatal("vlm_forward: image tokens without pixels");
+    kern_copy_from_host(m->tokens, b->tokens, sizeof(int32_t) * (size_t)N);
+    kern_copy_from_host(m->tgt_rows, m->host_rows, sizeof(int32_t) * (size_t)nt);
+    kern_copy_from_host(m->tgt_ids, m->host_ids, sizeof(int32_t) * (size_t)nt);
     m->B = b->B;
     m->T = b->T;
     m->n_images = b->n_images;
@@ -427,6 +358,6 @@ void vlm_encode_images(vlm_t *m, const uint8_t *pixels, int n_images, float *out
     for (int i0 = 0; i0 < n_images; i0 += m->max_images) {
         int n = n_images - i0 < m->max_images ? n_images - i0 : m->max_images;
         vlm_encoder_forward(m, pixels + (size_t)i0 * img_bytes, n);
-        memcpy(out + (size_t)i0 * D, m->img_emb, sizeof(float) * (size_t)n * D);
+        kern_copy_to_host(out + (size_t)i0 * D, m->img_emb, sizeof(float) * (size_t)n * D);
     }
 }

@@ -1,6 +1,8 @@
 # model.cmake - tests of kernels/ and model/: kernels vs scalar references, finite-difference
 # gradient checks, and agreement with an independent PyTorch implementation.
 micl_unit_test(test_kernels ${CMAKE_CURRENT_SOURCE_DIR}/test_kernels.c)
+# The backend seam: buffers, copies, model-input kernels, compact-row backward, bit for bit.
+micl_unit_test(test_kernels_seam ${CMAKE_CURRENT_SOURCE_DIR}/test_kernels_seam.c)
 # Timing program for the quickstart workload (run by hand: bench_vlm [threads] [steps]).
 add_executable(bench_vlm ${CMAKE_CURRENT_SOURCE_DIR}/bench_vlm.c)
 target_link_libraries(bench_vlm PRIVATE micl_core)

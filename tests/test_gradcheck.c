@@ -84,8 +84,8 @@ typedef struct {
 
 static double matmul_obj(void *p) {
     matmul_ctx_t *c = p;
-    kern_matmul_pack(c->scratch, c->w, c->K, c->N);
-    kern_matmul_forward(c->y, c->x, c->scratch, c->b, c->M, c->K, c->N);
+    kern_matmul_forward(c->y, c->x, kern_weight_prepare(c->scratch, c->w, c->K, c->N), c->b, c->M,
+                        c->K, c->N);
     return dot_r(c->y, c->r, (size_t)(c->M * c->N));
 }
 
@@ -94,7 +94,7 @@ static void check_matmul(void) {
     size_t nx = (size_t)(c.M * c.K), nw = (size_t)c.N * c.K, ny = (size_t)(c.M * c.N);
     c.x = rand_buf(nx, 1.0f), c.w = rand_buf(nw, 1.0f), c.b = rand_buf((size_t)c.N, 1.0f);
     c.y = zeros(ny), c.r = rand_buf(ny, 1.0f);
-    c.scratch = zeros(kern_matmul_packed_floats(c.K, c.N));
+    c.scratch = zeros(kern_weight_bytes(c.K, c.N) / sizeof(float));
     float *dx = zeros(nx), *dw = zeros(nw), *db = zeros((size_t)c.N);
     kern_matmul_backward(dx, dw, db, c.r, c.x, c.w, c.M, c.K, c.N, 1);
     report("matmul dinp", fd_error(matmul_obj, &c, c.x, dx, nx, 1e-2f), 1e-3);

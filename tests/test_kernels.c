@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "kernels/adamw.h"
+#include "kernels/buffer.h"
 #include "kernels/kernels.h"
 #include "model/vlm.h"
 #include "model/vlm_internal.h" /* last_at_targets: the full pass as a reference */
@@ -49,7 +50,7 @@ static void test_matmul(int64_t M, int K, int N) {
     float *x = rand_buf((size_t)M * K, 1.0f), *w = rand_buf((size_t)N * K, 0.5f);
     float *b = rand_buf((size_t)N, 1.0f), *dy = rand_buf((size_t)M * N, 1.0f);
     float *y = micl_malloc(sizeof(float) * (size_t)(M * N) + 4);
-    float *scratch = micl_malloc(sizeof(float) * kern_matmul_packed_floats(K, N) + 4);
+    void *scratch = kern_alloc(kern_weight_bytes(K, N));
     float *dx = micl_malloc(sizeof(float) * (size_t)(M * K) + 4);
     float *dw = rand_buf((size_t)N * K, 1.0f), *db = rand_buf((size_t)N, 1.0f);
     double *ry = malloc(sizeof(double) * (size_t)(M * N) + 8);
@@ -82,8 +83,7 @@ static void test_matmul(int64_t M, int K, int N) {
             rdw[(int64_t)n * K + k] = s;
         }
     }
-    kern_matmul_pack(scratch, w, K, N);
-    kern_matmul_forward(y, x, scratch, b, M, K, N);
+    kern_matmul_forward(y, x, kern_weight_prepare(scratch, w, K, N), b, M, K, N);
     float *db2 = micl_malloc(sizeof(float) * (size_t)N + 4); /* the bias sum fused into dW */
     memcpy(db2, db, sizeof(float) * (size_t)N);
     kern_sum_rows(db2, dy, M, N);
@@ -102,7 +102,7 @@ static void test_matmul(int64_t M, int K, int N) {
     expect(name, dw, rdw, (size_t)N * K, 1e-5);
     snprintf(name, sizeof name, "matmul db   M=%lld K=%d N=%d", (long long)M, K, N);
     expect(name, db, rdb, (size_t)N, 1e-5);
-    free(x), free(w), free(b), free(dy), free(y), free(scratch), free(dx), free(dw), free(db);
+    free(x), free(w), free(b), free(dy), free(y), kern_free(scratch), free(dx), free(dw), free(db);
     free(ry), free(rdx), free(rdw), free(rdb);
 }
 
@@ -137,21 +137,21 @@ static void test_gemm_layouts(int64_t M, int64_t N, int64_t K) {
 static void test_matmul_gelu(int64_t M, int K, int N) {
     float *x = rand_buf((size_t)M * K, 1.0f), *w = rand_buf((size_t)N * K, 0.5f);
     float *b = rand_buf((size_t)N, 1.0f), *dy = rand_buf((size_t)M * K, 1.0f);
-    float *scratch = micl_malloc(sizeof(float) * kern_matmul_packed_floats(K, N) + 4);
+    void *scratch = kern_alloc(kern_weight_bytes(K, N));
     size_t mn = (size_t)(M * N);
     float *pre1 = micl_malloc(sizeof(float) * mn + 4), *act1 = micl_malloc(sizeof(float) * mn + 4);
     float *pre2 = micl_malloc(sizeof(float) * mn + 4), *act2 = micl_malloc(sizeof(float) * mn + 4);
     float *dx1 = micl_malloc(sizeof(float) * mn + 4), *dx2 = micl_malloc(sizeof(float) * mn + 4);
     float *dw1 = calloc((size_t)N * K, sizeof(float)), *dw2 = calloc((size_t)N * K, sizeof(float));
-    kern_matmul_pack(scratch, w, K, N);
-    kern_matmul_forward(pre1, x, scratch, b, M, K, N);
+    const kern_weight_t *wt = kern_weight_prepare(scratch, w, K, N);
+    kern_matmul_forward(pre1, x, wt, b, M, K, N);
     kern_gelu_forward(act1, pre1, (int64_t)mn);
     /* pre2 receives GELU' of the pre-activation: the separate kernel's, times ones */
-    kern_matmul_gelu_forward(act2, pre2, x, scratch, b, M, K, N);
+    kern_matmul_gelu_forward(act2, pre2, x, wt, b, M, K, N);
     float *ones = micl_malloc(sizeof(float) * mn + 4), *act3 = micl_malloc(sizeof(float) * mn + 4);
     for (size_t i = 0; i < mn; i++)
         ones[i] = 1.0f;
-    kern_matmul_gelu_forward(act3, NULL, x, scratch, b, M, K, N);
+    kern_matmul_gelu_forward(act3, NULL, x, wt, b, M, K, N);
     /* a layer [K x N] fed by act: its dinp [M x N] through GELU' of pre */
     kern_matmul_backward(dx1, dw1, NULL, dy, act1, w, M, N, K, 1);
     kern_gelu_backward(dx1, pre1, dx1, (int64_t)mn);
@@ -159,10 +159,10 @@ static void test_matmul_gelu(int64_t M, int K, int N) {
     kern_gelu_backward(pre1, pre1, ones, (int64_t)mn);
     /* a layer adding into the residual stream (act1 as the residual) */
     float *out1 = micl_malloc(sizeof(float) * mn + 4), *out2 = micl_malloc(sizeof(float) * mn + 4);
-    kern_matmul_pack(scratch, w, K, N);
-    kern_matmul_forward(out1, x, scratch, b, M, K, N);
+    wt = kern_weight_prepare(scratch, w, K, N);
+    kern_matmul_forward(out1, x, wt, b, M, K, N);
     kern_add_inplace(out1, act1, (int64_t)mn);
-    kern_matmul_residual_forward(out2, x, scratch, b, act1, M, K, N);
+    kern_matmul_residual_forward(out2, x, wt, b, act1, M, K, N);
     int same = !memcmp(out1, out2, mn * sizeof(float)) && !memcmp(pre1, pre2, mn * sizeof(float)) &&
                !memcmp(act1, act2, mn * sizeof(float)) && !memcmp(act1, act3, mn * sizeof(float)) &&
                !memcmp(dx1, dx2, mn * sizeof(float)) &&
@@ -170,7 +170,7 @@ static void test_matmul_gelu(int64_t M, int K, int N) {
     printf("%-44s fused == separate: %s\n", "matmul+gelu, matmul+residual", same ? "yes" : "NO");
     free(out1), free(out2);
     if (!same) g_failures++;
-    free(x), free(w), free(b), free(dy), free(scratch), free(pre1), free(act1), free(pre2);
+    free(x), free(w), free(b), free(dy), kern_free(scratch), free(pre1), free(act1), free(pre2);
     free(act2), free(dx1), free(dx2), free(dw1), free(dw2), free(ones), free(act3);
 }
 

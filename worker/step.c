@@ -21,6 +21,7 @@
 
 #include "common/error.h"
 #include "kernels/adamw.h"
+#include "kernels/buffer.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -37,7 +38,7 @@ void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches) {
     s->micro_batches = micro_batches;
     size_t n = vlm_num_params(m);
     comm_tree_init(&s->tree, n, micro_batches);
-    s->grad = micl_alloc_aligned(n * sizeof(float));
+    s->grad = kern_alloc(n * sizeof(float));
     s->decay = micl_malloc(n > 0 ? n : 1);
     for (int i = 0; i < vlm_num_tensors(m); i++) {
         const vlm_tensor_t *t = vlm_tensor(m, i);
@@ -50,7 +51,7 @@ void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches) {
 void step_free(step_t *s) {
     if (s->n_models == 2) vlm_free(s->model[1]);
     comm_tree_free(&s->tree);
-    free(s->grad);
+    kern_free(s->grad);
     free(s->decay);
     free(s->mb_sums);
     free(s->all_sums);
@@ -70,8 +71,8 @@ static void micro_batch_pass(vlm_t *m, step_micro_t *mb, float *grad, float scal
     vlm_zero_grads(m);
     mb->loss = vlm_forward(m, &mb->batch, &mb->targets);
     if (mb->logits)
-        memcpy(mb->logits, vlm_logits(m),
-               (size_t)mb->targets * (size_t)vlm_config(m)->vocab * sizeof(float));
+        kern_copy_to_host(mb->logits, vlm_logits(m),
+                          (size_t)mb->targets * (size_t)vlm_config(m)->vocab * sizeof(float));
     vlm_backward(m, scale);
     vlm_bind_grads(m, NULL);
     mb->t1 = now_s();

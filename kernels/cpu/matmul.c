@@ -20,8 +20,8 @@
 
 #define MR 6
 #define NR 16
-#define KC KERN_GEMM_KC
-#define MC 96 /* rows of C per task: 16 micro-tiles */
+#define KC 256 /* reduction steps per block: each block's terms summed from zero, then added */
+#define MC 96  /* rows of C per task: 16 micro-tiles */
 #define PARALLEL_MIN_FLOPS 2e6
 
 /* What happens to a finished tile (after its last k block), element by element, where C's
@@ -359,13 +359,19 @@ void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int
         gemm_driver(M, N, K, a, rsa, csa, b, ldb, 0, c, ldc, accumulate, NULL, NULL);
 }
 
-size_t kern_matmul_packed_floats(int K, int N) {
+/* A prepared weight is W^T [K x N] in zero-padded panels of NR columns: panel p = [K x NR]. */
+static size_t packed_floats(int K, int N) {
     return (size_t)((N + NR - 1) / NR) * NR * (size_t)K;
 }
 
-/* Packs W^T [K x N] into zero-padded panels of NR columns: panel p = [K x NR]. Full 8 x 8
- * blocks go through register transposes, the rest element by element (a pure copy). */
-void kern_matmul_pack(float *dst, const float *w, int K, int N) {
+size_t kern_weight_bytes(int K, int N) {
+    return packed_floats(K, N) * sizeof(float); /* NR floats are 64 bytes */
+}
+
+/* Full 8 x 8 blocks go through register transposes, the rest element by element (a pure
+ * copy). */
+kern_weight_t *kern_weight_prepare(void *buf, const float *w, int K, int N) {
+    float *dst = buf;
     int n_panels = (N + NR - 1) / NR;
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < n_panels; p++) {
@@ -389,23 +395,29 @@ void kern_matmul_pack(float *dst, const float *w, int K, int N) {
                 }
         }
     }
+    return buf;
 }
 
-void kern_matmul_forward(float *out, const float *inp, const float *wt, const float *bias,
+/* The panels of a prepared weight. */
+static const float *panels(const kern_weight_t *wt) {
+    return (const float *)wt;
+}
+
+void kern_matmul_forward(float *out, const float *inp, const kern_weight_t *wt, const float *bias,
                          int64_t M, int K, int N) {
-    gemm_driver(M, N, K, inp, K, 1, wt, NR, (int64_t)NR * K, out, N, 0, bias, NULL);
+    gemm_driver(M, N, K, inp, K, 1, panels(wt), NR, (int64_t)NR * K, out, N, 0, bias, NULL);
 }
 
-void kern_matmul_residual_forward(float *out, const float *inp, const float *wt, const float *bias,
-                                  const float *res, int64_t M, int K, int N) {
+void kern_matmul_residual_forward(float *out, const float *inp, const kern_weight_t *wt,
+                                  const float *bias, const float *res, int64_t M, int K, int N) {
     epilogue_t ep = {EP_RES, NULL, res};
-    gemm_driver(M, N, K, inp, K, 1, wt, NR, (int64_t)NR * K, out, N, 0, bias, &ep);
+    gemm_driver(M, N, K, inp, K, 1, panels(wt), NR, (int64_t)NR * K, out, N, 0, bias, &ep);
 }
 
-void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const float *wt,
+void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const kern_weight_t *wt,
                               const float *bias, int64_t M, int K, int N) {
     epilogue_t ep = {EP_GELU, dgelu, NULL};
-    gemm_driver(M, N, K, inp, K, 1, wt, NR, (int64_t)NR * K, act, N, 0, bias, &ep);
+    gemm_driver(M, N, K, inp, K, 1, panels(wt), NR, (int64_t)NR * K, act, N, 0, bias, &ep);
 }
 
 void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -428,4 +440,25 @@ void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float
         return;
     }
     gemm_acol(N, K, M, dout, N, inp, K, dw, K, accumulate, dbias); /* dbias summed on the way */
+}
+
+/* The full product's dW reduces its rows in blocks of KC (each summed from zero, then added),
+ * and its rows without a target hold zeros, which add nothing; so the compact rows are split
+ * where those blocks end and each piece is one product: the same bits. The bias sum runs over
+ * the compact rows in order from zero, as kern_sum_rows over the full rows would. */
+void kern_matmul_backward_rows(float *dinp, float *dw, float *dbias, const float *dout,
+                               const float *inp, const float *w, const float *dgelu,
+                               const int32_t *rows, int64_t nt, int K, int N, int accumulate) {
+    kern_matmul_gelu_backward(dinp, NULL, NULL, dout, inp, w, dgelu, nt, K, N, 1);
+    if (dw) {
+        int acc = accumulate;
+        if (nt == 0) kern_gemm(N, K, 0, dout, 1, N, inp, K, dw, K, acc);
+        for (int64_t i0 = 0, i1; i0 < nt; i0 = i1, acc = 1) {
+            int64_t blk = rows[i0] / KC;
+            for (i1 = i0 + 1; i1 < nt && rows[i1] / KC == blk; i1++) {
+            }
+            kern_gemm(N, K, i1 - i0, dout + i0 * N, 1, N, inp + i0 * K, K, dw, K, acc);
+        }
+    }
+    if (dbias) kern_sum_rows(dbias, dout, nt, N);
 }

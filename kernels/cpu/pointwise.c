@@ -73,3 +73,19 @@ void kern_sum_rows(float *dv, const float *dy, int64_t M, int C) {
             dv[c0 + j] += s[j];
     }
 }
+
+void kern_accumulate_rows(float *dv, const float *dy, int64_t M, int C) {
+    int64_t n_blocks = ((int64_t)C + BLOCK - 1) / BLOCK;
+#pragma omp parallel for schedule(static)
+    for (int64_t blk = 0; blk < n_blocks; blk++) {
+        int64_t c0 = blk * BLOCK, c1 = c0 + BLOCK < C ? c0 + BLOCK : C;
+        for (int64_t r = 0; r < M; r++)
+            for (int64_t c = c0; c < c1; c++)
+                dv[c] += dy[r * C + c];
+    }
+}
+
+void kern_plus_zero(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        x[i] = 0.0f + x[i];
+}
