@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "h5util.h"
 
@@ -305,10 +306,9 @@ void results_header(results_t *r, char *config_text, const char *config_path, in
 }
 
 void results_write(const char *path, const results_t *r) {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    micl_pending_add(tmp);
-    hid_t f = h5_create(tmp);
+    atomic_file_t af;
+    atomic_file_begin(&af, path);
+    hid_t f = h5_create(af.tmp);
     h5_attr_int(f, "schema_version", RESULTS_SCHEMA_VERSION);
     h5_attr_str(f, "kind", "micl-results");
     h5_attr_str(f, "micl_version", MICL_VERSION);
@@ -328,10 +328,8 @@ void results_write(const char *path, const results_t *r) {
     h5_write_strings(f, "run_names", names, r->n_runs);
     free(names);
     if (r->sweep.present) write_sweep(f, r);
-    h5_close_file(f, tmp);
-    if (rename(tmp, path) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    micl_pending_remove(tmp);
+    h5_close_file(f, af.tmp);
+    atomic_file_commit(&af);
 }
 
 static void read_run(const char *path, hid_t runs, const char *name, run_result_t *run) {

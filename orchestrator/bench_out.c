@@ -45,11 +45,9 @@ static void iso_time(char *buf, size_t len) {
         snprintf(buf, len, "unknown");
 }
 
-hid_t bench_out_begin(const char *out, const char *benchmark, char *tmp, size_t len) {
-    if ((size_t)snprintf(tmp, len, "%s.tmp", out) >= len)
-        micl_fatal("output path too long: '%s'", out);
-    micl_pending_add(tmp);
-    hid_t f = h5_create(tmp);
+hid_t bench_out_begin(const char *out, const char *benchmark, atomic_file_t *af) {
+    atomic_file_begin(af, out);
+    hid_t f = h5_create(af->tmp);
     char host[256], created[64];
     if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
     host[sizeof host - 1] = '\0';
@@ -63,10 +61,10 @@ hid_t bench_out_begin(const char *out, const char *benchmark, char *tmp, size_t 
     return f;
 }
 
-void bench_out_finish(hid_t f, const char *out, const char *tmp) {
-    h5_close_file(f, tmp);
-    if (rename(tmp, out) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
-    micl_pending_remove(tmp);
+void bench_out_finish(hid_t f, atomic_file_t *af) {
+    h5_close_file(f, af->tmp);
+    char *out = micl_strdup(af->path);
+    atomic_file_commit(af);
     printf("  wrote               %s\n", out);
+    free(out);
 }

@@ -627,15 +627,15 @@ static int bench_step(const opts_t *o) {
     printf("  loss                first step %.6f, last step %.6f\n", w.loss[0],
            w.loss[w.n_total - 1]);
     if (o->out) {
-        char tmp[4096];
-        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
+        atomic_file_t af;
+        hid_t f = bench_out_begin(o->out, o->bench, &af);
         write_common(f, o, &w, &fg, rss);
         h5_attr_double(f, "gemm_peak_gflops", peak);
         h5_attr_int(f, "gemm_n", BENCH_GEMM_N);
         h5_attr_double(f, "peak_share_one_core", share1);
         h5_attr_double(f, "peak_share_threads", shareT);
         h5_attr_double(f, "activations_formula_bytes", act_formula);
-        bench_out_finish(f, o->out, tmp);
+        bench_out_finish(f, &af);
     }
     work_free(&w);
     return MICL_EXIT_OK;
@@ -683,8 +683,8 @@ static int bench_vs_torch(const opts_t *o) {
            w.loss[last], tr.loss[last], rel_last);
     printf("  ratio               micl tokens/s / torch tokens/s = %.2f\n", ratio);
     if (o->out) {
-        char tmp[4096];
-        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
+        atomic_file_t af;
+        hid_t f = bench_out_begin(o->out, o->bench, &af);
         write_common(f, o, &w, &fm, rss);
         h5_attr_str(f, "torch_version", tr.version);
         h5_attr_str(f, "python", python_path());
@@ -708,7 +708,7 @@ static int bench_vs_torch(const opts_t *o) {
         h5_write_f64(f, "torch_step_ms", ms, o->steps);
         h5_write_f64(f, "torch_loss", tr.loss, w.n_total);
         free(ms);
-        bench_out_finish(f, o->out, tmp);
+        bench_out_finish(f, &af);
     }
     free(tr.step_s), free(tr.loss), free(tr.version);
     work_free(&w);

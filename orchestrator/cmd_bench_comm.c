@@ -55,8 +55,8 @@ static int default_iters(int64_t bytes) {
 }
 
 static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t max_bytes) {
-    char tmp[4096];
-    hid_t f = bench_out_begin(out, "comm", tmp, sizeof tmp);
+    atomic_file_t af;
+    hid_t f = bench_out_begin(out, "comm", &af);
     h5_attr_int(f, "ranks", ranks);
     h5_attr_int(f, "threads", omp_get_max_threads());
     h5_attr_int(f, "max_bytes", max_bytes);
@@ -83,7 +83,7 @@ static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t 
         dv[i] = r[i].busbw;
     h5_write_f64(f, "busbw_gbs", dv, n);
     free(ops), free(iv), free(dv);
-    bench_out_finish(f, out, tmp);
+    bench_out_finish(f, &af);
 }
 
 int cmd_bench_comm(int argc, char **argv) {

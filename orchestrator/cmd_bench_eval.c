@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/atomic_file.h"
 #include "../common/error.h"
 #include "../common/h5util.h"
 #include "../common/rng.h"
@@ -258,16 +259,16 @@ static void print_figures(const bench_eval_opts_t *o, const figures_t *f, double
 
 static void write_figures(const char *out, const bench_eval_opts_t *o, const figures_t *f,
                           const vlm_t *m, double total_speedup) {
-    char tmp[1100], host[256], created[64];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    char host[256], created[64];
     if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
     host[sizeof host - 1] = '\0';
     time_t t = time(NULL);
     struct tm tm;
     if (!gmtime_r(&t, &tm) || strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(created, sizeof created, "unknown");
-    micl_pending_add(tmp);
-    hid_t h = h5_create(tmp);
+    atomic_file_t af;
+    atomic_file_begin(&af, out);
+    hid_t h = h5_create(af.tmp);
     h5_attr_str(h, "kind", "micl-bench");
     h5_attr_int(h, "schema_version", BENCH_EVAL_SCHEMA_VERSION);
     h5_attr_str(h, "benchmark", "eval");
@@ -293,10 +294,8 @@ static void write_figures(const char *out, const bench_eval_opts_t *o, const fig
     h5_write_i64(h, "exact", f->exact, nc);
     h5_write_i64(h, "reprompt_correct", f->re_correct, nc);
     h5_write_i64(h, "reprompt_exact", f->re_exact, nc);
-    h5_close_file(h, tmp);
-    if (rename(tmp, out) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
-    micl_pending_remove(tmp);
+    h5_close_file(h, af.tmp);
+    atomic_file_commit(&af);
     printf("  wrote %s\n", out);
 }
 

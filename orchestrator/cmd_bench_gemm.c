@@ -320,8 +320,8 @@ static void print_table(const shape_t *s, int n, const opts_t *o) {
 }
 
 static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L) {
-    char tmp[4096];
-    hid_t f = bench_out_begin(o->out, "gemm", tmp, sizeof tmp);
+    atomic_file_t af;
+    hid_t f = bench_out_begin(o->out, "gemm", &af);
     char cfgs[256] = "";
     for (int i = 0; i < o->n_configs; i++)
         snprintf(cfgs + strlen(cfgs), sizeof cfgs - strlen(cfgs), "%s%s", i ? "," : "",
@@ -379,7 +379,7 @@ static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L) 
         h5_write_strings(f, name, sv, n);
     }
     free(iv), free(dv), free(sv);
-    bench_out_finish(f, o->out, tmp);
+    bench_out_finish(f, &af);
 }
 
 /* ---- entry ------------------------------------------------------------------------------- */

@@ -160,8 +160,8 @@ static void measure(const opts_t *o, int k, const char *tmp, point_t *p) {
 }
 
 static void write_h5(const opts_t *o, const point_t *p, int same_loss) {
-    char tmp[4096];
-    hid_t f = bench_out_begin(o->out, "scaling", tmp, sizeof tmp);
+    atomic_file_t af;
+    hid_t f = bench_out_begin(o->out, "scaling", &af);
     h5_attr_str(f, "config", o->config);
     h5_attr_int(f, "threads", 1);
     h5_attr_int(f, "steps", o->steps);
@@ -180,7 +180,7 @@ static void write_h5(const opts_t *o, const point_t *p, int same_loss) {
     static const char *NAMES[5] = {"ms_mean", "ms_best", "tokens_per_s", "speedup", "efficiency"};
     for (int i = 0; i < 5; i++)
         h5_write_f64(f, NAMES[i], v[i], o->n_np);
-    bench_out_finish(f, o->out, tmp);
+    bench_out_finish(f, &af);
 }
 
 static int parse(int argc, char **argv, opts_t *o) {

@@ -276,6 +276,7 @@ int main(int argc, char **argv) {
     }
     comm_t comm;
     comm_init(&argc, &argv, &comm);
+    signals_install_cleanup(); /* train and sweep then take SIGTERM for preemption */
     const char *cmd = argv[1];
     int rc;
     if (strcmp(cmd, "data") == 0)
