@@ -455,8 +455,17 @@ static void print_rows(const run_result_t *run, FILE *out) {
     }
 }
 
+/* Runs that trained carry their speed; a run only evaluated here (micl eval) has none, and
+ * the table shows no training fields for it. */
+static int run_trained(const run_result_t *run) {
+    return run->tokens_per_s > 0 || run->train_seconds > 0;
+}
+
 void results_print_table(const results_t *r, FILE *out) {
     if (r->n_runs == 0) return;
+    int any_trained = 0;
+    for (int k = 0; k < r->n_runs; k++)
+        any_trained |= run_trained(&r->runs[k]);
     /* Summary: columns are the first run's rows. */
     const run_result_t *first = &r->runs[0];
     fprintf(out, "\n| %-10s |", "run");
@@ -471,10 +480,10 @@ void results_print_table(const results_t *r, FILE *out) {
                      strcmp(e->benchmark, "binding") ? " " : "", e->ways, e->shots);
         fprintf(out, " %s |", col);
     }
-    fprintf(out, " tokens/s |\n|------------|");
+    fprintf(out, any_trained ? " tokens/s |\n|------------|" : "\n|------------|");
     for (int i = 0; i < first->n_rows; i++)
         fprintf(out, "---|");
-    fprintf(out, "---|\n");
+    fprintf(out, any_trained ? "---|\n" : "\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
         fprintf(out, "| %-10s |", run->name);
@@ -485,7 +494,9 @@ void results_print_table(const results_t *r, FILE *out) {
             else
                 fprintf(out, " - |");
         }
-        if (run->tokens_per_s > 0)
+        if (!any_trained)
+            fprintf(out, "\n");
+        else if (run->tokens_per_s > 0)
             fprintf(out, " %.0f |\n", run->tokens_per_s);
         else
             fprintf(out, " - |\n");
@@ -493,9 +504,14 @@ void results_print_table(const results_t *r, FILE *out) {
     fprintf(out, "\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
-        fprintf(out, "run %s: %lld steps, %lld params, train %.1f s, eval %.1f s, %.0f tokens/s\n",
-                run->name, (long long)run->steps, (long long)run->n_params, run->train_seconds,
-                run->eval_seconds, run->tokens_per_s);
+        if (run_trained(run))
+            fprintf(out,
+                    "run %s: %lld steps, %lld params, train %.1f s, eval %.1f s, %.0f tokens/s\n",
+                    run->name, (long long)run->steps, (long long)run->n_params, run->train_seconds,
+                    run->eval_seconds, run->tokens_per_s);
+        else
+            fprintf(out, "run %s: checkpoint of %lld steps, %lld params, eval %.1f s\n", run->name,
+                    (long long)run->steps, (long long)run->n_params, run->eval_seconds);
         print_rows(run, out);
     }
 }

@@ -18,26 +18,6 @@ double bench_now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int bench_parse_int_list(const char *flag, const char *s, int lo, int hi, int *out, int max) {
-    int n = 0;
-    const char *p = s;
-    for (;;) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno != 0 || v < lo || v > hi || n == max || (*end != ',' && *end)) {
-            fprintf(stderr,
-                    "micl bench: %s expects up to %d comma-separated integers in [%d, %d], got "
-                    "'%s'\n",
-                    flag, max, lo, hi, s);
-            return 0;
-        }
-        out[n++] = (int)v;
-        if (*end == '\0') return n;
-        p = end + 1;
-    }
-}
-
 static void iso_time(char *buf, size_t len) {
     time_t t = time(NULL);
     struct tm tm;

@@ -15,6 +15,10 @@
 #ifndef MICL_CMD_BENCH_H
 #define MICL_CMD_BENCH_H
 
+#include "cli_args.h"
+
+extern const cli_command_t CLI_BENCH_STEP, CLI_BENCH_VS_TORCH;
+
 /* argv[0] is the benchmark name ("step" or "vs-torch"). Returns a MICL_EXIT_* code. */
 int cmd_bench(int argc, char **argv);
 

@@ -6,6 +6,10 @@
 #ifndef MICL_CMD_BENCH_COMM_H
 #define MICL_CMD_BENCH_COMM_H
 
+#include "cli_args.h"
+
+extern const cli_command_t CLI_BENCH_COMM;
+
 /* argv[0] is "comm". Every rank takes part. Returns a MICL_EXIT_* code. */
 int cmd_bench_comm(int argc, char **argv);
 

@@ -7,6 +7,10 @@
 #ifndef MICL_CMD_BENCH_GEMM_H
 #define MICL_CMD_BENCH_GEMM_H
 
+#include "cli_args.h"
+
+extern const cli_command_t CLI_BENCH_GEMM;
+
 /* argv[0] is "gemm". Returns a MICL_EXIT_* code. */
 int cmd_bench_gemm(int argc, char **argv);
 
