@@ -9,9 +9,16 @@
 #define MICL_BENCH_H
 
 #include "comm/comm.h"
+#include "common/cli_args.h"
 
-/* argv[0] names the measurement (step, vs-torch, eval, gemm, comm, scaling); every rank calls
- * it. Returns a MICL_EXIT_* code. */
+/* The command descriptions, for `micl help`. */
+extern const cli_command_t CLI_BENCH_STEP, CLI_BENCH_VS_TORCH, CLI_BENCH_EVAL, CLI_BENCH_GEMM,
+    CLI_BENCH_COMM, CLI_BENCH_SCALING;
+
+/* 1 if `name` is a measurement of micl bench. */
+int bench_known(const char *name);
+/* argv[0] names the measurement (step, vs-torch, eval, gemm, comm, scaling: bench_known);
+ * every rank calls it. Returns a MICL_EXIT_* code. */
 int bench_main(int argc, char **argv, const comm_t *comm);
 
 #endif

@@ -18,6 +18,7 @@
 #include "../common/error.h"
 #include "../common/h5util.h"
 #include "bench_out.h"
+#include "common/cli_args.h"
 
 #define MAX_ROWS 256
 
@@ -27,26 +28,14 @@ typedef struct {
     double time_us, algbw, busbw;
 } row_t;
 
-static int usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "micl bench comm: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: [mpirun -np N] micl bench comm [--max-bytes B] [--iters I] "
-                    "[-o BENCH.h5]\n");
-    return MICL_EXIT_USAGE;
-}
-
-static int parse_i64(const char *flag, const char *s, int64_t lo, int64_t hi, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        fprintf(stderr, "micl bench comm: %s expects an integer in [%lld, %lld], got '%s'\n", flag,
-                (long long)lo, (long long)hi, s);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
+const cli_command_t CLI_BENCH_COMM = {"bench comm",
+                                      "[--max-bytes B] [--iters I] [-o BENCH.h5]",
+                                      "collectives (all-reduce, reduce-scatter, broadcast,\n"
+                                      "tree reduce); run under mpirun -np N",
+                                      NULL,
+                                      NULL,
+                                      0,
+                                      0};
 
 /* Enough calls to move about 256 MiB, between 5 and 200. */
 static int default_iters(int64_t bytes) {
@@ -55,8 +44,8 @@ static int default_iters(int64_t bytes) {
 }
 
 static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t max_bytes) {
-    char tmp[4096];
-    hid_t f = bench_out_begin(out, "comm", tmp, sizeof tmp);
+    atomic_file_t af;
+    hid_t f = bench_out_begin(out, "comm", &af);
     h5_attr_int(f, "ranks", ranks);
     h5_attr_int(f, "threads", omp_get_max_threads());
     h5_attr_int(f, "max_bytes", max_bytes);
@@ -83,26 +72,17 @@ static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t 
         dv[i] = r[i].busbw;
     h5_write_f64(f, "busbw_gbs", dv, n);
     free(ops), free(iv), free(dv);
-    bench_out_finish(f, out, tmp);
+    bench_out_finish(f, &af);
 }
 
 int bench_comm_main(int argc, char **argv, const comm_t *comm) {
     int64_t max_bytes = (int64_t)64 << 20, iters = 0;
     const char *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!val) return usage("option '%s' needs a value", a);
-        if (strcmp(a, "--max-bytes") == 0) {
-            if (!parse_i64(a, val, 4, (int64_t)1 << 30, &max_bytes)) return MICL_EXIT_USAGE;
-        } else if (strcmp(a, "--iters") == 0) {
-            if (!parse_i64(a, val, 1, 100000, &iters)) return MICL_EXIT_USAGE;
-        } else if (strcmp(a, "-o") == 0) {
-            out = val;
-        } else {
-            return usage("unknown option '%s'", a);
-        }
-        i++;
-    }
+    int rc;
+    const cli_opt_t opts[] = {CLI_OPT_INT64("--max-bytes", &max_bytes, 4, (int64_t)1 << 30),
+                              CLI_OPT_INT64("--iters", &iters, 1, 100000),
+                              CLI_OPT_STRING("-o", &out), CLI_OPT_END};
+    if (!cli_parse(&CLI_BENCH_COMM, opts, argc - 1, argv + 1, NULL, NULL, &rc)) return rc;
     comm_t c = *comm;
     float *buf = micl_alloc_aligned((size_t)max_bytes + 64 * sizeof(float));
     static row_t rows[MAX_ROWS];

@@ -8,6 +8,10 @@
 
 #include "comm/comm.h"
 
+#include "common/cli_args.h"
+
+extern const cli_command_t CLI_BENCH_COMM;
+
 /* argv[0] is "comm". Every rank takes part. Returns a MICL_EXIT_* code. */
 int bench_comm_main(int argc, char **argv, const comm_t *comm);
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/atomic_file.h"
 #include "../common/error.h"
 #include "../common/h5util.h"
 #include "../common/rng.h"
@@ -23,6 +24,7 @@
 #include "../data/vocab.h"
 #include "../worker/checkpoint.h"
 #include "../worker/evaluator.h"
+#include "common/cli_args.h"
 
 #define BENCH_EVAL_SCHEMA_VERSION 1
 #define MAX_LIST 16
@@ -52,41 +54,21 @@ typedef struct {
     uint64_t seed;
 } bench_eval_opts_t;
 
-static int usage(const char *fmt, const char *arg) {
-    if (micl_rank() == 0) {
-        fprintf(stderr, "micl bench eval: ");
-        fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\nusage: micl bench eval [--config quickstart|tiny | --checkpoint CK.h5 "
-                        "--dataset STORE.h5] [--ways 2,5] [--shots 0,1,2,4,8] [--episodes N] "
-                        "[--repeats R] [--threads T] [--seed S] [-o BENCH.h5]\n");
-    }
-    return MICL_EXIT_USAGE;
-}
+const cli_command_t CLI_BENCH_EVAL = {
+    "bench eval",
+    "[--config quickstart|tiny | --checkpoint CK.h5 --dataset STORE.h5]\n"
+    "[--ways 2,5] [--shots 0,1,2,4,8] [--episodes N] [--repeats R] [--threads T]\n"
+    "[--seed S] [-o BENCH.h5]",
+    "shot-curve cost: single pass over the KV cache against\n"
+    "re-prompting, scores checked identical (bench/README.md)",
+    NULL,
+    NULL,
+    0,
+    0};
 
-static long parse_long(const char *flag, const char *s, long lo, long hi) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-        micl_fatal("%s expects an integer in [%ld, %ld], got '%s'", flag, lo, hi, s);
-    return v;
-}
+static const eval_preset_t *find_preset(const char *name);
 
-/* An increasing comma-separated list of integers in [lo, hi]. */
-static int parse_list(const char *flag, const char *s, long lo, long hi, int *out) {
-    char buf[256];
-    int n = 0;
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
-        micl_fatal("%s: list too long", flag);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (n == MAX_LIST) micl_fatal("%s: at most %d values", flag, MAX_LIST);
-        out[n++] = (int)parse_long(flag, t, lo, hi);
-        if (n > 1 && out[n - 1] <= out[n - 2]) micl_fatal("%s: values must increase", flag);
-    }
-    if (n == 0) micl_fatal("%s: empty list", flag);
-    return n;
-}
-
+/* Returns MICL_EXIT_OK to go on, -1 after --help, else the exit code of a usage error. */
 static int parse_opts(int argc, char **argv, bench_eval_opts_t *o) {
     memset(o, 0, sizeof *o);
     o->preset = "quickstart";
@@ -96,41 +78,35 @@ static int parse_opts(int argc, char **argv, bench_eval_opts_t *o) {
     o->n_shots = 5;
     o->episodes = 200;
     o->repeats = 3;
-    o->seed = 12345;
-    for (int i = 0; i < argc; i += 2) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) return usage("option '%s' needs a value", a);
-        if (strcmp(a, "--config") == 0)
-            o->preset = v;
-        else if (strcmp(a, "--checkpoint") == 0)
-            o->checkpoint = v;
-        else if (strcmp(a, "--dataset") == 0)
-            o->dataset = v;
-        else if (strcmp(a, "-o") == 0)
-            o->out = v;
-        else if (strcmp(a, "--ways") == 0)
-            o->n_ways = parse_list(a, v, 2, EPISODE_MAX_WAYS, o->ways);
-        else if (strcmp(a, "--shots") == 0)
-            o->n_shots = parse_list(a, v, 0, 64, o->shots);
-        else if (strcmp(a, "--episodes") == 0)
-            o->episodes = (int)parse_long(a, v, 1, 1000000);
-        else if (strcmp(a, "--repeats") == 0)
-            o->repeats = (int)parse_long(a, v, 1, MAX_REPEATS);
-        else if (strcmp(a, "--threads") == 0)
-            o->threads = (int)parse_long(a, v, 1, 1024);
-        else if (strcmp(a, "--seed") == 0)
-            o->seed = (uint64_t)parse_long(a, v, 0, 0x7fffffffL);
-        else
-            return usage("unknown option '%s'", a);
-    }
-    if (!o->checkpoint != !o->dataset) return usage("%s", "--checkpoint and --dataset go together");
+    int64_t seed = 12345;
+    int rc;
+    const cli_opt_t opts[] = {
+        CLI_OPT_STRING("--config", &o->preset),
+        CLI_OPT_STRING("--checkpoint", &o->checkpoint),
+        CLI_OPT_STRING("--dataset", &o->dataset),
+        CLI_OPT_STRING("-o", &o->out),
+        CLI_OPT_LIST("--ways", o->ways, 2, EPISODE_MAX_WAYS, &o->n_ways, MAX_LIST, 1),
+        CLI_OPT_LIST("--shots", o->shots, 0, 64, &o->n_shots, MAX_LIST, 1),
+        CLI_OPT_INT("--episodes", &o->episodes, 1, 1000000),
+        CLI_OPT_INT("--repeats", &o->repeats, 1, MAX_REPEATS),
+        CLI_OPT_INT("--threads", &o->threads, 1, 1024),
+        CLI_OPT_INT64("--seed", &seed, 0, 0x7fffffffL),
+        CLI_OPT_END};
+    if (!cli_parse(&CLI_BENCH_EVAL, opts, argc, argv, NULL, NULL, &rc))
+        return rc == MICL_EXIT_OK ? -1 : rc;
+    o->seed = (uint64_t)seed;
+    if (!o->checkpoint != !o->dataset)
+        return cli_usage_error(&CLI_BENCH_EVAL, "--checkpoint and --dataset go together");
+    if (!o->checkpoint && !find_preset(o->preset))
+        return cli_usage_error(&CLI_BENCH_EVAL, "--config expects 'quickstart' or 'tiny', got '%s'",
+                               o->preset);
     return MICL_EXIT_OK;
 }
 
+/* The preset called `name`, or NULL. */
 static const eval_preset_t *find_preset(const char *name) {
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
         if (strcmp(PRESETS[i].name, name) == 0) return &PRESETS[i];
-    micl_fatal("--config expects 'quickstart' or 'tiny', got '%s'", name);
     return NULL;
 }
 
@@ -258,16 +234,16 @@ static void print_figures(const bench_eval_opts_t *o, const figures_t *f, double
 
 static void write_figures(const char *out, const bench_eval_opts_t *o, const figures_t *f,
                           const vlm_t *m, double total_speedup) {
-    char tmp[1100], host[256], created[64];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    char host[256], created[64];
     if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
     host[sizeof host - 1] = '\0';
     time_t t = time(NULL);
     struct tm tm;
     if (!gmtime_r(&t, &tm) || strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(created, sizeof created, "unknown");
-    micl_pending_add(tmp);
-    hid_t h = h5_create(tmp);
+    atomic_file_t af;
+    atomic_file_begin(&af, out);
+    hid_t h = h5_create(af.tmp);
     h5_attr_str(h, "kind", "micl-bench");
     h5_attr_int(h, "schema_version", BENCH_EVAL_SCHEMA_VERSION);
     h5_attr_str(h, "benchmark", "eval");
@@ -293,10 +269,8 @@ static void write_figures(const char *out, const bench_eval_opts_t *o, const fig
     h5_write_i64(h, "exact", f->exact, nc);
     h5_write_i64(h, "reprompt_correct", f->re_correct, nc);
     h5_write_i64(h, "reprompt_exact", f->re_exact, nc);
-    h5_close_file(h, tmp);
-    if (rename(tmp, out) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
-    micl_pending_remove(tmp);
+    h5_close_file(h, af.tmp);
+    atomic_file_commit(&af);
     printf("  wrote %s\n", out);
 }
 
@@ -349,7 +323,7 @@ static void workload_free(workload_t *wl) {
 int bench_eval_main(int argc, char **argv, const comm_t *comm) {
     bench_eval_opts_t o;
     int rc = parse_opts(argc, argv, &o);
-    if (rc != MICL_EXIT_OK) return rc;
+    if (rc != MICL_EXIT_OK) return rc < 0 ? MICL_EXIT_OK : rc;
     if (o.threads > 0) omp_set_num_threads(o.threads);
     workload_t wl;
     workload_init(&wl, &o);

@@ -14,6 +14,10 @@
 #ifndef MICL_BENCH_EVAL_H
 #define MICL_BENCH_EVAL_H
 
+#include "common/cli_args.h"
+
+extern const cli_command_t CLI_BENCH_EVAL;
+
 #include "../comm/comm.h"
 
 /* argv: the options after `bench eval`. Returns a MICL_EXIT_* code. */

@@ -25,6 +25,7 @@
 #include "blas.h"
 #include "../kernels/kernels.h"
 #include "bench_out.h"
+#include "common/cli_args.h"
 #include "bench_preset.h"
 
 #if defined(__x86_64__)
@@ -72,13 +73,14 @@ typedef struct {
     float *a, *w, *out, *ref, *scratch;
 } libs_t;
 
-static int usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "micl bench gemm: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: micl bench gemm [--config quickstart,large] [--threads 1,2] "
-                    "[--min-ms MS] [--openblas PATH] [--blis PATH] [-o BENCH.h5]\n");
-    return MICL_EXIT_USAGE;
-}
+const cli_command_t CLI_BENCH_GEMM = {"bench gemm",
+                                      "[--config quickstart,large] [--threads 1,2] [--min-ms MS]\n"
+                                      "[--openblas PATH] [--blis PATH] [-o BENCH.h5]",
+                                      "micl's GEMM against OpenBLAS and BLIS at the model's shapes",
+                                      NULL,
+                                      NULL,
+                                      0,
+                                      0};
 
 /* ---- the shapes of a preset -------------------------------------------------------------- */
 
@@ -320,8 +322,8 @@ static void print_table(const shape_t *s, int n, const opts_t *o) {
 }
 
 static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L) {
-    char tmp[4096];
-    hid_t f = bench_out_begin(o->out, "gemm", tmp, sizeof tmp);
+    atomic_file_t af;
+    hid_t f = bench_out_begin(o->out, "gemm", &af);
     char cfgs[256] = "";
     for (int i = 0; i < o->n_configs; i++)
         snprintf(cfgs + strlen(cfgs), sizeof cfgs - strlen(cfgs), "%s%s", i ? "," : "",
@@ -379,49 +381,46 @@ static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L) 
         h5_write_strings(f, name, sv, n);
     }
     free(iv), free(dv), free(sv);
-    bench_out_finish(f, o->out, tmp);
+    bench_out_finish(f, &af);
 }
 
 /* ---- entry ------------------------------------------------------------------------------- */
 
+/* Returns MICL_EXIT_OK to go on, else the exit code to return (usage error or --help). */
 static int parse(int argc, char **argv, opts_t *o) {
     memset(o, 0, sizeof *o);
     o->configs[0] = "quickstart", o->configs[1] = "large", o->n_configs = 2;
     o->threads[0] = 1, o->threads[1] = 2, o->n_threads = 2;
-    o->min_s = 0.02;
     o->lib_path[1] = OPENBLAS_PATH, o->lib_path[2] = BLIS_PATH;
-    static char cfg_buf[256];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!val) return usage("option '%s' needs a value", a);
-        if (strcmp(a, "--config") == 0) {
-            snprintf(cfg_buf, sizeof cfg_buf, "%s", val);
-            o->n_configs = 0;
-            for (char *sv = NULL, *tok = strtok_r(cfg_buf, ",", &sv); tok;
-                 tok = strtok_r(NULL, ",", &sv)) {
-                if (!bench_preset_find(tok))
-                    return usage("unknown --config '%s' (quickstart, large or tiny)", tok);
-                if (o->n_configs == MAX_CONFIGS) return usage("too many configs in '%s'", val);
-                o->configs[o->n_configs++] = bench_preset_find(tok)->name;
-            }
-            if (o->n_configs == 0) return usage("empty --config '%s'", val);
-        } else if (strcmp(a, "--threads") == 0) {
-            o->n_threads = bench_parse_int_list(a, val, 1, 256, o->threads, MAX_THREADS);
-            if (!o->n_threads) return MICL_EXIT_USAGE;
-        } else if (strcmp(a, "--min-ms") == 0) {
-            int ms[1];
-            if (!bench_parse_int_list(a, val, 0, 60000, ms, 1)) return MICL_EXIT_USAGE;
-            o->min_s = 1e-3 * ms[0];
-        } else if (strcmp(a, "--openblas") == 0) {
-            o->lib_path[1] = val;
-        } else if (strcmp(a, "--blis") == 0) {
-            o->lib_path[2] = val;
-        } else if (strcmp(a, "-o") == 0) {
-            o->out = val;
-        } else {
-            return usage("unknown option '%s'", a);
+    o->min_s = 0.02;
+    const char *configs = NULL;
+    int min_ms = -1, rc;
+    const cli_opt_t opts[] = {
+        CLI_OPT_STRING("--config", &configs),
+        CLI_OPT_LIST("--threads", o->threads, 1, 256, &o->n_threads, MAX_THREADS, 0),
+        CLI_OPT_INT("--min-ms", &min_ms, 0, 60000),
+        CLI_OPT_STRING("--openblas", &o->lib_path[1]),
+        CLI_OPT_STRING("--blis", &o->lib_path[2]),
+        CLI_OPT_STRING("-o", &o->out),
+        CLI_OPT_END};
+    if (!cli_parse(&CLI_BENCH_GEMM, opts, argc - 1, argv + 1, NULL, NULL, &rc))
+        return rc == MICL_EXIT_OK ? -1 : rc;
+    if (min_ms >= 0) o->min_s = 1e-3 * min_ms;
+    if (configs) {
+        static char cfg_buf[256];
+        snprintf(cfg_buf, sizeof cfg_buf, "%s", configs);
+        o->n_configs = 0;
+        for (char *sv = NULL, *tok = strtok_r(cfg_buf, ",", &sv); tok;
+             tok = strtok_r(NULL, ",", &sv)) {
+            if (!bench_preset_find(tok))
+                return cli_usage_error(&CLI_BENCH_GEMM, "unknown --config '%s' (%s)", tok,
+                                       bench_preset_names());
+            if (o->n_configs == MAX_CONFIGS)
+                return cli_usage_error(&CLI_BENCH_GEMM, "too many configs in '%s'", configs);
+            o->configs[o->n_configs++] = bench_preset_find(tok)->name;
         }
-        i++;
+        if (o->n_configs == 0)
+            return cli_usage_error(&CLI_BENCH_GEMM, "empty --config '%s'", configs);
     }
     return MICL_EXIT_OK;
 }
@@ -429,7 +428,7 @@ static int parse(int argc, char **argv, opts_t *o) {
 int bench_gemm_main(int argc, char **argv) {
     opts_t o;
     int rc = parse(argc, argv, &o);
-    if (rc != MICL_EXIT_OK) return rc;
+    if (rc != MICL_EXIT_OK) return rc < 0 ? MICL_EXIT_OK : rc;
     if (micl_rank() != 0) return MICL_EXIT_OK;
     static shape_t shapes[MAX_SHAPES];
     int n = 0;

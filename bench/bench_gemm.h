@@ -7,6 +7,10 @@
 #ifndef MICL_BENCH_GEMM_H
 #define MICL_BENCH_GEMM_H
 
+#include "common/cli_args.h"
+
+extern const cli_command_t CLI_BENCH_GEMM;
+
 /* argv[0] is "gemm". Returns a MICL_EXIT_* code. */
 int bench_gemm_main(int argc, char **argv);
 

@@ -18,26 +18,6 @@ double bench_now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int bench_parse_int_list(const char *flag, const char *s, int lo, int hi, int *out, int max) {
-    int n = 0;
-    const char *p = s;
-    for (;;) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno != 0 || v < lo || v > hi || n == max || (*end != ',' && *end)) {
-            fprintf(stderr,
-                    "micl bench: %s expects up to %d comma-separated integers in [%d, %d], got "
-                    "'%s'\n",
-                    flag, max, lo, hi, s);
-            return 0;
-        }
-        out[n++] = (int)v;
-        if (*end == '\0') return n;
-        p = end + 1;
-    }
-}
-
 static void iso_time(char *buf, size_t len) {
     time_t t = time(NULL);
     struct tm tm;
@@ -45,11 +25,9 @@ static void iso_time(char *buf, size_t len) {
         snprintf(buf, len, "unknown");
 }
 
-hid_t bench_out_begin(const char *out, const char *benchmark, char *tmp, size_t len) {
-    if ((size_t)snprintf(tmp, len, "%s.tmp", out) >= len)
-        micl_fatal("output path too long: '%s'", out);
-    micl_pending_add(tmp);
-    hid_t f = h5_create(tmp);
+hid_t bench_out_begin(const char *out, const char *benchmark, atomic_file_t *af) {
+    atomic_file_begin(af, out);
+    hid_t f = h5_create(af->tmp);
     char host[256], created[64];
     if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "unknown");
     host[sizeof host - 1] = '\0';
@@ -63,10 +41,10 @@ hid_t bench_out_begin(const char *out, const char *benchmark, char *tmp, size_t 
     return f;
 }
 
-void bench_out_finish(hid_t f, const char *out, const char *tmp) {
-    h5_close_file(f, tmp);
-    if (rename(tmp, out) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, out, strerror(errno));
-    micl_pending_remove(tmp);
+void bench_out_finish(hid_t f, atomic_file_t *af) {
+    h5_close_file(f, af->tmp);
+    char *out = micl_strdup(af->path);
+    atomic_file_commit(af);
     printf("  wrote               %s\n", out);
+    free(out);
 }

@@ -1,5 +1,5 @@
-/* bench_out.h - what every `micl bench` command shares: the clock, option parsing of integer
- * lists, and the output file (kind "micl-bench", written to OUT.tmp and renamed into place).
+/* bench_out.h - what every `micl bench` command shares: the clock and the output file (kind
+ * "micl-bench", written to OUT.tmp and renamed into place).
  */
 #ifndef MICL_BENCH_OUT_H
 #define MICL_BENCH_OUT_H
@@ -7,17 +7,16 @@
 #include <hdf5.h>
 #include <stddef.h>
 
+#include "../common/atomic_file.h"
+
 #define BENCH_SCHEMA_VERSION 1
 
 /* CLOCK_MONOTONIC in seconds. */
 double bench_now_s(void);
-/* Parses "1,2,4" into at most `max` integers in [lo, hi]; returns the count, 0 on error (after
- * a message naming `flag`). */
-int bench_parse_int_list(const char *flag, const char *s, int lo, int hi, int *out, int max);
-/* Opens OUT.tmp (registered as pending) and writes the common root attributes: kind,
- * schema_version, benchmark, hostname, created (UTC ISO 8601), micl_version. */
-hid_t bench_out_begin(const char *out, const char *benchmark, char *tmp, size_t len);
-/* Closes and renames OUT.tmp to OUT. */
-void bench_out_finish(hid_t f, const char *out, const char *tmp);
+/* Starts writing OUT through `af` (common/atomic_file.h) and writes the common root attributes:
+ * kind, schema_version, benchmark, hostname, created (UTC ISO 8601), micl_version. */
+hid_t bench_out_begin(const char *out, const char *benchmark, atomic_file_t *af);
+/* Closes the file and puts it in place as OUT. */
+void bench_out_finish(hid_t f, atomic_file_t *af);
 
 #endif

@@ -26,6 +26,7 @@
 #include "../common/h5util.h"
 #include "bench_out.h"
 #include "bench_preset.h"
+#include "common/cli_args.h"
 
 extern char **environ;
 
@@ -43,13 +44,15 @@ typedef struct {
     int64_t n_loss;
 } point_t;
 
-static int usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "micl bench scaling: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: micl bench scaling [--config quickstart|large|tiny] [--np 1,2,4] "
-                    "[--steps N] [--warmup W] [-o BENCH.h5]\n");
-    return MICL_EXIT_USAGE;
-}
+const cli_command_t CLI_BENCH_SCALING = {
+    "bench scaling",
+    "[--config quickstart|large|tiny] [--np 1,2,4] [--steps N] [--warmup W]\n"
+    "[-o BENCH.h5]",
+    "training-step speed-up over rank counts (runs mpirun)",
+    NULL,
+    NULL,
+    0,
+    0};
 
 /* Variables of the MPI singleton of this process, which would make mpirun's children join it. */
 static int singleton_var(const char *e) {
@@ -160,8 +163,8 @@ static void measure(const opts_t *o, int k, const char *tmp, point_t *p) {
 }
 
 static void write_h5(const opts_t *o, const point_t *p, int same_loss) {
-    char tmp[4096];
-    hid_t f = bench_out_begin(o->out, "scaling", tmp, sizeof tmp);
+    atomic_file_t af;
+    hid_t f = bench_out_begin(o->out, "scaling", &af);
     h5_attr_str(f, "config", o->config);
     h5_attr_int(f, "threads", 1);
     h5_attr_int(f, "steps", o->steps);
@@ -180,51 +183,43 @@ static void write_h5(const opts_t *o, const point_t *p, int same_loss) {
     static const char *NAMES[5] = {"ms_mean", "ms_best", "tokens_per_s", "speedup", "efficiency"};
     for (int i = 0; i < 5; i++)
         h5_write_f64(f, NAMES[i], v[i], o->n_np);
-    bench_out_finish(f, o->out, tmp);
+    bench_out_finish(f, &af);
 }
 
+/* Returns MICL_EXIT_OK to go on, -1 after --help, else the exit code of a usage error. */
 static int parse(int argc, char **argv, opts_t *o) {
     memset(o, 0, sizeof *o);
     o->config = "quickstart", o->steps = 10, o->warmup = 3;
     o->np[0] = 1, o->np[1] = 2, o->np[2] = 4, o->n_np = 3;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int one[1];
-        if (!val) return usage("option '%s' needs a value", a);
-        if (strcmp(a, "--config") == 0) {
-            if (!bench_preset_find(val)) return usage("unknown --config '%s'", val);
-            o->config = bench_preset_find(val)->name;
-        } else if (strcmp(a, "--np") == 0) {
-            if (!(o->n_np = bench_parse_int_list(a, val, 1, 64, o->np, MAX_NP)))
-                return MICL_EXIT_USAGE;
-        } else if (strcmp(a, "--steps") == 0) {
-            if (!bench_parse_int_list(a, val, 1, 100000, one, 1)) return MICL_EXIT_USAGE;
-            o->steps = one[0];
-        } else if (strcmp(a, "--warmup") == 0) {
-            if (!bench_parse_int_list(a, val, 0, 10000, one, 1)) return MICL_EXIT_USAGE;
-            o->warmup = one[0];
-        } else if (strcmp(a, "-o") == 0) {
-            o->out = val;
-        } else {
-            return usage("unknown option '%s'", a);
-        }
-        i++;
+    const char *config = NULL;
+    int rc;
+    const cli_opt_t opts[] = {CLI_OPT_STRING("--config", &config),
+                              CLI_OPT_LIST("--np", o->np, 1, 64, &o->n_np, MAX_NP, 0),
+                              CLI_OPT_INT("--steps", &o->steps, 1, 100000),
+                              CLI_OPT_INT("--warmup", &o->warmup, 0, 10000),
+                              CLI_OPT_STRING("-o", &o->out),
+                              CLI_OPT_END};
+    if (!cli_parse(&CLI_BENCH_SCALING, opts, argc - 1, argv + 1, NULL, NULL, &rc))
+        return rc == MICL_EXIT_OK ? -1 : rc;
+    if (config) {
+        if (!bench_preset_find(config))
+            return cli_usage_error(&CLI_BENCH_SCALING, "unknown --config '%s' (%s)", config,
+                                   bench_preset_names());
+        o->config = bench_preset_find(config)->name;
     }
     int mb = bench_preset_find(o->config)->micro_batches;
     for (int k = 0; k < o->n_np; k++)
-        if (o->np[k] > mb) {
-            fprintf(stderr,
-                    "micl bench scaling: --np %d exceeds the %d micro-batches of preset '%s'\n",
-                    o->np[k], mb, o->config);
-            return MICL_EXIT_USAGE;
-        }
+        if (o->np[k] > mb)
+            return cli_usage_error(&CLI_BENCH_SCALING,
+                                   "--np %d exceeds the %d micro-batches of preset '%s'", o->np[k],
+                                   mb, o->config);
     return MICL_EXIT_OK;
 }
 
 int bench_scaling_main(int argc, char **argv) {
     opts_t o;
     int rc = parse(argc, argv, &o);
-    if (rc != MICL_EXIT_OK) return rc;
+    if (rc != MICL_EXIT_OK) return rc < 0 ? MICL_EXIT_OK : rc;
     if (micl_rank() > 0) return MICL_EXIT_OK; /* the parent is one process */
     const char *dir = getenv("TMPDIR");
     char tmp[4096];

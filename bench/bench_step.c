@@ -31,6 +31,7 @@
 #include "../model/vlm.h"
 #include "workload.h"
 #include "bench_out.h"
+#include "common/cli_args.h"
 #include "bench_preset.h"
 
 #ifndef MICL_SOURCE_DIR
@@ -60,26 +61,24 @@ typedef struct {
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static int usage(const char *fmt, const char *arg) {
-    fprintf(stderr, "micl bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: micl bench step|vs-torch [--config quickstart|large|tiny] "
-                    "[--steps N] [--warmup W] [--threads T] [-o BENCH.h5]\n");
-    return MICL_EXIT_USAGE;
-}
-
-static int parse_int(const char *flag, const char *s, long lo, long hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        fprintf(stderr, "micl bench: %s expects an integer in [%ld, %ld], got '%s'\n", flag, lo, hi,
-                s);
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
-}
+const cli_command_t CLI_BENCH_STEP = {
+    "bench step",
+    "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
+    "[-o BENCH.h5]",
+    "training-step figures (bench/README.md)",
+    NULL,
+    NULL,
+    0,
+    0};
+const cli_command_t CLI_BENCH_VS_TORCH = {
+    "bench vs-torch",
+    "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
+    "[-o BENCH.h5]",
+    "the same step beside PyTorch's (bench/README.md)",
+    NULL,
+    NULL,
+    0,
+    0};
 
 static long max_rss_kib(int who) {
     struct rusage ru;
@@ -422,15 +421,15 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
     printf("  loss                first step %.6f, last step %.6f\n", w.loss[0],
            w.loss[w.n_total - 1]);
     if (o->out) {
-        char tmp[4096];
-        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
+        atomic_file_t af;
+        hid_t f = bench_out_begin(o->out, o->bench, &af);
         write_common(f, o, &w, &fg, rss);
         h5_attr_double(f, "gemm_peak_gflops", peak);
         h5_attr_int(f, "gemm_n", BENCH_GEMM_N);
         h5_attr_double(f, "peak_share_one_core", share1);
         h5_attr_double(f, "peak_share_threads", shareT);
         h5_attr_double(f, "activations_formula_bytes", act_formula);
-        bench_out_finish(f, o->out, tmp);
+        bench_out_finish(f, &af);
     }
     bench_workload_free(&w);
     return MICL_EXIT_OK;
@@ -478,8 +477,8 @@ static int bench_vs_torch(const opts_t *o) {
            w.loss[last], tr.loss[last], rel_last);
     printf("  ratio               micl tokens/s / torch tokens/s = %.2f\n", ratio);
     if (o->out) {
-        char tmp[4096];
-        hid_t f = bench_out_begin(o->out, o->bench, tmp, sizeof tmp);
+        atomic_file_t af;
+        hid_t f = bench_out_begin(o->out, o->bench, &af);
         write_common(f, o, &w, &fm, rss);
         h5_attr_str(f, "torch_version", tr.version);
         h5_attr_str(f, "python", python_path());
@@ -503,7 +502,7 @@ static int bench_vs_torch(const opts_t *o) {
         h5_write_f64(f, "torch_step_ms", ms, o->steps);
         h5_write_f64(f, "torch_loss", tr.loss, w.n_total);
         free(ms);
-        bench_out_finish(f, o->out, tmp);
+        bench_out_finish(f, &af);
     }
     free(tr.step_s), free(tr.loss), free(tr.version);
     bench_workload_free(&w);
@@ -520,27 +519,18 @@ static int bench_vs_torch(const opts_t *o) {
 
 int bench_step_main(int argc, char **argv, const comm_t *comm) {
     opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
-    if (strcmp(o.bench, "step") != 0 && strcmp(o.bench, "vs-torch") != 0)
-        return usage("unknown benchmark '%s' (expected step or vs-torch)", o.bench);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!val) return usage("option '%s' needs a value", a);
-        if (strcmp(a, "--config") == 0) {
-            o.p = bench_preset_find(val);
-            if (!o.p) return usage("unknown --config '%s' (quickstart, large or tiny)", val);
-        } else if (strcmp(a, "--steps") == 0) {
-            if (!parse_int(a, val, 1, 100000, &o.steps)) return MICL_EXIT_USAGE;
-        } else if (strcmp(a, "--warmup") == 0) {
-            if (!parse_int(a, val, 0, 10000, &o.warmup)) return MICL_EXIT_USAGE;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (!parse_int(a, val, 1, 1024, &o.threads)) return MICL_EXIT_USAGE;
-        } else if (strcmp(a, "-o") == 0) {
-            o.out = val;
-        } else {
-            return usage("unknown option '%s'", a);
-        }
-        i++;
-    }
+    const cli_command_t *cmd = strcmp(o.bench, "step") == 0 ? &CLI_BENCH_STEP : &CLI_BENCH_VS_TORCH;
+    const char *config = NULL;
+    int rc;
+    const cli_opt_t opts[] = {CLI_OPT_STRING("--config", &config),
+                              CLI_OPT_INT("--steps", &o.steps, 1, 100000),
+                              CLI_OPT_INT("--warmup", &o.warmup, 0, 10000),
+                              CLI_OPT_INT("--threads", &o.threads, 1, 1024),
+                              CLI_OPT_STRING("-o", &o.out),
+                              CLI_OPT_END};
+    if (!cli_parse(cmd, opts, argc - 1, argv + 1, NULL, NULL, &rc)) return rc;
+    if (config && !(o.p = bench_preset_find(config)))
+        return cli_usage_error(cmd, "unknown --config '%s' (%s)", config, bench_preset_names());
     omp_set_num_threads(o.threads);
     if (strcmp(o.bench, "step") == 0) return bench_step(&o, comm); /* every rank takes part */
     if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */

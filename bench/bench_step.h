@@ -16,6 +16,9 @@
 #define MICL_BENCH_STEP_H
 
 #include "comm/comm.h"
+#include "common/cli_args.h"
+
+extern const cli_command_t CLI_BENCH_STEP, CLI_BENCH_VS_TORCH;
 
 /* argv[0] is "step" or "vs-torch". Returns a MICL_EXIT_* code. */
 int bench_step_main(int argc, char **argv, const comm_t *comm);

@@ -1,12 +1,14 @@
 /* error.c - fatal error reporting, pending-output cleanup and checked allocation.
  *
- * The pending list is the one piece of process-wide state here: it lets any fatal error,
- * wherever it happens, remove the files that were being written at that moment.
+ * The pending list is the one piece of process-wide state here: it lets any fatal error (and the
+ * clean-up signal handler of signals.c), wherever it happens, remove the files that were being
+ * written at that moment.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "error.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,10 +16,14 @@
 #include <unistd.h>
 
 #define PENDING_MAX 16
+#define PENDING_PATH_MAX 4096
 
+/* The pending list is read by micl_pending_unlink_all from signal handlers: fixed buffers, and
+ * a slot's flag is set only once its path is complete (and cleared before it is reused). */
 static int g_rank = -1;
 static int g_world = 1;
-static char *g_pending[PENDING_MAX];
+static char g_pending[PENDING_MAX][PENDING_PATH_MAX];
+static volatile sig_atomic_t g_pending_used[PENDING_MAX];
 static void (*g_abort_hook)(int code);
 static void (*g_fatal_hook)(void);
 
@@ -39,29 +45,28 @@ void micl_set_fatal_hook(void (*hook)(void)) {
 }
 
 void micl_pending_add(const char *path) {
+    size_t n = strlen(path);
+    if (n >= PENDING_PATH_MAX) micl_fatal("output path too long (%zu bytes): %.64s...", n, path);
     for (int i = 0; i < PENDING_MAX; i++) {
-        if (!g_pending[i]) {
-            g_pending[i] = strdup(path);
+        if (!g_pending_used[i]) {
+            memcpy(g_pending[i], path, n + 1);
+            g_pending_used[i] = 1;
             return;
         }
     }
+    micl_fatal("more than %d files are being written at once ('%s')", PENDING_MAX, path);
 }
 
 void micl_pending_remove(const char *path) {
-    for (int i = 0; i < PENDING_MAX; i++) {
-        if (g_pending[i] && strcmp(g_pending[i], path) == 0) {
-            free(g_pending[i]);
-            g_pending[i] = NULL;
-        }
-    }
+    for (int i = 0; i < PENDING_MAX; i++)
+        if (g_pending_used[i] && strcmp(g_pending[i], path) == 0) g_pending_used[i] = 0;
 }
 
-static void remove_pending(void) {
+void micl_pending_unlink_all(void) {
     for (int i = 0; i < PENDING_MAX; i++) {
-        if (g_pending[i]) {
+        if (g_pending_used[i]) {
             unlink(g_pending[i]);
-            free(g_pending[i]);
-            g_pending[i] = NULL;
+            g_pending_used[i] = 0;
         }
     }
 }
@@ -88,7 +93,7 @@ void micl_fatal_at(const char *file, int line, const char *fmt, ...) {
 #endif
     fputc('\n', stderr);
     fflush(stderr);
-    remove_pending();
+    micl_pending_unlink_all();
     if (g_fatal_hook) g_fatal_hook();
     if (g_abort_hook && g_world > 1) g_abort_hook(MICL_EXIT_ERROR);
     exit(MICL_EXIT_ERROR);

@@ -33,9 +33,12 @@ void micl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Progress/info on stdout, printed by rank 0 only. */
 void micl_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Registers a path that is being written; micl_fatal unlinks it. Unregister once renamed. */
+/* Registers a path that is being written; micl_fatal unlinks it. Unregister once renamed.
+ * Output files go through atomic_file.h, which does both; at most 16 at once. */
 void micl_pending_add(const char *path);
 void micl_pending_remove(const char *path);
+/* Unlinks and unregisters every pending path; async-signal-safe (signals.c calls it). */
+void micl_pending_unlink_all(void);
 
 /* Installed by the MPI layer: called by micl_fatal to abort all ranks. */
 void micl_set_abort_hook(void (*hook)(int code));

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "h5util.h"
 
@@ -305,10 +306,9 @@ void results_header(results_t *r, char *config_text, const char *config_path, in
 }
 
 void results_write(const char *path, const results_t *r) {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    micl_pending_add(tmp);
-    hid_t f = h5_create(tmp);
+    atomic_file_t af;
+    atomic_file_begin(&af, path);
+    hid_t f = h5_create(af.tmp);
     h5_attr_int(f, "schema_version", RESULTS_SCHEMA_VERSION);
     h5_attr_str(f, "kind", "micl-results");
     h5_attr_str(f, "micl_version", MICL_VERSION);
@@ -328,10 +328,8 @@ void results_write(const char *path, const results_t *r) {
     h5_write_strings(f, "run_names", names, r->n_runs);
     free(names);
     if (r->sweep.present) write_sweep(f, r);
-    h5_close_file(f, tmp);
-    if (rename(tmp, path) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    micl_pending_remove(tmp);
+    h5_close_file(f, af.tmp);
+    atomic_file_commit(&af);
 }
 
 static void read_run(const char *path, hid_t runs, const char *name, run_result_t *run) {
@@ -457,8 +455,17 @@ static void print_rows(const run_result_t *run, FILE *out) {
     }
 }
 
+/* Runs that trained carry their speed; a run only evaluated here (micl eval) has none, and
+ * the table shows no training fields for it. */
+static int run_trained(const run_result_t *run) {
+    return run->tokens_per_s > 0 || run->train_seconds > 0;
+}
+
 void results_print_table(const results_t *r, FILE *out) {
     if (r->n_runs == 0) return;
+    int any_trained = 0;
+    for (int k = 0; k < r->n_runs; k++)
+        any_trained |= run_trained(&r->runs[k]);
     /* Summary: columns are the first run's rows. */
     const run_result_t *first = &r->runs[0];
     fprintf(out, "\n| %-10s |", "run");
@@ -473,10 +480,10 @@ void results_print_table(const results_t *r, FILE *out) {
                      strcmp(e->benchmark, "binding") ? " " : "", e->ways, e->shots);
         fprintf(out, " %s |", col);
     }
-    fprintf(out, " tokens/s |\n|------------|");
+    fprintf(out, any_trained ? " tokens/s |\n|------------|" : "\n|------------|");
     for (int i = 0; i < first->n_rows; i++)
         fprintf(out, "---|");
-    fprintf(out, "---|\n");
+    fprintf(out, any_trained ? "---|\n" : "\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
         fprintf(out, "| %-10s |", run->name);
@@ -487,7 +494,9 @@ void results_print_table(const results_t *r, FILE *out) {
             else
                 fprintf(out, " - |");
         }
-        if (run->tokens_per_s > 0)
+        if (!any_trained)
+            fprintf(out, "\n");
+        else if (run->tokens_per_s > 0)
             fprintf(out, " %.0f |\n", run->tokens_per_s);
         else
             fprintf(out, " - |\n");
@@ -495,9 +504,14 @@ void results_print_table(const results_t *r, FILE *out) {
     fprintf(out, "\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
-        fprintf(out, "run %s: %lld steps, %lld params, train %.1f s, eval %.1f s, %.0f tokens/s\n",
-                run->name, (long long)run->steps, (long long)run->n_params, run->train_seconds,
-                run->eval_seconds, run->tokens_per_s);
+        if (run_trained(run))
+            fprintf(out,
+                    "run %s: %lld steps, %lld params, train %.1f s, eval %.1f s, %.0f tokens/s\n",
+                    run->name, (long long)run->steps, (long long)run->n_params, run->train_seconds,
+                    run->eval_seconds, run->tokens_per_s);
+        else
+            fprintf(out, "run %s: checkpoint of %lld steps, %lld params, eval %.1f s\n", run->name,
+                    (long long)run->steps, (long long)run->n_params, run->eval_seconds);
         print_rows(run, out);
     }
 }

@@ -1,4 +1,5 @@
-/* signals.c - the stop flag set by SIGTERM / SIGUSR1 (see signals.h). */
+/* signals.c - the stop flag set by SIGTERM / SIGUSR1, and the clean-up of pending output on
+ * SIGINT / SIGHUP / SIGTERM (see signals.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "signals.h"
 
@@ -12,6 +13,27 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
+}
+
+static void on_fatal_signal(int sig) {
+    micl_pending_unlink_all(); /* async-signal-safe: unlink over fixed buffers */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void signals_install_cleanup(void) {
+    const int sigs[] = {SIGINT, SIGHUP, SIGTERM};
+    for (int i = 0; i < 3; i++) {
+        struct sigaction old, sa;
+        /* a signal ignored from the start (nohup, a background job) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND;
+        if (sigaction(sigs[i], &sa, NULL) != 0)
+            micl_fatal("cannot install the handler of signal %d", sigs[i]);
+    }
 }
 
 void signals_install(void) {

@@ -1,4 +1,5 @@
-/* signals.h - preemption: SIGTERM and SIGUSR1 (Slurm's --signal) ask training to stop.
+/* signals.h - preemption: SIGTERM and SIGUSR1 (Slurm's --signal) ask training to stop; any other
+ * command stopped by SIGINT, SIGHUP or SIGTERM leaves no partial output.
  *
  * The handler only sets a flag. The training loop reads it after every step, agrees on it
  * across ranks, writes a checkpoint and returns; micl then exits with MICL_EXIT_PREEMPTED so
@@ -7,6 +8,11 @@
 #ifndef MICL_SIGNALS_H
 #define MICL_SIGNALS_H
 
+/* Clean-up for every command: SIGINT, SIGHUP and SIGTERM unlink the pending output files
+ * (error.h's list, filled by atomic_file.h) and then end the process as the signal would;
+ * a signal ignored when micl starts (nohup, background jobs) stays ignored. */
+void signals_install_cleanup(void);
+/* Preemption for train and sweep: SIGTERM and SIGUSR1 set the stop flag instead. */
 void signals_install(void);
 int signals_stop_requested(void);
 /* Sets the stop flag as a signal would (a sweep group told to stop by its coordinator). */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/atomic_file.h"
 #include "../common/error.h"
 #include "../common/paths.h"
 #include "../common/results.h"
@@ -20,11 +21,9 @@ void export_open(exporter_t *x, const char *dir) {
     snprintf(images, sizeof images, "%s/images", dir);
     paths_make_dirs(dir, "export directory");
     paths_make_dirs(images, "export directory");
-    snprintf(x->json_path, sizeof x->json_path, "%s/data.json", dir);
-    snprintf(x->json_tmp, sizeof x->json_tmp, "%s/data.json.tmp", dir);
-    x->json = fopen(x->json_tmp, "w");
-    if (!x->json) micl_fatal("cannot write '%s': %s", x->json_tmp, strerror(errno));
-    micl_pending_add(x->json_tmp);
+    char json_path[600];
+    snprintf(json_path, sizeof json_path, "%s/data.json", dir);
+    x->json = atomic_file_open(&x->json_file, json_path, "w");
     fputs("[", x->json);
 }
 
@@ -124,11 +123,6 @@ void export_episode(exporter_t *x, const char *id, const episode_t *ep, const im
 
 void export_close(exporter_t *x) {
     fputs("\n]\n", x->json);
-    if (fflush(x->json) != 0 || ferror(x->json))
-        micl_fatal("cannot write '%s': %s", x->json_tmp, strerror(errno));
-    if (fclose(x->json) != 0) micl_fatal("cannot write '%s': %s", x->json_tmp, strerror(errno));
     x->json = NULL;
-    if (rename(x->json_tmp, x->json_path) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", x->json_tmp, x->json_path, strerror(errno));
-    micl_pending_remove(x->json_tmp);
+    atomic_file_commit(&x->json_file);
 }

@@ -20,14 +20,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../common/atomic_file.h"
 #include "episode.h"
 #include "store.h"
 #include "vocab.h"
 
 typedef struct {
     char dir[512];
-    char json_tmp[600], json_path[600];
-    FILE *json;
+    atomic_file_t json_file; /* DIR/data.json */
+    FILE *json;              /* json_file's stream while open */
     int64_t n_samples;
 } exporter_t;
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/atomic_file.h"
 #include "../common/error.h"
 
 static void on_png_error(png_structp png, png_const_charp msg) {
@@ -23,13 +24,9 @@ void pngio_write(const char *path, const uint8_t *pixels, int h, int w, int chan
                  const char *software) {
     if (h < 1 || w < 1 || (channels != 1 && channels != 3))
         micl_fatal("%s: cannot write a %dx%dx%d image as PNG", path, h, w, channels);
-    size_t n = strlen(path);
-    char *tmp = micl_malloc(n + 5);
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp", 5);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-    micl_pending_add(tmp);
+    atomic_file_t af;
+    FILE *fp = atomic_file_open(&af, path, "wb");
+    char *tmp = af.tmp;
     /* libpng errors end in on_png_error, which exits through micl_fatal (removing tmp) */
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, (png_voidp)tmp, on_png_error,
                                               on_png_warning);
@@ -54,10 +51,5 @@ void pngio_write(const char *path, const uint8_t *pixels, int h, int w, int chan
         png_write_row(png, (png_const_bytep)(pixels + (size_t)j * (size_t)w * (size_t)channels));
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
-    if (fflush(fp) != 0 || ferror(fp)) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-    if (fclose(fp) != 0) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-    if (rename(tmp, path) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    micl_pending_remove(tmp);
-    free(tmp);
+    atomic_file_commit(&af);
 }

@@ -3,8 +3,8 @@
  * A small RGB canvas with rectangle fills, nearest-neighbour blits of gray or RGB images and
  * FreeType text (UTF-8 decoded here; per character DejaVu Sans, else Noto Sans CJK). The layout
  * runs twice through the same code: once without a canvas to measure the height, once to draw, so
- * measuring and drawing can never disagree. libpng writes the result to "<out>.tmp", which is
- * registered as pending output and renamed when complete.
+ * measuring and drawing can never disagree. pngio_write puts the picture in place atomically
+ * (common/atomic_file.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "show.h"

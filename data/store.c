@@ -1,8 +1,8 @@
 /* store.c - HDF5 image stores: writing, validated reading and per-class indices.
  *
  * Owns the on-disk schema described in store.h and docs/DATA.md. Writers go through
- * "<path>.tmp" (registered as pending so a fatal error removes it) and rename at the end, so a
- * store either exists complete or not at all. Readers check every dataset's presence, type,
+ * common/atomic_file.h ("<path>.tmp", synced and renamed at the end), so a store either exists
+ * complete or not at all. Readers check every dataset's presence, type,
  * rank and shape, the label and split ranges and the class names before handing the store on;
  * every message names the file and the dataset. HDF5's own error printing is switched off and
  * each call is checked here instead. Gray stores without metadata keep the schema-1 layout
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../common/atomic_file.h"
 #include "../common/error.h"
 #include "../common/h5util.h"
 
@@ -242,11 +243,9 @@ static void write_metadata(hid_t file, const char *tmp, const image_store_t *s) 
 void store_write(const char *path, const image_store_t *s) {
     quiet_hdf5();
     validate_store(path, s);
-    size_t plen = strlen(path);
-    char *tmp = micl_malloc(plen + 5);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    micl_pending_add(tmp);
+    atomic_file_t af;
+    atomic_file_begin(&af, path);
+    const char *tmp = af.tmp;
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) micl_fatal("%s: cannot create HDF5 file: %s", tmp, strerror(errno));
 
@@ -275,10 +274,7 @@ void store_write(const char *path, const image_store_t *s) {
     write_metadata(file, tmp, s);
 
     if (H5Fclose(file) < 0) micl_fatal("%s: cannot close (flush) HDF5 file", tmp);
-    if (rename(tmp, path) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    micl_pending_remove(tmp);
-    free(tmp);
+    atomic_file_commit(&af);
 }
 
 /* ---------------------------------------------------------------------------- reading */

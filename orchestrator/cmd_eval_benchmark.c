@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/atomic_file.h"
 #include "../common/error.h"
 #include "../common/results.h"
 #include "../data/benchmark.h"
@@ -46,13 +47,9 @@ int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const cha
     evaluator_t ev = {m,         &v,       comm,    (episode_format_t)st.episode_format,
                       cfg->seed, 16 * tok, 16 * img};
     FILE *pf = NULL;
-    char tmp[1100];
-    if (predictions_path && comm->rank == 0) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", predictions_path);
-        pf = fopen(tmp, "w");
-        if (!pf) micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-        micl_pending_add(tmp);
-    }
+    atomic_file_t pred_file;
+    if (predictions_path && comm->rank == 0)
+        pf = atomic_file_open(&pred_file, predictions_path, "w");
     results_t res;
     memset(&res, 0, sizeof res);
     res.config_text = cfg->text;
@@ -67,14 +64,7 @@ int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const cha
         eval_benchmark(&ev, b, &store, cells->ways, cells->n_ways, cells->shots, cells->n_shots,
                        (int)episodes, predictions_path != NULL, pf, out->rows);
     if (comm->rank == 0) {
-        if (pf) {
-            if (fflush(pf) != 0 || ferror(pf) || fclose(pf) != 0)
-                micl_fatal("cannot write '%s': %s", tmp, strerror(errno));
-            if (rename(tmp, predictions_path) != 0)
-                micl_fatal("cannot rename '%s' to '%s': %s", tmp, predictions_path,
-                           strerror(errno));
-            micl_pending_remove(tmp);
-        }
+        if (pf) atomic_file_commit(&pred_file);
         printf("%s on benchmark %s (%s), %lld episodes per cell\n", checkpoint, b->name,
                store.source, (long long)episodes);
         results_print_table(&res, stdout);

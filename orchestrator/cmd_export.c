@@ -12,16 +12,21 @@
 #include "../common/rng.h"
 #include "../data/export.h"
 #include "benchmark_input.h"
-#include "cli_args.h"
+#include "common/cli_args.h"
 
-static const char *EXPORT_USAGE =
-    "usage: micl data export CFG (--benchmark B | --task T) -o DIR [--episodes N]\n"
-    "                        [--dataset STORE.h5] [--ways N,..] [--shots K,..] [--items L]\n"
-    "                        [--format llava]\n"
+const cli_command_t CLI_DATA_EXPORT = {
+    "data export",
+    "CFG (--benchmark B | --task T) -o DIR [--episodes N]\n"
+    "[--dataset STORE.h5] [--ways N,..] [--shots K,..] [--items L] [--format llava]",
+    "episodes as LLaVA-style multi-image conversations with\n"
+    "PNG files, for training or testing a real VLM elsewhere",
     "  benchmarks B: fsicl, openmi, matching, cross_domain, zeroshot (every cell, N episodes\n"
     "                each, default 100)\n"
     "  tasks T:      binding, mc, matching, classify (N training episodes, default 100;\n"
-    "                --ways N classes (default 3), --items L turns (default 9))\n";
+    "                --ways N classes (default 3), --items L turns (default 9))\n",
+    "CFG",
+    1,
+    1};
 
 typedef struct {
     const char *cfg, *out, *bench, *task, *dataset;
@@ -31,52 +36,31 @@ typedef struct {
     int bench_shots[BENCHMARK_MAX_CELLS], n_bench_shots;
 } export_opts_t;
 
-static int export_usage(const char *fmt, const char *arg) {
-    if (micl_rank() <= 0) {
-        fprintf(stderr, "micl: data export: ");
-        fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\n%s", EXPORT_USAGE);
-    }
-    return MICL_EXIT_USAGE;
-}
-
+/* Returns -1 when parsing succeeded, else the exit code to return (usage error or --help). */
 static int parse_opts(int argc, char **argv, export_opts_t *o) {
+    static const char *const FORMATS[] = {"llava", NULL};
     memset(o, 0, sizeof *o);
     o->episodes = 100;
     o->ways = 3;
     o->items = 9;
-    if (argc < 1 || argv[0][0] == '-') return export_usage("%s", "missing CFG");
-    o->cfg = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!val) return export_usage("option '%s' needs a value", a);
-        if (strcmp(a, "--benchmark") == 0)
-            o->bench = val;
-        else if (strcmp(a, "--task") == 0)
-            o->task = val;
-        else if (strcmp(a, "-o") == 0)
-            o->out = val;
-        else if (strcmp(a, "--dataset") == 0)
-            o->dataset = val;
-        else if (strcmp(a, "--episodes") == 0)
-            o->episodes = cli_long(a, val, 1, 10000000);
-        else if (strcmp(a, "--ways") == 0) {
-            o->n_bench_ways =
-                cli_int_list(a, val, o->bench_ways, BENCHMARK_MAX_CELLS, 2, EPISODE_MAX_WAYS);
-            o->ways = o->bench_ways[0];
-        } else if (strcmp(a, "--shots") == 0)
-            o->n_bench_shots = cli_int_list(a, val, o->bench_shots, BENCHMARK_MAX_CELLS, 0, 64);
-        else if (strcmp(a, "--items") == 0)
-            o->items = (int)cli_long(a, val, 1, EPISODE_MAX_ITEMS / 2);
-        else if (strcmp(a, "--format") == 0) {
-            if (strcmp(val, "llava") != 0)
-                return export_usage("--format: only 'llava' is supported, got '%s'", val);
-        } else
-            return export_usage("unknown option '%s'", a);
-        i++;
-    }
-    if (!o->out) return export_usage("%s", "-o DIR is required");
-    if (!o->bench == !o->task) return export_usage("%s", "give one of --benchmark and --task");
+    int format = 0, rc;
+    const cli_opt_t opts[] = {
+        CLI_OPT_STRING("--benchmark", &o->bench),
+        CLI_OPT_STRING("--task", &o->task),
+        CLI_OPT_STRING("-o", &o->out),
+        CLI_OPT_STRING("--dataset", &o->dataset),
+        CLI_OPT_INT64("--episodes", &o->episodes, 1, 10000000),
+        CLI_OPT_LIST("--ways", o->bench_ways, 2, EPISODE_MAX_WAYS, &o->n_bench_ways,
+                     BENCHMARK_MAX_CELLS, 1),
+        CLI_OPT_LIST("--shots", o->bench_shots, 0, 64, &o->n_bench_shots, BENCHMARK_MAX_CELLS, 1),
+        CLI_OPT_INT("--items", &o->items, 1, EPISODE_MAX_ITEMS / 2),
+        CLI_OPT_CHOICE("--format", &format, FORMATS),
+        CLI_OPT_END};
+    if (!cli_parse(&CLI_DATA_EXPORT, opts, argc, argv, &o->cfg, NULL, &rc)) return rc;
+    if (o->n_bench_ways) o->ways = o->bench_ways[0];
+    if (!o->out) return cli_usage_error(&CLI_DATA_EXPORT, "-o DIR is required");
+    if (!o->bench == !o->task)
+        return cli_usage_error(&CLI_DATA_EXPORT, "give one of --benchmark and --task");
     return -1;
 }
 

@@ -10,6 +10,10 @@
 #ifndef MICL_CMD_EXPORT_H
 #define MICL_CMD_EXPORT_H
 
+#include "common/cli_args.h"
+
+extern const cli_command_t CLI_DATA_EXPORT;
+
 /* argv[0] is CFG (after "data export"); returns the process exit code. */
 int cmd_data_export(int argc, char **argv);
 

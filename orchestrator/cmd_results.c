@@ -8,13 +8,15 @@
 
 #include "../common/error.h"
 #include "../common/results.h"
+#include "common/cli_args.h"
 
-static int results_usage(const char *what) {
-    if (micl_rank() <= 0)
-        fprintf(stderr, "micl: results: %s\nusage: micl results merge OUT.h5 IN1.h5 IN2.h5 ...\n",
-                what);
-    return MICL_EXIT_USAGE;
-}
+const cli_command_t CLI_RESULTS_MERGE = {"results merge",
+                                         "OUT.h5 IN1.h5 IN2.h5 ...",
+                                         "merge the shard results files of one sweep",
+                                         NULL,
+                                         "OUT.h5 and at least one IN.h5",
+                                         2,
+                                         -1};
 
 /* Fails unless `in` comes from the same sweep as `first`. */
 static void check_same_sweep(const results_t *first, const char *first_path, const results_t *in,
@@ -91,12 +93,22 @@ static int merge(const char *out_path, int n_in, char **in_paths) {
 }
 
 int cmd_results(int argc, char **argv) {
-    if (argc < 1 || strcmp(argv[0], "merge") != 0)
-        return results_usage("expected 'results merge OUT.h5 IN1.h5 ...'");
-    if (argc < 3) return results_usage("merge needs an output and at least one input");
-    if (micl_rank() > 0) return 0;
-    for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], argv[1]) == 0)
-            micl_fatal("results merge: the output %s is also an input", argv[1]);
-    return merge(argv[1], argc - 2, argv + 2);
+    if (argc < 1 || strcmp(argv[0], "merge") != 0) {
+        if (micl_rank() <= 0)
+            fprintf(stderr, "micl results: %s (valid: merge)\nRun 'micl help' for every command.\n",
+                    argc < 1 ? "missing command" : "unknown command");
+        return MICL_EXIT_USAGE;
+    }
+    const char **paths = micl_calloc((size_t)argc, sizeof *paths);
+    int n, rc;
+    if (!cli_parse(&CLI_RESULTS_MERGE, NULL, argc - 1, argv + 1, paths, &n, &rc)) {
+        free(paths);
+        return rc;
+    }
+    for (int i = 1; i < n; i++)
+        if (strcmp(paths[i], paths[0]) == 0)
+            micl_fatal("results merge: the output %s is also an input", paths[0]);
+    rc = merge(paths[0], n - 1, (char **)(paths + 1));
+    free(paths);
+    return rc;
 }

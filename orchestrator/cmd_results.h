@@ -8,6 +8,10 @@
 #ifndef MICL_CMD_RESULTS_H
 #define MICL_CMD_RESULTS_H
 
+#include "common/cli_args.h"
+
+extern const cli_command_t CLI_RESULTS_MERGE;
+
 /* argv[0] is the word after "results". Returns the process exit code. */
 int cmd_results(int argc, char **argv);
 

@@ -23,15 +23,20 @@
 #include "../data/task_scene.h"
 #include "../data/vocab.h"
 #include "../worker/evaluator.h"
+#include "common/cli_args.h"
 
-static const char *SHOW_USAGE =
-    "usage: micl data show STORE.h5|CFG --task T -o EPISODE.png [--ways N] [--shots K]\n"
-    "                      [--items L] [--seed S] [--index I] [--format compact|chat]\n"
+const cli_command_t CLI_DATA_SHOW = {
+    "data show",
+    "STORE.h5|CFG --task T -o EPISODE.png [--kind K] [--ways N] [--shots K]\n"
+    "[--items L] [--seed S] [--index I] [--format compact|chat]",
+    "draw one episode as a picture (docs/EPISODES.md)",
     "  tasks T: binding       training episode: N-way (default 3), L turns (default 9),\n"
     "                         fresh fake names, train split\n"
     "           binding-eval  evaluation episode: N-way (default 3) K-shot (default 2) on\n"
     "                         held-out classes with fresh fake names, one scored query\n"
     "           classify      L (default 6) images answered with their real names\n"
+    "           mc, mc-eval   multiple choice with option letters (2 to 4 ways)\n"
+    "           matching      same or different, L turns (default 5)\n"
     "           scene         scene or operator training episode of --kind K, L turns\n"
     "                         (default 6), train split\n"
     "           scene-eval    K-shot (default 3) evaluation episode of --kind K, held-out\n"
@@ -40,7 +45,10 @@ static const char *SHOW_USAGE =
     "           (default colour; size is evaluation only; operator needs an operator store)\n"
     "  CFG: the config's glyph store (scene tasks: its scene or operator store), vocabulary\n"
     "  and seed; STORE.h5: 32 fake names, seed 1.\n"
-    "  --index I picks the I-th episode of the seed (default 0).\n";
+    "  --index I picks the I-th episode of the seed (default 0).\n",
+    "STORE.h5 or CFG",
+    1,
+    1};
 
 enum {
     TASK_BINDING = 0,
@@ -69,105 +77,74 @@ typedef struct {
     episode_format_t format;
 } show_opts_t;
 
-static int show_usage(const char *fmt, const char *arg) {
-    if (micl_rank() <= 0) {
-        fprintf(stderr, "micl: data show: ");
-        fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\n%s", SHOW_USAGE);
-    }
-    return MICL_EXIT_USAGE;
-}
-
-static int64_t parse_int(const char *flag, const char *s, int64_t lo, int64_t hi) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi)
-        micl_fatal("%s expects an integer in [%lld, %lld], got '%s'", flag, (long long)lo,
-                   (long long)hi, s);
-    return (int64_t)v;
-}
-
-/* Returns -1 when parsing succeeded, else the exit code of a usage error. */
+/* Returns -1 when parsing succeeded, else the exit code to return (usage error or --help). */
 static int parse_opts(int argc, char **argv, show_opts_t *o) {
+    static const char *const FORMATS[] = {"compact", "chat", NULL};
     memset(o, 0, sizeof *o);
     o->task = -1;
     o->ways = o->shots = o->items = -1;
     o->seed = -1;
-    o->format = EPISODE_FORMAT_COMPACT;
-    if (argc < 1 || argv[0][0] == '-') return show_usage("%s", "missing STORE.h5 or CFG");
-    o->input = argv[0];
     const char *task = NULL, *kind = "colour";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!val) return show_usage("option '%s' needs a value", a);
-        if (strcmp(a, "--task") == 0)
-            task = val;
-        else if (strcmp(a, "-o") == 0)
-            o->out = val;
-        else if (strcmp(a, "--kind") == 0)
-            kind = val;
-        else if (strcmp(a, "--ways") == 0)
-            o->ways = (int)parse_int(a, val, 2, EPISODE_MAX_WAYS);
-        else if (strcmp(a, "--shots") == 0)
-            o->shots = (int)parse_int(a, val, 0, EPISODE_MAX_ITEMS);
-        else if (strcmp(a, "--items") == 0)
-            o->items = (int)parse_int(a, val, 1, EPISODE_MAX_ITEMS);
-        else if (strcmp(a, "--seed") == 0)
-            o->seed = parse_int(a, val, 0, INT64_MAX);
-        else if (strcmp(a, "--index") == 0)
-            o->index = parse_int(a, val, 0, INT64_MAX);
-        else if (strcmp(a, "--format") == 0) {
-            if (strcmp(val, "compact") && strcmp(val, "chat"))
-                micl_fatal("--format expects 'compact' or 'chat', got '%s'", val);
-            o->format = strcmp(val, "chat") == 0 ? EPISODE_FORMAT_CHAT : EPISODE_FORMAT_COMPACT;
-        } else
-            return show_usage("unknown option '%s'", a);
-        i++;
-    }
-    if (!task) return show_usage("%s", "--task is required (valid tasks: " VALID_TASKS ")");
+    int format = 0, rc;
+    const cli_opt_t opts[] = {CLI_OPT_STRING("--task", &task),
+                              CLI_OPT_STRING("-o", &o->out),
+                              CLI_OPT_STRING("--kind", &kind),
+                              CLI_OPT_INT("--ways", &o->ways, 2, EPISODE_MAX_WAYS),
+                              CLI_OPT_INT("--shots", &o->shots, 0, EPISODE_MAX_ITEMS),
+                              CLI_OPT_INT("--items", &o->items, 1, EPISODE_MAX_ITEMS),
+                              CLI_OPT_INT64("--seed", &o->seed, 0, INT64_MAX),
+                              CLI_OPT_INT64("--index", &o->index, 0, INT64_MAX),
+                              CLI_OPT_CHOICE("--format", &format, FORMATS),
+                              CLI_OPT_END};
+    if (!cli_parse(&CLI_DATA_SHOW, opts, argc, argv, &o->input, NULL, &rc)) return rc;
+    o->format = format == 1 ? EPISODE_FORMAT_CHAT : EPISODE_FORMAT_COMPACT;
+    if (!task)
+        return cli_usage_error(&CLI_DATA_SHOW, "--task is required (valid tasks: " VALID_TASKS ")");
     for (int t = 0; t < N_TASKS; t++)
         if (strcmp(task, TASK_NAMES[t]) == 0) o->task = t;
-    if (o->task < 0) {
-        if (micl_rank() <= 0)
-            fprintf(stderr, "micl: data show: unknown task '%s' (valid tasks: " VALID_TASKS ")\n",
-                    task);
-        return MICL_EXIT_USAGE;
-    }
-    if (!o->out) return show_usage("%s", "-o EPISODE.png is required");
+    if (o->task < 0)
+        return cli_usage_error(&CLI_DATA_SHOW, "unknown task '%s' (valid tasks: " VALID_TASKS ")",
+                               task);
+    if (!o->out) return cli_usage_error(&CLI_DATA_SHOW, "-o EPISODE.png is required");
     int scene = o->task == TASK_SCENE || o->task == TASK_SCENE_EVAL;
     o->kind = task_scene_kind_of(kind);
     if (o->kind < 0)
-        return show_usage("unknown --kind '%s' (valid: colour, shape, position, size, count, "
-                          "relation, count_induction, operator)",
-                          kind);
-    if (scene && o->ways >= 0) return show_usage("--ways does not apply to task %s", task);
+        return cli_usage_error(&CLI_DATA_SHOW,
+                               "unknown --kind '%s' (valid: colour, shape, position, size, count, "
+                               "relation, count_induction, operator)",
+                               kind);
+    if (scene && o->ways >= 0)
+        return cli_usage_error(&CLI_DATA_SHOW, "--ways does not apply to task %s", task);
     if (scene) {
         if (o->task == TASK_SCENE && o->shots >= 0)
-            return show_usage("%s", "--shots applies to task scene-eval, not scene");
+            return cli_usage_error(&CLI_DATA_SHOW, "--shots applies to task scene-eval, not scene");
         if (o->task == TASK_SCENE_EVAL && o->items >= 0)
-            return show_usage("%s", "--items does not apply to task scene-eval (K shots + 1)");
+            return cli_usage_error(&CLI_DATA_SHOW,
+                                   "--items does not apply to task scene-eval (K shots + 1)");
         if (o->shots < 0) o->shots = 3;
         if (o->items < 0) o->items = 6;
         return -1;
     }
     if (o->task == TASK_CLASSIFY && o->ways >= 0)
-        return show_usage("%s", "--ways does not apply to task classify");
+        return cli_usage_error(&CLI_DATA_SHOW, "--ways does not apply to task classify");
     int eval = o->task == TASK_BINDING_EVAL || o->task == TASK_MC_EVAL;
     if (!eval && o->shots >= 0)
-        return show_usage("--shots applies to tasks binding-eval and mc-eval only, not %s",
-                          TASK_NAMES[o->task]);
+        return cli_usage_error(&CLI_DATA_SHOW,
+                               "--shots applies to tasks binding-eval and mc-eval only, not %s",
+                               TASK_NAMES[o->task]);
     if (o->task == TASK_MATCHING && o->ways >= 0)
-        return show_usage("%s", "--ways does not apply to task matching");
+        return cli_usage_error(&CLI_DATA_SHOW, "--ways does not apply to task matching");
     if (o->task == TASK_MC_EVAL && o->items >= 0)
-        return show_usage("%s", "--items does not apply to task mc-eval (it has N*K+1 turns)");
+        return cli_usage_error(&CLI_DATA_SHOW,
+                               "--items does not apply to task mc-eval (it has N*K+1 turns)");
     if (o->task == TASK_BINDING_EVAL && o->items >= 0)
-        return show_usage("%s", "--items does not apply to task binding-eval (it has N*K+1 turns)");
+        return cli_usage_error(&CLI_DATA_SHOW,
+                               "--items does not apply to task binding-eval (it has N*K+1 turns)");
     if (o->ways < 0) o->ways = 3;
     if (o->shots < 0) o->shots = 2;
     if (o->items < 0) o->items = o->task == TASK_CLASSIFY ? 6 : o->task == TASK_MATCHING ? 5 : 9;
     if ((o->task == TASK_MC || o->task == TASK_MC_EVAL) && o->ways > EPISODE_MAX_OPTIONS)
-        return show_usage("%s", "multiple choice takes 2 to 4 ways");
+        return cli_usage_error(&CLI_DATA_SHOW, "multiple choice takes 2 to 4 ways");
     return -1;
 }
 

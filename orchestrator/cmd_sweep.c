@@ -9,15 +9,19 @@
 #include "../common/config.h"
 #include "../common/error.h"
 #include "../common/signals.h"
+#include "common/cli_args.h"
 #include "sweep.h"
 
-static int sweep_usage(const char *what, const char *arg) {
-    if (micl_rank() <= 0) {
-        fprintf(stderr, "micl: sweep: %s%s%s\n", what, arg ? " " : "", arg ? arg : "");
-        fprintf(stderr, "usage: micl sweep CFG [-o RESULTS.h5] [--shard I/N]   (0 <= I < N)\n");
-    }
-    return MICL_EXIT_USAGE;
-}
+const cli_command_t CLI_SWEEP = {
+    "sweep",
+    "CFG [-o RESULTS.h5] [--shard I/N]",
+    "every run of CFG's sweep over groups of ranks",
+    "  --shard I/N   only the runs of shard I of N (0 <= I < N); merge "
+    "the shards' files\n"
+    "                with 'micl results merge'\n",
+    "CFG",
+    1,
+    1};
 
 /* "I/N" with 0 <= I < N; returns 0 on success. */
 static int parse_shard(const char *s, int *index, int *count) {
@@ -33,22 +37,18 @@ static int parse_shard(const char *s, int *index, int *count) {
 }
 
 int cmd_sweep(int argc, char **argv, const comm_t *comm) {
-    if (argc < 1 || argv[0][0] == '-') return sweep_usage("missing CFG", NULL);
     sweep_opts_t o = {NULL, 0, 1};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-            o.results_path = argv[++i];
-        } else if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc) {
-            if (parse_shard(argv[++i], &o.shard_index, &o.shard_count) != 0)
-                return sweep_usage("--shard expects I/N with 0 <= I < N, got", argv[i]);
-        } else {
-            return sweep_usage("unknown option", argv[i]);
-        }
-    }
+    const char *cfg_path, *shard = NULL;
+    int rc;
+    const cli_opt_t opts[] = {CLI_OPT_STRING("-o", &o.results_path),
+                              CLI_OPT_STRING("--shard", &shard), CLI_OPT_END};
+    if (!cli_parse(&CLI_SWEEP, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
+    if (shard && parse_shard(shard, &o.shard_index, &o.shard_count) != 0)
+        return cli_usage_error(&CLI_SWEEP, "--shard expects I/N with 0 <= I < N, got '%s'", shard);
     config_t cfg;
-    config_load(argv[0], &cfg);
+    config_load(cfg_path, &cfg);
     signals_install();
-    int rc = sweep_run(&cfg, comm, &o);
+    rc = sweep_run(&cfg, comm, &o);
     config_free(&cfg);
     return rc;
 }

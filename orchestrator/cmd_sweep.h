@@ -6,6 +6,9 @@
 #define MICL_CMD_SWEEP_H
 
 #include "../comm/comm.h"
+#include "common/cli_args.h"
+
+extern const cli_command_t CLI_SWEEP;
 
 /* argv[0] is CFG (after "sweep"). Returns 0, MICL_EXIT_USAGE on a bad command line, or
  * MICL_EXIT_PREEMPTED when a signal stopped the sweep. */

@@ -1,19 +1,9 @@
 /* main.c - the micl command line. Every rank runs this; rank 0 coordinates.
  *
- *   micl data prepare CFG [--force]
- *   micl data import DIR -o OUT.h5 [--size N] [--gray]
- *   micl data show STORE.h5|CFG --task T -o EPISODE.png [--ways N] [--shots K] [--items L]
- *                  [--seed S] [--index I] [--format compact|chat]
- *   micl train CFG [-o RESULTS.h5] [--run NAME] [--resume]
- *   micl eval CFG [-o RESULTS.h5]
- *   micl eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4
- *             [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]
- *   micl sweep CFG [-o RESULTS.h5] [--shard I/N]
- *   micl results merge OUT.h5 IN1.h5 IN2.h5 ...
- *   micl report RESULTS.h5 [--format table|csv|json] [--group-by AXIS[,AXIS...]]
- *   micl bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o B.h5]
- *   micl bench eval [--config P | --checkpoint CK.h5 --dataset STORE.h5] [--ways L] [--shots L] ...
- *   micl bench gemm|comm|scaling [...]  (see bench/README.md)
+ * Dispatches the first words of argv to the commands; each parses the rest with cli_args.h.
+ * The commands owned here (data prepare, train, eval, report, version, help) are described
+ * beside their code; the others by their cmd_*.c files. `micl help` prints every command's
+ * synopsis from those descriptions, so the list cannot drift from what the parsers accept.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -28,7 +18,7 @@
 #include "../common/sweep_report.h"
 #include "../data/sources.h"
 #include "../data/benchmark.h"
-#include "cli_args.h"
+#include "common/cli_args.h"
 #include "bench/bench.h"
 #include "cmd_eval_benchmark.h"
 #include "cmd_export.h"
@@ -39,88 +29,122 @@
 #include "cmd_sweep.h"
 #include "experiment.h"
 
-static const char *USAGE =
-    "usage: micl <command> [options]\n"
-    "  data prepare CFG [--force]      build and cache the image stores CFG needs\n"
-    "  data import DIR -o OUT.h5 [--size N] [--gray]\n"
-    "  data export CFG --benchmark B|--task T -o DIR [--episodes N] [--format llava]\n"
-    "                                  image store from class sub-folders of PNG/JPEG files\n"
-    "  data show STORE.h5|CFG --task binding|binding-eval|classify -o EPISODE.png\n"
-    "       [--ways N] [--shots K] [--items L] [--seed S] [--index I] [--format compact|chat]\n"
-    "                                  draw one episode of a task as a PNG picture\n"
-    "  train CFG [-o RESULTS.h5] [--run NAME] [--resume]\n"
-    "                                  train (and evaluate) every run of CFG\n"
-    "  eval CFG [-o RESULTS.h5]         re-evaluate the checkpoints of CFG's runs\n"
-    "  eval CFG --benchmark B --checkpoint CK.h5 [--write-predictions FILE.jsonl]\n"
-    "                                  a model on a named benchmark (fsicl, openmi, ...)\n"
-    "  eval CFG --benchmark B --predictions FILE.jsonl [--episodes N]\n"
-    "                                  score an external model's answers on exported episodes\n"
-    "  eval --checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
-    "       [--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
-    "                                  N-way K-shot binding accuracy on any store\n"
-    "  sweep CFG [-o RESULTS.h5] [--shard I/N]\n"
-    "                                  every run of CFG's sweep over groups of ranks\n"
-    "  results merge OUT.h5 IN1.h5 IN2.h5 ...\n"
-    "                                  merge the shard results files of one sweep\n"
-    "  report RESULTS.h5 [--format table|csv|json] [--group-by AXIS[,AXIS...]]\n"
-    "                                  print the tables of a results file\n"
-    "  bench step|vs-torch [--config quickstart|large|tiny] [--steps N] [--threads T] [-o "
-    "BENCH.h5]\n"
-    "                                  training-step performance (and against PyTorch)\n"
-    "  bench eval [--config quickstart|tiny | --checkpoint CK.h5 --dataset STORE.h5] [--ways 2,5]\n"
-    "       [--shots 0,1,2,4,8] [--episodes N] [--repeats R] [--threads T] [-o BENCH.h5]\n"
-    "                                  shot-curve cost: single pass (KV cache) vs re-prompting\n"
-    "  bench gemm|comm|scaling [...]   GEMM against OpenBLAS/BLIS, collectives, rank scaling\n"
-    "  version                         print the version\n"
-    "Run under mpirun -np N for data parallelism; see README.md.\n";
+/* ---- the commands of this file ----------------------------------------------------------- */
 
-static int usage_error(const char *fmt, const char *arg) {
+static const cli_command_t CLI_DATA_PREPARE = {
+    "data prepare",
+    "CFG [--force]",
+    "build and cache the HDF5 image stores CFG needs",
+    "  --force   rebuild the stores even when cached copies exist\n",
+    "CFG",
+    1,
+    1};
+static const cli_command_t CLI_TRAIN = {"train",
+                                        "CFG [-o RESULTS.h5] [--run NAME] [--resume]",
+                                        "train, evaluate and record every run of CFG",
+                                        NULL,
+                                        "CFG",
+                                        1,
+                                        1};
+static const cli_command_t CLI_EVAL_CONFIG = {
+    "eval", "CFG [-o RESULTS.h5]", "re-evaluate the checkpoints of CFG's runs", NULL, "CFG", 1, 1};
+static const cli_command_t CLI_EVAL_BENCHMARK = {
+    "eval",
+    "CFG --benchmark B --checkpoint CK.h5 [--ways L] [--shots L] [--episodes N]\n"
+    "[--dataset STORE.h5] [--write-predictions FILE.jsonl] [-o RESULTS.h5]",
+    "a model on a named benchmark (docs/BENCHMARKS.md)",
+    NULL,
+    "CFG",
+    1,
+    1};
+static const cli_command_t CLI_EVAL_PREDICTIONS = {
+    "eval",
+    "CFG --benchmark B --predictions FILE.jsonl [--ways L] [--shots L] [--episodes N]\n"
+    "[--dataset STORE.h5] [-o RESULTS.h5]",
+    "score an external model's answers on exported episodes",
+    NULL,
+    "CFG",
+    1,
+    1};
+static const cli_command_t CLI_EVAL_CHECKPOINT = {
+    "eval",
+    "--checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
+    "[--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]",
+    "N-way K-shot binding on any store (the image size\n"
+    "and channels the model takes), e.g. Fashion-MNIST",
+    NULL,
+    NULL,
+    0,
+    0};
+static const cli_command_t CLI_REPORT = {
+    "report",
+    "RESULTS.h5 [--format table|csv|json] [--group-by AXIS[,AXIS...]]",
+    "print the tables of a results file",
+    NULL,
+    "RESULTS.h5",
+    1,
+    1};
+static const cli_command_t CLI_VERSION = {"version", "", "print the version", NULL, NULL, 0, 0};
+static const cli_command_t CLI_HELP = {"help", "", "print this list", NULL, NULL, 0, 0};
+
+/* Every command, in the order `micl help` (and README.md's "Command line") lists them. */
+static const cli_command_t *const COMMANDS[] = {
+    &CLI_DATA_PREPARE,    &CLI_DATA_IMPORT,    &CLI_DATA_SHOW,      &CLI_DATA_EXPORT,
+    &CLI_TRAIN,           &CLI_EVAL_CONFIG,    &CLI_EVAL_BENCHMARK, &CLI_EVAL_PREDICTIONS,
+    &CLI_EVAL_CHECKPOINT, &CLI_SWEEP,          &CLI_RESULTS_MERGE,  &CLI_REPORT,
+    &CLI_BENCH_STEP,      &CLI_BENCH_VS_TORCH, &CLI_BENCH_EVAL,     &CLI_BENCH_GEMM,
+    &CLI_BENCH_COMM,      &CLI_BENCH_SCALING,  &CLI_VERSION,        &CLI_HELP};
+
+static void print_commands(FILE *f) {
+    fputs("usage: micl <command> [options]   (micl <command> --help for one command)\n\n", f);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        cli_print_help_entry(COMMANDS[i], f);
+    fputs("\nRun under mpirun -np N for data parallelism; see README.md.\n", f);
+}
+
+/* A word that names no command of a group ("data", "bench", ...). */
+static int unknown_subcommand(const char *group, const char *word, const char *valid) {
     if (micl_rank() == 0) {
-        fprintf(stderr, "micl: ");
-        fprintf(stderr, fmt, arg);
-        fprintf(stderr, "\n%s", USAGE);
+        if (word)
+            fprintf(stderr, "micl %s: unknown command '%s' (valid: %s)\n", group, word, valid);
+        else
+            fprintf(stderr, "micl %s: missing command (valid: %s)\n", group, valid);
+        fputs("Run 'micl help' for every command.\n", stderr);
     }
     return MICL_EXIT_USAGE;
 }
 
-static long parse_long(const char *flag, const char *s, long lo, long hi) {
-    return cli_long(flag, s, lo, hi);
-}
-
-static int parse_list(const char *flag, const char *s, int *out, int max) {
-    return cli_int_list(flag, s, out, max, 0, 64);
-}
-
-static int cmd_data(int argc, char **argv) {
-    if (argc >= 1 && strcmp(argv[0], "import") == 0) return cmd_data_import(argc - 1, argv + 1);
-    if (argc >= 1 && strcmp(argv[0], "show") == 0) return cmd_data_show(argc - 1, argv + 1);
-    if (argc >= 1 && strcmp(argv[0], "export") == 0) return cmd_data_export(argc - 1, argv + 1);
-    if (argc < 2 || strcmp(argv[0], "prepare") != 0)
-        return usage_error("%s", "data: expected 'data prepare CFG', 'data import DIR -o OUT.h5' "
-                                 "or 'data show ...'");
-    int force = argc > 2 && strcmp(argv[2], "--force") == 0;
+static int cmd_data_prepare(int argc, char **argv) {
+    int force = 0, rc;
+    const char *cfg_path;
+    const cli_opt_t opts[] = {CLI_OPT_FLAG("--force", &force), CLI_OPT_END};
+    if (!cli_parse(&CLI_DATA_PREPARE, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
     config_t cfg;
-    config_load(argv[1], &cfg);
+    config_load(cfg_path, &cfg);
     if (micl_rank() == 0) data_prepare(&cfg, force);
     config_free(&cfg);
     return 0;
 }
 
+static int cmd_data(int argc, char **argv) {
+    const char *sub = argc >= 1 ? argv[0] : NULL;
+    if (sub && strcmp(sub, "prepare") == 0) return cmd_data_prepare(argc - 1, argv + 1);
+    if (sub && strcmp(sub, "import") == 0) return cmd_data_import(argc - 1, argv + 1);
+    if (sub && strcmp(sub, "show") == 0) return cmd_data_show(argc - 1, argv + 1);
+    if (sub && strcmp(sub, "export") == 0) return cmd_data_export(argc - 1, argv + 1);
+    return unknown_subcommand("data", sub, "prepare, import, show, export");
+}
+
 static int cmd_train(int argc, char **argv, const comm_t *comm) {
-    if (argc < 1) return usage_error("%s", "train: missing CFG");
     train_opts_t o = {NULL, NULL, 0};
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-o") == 0) && i + 1 < argc)
-            o.results_path = argv[++i];
-        else if (strcmp(argv[i], "--run") == 0 && i + 1 < argc)
-            o.only_run = argv[++i];
-        else if (strcmp(argv[i], "--resume") == 0)
-            o.resume = 1;
-        else
-            return usage_error("train: unknown option '%s'", argv[i]);
-    }
+    const char *cfg_path;
+    int rc;
+    const cli_opt_t opts[] = {CLI_OPT_STRING("-o", &o.results_path),
+                              CLI_OPT_STRING("--run", &o.only_run),
+                              CLI_OPT_FLAG("--resume", &o.resume), CLI_OPT_END};
+    if (!cli_parse(&CLI_TRAIN, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
     config_t cfg;
-    config_load(argv[0], &cfg);
+    config_load(cfg_path, &cfg);
     if (o.only_run) {
         int found = 0;
         for (int i = 0; i < cfg.n_runs; i++)
@@ -128,135 +152,121 @@ static int cmd_train(int argc, char **argv, const comm_t *comm) {
         if (!found) micl_fatal("%s: no run named '%s'", cfg.path, o.only_run);
     }
     signals_install();
-    int rc = experiment_train(&cfg, comm, &o);
+    rc = experiment_train(&cfg, comm, &o);
     config_free(&cfg);
     return rc;
 }
 
-static int cmd_eval(int argc, char **argv, const comm_t *comm) {
-    if (argc >= 1 && argv[0][0] != '-') { /* micl eval CFG [...] */
-        const char *out = NULL, *bench = NULL, *preds = NULL, *dataset = NULL, *ck = NULL,
-                   *write = NULL;
-        int64_t episodes = 100;
-        int ways[BENCHMARK_MAX_CELLS], shots[BENCHMARK_MAX_CELLS], n_ways = 0, n_shots = 0;
-        for (int i = 1; i < argc; i++) {
-            const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-            if (!val) return usage_error("eval: option '%s' needs a value", a);
-            if (strcmp(a, "-o") == 0)
-                out = val;
-            else if (strcmp(a, "--benchmark") == 0)
-                bench = val;
-            else if (strcmp(a, "--predictions") == 0)
-                preds = val;
-            else if (strcmp(a, "--dataset") == 0)
-                dataset = val;
-            else if (strcmp(a, "--checkpoint") == 0)
-                ck = val;
-            else if (strcmp(a, "--write-predictions") == 0)
-                write = val;
-            else if (strcmp(a, "--ways") == 0)
-                n_ways = cli_int_list(a, val, ways, BENCHMARK_MAX_CELLS, 1, EPISODE_MAX_WAYS);
-            else if (strcmp(a, "--shots") == 0)
-                n_shots = cli_int_list(a, val, shots, BENCHMARK_MAX_CELLS, 0, 64);
-            else if (strcmp(a, "--episodes") == 0)
-                episodes = parse_long(a, val, 1, 10000000);
-            else
-                return usage_error("eval: unknown option '%s'", a);
-            i++;
+/* micl eval CFG [...]: the config's own evaluation, or a named benchmark. */
+static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
+    const cli_command_t *cmd = &CLI_EVAL_CONFIG; /* the form the message's usage shows */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--predictions") == 0) {
+            cmd = &CLI_EVAL_PREDICTIONS;
+            break;
         }
-        if (bench && !preds == !ck)
-            return usage_error("%s",
-                               "eval: --benchmark takes one of --predictions and --checkpoint");
-        if (!bench && (preds || ck || write || dataset))
-            return usage_error("%s", "eval: --predictions, --checkpoint, --write-predictions and "
-                                     "--dataset with CFG need --benchmark");
-        if (write && !ck) return usage_error("%s", "eval: --write-predictions needs --checkpoint");
-        if (!bench && (n_ways || n_shots))
-            return usage_error("%s", "eval: --ways and --shots with CFG need --benchmark");
-        benchmark_cells_t cells;
-        if (bench) {
-            const benchmark_t *b = benchmark_find(bench);
-            if (!b) micl_fatal("unknown benchmark '%s' (valid: %s)", bench, benchmark_names());
-            benchmark_cells(b, ways, n_ways, shots, n_shots, &cells);
-        }
-        config_t cfg;
-        config_load(argv[0], &cfg);
-        int rc;
-        if (preds)
-            rc = comm->rank == 0
-                     ? predictions_score(&cfg, bench, preds, episodes, dataset, &cells, out)
-                     : 0;
-        else if (ck)
-            rc = eval_benchmark_checkpoint(&cfg, comm, bench, ck, episodes, dataset, &cells, write,
-                                           out);
-        else
-            rc = experiment_eval_config(&cfg, comm, out);
-        config_free(&cfg);
-        return rc;
+        if (strcmp(argv[i], "--benchmark") == 0 || strcmp(argv[i], "--checkpoint") == 0)
+            cmd = &CLI_EVAL_BENCHMARK;
     }
+    const char *out = NULL, *bench = NULL, *preds = NULL, *dataset = NULL, *ck = NULL,
+               *write = NULL, *cfg_path;
+    int64_t episodes = 100;
+    int ways[BENCHMARK_MAX_CELLS], shots[BENCHMARK_MAX_CELLS], n_ways = 0, n_shots = 0, rc;
+    const cli_opt_t opts[] = {
+        CLI_OPT_STRING("-o", &out),
+        CLI_OPT_STRING("--benchmark", &bench),
+        CLI_OPT_STRING("--predictions", &preds),
+        CLI_OPT_STRING("--dataset", &dataset),
+        CLI_OPT_STRING("--checkpoint", &ck),
+        CLI_OPT_STRING("--write-predictions", &write),
+        CLI_OPT_LIST("--ways", ways, 1, EPISODE_MAX_WAYS, &n_ways, BENCHMARK_MAX_CELLS, 1),
+        CLI_OPT_LIST("--shots", shots, 0, 64, &n_shots, BENCHMARK_MAX_CELLS, 1),
+        CLI_OPT_INT64("--episodes", &episodes, 1, 10000000),
+        CLI_OPT_END};
+    if (!cli_parse(cmd, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
+    if (bench && !preds == !ck)
+        return cli_usage_error(cmd, "--benchmark takes one of --predictions and --checkpoint");
+    if (!bench && (preds || ck || write || dataset))
+        return cli_usage_error(cmd, "--predictions, --checkpoint, --write-predictions and "
+                                    "--dataset with CFG need --benchmark");
+    if (write && !ck) return cli_usage_error(cmd, "--write-predictions needs --checkpoint");
+    if (!bench && (n_ways || n_shots))
+        return cli_usage_error(cmd, "--ways and --shots with CFG need --benchmark");
+    benchmark_cells_t cells;
+    if (bench) {
+        const benchmark_t *b = benchmark_find(bench);
+        if (!b)
+            return cli_usage_error(cmd, "unknown benchmark '%s' (valid: %s)", bench,
+                                   benchmark_names());
+        benchmark_cells(b, ways, n_ways, shots, n_shots, &cells);
+    }
+    config_t cfg;
+    config_load(cfg_path, &cfg);
+    if (preds)
+        rc = comm->rank == 0 ? predictions_score(&cfg, bench, preds, episodes, dataset, &cells, out)
+                             : 0;
+    else if (ck)
+        rc =
+            eval_benchmark_checkpoint(&cfg, comm, bench, ck, episodes, dataset, &cells, write, out);
+    else
+        rc = experiment_eval_config(&cfg, comm, out);
+    config_free(&cfg);
+    return rc;
+}
+
+/* micl eval --checkpoint CK.h5 --dataset STORE.h5 ...: binding shot curves on any store. */
+static int cmd_eval_checkpoint(int argc, char **argv, const comm_t *comm) {
+    static const char *const NAMES[] = {"fake", "real", NULL};
     eval_opts_t o;
     memset(&o, 0, sizeof o);
     o.episodes = 500;
-    o.fake_names = 1;
-    o.seed = 12345;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!val) return usage_error("eval: option '%s' needs a value", a);
-        if (strcmp(a, "--checkpoint") == 0)
-            o.checkpoint = val;
-        else if (strcmp(a, "--dataset") == 0)
-            o.dataset = val;
-        else if (strcmp(a, "--ways") == 0)
-            o.ways = (int)parse_long(a, val, 2, 64);
-        else if (strcmp(a, "--shots") == 0)
-            o.n_shots = parse_list(a, val, o.shots, 16);
-        else if (strcmp(a, "--episodes") == 0)
-            o.episodes = (int)parse_long(a, val, 1, 10000000);
-        else if (strcmp(a, "--seed") == 0)
-            o.seed = (uint64_t)parse_long(a, val, 0, 0x7fffffffL);
-        else if (strcmp(a, "-o") == 0)
-            o.out = val;
-        else if (strcmp(a, "--names") == 0) {
-            if (strcmp(val, "fake") && strcmp(val, "real"))
-                micl_fatal("--names expects 'fake' or 'real', got '%s'", val);
-            o.fake_names = strcmp(val, "fake") == 0;
-        } else
-            return usage_error("eval: unknown option '%s'", a);
-        i++;
-    }
+    int64_t seed = 12345;
+    int names = 0, rc;
+    const cli_opt_t opts[] = {CLI_OPT_STRING("--checkpoint", &o.checkpoint),
+                              CLI_OPT_STRING("--dataset", &o.dataset),
+                              CLI_OPT_INT("--ways", &o.ways, 2, 64),
+                              CLI_OPT_LIST("--shots", o.shots, 0, 64, &o.n_shots, 16, 1),
+                              CLI_OPT_INT("--episodes", &o.episodes, 1, 10000000),
+                              CLI_OPT_INT64("--seed", &seed, 0, 0x7fffffffL),
+                              CLI_OPT_STRING("-o", &o.out),
+                              CLI_OPT_CHOICE("--names", &names, NAMES),
+                              CLI_OPT_END};
+    if (!cli_parse(&CLI_EVAL_CHECKPOINT, opts, argc, argv, NULL, NULL, &rc)) return rc;
+    o.seed = (uint64_t)seed;
+    o.fake_names = names == 0;
     if (!o.checkpoint || !o.dataset || !o.ways || !o.n_shots)
-        return usage_error("%s", "eval: --checkpoint, --dataset, --ways and --shots are required");
+        return cli_usage_error(&CLI_EVAL_CHECKPOINT,
+                               "--checkpoint, --dataset, --ways and --shots are required");
     return experiment_eval_checkpoint(comm, &o);
 }
 
+static int cmd_eval(int argc, char **argv, const comm_t *comm) {
+    if (argc >= 1 && argv[0][0] != '-') return cmd_eval_config(argc, argv, comm);
+    return cmd_eval_checkpoint(argc, argv, comm);
+}
+
 static int cmd_report(int argc, char **argv) {
-    if (argc < 1) return usage_error("%s", "report: missing RESULTS.h5");
-    const char *format = "table", *group_by = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
-            format = argv[++i];
-        else if (strcmp(argv[i], "--group-by") == 0 && i + 1 < argc)
-            group_by = argv[++i];
-        else
-            return usage_error("report: unknown option '%s'", argv[i]);
-    }
-    if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-        micl_fatal("--format expects 'table', 'csv' or 'json', got '%s'", format);
+    static const char *const FORMATS[] = {"table", "csv", "json", NULL};
+    const char *group_by = NULL, *path;
+    int format = 0, rc;
+    const cli_opt_t opts[] = {CLI_OPT_CHOICE("--format", &format, FORMATS),
+                              CLI_OPT_STRING("--group-by", &group_by), CLI_OPT_END};
+    if (!cli_parse(&CLI_REPORT, opts, argc, argv, &path, NULL, &rc)) return rc;
     if (micl_rank() != 0) return 0;
     results_t r;
-    results_read(argv[0], &r);
+    results_read(path, &r);
     if (r.sweep.present || group_by) {
-        sweep_report_print(&r, argv[0], group_by,
-                           !strcmp(format, "csv")    ? SWEEP_REPORT_CSV
-                           : !strcmp(format, "json") ? SWEEP_REPORT_JSON
-                                                     : SWEEP_REPORT_TABLE,
+        sweep_report_print(&r, path, group_by,
+                           format == 1   ? SWEEP_REPORT_CSV
+                           : format == 2 ? SWEEP_REPORT_JSON
+                                         : SWEEP_REPORT_TABLE,
                            stdout);
-    } else if (strcmp(format, "csv") == 0) {
+    } else if (format == 1) {
         results_print_csv(&r, stdout);
-    } else if (strcmp(format, "json") == 0) {
+    } else if (format == 2) {
         results_print_json(&r, stdout);
     } else {
-        printf("%s: %d run(s), created %s on %s, %d rank(s) x %d thread(s)\n", argv[0], r.n_runs,
+        printf("%s: %d run(s), created %s on %s, %d rank(s) x %d thread(s)\n", path, r.n_runs,
                r.created, r.hostname, r.world_size, r.threads);
         results_print_table(&r, stdout);
     }
@@ -264,18 +274,41 @@ static int cmd_report(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_bench_any(int argc, char **argv, const comm_t *comm) {
+    const char *sub = argc >= 1 ? argv[0] : NULL;
+    if (!sub || !bench_known(sub))
+        return unknown_subcommand("bench", sub, "step, vs-torch, eval, gemm, comm, scaling");
+    return bench_main(argc, argv, comm);
+}
+
+static int cmd_version(int argc, char **argv) {
+    int rc;
+    if (!cli_parse(&CLI_VERSION, NULL, argc, argv, NULL, NULL, &rc)) return rc;
+    printf("micl %s\n", MICL_VERSION);
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv) {
+    int rc;
+    if (!cli_parse(&CLI_HELP, NULL, argc, argv, NULL, NULL, &rc)) return rc;
+    print_commands(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-        fputs(USAGE, argc < 2 ? stderr : stdout);
-        return argc < 2 ? MICL_EXIT_USAGE : 0;
+    if (argc < 2) {
+        fputs("micl: missing command\n", stderr);
+        print_commands(stderr);
+        return MICL_EXIT_USAGE;
     }
-    if (strcmp(argv[1], "version") == 0) {
-        printf("micl %s\n", MICL_VERSION);
-        return 0;
-    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) return cmd_help(argc - 2, argv + 2);
+    if (strcmp(cmd, "help") == 0) return cmd_help(argc - 2, argv + 2);
+    if (strcmp(cmd, "version") == 0) return cmd_version(argc - 2, argv + 2);
     comm_t comm;
     comm_init(&argc, &argv, &comm);
-    const char *cmd = argv[1];
+    signals_install_cleanup(); /* train and sweep then take SIGTERM for preemption */
+    cmd = argv[1];
     int rc;
     if (strcmp(cmd, "data") == 0)
         rc = cmd_data(argc - 2, argv + 2);
@@ -290,9 +323,14 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "report") == 0)
         rc = cmd_report(argc - 2, argv + 2);
     else if (strcmp(cmd, "bench") == 0)
-        rc = bench_main(argc - 2, argv + 2, &comm);
-    else
-        rc = usage_error("unknown command '%s'", cmd);
+        rc = cmd_bench_any(argc - 2, argv + 2, &comm);
+    else {
+        if (comm.rank == 0) {
+            fprintf(stderr, "micl: unknown command '%s'\n", cmd);
+            print_commands(stderr);
+        }
+        rc = MICL_EXIT_USAGE;
+    }
     comm_finalize();
     return rc;
 }

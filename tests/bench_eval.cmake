@@ -30,7 +30,7 @@ add_test(NAME bench_eval_bad_input
            out=$(\"$0\" bench eval --checkpoint x.h5 2>&1); rc=$?
            [ $rc -eq 2 ] && echo \"$out\" | grep -q 'go together' || { echo \"rc=$rc: $out\"; exit 1; }
            out=$(\"$0\" bench eval --config huge 2>&1); rc=$?
-           [ $rc -eq 1 ] && echo \"$out\" | grep -q \"expects 'quickstart' or 'tiny'\" || { echo \"rc=$rc: $out\"; exit 1; }
+           [ $rc -eq 2 ] && echo \"$out\" | grep -q \"expects 'quickstart' or 'tiny'\" || { echo \"rc=$rc: $out\"; exit 1; }
            [ ! -e \"$1\" ] && [ ! -e \"$1.tmp\" ] || { echo 'partial output left'; exit 1; }"
                  $<TARGET_FILE:micl> ${CMAKE_CURRENT_BINARY_DIR}/bench_eval_bad.h5)
 set_tests_properties(bench_eval_bad_input PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 120)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/atomic_file.h"
 #include "../common/error.h"
 #include "../common/config.h"
 #include "../common/h5util.h"
@@ -104,10 +105,9 @@ void checkpoint_read_progress(const char *path, run_result_t *out) {
 
 void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,
                       const char *config_text, const run_result_t *progress) {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    micl_pending_add(tmp);
-    hid_t f = h5_create(tmp);
+    atomic_file_t af;
+    atomic_file_begin(&af, path);
+    hid_t f = h5_create(af.tmp);
     h5_attr_int(f, "schema_version", CHECKPOINT_SCHEMA_VERSION);
     h5_attr_str(f, "kind", "micl-checkpoint");
     h5_attr_str(f, "run", st->run);
@@ -143,10 +143,8 @@ void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_
     h5_write_f32(f, "adam_m", vlm_adam_m(m), n);
     h5_write_f32(f, "adam_v", vlm_adam_v(m), n);
     if (progress) write_progress(f, progress);
-    h5_close_file(f, tmp);
-    if (rename(tmp, path) != 0)
-        micl_fatal("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    micl_pending_remove(tmp);
+    h5_close_file(f, af.tmp);
+    atomic_file_commit(&af);
 }
 
 static void check_finite(const char *path, const char *name, const float *x, int64_t n) {

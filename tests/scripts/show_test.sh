@@ -123,7 +123,7 @@ bad_too_many_ways)
         "$STORE" --task binding --ways 25 -o e.png
     expect 1 "a 9-way episode needs 9 fake names; the vocabulary has 8" \
         t.cfg --task binding --ways 9 -o e.png
-    expect 1 "--ways expects an integer in \[2, 64\]" t.cfg --task binding --ways 65 -o e.png ;;
+    expect 2 "--ways expects an integer in \[2, 64\]" t.cfg --task binding --ways 65 -o e.png ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 exit 0
