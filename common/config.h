@@ -1,6 +1,6 @@
 /* config.h - the resolved configuration of a micl run, loaded from a libconfig file.
  *
- * config_load() reads a .cfg file, checks every key against the schema in config.c (unknown
+ * config_load() reads a .cfg file, checks every key against the schema in config_schema.c (unknown
  * key -> error naming file, line and the nearest valid key; wrong type or out-of-range value ->
  * error naming file, line, key and the expected type/range), fills defaults, and returns a
  * plain struct. Nothing else in micl touches libconfig. docs/CONFIG.md documents every key.
