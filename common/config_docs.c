@@ -113,7 +113,7 @@ static void doc_range(FILE *out, const config_key_t *k) {
         fprintf(out, "1 to %zu chars", k->size - 1);
         break;
     case CONFIG_K_FAMILY:
-        fprintf(out, CONFIG_VALID_FAMILIES);
+        fprintf(out, "%s", config_valid_families);
         break;
     case CONFIG_K_BOOL:
         fprintf(out, "true, false");

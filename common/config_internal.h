@@ -60,9 +60,8 @@ extern const config_table_t config_table_top, config_table_run, config_table_sta
 /* The config word of every family_t, in enum order. */
 extern const char *const config_family_names[FAMILY_COUNT];
 #define CONFIG_N_FAMILIES FAMILY_COUNT
-#define CONFIG_VALID_FAMILIES                                                                      \
-    "classify, binding, mc, matching, attributes, counting, relations, count_induction, "          \
-    "operators, captions"
+/* The family words joined by ", " (for messages and docs). */
+extern const char *const config_valid_families;
 
 /* config_schema.c */
 /* Copies src ("" for NULL) into dst, truncated to size. */

@@ -161,8 +161,8 @@ static family_t get_family(const loader_t *L, const config_setting_t *s, const c
     const char *v = config_setting_get_string(s);
     for (int i = 0; i < CONFIG_N_FAMILIES; i++)
         if (strcmp(v, config_family_names[i]) == 0) return (family_t)i;
-    fail_at(L, s, "key '%s' = \"%s\" is not a valid family (valid: " CONFIG_VALID_FAMILIES ")", key,
-            v);
+    fail_at(L, s, "key '%s' = \"%s\" is not a valid family (valid: %s)", key, v,
+            config_valid_families);
 }
 
 /* Checks that `s` is an array/list of n elements with n in [lo, hi]; returns n. */
@@ -642,15 +642,18 @@ static void rule_stage_stores(const loader_t *L, const config_t *c) {
     for (int r = 0; r < c->n_runs; r++)
         for (int i = 0; i < c->runs[r].n_stages; i++) {
             const stage_config_t *s = &c->runs[r].stages[i];
-            for (int f = FAMILY_ATTRIBUTES; f < FAMILY_COUNT; f++)
-                if (f != FAMILY_OPERATORS && s->mix[f] > 0 && c->data.scene_images == 0)
+            for (int f = 0; f < FAMILY_COUNT; f++)
+                if (config_family_store(f) == FAMILY_STORE_SCENES && s->mix[f] > 0 &&
+                    c->data.scene_images == 0)
                     RULE_FAIL("run '%s' stage '%s' has %s episodes but data.scenes.images = 0 "
                               "(no scene store)",
                               c->runs[r].name, s->name, config_family_names[f]);
-            if (s->mix[FAMILY_OPERATORS] > 0 && c->data.op_images == 0)
-                RULE_FAIL("run '%s' stage '%s' has operators episodes but data.operators.images = "
-                          "0 (no operator store)",
-                          c->runs[r].name, s->name);
+            for (int f = 0; f < FAMILY_COUNT; f++)
+                if (config_family_store(f) == FAMILY_STORE_OPERATORS && s->mix[f] > 0 &&
+                    c->data.op_images == 0)
+                    RULE_FAIL("run '%s' stage '%s' has %s episodes but data.operators.images = "
+                              "0 (no operator store)",
+                              c->runs[r].name, s->name, config_family_names[f]);
         }
 }
 

@@ -17,9 +17,25 @@
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define U64_MAX_D 9223372036854775807.0
 
-const char *const config_family_names[FAMILY_COUNT] = {
-    "classify",  "binding",         "mc",        "matching", "attributes", "counting",
-    "relations", "count_induction", "operators", "captions"};
+#define FAMILY_WORD(id, name, store, doc) [FAMILY_##id] = #name,
+const char *const config_family_names[FAMILY_COUNT] = {CONFIG_FAMILIES(FAMILY_WORD)};
+#undef FAMILY_WORD
+
+#define FAMILY_STORE(id, name, store, doc) [FAMILY_##id] = FAMILY_STORE_##store,
+static const family_store_t g_family_store[FAMILY_COUNT] = {CONFIG_FAMILIES(FAMILY_STORE)};
+#undef FAMILY_STORE
+
+#define FAMILY_LIST(id, name, store, doc) ", " #name
+const char *const config_valid_families = (CONFIG_FAMILIES(FAMILY_LIST)) + 2;
+#undef FAMILY_LIST
+
+const char *config_family_word(int f) {
+    return f >= 0 && f < FAMILY_COUNT ? config_family_names[f] : NULL;
+}
+
+family_store_t config_family_store(int f) {
+    return g_family_store[f];
+}
 
 static const char *const g_default_fonts[] = {
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -255,90 +271,25 @@ static const config_key_t g_stage_keys[] = {
      .doc = "task family of the episodes when `mix` is not given: classify (real names), "
             "binding (fake names), mc (multiple choice, option letters), matching (same/different "
             "pairs)"},
-    {.path = "mix.classify",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_CLASSIFY]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of the stage's (non-replay) sequences that are classify episodes; the "
-            "`mix.*` shares must sum to 1 when any is given, and then replace `family`"},
-    {.path = "mix.binding",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_BINDING]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of binding episodes (fake names bound inside the episode)"},
-    {.path = "mix.mc",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_MC]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of multiple-choice episodes (options A..D, answer a letter)"},
-    {.path = "mix.matching",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_MATCHING]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of matching episodes (two images per turn, same class? yes / no)"},
-    {.path = "mix.attributes",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_ATTRIBUTES]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of scene attribute questions (colour, shape or position of the focus object; "
-            "needs data.scenes) episodes"},
-    {.path = "mix.counting",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_COUNTING]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of scene counting questions (how many <shape>; needs data.scenes) episodes"},
-    {.path = "mix.relations",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_RELATIONS]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of scene spatial relation questions (is <shape> left of <shape>: yes / no; "
-            "needs data.scenes) episodes"},
-    {.path = "mix.count_induction",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_COUNT_INDUCTION]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of count induction: the demos show which colour or shape is counted (needs "
-            "data.scenes) episodes"},
-    {.path = "mix.operators",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_OPERATORS]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of operator induction: `a ? b` images with one hidden operator per episode "
-            "(needs data.operators) episodes"},
-    {.path = "mix.captions",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mix[FAMILY_CAPTIONS]),
-     .def = 0,
-     .min = 0,
-     .max = 1,
-     .doc = "share of caption episodes: \"what is\" answered by the focus object's colour, shape "
-            "and position, three words (needs data.scenes)"},
-    {.path = "mc_fake",
-     .kind = CONFIG_K_FLOAT,
-     .off = S_(mc_fake),
-     .def = 1,
-     .min = 0,
-     .max = 1,
-     .doc = "share of multiple-choice episodes whose options are fresh fake names (the rest use "
-            "real names)"},
+#define MIX_KEY(id, name, store, doc_)                                                             \
+    {.path = "mix." #name,                                                                         \
+     .kind = CONFIG_K_FLOAT,                                                                       \
+     .off = S_(mix[FAMILY_##id]),                                                                  \
+     .def = 0,                                                                                     \
+     .min = 0,                                                                                     \
+     .max = 1,                                                                                     \
+     .doc = doc_},
+    CONFIG_FAMILIES(MIX_KEY)
+#undef MIX_KEY
+        {.path = "mc_fake",
+         .kind = CONFIG_K_FLOAT,
+         .off = S_(mc_fake),
+         .def = 1,
+         .min = 0,
+         .max = 1,
+         .doc =
+             "share of multiple-choice episodes whose options are fresh fake names (the rest use "
+             "real names)"},
     {.path = "coherent",
      .kind = CONFIG_K_BOOL,
      .off = S_(coherent),
