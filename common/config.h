@@ -1,6 +1,6 @@
 /* config.h - the resolved configuration of a micl run, loaded from a libconfig file.
  *
- * config_load() reads a .cfg file, checks every key against the schema in config.c (unknown
+ * config_load() reads a .cfg file, checks every key against the schema in config_schema.c (unknown
  * key -> error naming file, line and the nearest valid key; wrong type or out-of-range value ->
  * error naming file, line, key and the expected type/range), fills defaults, and returns a
  * plain struct. Nothing else in micl touches libconfig. docs/CONFIG.md documents every key.
@@ -20,21 +20,58 @@
 #define CONFIG_MAX_AXES 8
 #define CONFIG_MAX_AXIS_VALUES 32
 
-/* Task families of an episode (data/episode.h builds them). */
+/* The task families, one row each: X(ID, name, store, mix_doc).
+ *   ID       the enum value FAMILY_<ID>; values are stable (benchmark rng keys depend on them),
+ *            so a new family is a new last row
+ *   name     the config word (a stage's `family`, the key `mix.<name>`) and, in data/, the
+ *            descriptor family_<name> that builds its episodes (data/family.h)
+ *   store    the image store its episodes draw from: GLYPHS, SCENES or OPERATORS
+ *   mix_doc  the description of `mix.<name>` in docs/CONFIG.md
+ * A new family is one row here plus one file in data/ defining family_<name>. */
+#define CONFIG_FAMILIES(X)                                                                         \
+    X(CLASSIFY, classify, GLYPHS,                                                                  \
+      "share of the stage's (non-replay) sequences that are classify episodes; the `mix.*` "       \
+      "shares must sum to 1 when any is given, and then replace `family`")                         \
+    X(BINDING, binding, GLYPHS, "share of binding episodes (fake names bound inside the episode)") \
+    X(MC, mc, GLYPHS, "share of multiple-choice episodes (options A..D, answer a letter)")         \
+    X(MATCHING, matching, GLYPHS,                                                                  \
+      "share of matching episodes (two images per turn, same class? yes / no)")                    \
+    X(ATTRIBUTES, attributes, SCENES,                                                              \
+      "share of scene attribute questions (colour, shape or position of the focus object; "        \
+      "needs data.scenes) episodes")                                                               \
+    X(COUNTING, counting, SCENES,                                                                  \
+      "share of scene counting questions (how many <shape>; needs data.scenes) episodes")          \
+    X(RELATIONS, relations, SCENES,                                                                \
+      "share of scene spatial relation questions (is <shape> left of <shape>: yes / no; "          \
+      "needs data.scenes) episodes")                                                               \
+    X(COUNT_INDUCTION, count_induction, SCENES,                                                    \
+      "share of count induction: the demos show which colour or shape is counted (needs "          \
+      "data.scenes) episodes")                                                                     \
+    X(OPERATORS, operators, OPERATORS,                                                             \
+      "share of operator induction: `a ? b` images with one hidden operator per episode "          \
+      "(needs data.operators) episodes")                                                           \
+    X(CAPTIONS, captions, SCENES,                                                                  \
+      "share of caption episodes: \"what is\" answered by the focus object's colour, shape "       \
+      "and position, three words (needs data.scenes)")
+
+/* Task families of an episode (data/family.h builds them). */
+/* clang-format off */
+#define CONFIG_FAMILY_ENUM(id, name, store, doc) FAMILY_##id,
+typedef enum { CONFIG_FAMILIES(CONFIG_FAMILY_ENUM) FAMILY_COUNT } family_t;
+#undef CONFIG_FAMILY_ENUM
+/* clang-format on */
+
+/* The image store a family's episodes draw from. */
 typedef enum {
-    FAMILY_CLASSIFY = 0, /* single-image real-name classification (instruction / replay data) */
-    FAMILY_BINDING = 1,  /* N-way K-shot fake-name binding, coherent */
-    FAMILY_MC = 2,       /* multiple choice: options "A name B name", the answer a letter */
-    FAMILY_MATCHING = 3, /* pairs of images: same class? yes / no */
-    /* Families over the scene and operator stores (data/task_scene.h): */
-    FAMILY_ATTRIBUTES = 4,      /* colour, shape or position of the focus object */
-    FAMILY_COUNTING = 5,        /* how many <shape> */
-    FAMILY_RELATIONS = 6,       /* is <shape> <relation> <shape>: yes / no */
-    FAMILY_COUNT_INDUCTION = 7, /* the demos show which colour or shape is counted */
-    FAMILY_OPERATORS = 8,       /* a ? b with one hidden operator per episode */
-    FAMILY_CAPTIONS = 9,        /* "what is" -> colour, shape and position of the focus object */
-    FAMILY_COUNT
-} family_t;
+    FAMILY_STORE_GLYPHS = 0,
+    FAMILY_STORE_SCENES,
+    FAMILY_STORE_OPERATORS
+} family_store_t;
+
+/* The config word of family f ("binding"), or NULL if f is not a family. */
+const char *config_family_word(int f);
+/* The store family f draws from. */
+family_store_t config_family_store(int f);
 
 typedef struct {
     char fashion_mnist_dir[CONFIG_PATH_LEN]; /* gzip IDX files of dataset-fashion-mnist */

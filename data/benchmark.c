@@ -13,6 +13,7 @@
 
 #include "../common/error.h"
 #include "../common/rng.h"
+#include "family.h"
 
 /* clang-format off */
 static const benchmark_t BENCHMARKS[] = {
@@ -176,7 +177,7 @@ int64_t benchmark_cell_episodes(const benchmark_source_t *bs, int64_t episodes) 
     return episodes > 0 && episodes < n ? episodes : n;
 }
 
-static int64_t zeroshot_image(const episode_source_t *src, int64_t e, int64_t episodes) {
+int64_t benchmark_zeroshot_image(const episode_source_t *src, int64_t e, int64_t episodes) {
     int64_t n = zeroshot_pool(src, NULL);
     if (n == 0)
         micl_fatal("%s: no held-out instances of named classes for zero-shot evaluation",
@@ -193,31 +194,16 @@ static int64_t zeroshot_image(const episode_source_t *src, int64_t e, int64_t ep
 void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots, int64_t e,
                        int64_t episodes, int variant, episode_t *ep) {
     const benchmark_t *b = bs->bench;
-    const episode_source_t *src = &bs->src;
+    const family_info_t *f = family_get(b->family);
+    if (!f->eval)
+        micl_fatal("benchmark '%s': family %s has no evaluation episodes", b->name,
+                   family_name(b->family));
     rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, cell_key(b, ways, shots, e));
-    if (bs->is_scene) {
-        task_scene_eval(&bs->scene, &r, (task_scene_kind_t)b->kind, shots, ep);
-        return;
-    }
-    switch (b->family) {
-    case FAMILY_BINDING: {
-        episode_nested_t ne; /* the prompt does not depend on the rounds drawn beyond `shots` */
-        r = rng_make(seed, RNG_STREAM_EVAL_EPISODE,
-                     benchmark_nested_key(ways) + (uint64_t)(e / BENCHMARK_QUERIES));
-        episode_binding_nested(src, &r, ways, shots, BENCHMARK_QUERIES, b->fake_names, &ne);
-        episode_nested_prompt(src, &ne, shots, (int)(e % BENCHMARK_QUERIES), ep);
-        break;
-    }
-    case FAMILY_MC:
-        episode_mc_eval(src, &r, ways, shots, b->fake_names, variant, ep);
-        break;
-    case FAMILY_MATCHING:
-        episode_match_eval(src, &r, shots, ep);
-        break;
-    case FAMILY_CLASSIFY:
-        episode_single(src, zeroshot_image(src, e, episodes), ep);
-        break;
-    default:
-        micl_fatal("benchmark '%s' has an unknown family %d", b->name, b->family);
-    }
+    family_cell_t cell = {.seed = seed,
+                          .ways = ways,
+                          .shots = shots,
+                          .variant = variant,
+                          .e = e,
+                          .episodes = episodes};
+    f->eval(bs, &cell, &r, ep);
 }

@@ -97,6 +97,9 @@ double benchmark_chance(const benchmark_t *b, int ways, int n_real_names);
  * store (all of them when episodes is 0 or more than there are). */
 void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots, int64_t e,
                        int64_t episodes, int variant, episode_t *ep);
+/* Zero-shot retention's episode e of `episodes`: a test image of a named class of src's store,
+ * spread evenly over them (fatal when there is none). */
+int64_t benchmark_zeroshot_image(const episode_source_t *src, int64_t e, int64_t episodes);
 /* The episodes a cell really has: `episodes`, or fewer for zero-shot (its images). */
 int64_t benchmark_cell_episodes(const benchmark_source_t *bs, int64_t episodes);
 

@@ -13,6 +13,7 @@
 
 #include "../common/error.h"
 #include "../common/rng.h"
+#include "family.h"
 
 void episode_source_init(episode_source_t *src, const image_store_t *store,
                          const store_index_t *index, const vocab_t *vocab, int need_real_names,
@@ -43,25 +44,11 @@ int episode_turn_tokens(const vocab_t *v, episode_format_t format) {
 
 int episode_family_turn_tokens(const vocab_t *v, episode_format_t format, int family,
                                int ways_max) {
-    int base = episode_turn_tokens(v, format);
-    int opts = ways_max < EPISODE_MAX_OPTIONS ? ways_max : EPISODE_MAX_OPTIONS;
-    switch (family) {
-    case FAMILY_MC:
-        return base + 2 * (opts < 2 ? 2 : opts); /* "A name B name .." */
-    case FAMILY_MATCHING:
-        return base + 2; /* a second <image> and "same" */
-    case FAMILY_CLASSIFY:
-    case FAMILY_BINDING:
-        return base;
-    default: /* scene and operator families: up to 6 question words of their own */
-        return 2 + 6 + (format == EPISODE_FORMAT_CHAT ? 3 : 0) > base
-                   ? 2 + 6 + (format == EPISODE_FORMAT_CHAT ? 3 : 0)
-                   : base;
-    }
+    return family_get(family)->turn_tokens(v, format, ways_max);
 }
 
 int episode_family_turn_images(int family) {
-    return family == FAMILY_MATCHING ? 2 : 1;
+    return family_get(family)->turn_images;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 #include "../common/error.h"
 #include "../common/rng.h"
 #include "../data/export.h"
+#include "../data/family.h"
 #include "benchmark_input.h"
 #include "common/cli_args.h"
 
@@ -87,18 +88,23 @@ static void export_benchmark(const config_t *cfg, const export_opts_t *o, benchm
     free(ep);
 }
 
-/* The family of `micl data export --task T` (family_t), or a clear failure. */
+/* The family of `micl data export --task T`: one whose descriptor draws a sample episode
+ * (data/family.h), or a clear failure. */
 static int task_family(const char *task) {
-    static const char *const names[] = {"classify", "binding", "mc", "matching"};
-    for (int f = 0; f < 4; f++)
-        if (strcmp(task, names[f]) == 0) return f;
-    micl_fatal("unknown task '%s' (valid: binding, mc, matching, classify)", task);
+    int f = family_find(task);
+    if (f >= 0 && family_get(f)->sample) return f;
+    char valid[256] = "";
+    for (int g = 0; g < FAMILY_COUNT; g++)
+        if (family_get(g)->sample)
+            snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s",
+                     valid[0] ? ", " : "", family_name(g));
+    micl_fatal("unknown task '%s' (valid: %s)", task, valid);
 }
 
 /* bs: the glyph store's training images, through the openmi benchmark's store and vocabulary */
 static void export_task(const config_t *cfg, const export_opts_t *o, benchmark_input_t *bs,
                         exporter_t *x) {
-    int family = task_family(o->task);
+    const family_info_t *f = family_get(task_family(o->task));
     store_index_t train;
     store_index_build(&bs->store, STORE_SPLIT_TRAIN, &train);
     episode_source_t fake, real;
@@ -109,14 +115,7 @@ static void export_task(const config_t *cfg, const export_opts_t *o, benchmark_i
     episode_plan_t *plan = micl_malloc(sizeof *plan);
     for (int64_t e = 0; e < o->episodes; e++) {
         rng_t r = rng_make(cfg->seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)e);
-        if (family == FAMILY_CLASSIFY)
-            episode_classify_plan(&real, &r, o->items, plan);
-        else if (family == FAMILY_BINDING)
-            episode_binding_plan(&fake, &r, o->ways, o->ways, o->items, 0.0f, plan);
-        else if (family == FAMILY_MC)
-            episode_mc_plan(&fake, &r, o->ways, o->ways, o->items, 1, plan);
-        else
-            episode_match_plan(&fake, &r, o->items, plan);
+        f->sample(f->sample_real_names ? &real : &fake, &r, o->ways, o->items, plan);
         episode_layout(&fake, plan, ep);
         char id[128];
         snprintf(id, sizeof id, "%s-%06lld", o->task, (long long)e);

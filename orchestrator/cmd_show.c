@@ -17,12 +17,12 @@
 #include "../common/error.h"
 #include "../common/rng.h"
 #include "../data/episode.h"
+#include "../data/family.h"
 #include "../data/show.h"
 #include "../data/sources.h"
 #include "../data/store.h"
 #include "../data/task_scene.h"
 #include "../data/vocab.h"
-#include "../worker/evaluator.h"
 #include "common/cli_args.h"
 
 const cli_command_t CLI_DATA_SHOW = {
@@ -50,27 +50,48 @@ const cli_command_t CLI_DATA_SHOW = {
     1,
     1};
 
-enum {
-    TASK_BINDING = 0,
-    TASK_BINDING_EVAL = 1,
-    TASK_CLASSIFY = 2,
-    TASK_SCENE = 3,
-    TASK_SCENE_EVAL = 4,
-    TASK_MC = 5,
-    TASK_MC_EVAL = 6,
-    TASK_MATCHING = 7,
-    N_TASKS = 8
-};
-static const char *const TASK_NAMES[N_TASKS] = {
-    "binding", "binding-eval", "classify", "scene", "scene-eval", "mc", "mc-eval", "matching"};
-#define VALID_TASKS "binding, binding-eval, classify, scene, scene-eval, mc, mc-eval, matching"
+/* Tasks: every family whose descriptor (data/family.h) draws a sample episode, by its name,
+ * and as <name>-eval when it draws an evaluation one; then the scene and operator kinds. */
+#define TASK_SCENE_WORD "scene"
+#define TASK_EVAL_SUFFIX "-eval"
+
+/* The valid tasks, comma separated, into out. */
+static void valid_tasks(char *out, size_t len) {
+    out[0] = '\0';
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        const family_info_t *d = family_get(f);
+        if (!d->sample) continue;
+        snprintf(out + strlen(out), len - strlen(out), "%s%s", f ? ", " : "", family_name(f));
+        if (d->show_eval)
+            snprintf(out + strlen(out), len - strlen(out), ", %s" TASK_EVAL_SUFFIX, family_name(f));
+    }
+    snprintf(out + strlen(out), len - strlen(out),
+             ", " TASK_SCENE_WORD ", " TASK_SCENE_WORD TASK_EVAL_SUFFIX);
+}
+
+/* Parses a task word into family (-1: a scene task) and eval; 0 if it names no task. */
+static int parse_task(const char *task, int *family, int *eval) {
+    char base[64];
+    size_t n = strlen(task), k = strlen(TASK_EVAL_SUFFIX);
+    *eval = n > k && strcmp(task + n - k, TASK_EVAL_SUFFIX) == 0;
+    snprintf(base, sizeof base, "%.*s", (int)(*eval ? n - k : n), task);
+    if (strcmp(base, TASK_SCENE_WORD) == 0) {
+        *family = -1;
+        return 1;
+    }
+    *family = family_find(base);
+    if (*family < 0 || !family_get(*family)->sample) return 0;
+    return !*eval || family_get(*family)->show_eval != NULL;
+}
 
 /* Store-only input: the vocabulary's fake-name pool and seed. */
 enum { STORE_FAKE_NAMES = 32, STORE_SEED = 1 };
 
 typedef struct {
     const char *input, *out;
-    int task;
+    const char *task;       /* the task word */
+    int family;             /* the family of a glyph task; -1: a scene task */
+    int eval;               /* 1: an evaluation episode */
     int ways, shots, items; /* -1 = the task's default */
     int kind;               /* scene tasks: task_scene_kind_t */
     int64_t seed, index;    /* seed < 0: the input's default */
@@ -81,7 +102,6 @@ typedef struct {
 static int parse_opts(int argc, char **argv, show_opts_t *o) {
     static const char *const FORMATS[] = {"compact", "chat", NULL};
     memset(o, 0, sizeof *o);
-    o->task = -1;
     o->ways = o->shots = o->items = -1;
     o->seed = -1;
     const char *task = NULL, *kind = "colour";
@@ -98,15 +118,15 @@ static int parse_opts(int argc, char **argv, show_opts_t *o) {
                               CLI_OPT_END};
     if (!cli_parse(&CLI_DATA_SHOW, opts, argc, argv, &o->input, NULL, &rc)) return rc;
     o->format = format == 1 ? EPISODE_FORMAT_CHAT : EPISODE_FORMAT_COMPACT;
+    char valid[256];
+    valid_tasks(valid, sizeof valid);
     if (!task)
-        return cli_usage_error(&CLI_DATA_SHOW, "--task is required (valid tasks: " VALID_TASKS ")");
-    for (int t = 0; t < N_TASKS; t++)
-        if (strcmp(task, TASK_NAMES[t]) == 0) o->task = t;
-    if (o->task < 0)
-        return cli_usage_error(&CLI_DATA_SHOW, "unknown task '%s' (valid tasks: " VALID_TASKS ")",
-                               task);
+        return cli_usage_error(&CLI_DATA_SHOW, "--task is required (valid tasks: %s)", valid);
+    if (!parse_task(task, &o->family, &o->eval))
+        return cli_usage_error(&CLI_DATA_SHOW, "unknown task '%s' (valid tasks: %s)", task, valid);
+    o->task = task;
     if (!o->out) return cli_usage_error(&CLI_DATA_SHOW, "-o EPISODE.png is required");
-    int scene = o->task == TASK_SCENE || o->task == TASK_SCENE_EVAL;
+    int scene = o->family < 0;
     o->kind = task_scene_kind_of(kind);
     if (o->kind < 0)
         return cli_usage_error(&CLI_DATA_SHOW,
@@ -116,35 +136,29 @@ static int parse_opts(int argc, char **argv, show_opts_t *o) {
     if (scene && o->ways >= 0)
         return cli_usage_error(&CLI_DATA_SHOW, "--ways does not apply to task %s", task);
     if (scene) {
-        if (o->task == TASK_SCENE && o->shots >= 0)
+        if (!o->eval && o->shots >= 0)
             return cli_usage_error(&CLI_DATA_SHOW, "--shots applies to task scene-eval, not scene");
-        if (o->task == TASK_SCENE_EVAL && o->items >= 0)
+        if (o->eval && o->items >= 0)
             return cli_usage_error(&CLI_DATA_SHOW,
                                    "--items does not apply to task scene-eval (K shots + 1)");
         if (o->shots < 0) o->shots = 3;
         if (o->items < 0) o->items = 6;
         return -1;
     }
-    if (o->task == TASK_CLASSIFY && o->ways >= 0)
-        return cli_usage_error(&CLI_DATA_SHOW, "--ways does not apply to task classify");
-    int eval = o->task == TASK_BINDING_EVAL || o->task == TASK_MC_EVAL;
-    if (!eval && o->shots >= 0)
+    const family_info_t *f = family_get(o->family);
+    if (!f->sample_ways && o->ways >= 0)
+        return cli_usage_error(&CLI_DATA_SHOW, "--ways does not apply to task %s", task);
+    if (!o->eval && o->shots >= 0)
         return cli_usage_error(&CLI_DATA_SHOW,
-                               "--shots applies to tasks binding-eval and mc-eval only, not %s",
-                               TASK_NAMES[o->task]);
-    if (o->task == TASK_MATCHING && o->ways >= 0)
-        return cli_usage_error(&CLI_DATA_SHOW, "--ways does not apply to task matching");
-    if (o->task == TASK_MC_EVAL && o->items >= 0)
+                               "--shots applies to evaluation tasks (-eval) only, not %s", task);
+    if (o->eval && o->items >= 0)
         return cli_usage_error(&CLI_DATA_SHOW,
-                               "--items does not apply to task mc-eval (it has N*K+1 turns)");
-    if (o->task == TASK_BINDING_EVAL && o->items >= 0)
-        return cli_usage_error(&CLI_DATA_SHOW,
-                               "--items does not apply to task binding-eval (it has N*K+1 turns)");
+                               "--items does not apply to task %s (it has N*K+1 turns)", task);
     if (o->ways < 0) o->ways = 3;
     if (o->shots < 0) o->shots = 2;
-    if (o->items < 0) o->items = o->task == TASK_CLASSIFY ? 6 : o->task == TASK_MATCHING ? 5 : 9;
-    if ((o->task == TASK_MC || o->task == TASK_MC_EVAL) && o->ways > EPISODE_MAX_OPTIONS)
-        return cli_usage_error(&CLI_DATA_SHOW, "multiple choice takes 2 to 4 ways");
+    if (o->items < 0) o->items = f->sample_items;
+    if (f->sample_ways && o->ways > f->sample_ways)
+        return cli_usage_error(&CLI_DATA_SHOW, "%s takes 2 to %d ways", task, f->sample_ways);
     return -1;
 }
 
@@ -197,7 +211,7 @@ static void check_ways(const show_opts_t *o, const episode_source_t *src, const 
                        const char *store_path, int split) {
     if (src->n_classes < o->ways)
         micl_fatal("a %d-way %s episode needs %d classes, but %s has only %d (%s)", o->ways,
-                   TASK_NAMES[o->task], o->ways, store_path, src->n_classes, split_name(split));
+                   o->task, o->ways, store_path, src->n_classes, split_name(split));
     if (o->ways > v->n_fake)
         micl_fatal("a %d-way episode needs %d fake names; the vocabulary has %d", o->ways, o->ways,
                    v->n_fake);
@@ -207,7 +221,7 @@ static void check_ways(const show_opts_t *o, const episode_source_t *src, const 
 static int show_scene(const show_opts_t *o, const image_store_t *store, const vocab_t *v,
                       const char *store_path, const char *origin, uint64_t seed) {
     task_scene_kind_t kind = (task_scene_kind_t)o->kind;
-    int eval = o->task == TASK_SCENE_EVAL, split = STORE_SPLIT_TRAIN;
+    int eval = o->eval, split = STORE_SPLIT_TRAIN;
     if (eval) {
         split = STORE_SPLIT_TEST;
         for (int64_t i = 0; i < store->n; i++)
@@ -242,42 +256,11 @@ static int show_scene(const show_opts_t *o, const image_store_t *store, const vo
              origin, (unsigned long long)seed, (long long)o->index,
              o->format == EPISODE_FORMAT_CHAT ? "chat" : "compact", ep->n_tokens);
     show_episode_png(ep, store, v, title, o->out);
-    micl_info("%s: %s %s episode, %d turns, %d tokens", o->out, TASK_NAMES[o->task],
-              task_scene_kind_name(kind), ep->n_images, ep->n_tokens);
+    micl_info("%s: %s %s episode, %d turns, %d tokens", o->out, o->task, task_scene_kind_name(kind),
+              ep->n_images, ep->n_tokens);
     free(ep);
     task_scene_source_free(&src);
     return 0;
-}
-
-/* Multiple-choice and matching episodes of the glyph store: the training episode (mc,
- * matching) or an evaluation episode (mc-eval: variant 0, options as drawn). */
-static void show_glyph_family(const show_opts_t *o, const episode_source_t *src,
-                              const char *store_path, int split, uint64_t seed, episode_t *ep,
-                              char *what, size_t len) {
-    if (o->task != TASK_MATCHING) check_ways(o, src, src->vocab, store_path, split);
-    if (o->task == TASK_MC_EVAL) {
-        rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, (uint64_t)o->index);
-        episode_mc_eval(src, &r, o->ways, o->shots, 1, 0, ep);
-        snprintf(what, len,
-                 "mc-eval \xC2\xB7 %d-way %d-shot multiple choice \xC2\xB7 options are names "
-                 "bound in the episode, the answer a letter, %s",
-                 o->ways, o->shots, split_name(split));
-        return;
-    }
-    episode_plan_t plan;
-    rng_t r = rng_make(seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)o->index);
-    if (o->task == TASK_MC) {
-        episode_mc_plan(src, &r, o->ways, o->ways, o->items, 1, &plan);
-        snprintf(what, len,
-                 "mc \xC2\xB7 %d-way, %d turns \xC2\xB7 multiple choice over fresh fake names, %s",
-                 o->ways, o->items, split_name(split));
-    } else {
-        if (src->n_classes < 2) micl_fatal("%s: matching needs 2 classes with images", store_path);
-        episode_match_plan(src, &r, o->items, &plan);
-        snprintf(what, len, "matching \xC2\xB7 %d pairs \xC2\xB7 same class? yes / no, %s",
-                 o->items, split_name(split));
-    }
-    episode_layout(src, &plan, ep);
 }
 
 int cmd_data_show(int argc, char **argv) {
@@ -294,7 +277,7 @@ int cmd_data_show(int argc, char **argv) {
     char store_path[CONFIG_PATH_LEN + 64], origin[CONFIG_PATH_LEN + 160];
     int from_config = input_is_config(o.input);
     uint64_t seed;
-    int scene = o.task == TASK_SCENE || o.task == TASK_SCENE_EVAL;
+    int scene = o.family < 0;
     if (from_config) {
         config_load(o.input, &cfg);
         if (!scene)
@@ -325,51 +308,35 @@ int cmd_data_show(int argc, char **argv) {
         return rc;
     }
 
-    /* the episode */
-    int split = o.task == TASK_BINDING_EVAL || o.task == TASK_MC_EVAL ? store_eval_split(&store)
-                                                                      : STORE_SPLIT_TRAIN;
+    /* the episode: the family's sample (training) or show_eval (evaluation) */
+    const family_info_t *f = family_get(o.family);
+    int split = o.eval ? store_eval_split(&store) : STORE_SPLIT_TRAIN;
     store_index_t ix;
     store_index_build(&store, split, &ix);
     episode_source_t src;
-    episode_source_init(&src, &store, &ix, &v, o.task == TASK_CLASSIFY, o.format);
+    episode_source_init(&src, &store, &ix, &v, f->sample_real_names, o.format);
     episode_t *ep = micl_calloc(1, sizeof *ep);
     char what[256];
-    if (o.task == TASK_BINDING) {
-        check_ways(&o, &src, &v, store_path, split);
-        rng_t r = rng_make(seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)o.index);
-        episode_binding_train(&src, &r, o.ways, o.ways, o.items, 0.0f, ep);
-        snprintf(what, sizeof what,
-                 "binding \xC2\xB7 %d-way, %d turns \xC2\xB7 training episode, "
-                 "fresh fake names, %s",
-                 o.ways, o.items, split_name(split));
-    } else if (o.task == TASK_BINDING_EVAL) {
-        check_ways(&o, &src, &v, store_path, split);
-        if (o.ways * o.shots + 1 > EPISODE_MAX_ITEMS)
+    if (f->sample_ways) check_ways(&o, &src, &v, store_path, split);
+    if (o.eval) {
+        if (o.family == FAMILY_BINDING && o.ways * o.shots + 1 > EPISODE_MAX_ITEMS)
             micl_fatal("a %d-way %d-shot episode has %d turns; at most %d fit an episode", o.ways,
                        o.shots, o.ways * o.shots + 1, EPISODE_MAX_ITEMS);
-        /* episode `index` of the (ways, shots) cell, exactly as the evaluation scores it */
-        episode_nested_t ne;
-        uint64_t nested = (uint64_t)o.index / EVAL_QUERIES;
-        rng_t r = rng_make(seed, RNG_STREAM_EVAL_EPISODE, eval_nested_key(o.ways) + nested);
-        episode_binding_nested(&src, &r, o.ways, o.shots, EVAL_QUERIES, 1, &ne);
-        episode_nested_prompt(&src, &ne, o.shots, (int)(o.index % EVAL_QUERIES), ep);
-        snprintf(what, sizeof what,
-                 "binding-eval \xC2\xB7 %d-way %d-shot \xC2\xB7 evaluation "
-                 "episode, fresh fake names, %s",
-                 o.ways, o.shots, split_name(split));
-    } else if (o.task == TASK_MC || o.task == TASK_MC_EVAL || o.task == TASK_MATCHING) {
-        show_glyph_family(&o, &src, store_path, split, seed, ep, what, sizeof what);
+        f->show_eval(&src, seed, o.index, o.ways, o.shots, ep);
+        f->show_what(what, sizeof what, 1, o.ways, o.shots, split_name(split));
     } else {
-        if (src.n_classes < 1)
+        if (o.family == FAMILY_MATCHING && src.n_classes < 2)
+            micl_fatal("%s: matching needs 2 classes with images", store_path);
+        if (o.family == FAMILY_CLASSIFY && src.n_classes < 1)
             micl_fatal("%s: classify needs training classes with images and real names; the "
                        "store has none",
                        store_path);
+        episode_plan_t *plan = micl_malloc(sizeof *plan);
         rng_t r = rng_make(seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)o.index);
-        episode_classify(&src, &r, o.items, ep);
-        snprintf(what, sizeof what,
-                 "classify \xC2\xB7 %d turns \xC2\xB7 real-name "
-                 "classification, %s",
-                 o.items, split_name(split));
+        f->sample(&src, &r, o.ways, o.items, plan);
+        episode_layout(&src, plan, ep);
+        free(plan);
+        f->show_what(what, sizeof what, 0, o.ways, o.items, split_name(split));
     }
 
     char title[2048];
@@ -380,8 +347,7 @@ int cmd_data_show(int argc, char **argv) {
              origin, (unsigned long long)seed, (long long)o.index,
              o.format == EPISODE_FORMAT_CHAT ? "chat" : "compact", ep->n_tokens);
     show_episode_png(ep, &store, &v, title, o.out);
-    micl_info("%s: %s episode, %d turns, %d tokens", o.out, TASK_NAMES[o.task], ep->n_turns,
-              ep->n_tokens);
+    micl_info("%s: %s episode, %d turns, %d tokens", o.out, o.task, ep->n_turns, ep->n_tokens);
 
     free(ep);
     episode_source_free(&src);

@@ -1,4 +1,4 @@
-# config.cmake - tests of common/config.c: loading a full file, defaults, every rejected input
+# config.cmake - tests of common/config_*.c: loading a full file, defaults, every rejected input
 # under bad/config/ (message and non-zero exit both checked), and docs/CONFIG.md being exactly
 # the reference generated from the schema.
 

@@ -1,4 +1,4 @@
-/* config_check.c - test driver for common/config.c.
+/* config_check.c - test driver for common/config_*.c.
  *
  * `config_check FILE` loads and validates FILE (exit 0 and a one-line summary, or micl_fatal's
  * message and exit 1); `config_check --docs` prints the generated docs/CONFIG.md.

@@ -14,6 +14,7 @@
 #include "../common/error.h"
 #include "../common/rng.h"
 #include "../common/signals.h"
+#include "../data/family.h"
 #include "step.h"
 
 /* Counts of one micro-batch's answers, gathered over the ranks every step. */
@@ -136,49 +137,14 @@ static int draw_family(const stage_config_t *s, rng_t *r) {
     return last;
 }
 
-/* One coherent episode of `family` with `items` turns. */
+/* One coherent episode of `family` with `items` turns (the family's builder, data/family.h). */
 static void family_plan(const trainer_t *t, const stage_config_t *s, int family, int items,
                         float exact, rng_t *r, episode_plan_t *plan) {
-    switch (family) {
-    case FAMILY_CLASSIFY:
-        episode_classify_plan(&t->src_cls, r, items, plan);
-        break;
-    case FAMILY_BINDING:
-        episode_binding_plan(&t->src_bind, r, s->ways_min, s->ways_max, items, exact, plan);
-        break;
-    case FAMILY_MC: {
-        int fake = rng_uniform(r) < s->mc_fake;
-        episode_mc_plan(fake ? &t->src_bind : &t->src_cls, r, s->ways_min, s->ways_max, items, fake,
-                        plan);
-        break;
-    }
-    case FAMILY_MATCHING:
-        episode_match_plan(&t->src_bind, r, items, plan);
-        break;
-    case FAMILY_ATTRIBUTES: { /* one attribute per episode: colour, shape or position */
-        static const task_scene_kind_t kinds[3] = {TASK_SCENE_COLOUR, TASK_SCENE_SHAPE,
-                                                   TASK_SCENE_POSITION};
-        task_scene_train_plan(&t->src_scene, r, kinds[rng_below(r, 3)], items, plan);
-        break;
-    }
-    case FAMILY_COUNTING:
-        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_COUNT, items, plan);
-        break;
-    case FAMILY_RELATIONS:
-        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_RELATION, items, plan);
-        break;
-    case FAMILY_COUNT_INDUCTION:
-        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_COUNT_INDUCTION, items, plan);
-        break;
-    case FAMILY_OPERATORS:
-        task_scene_train_plan(&t->src_op, r, TASK_SCENE_OPERATOR, items, plan);
-        break;
-    case FAMILY_CAPTIONS:
-        task_scene_train_plan(&t->src_scene, r, TASK_SCENE_CAPTION, items, plan);
-        break;
-    default:
-        micl_fatal("stage '%s': unknown family %d", s->name, family);
-    }
+    family_sources_t src = {.fake = &t->src_bind,
+                            .real = &t->src_cls,
+                            .scene = t->has_scene ? &t->src_scene : NULL,
+                            .op = t->has_op ? &t->src_op : NULL};
+    family_get(family)->train(&src, s, items, exact, r, plan);
 }
 
 /* A training sequence: replay (one classification turn), or an episode of the stage's mix -

@@ -1,4 +1,4 @@
-/* fuzz_config.c - libFuzzer target for the configuration loader (common/config.c).
+/* fuzz_config.c - libFuzzer target for the configuration loader (common/config_load.c).
  *
  * The input is the text of a .cfg file: it goes through config_load_string, the path that
  * config_load takes after reading the file (inputs with a NUL byte are skipped, as config_load

@@ -82,9 +82,9 @@ deterministic)
         rm -f a.png b.png c.png
     done ;;
 bad_unknown_task)
-    expect 2 "unknown task 'bindng' \(valid tasks: binding, binding-eval, classify, scene, scene-eval, mc, mc-eval, matching\)" \
+    expect 2 "unknown task 'bindng' \(valid tasks: classify, binding, binding-eval, mc, mc-eval, matching, scene, scene-eval\)" \
         t.cfg --task bindng -o e.png
-    expect 2 "--task is required \(valid tasks: binding, binding-eval, classify, scene, scene-eval, mc, mc-eval, matching\)" t.cfg -o e.png ;;
+    expect 2 "--task is required \(valid tasks: classify, binding, binding-eval, mc, mc-eval, matching, scene, scene-eval\)" t.cfg -o e.png ;;
 scene_tasks)
     # the tiny config with small scene and operator stores in this case's own cache
     sed -e "s|cache_dir = .*|cache_dir = \"$PWD/cache\";|" \
