@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "collectives.h"
-#include "../common/error.h"
-#include "../common/h5util.h"
+#include "common/error.h"
+#include "common/h5util.h"
 #include "bench_out.h"
 #include "common/cli_args.h"
 

@@ -16,14 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/atomic_file.h"
-#include "../common/error.h"
-#include "../common/h5util.h"
-#include "../common/rng.h"
-#include "../data/store.h"
-#include "../data/vocab.h"
-#include "../worker/checkpoint.h"
-#include "../worker/evaluator.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/h5util.h"
+#include "common/rng.h"
+#include "data/store.h"
+#include "data/vocab.h"
+#include "worker/checkpoint.h"
+#include "worker/evaluator.h"
 #include "common/cli_args.h"
 
 #define BENCH_EVAL_SCHEMA_VERSION 1

@@ -18,7 +18,7 @@
 
 extern const cli_command_t CLI_BENCH_EVAL;
 
-#include "../comm/comm.h"
+#include "comm/comm.h"
 
 /* argv: the options after `bench eval`. Returns a MICL_EXIT_* code. */
 int bench_eval_main(int argc, char **argv, const comm_t *comm);

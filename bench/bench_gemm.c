@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../common/error.h"
-#include "../common/h5util.h"
+#include "common/error.h"
+#include "common/h5util.h"
 #include "blas.h"
-#include "../kernels/kernels.h"
+#include "kernels/kernels.h"
 #include "bench_out.h"
 #include "common/cli_args.h"
 #include "bench_preset.h"

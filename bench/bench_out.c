@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/error.h"
-#include "../common/h5util.h"
+#include "common/error.h"
+#include "common/h5util.h"
 
 double bench_now_s(void) {
     struct timespec ts;

@@ -7,7 +7,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 
-#include "../common/atomic_file.h"
+#include "common/atomic_file.h"
 
 #define BENCH_SCHEMA_VERSION 1
 

@@ -8,7 +8,7 @@
 #ifndef MICL_BENCH_PRESET_H
 #define MICL_BENCH_PRESET_H
 
-#include "../model/vlm.h"
+#include "model/vlm.h"
 
 typedef struct {
     const char *name;

@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/error.h"
-#include "../common/h5util.h"
+#include "common/error.h"
+#include "common/h5util.h"
 #include "bench_out.h"
 #include "bench_preset.h"
 #include "common/cli_args.h"

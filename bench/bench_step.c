@@ -24,11 +24,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/error.h"
-#include "../comm/comm.h"
-#include "../common/h5util.h"
-#include "../kernels/kernels.h"
-#include "../model/vlm.h"
+#include "common/error.h"
+#include "comm/comm.h"
+#include "common/h5util.h"
+#include "kernels/kernels.h"
+#include "model/vlm.h"
 #include "workload.h"
 #include "bench_out.h"
 #include "common/cli_args.h"

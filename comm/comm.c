@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 
 void comm_check(int rc, const char *what, const char *file, int line) {
     if (rc == MPI_SUCCESS) return;

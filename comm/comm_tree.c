@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../kernels/buffer.h"
-#include "../kernels/kernels.h"
+#include "common/error.h"
+#include "kernels/buffer.h"
+#include "kernels/kernels.h"
 #include "comm_internal.h"
 
 struct comm_tree_node {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/rng.h"
+#include "common/error.h"
+#include "common/rng.h"
 #include "family.h"
 
 /* clang-format off */

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/rng.h"
+#include "common/error.h"
+#include "common/rng.h"
 #include "family.h"
 
 void episode_source_init(episode_source_t *src, const image_store_t *store,

@@ -21,8 +21,8 @@
 
 #include <stdint.h>
 
-#include "../common/config.h"
-#include "../common/rng.h"
+#include "common/config.h"
+#include "common/rng.h"
 #include "store.h"
 #include "vocab.h"
 

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../common/atomic_file.h"
-#include "../common/error.h"
-#include "../common/paths.h"
-#include "../common/results.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/paths.h"
+#include "common/results.h"
 #include "pngio.h"
 
 void export_open(exporter_t *x, const char *dir) {

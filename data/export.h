@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../common/atomic_file.h"
+#include "common/atomic_file.h"
 #include "episode.h"
 #include "store.h"
 #include "vocab.h"

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 
 #define FAMILY_ROW(id, name, store, doc) [FAMILY_##id] = &family_##name,
 static const family_info_t *const g_families[FAMILY_COUNT] = {CONFIG_FAMILIES(FAMILY_ROW)};

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/config.h"
-#include "../common/rng.h"
+#include "common/config.h"
+#include "common/rng.h"
 #include "benchmark.h"
 #include "episode.h"
 #include "task_scene.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 #include "sources.h"
 
 #define FMNIST_CLASSES 10

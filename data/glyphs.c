@@ -26,8 +26,8 @@
 #include FT_OUTLINE_H
 #include FT_BITMAP_H
 
-#include "../common/error.h"
-#include "../common/rng.h"
+#include "common/error.h"
+#include "common/rng.h"
 #include "sources.h"
 
 #define CJK_FIRST 0x4E00

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 #include "sources.h"
 
 #define IDX_MAX_DIM INT64_C(100000000)

@@ -27,7 +27,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 #include "store.h"
 
 #define IMPORT_MAX_SIZE 1024 /* store.c: STORE_MAX_SIDE */

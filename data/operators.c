@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/rng.h"
+#include "common/error.h"
+#include "common/rng.h"
 #include "sources.h"
 
 #define OP_FILL 0.42   /* pixel size of the em square relative to the image side */

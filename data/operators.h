@@ -10,7 +10,7 @@
 #ifndef MICL_OPERATORS_H
 #define MICL_OPERATORS_H
 
-#include "../common/config.h"
+#include "common/config.h"
 #include "store.h"
 
 /* Renders the operator store of cfg (see docs/DATA.md). Classes: "operator" (train class:

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/atomic_file.h"
-#include "../common/error.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
 
 static void on_png_error(png_structp png, png_const_charp msg) {
     const char *path = png_get_error_ptr(png);

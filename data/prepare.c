@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 #include "benchmark.h"
 #include "operators.h"
 #include "scenes.h"

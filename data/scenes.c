@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/rng.h"
+#include "common/error.h"
+#include "common/rng.h"
 
 #define SCENES_PLACE_TRIES 200
 

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "../common/config.h"
+#include "common/config.h"
 #include "store.h"
 
 enum {

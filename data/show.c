@@ -20,8 +20,8 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 
-#include "../common/config.h"
-#include "../common/error.h"
+#include "common/config.h"
+#include "common/error.h"
 #include "sources.h"
 #include "task_scene.h"
 

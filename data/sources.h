@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "../common/config.h"
+#include "common/config.h"
 #include "store.h"
 
 /* Reads a (gzip or plain) IDX file of ndim dims. Fails with a message naming the file on a

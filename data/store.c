@@ -19,9 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../common/atomic_file.h"
-#include "../common/error.h"
-#include "../common/h5util.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/h5util.h"
 
 #define STORE_MAX_IMAGES (INT64_C(1) << 31)
 #define STORE_MAX_SIDE 1024

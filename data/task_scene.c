@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 #include "scenes.h"
 
 #define TASK_SCENE_TRIES 4096

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/rng.h"
+#include "common/error.h"
+#include "common/rng.h"
 #include "scenes.h"
 
 static const char *SPECIALS[] = {"<pad>", "<bos>", "<eot>", "<image>", "USER:", "ASSISTANT:"};

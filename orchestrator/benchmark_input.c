@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/error.h"
-#include "../data/sources.h"
+#include "common/error.h"
+#include "data/sources.h"
 
 void benchmark_input_store_path(const config_t *cfg, const benchmark_t *b, const char *dataset,
                                 char *buf, size_t len) {

@@ -7,11 +7,11 @@
 #ifndef MICL_BENCHMARK_INPUT_H
 #define MICL_BENCHMARK_INPUT_H
 
-#include "../common/config.h"
-#include "../data/benchmark.h"
-#include "../data/episode.h"
-#include "../data/store.h"
-#include "../data/vocab.h"
+#include "common/config.h"
+#include "data/benchmark.h"
+#include "data/episode.h"
+#include "data/store.h"
+#include "data/vocab.h"
 
 typedef struct {
     const benchmark_t *bench;

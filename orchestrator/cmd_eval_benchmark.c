@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/atomic_file.h"
-#include "../common/error.h"
-#include "../common/results.h"
-#include "../data/benchmark.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/results.h"
+#include "data/benchmark.h"
 #include "benchmark_input.h"
-#include "../worker/checkpoint.h"
-#include "../worker/evaluator.h"
+#include "worker/checkpoint.h"
+#include "worker/evaluator.h"
 
 int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const char *benchmark,
                               const char *checkpoint, int64_t episodes, const char *dataset,

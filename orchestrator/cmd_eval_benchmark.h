@@ -14,9 +14,9 @@
 
 #include <stdint.h>
 
-#include "../comm/comm.h"
-#include "../common/config.h"
-#include "../data/benchmark.h"
+#include "comm/comm.h"
+#include "common/config.h"
+#include "data/benchmark.h"
 
 /* cells: the cells to score (NULL: the benchmark's own). */
 int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const char *benchmark,

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/config.h"
-#include "../common/error.h"
-#include "../common/rng.h"
-#include "../data/export.h"
-#include "../data/family.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "data/export.h"
+#include "data/family.h"
 #include "benchmark_input.h"
 #include "common/cli_args.h"
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../data/import.h"
+#include "common/error.h"
+#include "data/import.h"
 #include "common/cli_args.h"
 
 #define CMD_IMPORT_DEFAULT_SIZE 28

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/results.h"
+#include "common/error.h"
+#include "common/results.h"
 #include "common/cli_args.h"
 
 const cli_command_t CLI_RESULTS_MERGE = {"results merge",

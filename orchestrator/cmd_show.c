@@ -13,16 +13,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/config.h"
-#include "../common/error.h"
-#include "../common/rng.h"
-#include "../data/episode.h"
-#include "../data/family.h"
-#include "../data/show.h"
-#include "../data/sources.h"
-#include "../data/store.h"
-#include "../data/task_scene.h"
-#include "../data/vocab.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "data/episode.h"
+#include "data/family.h"
+#include "data/show.h"
+#include "data/sources.h"
+#include "data/store.h"
+#include "data/task_scene.h"
+#include "data/vocab.h"
 #include "common/cli_args.h"
 
 const cli_command_t CLI_DATA_SHOW = {

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/config.h"
-#include "../common/error.h"
-#include "../common/signals.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/signals.h"
 #include "common/cli_args.h"
 #include "sweep.h"
 

@@ -5,7 +5,7 @@
 #ifndef MICL_CMD_SWEEP_H
 #define MICL_CMD_SWEEP_H
 
-#include "../comm/comm.h"
+#include "comm/comm.h"
 #include "common/cli_args.h"
 
 extern const cli_command_t CLI_SWEEP;

@@ -11,15 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/error.h"
-#include "../common/paths.h"
-#include "../common/results.h"
-#include "../data/sources.h"
-#include "../data/store.h"
-#include "../data/vocab.h"
-#include "../worker/checkpoint.h"
-#include "../worker/evaluator.h"
-#include "../worker/trainer.h"
+#include "common/error.h"
+#include "common/paths.h"
+#include "common/results.h"
+#include "data/sources.h"
+#include "data/store.h"
+#include "data/vocab.h"
+#include "worker/checkpoint.h"
+#include "worker/evaluator.h"
+#include "worker/trainer.h"
 
 static double now_s(void) {
     struct timespec ts;

@@ -7,9 +7,9 @@
 #ifndef MICL_EXPERIMENT_H
 #define MICL_EXPERIMENT_H
 
-#include "../comm/comm.h"
-#include "../common/config.h"
-#include "../common/results.h"
+#include "comm/comm.h"
+#include "common/config.h"
+#include "common/results.h"
 
 typedef struct {
     const char *results_path; /* NULL: <output_dir>/results.h5 */

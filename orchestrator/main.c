@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../comm/comm.h"
-#include "../common/config.h"
-#include "../common/error.h"
-#include "../common/results.h"
-#include "../common/signals.h"
-#include "../common/sweep_report.h"
-#include "../data/sources.h"
-#include "../data/benchmark.h"
+#include "comm/comm.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/results.h"
+#include "common/signals.h"
+#include "common/sweep_report.h"
+#include "data/sources.h"
+#include "data/benchmark.h"
 #include "common/cli_args.h"
 #include "bench/bench.h"
 #include "cmd_eval_benchmark.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/results.h"
+#include "common/error.h"
+#include "common/results.h"
 #include "benchmark_input.h"
 
 typedef struct {

@@ -17,9 +17,9 @@
 
 #include <stdint.h>
 
-#include "../common/config.h"
+#include "common/config.h"
 
-#include "../data/benchmark.h"
+#include "data/benchmark.h"
 
 /* Scores the predictions in `path` on the cells of benchmark `benchmark` (NULL cells: its
  * own), `episodes` per cell; prints the table and writes results_path (NULL: none). */

@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/error.h"
-#include "../common/paths.h"
-#include "../common/results.h"
-#include "../common/signals.h"
-#include "../data/sources.h"
+#include "common/error.h"
+#include "common/paths.h"
+#include "common/results.h"
+#include "common/signals.h"
+#include "data/sources.h"
 #include "experiment.h"
 #include "sweep_plan.h"
 #include "sweep_wire.h"

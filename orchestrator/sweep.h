@@ -16,8 +16,8 @@
 #ifndef MICL_SWEEP_H
 #define MICL_SWEEP_H
 
-#include "../comm/comm.h"
-#include "../common/config.h"
+#include "comm/comm.h"
+#include "common/config.h"
 
 typedef struct {
     const char *results_path;     /* NULL: <output_dir>/sweep.h5 */

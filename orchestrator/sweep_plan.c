@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
+#include "common/error.h"
 
 void sweep_hash_text(const char *text, char out[24]) {
     uint64_t h = 1469598103934665603ULL;

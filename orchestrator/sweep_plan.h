@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "../common/config.h"
+#include "common/config.h"
 
 typedef struct {
     int64_t index; /* in the whole sweep's expansion */

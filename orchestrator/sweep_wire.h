@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "../common/results.h"
+#include "common/results.h"
 
 /* A malloc'd message holding `run`; its size in *size. */
 void *sweep_wire_pack(const run_result_t *run, size_t *size);

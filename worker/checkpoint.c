@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/atomic_file.h"
-#include "../common/error.h"
-#include "../common/config.h"
-#include "../common/h5util.h"
-#include "../data/episode.h"
+#include "common/atomic_file.h"
+#include "common/error.h"
+#include "common/config.h"
+#include "common/h5util.h"
+#include "data/episode.h"
 
 /* Far beyond any run (train.steps is at most 10^15), small enough that no count overflows. */
 #define CHECKPOINT_MAX_STEP (INT64_C(1) << 52)

@@ -9,9 +9,9 @@
 
 #include <stdint.h>
 
-#include "../common/results.h"
-#include "../data/vocab.h"
-#include "../model/vlm.h"
+#include "common/results.h"
+#include "data/vocab.h"
+#include "model/vlm.h"
 
 #define CHECKPOINT_SCHEMA_VERSION 1
 

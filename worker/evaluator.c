@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/error.h"
-#include "../common/rng.h"
-#include "../model/vlm_cache.h"
-#include "../data/benchmark.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "model/vlm_cache.h"
+#include "data/benchmark.h"
 
 typedef void (*build_fn)(int64_t e, episode_t *ep, void *ctx);
 

@@ -14,13 +14,13 @@
 #ifndef MICL_EVALUATOR_H
 #define MICL_EVALUATOR_H
 
-#include "../comm/comm.h"
-#include "../common/results.h"
-#include "../data/benchmark.h"
-#include "../data/episode.h"
-#include "../data/store.h"
-#include "../data/vocab.h"
-#include "../model/vlm.h"
+#include "comm/comm.h"
+#include "common/results.h"
+#include "data/benchmark.h"
+#include "data/episode.h"
+#include "data/store.h"
+#include "data/vocab.h"
+#include "model/vlm.h"
 
 typedef struct {
     vlm_t *model;

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../common/error.h"
-#include "../common/rng.h"
-#include "../common/signals.h"
-#include "../data/family.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "common/signals.h"
+#include "data/family.h"
 #include "step.h"
 
 /* Counts of one micro-batch's answers, gathered over the ranks every step. */

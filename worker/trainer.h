@@ -11,14 +11,14 @@
 #ifndef MICL_TRAINER_H
 #define MICL_TRAINER_H
 
-#include "../comm/comm.h"
-#include "../common/config.h"
-#include "../common/results.h"
-#include "../data/episode.h"
-#include "../data/store.h"
-#include "../data/task_scene.h"
-#include "../data/vocab.h"
-#include "../model/vlm.h"
+#include "comm/comm.h"
+#include "common/config.h"
+#include "common/results.h"
+#include "data/episode.h"
+#include "data/store.h"
+#include "data/task_scene.h"
+#include "data/vocab.h"
+#include "model/vlm.h"
 #include "checkpoint.h"
 #include "step.h"
 
