@@ -110,7 +110,7 @@ done
 msg="benchmark 'operator_induction' needs the store"
 expect_fail --exit 1 --message "$msg" -- \
   "$MICL" data export tiny.cfg --benchmark operator_induction -o noop
-expect_fail --exit 2 --message "unknown task 'nosuch'" -- "$MICL" data export tiny.cfg --task nosuch -o notask
+expect_fail --exit 1 --message "unknown task 'nosuch'" -- "$MICL" data export tiny.cfg --task nosuch -o notask
 expect_fail --exit 1 --message "$msg" -- \
   "$MICL" eval tiny.cfg --benchmark operator_induction --checkpoint out/icl.ckpt.h5 -o noop.h5
 echo "export_test: ok"
