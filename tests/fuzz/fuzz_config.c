@@ -3,8 +3,8 @@
  * The input is the text of a .cfg file: it goes through config_load_string, the path that
  * config_load takes after reading the file (inputs with a NUL byte are skipped, as config_load
  * rejects them before parsing). A rejected config would leave libconfig's parse tree behind:
- * the target is linked with -Wl,--wrap=config_init,--wrap=config_destroy (tests/fuzz.cmake), the
- * wrappers remember the live libconfig object and the fatal hook destroys it before jumping,
+ * the target is linked with -Wl,--wrap=config_init,--wrap=config_destroy (tests/fuzz/fuzz.cmake),
+ * the wrappers remember the live libconfig object and the fatal hook destroys it before jumping,
  * while the loader's frame that holds it still exists. Seeds: tests/fuzz/corpus/config/.
  */
 #include "fuzz_harness.h"

@@ -1,4 +1,4 @@
-/* fuzz_harness.h - shared plumbing of the libFuzzer targets in tests/fuzz/ (tests/fuzz.cmake).
+/* fuzz_harness.h - shared plumbing of the libFuzzer targets in tests/fuzz/ (tests/fuzz/fuzz.cmake).
  *
  * micl's readers report bad input with micl_fatal, which exits. A harness installs a fatal
  * hook (micl_set_fatal_hook) that longjmps back into LLVMFuzzerTestOneInput, so a rejected

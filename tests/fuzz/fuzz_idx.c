@@ -5,7 +5,7 @@
  * dimensions is 1 + size % 3, so that images (3), labels (1) and the mismatch checks are all
  * reached. A rejected file leaves the reader by longjmp with its gzFile still open (a file
  * descriptor and zlib's buffers), so the target is linked with -Wl,--wrap=gzopen,--wrap=gzclose
- * (tests/fuzz.cmake): the wrappers below remember the open handle and the harness closes it
+ * (tests/fuzz/fuzz.cmake): the wrappers below remember the open handle and the harness closes it
  * after the jump. Seeds: tests/fuzz/corpus/idx/.
  */
 #include "fuzz_harness.h"

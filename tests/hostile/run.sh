@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # run.sh MICL GEN MKIMG SRC WORK CASE [REGEX] - one case of the hostile-input corpus
-# (tests/hostile.cmake lists them). Builds the bad input (committed file under tests/hostile/ or
-# written by GEN = make_hostile), runs the micl command that reads it, and checks: non-zero
-# exit, no signal, no sanitizer report, stderr matches REGEX (which names the file), and the
-# case directory holds exactly the same files afterwards (no output, no temp file; ALLOW_NEW
-# names complete files a case may make before it reaches the bad input).
+# (tests/hostile/hostile.cmake lists them). Builds the bad input (committed file under
+# tests/hostile/config/ or written by GEN = make_hostile), runs the micl command that reads it,
+# and checks with expect_fail (tests/lib/expect_fail.sh): exit 1, no signal, no sanitizer
+# report, stderr matches REGEX (which names the file), and the case directory holds exactly the
+# same files afterwards (no output, no temp file; ALLOW_NEW names complete files a case may make
+# before it reaches the bad input).
 # CASE "setup" writes the good inputs the others start from into WORK/base.
 set -uo pipefail
 MICL=$1 GEN=$2 MKIMG=$3 SRC=$4 WORK=$5 CASE=$6 REGEX=${7:-}
@@ -36,29 +37,9 @@ gen() { "$GEN" "$@" || { echo "FAIL: make_hostile $*"; exit 1; }; }
 png() { "$MKIMG" "$1" gray8 16 16 c "$2" 0 0 255 || exit 1; }
 # good_class DIR: a class folder with two good images
 good_class() { mkdir -p "$1" && png "$1/a.png" 200 && png "$1/b.png" 90; }
-snapshot() { find . -path ./out.txt -prune -o -path ./err.txt -prune -o -print | sort; }
-
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/expect_fail.sh"
 # expect CMD...: the checks above; REGEX comes from hostile.cmake
-expect() {
-    local before after rc
-    before=$(snapshot)
-    timeout 120 "$@" > out.txt 2> err.txt
-    rc=$?
-    after=$(snapshot | grep -aEv "${ALLOW_NEW:-^$}")
-    cat err.txt
-    [ "$rc" -eq 0 ] && { echo "FAIL: exit 0, expected failure"; exit 1; }
-    [ "$rc" -eq 124 ] && { echo "FAIL: no answer within 120 s"; exit 1; }
-    [ "$rc" -gt 128 ] && { echo "FAIL: killed by signal $((rc - 128))"; exit 1; }
-    if grep -Eaq 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|SUMMARY: ' err.txt; then
-        echo "FAIL: sanitizer report"; exit 1
-    fi
-    grep -Eaq -- "$REGEX" err.txt || { echo "FAIL: message does not match /$REGEX/"; exit 1; }
-    if find . -name '*.tmp' | grep -q .; then echo "FAIL: temp file left"; exit 1; fi
-    if [ "$before" != "$after" ]; then
-        echo "FAIL: files changed:"; diff <(echo "$before") <(echo "$after"); exit 1
-    fi
-    echo "ok: exit $rc, message matches, nothing written"
-}
+expect() { expect_fail --exit 1 --message "$REGEX" --allow "${ALLOW_NEW:-^$}" -- "$@"; }
 
 # eval_store FILE: evaluate the good checkpoint on the image store FILE
 eval_store() {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """vlm_ref.py - an independent float64 PyTorch implementation of the micl VLM (model/vlm.h).
 
-Reads the HDF5 file written by tests/test_reference_dump (config attributes, batch, parameters,
+Reads the HDF5 file written by tests/model/test_reference_dump.c (config attributes, batch, parameters,
 C logits / loss / gradients), recomputes the forward pass and the gradients with autograd in
 float64, and checks every number with relative error max|a - b| / max|b| < 1e-4 per tensor.
 Prints one line per check and a summary; exits 1 on any failure.

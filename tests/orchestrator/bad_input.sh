@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bad_input.sh MICL SRC WORK CASE - one bad-input case of tests/orchestrator/bad_input.cmake that
+# must first prepare a store or train a checkpoint: then expect_fail (tests/lib/expect_fail.sh)
+# requires the exit code, a message matching the expected pattern and no partial output.
+set -uo pipefail
+MICL=$1 SRC=$2 WORK=$3 CASE=$4
+PY=/usr/bin/python3
+rm -rf "$WORK/$CASE" && mkdir -p "$WORK/$CASE" && cd "$WORK/$CASE" || exit 1
+
+# tiny config with a private output dir and the shared tiny store cache
+tiny() { sed -e "s|^output_dir = .*|output_dir = \"out\";|" \
+             -e "s|cache_dir = .*|cache_dir = \"$WORK/cache\";|" "$SRC/configs/tiny.cfg"; }
+prepare() { tiny > prep.cfg && "$MICL" data prepare prep.cfg > /dev/null || exit 1; }
+
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/expect_fail.sh"
+# expect CODE PATTERN CMD...: exit CODE, stderr matches PATTERN, nothing left in this folder
+# (but for new entries matching ALLOW)
+expect() {
+    local code=$1 pattern=$2; shift 2
+    expect_fail --exit "$code" --message "$pattern" --allow "${ALLOW:-^$}" -- "$@"
+}
+
+case "$CASE" in
+too_many_ranks)
+    prepare; tiny | sed 's/micro_batches = 4/micro_batches = 2/' > c.cfg
+    expect 1 "3 ranks but train.micro_batches = 2" mpirun -np 3 "$MICL" train c.cfg ;;
+unwritable_output)
+    prepare; tiny | sed 's|^output_dir = .*|output_dir = "/proc/micl-out";|' > c.cfg
+    expect 1 "cannot create output directory '/proc/micl-out'" "$MICL" train c.cfg ;;
+missing_checkpoint)
+    prepare
+    expect 1 "cannot open 'nope.ckpt.h5'" "$MICL" eval --checkpoint nope.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 2 --shots 1 ;;
+checkpoint_not_hdf5)
+    prepare; echo "not hdf5" > bad.ckpt.h5
+    expect 1 "is not an HDF5 file" "$MICL" eval --checkpoint bad.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 2 --shots 1 ;;
+checkpoint_is_a_store)
+    prepare
+    expect 1 "not a micl checkpoint" "$MICL" eval --checkpoint "$WORK/cache/glyphs.h5" --dataset "$WORK/cache/glyphs.h5" --ways 2 --shots 1 ;;
+checkpoint_nan)
+    prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
+    "$MICL" train c.cfg --run base > /dev/null || exit 1
+    "$PY" -c "
+import h5py, numpy as np
+f = h5py.File('out/base.ckpt.h5', 'r+'); p = f['params'][()]; p[5] = np.nan; f['params'][...] = p"
+    expect 1 "non-finite value at index 5" "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 2 --shots 1 ;;
+checkpoint_wrong_shape)
+    prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
+    "$MICL" train c.cfg --run base > /dev/null || exit 1
+    "$PY" -c "
+import h5py, numpy as np
+f = h5py.File('out/base.ckpt.h5', 'r+'); p = f['params'][()]; del f['params']; f['params'] = p[:-3]"
+    expect 1 "params.* elements, expected" "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 2 --shots 1 ;;
+eval_image_size_mismatch)
+    prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
+    "$MICL" train c.cfg --run base > /dev/null || exit 1
+    expect 1 "images are 28x28 but the model" "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/fashion_mnist.h5" --ways 2 --shots 1 ;;
+eval_too_many_ways)
+    prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
+    "$MICL" train c.cfg --run base > /dev/null || exit 1
+    expect 1 "40-way evaluation needs 40 classes" "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 40 --shots 0 -o e.h5 ;;
+report_not_results)
+    prepare
+    expect 1 "not a micl results file" "$MICL" report "$WORK/cache/glyphs.h5" ;;
+report_schema_version)
+    "$PY" -c "
+import h5py
+f = h5py.File('r.h5', 'w'); f.attrs['kind'] = 'micl-results'; f.attrs['schema_version'] = 99"
+    expect 1 "results file schema version 99" "$MICL" report r.h5 ;;
+max_seq_too_small)
+    prepare; tiny | sed 's/max_seq = 64/max_seq = 10/' > c.cfg
+    ALLOW='^\./out$' # the (empty) output directory
+    expect 1 "needs (prompts of )?[0-9]+ tokens.* model.max_seq = 10" "$MICL" train c.cfg ;;
+nan_loss)
+    prepare; tiny > c.cfg
+    ALLOW='^\./out$' # the (empty) output directory
+    expect 1 "step 5: the loss became non-finite" env MICL_TEST_NAN_AT_STEP=5 "$MICL" train c.cfg ;;
+*) echo "unknown case $CASE"; exit 2 ;;
+esac
+exit 0

@@ -1,0 +1,15 @@
+# export.cmake - `micl data export` and `micl eval CFG --benchmark B --predictions FILE`:
+# LLaVA-style samples, ground-truth predictions scoring 1.0, chance-level constant answers, bad
+# prediction files (expect_fail).
+add_test(NAME export_predictions_roundtrip
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/export_test.sh $<TARGET_FILE:micl>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/export_work)
+set_tests_properties(export_predictions_roundtrip PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}"
+                     TIMEOUT 600)
+
+# The whole recipe (every family and benchmark, RGB model over glyph, scene and operator
+# stores): bit-identical for np=1 and np=2.
+add_test(NAME recipe_np1_vs_np2
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/recipe_test.sh $<TARGET_FILE:micl>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/recipe_work)
+set_tests_properties(recipe_np1_vs_np2 PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# export_test.sh MICL SRC WORK - `micl data export` and the scoring of external predictions:
+# LLaVA-style samples are well formed (one <image> line per image at the start of each human
+# turn, alternating human/gpt, image files present), predictions equal to the exported ground
+# truth score 1.0 on every benchmark cell, constant answers score what chance predicts, and
+# malformed prediction files fail with file:line messages and leave nothing behind (expect_fail).
+set -euo pipefail
+MICL=$1 SRC=$2 WORK=$3
+PY=/usr/bin/python3
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+sed 's|^output_dir = .*|output_dir = "out";|' "$SRC/configs/tiny.cfg" > tiny.cfg
+"$MICL" data prepare tiny.cfg > /dev/null
+fail() { echo "FAIL: $*"; exit 1; }
+for B in fsicl openmi matching zeroshot; do
+  "$MICL" data export tiny.cfg --benchmark $B --episodes 6 -o exp_$B > /dev/null
+  "$PY" - exp_$B <<'PY'
+import json, os, sys
+d = sys.argv[1]
+data = json.load(open(os.path.join(d, "data.json")))
+assert data, "no samples"
+ids = set()
+with open(os.path.join(d, "truth.jsonl"), "w") as t, open(os.path.join(d, "first.jsonl"), "w") as f:
+    for s in data:
+        assert s["id"] not in ids; ids.add(s["id"])
+        conv = s["conversations"]
+        assert len(conv) % 2 == 0 and conv
+        n_img = 0
+        for i, turn in enumerate(conv):
+            assert turn["from"] == ("human" if i % 2 == 0 else "gpt")
+            if i % 2 == 0:
+                lines = turn["value"].split("\n")
+                k = 0
+                while k < len(lines) and lines[k] == "<image>": k += 1
+                assert k >= 1, turn
+                assert "<image>" not in "\n".join(lines[k:])
+                n_img += k
+        assert n_img == len(s["image"])
+        for p in s["image"]:
+            assert os.path.getsize(os.path.join(d, p)) > 0
+        assert conv[-1]["value"] == s["answer"]
+        assert s["answer"] in s["candidates"] or (s["benchmark"] == "zeroshot" and not s["candidates"])
+        t.write(json.dumps({"id": s["id"], "prediction": " " + s["answer"] + ". "}) + "\n")
+        f.write(json.dumps({"id": s["id"], "prediction": (s["candidates"] or ["?"])[0], "extra": [1, {"a": "b"}]}) + "\n")
+print(d, len(data), "samples ok")
+PY
+  "$MICL" eval tiny.cfg --benchmark $B --predictions exp_$B/truth.jsonl --episodes 6 -o truth_$B.h5 > truth_$B.txt
+  "$PY" - truth_$B.h5 <<'PY' || fail "ground truth does not score 1.0"
+import h5py, sys
+f = h5py.File(sys.argv[1], "r")
+acc = f["runs/predictions/eval/accuracy"][()]
+assert len(acc) > 0 and (acc == 1.0).all(), acc
+PY
+done
+# always the first candidate: exactly half right on fsicl (both option orders of every episode)
+"$MICL" eval tiny.cfg --benchmark fsicl --predictions exp_fsicl/first.jsonl --episodes 6 -o first.h5 > /dev/null
+"$PY" -c "
+import h5py; a = h5py.File('first.h5')['runs/predictions/eval/accuracy'][()]
+assert (a == 0.5).all(), a"
+# bad prediction files
+printf '{"id": "fsicl-w2-s1-e000000-v0", "prediction": "A"}\n{"id": 3}\n' > bad1.jsonl
+printf '{"id": "fsicl-w2-s1-e000000-v0", "prediction": "A"}\n{"id": "fsicl-w2-s1-e000000-v0", "prediction": "B"}\n' > bad2.jsonl
+printf '{"id": "nope", "prediction": "A"}\n' > bad3.jsonl
+printf '{"id": "fsicl-w2-s1-e000000-v0", "prediction": "A"\n' > bad4.jsonl
+: > bad5.jsonl
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/expect_fail.sh"
+check_bad() { # file regex: exit 1, the message, no bad.h5 (nor bad.h5.tmp, nor any other file)
+  expect_fail --exit 1 --message "$2" -- \
+    "$MICL" eval tiny.cfg --benchmark fsicl --predictions "$1" --episodes 6 -o bad.h5
+}
+check_bad bad1.jsonl 'bad1.jsonl:2: member "id" must be a string'
+check_bad bad2.jsonl 'bad2.jsonl:2: id "fsicl-w2-s1-e000000-v0" repeats line 1'
+check_bad bad3.jsonl 'bad3.jsonl:1: id "nope" is not an episode of benchmark .fsicl.'
+check_bad bad4.jsonl "bad4.jsonl:1: expected ',' or '}'"
+check_bad bad5.jsonl 'bad5.jsonl: no predictions'
+check_bad missing.jsonl "cannot read 'missing.jsonl'"
+expect_fail --exit 2 --message "unknown benchmark 'nosuch' \\(valid: fsicl, openmi" -- \
+  "$MICL" eval tiny.cfg --benchmark nosuch --predictions bad1.jsonl
+# export into a path that is a file
+touch afile
+expect_fail --exit 1 --message "'afile' exists and is not a directory" -- \
+  "$MICL" data export tiny.cfg --benchmark fsicl -o afile
+# micl's own model: its written predictions score exactly what micl eval reports, under np=1
+# and np=2, and the single-pass binding curve (no predictions) gives the same table
+"$MICL" train tiny.cfg > train.log
+for B in fsicl openmi matching zeroshot; do
+  CELLS=""; [ $B = openmi ] && CELLS="--ways 2,3 --shots 0,1,2"
+  mpirun -np 2 "$MICL" eval tiny.cfg --benchmark $B --checkpoint out/icl.ckpt.h5 --episodes 8 $CELLS \
+    --write-predictions own_$B.jsonl -o own_$B.h5 > own_$B.txt
+  "$MICL" eval tiny.cfg --benchmark $B --checkpoint out/icl.ckpt.h5 --episodes 8 $CELLS \
+    --write-predictions own1_$B.jsonl -o own1_$B.h5 > /dev/null
+  cmp own_$B.jsonl own1_$B.jsonl || fail "$B: predictions differ between np=1 and np=2"
+  "$MICL" eval tiny.cfg --benchmark $B --checkpoint out/icl.ckpt.h5 --episodes 8 $CELLS -o plain_$B.h5 > /dev/null
+  "$MICL" eval tiny.cfg --benchmark $B --predictions own_$B.jsonl --episodes 8 $CELLS -o scored_$B.h5 > /dev/null
+  "$PY" - own_$B.h5 scored_$B.h5 plain_$B.h5 <<'PY' || fail "$B: scored predictions differ from micl eval"
+import h5py, sys, numpy as np
+own, scored, plain = (h5py.File(p, "r") for p in sys.argv[1:4])
+def table(f):
+    run = list(f["runs"].keys())[0]
+    g = f["runs"][run]["eval"]
+    return {k: g[k][()] for k in ("ways", "shots", "episodes", "correct")}
+a, b, c = table(own), table(scored), table(plain)
+for k in a:
+    assert np.array_equal(a[k], b[k]), (k, a[k], b[k])
+    assert np.array_equal(a[k], c[k]), (k, a[k], c[k])
+print(sys.argv[1], "correct", a["correct"].tolist(), "of", a["episodes"].tolist())
+PY
+done
+# a benchmark whose store the config has not prepared (tiny has no operator store), and an
+# unknown task: a clear message, a non-zero exit, and no export directory or results file
+msg="benchmark 'operator_induction' needs the store"
+expect_fail --exit 1 --message "$msg" -- \
+  "$MICL" data export tiny.cfg --benchmark operator_induction -o noop
+expect_fail --exit 1 --message "unknown task 'nosuch'" -- "$MICL" data export tiny.cfg --task nosuch -o notask
+expect_fail --exit 1 --message "$msg" -- \
+  "$MICL" eval tiny.cfg --benchmark operator_induction --checkpoint out/icl.ckpt.h5 -o noop.h5
+echo "export_test: ok"

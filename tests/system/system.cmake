@@ -1,0 +1,12 @@
+# system.cmake - tests across rooms on the tiny config: end to end (prepare, train with np=1 and
+# np=2, checkpoints compared bit for bit), preemption and resume, the whole recipe, and the export
+# of episodes and scoring of external predictions.
+add_test(NAME e2e_tiny_np1_vs_np2
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/e2e_tiny.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/e2e)
+set_tests_properties(e2e_tiny_np1_vs_np2 PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
+
+# Preemption (SIGTERM -> checkpoint, exit 3) and kill -9, each resumed to the same bytes.
+add_test(NAME resume_bit_identical
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/resume_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/resume)
+set_tests_properties(resume_bit_identical PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
