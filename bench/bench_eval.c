@@ -24,9 +24,9 @@
 #include "data/vocab.h"
 #include "worker/checkpoint.h"
 #include "worker/evaluator.h"
+#include "bench_out.h"
 #include "common/cli_args.h"
 
-#define BENCH_EVAL_SCHEMA_VERSION 1
 #define MAX_LIST 16
 #define MAX_REPEATS 32
 
@@ -245,8 +245,8 @@ static void write_figures(const char *out, const bench_eval_opts_t *o, const fig
     atomic_file_begin(&af, out);
     hid_t h = h5_create(af.tmp);
     h5_attr_str(h, "kind", "micl-bench");
-    h5_attr_int(h, "schema_version", BENCH_EVAL_SCHEMA_VERSION);
-    h5_attr_str(h, "benchmark", "eval");
+    h5_attr_int(h, "schema_version", BENCH_SCHEMA_VERSION);
+    h5_attr_str(h, "measurement", "eval");
     h5_attr_str(h, "config", o->checkpoint ? o->checkpoint : o->preset);
     h5_attr_str(h, "dataset", o->dataset ? o->dataset : "synthetic");
     h5_attr_int(h, "threads", omp_get_max_threads());

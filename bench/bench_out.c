@@ -25,7 +25,7 @@ static void iso_time(char *buf, size_t len) {
         snprintf(buf, len, "unknown");
 }
 
-hid_t bench_out_begin(const char *out, const char *benchmark, atomic_file_t *af) {
+hid_t bench_out_begin(const char *out, const char *measurement, atomic_file_t *af) {
     atomic_file_begin(af, out);
     hid_t f = h5_create(af->tmp);
     char host[256], created[64];
@@ -34,7 +34,7 @@ hid_t bench_out_begin(const char *out, const char *benchmark, atomic_file_t *af)
     iso_time(created, sizeof created);
     h5_attr_str(f, "kind", "micl-bench");
     h5_attr_int(f, "schema_version", BENCH_SCHEMA_VERSION);
-    h5_attr_str(f, "benchmark", benchmark);
+    h5_attr_str(f, "measurement", measurement);
     h5_attr_str(f, "hostname", host);
     h5_attr_str(f, "created", created);
     h5_attr_str(f, "micl_version", MICL_VERSION);

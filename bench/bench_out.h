@@ -9,13 +9,16 @@
 
 #include "common/atomic_file.h"
 
-#define BENCH_SCHEMA_VERSION 1
+/* Version 2 names the measurement in attribute `measurement` (version 1: `benchmark`). */
+#define BENCH_SCHEMA_VERSION 2
+/* The exchange files with tests/reference/bench_torch.py (micl-bench-input, -torch). */
+#define BENCH_TORCH_SCHEMA_VERSION 1
 
 /* CLOCK_MONOTONIC in seconds. */
 double bench_now_s(void);
 /* Starts writing OUT through `af` (common/atomic_file.h) and writes the common root attributes:
- * kind, schema_version, benchmark, hostname, created (UTC ISO 8601), micl_version. */
-hid_t bench_out_begin(const char *out, const char *benchmark, atomic_file_t *af);
+ * kind, schema_version, measurement, hostname, created (UTC ISO 8601), micl_version. */
+hid_t bench_out_begin(const char *out, const char *measurement, atomic_file_t *af);
 /* Closes the file and puts it in place as OUT. */
 void bench_out_finish(hid_t f, atomic_file_t *af);
 

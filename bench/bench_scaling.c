@@ -116,7 +116,7 @@ static void self_exe(char *buf, size_t len) {
 
 static void read_point(const char *path, int np, point_t *p) {
     hid_t f = h5_open_ro(path);
-    h5_check_kind(f, path, "micl-bench", "benchmark output", BENCH_SCHEMA_VERSION);
+    h5_check_kind(f, path, "micl-bench", "bench output", BENCH_SCHEMA_VERSION);
     if (h5_read_attr_int(f, "ranks") != np)
         micl_fatal("%s: ran on %lld ranks, expected %d", path,
                    (long long)h5_read_attr_int(f, "ranks"), np);

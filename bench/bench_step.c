@@ -176,7 +176,7 @@ static void dump_torch_input(const char *path, work_t *w) {
     const vlm_config_t *c = &p->cfg;
     hid_t f = h5_create(path);
     h5_attr_str(f, "kind", "micl-bench-input");
-    h5_attr_int(f, "schema_version", BENCH_SCHEMA_VERSION);
+    h5_attr_int(f, "schema_version", BENCH_TORCH_SCHEMA_VERSION);
     h5_attr_int(f, "image_size", c->image_size);
     h5_attr_int(f, "patch", c->patch);
     h5_attr_int(f, "enc_dim", c->enc_dim);
@@ -289,7 +289,7 @@ typedef struct {
 
 static void read_torch_output(const char *path, const opts_t *o, torch_result_t *r) {
     hid_t f = h5_open_ro(path);
-    h5_check_kind(f, path, "micl-bench-torch", "torch benchmark output", BENCH_SCHEMA_VERSION);
+    h5_check_kind(f, path, "micl-bench-torch", "torch bench output", BENCH_TORCH_SCHEMA_VERSION);
     r->step_s = h5_read_f64(f, "step_s", o->steps, NULL);
     r->loss = h5_read_f64(f, "loss", o->steps + o->warmup, NULL);
     r->version = h5_read_attr_str(f, "torch_version");

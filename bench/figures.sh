@@ -1,5 +1,5 @@
 #!/bin/sh
-# figures.sh [OUTDIR] - every benchmark bench/README.md quotes, in one go, on an otherwise idle
+# figures.sh [OUTDIR] - every speed measurement bench/README.md quotes, in one go, on an otherwise idle
 # machine: the training step (quickstart and large at 1 and 2 threads), micl beside
 # PyTorch at 1 and 2 threads, rank scaling, and the shot-curve cost. Each command prints its
 # table and writes its HDF5 file into OUTDIR (default bench-out/); the load average before

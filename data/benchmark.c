@@ -129,7 +129,7 @@ static uint64_t cell_key(const benchmark_t *b, int ways, int shots, int64_t e) {
 void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b, const image_store_t *store,
                            const vocab_t *v, episode_format_t format) {
     memset(bs, 0, sizeof *bs);
-    bs->bench = b;
+    bs->benchmark = b;
     int split = benchmark_split(b, store);
     if (b->kind >= 0) {
         bs->is_scene = 1;
@@ -172,7 +172,7 @@ static int64_t zeroshot_pool(const episode_source_t *src, int64_t *out) {
 }
 
 int64_t benchmark_cell_episodes(const benchmark_source_t *bs, int64_t episodes) {
-    if (bs->bench->family != FAMILY_CLASSIFY) return episodes;
+    if (bs->benchmark->family != FAMILY_CLASSIFY) return episodes;
     int64_t n = zeroshot_pool(&bs->src, NULL);
     return episodes > 0 && episodes < n ? episodes : n;
 }
@@ -193,7 +193,7 @@ int64_t benchmark_zeroshot_image(const episode_source_t *src, int64_t e, int64_t
 
 void benchmark_episode(const benchmark_source_t *bs, uint64_t seed, int ways, int shots, int64_t e,
                        int64_t episodes, int variant, episode_t *ep) {
-    const benchmark_t *b = bs->bench;
+    const benchmark_t *b = bs->benchmark;
     const family_info_t *f = family_get(b->family);
     if (!f->eval)
         micl_fatal("benchmark '%s': family %s has no evaluation episodes", b->name,

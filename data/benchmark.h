@@ -41,7 +41,7 @@ typedef struct {
 
 /* What a benchmark's episodes are drawn from: a glyph-family source or a scene-family one. */
 typedef struct {
-    const benchmark_t *bench;
+    const benchmark_t *benchmark;
     store_index_t index;
     episode_source_t src;      /* glyph families (binding, mc, matching, classify) */
     task_scene_source_t scene; /* scene and operator families */

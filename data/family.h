@@ -44,7 +44,7 @@ typedef struct {
     /* The most tokens one turn takes (ways_max: the largest N of an episode). */
     int (*turn_tokens)(const vocab_t *v, episode_format_t format, int ways_max);
     int turn_images; /* images one turn shows */
-    /* Evaluation: episode c of a cell of benchmark bs->bench, r keyed by the cell (NULL: the
+    /* Evaluation: episode c of a cell of benchmark bs->benchmark, r keyed by the cell (NULL: the
      * family has no evaluation episodes). */
     void (*eval)(const benchmark_source_t *bs, const family_cell_t *c, rng_t *r, episode_t *ep);
     /* `micl data show --task <name>` and `micl data export --task <name>`: a training episode of

@@ -72,7 +72,7 @@ static void binding_prompt(const episode_source_t *src, uint64_t seed, int ways,
 static void binding_eval(const benchmark_source_t *bs, const family_cell_t *c, rng_t *r,
                          episode_t *ep) {
     (void)r; /* nested episodes have keys of their own */
-    binding_prompt(&bs->src, c->seed, c->ways, c->shots, c->e, bs->bench->fake_names, ep);
+    binding_prompt(&bs->src, c->seed, c->ways, c->shots, c->e, bs->benchmark->fake_names, ep);
 }
 
 static void binding_sample(const episode_source_t *src, rng_t *r, int ways, int items,
@@ -124,7 +124,7 @@ static int mc_turn_tokens(const vocab_t *v, episode_format_t format, int ways_ma
 }
 
 static void mc_eval(const benchmark_source_t *bs, const family_cell_t *c, rng_t *r, episode_t *ep) {
-    episode_mc_eval(&bs->src, r, c->ways, c->shots, bs->bench->fake_names, c->variant, ep);
+    episode_mc_eval(&bs->src, r, c->ways, c->shots, bs->benchmark->fake_names, c->variant, ep);
 }
 
 static void mc_sample(const episode_source_t *src, rng_t *r, int ways, int items,

@@ -16,7 +16,7 @@ static int scene_turn_tokens(const vocab_t *v, episode_format_t format, int ways
 
 static void scene_eval(const benchmark_source_t *bs, const family_cell_t *c, rng_t *r,
                        episode_t *ep) {
-    task_scene_eval(&bs->scene, r, (task_scene_kind_t)bs->bench->kind, c->shots, ep);
+    task_scene_eval(&bs->scene, r, (task_scene_kind_t)bs->benchmark->kind, c->shots, ep);
 }
 
 /* One attribute per episode: colour, shape or position. */

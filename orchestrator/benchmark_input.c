@@ -23,14 +23,14 @@ void benchmark_input_store_path(const config_t *cfg, const benchmark_t *b, const
 void benchmark_input_open(benchmark_input_t *bs, const config_t *cfg, const char *name,
                           const char *dataset) {
     memset(bs, 0, sizeof *bs);
-    bs->bench = benchmark_find(name);
-    if (!bs->bench) micl_fatal("unknown benchmark '%s' (valid: %s)", name, benchmark_names());
+    bs->benchmark = benchmark_find(name);
+    if (!bs->benchmark) micl_fatal("unknown benchmark '%s' (valid: %s)", name, benchmark_names());
     char gpath[1024], path[1024];
     data_glyph_store_path(cfg, gpath, sizeof gpath);
     if (access(gpath, R_OK) != 0)
         micl_fatal("%s: the glyph store %s is missing; run 'micl data prepare %s' first", cfg->path,
                    gpath, cfg->path);
-    benchmark_input_store_path(cfg, bs->bench, dataset, path, sizeof path);
+    benchmark_input_store_path(cfg, bs->benchmark, dataset, path, sizeof path);
     /* the vocabulary is the config's: built from the glyph store's training classes */
     image_store_t glyphs;
     store_read(gpath, &glyphs);
@@ -38,11 +38,11 @@ void benchmark_input_open(benchmark_input_t *bs, const config_t *cfg, const char
     store_free(&glyphs);
     store_read(path, &bs->store);
     vocab_map_store(&bs->vocab, &bs->store);
-    benchmark_source_init(&bs->src, bs->bench, &bs->store, &bs->vocab, EPISODE_FORMAT_COMPACT);
+    benchmark_source_init(&bs->src, bs->benchmark, &bs->store, &bs->vocab, EPISODE_FORMAT_COMPACT);
     int need = 1;
-    for (int i = 0; i < bs->bench->n_ways; i++)
-        need = bs->bench->ways[i] > need ? bs->bench->ways[i] : need;
-    if (!bs->src.is_scene && bs->bench->family != FAMILY_CLASSIFY &&
+    for (int i = 0; i < bs->benchmark->n_ways; i++)
+        need = bs->benchmark->ways[i] > need ? bs->benchmark->ways[i] : need;
+    if (!bs->src.is_scene && bs->benchmark->family != FAMILY_CLASSIFY &&
         benchmark_source_size(&bs->src) < need)
         micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %lld", path,
                    name, need, (long long)benchmark_source_size(&bs->src));

@@ -14,7 +14,7 @@
 #include "data/vocab.h"
 
 typedef struct {
-    const benchmark_t *bench;
+    const benchmark_t *benchmark;
     image_store_t store; /* the store the episodes draw images from */
     vocab_t vocab;
     benchmark_source_t src; /* the episodes' source (glyph or scene families) */

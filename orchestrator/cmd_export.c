@@ -30,7 +30,7 @@ const cli_command_t CLI_DATA_EXPORT = {
     1};
 
 typedef struct {
-    const char *cfg, *out, *bench, *task, *dataset;
+    const char *cfg, *out, *benchmark, *task, *dataset;
     int64_t episodes;
     int ways, items;
     int bench_ways[BENCHMARK_MAX_CELLS], n_bench_ways; /* --ways with --benchmark */
@@ -46,7 +46,7 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
     o->items = 9;
     int format = 0, rc;
     const cli_opt_t opts[] = {
-        CLI_OPT_STRING("--benchmark", &o->bench),
+        CLI_OPT_STRING("--benchmark", &o->benchmark),
         CLI_OPT_STRING("--task", &o->task),
         CLI_OPT_STRING("-o", &o->out),
         CLI_OPT_STRING("--dataset", &o->dataset),
@@ -60,14 +60,14 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
     if (!cli_parse(&CLI_DATA_EXPORT, opts, argc, argv, &o->cfg, NULL, &rc)) return rc;
     if (o->n_bench_ways) o->ways = o->bench_ways[0];
     if (!o->out) return cli_usage_error(&CLI_DATA_EXPORT, "-o DIR is required");
-    if (!o->bench == !o->task)
+    if (!o->benchmark == !o->task)
         return cli_usage_error(&CLI_DATA_EXPORT, "give one of --benchmark and --task");
     return -1;
 }
 
 static void export_benchmark(const config_t *cfg, const export_opts_t *o, benchmark_input_t *bs,
                              exporter_t *x) {
-    const benchmark_t *b = bs->bench;
+    const benchmark_t *b = bs->benchmark;
     benchmark_cells_t cells;
     benchmark_cells(b, o->bench_ways, o->n_bench_ways, o->bench_shots, o->n_bench_shots, &cells);
     episode_t *ep = micl_malloc(sizeof *ep);
@@ -138,10 +138,10 @@ int cmd_data_export(int argc, char **argv) {
     /* everything that can reject the input comes before the output directory exists */
     if (o.task) task_family(o.task);
     benchmark_input_t bs;
-    benchmark_input_open(&bs, &cfg, o.bench ? o.bench : "openmi", o.dataset);
+    benchmark_input_open(&bs, &cfg, o.benchmark ? o.benchmark : "openmi", o.dataset);
     exporter_t x;
     export_open(&x, o.out);
-    if (o.bench)
+    if (o.benchmark)
         export_benchmark(&cfg, &o, &bs, &x);
     else
         export_task(&cfg, &o, &bs, &x);

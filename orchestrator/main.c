@@ -168,13 +168,13 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
         if (strcmp(argv[i], "--benchmark") == 0 || strcmp(argv[i], "--checkpoint") == 0)
             cmd = &CLI_EVAL_BENCHMARK;
     }
-    const char *out = NULL, *bench = NULL, *preds = NULL, *dataset = NULL, *ck = NULL,
+    const char *out = NULL, *benchmark = NULL, *preds = NULL, *dataset = NULL, *ck = NULL,
                *write = NULL, *cfg_path;
     int64_t episodes = 100;
     int ways[BENCHMARK_MAX_CELLS], shots[BENCHMARK_MAX_CELLS], n_ways = 0, n_shots = 0, rc;
     const cli_opt_t opts[] = {
         CLI_OPT_STRING("-o", &out),
-        CLI_OPT_STRING("--benchmark", &bench),
+        CLI_OPT_STRING("--benchmark", &benchmark),
         CLI_OPT_STRING("--predictions", &preds),
         CLI_OPT_STRING("--dataset", &dataset),
         CLI_OPT_STRING("--checkpoint", &ck),
@@ -184,30 +184,31 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
         CLI_OPT_INT64("--episodes", &episodes, 1, 10000000),
         CLI_OPT_END};
     if (!cli_parse(cmd, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
-    if (bench && !preds == !ck)
+    if (benchmark && !preds == !ck)
         return cli_usage_error(cmd, "--benchmark takes one of --predictions and --checkpoint");
-    if (!bench && (preds || ck || write || dataset))
+    if (!benchmark && (preds || ck || write || dataset))
         return cli_usage_error(cmd, "--predictions, --checkpoint, --write-predictions and "
                                     "--dataset with CFG need --benchmark");
     if (write && !ck) return cli_usage_error(cmd, "--write-predictions needs --checkpoint");
-    if (!bench && (n_ways || n_shots))
+    if (!benchmark && (n_ways || n_shots))
         return cli_usage_error(cmd, "--ways and --shots with CFG need --benchmark");
     benchmark_cells_t cells;
-    if (bench) {
-        const benchmark_t *b = benchmark_find(bench);
+    if (benchmark) {
+        const benchmark_t *b = benchmark_find(benchmark);
         if (!b)
-            return cli_usage_error(cmd, "unknown benchmark '%s' (valid: %s)", bench,
+            return cli_usage_error(cmd, "unknown benchmark '%s' (valid: %s)", benchmark,
                                    benchmark_names());
         benchmark_cells(b, ways, n_ways, shots, n_shots, &cells);
     }
     config_t cfg;
     config_load(cfg_path, &cfg);
     if (preds)
-        rc = comm->rank == 0 ? predictions_score(&cfg, bench, preds, episodes, dataset, &cells, out)
-                             : 0;
+        rc = comm->rank == 0
+                 ? predictions_score(&cfg, benchmark, preds, episodes, dataset, &cells, out)
+                 : 0;
     else if (ck)
-        rc =
-            eval_benchmark_checkpoint(&cfg, comm, bench, ck, episodes, dataset, &cells, write, out);
+        rc = eval_benchmark_checkpoint(&cfg, comm, benchmark, ck, episodes, dataset, &cells, write,
+                                       out);
     else
         rc = experiment_eval_config(&cfg, comm, out);
     config_free(&cfg);

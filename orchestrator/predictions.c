@@ -269,7 +269,7 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
     prediction_t *preds = read_predictions(path, &n_preds);
     benchmark_input_t bs;
     benchmark_input_open(&bs, cfg, benchmark, dataset);
-    const benchmark_t *b = bs.bench;
+    const benchmark_t *b = bs.benchmark;
     benchmark_cells_t own;
     if (!cells) {
         benchmark_cells(b, NULL, 0, NULL, 0, &own);

@@ -379,17 +379,17 @@ typedef struct {
     uint64_t seed;
     int ways, shots;
     int64_t episodes;
-} bench_ctx_t;
+} benchmark_ctx_t;
 
 /* Prompt e of a cell: episode e / variants, variant e % variants. */
 static void build_bench(int64_t e, episode_t *ep, void *ctx) {
-    const bench_ctx_t *c = ctx;
+    const benchmark_ctx_t *c = ctx;
     int nv = c->b->variants;
     benchmark_episode(c->src, c->seed, c->ways, c->shots, e / nv, c->episodes, e % nv, ep);
 }
 
 /* Writes one JSON line per prompt of a cell: {"id": ..., "prediction": <chosen word>}. */
-static void write_predictions(FILE *f, const bench_ctx_t *c, const vocab_t *v,
+static void write_predictions(FILE *f, const benchmark_ctx_t *c, const vocab_t *v,
                               const int32_t *chosen, int64_t n) {
     for (int64_t e = 0; e < n; e++) {
         int nv = c->b->variants;
@@ -407,7 +407,7 @@ static void write_predictions(FILE *f, const bench_ctx_t *c, const vocab_t *v,
 
 /* The share of a cell's prompts whose answer is the cell's most common answer: what always
  * giving that answer scores. */
-static double majority_rate(const bench_ctx_t *c, int64_t n) {
+static double majority_rate(const benchmark_ctx_t *c, int64_t n) {
     if (n <= 0) return 0;
     episode_t *ep = micl_malloc(sizeof *ep);
     int32_t *ans = micl_malloc((size_t)n * sizeof(int32_t));
@@ -429,8 +429,9 @@ static double majority_rate(const bench_ctx_t *c, int64_t n) {
 
 /* One cell scored by re-prompting, prompts shared over ranks, counts (and, with predictions,
  * the chosen answers) summed exactly. */
-static void bench_cell(const evaluator_t *ev, const bench_ctx_t *c, const image_store_t *store,
-                       int collect, FILE *predictions, eval_row_t *row) {
+static void benchmark_cell(const evaluator_t *ev, const benchmark_ctx_t *c,
+                           const image_store_t *store, int collect, FILE *predictions,
+                           eval_row_t *row) {
     int nv = c->b->variants;
     int64_t n = c->episodes * nv;
     int64_t lo = n * ev->comm->rank / ev->comm->size,
@@ -498,9 +499,9 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
             micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %d",
                        store->source, b->name, ways[i], src.src.n_classes);
         for (int j = 0; j < n_shots; j++) {
-            bench_ctx_t c = {b, &src, ev->seed, ways[i], shots[j], 0};
+            benchmark_ctx_t c = {b, &src, ev->seed, ways[i], shots[j], 0};
             c.episodes = benchmark_cell_episodes(&src, episodes);
-            bench_cell(ev, &c, store, collect, predictions, &rows[n_rows++]);
+            benchmark_cell(ev, &c, store, collect, predictions, &rows[n_rows++]);
         }
     }
     benchmark_source_free(&src);

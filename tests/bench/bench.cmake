@@ -6,8 +6,8 @@
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     a = f.attrs
-    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 1, dict(a)
-    assert a["benchmark"] == sys.argv[2] and a["config"] == "tiny" and int(a["steps"]) == 2
+    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 2, dict(a)
+    assert a["measurement"] == sys.argv[2] and a["config"] == "tiny" and int(a["steps"]) == 2
     for k in ("threads", "hostname", "created", "tokens_per_s", "gflops", "max_rss_kib"):
         assert k in a, k
     assert f["step_ms"].shape == (2,) and (f["step_ms"][()] > 0).all()
