@@ -8,6 +8,7 @@
 #include <math.h>
 
 #define NORM_BLOCK 8192
+#define NORM_GROUP 256
 
 void adamw_update(float *params, const float *grads, float *m, float *v, const uint8_t *decay_mask,
                   size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
@@ -27,17 +28,24 @@ void adamw_update(float *params, const float *grads, float *m, float *v, const u
     }
 }
 
+/* The blocks' sums are taken in parallel, a group of NORM_GROUP blocks at a time, and added to
+ * the total in block order by one thread: the same additions as one pass, on every thread
+ * count (an `ordered` loop would make each thread wait for the one before it). */
 double grad_norm(const float *g, size_t n) {
     size_t n_blocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
-    double total = 0.0;
-#pragma omp parallel for schedule(static) ordered
-    for (size_t blk = 0; blk < n_blocks; blk++) {
-        size_t end = (blk + 1) * NORM_BLOCK < n ? (blk + 1) * NORM_BLOCK : n;
-        double s = 0.0;
-        for (size_t i = blk * NORM_BLOCK; i < end; i++)
-            s += (double)g[i] * (double)g[i];
-#pragma omp ordered
-        total += s;
+    double total = 0.0, part[NORM_GROUP];
+    for (size_t b0 = 0; b0 < n_blocks; b0 += NORM_GROUP) {
+        size_t nb = n_blocks - b0 < NORM_GROUP ? n_blocks - b0 : NORM_GROUP;
+#pragma omp parallel for schedule(static)
+        for (size_t k = 0; k < nb; k++) {
+            size_t blk = b0 + k, end = (blk + 1) * NORM_BLOCK < n ? (blk + 1) * NORM_BLOCK : n;
+            double s = 0.0;
+            for (size_t i = blk * NORM_BLOCK; i < end; i++)
+                s += (double)g[i] * (double)g[i];
+            part[k] = s;
+        }
+        for (size_t k = 0; k < nb; k++)
+            total += part[k];
     }
     return sqrt(total);
 }

@@ -526,6 +526,35 @@ static void test_adamw(void) {
     free(p), free(g), free(m), free(v), free(mask), free(rp);
 }
 
+/* grad_norm's documented order, bit for bit: blocks of 8192 squares summed from zero in double,
+ * the block sums added in block order; on more blocks than one parallel group (256), and on 1
+ * and 2 threads. */
+static void test_grad_norm_order(void) {
+    size_t n = (size_t)8192 * 300 + 17;
+    float *g = malloc(n * sizeof(float));
+    rng_t r = rng_make(9, RNG_STREAM_TEST, 3);
+    for (size_t i = 0; i < n; i++)
+        g[i] = rng_normal(&r) * (float)(1 + i % 5);
+    double total = 0.0;
+    for (size_t b = 0; b < n; b += 8192) {
+        double s = 0.0;
+        for (size_t i = b; i < n && i < b + 8192; i++)
+            s += (double)g[i] * (double)g[i];
+        total += s;
+    }
+    double want = sqrt(total);
+    int threads = omp_get_max_threads();
+    for (int t = 1; t <= 2; t++) {
+        omp_set_num_threads(t);
+        double got = grad_norm(g, n);
+        int ok = memcmp(&got, &want, sizeof got) == 0;
+        if (!ok) g_failures++;
+        printf("grad norm order, %d thread(s)                 %s\n", t, ok ? "ok" : "FAIL");
+    }
+    omp_set_num_threads(threads);
+    free(g);
+}
+
 /* ---- smeared keys ---- */
 
 /* Plain reference in double: K'[t] = s K[t] + (1 - s) K[t-1] per head (K[-1] = k_before, or
@@ -791,6 +820,7 @@ int main(void) {
     test_crossentropy(7, 50);
     test_crossentropy(5, 1403);
     test_adamw();
+    test_grad_norm_order();
     test_thread_determinism();
     test_packed_weights();
     test_zero_grads();
