@@ -53,7 +53,8 @@ static double attr_finite(hid_t g, const char *path, const char *name) {
     return v;
 }
 
-/* The ranges are those of the model keys in common/config_schema.c (a checkpoint comes from a config). */
+/* The ranges are those of the model keys in common/config_schema.c (a checkpoint comes from a
+ * config). */
 static void read_model_config(hid_t g, const char *path, vlm_config_t *c) {
     const char *w = "/model/";
     c->image_size = (int)attr_in(g, path, w, "image_size", 8, 256);
