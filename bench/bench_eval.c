@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/atomic_file.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/h5util.h"
 #include "common/rng.h"
@@ -153,12 +154,6 @@ static void curve_size(const bench_eval_opts_t *o, int turn, int max_seq, const 
                    *tokens, what, max_seq);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) micl_fatal("clock_gettime: %s", strerror(errno));
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double median(double *v, int n) {
     double s[MAX_REPEATS];
     memcpy(s, v, sizeof(double) * (size_t)n);
@@ -182,10 +177,10 @@ typedef struct {
 static double time_curve(const evaluator_t *ev, const image_store_t *s, const bench_eval_opts_t *o,
                          int ways, eval_mode_t mode, eval_row_t *rows) {
     comm_barrier(ev->comm);
-    double t0 = now_s();
+    double t0 = clock_now_s();
     eval_binding_curve(ev, s, "binding", ways, o->shots, o->n_shots, o->episodes, 1, mode, rows);
     comm_barrier(ev->comm);
-    return now_s() - t0;
+    return clock_now_s() - t0;
 }
 
 static void measure(const evaluator_t *ev, const image_store_t *s, const bench_eval_opts_t *o,

@@ -12,12 +12,6 @@
 #include "common/error.h"
 #include "common/h5util.h"
 
-double bench_now_s(void) {
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) micl_fatal("clock_gettime: %s", strerror(errno));
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void iso_time(char *buf, size_t len) {
     time_t t = time(NULL);
     struct tm tm;

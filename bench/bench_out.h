@@ -14,8 +14,6 @@
 /* The exchange files with tests/reference/bench_torch.py (micl-bench-input, -torch). */
 #define BENCH_TORCH_SCHEMA_VERSION 1
 
-/* CLOCK_MONOTONIC in seconds. */
-double bench_now_s(void);
 /* Starts writing OUT through `af` (common/atomic_file.h) and writes the common root attributes:
  * kind, schema_version, measurement, hostname, created (UTC ISO 8601), micl_version. */
 hid_t bench_out_begin(const char *out, const char *measurement, atomic_file_t *af);

@@ -27,6 +27,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "store.h"
 
@@ -546,14 +547,8 @@ static char *class_name_of(const char *dir, const char *folder) {
     return name;
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 void data_import(const char *dir, const char *out_path, int size, int gray) {
-    double t0 = now_s();
+    double t0 = clock_now_s();
     if (size < 1 || size > IMPORT_MAX_SIZE)
         micl_fatal("image size %d is out of range [1, %d]", size, IMPORT_MAX_SIZE);
     struct stat st;
@@ -671,7 +666,7 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
     store_write(out_path, &s);
     micl_info("import: %lld images of %d classes (%dx%d %s, split test) from %s -> %s in %.1f s",
               (long long)n, n_classes, size, size, gray ? "gray" : "RGB", dir, out_path,
-              now_s() - t0);
+              clock_now_s() - t0);
 
     for (int c = 0; c < n_classes; c++)
         names_free(&files[c]);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "benchmark.h"
 #include "operators.h"
@@ -80,12 +81,6 @@ static void make_dirs(const char *dir) {
     free(p);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void report_built(const char *what, const char *path, const image_store_t *s,
                          double seconds) {
     int64_t counts[3] = {0, 0, 0};
@@ -121,13 +116,13 @@ typedef void (*build_fn)(const data_config_t *cfg, image_store_t *out);
 static void prepare_store(const config_t *cfg, const char *what, const char *path, char *want,
                           build_fn build, int force) {
     if (!is_current(what, path, want, force)) {
-        double t0 = now_s();
+        double t0 = clock_now_s();
         image_store_t s;
         build(&cfg->data, &s);
         if (strcmp(s.provenance, want) != 0)
             micl_fatal("%s: provenance changed while building (font files modified?)", what);
         store_write(path, &s);
-        report_built(what, path, &s, now_s() - t0);
+        report_built(what, path, &s, clock_now_s() - t0);
         store_free(&s);
     }
     free(want);
@@ -147,13 +142,13 @@ void data_prepare(const config_t *cfg, int force) {
 
     data_glyph_store_path(cfg, path, (int)sizeof path);
     if (!is_current("glyphs", path, want, force)) {
-        double t0 = now_s();
+        double t0 = clock_now_s();
         image_store_t s;
         glyphs_build(&cfg->data, &s);
         if (strcmp(s.provenance, want) != 0)
             micl_fatal("glyphs: provenance changed while building (font files modified?)");
         store_write(path, &s);
-        report_built("glyphs", path, &s, now_s() - t0);
+        report_built("glyphs", path, &s, clock_now_s() - t0);
         store_free(&s);
     }
     free(want);
@@ -161,13 +156,13 @@ void data_prepare(const config_t *cfg, int force) {
     if (want_fm) {
         data_fmnist_store_path(cfg, path, (int)sizeof path);
         if (!is_current("fashion-mnist", path, want_fm, force)) {
-            double t0 = now_s();
+            double t0 = clock_now_s();
             image_store_t s;
             fashion_mnist_build(cfg->data.fashion_mnist_dir, &s);
             if (strcmp(s.provenance, want_fm) != 0)
                 micl_fatal("fashion-mnist: provenance changed while building (files modified?)");
             store_write(path, &s);
-            report_built("fashion-mnist", path, &s, now_s() - t0);
+            report_built("fashion-mnist", path, &s, clock_now_s() - t0);
             store_free(&s);
         }
         free(want_fm);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/results.h"
@@ -20,12 +21,6 @@
 #include "worker/checkpoint.h"
 #include "worker/evaluator.h"
 #include "worker/trainer.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static vlm_config_t model_config(const config_t *cfg, int vocab) {
     const model_config_t *m = &cfg->model;
@@ -102,7 +97,7 @@ static const image_store_t *bench_store(const stores_t *st, const benchmark_t *b
 /* Runs every benchmark of eval.benchmarks on the model, appending rows to out. */
 static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, vocab_t *v,
                          const stores_t *st, int tok, int img, run_result_t *out) {
-    double t0 = now_s();
+    double t0 = clock_now_s();
     evaluator_t ev = {m, v, comm, EPISODE_FORMAT_COMPACT, cfg->seed, tok, img};
     for (int k = 0; k < cfg->eval.n_benchmarks; k++) {
         const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
@@ -140,7 +135,7 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
                       rows[j].ways, rows[j].shots, rows[j].accuracy, rows[j].ci_low,
                       rows[j].ci_high);
     }
-    out->eval_seconds = now_s() - t0;
+    out->eval_seconds = clock_now_s() - t0;
 }
 
 static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
@@ -415,11 +410,11 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", o->checkpoint);
     out->steps = st.step;
     out->n_params = (int64_t)vlm_num_params(m);
-    double t0 = now_s();
+    double t0 = clock_now_s();
     eval_binding_curve(&ev, &store, o->fake_names ? "binding" : "binding_real", o->ways, o->shots,
                        o->n_shots, o->episodes, o->fake_names, EVAL_SINGLE_PASS, out->rows);
     out->n_rows = o->n_shots;
-    out->eval_seconds = now_s() - t0;
+    out->eval_seconds = clock_now_s() - t0;
     if (comm->rank == 0) {
         printf("%s on %s (%s, %lld images, %d classes), %s names, %d episodes per cell\n",
                o->checkpoint, o->dataset, store.source, (long long)store.n, store.n_classes,

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/results.h"
@@ -53,12 +54,6 @@ typedef struct {
     int64_t log_every;
     int64_t test_stall_step; /* MICL_TEST_STALL_AT_STEP: leaders of groups > 0 sleep 3 s there */
 } sweep_t;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void nap(void) {
     struct timespec ts = {0, 2000000}; /* 2 ms: waiting ranks leave the cores to workers */
@@ -148,7 +143,7 @@ static int64_t coord_next(sweep_t *s, int g) {
         if (s->state[i] != POINT_PENDING) continue;
         s->state[i] = POINT_RUNNING;
         s->group_point[g] = i;
-        s->last_heard[g] = now_s();
+        s->last_heard[g] = clock_now_s();
         s->stall_said[g] = 0;
         micl_info("sweep: run %d/%d '%s' -> group %d", i + 1, s->plan->n_points,
                   s->plan->points[i].name, g);
@@ -188,7 +183,7 @@ static void coord_message(sweep_t *s, const comm_msg_t *m) {
     int g = m->src / s->rpr;
     unsigned char *buf = micl_malloc(m->size ? m->size : 1);
     comm_recv(s->world, m, buf);
-    s->last_heard[g] = now_s();
+    s->last_heard[g] = clock_now_s();
     s->stall_said[g] = 0;
     if (m->tag == TAG_REQUEST) {
         int64_t next = coord_next(s, g);
@@ -213,7 +208,7 @@ static void coord_housekeeping(sweep_t *s) {
             if (s->group_point[g] >= 0) comm_send(s->world, g * s->rpr, TAG_STOP, &zero, 8);
         s->stop_sent = 1;
     }
-    double now = now_s();
+    double now = clock_now_s();
     for (int g = 1; g < s->n_groups; g++) {
         int k = s->group_point[g];
         if (k < 0 || s->stall_said[g] ||
@@ -248,7 +243,7 @@ static int coord_busy(const sweep_t *s) {
 static void group_on_step(void *ctx, int64_t step) {
     sweep_t *s = ctx;
     if (s->world->rank == 0) {
-        s->last_heard[0] = now_s();
+        s->last_heard[0] = clock_now_s();
         coord_pump(s);
         return;
     }

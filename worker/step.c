@@ -19,15 +19,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "kernels/adamw.h"
 #include "kernels/buffer.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches) {
     memset(s, 0, sizeof *s);
@@ -66,7 +61,7 @@ void step_micro_range(const step_t *s, int *lo, int *hi) {
 
 /* Micro-batch mb on model m: its gradient, scaled by `scale`, straight into grad (no copy). */
 static void micro_batch_pass(vlm_t *m, step_micro_t *mb, float *grad, float scale) {
-    mb->t0 = now_s();
+    mb->t0 = clock_now_s();
     vlm_bind_grads(m, grad);
     vlm_zero_grads(m);
     mb->loss = vlm_forward(m, &mb->batch, &mb->targets);
@@ -75,7 +70,7 @@ static void micro_batch_pass(vlm_t *m, step_micro_t *mb, float *grad, float scal
                           (size_t)mb->targets * (size_t)vlm_config(m)->vocab * sizeof(float));
     vlm_backward(m, scale);
     vlm_bind_grads(m, NULL);
-    mb->t1 = now_s();
+    mb->t1 = clock_now_s();
 }
 
 /* Micro-batches i and i + 1 at the same time on the two models, each on half of the threads.
@@ -138,7 +133,7 @@ int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, st
     vlm_t *m = s->model[0];
     size_t n = vlm_num_params(m);
     memset(r, 0, sizeof *r);
-    double t0 = now_s();
+    double t0 = clock_now_s();
 
     vlm_pack_weights(m); /* once per update, for every micro-batch and sibling */
     comm_tree_begin(&s->tree, s->comm, s->micro_batches, s->grad);
@@ -157,13 +152,13 @@ int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, st
     }
     comm_tree_finish(&s->tree);
     gather_losses(s, mb, lo, hi, r);
-    double t1 = now_s();
+    double t1 = clock_now_s();
     r->compute_s = passes_time(mb, lo, hi);
     r->reduce_s = t1 - t0 - r->compute_s;
 
     r->grad_norm = grad_norm(s->grad, n);
     if (!isfinite(r->loss) || !isfinite(r->grad_norm)) {
-        r->optim_s = now_s() - t1;
+        r->optim_s = clock_now_s() - t1;
         return r->updated = 0;
     }
     if (a->tensor_norms) tensor_norms(m, s->grad, a->tensor_norms);
@@ -171,6 +166,6 @@ int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, st
         scale_inplace(s->grad, n, (float)(a->grad_clip / r->grad_norm));
     adamw_update(vlm_params(m), s->grad, vlm_adam_m(m), vlm_adam_v(m), s->decay, n, a->lr, a->beta1,
                  a->beta2, a->eps, a->weight_decay, step + 1);
-    r->optim_s = now_s() - t1;
+    r->optim_s = clock_now_s() - t1;
     return r->updated = 1;
 }

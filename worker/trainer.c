@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "common/signals.h"
@@ -49,12 +50,6 @@ typedef struct {
     int64_t step_targets;
     double *mb_stats, *all_stats; /* [micro_batches x N_STATS]: this rank's, all */
 } trainer_t;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- curriculum ---------------------------------------------------------------------- */
 
@@ -453,7 +448,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
      * exercise the preemption path at a known step. */
     const char *inject_term = getenv("MICL_TEST_SIGTERM_AT_STEP");
     int64_t sigterm_step = inject_term ? atoll(inject_term) : -1;
-    double t0 = now_s(), t_log = t0, t_saved = t0, tok_acc = 0, copy_ok = 0, copy_n = 0;
+    double t0 = clock_now_s(), t_log = t0, t_saved = t0, tok_acc = 0, copy_ok = 0, copy_n = 0;
     int64_t start_step = st->step, tokens_run = 0;
     int tstats = tensor_stats_begin(m, &out->curve);
     double *tnorm = micl_calloc((size_t)vlm_num_tensors(m), sizeof(double));
@@ -493,7 +488,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         out->tokens += (int64_t)step_tokens;
 
         if (st->step % tc->log_every == 0 || st->step == tc->steps) {
-            double now = now_s(), dt = now - t_log;
+            double now = clock_now_s(), dt = now - t_log;
             double tps = dt > 0 ? tok_acc / dt : 0;
             double eta =
                 (double)(tc->steps - st->step) * (now - t0) / (double)(st->step - start_step);
@@ -520,7 +515,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         int stop = comm_any(a->comm, signals_stop_requested()) && st->step < tc->steps;
         int periodic = tc->checkpoint_every > 0 && st->step % tc->checkpoint_every == 0;
         if (a->checkpoint_path && (periodic || stop)) {
-            double now = now_s();
+            double now = clock_now_s();
             out->train_seconds += now - t_saved;
             t_saved = now;
             out->steps = st->step;
@@ -534,7 +529,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
             break;
         }
     }
-    double now = now_s();
+    double now = clock_now_s();
     out->train_seconds += now - t_saved;
     out->steps = st->step;
     out->tokens_per_s = now > t0 ? (double)tokens_run / (now - t0) : 0;
