@@ -116,18 +116,21 @@ double comm_wtime(void) {
     return MPI_Wtime();
 }
 
-static int float_count(size_t n) {
-    if (n > (size_t)INT_MAX) micl_fatal("%zu floats exceed one MPI call", n);
+/* n as the int count of one MPI call; more is fatal. */
+static int mpi_count(size_t n, const char *unit) {
+    if (n > (size_t)INT_MAX)
+        micl_fatal("%zu %s exceed one MPI call (at most %d)", n, unit, INT_MAX);
     return (int)n;
 }
 
 void comm_allreduce_sum_f32(const comm_t *c, float *v, size_t n) {
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, float_count(n), MPI_FLOAT, MPI_SUM, comm_mpi(c)));
+    MPI_CHECK(
+        MPI_Allreduce(MPI_IN_PLACE, v, mpi_count(n, "floats"), MPI_FLOAT, MPI_SUM, comm_mpi(c)));
 }
 
 void comm_reduce_scatter_sum_f32(const comm_t *c, float *v, size_t per) {
-    MPI_CHECK(MPI_Reduce_scatter_block(MPI_IN_PLACE, v, float_count(per), MPI_FLOAT, MPI_SUM,
-                                       comm_mpi(c)));
+    MPI_CHECK(MPI_Reduce_scatter_block(MPI_IN_PLACE, v, mpi_count(per, "floats"), MPI_FLOAT,
+                                       MPI_SUM, comm_mpi(c)));
 }
 
 void comm_barrier(const comm_t *c) {
@@ -161,13 +164,8 @@ void comm_group_free(comm_t *group) {
     group->is_group = 0;
 }
 
-static int byte_count(size_t n) {
-    if (n > (size_t)0x7fffffff) micl_fatal("message of %zu bytes is too large (at most 2 GiB)", n);
-    return (int)n;
-}
-
 void comm_send(const comm_t *c, int dest, int tag, const void *buf, size_t n) {
-    MPI_CHECK(MPI_Send(buf, byte_count(n), MPI_BYTE, dest, tag, comm_mpi(c)));
+    MPI_CHECK(MPI_Send(buf, mpi_count(n, "bytes"), MPI_BYTE, dest, tag, comm_mpi(c)));
 }
 
 int comm_poll(const comm_t *c, int src, int tag, comm_msg_t *msg) {
@@ -185,8 +183,8 @@ int comm_poll(const comm_t *c, int src, int tag, comm_msg_t *msg) {
 }
 
 void comm_recv(const comm_t *c, const comm_msg_t *msg, void *buf) {
-    MPI_CHECK(MPI_Recv(buf, byte_count(msg->size), MPI_BYTE, msg->src, msg->tag, comm_mpi(c),
-                       MPI_STATUS_IGNORE));
+    MPI_CHECK(MPI_Recv(buf, mpi_count(msg->size, "bytes"), MPI_BYTE, msg->src, msg->tag,
+                       comm_mpi(c), MPI_STATUS_IGNORE));
 }
 
 void comm_bcast_i64(const comm_t *c, int64_t *v, int n) {
