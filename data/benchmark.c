@@ -8,6 +8,7 @@
  */
 #include "benchmark.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,71 @@ double benchmark_chance(const benchmark_t *b, int ways, int n_real_names) {
     if (b->kind == TASK_SCENE_OPERATOR) return 1.0 / TASK_SCENE_N_OPS;
     if (b->kind == TASK_SCENE_COUNT_INDUCTION) return 1.0 / 7; /* counts 0..6 */
     return ways > 0 ? 1.0 / ways : 0;
+}
+
+/* The words of answer q of ep, space-separated, into buf. */
+static void answer_words(const episode_t *ep, int q, const vocab_t *v, char *buf, size_t len) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ep->answer_len[q]; i++) {
+        int32_t id = ep->targets[ep->answer_pos[q] + i];
+        const char *w = id >= 0 && id < v->n ? v->words[id] : "?";
+        int m = snprintf(buf + k, len - k, "%s%s", i ? " " : "", w);
+        if (m < 0 || (size_t)m >= len - k) break;
+        k += (size_t)m;
+    }
+}
+
+/* A scored answer's chance under a uniform guess among nc distinct candidates, token by token. */
+static double guess_chance(const episode_t *ep, int q, int nc) {
+    if (nc <= 0) return 0;
+    double p = 1;
+    for (int i = 0; i < ep->answer_len[q]; i++)
+        p /= nc;
+    return p;
+}
+
+void benchmark_cell_chance(const benchmark_source_t *bs, uint64_t seed, int ways, int shots,
+                           int64_t episodes, int n_real_names, benchmark_chance_t *out) {
+    const benchmark_t *b = bs->benchmark;
+    const vocab_t *v = bs->is_scene ? bs->scene.vocab : bs->src.vocab;
+    int64_t n_ep = benchmark_cell_episodes(bs, episodes), cap = n_ep * b->variants + 1;
+    char(*keys)[64] = micl_malloc((size_t)cap * sizeof *keys);
+    episode_t *ep = micl_malloc(sizeof *ep);
+    memset(out, 0, sizeof *out);
+    double random = 0;
+    int64_t n = 0;
+    for (int64_t e = 0; e < n_ep; e++)
+        for (int var = 0; var < b->variants; var++) {
+            benchmark_episode(bs, seed, ways, shots, e, n_ep, var, ep);
+            for (int q = 0; q < ep->n_turns; q++) {
+                if (!ep->answer_scored[q]) continue;
+                if (n >= cap)
+                    micl_fatal("benchmark '%s': more scored answers than prompts", b->name);
+                int nc = b->family == FAMILY_CLASSIFY ? n_real_names : ep->n_candidates;
+                random += guess_chance(ep, q, nc);
+                answer_words(ep, q, v, keys[n], sizeof keys[n]);
+                n++;
+            }
+        }
+    int64_t best = 0, best_i = -1;
+    for (int64_t i = 0; i < n; i++) { /* a few thousand answers: quadratic is fine */
+        int64_t k = 0;
+        for (int64_t j = 0; j < n; j++)
+            k += strcmp(keys[i], keys[j]) == 0;
+        if (k > best) best = k, best_i = i;
+    }
+    out->answers = n;
+    out->random = n > 0 ? random / (double)n : 0;
+    out->constant = n > 0 ? (double)best / (double)n : 0;
+    if (best_i >= 0)
+        snprintf(out->constant_answer, sizeof out->constant_answer, "%s", keys[best_i]);
+    free(ep);
+    free(keys);
+}
+
+int64_t benchmark_episode_group(const benchmark_t *b, int64_t e) {
+    return b->family == FAMILY_BINDING ? e / BENCHMARK_QUERIES : e;
 }
 
 uint64_t benchmark_nested_key(int ways) {

@@ -88,8 +88,29 @@ const char *benchmark_names(void);
 /* The store split a benchmark's episodes draw from: held-out classes if the store has them
  * (else test images, else everything); zero-shot retention draws test images. */
 int benchmark_split(const benchmark_t *b, const image_store_t *store);
-/* Chance accuracy of a cell. */
+/* Chance accuracy of a cell by its design (1/N, 1/3, 0.5): a prior, for messages and sizing.
+ * Reports use benchmark_cell_chance, which reads the episodes actually drawn. */
 double benchmark_chance(const benchmark_t *b, int ways, int n_real_names);
+
+/* The chance of a cell, measured on its episodes as drawn (every variant counted):
+ *   random    the mean, over the scored answers, of the probability that a uniform guess among
+ *             the answer's candidates is right (each token of a multi-token answer guessed
+ *             among the candidates: the product); 0 for an answer with no closed set;
+ *   constant  the share of the commonest right answer: the best score of always giving one
+ *             answer (whatever the scoring rule), with that answer's words in constant_answer.
+ * The headline chance of a cell is the larger of the two. n_real_names: the closed set of
+ * zero-shot classification (all real names). */
+typedef struct {
+    double random, constant;
+    int64_t answers; /* scored answers counted */
+    char constant_answer[64];
+} benchmark_chance_t;
+void benchmark_cell_chance(const benchmark_source_t *bs, uint64_t seed, int ways, int shots,
+                           int64_t episodes, int n_real_names, benchmark_chance_t *out);
+/* The resampling group of episode e of a cell of b: episodes of one group share their
+ * demonstrations (a binding curve's queries of one nested episode, and every shot count of it)
+ * and a bootstrap draws them together. Every variant of an episode is in the episode's group. */
+int64_t benchmark_episode_group(const benchmark_t *b, int64_t e);
 
 /* Episode e of `episodes` of cell (ways, shots), variant v, from `src` (built on
  * benchmark_split's images; with real names for real-name benchmarks). Zero-shot retention:
