@@ -51,8 +51,19 @@
       "share of operator induction: `a ? b` images with one hidden operator per episode "          \
       "(needs data.operators) episodes")                                                           \
     X(CAPTIONS, captions, SCENES,                                                                  \
-      "share of caption episodes: \"what is\" answered by the focus object's colour, shape "       \
-      "and position, three words (needs data.scenes)")
+      "share of caption episodes: \"what is\" answered by the focus object's size, colour, "       \
+      "shape and position, four words (needs data.scenes)")                                        \
+    X(NAMED, named, GLYPHS,                                                                        \
+      "share of named episodes: single images of the fixed-name classes answered with their "      \
+      "fixed fake name (data/episode.h: fake name i labels one training class, a keyed "           \
+      "permutation), `items` unrelated images")                                                    \
+    X(BURSTY, bursty, GLYPHS,                                                                      \
+      "share of bursty episodes (Chan et al. 2022): `items` turns over `ways` repeated classes, "  \
+      "each labelled by its fixed label (real name, or a fixed-name class's fake name), every "    \
+      "turn scored")                                                                               \
+    X(ARITHMETIC, arithmetic, OPERATORS,                                                           \
+      "share of arithmetic episodes: `a ? b` images, the operator named in the question (what "    \
+      "result plus / minus / times), each turn its own operator (needs data.operators)")
 
 /* Task families of an episode (data/family.h builds them). */
 /* clang-format off */

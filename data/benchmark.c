@@ -1,9 +1,13 @@
 /* benchmark.c - the benchmark registry and the episodes of its cells (see benchmark.h).
  *
- * Stand-ins for the paper's evaluation (PAPER.md): fsicl is FS-ICL (2-way multiple choice with
- * option letters, order-averaged) on classes the model never saw; openmi is Open-MiniImageNet
- * fast binding (fake names, 2 and 5 ways, up to 8 shots); matching is VL-ICL's same/different
- * pairs; cross_domain is binding on Fashion-MNIST; zeroshot is single-image classification of
+ * Stand-ins for the paper's evaluation (PAPER.md): fsicl is FS-ICL as the authors' code builds
+ * it (2-way multiple choice over the real names of two training classes on held-out
+ * instances, the same options in every turn, order-averaged; fsicl.h), fsicl_random the same
+ * without its "copy the first answer" shortcut, mc_bound the harder multiple choice over names
+ * bound in the episode (held-out classes, options reshuffled every turn); openmi is
+ * Open-MiniImageNet fast binding (fake names, 2 and 5 ways, up to 8 shots); matching is
+ * VL-ICL's same/different pairs; captioning is in-context captioning of held-out scenes;
+ * cross_domain is binding on Fashion-MNIST; zeroshot is single-image classification of
  * held-out instances of the training classes (retention, not ICL).
  */
 #include "benchmark.h"
@@ -15,17 +19,30 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "family.h"
+#include "scenes.h"
 
 /* clang-format off */
 static const benchmark_t BENCHMARKS[] = {
-    {.name = "fsicl", .family = FAMILY_MC, .store = BENCHMARK_STORE_GLYPHS, .fake_names = 1,
-     .doc = "2-way multiple choice, options A/B are names bound in the episode, order-averaged",
+    {.name = "fsicl", .family = FAMILY_MC, .store = BENCHMARK_STORE_GLYPHS, .fake_names = 0,
+     .doc = "the paper's FS-ICL: 2-way, real names of two training classes on held-out "
+            "instances, the same options every turn, query of the first demo's class",
      .n_ways = 1, .ways = {2}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 2, .icl = 1,
-     .kind = -1},
+     .kind = -1, .mc = BENCHMARK_MC_PAPER},
     {.name = "openmi", .family = FAMILY_BINDING, .store = BENCHMARK_STORE_GLYPHS, .fake_names = 1,
      .doc = "fake-name binding on held-out classes (Open-MiniImageNet style)",
      .n_ways = 2, .ways = {2, 5}, .n_shots = 5, .shots = {0, 1, 2, 4, 8}, .variants = 1,
      .icl = 1, .kind = -1},
+    {.name = "fsicl_random", .family = FAMILY_MC, .store = BENCHMARK_STORE_GLYPHS,
+     .fake_names = 0,
+     .doc = "fsicl with the demos in a random order and the query's class balanced against the "
+            "first demo's",
+     .n_ways = 1, .ways = {2}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 2, .icl = 1,
+     .kind = -1, .mc = BENCHMARK_MC_RANDOM},
+    {.name = "mc_bound", .family = FAMILY_MC, .store = BENCHMARK_STORE_GLYPHS, .fake_names = 1,
+     .doc = "2-way multiple choice, options A/B are names bound in the episode (held-out "
+            "classes), reshuffled every turn, query options reversed in variant 1",
+     .n_ways = 1, .ways = {2}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 2, .icl = 1,
+     .kind = -1, .mc = BENCHMARK_MC_BOUND},
     {.name = "matching", .family = FAMILY_MATCHING, .store = BENCHMARK_STORE_GLYPHS,
      .doc = "two images per turn: same class? yes/no, on held-out classes",
      .n_ways = 1, .ways = {2}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
@@ -40,9 +57,14 @@ static const benchmark_t BENCHMARKS[] = {
      .n_ways = 1, .ways = {0}, .n_shots = 5, .shots = {0, 1, 2, 4, 8}, .variants = 1, .icl = 1,
      .kind = TASK_SCENE_OPERATOR},
     {.name = "attributes_heldout", .family = FAMILY_ATTRIBUTES, .store = BENCHMARK_STORE_SCENES,
-     .doc = "scenes: size questions, a question type never trained on (answers balanced)",
+     .doc = "scenes: size questions, a question type never trained on (answers balanced; the "
+            "words small / large are trained in captions)",
      .n_ways = 1, .ways = {0}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
      .kind = TASK_SCENE_SIZE},
+    {.name = "captioning", .family = FAMILY_CAPTIONS, .store = BENCHMARK_STORE_SCENES,
+     .doc = "in-context captioning of held-out scenes: size colour shape position",
+     .n_ways = 1, .ways = {0}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
+     .kind = TASK_SCENE_CAPTION},
     {.name = "cross_domain", .family = FAMILY_BINDING, .store = BENCHMARK_STORE_FMNIST,
      .fake_names = 1, .doc = "fake-name binding on Fashion-MNIST, a domain never trained on",
      .n_ways = 2, .ways = {2, 5}, .n_shots = 4, .shots = {0, 1, 2, 4}, .variants = 1, .icl = 1,
@@ -66,8 +88,8 @@ const benchmark_t *benchmark_all(int *n_out) {
 }
 
 const char *benchmark_names(void) {
-    return "fsicl, openmi, matching, count_induction, operator_induction, attributes_heldout, "
-           "cross_domain, zeroshot";
+    return "fsicl, openmi, fsicl_random, mc_bound, matching, count_induction, "
+           "operator_induction, attributes_heldout, captioning, cross_domain, zeroshot";
 }
 
 void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
@@ -81,6 +103,9 @@ void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const in
         micl_fatal("benchmark '%s' has no ways to choose", b->name);
     if (n_shots > 0 && b->family == FAMILY_CLASSIFY)
         micl_fatal("benchmark '%s' has no shots to choose", b->name);
+    for (int i = 0; i < n_ways; i++)
+        if (b->family == FAMILY_MC && b->mc != BENCHMARK_MC_BOUND && ways[i] != 2)
+            micl_fatal("benchmark '%s' is 2-way, not %d", b->name, ways[i]);
     for (int i = 0; i < n_ways; i++)
         if (b->family == FAMILY_MC && (ways[i] < 2 || ways[i] > EPISODE_MAX_OPTIONS))
             micl_fatal("benchmark '%s' takes 2 to %d ways, not %d", b->name, EPISODE_MAX_OPTIONS,
@@ -105,7 +130,9 @@ void benchmark_prompt_size(const benchmark_t *b, const benchmark_cells_t *c, con
 }
 
 int benchmark_split(const benchmark_t *b, const image_store_t *s) {
-    return b->family == FAMILY_CLASSIFY ? STORE_SPLIT_TEST : store_eval_split(s);
+    if (b->family == FAMILY_CLASSIFY) return STORE_SPLIT_TEST;
+    if (b->family == FAMILY_MC && b->mc != BENCHMARK_MC_BOUND) return STORE_SPLIT_TEST;
+    return store_eval_split(s);
 }
 
 double benchmark_chance(const benchmark_t *b, int ways, int n_real_names) {
@@ -114,6 +141,12 @@ double benchmark_chance(const benchmark_t *b, int ways, int n_real_names) {
     if (b->kind == TASK_SCENE_SIZE) return 0.5;
     if (b->kind == TASK_SCENE_OPERATOR) return 1.0 / TASK_SCENE_N_OPS;
     if (b->kind == TASK_SCENE_COUNT_INDUCTION) return 1.0 / 7; /* counts 0..6 */
+    if (b->kind == TASK_SCENE_CAPTION) { /* each of the 4 words guessed among all caption words */
+        double p = 1, n = SCENES_N_SIZES + SCENES_N_COLOURS + SCENES_N_SHAPES + 3;
+        for (int i = 0; i < TASK_SCENE_CAPTION_WORDS; i++)
+            p /= n;
+        return p;
+    }
     return ways > 0 ? 1.0 / ways : 0;
 }
 
@@ -205,12 +238,21 @@ void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b, const i
     store_index_build(store, split, &bs->index);
     int real = !b->fake_names && b->family != FAMILY_MATCHING;
     episode_source_init(&bs->src, store, &bs->index, v, real, format);
+    if (b->family == FAMILY_MC && b->mc != BENCHMARK_MC_BOUND) { /* class means, once */
+        bs->is_fsicl = 1;
+        store_index_build(store, STORE_SPLIT_TRAIN, &bs->train_index);
+        fsicl_source_init(&bs->fsicl, &bs->src, &bs->train_index);
+    }
 }
 
 void benchmark_source_free(benchmark_source_t *bs) {
     if (bs->is_scene) {
         task_scene_source_free(&bs->scene);
     } else {
+        if (bs->is_fsicl) {
+            fsicl_source_free(&bs->fsicl);
+            store_index_free(&bs->train_index);
+        }
         episode_source_free(&bs->src);
         store_index_free(&bs->index);
     }

@@ -3,8 +3,9 @@
  * A benchmark is a task family on a store (held-out glyph classes, Fashion-MNIST, or any store
  * given with --dataset), a set of ways and of shot counts (its cells), and a scoring rule:
  * the right answer must score highest among the episode's candidates (names, option letters,
- * yes/no), and multiple-choice cells are averaged over both option orders (each episode is
- * scored twice, variant 0 and variant 1 with the query's options reversed). Episode e of cell
+ * yes/no, caption words token by token), and multiple-choice cells are averaged over both
+ * option orders (each episode is scored twice: variant 1 reverses the options of the query,
+ * for mc_bound, or of every turn, for fsicl and fsicl_random). Episode e of cell
  * (ways, shots), variant v, is built from rng_make(seed, RNG_STREAM_EVAL_EPISODE, key), so
  * internal evaluation, `micl data export` and the scoring of external predictions all see the
  * same episodes.
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "episode.h"
+#include "fsicl.h"
 #include "task_scene.h"
 
 typedef enum {
@@ -25,6 +27,13 @@ typedef enum {
 } benchmark_store_t;
 
 #define BENCHMARK_MAX_CELLS 8
+
+/* How a multiple-choice benchmark builds its episodes. */
+typedef enum {
+    BENCHMARK_MC_BOUND = 0, /* episode_mc_eval: names bound in the episode (mc_bound) */
+    BENCHMARK_MC_PAPER,     /* fsicl.h FSICL_PAPER: the authors' FS-ICL (fsicl) */
+    BENCHMARK_MC_RANDOM     /* fsicl.h FSICL_RANDOM: random demo order, balanced query */
+} benchmark_mc_t;
 
 typedef struct {
     const char *name;
@@ -37,6 +46,7 @@ typedef struct {
     int variants; /* 2: scored over both option orders; else 1 */
     int icl;      /* 1: an ICL benchmark (counted in the ICL average); 0: zero-shot retention */
     int kind;     /* the task_scene kind of a scene or operator benchmark (-1: none) */
+    benchmark_mc_t mc; /* multiple choice: how its episodes are built */
 } benchmark_t;
 
 /* What a benchmark's episodes are drawn from: a glyph-family source or a scene-family one. */
@@ -46,6 +56,10 @@ typedef struct {
     episode_source_t src;      /* glyph families (binding, mc, matching, classify) */
     task_scene_source_t scene; /* scene and operator families */
     int is_scene;
+    /* FS-ICL (mc PAPER, RANDOM): training images by class and the class means */
+    store_index_t train_index;
+    fsicl_source_t fsicl;
+    int is_fsicl;
 } benchmark_source_t;
 
 /* Opens the source of b's episodes on `store` (benchmark_split's images). */
@@ -86,7 +100,8 @@ const benchmark_t *benchmark_all(int *n_out);
 const char *benchmark_names(void);
 
 /* The store split a benchmark's episodes draw from: held-out classes if the store has them
- * (else test images, else everything); zero-shot retention draws test images. */
+ * (else test images, else everything); zero-shot retention and FS-ICL (fsicl, fsicl_random)
+ * draw test images (held-out instances of training classes). */
 int benchmark_split(const benchmark_t *b, const image_store_t *store);
 /* Chance accuracy of a cell by its design (1/N, 1/3, 0.5): a prior, for messages and sizing.
  * Reports use benchmark_cell_chance, which reads the episodes actually drawn. */

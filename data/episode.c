@@ -15,6 +15,8 @@
 #include "common/rng.h"
 #include "family.h"
 
+static void fixed_names_init(episode_source_t *src);
+
 void episode_source_init(episode_source_t *src, const image_store_t *store,
                          const store_index_t *index, const vocab_t *vocab, int need_real_names,
                          episode_format_t format) {
@@ -31,11 +33,50 @@ void episode_source_init(episode_source_t *src, const image_store_t *store,
             continue;
         src->classes[src->n_classes++] = c;
     }
+    fixed_names_init(src);
 }
 
 void episode_source_free(episode_source_t *src) {
     free(src->classes);
+    free(src->fixed_class);
+    free(src->fixed_name);
     memset(src, 0, sizeof *src);
+}
+
+uint64_t episode_fixed_name_key(const vocab_t *v) {
+    uint64_t h = 14695981039346656037u; /* FNV-1a, 64 bits */
+    for (int i = 0; i < v->n_fake; i++) {
+        for (const unsigned char *c = (const unsigned char *)v->words[v->first_fake + i]; *c; c++)
+            h = (h ^ *c) * 1099511628211u;
+        h = (h ^ 0xffu) * 1099511628211u; /* a word boundary */
+    }
+    return h;
+}
+
+/* The keyed shuffle of the store's training classes; fake name i labels its i-th class. */
+static void fixed_names_init(episode_source_t *src) {
+    const image_store_t *s = src->store;
+    int32_t *train = micl_malloc((size_t)(s->n_classes + 1) * sizeof(int32_t));
+    int n_train = 0;
+    for (int c = 0; c < s->n_classes; c++)
+        if (s->class_split[c] == 0) train[n_train++] = c;
+    rng_t r = rng_make(episode_fixed_name_key(src->vocab), RNG_STREAM_FAKE_NAMES, 0);
+    rng_shuffle_i32(&r, train, n_train);
+    src->n_fixed = src->vocab->n_fake < n_train ? src->vocab->n_fake : n_train;
+    src->fixed_class = train;
+    src->fixed_name = micl_malloc((size_t)(s->n_classes + 1) * sizeof(int32_t));
+    for (int c = 0; c < s->n_classes; c++)
+        src->fixed_name[c] = -1;
+    for (int i = 0; i < src->n_fixed; i++)
+        src->fixed_name[train[i]] = i;
+}
+
+int episode_fixed_name_class(const episode_source_t *src, int i) {
+    return i >= 0 && i < src->n_fixed ? src->fixed_class[i] : -1;
+}
+
+int episode_class_fixed_name(const episode_source_t *src, int c) {
+    return c >= 0 && c < src->store->n_classes ? src->fixed_name[c] : -1;
 }
 
 int episode_turn_tokens(const vocab_t *v, episode_format_t format) {
@@ -406,6 +447,96 @@ void episode_single(const episode_source_t *src, int64_t image, episode_t *ep) {
     int cls = src->store->labels[image];
     add_simple(plan, src, image, src->vocab->real_of_class[cls], -1, 1, 0);
     episode_layout(src, plan, ep);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fixed fake names: named and bursty                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+static int has_images(const episode_source_t *src, int cls) {
+    return src->index->off[cls + 1] > src->index->off[cls];
+}
+
+/* Fake-name indices whose class has images in src (in fake-name order); returns their number. */
+static int usable_fixed_names(const episode_source_t *src, int32_t *out) {
+    int n = 0;
+    for (int i = 0; i < src->n_fixed; i++)
+        if (has_images(src, src->fixed_class[i])) out[n++] = i;
+    return n;
+}
+
+void episode_named_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan) {
+    if (items > EPISODE_MAX_ITEMS) micl_fatal("episode too large");
+    int32_t *names = micl_malloc((size_t)(src->n_fixed + 1) * sizeof(int32_t));
+    int n = usable_fixed_names(src, names);
+    if (n == 0)
+        micl_fatal("%s: named episodes need fixed-name classes with images (fake_names > 0 and "
+                   "training classes)",
+                   src->store->source);
+    plan_begin(plan, FAMILY_NAMED);
+    for (int t = 0; t < items; t++) {
+        int i = names[rng_below(r, (uint64_t)n)];
+        int64_t img = class_image(src, src->fixed_class[i], r);
+        add_simple(plan, src, img, src->vocab->first_fake + i, -1, 1, 0);
+    }
+    free(names);
+}
+
+/* The bursty pools: fixed-name classes with images (labels: their fake names), and classes of
+ * src with a real name and no fixed name (labels: real names). */
+static int bursty_pool(const episode_source_t *src, int fixed, int32_t *cls, int32_t *label) {
+    int n = 0;
+    if (fixed) {
+        for (int i = 0; i < src->n_fixed; i++)
+            if (has_images(src, src->fixed_class[i])) {
+                cls[n] = src->fixed_class[i];
+                label[n++] = src->vocab->first_fake + i;
+            }
+    } else {
+        for (int k = 0; k < src->n_classes; k++) {
+            int c = src->classes[k];
+            int real = c < src->vocab->n_store_classes ? src->vocab->real_of_class[c] : -1;
+            if (real >= 0 && src->fixed_name[c] < 0) {
+                cls[n] = c;
+                label[n++] = real;
+            }
+        }
+    }
+    return n;
+}
+
+void episode_bursty_plan(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
+                         int items, episode_plan_t *plan) {
+    int ways = draw_ways(r, ways_min < 1 ? 1 : ways_min, ways_max < 1 ? 1 : ways_max, items);
+    int fixed = (int)rng_below(r, 2);
+    size_t cap = (size_t)src->store->n_classes + 1;
+    int32_t *pool = micl_malloc(cap * sizeof(int32_t)), *label = micl_malloc(cap * sizeof(int32_t));
+    int n = bursty_pool(src, fixed, pool, label);
+    if (n == 0) n = bursty_pool(src, fixed = !fixed, pool, label); /* one kind only */
+    if (n == 0) micl_fatal("%s: bursty episodes need training classes", src->store->source);
+    if (ways > n) ways = n;
+    int32_t pick[EPISODE_MAX_WAYS], cls[EPISODE_MAX_WAYS], names[EPISODE_MAX_WAYS];
+    rng_choose_distinct(r, n, ways, pick);
+    for (int k = 0; k < ways; k++) {
+        cls[k] = pool[pick[k]];
+        names[k] = label[pick[k]];
+    }
+    free(pool);
+    free(label);
+    int32_t order[EPISODE_MAX_ITEMS];
+    for (int t = 0; t < items; t++)
+        order[t] = t % ways;
+    rng_shuffle_i32(r, order, items);
+    plan_begin(plan, FAMILY_BURSTY);
+    int seen[EPISODE_MAX_WAYS] = {0};
+    int64_t used[EPISODE_MAX_WAYS][EPISODE_MAX_ITEMS];
+    for (int t = 0; t < items; t++) {
+        int k = order[t];
+        int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
+        add_simple(plan, src, img, names[k], seen[k], 1, 0);
+        used[k][seen[k]++] = img;
+    }
+    set_candidates(plan, names, ways);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -46,12 +46,31 @@ typedef struct {
     episode_format_t format;
     episode_turns_t turns; /* multi-turn (default) or single-turn layout */
     int64_t image_base;    /* added to every image id (several stores in one batch) */
+    /* Fixed fake names (episode_fixed_name_class): fake name i is the fixed label of training
+     * class fixed_class[i] (i < n_fixed); fixed_name[c] is class c's fake-name index or -1. */
+    int32_t *fixed_class, *fixed_name;
+    int n_fixed;
 } episode_source_t;
 
 void episode_source_init(episode_source_t *src, const image_store_t *store,
                          const store_index_t *index, const vocab_t *vocab, int need_real_names,
                          episode_format_t format);
 void episode_source_free(episode_source_t *src);
+
+/* Fixed fake names. Some training classes carry a fake name as a fixed label, so that the
+ * fake-name words are also trained as ordinary answers (families named and bursty). The
+ * mapping needs no model: the store's training classes (class_split 0), in class order, are
+ * shuffled by rng_make(episode_fixed_name_key(vocab), RNG_STREAM_FAKE_NAMES, 0), and fake name
+ * i (0 <= i < min(n_fake, training classes)) labels the i-th class of the shuffle. The key
+ * hashes the vocabulary's fake names (FNV-1a over the words, in order), which come from the
+ * config's seed and travel in every checkpoint, so every run of one config, and every
+ * evaluation of its checkpoints, shares the mapping; each fake name has one class and each
+ * class at most one fake name. episode_source_init computes it. */
+uint64_t episode_fixed_name_key(const vocab_t *v);
+/* The store class whose fixed label is fake name i (0-based within the fake names), or -1. */
+int episode_fixed_name_class(const episode_source_t *src, int i);
+/* The fake-name index that is class c's fixed label, or -1 (the inverse). */
+int episode_class_fixed_name(const episode_source_t *src, int c);
 
 /* One turn of a plan, before layout. */
 typedef struct {
@@ -145,6 +164,20 @@ void episode_classify(const episode_source_t *src, rng_t *r, int items, episode_
 void episode_classify_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan);
 /* A single given image answered with its real name (zero-shot evaluation). */
 void episode_single(const episode_source_t *src, int64_t image, episode_t *ep);
+
+/* named: `items` unrelated single images of fixed-name classes (classes uniform among those
+ * with images in src), each answered with its fixed fake name; every turn scored (a fixed
+ * label is predictable without context; answer_shots -1). */
+void episode_named_plan(const episode_source_t *src, rng_t *r, int items, episode_plan_t *plan);
+/* bursty (Chan et al. 2022, fixed labels): N in [ways_min, ways_max] classes, all of them
+ * fixed-name classes (labelled by their fake names) or, with the same probability 1/2, all
+ * classes with a real name and no fixed fake name (labelled by their real names); N shrinks to
+ * the classes available. The `items` turns cycle through the N classes (turn t: class t mod N)
+ * in a shuffled order, so each class repeats when items >= 2N; images are distinct within a
+ * class where it has enough. Every turn is scored; answer_shots counts the earlier turns of
+ * its class. src: a real-name source (the fixed-name classes are drawn from its index). */
+void episode_bursty_plan(const episode_source_t *src, rng_t *r, int ways_min, int ways_max,
+                         int items, episode_plan_t *plan);
 
 /* Multiple choice (FS-ICL style): each turn lists the options "A name B name ..." after its
  * image and the answer is the letter of the image's class. Training: like binding, with

@@ -3,12 +3,12 @@
  *
  * common/config.h lists the families (id, config word, store, docs of the mix key); every row
  * there has a descriptor family_<name> (family_info_t) here in data/, defined in the file that
- * owns the family's builders (family_glyph.c: classify, binding, mc, matching; family_scene.c:
- * the scene and operator families). family.c gathers them in family_t order, so a new family
- * is one row in CONFIG_FAMILIES plus one file that defines its descriptor. The trainer, the
- * benchmarks, `micl data show` and `micl data export` ask this table rather than switching on
- * family_t. Every builder draws from the rng passed in, in a fixed order, so an episode stays
- * a pure function of its key.
+ * owns the family's builders (family_glyph.c: classify, binding, mc, matching, named,
+ * bursty; family_scene.c: the scene and operator families). family.c gathers them in family_t
+ * order, so a new family is one row in CONFIG_FAMILIES plus one file that defines its descriptor.
+ * The trainer, the benchmarks, `micl data show` and `micl data export` ask this table rather than
+ * switching on family_t. Every builder draws from the rng passed in, in a fixed order, so an
+ * episode stays a pure function of its key.
  */
 #ifndef MICL_FAMILY_H
 #define MICL_FAMILY_H

@@ -1,7 +1,8 @@
-/* family_glyph.c - the families of the glyph store: classify, binding, mc and matching (their
- * descriptors for the registry, family.h). The builders themselves live in episode.c; this file
- * says which builder each use (training, evaluation, show, export) calls, with which source
- * and in which order of draws.
+/* family_glyph.c - the families of the glyph store: classify, binding, mc, matching, named and
+ * bursty (their descriptors for the registry, family.h). The builders themselves live in
+ * episode.c (the paper's FS-ICL episodes of the mc benchmarks in fsicl.c); this file says which
+ * builder each use (training, evaluation, show, export) calls, with which source and in which
+ * order of draws.
  */
 #include <stdio.h>
 
@@ -123,8 +124,14 @@ static int mc_turn_tokens(const vocab_t *v, episode_format_t format, int ways_ma
     return episode_turn_tokens(v, format) + 2 * (opts < 2 ? 2 : opts); /* "A name B name .." */
 }
 
+/* mc_bound: names bound in the episode; fsicl, fsicl_random: the paper's FS-ICL (fsicl.h). */
 static void mc_eval(const benchmark_source_t *bs, const family_cell_t *c, rng_t *r, episode_t *ep) {
-    episode_mc_eval(&bs->src, r, c->ways, c->shots, bs->benchmark->fake_names, c->variant, ep);
+    if (bs->is_fsicl)
+        fsicl_episode(&bs->fsicl, r,
+                      bs->benchmark->mc == BENCHMARK_MC_RANDOM ? FSICL_RANDOM : FSICL_PAPER,
+                      c->shots, c->e, c->variant, ep);
+    else
+        episode_mc_eval(&bs->src, r, c->ways, c->shots, bs->benchmark->fake_names, c->variant, ep);
 }
 
 static void mc_sample(const episode_source_t *src, rng_t *r, int ways, int items,
@@ -200,4 +207,67 @@ const family_info_t family_matching = {
     .sample = matching_sample,
     .sample_items = 5,
     .show_what = matching_what,
+};
+
+/* ---- named: single images of the fixed-name classes, answered with their fake name -------- */
+
+static void named_train(const family_sources_t *src, const stage_config_t *s, int items,
+                        float exact, rng_t *r, episode_plan_t *plan) {
+    (void)s, (void)exact;
+    episode_named_plan(src->fake, r, items, plan);
+}
+
+static void named_sample(const episode_source_t *src, rng_t *r, int ways, int items,
+                         episode_plan_t *plan) {
+    (void)ways;
+    episode_named_plan(src, r, items, plan);
+}
+
+static void named_what(char *out, size_t len, int eval, int ways, int n, const char *split) {
+    (void)eval, (void)ways;
+    snprintf(out, len,
+             "named " DOT " %d turns " DOT " fixed-name classes answered with their fixed fake "
+             "name, %s",
+             n, split);
+}
+
+const family_info_t family_named = {
+    .train = named_train,
+    .turn_tokens = plain_turn_tokens,
+    .turn_images = 1,
+    .sample = named_sample,
+    .sample_items = 6,
+    .show_what = named_what,
+};
+
+/* ---- bursty: repeated classes with fixed labels (Chan et al. 2022) ----------------------- */
+
+static void bursty_train(const family_sources_t *src, const stage_config_t *s, int items,
+                         float exact, rng_t *r, episode_plan_t *plan) {
+    (void)exact;
+    episode_bursty_plan(src->real, r, s->ways_min, s->ways_max, items, plan);
+}
+
+static void bursty_sample(const episode_source_t *src, rng_t *r, int ways, int items,
+                          episode_plan_t *plan) {
+    episode_bursty_plan(src, r, ways, ways, items, plan);
+}
+
+static void bursty_what(char *out, size_t len, int eval, int ways, int n, const char *split) {
+    (void)eval;
+    snprintf(out, len,
+             "bursty " DOT " %d-way, %d turns " DOT " repeated classes with fixed labels (real "
+             "names or fixed fake names), %s",
+             ways, n, split);
+}
+
+const family_info_t family_bursty = {
+    .train = bursty_train,
+    .turn_tokens = plain_turn_tokens,
+    .turn_images = 1,
+    .sample = bursty_sample,
+    .sample_real_names = 1,
+    .sample_ways = EPISODE_MAX_WAYS,
+    .sample_items = 9,
+    .show_what = bursty_what,
 };

@@ -1,7 +1,7 @@
 /* family_scene.c - the families of the scene and operator stores: attributes, counting,
- * relations, count_induction, operators and captions (their descriptors for the registry,
- * family.h). Each is one or more task_scene kinds (task_scene.h builds the episodes); their
- * evaluation episodes are drawn by the benchmark's kind, and `micl data show` draws them by
+ * relations, count_induction, operators, captions and arithmetic (their descriptors for the
+ * registry, family.h). Each is one or more task_scene kinds (task_scene.h builds the episodes);
+ * their evaluation episodes are drawn by the benchmark's kind, and `micl data show` draws them by
  * kind (--task scene --kind K), so they have no sample of their own.
  */
 #include "family.h"
@@ -39,6 +39,7 @@ SCENE_TRAIN(relations_train, scene, TASK_SCENE_RELATION)
 SCENE_TRAIN(count_induction_train, scene, TASK_SCENE_COUNT_INDUCTION)
 SCENE_TRAIN(operators_train, op, TASK_SCENE_OPERATOR)
 SCENE_TRAIN(captions_train, scene, TASK_SCENE_CAPTION)
+SCENE_TRAIN(arithmetic_train, op, TASK_SCENE_ARITHMETIC)
 #undef SCENE_TRAIN
 
 #define SCENE_FAMILY(name)                                                                         \
@@ -54,4 +55,5 @@ SCENE_FAMILY(relations)
 SCENE_FAMILY(count_induction)
 SCENE_FAMILY(operators)
 SCENE_FAMILY(captions)
+SCENE_FAMILY(arithmetic)
 #undef SCENE_FAMILY

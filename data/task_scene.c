@@ -17,15 +17,16 @@
 #define TASK_SCENE_TRIES 4096
 #define TASK_SCENE_EPISODE_TRIES 64 /* redraws of an induction episode until it is determined */
 #define TASK_SCENE_MAX_Q 6
-#define TASK_SCENE_MAX_A 3 /* caption words */
+#define TASK_SCENE_MAX_A TASK_SCENE_CAPTION_WORDS
 
 static const char *KIND_NAMES[TASK_SCENE_N_KINDS] = {
-    "colour",   "shape",           "position", "size",   "count",
-    "relation", "count_induction", "operator", "caption"};
+    "colour",   "shape",           "position", "size",    "count",
+    "relation", "count_induction", "operator", "caption", "arithmetic"};
 
 enum { REL_LEFT = 0, REL_RIGHT, REL_ABOVE, REL_BELOW, N_RELATIONS };
 static const char *REL_WORDS[N_RELATIONS] = {"left", "right", "above", "below"};
 static const char *POSITION_WORDS[3] = {"left", "middle", "right"};
+static const char *OP_WORDS[TASK_SCENE_N_OPS] = {"plus", "minus", "times"};
 
 /* The concept every turn of an episode shares. */
 typedef struct {
@@ -62,7 +63,7 @@ int task_scene_trained(task_scene_kind_t kind) {
 }
 
 int task_scene_needs_operands(task_scene_kind_t kind) {
-    return kind == TASK_SCENE_OPERATOR;
+    return kind == TASK_SCENE_OPERATOR || kind == TASK_SCENE_ARITHMETIC;
 }
 
 int task_scene_apply_op(int op, int a, int b) {
@@ -104,7 +105,9 @@ void task_scene_source_init(task_scene_source_t *src, const image_store_t *store
     memset(src, 0, sizeof *src);
     int n_task;
     vocab_task_words(&n_task);
-    if (vocab->n_task != n_task)
+    /* A vocabulary saved before the operator words ("plus" ..., appended last) still runs
+     * every kind but arithmetic, whose words then fail by name (word()). */
+    if (vocab->n_task != n_task && vocab_task_id(vocab, "same") < 0)
         micl_fatal("the vocabulary has %d of the %d task words (made before the task section?); "
                    "scene and operator episodes need all of them",
                    vocab->n_task, n_task);
@@ -174,17 +177,18 @@ static void set_answer(turn_t *t, int32_t id) {
     t->answer[0] = id;
 }
 
-/* "what is" -> "<colour> <shape> <position>" of the focus object (its size is left out: size is
- * the held-out question type). */
+/* "what is" -> "<size> <colour> <shape> <position>" of the focus object. Captions are where
+ * the size words are trained: the "what size" question itself stays held out. */
 static void caption_turn(const task_scene_source_t *src, turn_t *t) {
     const image_store_t *s = src->store;
     const int16_t *o = object(s, t->image, task_scene_focus(s, t->image));
     t->q[t->n_q++] = word(src, "what");
     t->q[t->n_q++] = word(src, "is");
-    t->n_answer = 3;
-    t->answer[0] = word(src, scenes_colour_name(o[STORE_OBJ_COLOUR]));
-    t->answer[1] = word(src, scenes_shape_name(o[STORE_OBJ_SHAPE]));
-    t->answer[2] = word(src, POSITION_WORDS[o[STORE_OBJ_X] * 3 / s->w]);
+    t->n_answer = TASK_SCENE_CAPTION_WORDS;
+    t->answer[0] = word(src, scenes_size_name(o[STORE_OBJ_SIZE]));
+    t->answer[1] = word(src, scenes_colour_name(o[STORE_OBJ_COLOUR]));
+    t->answer[2] = word(src, scenes_shape_name(o[STORE_OBJ_SHAPE]));
+    t->answer[3] = word(src, POSITION_WORDS[o[STORE_OBJ_X] * 3 / s->w]);
 }
 
 static void attribute_turn(const task_scene_source_t *src, const concept_t *c, turn_t *t) {
@@ -293,6 +297,13 @@ static void operator_turn(const task_scene_source_t *src, const concept_t *c, tu
     set_answer(t, number(src, v));
 }
 
+/* "what result <op>" -> the result: the operator is named, so the image alone answers it. */
+static void arithmetic_turn(const task_scene_source_t *src, int op, turn_t *t) {
+    concept_t c = {.kind = TASK_SCENE_OPERATOR, .op = op};
+    operator_turn(src, &c, t);
+    t->q[t->n_q++] = word(src, OP_WORDS[op]);
+}
+
 static int is_used(int64_t img, const int64_t *used, int n_used) {
     for (int i = 0; i < n_used; i++)
         if (used[i] == img) return 1;
@@ -310,6 +321,8 @@ static void draw_turn(const task_scene_source_t *src, rng_t *r, const concept_t 
      * "large" would look right on the held-out question type) */
     int want =
         c->kind == TASK_SCENE_RELATION || c->kind == TASK_SCENE_SIZE ? (int)rng_below(r, 2) : 0;
+    /* arithmetic: each turn draws its own operator, then its image */
+    if (c->kind == TASK_SCENE_ARITHMETIC) want = (int)rng_below(r, TASK_SCENE_N_OPS);
     for (int tries = 0; tries < TASK_SCENE_TRIES; tries++) {
         memset(t, 0, sizeof *t);
         t->image = pool[rng_below(r, (uint64_t)n_pool)];
@@ -326,6 +339,8 @@ static void draw_turn(const task_scene_source_t *src, rng_t *r, const concept_t 
             count_turn(src, c, t);
         else if (c->kind == TASK_SCENE_OPERATOR)
             operator_turn(src, c, t);
+        else if (c->kind == TASK_SCENE_ARITHMETIC)
+            arithmetic_turn(src, want, t);
         else if (!relation_turn(src, c, want, r, t))
             continue;
         return;
@@ -442,9 +457,16 @@ static void set_candidates(const task_scene_source_t *src, const concept_t *c, e
     case TASK_SCENE_RELATION:
         add_words(src, ep, yesno, 2);
         break;
-    case TASK_SCENE_CAPTION: /* an open answer of several words */
+    case TASK_SCENE_CAPTION: /* every caption word: each answer token is ranked among them */
+        add_words(src, ep, sizes, 2);
+        for (int i = 0; i < SCENES_N_COLOURS; i++)
+            ep->candidates[ep->n_candidates++] = word(src, scenes_colour_name(i));
+        for (int i = 0; i < SCENES_N_SHAPES; i++)
+            ep->candidates[ep->n_candidates++] = word(src, scenes_shape_name(i));
+        add_words(src, ep, POSITION_WORDS, 3);
         break;
-    case TASK_SCENE_OPERATOR: {
+    case TASK_SCENE_OPERATOR:
+    case TASK_SCENE_ARITHMETIC: {
         int64_t q = ep->turns[ep->n_turns - 1].images[0] - src->image_base;
         int a = src->store->operands[2 * q], b = src->store->operands[2 * q + 1];
         for (int op = 0; op < TASK_SCENE_N_OPS; op++) {

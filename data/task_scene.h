@@ -9,10 +9,11 @@
  *
  * Turn layout (as in episode.h): [USER:] <image> question-words [ASSISTANT:] answer [<eot>]; the
  * question words are task words of the vocabulary (vocab.h) chosen per kind, the answer is one
- * task word (a caption: three). Targets follow the any-shot rule: a turn is scored when its answer
+ * task word (a caption: four). Targets follow the any-shot rule: a turn is scored when its answer
  * is predictable from what came before - always for the direct questions (attributes, counting,
- * relations), and from the second turn on for the induction kinds, whose concept is only shown by
- * the demos. answer_shots is -1 for direct questions and the number of earlier turns otherwise.
+ * relations, arithmetic, captions), and from the second turn on for the induction kinds, whose
+ * concept is only shown by the demos. answer_shots is -1 for direct questions and the number of
+ * earlier turns otherwise.
  *
  * Kinds, their question words, answers and evaluation candidates:
  *
@@ -26,21 +27,27 @@
  *   TASK_SCENE_COUNT_INDUCTION how many              "0".."max"        "0".."max_objects"
  *   TASK_SCENE_OPERATOR        what result           number word       the distinct results of
  *                                                                      + - x on the query
- *   TASK_SCENE_CAPTION         what is               colour shape      (open: 3 words)
- *                                                    position
+ *   TASK_SCENE_CAPTION         what is               size colour       every caption word (2
+ *                                                    shape position    sizes, 6 colours, 6
+ *                                                                      shapes, 3 positions);
+ *                                                                      each token ranked
+ *   TASK_SCENE_ARITHMETIC      what result plus|     number word       as OPERATOR
+ *                              minus|times
  *
  * The attribute kinds ask about the focus object of an image: its only object, or its only
  * large object when all the others are small; images without one are never used. Position is
  * the third of the image width that holds the object's centre. CAPTION describes the focus
- * object in three answer words (colour, shape, position; not its size, the held-out type). COUNT
+ * object in four answer words (size, colour, shape, position): captions are where the words
+ * small and large are trained, while the "what size" question stays a type never trained. COUNT
  * counts objects of one shape per episode (0 included). RELATION takes one relation per episode
  * (left of, right of, above, below; centres at least 2 pixels apart on that axis) and two objects
  * of shapes that occur once in the image; yes and no are equally likely. COUNT_INDUCTION hides one
  * colour or shape per episode and answers how many objects have it. OPERATOR (operator store) hides
  * one operator among + - x per episode; an image shows `a ? b` with a >= b, the answer is the
- * result. SIZE is the held-out question type: the train builder refuses it
- * (task_scene_trained), and evaluation draws each turn's size evenly (most focus objects are
- * large) before drawing an image with it.
+ * result. ARITHMETIC (operator store) is its single-image instruction form, not induction: each
+ * turn draws its own operator and names it in the question, so every turn is answerable alone. SIZE
+ * is the held-out question type: the train builder refuses it (task_scene_trained), and evaluation
+ * draws each turn's size evenly (most focus objects are large) before drawing an image with it.
  *
  * Episodes set episode_t.family = TASK_SCENE_FAMILY_BASE + kind, which lies outside family_t.
  */
@@ -63,10 +70,12 @@ typedef enum {
     TASK_SCENE_COUNT_INDUCTION,
     TASK_SCENE_OPERATOR,
     TASK_SCENE_CAPTION,
+    TASK_SCENE_ARITHMETIC,
     TASK_SCENE_N_KINDS
 } task_scene_kind_t;
 
 #define TASK_SCENE_FAMILY_BASE 100
+#define TASK_SCENE_CAPTION_WORDS 4 /* size colour shape position */
 
 enum { TASK_SCENE_OP_ADD = 0, TASK_SCENE_OP_SUB, TASK_SCENE_OP_MUL, TASK_SCENE_N_OPS };
 
@@ -97,7 +106,8 @@ const char *task_scene_kind_name(task_scene_kind_t kind);
 int task_scene_kind_of(const char *name);
 /* 1 if the kind may be trained on (every kind but the held-out TASK_SCENE_SIZE). */
 int task_scene_trained(task_scene_kind_t kind);
-/* 1 if the kind needs an operator store (operands), 0 if a scene store (objects). */
+/* 1 if the kind needs an operator store (operands: OPERATOR, ARITHMETIC), 0 if a scene store
+ * (objects). */
 int task_scene_needs_operands(task_scene_kind_t kind);
 
 /* Training episode: `items` turns of one kind and concept. Fails for a held-out kind. The _plan

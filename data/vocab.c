@@ -25,10 +25,13 @@ int vocab_need(int id, const char *word) {
     return id;
 }
 
-/* Position and relation words, answers, option letters and question words, in id order. */
+/* Position and relation words, answers, option letters and question words, in id order. New
+ * words go at the end only: a saved vocabulary's task section must stay a prefix of this list
+ * (vocab_from_words), so older checkpoints keep loading. */
 static const char *TASK_FIXED[] = {"left", "middle", "right", "above", "below", "yes",    "no",
                                    "A",    "B",      "C",     "D",     "what",  "colour", "shape",
-                                   "size", "where",  "is",    "how",   "many",  "of",     "result", "same"};
+                                   "size", "where",  "is",    "how",   "many",  "of",     "result",
+                                   "same", "plus",   "minus", "times"};
 enum {
     N_NUMBER_WORDS = 100,
     N_TASK_FIXED = (int)(sizeof TASK_FIXED / sizeof TASK_FIXED[0]),

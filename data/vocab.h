@@ -3,7 +3,9 @@
  * Layout (ids in this order): special tokens (<pad> <bos> <eot> <image> USER: ASSISTANT:),
  * the task words (a fixed list, the same for every config: number words "0".."99", the scene
  * colour, shape and size names, position and relation words, yes, no, option letters A B C D
- * and the question words of the families, matching's "same" included), the configured question words
+ * and the question words of the families, matching's "same" included, then the operator words
+ * "plus" "minus" "times" of arithmetic questions, appended last so that the task section of a
+ * checkpoint saved before them is still a prefix), the configured question words
  * that are not task words, the real names of the training classes of a store, then a pool of
  * generated nonsense names ("fake names") that mean nothing outside one episode.
  * The word list is saved in every checkpoint, so a model always travels with its vocabulary;

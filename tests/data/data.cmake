@@ -13,3 +13,6 @@ micl_unit_test(test_episode test_episode.c)
 # Scene and operator task families (data/task_scene.c), the scene renderer and the vocabulary's
 # task-word section.
 micl_unit_test(test_task_scene test_task_scene.c)
+# Fixed fake names and the named / bursty families, one-turn mc and matching, and the paper's
+# FS-ICL episodes (fsicl, fsicl_random: data/fsicl.c).
+micl_unit_test(test_families test_families.c)

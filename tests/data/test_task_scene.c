@@ -130,9 +130,19 @@ static const char *direct_answer(const image_store_t *s, const vocab_t *v, int64
                                  const int32_t *q, int nq) {
     static char buf[16];
     if (nq == 2 && !strcmp(w(v, q[0]), "what") && !strcmp(w(v, q[1]), "is")) {
-        int f = focus(s, img); /* a caption: its first word (check_caption checks all three) */
+        int f = focus(s, img); /* a caption: its first word (check_caption checks all four) */
         CHECK(f >= 0);
-        return scenes_colour_name(obj(s, img, f)[STORE_OBJ_COLOUR]);
+        return obj(s, img, f)[STORE_OBJ_SIZE] ? "large" : "small";
+    }
+    if (nq == 3 && !strcmp(w(v, q[0]), "what") && !strcmp(w(v, q[1]), "result")) {
+        int a = s->operands[2 * img], b = s->operands[2 * img + 1]; /* arithmetic: op named */
+        const char *op = w(v, q[2]);
+        CHECK(!strcmp(op, "plus") || !strcmp(op, "minus") || !strcmp(op, "times"));
+        snprintf(buf, sizeof buf, "%d",
+                 !strcmp(op, "plus")    ? a + b
+                 : !strcmp(op, "minus") ? a - b
+                                        : a * b);
+        return buf;
     }
     if (nq == 2 && !strcmp(w(v, q[0]), "what") && strcmp(w(v, q[1]), "result")) {
         int f = focus(s, img);
@@ -245,8 +255,8 @@ static int query_determined_here(const image_store_t *s, const vocab_t *v, const
 
 /* ------------------------------------------------------------------- episode checks */
 
-/* A caption turn: colour, shape and position of the focus object, three answer tokens, each
- * the target of the token before it when the turn is scored; never a size word. */
+/* A caption turn: size, colour, shape and position of the focus object, four answer tokens,
+ * each the target of the token before it when the turn is scored. */
 static void check_caption(const image_store_t *s, const vocab_t *v, const episode_t *ep, int t,
                           int scored) {
     int64_t img = ep->images[t];
@@ -254,16 +264,16 @@ static void check_caption(const image_store_t *s, const vocab_t *v, const episod
     CHECK(f >= 0);
     const int16_t *o = obj(s, img, f);
     int x = o[STORE_OBJ_X];
-    const char *want[3] = {scenes_colour_name(o[STORE_OBJ_COLOUR]),
+    const char *want[4] = {o[STORE_OBJ_SIZE] ? "large" : "small",
+                           scenes_colour_name(o[STORE_OBJ_COLOUR]),
                            scenes_shape_name(o[STORE_OBJ_SHAPE]),
                            3 * x < s->w       ? "left"
                            : 3 * x < 2 * s->w ? "middle"
                                               : "right"};
-    CHECK(ep->answer_len[t] == 3);
-    for (int i = 0; i < 3; i++) {
+    CHECK(ep->answer_len[t] == 4);
+    for (int i = 0; i < 4; i++) {
         int32_t tok = ep->tokens[ep->answer_pos[t] + 1 + i];
         CHECK(!strcmp(w(v, tok), want[i]));
-        CHECK(strcmp(w(v, tok), "small") && strcmp(w(v, tok), "large"));
         CHECK(ep->targets[ep->answer_pos[t] + i] == (scored ? tok : -1));
     }
 }
@@ -288,7 +298,10 @@ static void check_episode(const task_scene_source_t *src, task_scene_kind_t kind
         if (want) CHECK(!strcmp(w(v, ep->answer_id[t]), want));
         /* coherence: one question form per episode (same words but for relation shapes) */
         CHECK(nq == nq0);
-        if (kind != TASK_SCENE_RELATION) CHECK(!memcmp(q, q0, (size_t)nq * sizeof *q));
+        if (kind == TASK_SCENE_ARITHMETIC)
+            CHECK(q[0] == q0[0] && q[1] == q0[1]); /* own op */
+        else if (kind != TASK_SCENE_RELATION)
+            CHECK(!memcmp(q, q0, (size_t)nq * sizeof *q));
         if (kind == TASK_SCENE_RELATION) CHECK(q[2] == q0[2]);
         /* any-shot mask */
         int scored = eval ? t == ep->n_images - 1 : (induction ? t > 0 : 1);
@@ -308,18 +321,25 @@ static void check_episode(const task_scene_source_t *src, task_scene_kind_t kind
         n_scored += ep->targets[i] >= 0;
     int expect = 0;
     for (int t = 0; t < ep->n_images; t++)
-        expect += ep->answer_scored[t] * (kind == TASK_SCENE_CAPTION ? 3 : 1);
+        expect += ep->answer_scored[t] * (kind == TASK_SCENE_CAPTION ? 4 : 1);
     CHECK(n_scored == expect);
-    if (eval && kind == TASK_SCENE_CAPTION) {
-        CHECK(ep->n_candidates == 0); /* an open answer */
+    if (eval && kind == TASK_SCENE_CAPTION) { /* every caption word, each token among them */
+        CHECK(ep->n_candidates == 2 + SCENES_N_COLOURS + SCENES_N_SHAPES + 3);
+        for (int i = 0; i < ep->answer_len[ep->n_images - 1]; i++) {
+            int in = 0;
+            for (int c = 0; c < ep->n_candidates; c++)
+                in |= ep->candidates[c] == ep->tokens[ep->answer_pos[ep->n_images - 1] + 1 + i];
+            CHECK(in);
+        }
     } else if (eval) {
         int in = 0;
         for (int c = 0; c < ep->n_candidates; c++)
             in |= ep->candidates[c] == ep->answer_id[ep->n_images - 1];
         CHECK(in);
-        static const int n_cand[] = {6, 6, 3, 2, 7, 2, 7, 0, 0};
-        if (kind != TASK_SCENE_OPERATOR) CHECK(ep->n_candidates == n_cand[kind]);
-        if (kind == TASK_SCENE_OPERATOR) CHECK(ep->n_candidates >= 1 && ep->n_candidates <= 3);
+        static const int n_cand[] = {6, 6, 3, 2, 7, 2, 7, 0, 0, 0};
+        int ops = kind == TASK_SCENE_OPERATOR || kind == TASK_SCENE_ARITHMETIC;
+        if (!ops) CHECK(ep->n_candidates == n_cand[kind]);
+        if (ops) CHECK(ep->n_candidates >= 1 && ep->n_candidates <= 3);
     }
 }
 
@@ -371,6 +391,30 @@ static void check_kind(const task_scene_source_t *src, task_scene_kind_t kind, i
         CHECK(large + small == 600 && large >= 240 && large <= 360);
     }
     printf("%-16s ok\n", task_scene_kind_name(kind));
+}
+
+/* Arithmetic is single-image instruction data: every turn names its own operator, so one
+ * episode mixes operators, and every turn is scored. */
+static void check_arithmetic_ops(const task_scene_source_t *src) {
+    static episode_t ep;
+    int mixed = 0, seen[3] = {0};
+    for (int e = 0; e < 50; e++) {
+        rng_t r = rng_make(8, RNG_STREAM_TEST, (uint64_t)e);
+        task_scene_train(src, &r, TASK_SCENE_ARITHMETIC, 6, &ep);
+        int here[3] = {0};
+        for (int t = 0; t < ep.n_turns; t++) {
+            const int32_t *q;
+            CHECK(question_of(&ep, src->vocab, t, &q) == 3);
+            const char *op = w(src->vocab, q[2]);
+            int k = !strcmp(op, "plus") ? 0 : !strcmp(op, "minus") ? 1 : 2;
+            here[k] = 1;
+            seen[k]++;
+            CHECK(ep.answer_scored[t] && ep.answer_shots[t] == -1);
+        }
+        mixed += here[0] + here[1] + here[2] > 1;
+    }
+    CHECK(mixed > 40 && seen[0] > 50 && seen[1] > 50 && seen[2] > 50);
+    printf("arithmetic ops   ok\n");
 }
 
 /* ---------------------------------------------------------------------- bad input */
@@ -487,9 +531,12 @@ int main(void) {
     task_scene_source_t osrc;
     task_scene_source_init(&osrc, &ops, STORE_SPLIT_HELDOUT_CLASS, &v, EPISODE_FORMAT_CHAT);
     check_kind(&osrc, TASK_SCENE_OPERATOR, &yes, &no);
+    check_kind(&osrc, TASK_SCENE_ARITHMETIC, &yes, &no);
     task_scene_source_free(&osrc);
     task_scene_source_init(&osrc, &ops, STORE_SPLIT_TRAIN, &v, EPISODE_FORMAT_COMPACT);
     check_kind(&osrc, TASK_SCENE_OPERATOR, &yes, &no);
+    check_kind(&osrc, TASK_SCENE_ARITHMETIC, &yes, &no);
+    check_arithmetic_ops(&osrc);
 
     /* held-out pairs only in held-out images; every image of that split has one */
     for (int64_t i = 0; i < scenes.n; i++) {

@@ -7,6 +7,13 @@ add_test(NAME export_predictions_roundtrip
 set_tests_properties(export_predictions_roundtrip PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}"
                      TIMEOUT 600)
 
+# The paper's FS-ICL (fsicl, fsicl_random) exported and scored: the same options in every turn,
+# variant 1 reversed in every turn, a constant letter 0.5, copying the first demo 1.0 / 0.5.
+add_test(NAME fsicl_export
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/fsicl_export_test.sh $<TARGET_FILE:micl>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/fsicl_export_work)
+set_tests_properties(fsicl_export PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
+
 # The whole recipe (every family and benchmark, RGB model over glyph, scene and operator
 # stores): bit-identical for np=1 and np=2.
 add_test(NAME recipe_np1_vs_np2
