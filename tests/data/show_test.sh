@@ -6,7 +6,7 @@
 set -uo pipefail
 MICL=$1 SRC=$2 WORK=$3 CASE=$4
 PY=/usr/bin/python3
-TASKS="binding binding-eval classify mc mc-eval matching"
+TASKS="binding binding-eval classify mc mc-eval matching named bursty"
 
 # tiny config with a private output dir and this test's private store cache
 tiny() { sed -e "s|^output_dir = .*|output_dir = \"out\";|" \
@@ -74,9 +74,9 @@ deterministic)
         rm -f a.png b.png c.png
     done ;;
 bad_unknown_task)
-    expect 2 "unknown task 'bindng' \(valid tasks: classify, binding, binding-eval, mc, mc-eval, matching, scene, scene-eval\)" \
+    expect 2 "unknown task 'bindng' \(valid tasks: classify, binding, binding-eval, mc, mc-eval, matching, named, bursty, scene, scene-eval\)" \
         t.cfg --task bindng -o e.png
-    expect 2 "--task is required \(valid tasks: classify, binding, binding-eval, mc, mc-eval, matching, scene, scene-eval\)" t.cfg -o e.png ;;
+    expect 2 "--task is required \(valid tasks: classify, binding, binding-eval, mc, mc-eval, matching, named, bursty, scene, scene-eval\)" t.cfg -o e.png ;;
 scene_tasks)
     # the tiny config with small scene and operator stores in this case's own cache
     sed -e "s|cache_dir = .*|cache_dir = \"$PWD/cache\";|" \
