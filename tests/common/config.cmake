@@ -35,7 +35,7 @@ config_bad(float_out_of_range
 config_bad(exact_copy_range
   "exact_copy_range.cfg:2: key 'runs${_s}.exact_copy\\[0\\]' = 1.5 is out of range \\[0, 1\\]")
 config_bad(bad_family
-  "bad_family.cfg:2: key 'runs${_s}.family' = .bind. is not a valid family \\(valid: classify, binding, mc, matching, attributes, counting, relations, count_induction, operators, captions\\)")
+  "bad_family.cfg:2: key 'runs${_s}.family' = .bind. is not a valid family \\(valid: classify, binding, mc, matching, attributes, counting, relations, count_induction, operators, captions, named, bursty, arithmetic\\)")
 config_bad(ways_reversed
   "ways_reversed.cfg:2: key 'runs${_s}.ways' = \\[5, 2\\] must be \\[min, max\\] with min <= max")
 config_bad(ways_length "ways_length.cfg:2: key 'runs${_s}.ways' must have 2 elements, got 1")
