@@ -152,6 +152,10 @@ typedef struct {
     float exact_copy_start;  /* share of queries reusing a demo's exact image at stage start */
     float exact_copy_end;    /* ... at the end of exact_copy_steps */
     int64_t exact_copy_steps;
+    /* 1: a non-replay sequence is `items` one-turn episodes of families drawn from the mix */
+    int unrelated;
+    /* replay sequences as `items` one-turn items of these families (all 0: as without it) */
+    float replay_mix[FAMILY_COUNT];
 } stage_config_t;
 
 typedef struct {
@@ -170,6 +174,8 @@ typedef struct {
     int64_t log_every;        /* progress line and curve point every N steps */
     int64_t checkpoint_every; /* 0 = only at the end */
     int threads;              /* OpenMP threads per rank (0 = runtime default) */
+    /* > 0: tokens per optimizer step (global), which then sizes the step instead of items */
+    int tokens_per_step;
 } train_config_t;
 
 typedef struct {

@@ -353,6 +353,12 @@ static void load_stage(const loader_t *L, const config_setting_t *s, const char 
         st->family = (family_t)main_f;
     }
     if (st->mix[FAMILY_CLASSIFY] == 1 && !config_setting_get_member(s, "items")) st->items = 1;
+    double rsum = 0;
+    for (int f = 0; f < FAMILY_COUNT; f++)
+        rsum += st->replay_mix[f];
+    if (rsum != 0 && (rsum < 0.999 || rsum > 1.001))
+        fail_at(L, config_setting_get_member(s, "replay_mix"),
+                "key '%sreplay_mix' shares sum to %.4g; they must sum to 1", disp, rsum);
 }
 
 static void load_stages(const loader_t *L, const config_setting_t *s, const config_key_t *k,
@@ -593,7 +599,7 @@ static void rule_warmup(const loader_t *L, const config_t *c) {
 }
 
 static void rule_micro_batches(const loader_t *L, const config_t *c) {
-    if (c->train.micro_batches > c->train.items_per_step)
+    if (c->train.tokens_per_step == 0 && c->train.micro_batches > c->train.items_per_step)
         RULE_FAIL("key 'train.micro_batches' = %d must not exceed train.items_per_step = %d",
                   c->train.micro_batches, c->train.items_per_step);
 }
@@ -643,14 +649,14 @@ static void rule_stage_stores(const loader_t *L, const config_t *c) {
         for (int i = 0; i < c->runs[r].n_stages; i++) {
             const stage_config_t *s = &c->runs[r].stages[i];
             for (int f = 0; f < FAMILY_COUNT; f++)
-                if (config_family_store(f) == FAMILY_STORE_SCENES && s->mix[f] > 0 &&
-                    c->data.scene_images == 0)
+                if (config_family_store(f) == FAMILY_STORE_SCENES &&
+                    (s->mix[f] > 0 || s->replay_mix[f] > 0) && c->data.scene_images == 0)
                     RULE_FAIL("run '%s' stage '%s' has %s episodes but data.scenes.images = 0 "
                               "(no scene store)",
                               c->runs[r].name, s->name, config_family_names[f]);
             for (int f = 0; f < FAMILY_COUNT; f++)
-                if (config_family_store(f) == FAMILY_STORE_OPERATORS && s->mix[f] > 0 &&
-                    c->data.op_images == 0)
+                if (config_family_store(f) == FAMILY_STORE_OPERATORS &&
+                    (s->mix[f] > 0 || s->replay_mix[f] > 0) && c->data.op_images == 0)
                     RULE_FAIL("run '%s' stage '%s' has %s episodes but data.operators.images = "
                               "0 (no operator store)",
                               c->runs[r].name, s->name, config_family_names[f]);
@@ -661,11 +667,19 @@ static void rule_stage_ways(const loader_t *L, const config_t *c) {
     for (int r = 0; r < c->n_runs; r++)
         for (int i = 0; i < c->runs[r].n_stages; i++) {
             const stage_config_t *s = &c->runs[r].stages[i];
-            int fake = s->mix[FAMILY_BINDING] > 0 || (s->mix[FAMILY_MC] > 0 && s->mc_fake > 0);
+            int fake = s->mix[FAMILY_BINDING] > 0 || (s->mix[FAMILY_MC] > 0 && s->mc_fake > 0) ||
+                       s->replay_mix[FAMILY_BINDING] > 0 ||
+                       (s->replay_mix[FAMILY_MC] > 0 && s->mc_fake > 0);
             if (fake && s->ways_max > c->fake_names)
                 RULE_FAIL("key 'runs[%d].stages[%d].ways' max %d exceeds fake_names = %d", r, i,
                           s->ways_max, c->fake_names);
         }
+}
+
+/* A rule checked elsewhere (while loading, or when training starts); documented here. */
+static void rule_none(const loader_t *L, const config_t *c) {
+    (void)L;
+    (void)c;
 }
 
 static void rule_sweep_runs(const loader_t *L, const config_t *c) {
@@ -707,7 +721,8 @@ static const rule_t g_rules[] = {
      rule_operators},
     {"`train.min_lr` <= `train.lr`.", rule_lr},
     {"`train.warmup` <= `train.steps`.", rule_warmup},
-    {"`train.micro_batches` <= `train.items_per_step`.", rule_micro_batches},
+    {"`train.micro_batches` <= `train.items_per_step` (when `train.tokens_per_step` is 0).",
+     rule_micro_batches},
     {"The largest `eval.ways` is at most `fake_names` and at most "
      "`data.glyphs.heldout_classes`.",
      rule_eval_ways},
@@ -718,8 +733,21 @@ static const rule_t g_rules[] = {
      "most `fake_names`.",
      rule_stage_ways},
     {"A stage with attributes, counting, relations or count_induction episodes needs "
-     "`data.scenes.images` > 0; one with operators episodes needs `data.operators.images` > 0.",
+     "`data.scenes.images` > 0; one with operators episodes needs `data.operators.images` > 0 "
+     "(in `mix` or in `replay_mix`).",
      rule_stage_stores},
+    {"A stage's `replay_mix.*` shares sum to 1 when any is given. A replay sequence is then "
+     "`items` one-turn items, each of a family drawn from `replay_mix`, one after the other; "
+     "without `replay_mix` it is single-image classification (`items` turns), or with a scene "
+     "store one classify, attributes, counting or relations question (drawn uniformly).",
+     rule_none},
+    {"`train.tokens_per_step` and `train.items_per_step` are not both given (a step is "
+     "sized by one of them). With `train.tokens_per_step` > 0 a step draws its sequences "
+     "j = 0, 1, ... until their tokens reach it and cuts the last sequence there (the targets "
+     "of positions past the cut are dropped, the target of its last position is kept); every "
+     "stage's longest sequence times `train.micro_batches` must fit in it, so a step has at "
+     "least one sequence per micro-batch (checked when training starts).",
+     rule_none},
     {"The values of a `run` axis name runs of the file.", rule_sweep_runs},
 };
 
@@ -791,6 +819,11 @@ static void parse_and_fill(const char *text, const char *name, config_t *cfg) {
     }
     loader_t L = {name};
     load_group(&L, config_root_setting(&lc), &config_table_top, "", "", cfg);
+    const config_setting_t *items = config_lookup(&lc, "train.items_per_step");
+    if (items && config_lookup(&lc, "train.tokens_per_step") && cfg->train.tokens_per_step > 0)
+        fail_at(&L, items,
+                "keys 'train.items_per_step' and 'train.tokens_per_step' both given; a step is "
+                "sized by one of them (remove train.items_per_step)");
     cfg->sweep.present = config_lookup(&lc, "sweep") != NULL;
     if (cfg->n_runs == 0)
         micl_fatal("%s: key 'runs' is missing: at least one run is required, e.g. "

@@ -189,6 +189,10 @@ static const config_key_t g_keys[] = {
     I64("train.steps", train.steps, 6000, 1, CONFIG_INT64_BIG, "optimizer steps per run"),
     INT("train.items_per_step", train.items_per_step, 288, 1, 1048576,
         "image turns per optimizer step (global batch over all ranks)"),
+    INT("train.tokens_per_step", train.tokens_per_step, 0, 0, 1 << 30,
+        "tokens per optimizer step (global batch over all ranks): a step draws sequences until "
+        "their tokens reach it and cuts the last one there, so every run trains on the same "
+        "tokens; replaces train.items_per_step (0 = off: items_per_step sets the batch)"),
     INT("train.micro_batches", train.micro_batches, 4, 1, 4096,
         "micro-batches per step; ranks take contiguous shares"),
     FLT("train.lr", train.lr, 2e-3, 0, 10, "peak learning rate"),
@@ -297,6 +301,13 @@ static const config_key_t g_stage_keys[] = {
      .doc = "true: all turns of a sequence share one task and concept; false: a sequence "
             "interleaves the turns of 2 or 3 unrelated episodes of the mix (the coherence "
             "ablation)"},
+    {.path = "unrelated",
+     .kind = CONFIG_K_BOOL,
+     .off = S_(unrelated),
+     .def = 0,
+     .doc = "true: every non-replay sequence is `items` one-turn episodes, each of a family "
+            "drawn from the mix, one after the other (interleaved image-text data with no shared "
+            "concept; replaces `coherent`); false: as `coherent` says"},
     {.path = "single_turn",
      .kind = CONFIG_K_BOOL,
      .off = S_(single_turn),
@@ -363,6 +374,16 @@ static const config_key_t g_stage_keys[] = {
      .min = 0,
      .max = CONFIG_INT64_BIG,
      .doc = "steps over which exact_copy goes from start to end"},
+#define REPLAY_MIX_KEY(id, name, store, doc_)                                                      \
+    {.path = "replay_mix." #name,                                                                  \
+     .kind = CONFIG_K_FLOAT,                                                                       \
+     .off = S_(replay_mix[FAMILY_##id]),                                                           \
+     .def = 0,                                                                                     \
+     .min = 0,                                                                                     \
+     .max = 1,                                                                                     \
+     .doc = "share of replay items that are " #name " (one turn each; see the rules below)"},
+    CONFIG_FAMILIES(REPLAY_MIX_KEY)
+#undef REPLAY_MIX_KEY
 };
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))

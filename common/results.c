@@ -171,6 +171,10 @@ static void write_run(hid_t f, const run_result_t *run) {
     h5_attr_double(g, "tokens_per_s", run->tokens_per_s);
     h5_attr_int(g, "steps", run->steps);
     h5_attr_int(g, "tokens", run->tokens);
+    h5_attr_int(g, "images", run->images);
+    h5_attr_int(g, "answers", run->answers);
+    h5_attr_int(g, "targets", run->targets);
+    h5_attr_double(g, "flops", run->flops);
     h5_attr_int(g, "n_params", run->n_params);
     h5_attr_str(g, "checkpoint", run->checkpoint);
     h5_write_i64(g, "stage_start", run->stage_start, run->n_stages);
@@ -343,6 +347,12 @@ static void read_run(const char *path, hid_t runs, const char *name, run_result_
     run->tokens_per_s = h5_read_attr_double(g, "tokens_per_s");
     run->steps = h5_read_attr_int(g, "steps");
     run->tokens = h5_read_attr_int(g, "tokens");
+    if (h5_has_attr(g, "images")) { /* files from before the run statistics: 0 */
+        run->images = h5_read_attr_int(g, "images");
+        run->answers = h5_read_attr_int(g, "answers");
+        run->targets = h5_read_attr_int(g, "targets");
+        run->flops = h5_read_attr_double(g, "flops");
+    }
     run->n_params = h5_read_attr_int(g, "n_params");
     char *ck = h5_read_attr_str(g, "checkpoint");
     snprintf(run->checkpoint, sizeof run->checkpoint, "%s", ck);

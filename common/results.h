@@ -45,6 +45,8 @@ typedef struct {
     int64_t stage_start[16];
     double train_seconds, eval_seconds, tokens_per_s;
     int64_t steps, tokens;
+    int64_t images, answers, targets; /* trained on: images, scored answers, answer tokens */
+    double flops;                     /* training FLOPs estimate (vlm_train_flops) */
     int64_t n_params;
     char checkpoint[512];
     int preempted; /* training stopped by a signal before its last step (not stored) */

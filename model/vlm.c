@@ -496,3 +496,10 @@ double vlm_flops_per_step_targets(const vlm_config_t *c, int64_t n_tokens, int64
 double vlm_flops_per_step(const vlm_config_t *cfg, int64_t n_tokens, int64_t n_images, int T) {
     return vlm_flops_per_step_targets(cfg, n_tokens, n_images, T, n_tokens);
 }
+
+double vlm_train_flops(const vlm_config_t *c, int64_t tokens, int64_t attn_pairs, int64_t images) {
+    double D = c->dim, h = (double)c->mlp_ratio * D;
+    double p_dec = c->layers * (4.0 * D * D + 2.0 * D * h) + D * c->vocab;
+    return 6.0 * p_dec * (double)tokens + 12.0 * c->layers * D * (double)attn_pairs +
+           3.0 * (double)images * image_flops(c);
+}

@@ -139,4 +139,19 @@ double vlm_flops_per_step(const vlm_config_t *cfg, int64_t n_tokens, int64_t n_i
 double vlm_flops_per_step_targets(const vlm_config_t *cfg, int64_t n_tokens, int64_t n_images,
                                   int T, int64_t n_targets);
 
+/* Training FLOPs (forward + backward = 3 x forward) of real work: `tokens` decoder tokens,
+ * `attn_pairs` causal (query, key) pairs (a sequence of n tokens has n (n + 1) / 2) and `images`
+ * images:
+ *     6 x P_dec x tokens + 12 x layers x dim x attn_pairs + 3 x images x F_img
+ * with P_dec = layers x (4 dim^2 + 2 mlp_ratio dim^2) + dim x vocab, the decoder's matrix
+ * parameters (Q, K, V, output, MLP, LM head; embeddings are lookups), attention forward
+ * 4 x dim per pair (scores and weighted sum), and F_img = 2 x patch^2 x channels x enc_dim x p
+ * + enc_layers x (2 x p x (4 enc_dim^2 + 2 mlp_ratio enc_dim^2) + 4 x p^2 x enc_dim)
+ * + 2 x (pooled x dim + dim^2), the forward of one image of p patches through the encoder
+ * (full attention over its patches) and the projector (pooled = p x enc_dim flattened, enc_dim
+ * averaged). An estimate of the work a run trains on, independent of batching and padding;
+ * the LM head and the last block run only at targets in the passes (vlm_flops_per_step_targets
+ * counts those as run). */
+double vlm_train_flops(const vlm_config_t *cfg, int64_t tokens, int64_t attn_pairs, int64_t images);
+
 #endif

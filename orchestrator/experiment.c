@@ -72,12 +72,7 @@ static void capacity(const config_t *cfg, const run_config_t *run, const vocab_t
     }
 }
 
-/* The image stores a config uses: the glyph store always; Fashion-MNIST when prepared; the
- * scene and operator stores when the config renders them. */
-typedef struct {
-    image_store_t glyphs, fmnist, scenes, operators;
-    int have_fmnist, have_scenes, have_operators;
-} stores_t;
+typedef experiment_stores_t stores_t;
 
 /* The store a benchmark runs on, or NULL when this config has none (cross_domain without a
  * prepared Fashion-MNIST). */
@@ -470,4 +465,21 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
     vocab_free(&cfg_vocab);
     free_stores(&stores);
     return 0;
+}
+
+void experiment_load_stores(const config_t *cfg, experiment_stores_t *st) {
+    load_stores(cfg, st);
+}
+
+void experiment_free_stores(experiment_stores_t *st) {
+    free_stores(st);
+}
+
+const image_store_t *experiment_benchmark_store(const experiment_stores_t *st,
+                                                const benchmark_t *b) {
+    return bench_store(st, b);
+}
+
+void experiment_config_cells(const config_t *cfg, const benchmark_t *b, benchmark_cells_t *c) {
+    config_cells(cfg, b, c);
 }

@@ -10,12 +10,31 @@
 #include "comm/comm.h"
 #include "common/config.h"
 #include "common/results.h"
+#include "data/benchmark.h"
+#include "data/store.h"
 
 typedef struct {
     const char *results_path; /* NULL: <output_dir>/results.h5 */
     const char *only_run;     /* NULL: every run */
     int resume;               /* continue runs from their checkpoints (finished ones: eval only) */
 } train_opts_t;
+
+/* The image stores a config uses: the glyph store always; Fashion-MNIST when prepared; the
+ * scene and operator stores when the config renders them. */
+typedef struct {
+    image_store_t glyphs, fmnist, scenes, operators;
+    int have_fmnist, have_scenes, have_operators;
+} experiment_stores_t;
+
+/* Reads the stores of cfg's cache as `micl train` does after preparing them (a missing store is
+ * a fatal error naming its path), checked against the model and the benchmark names. */
+void experiment_load_stores(const config_t *cfg, experiment_stores_t *st);
+void experiment_free_stores(experiment_stores_t *st);
+/* The store benchmark b runs on, or NULL when the config has none. */
+const image_store_t *experiment_benchmark_store(const experiment_stores_t *st,
+                                                const benchmark_t *b);
+/* The cells of b that evaluation scores under cfg (eval.ways, eval.shots). */
+void experiment_config_cells(const config_t *cfg, const benchmark_t *b, benchmark_cells_t *c);
 
 /* Returns 0, or MICL_EXIT_PREEMPTED when a signal stopped training (checkpoint written). */
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o);

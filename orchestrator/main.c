@@ -20,6 +20,7 @@
 #include "data/benchmark.h"
 #include "common/cli_args.h"
 #include "bench/bench.h"
+#include "cmd_coverage.h"
 #include "cmd_eval_benchmark.h"
 #include "cmd_export.h"
 #include "predictions.h"
@@ -89,11 +90,13 @@ static const cli_command_t CLI_HELP = {"help", "", "print this list", NULL, NULL
 
 /* Every command, in the order `micl help` (and README.md's "Command line") lists them. */
 static const cli_command_t *const COMMANDS[] = {
-    &CLI_DATA_PREPARE,    &CLI_DATA_IMPORT,    &CLI_DATA_SHOW,      &CLI_DATA_EXPORT,
-    &CLI_TRAIN,           &CLI_EVAL_CONFIG,    &CLI_EVAL_BENCHMARK, &CLI_EVAL_PREDICTIONS,
-    &CLI_EVAL_CHECKPOINT, &CLI_SWEEP,          &CLI_RESULTS_MERGE,  &CLI_REPORT,
-    &CLI_BENCH_STEP,      &CLI_BENCH_VS_TORCH, &CLI_BENCH_EVAL,     &CLI_BENCH_GEMM,
-    &CLI_BENCH_COMM,      &CLI_BENCH_SCALING,  &CLI_VERSION,        &CLI_HELP};
+    &CLI_DATA_PREPARE,    &CLI_DATA_IMPORT,    &CLI_DATA_SHOW,
+    &CLI_DATA_EXPORT,     &CLI_DATA_COVERAGE,  &CLI_TRAIN,
+    &CLI_EVAL_CONFIG,     &CLI_EVAL_BENCHMARK, &CLI_EVAL_PREDICTIONS,
+    &CLI_EVAL_CHECKPOINT, &CLI_SWEEP,          &CLI_RESULTS_MERGE,
+    &CLI_REPORT,          &CLI_BENCH_STEP,     &CLI_BENCH_VS_TORCH,
+    &CLI_BENCH_EVAL,      &CLI_BENCH_GEMM,     &CLI_BENCH_COMM,
+    &CLI_BENCH_SCALING,   &CLI_VERSION,        &CLI_HELP};
 
 static void print_commands(FILE *f) {
     fputs("usage: micl <command> [options]   (micl <command> --help for one command)\n\n", f);
@@ -132,7 +135,8 @@ static int cmd_data(int argc, char **argv) {
     if (sub && strcmp(sub, "import") == 0) return cmd_data_import(argc - 1, argv + 1);
     if (sub && strcmp(sub, "show") == 0) return cmd_data_show(argc - 1, argv + 1);
     if (sub && strcmp(sub, "export") == 0) return cmd_data_export(argc - 1, argv + 1);
-    return unknown_subcommand("data", sub, "prepare, import, show, export");
+    if (sub && strcmp(sub, "coverage") == 0) return cmd_data_coverage(argc - 1, argv + 1);
+    return unknown_subcommand("data", sub, "prepare, import, show, export, coverage");
 }
 
 static int cmd_train(int argc, char **argv, const comm_t *comm) {

@@ -81,6 +81,10 @@ static void write_progress(hid_t f, const run_result_t *r) {
     curve_write(g, &r->curve);
     h5_write_i64(g, "stage_start", r->stage_start, r->n_stages);
     h5_attr_int(g, "tokens", r->tokens);
+    h5_attr_int(g, "images", r->images);
+    h5_attr_int(g, "answers", r->answers);
+    h5_attr_int(g, "targets", r->targets);
+    h5_attr_double(g, "flops", r->flops);
     h5_attr_double(g, "train_seconds", r->train_seconds);
     h5_close_group(g);
 }
@@ -99,6 +103,15 @@ void checkpoint_read_progress(const char *path, run_result_t *out) {
     out->n_stages = (int)ns;
     free(ss);
     out->tokens = h5_read_attr_int(g, "tokens");
+    if (h5_has_attr(g, "images")) { /* checkpoints from before the run statistics: from 0 */
+        out->images = h5_read_attr_int(g, "images");
+        out->answers = h5_read_attr_int(g, "answers");
+        out->targets = h5_read_attr_int(g, "targets");
+        out->flops = h5_read_attr_double(g, "flops");
+        if (out->images < 0 || out->answers < 0 || out->targets < 0 || !isfinite(out->flops) ||
+            out->flops < 0)
+            micl_fatal("%s: /progress has a negative or non-finite run statistic", path);
+    }
     out->train_seconds = h5_read_attr_double(g, "train_seconds");
     H5Gclose(g);
     h5_close_file(f, path);

@@ -16,6 +16,7 @@
 #include "common/rng.h"
 #include "common/signals.h"
 #include "data/family.h"
+#include "sampler.h"
 #include "step.h"
 
 /* Counts of one micro-batch's answers, gathered over the ranks every step. */
@@ -32,15 +33,8 @@ typedef struct {
 typedef struct {
     const trainer_args_t *a;
     vlm_t *m;
-    store_index_t train_ix;
-    episode_source_t src_bind, src_cls;
-    task_scene_source_t src_scene, src_op; /* train splits; image ids offset past the glyphs */
-    int has_scene, has_op;
-    const image_store_t *img_store[3]; /* image id ranges: glyphs, then scenes, then operators */
-    int64_t img_base[3];
-    int n_img_stores;
+    sampler_t sm; /* the step's sequences */
     episode_t *eps;
-    int max_seqs;
     int max_tokens, max_images; /* per micro-batch */
     step_t step;
     step_micro_t *mb;     /* [micro_batches]: this rank's are packed */
@@ -55,17 +49,6 @@ typedef struct {
 
 static const stage_config_t *stage_of(const trainer_args_t *a, const train_state_t *st) {
     return &a->run->stages[st->stage];
-}
-
-static int stage_items(const stage_config_t *s) {
-    return s->items < 1 ? 1 : s->items;
-}
-
-static float exact_copy_share(const stage_config_t *s, int64_t stage_step) {
-    if (s->exact_copy_steps <= 0) return s->exact_copy_start;
-    double f = (double)stage_step / (double)s->exact_copy_steps;
-    if (f > 1) f = 1;
-    return (float)(s->exact_copy_start + f * (s->exact_copy_end - s->exact_copy_start));
 }
 
 /* Moves to the next stage when this one has run its steps or reached its accuracy. */
@@ -111,81 +94,13 @@ step_args_t trainer_step_args(const train_config_t *tc, int64_t step, int64_t st
 
 /* ---- building a step ------------------------------------------------------------------ */
 
-static int seqs_per_step(const config_t *cfg, const stage_config_t *s) {
-    int n = cfg->train.items_per_step / stage_items(s);
-    return n < cfg->train.micro_batches ? cfg->train.micro_batches : n;
-}
-
-/* The family of a sequence, drawn by the stage's mix (no draw when one family has it all, so
- * a single-family stage spends the same random numbers whatever the mix keys). */
-static int draw_family(const stage_config_t *s, rng_t *r) {
-    for (int f = 0; f < FAMILY_COUNT; f++)
-        if (s->mix[f] >= 1.0f) return f;
-    double u = rng_uniform(r), acc = 0;
-    int last = 0;
-    for (int f = 0; f < FAMILY_COUNT; f++) {
-        if (s->mix[f] <= 0) continue;
-        acc += s->mix[f];
-        last = f;
-        if (u < acc) return f;
-    }
-    return last;
-}
-
-/* One coherent episode of `family` with `items` turns (the family's builder, data/family.h). */
-static void family_plan(const trainer_t *t, const stage_config_t *s, int family, int items,
-                        float exact, rng_t *r, episode_plan_t *plan) {
-    family_sources_t src = {.fake = &t->src_bind,
-                            .real = &t->src_cls,
-                            .scene = t->has_scene ? &t->src_scene : NULL,
-                            .op = t->has_op ? &t->src_op : NULL};
-    family_get(family)->train(&src, s, items, exact, r, plan);
-}
-
-/* A training sequence: replay (one classification turn), or an episode of the stage's mix -
- * coherent (one family), or incoherent (2-3 episodes of drawn families, turns interleaved). */
-static void build_sequence(const trainer_t *t, const stage_config_t *s, float exact, rng_t *r,
-                           episode_t *ep) {
-    episode_plan_t plans[3], mixed;
-    int replay = rng_uniform(r) < s->replay;
-    int items = stage_items(s);
-    if (replay) { /* single-image instruction data: classification, and with a scene store also
-                     attribute, counting and relation questions */
-        int family = FAMILY_CLASSIFY;
-        if (t->has_scene) {
-            static const int instr[4] = {FAMILY_CLASSIFY, FAMILY_ATTRIBUTES, FAMILY_COUNTING,
-                                         FAMILY_RELATIONS};
-            family = instr[rng_below(r, 4)];
-        }
-        family_plan(t, s, family, family == FAMILY_CLASSIFY ? items : 1, exact, r, &mixed);
-    } else if (s->coherent || items < 2) {
-        family_plan(t, s, draw_family(s, r), items, exact, r, &mixed);
-    } else {
-        int n = items < 3 ? 2 : 2 + (int)rng_below(r, 2);
-        for (int i = 0; i < n; i++)
-            family_plan(t, s, draw_family(s, r), items / n + (i < items % n), exact, r, &plans[i]);
-        episode_interleave(plans, n, r, &mixed);
-    }
-    episode_source_t layout = t->src_bind; /* the layout only reads format, turns, vocab */
-    layout.turns = s->single_turn ? EPISODE_TURNS_SINGLE : EPISODE_TURNS_MULTI;
-    episode_layout(&layout, &mixed, ep);
-}
-
 static void build_step(trainer_t *t, const train_state_t *st, int64_t step) {
-    const trainer_args_t *a = t->a;
-    const stage_config_t *s = stage_of(a, st);
-    t->n_seqs = seqs_per_step(a->cfg, s);
-    t->n_micro = a->cfg->train.micro_batches;
-    float exact = exact_copy_share(s, st->stage_step);
+    t->n_seqs = sampler_step(&t->sm, st->stage, step, st->stage_step, t->eps);
+    t->n_micro = t->a->cfg->train.micro_batches;
     t->step_targets = 0;
-    for (int j = 0; j < t->n_seqs; j++) {
-        rng_t r =
-            rng_make(a->cfg->seed, RNG_STREAM_TRAIN_EPISODE, (uint64_t)step * 65536u + (uint64_t)j);
-        episode_t *ep = &t->eps[j];
-        build_sequence(t, s, exact, &r, ep);
-        for (int p = 0; p < ep->n_tokens; p++)
-            t->step_targets += ep->targets[p] >= 0;
-    }
+    for (int j = 0; j < t->n_seqs; j++)
+        for (int p = 0; p < t->eps[j].n_tokens; p++)
+            t->step_targets += t->eps[j].targets[p] >= 0;
 }
 
 static void micro_range(const trainer_t *t, int i, int *lo, int *hi) {
@@ -202,10 +117,9 @@ static int model_channels(const trainer_t *t) {
 /* Copies image `id` (a glyph row, or a scene / operator row past its base) to dst in the
  * model's channels. */
 static void gather_image(const trainer_t *t, int64_t id, uint8_t *dst) {
-    int k = t->n_img_stores - 1;
-    while (k > 0 && id < t->img_base[k])
-        k--;
-    store_copy_image(t->img_store[k], id - t->img_base[k], model_channels(t), dst);
+    int64_t row;
+    const image_store_t *st = sampler_image(&t->sm, id, &row);
+    store_copy_image(st, row, model_channels(t), dst);
 }
 
 /* Packs episodes [lo, hi) into a padded batch in micro-batch i's buffers. */
@@ -268,6 +182,26 @@ static void count_icl(const float *logits, int vocab, const episode_t *eps, int 
     }
 }
 
+/* Adds what step's sequences train on to the run's statistics: real tokens, images, scored
+ * answers, answer tokens with a target, and their FLOPs (vlm_train_flops). */
+static void count_step(const trainer_t *t, run_result_t *out) {
+    int64_t tokens = 0, images = 0, answers = 0, targets = 0, pairs = 0;
+    for (int j = 0; j < t->n_seqs; j++) {
+        const episode_t *ep = &t->eps[j];
+        tokens += ep->n_tokens;
+        images += ep->n_images;
+        pairs += (int64_t)ep->n_tokens * (ep->n_tokens + 1) / 2;
+        for (int k = 0; k < ep->n_turns; k++)
+            answers += ep->answer_scored[k] != 0;
+    }
+    targets = t->step_targets;
+    out->tokens += tokens;
+    out->images += images;
+    out->answers += answers;
+    out->targets += targets;
+    out->flops += vlm_train_flops(vlm_config(t->m), tokens, pairs, images);
+}
+
 /* ---- this rank's micro-batches ---------------------------------------------------------- */
 
 /* Packs this rank's micro-batches of the step. */
@@ -301,71 +235,18 @@ static void icl_counts(trainer_t *t, double *sum) {
 
 void trainer_capacity(const config_t *cfg, const run_config_t *run, const vocab_t *v,
                       episode_format_t format, int *max_tokens, int *max_images) {
-    int tok = 0, img = 0;
-    for (int i = 0; i < run->n_stages; i++) {
-        const stage_config_t *s = &run->stages[i];
-        int items = stage_items(s);
-        int turn = episode_turn_tokens(v, format), turn_img = 1; /* replay: classify */
-        for (int f = 0; f < FAMILY_COUNT; f++) {
-            if (s->mix[f] <= 0) continue;
-            int tt = episode_family_turn_tokens(v, format, f, s->ways_max);
-            int ti = episode_family_turn_images(f);
-            turn = tt > turn ? tt : turn;
-            turn_img = ti > turn_img ? ti : turn_img;
-        }
-        int T = 1 + items * turn;
-        if (T > cfg->model.max_seq)
-            micl_fatal("%s: run '%s' stage '%s' needs %d tokens per sequence (%d items x %d + 1) "
-                       "but model.max_seq = %d",
-                       cfg->path, run->name, s->name, T, items, turn, cfg->model.max_seq);
-        int per = (seqs_per_step(cfg, s) + cfg->train.micro_batches - 1) / cfg->train.micro_batches;
-        if (per * T > tok) tok = per * T;
-        if (per * items * turn_img > img) img = per * items * turn_img;
-    }
-    *max_tokens = tok;
-    *max_images = img;
-}
-
-/* The image id table (glyphs from 0, then the scene and operator stores) and the training
- * sources of the scene and operator families, when the run has those stores. */
-static void trainer_image_sources(trainer_t *t, const trainer_args_t *a) {
-    t->img_store[0] = a->store;
-    t->img_base[0] = 0;
-    t->n_img_stores = 1;
-    int64_t next = a->store->n;
-    const image_store_t *extra[2] = {a->scenes, a->operators};
-    task_scene_source_t *src[2] = {&t->src_scene, &t->src_op};
-    int *has[2] = {&t->has_scene, &t->has_op};
-    for (int i = 0; i < 2; i++) {
-        if (!extra[i]) continue;
-        if (extra[i]->h != a->store->h || extra[i]->w != a->store->w)
-            micl_fatal("%s: images are %dx%d but the glyph store's are %dx%d", extra[i]->source,
-                       extra[i]->h, extra[i]->w, a->store->h, a->store->w);
-        task_scene_source_init(src[i], extra[i], STORE_SPLIT_TRAIN, a->vocab, a->format);
-        src[i]->image_base = next;
-        t->img_store[t->n_img_stores] = extra[i];
-        t->img_base[t->n_img_stores++] = next;
-        next += extra[i]->n;
-        *has[i] = 1;
-    }
+    int seqs;
+    sampler_capacity(cfg, run, v, format, &seqs, max_tokens, max_images);
 }
 
 static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
     memset(t, 0, sizeof *t);
     t->a = a;
     t->m = m;
-    store_index_build(a->store, STORE_SPLIT_TRAIN, &t->train_ix);
-    episode_source_init(&t->src_bind, a->store, &t->train_ix, a->vocab, 0, a->format);
-    episode_source_init(&t->src_cls, a->store, &t->train_ix, a->vocab, 1, a->format);
-    if (t->src_cls.n_classes == 0) micl_fatal("the training store has no training images");
-    trainer_image_sources(t, a);
-    trainer_capacity(a->cfg, a->run, a->vocab, a->format, &t->max_tokens, &t->max_images);
-    t->max_seqs = 0;
-    for (int i = 0; i < a->run->n_stages; i++) {
-        int n = seqs_per_step(a->cfg, &a->run->stages[i]);
-        if (n > t->max_seqs) t->max_seqs = n;
-    }
-    t->eps = micl_malloc((size_t)t->max_seqs * sizeof(episode_t));
+    sampler_init(&t->sm, a->cfg, a->run, a->store, a->scenes, a->operators, a->vocab, a->format);
+    int seqs;
+    sampler_capacity(a->cfg, a->run, a->vocab, a->format, &seqs, &t->max_tokens, &t->max_images);
+    t->eps = micl_malloc((size_t)t->sm.max_seqs * sizeof(episode_t));
     int M = a->cfg->train.micro_batches;
     step_init(&t->step, m, a->comm, M);
     t->n_micro = M;
@@ -386,11 +267,7 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
 }
 
 static void trainer_free(trainer_t *t) {
-    episode_source_free(&t->src_bind);
-    episode_source_free(&t->src_cls);
-    if (t->has_scene) task_scene_source_free(&t->src_scene);
-    if (t->has_op) task_scene_source_free(&t->src_op);
-    store_index_free(&t->train_ix);
+    sampler_free(&t->sm);
     free(t->eps);
     for (int i = 0; i < t->n_micro; i++) {
         free(t->buf[i].tok);
@@ -485,7 +362,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         copy_ok += sum[STAT_COPY_OK];
         copy_n += sum[STAT_COPY_N];
         tokens_run += (int64_t)step_tokens;
-        out->tokens += (int64_t)step_tokens;
+        count_step(&t, out);
 
         if (st->step % tc->log_every == 0 || st->step == tc->steps) {
             double now = clock_now_s(), dt = now - t_log;
@@ -536,6 +413,10 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     out->n_params = (int64_t)n;
     if (a->checkpoint_path && a->comm->rank == 0 && !out->preempted)
         checkpoint_write(a->checkpoint_path, m, a->vocab, st, cfg->text, out);
+    micl_info("[%s] trained on %lld tokens, %lld images, %lld answers, %lld answer tokens, "
+              "%.3g FLOPs (%lld steps)",
+              a->run->name, (long long)out->tokens, (long long)out->images, (long long)out->answers,
+              (long long)out->targets, out->flops, (long long)out->steps);
     free(tnorm);
     trainer_free(&t);
 }

@@ -79,6 +79,12 @@ config_bad(mix_and_family
   "mix_and_family.cfg:3: key 'runs${_s}.family' and 'runs${_s}.mix' both given")
 config_bad(mix_unknown_family
   "mix_unknown_family.cfg:2: unknown key 'runs${_s}.mix.bindings' \\(did you mean 'runs${_s}.mix.binding'\\?\\)")
+config_bad(replay_mix_sum
+  "replay_mix_sum.cfg:3: key 'runs${_s}.replay_mix' shares sum to 0.8[;] they must sum to 1")
+config_bad(replay_mix_no_scenes
+  "replay_mix_no_scenes.cfg: run 'a' stage 's' has counting episodes but data.scenes.images = 0")
+config_bad(tokens_and_items
+  "tokens_and_items.cfg:2: keys 'train.items_per_step' and 'train.tokens_per_step' both given")
 config_bad(coherent_not_bool
   "coherent_not_bool.cfg:2: key 'runs${_s}.coherent' must be true or false, got an integer")
 

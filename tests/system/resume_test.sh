@@ -3,7 +3,8 @@
 #  1. SIGTERM (raised by rank 0 at a known step, test hook) under mpirun -np 2: exit code 3,
 #     a checkpoint, results holding only finished runs; `--resume` with np=1 completes it.
 #  2. kill -9 at an arbitrary moment of a longer run with periodic checkpoints; `--resume`.
-# Both must match an uninterrupted run bit for bit: parameters, AdamW moments, curves, evals.
+# Both must match an uninterrupted run bit for bit: parameters, AdamW moments, curves, evals
+# and the run statistics (tokens, images, answers, targets, FLOPs continue from the checkpoint).
 set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3
 PY=/usr/bin/python3
@@ -31,8 +32,9 @@ for run in ("base", "icl"):
               "train/stage", "stage_start", "eval/correct", "eval/exact_match"):
         if not np.array_equal(ra[f"runs/{run}/{k}"][()], rb[f"runs/{run}/{k}"][()]):
             print(f"{run}/{k} differs"); bad += 1
-    if ra[f"runs/{run}"].attrs["tokens"] != rb[f"runs/{run}"].attrs["tokens"]:
-        print(f"{run} tokens differ"); bad += 1
+    for k in ("tokens", "images", "answers", "targets", "flops"):  # the run statistics
+        if ra[f"runs/{run}"].attrs[k] != rb[f"runs/{run}"].attrs[k]:
+            print(f"{run} {k} differ"); bad += 1
 print(f"{a} vs {b}: {'identical' if not bad else str(bad) + ' differences'}")
 sys.exit(1 if bad else 0)
 PY

@@ -10,3 +10,10 @@ add_test(NAME resume_bit_identical
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/resume_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/resume)
 set_tests_properties(resume_bit_identical PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
+
+# train.tokens_per_step (exact tokens, np=1 vs np=2 bit-identical) and `micl data coverage`
+# (a baseline that never sees fake names exits 1 naming them; a covered run exits 0).
+add_test(NAME tokens_per_step_and_coverage
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/tokens_coverage_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/tokens_coverage)
+set_tests_properties(tokens_per_step_and_coverage PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)

@@ -32,3 +32,7 @@ if(NOT MICL_SANITIZE AND NOT MICL_FUZZ)
                    ${CMAKE_CURRENT_BINARY_DIR}/step_alloc $<TARGET_FILE:malloc_count>)
   set_tests_properties(train_step_no_alloc PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
 endif()
+
+# The training sequences of a step: train.tokens_per_step (exact tokens, the items step's
+# sequences with the last one cut), unrelated one-turn items, replay_mix.
+micl_unit_test(test_sampler test_sampler.c)
