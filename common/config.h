@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #define CONFIG_MAX_STAGES 8
-#define CONFIG_MAX_RUNS 8
+#define CONFIG_MAX_RUNS 16
 #define CONFIG_MAX_LIST 16
 #define CONFIG_MAX_FONTS 16
 #define CONFIG_NAME_LEN 64

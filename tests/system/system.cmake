@@ -17,3 +17,10 @@ add_test(NAME tokens_per_step_and_coverage
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/tokens_coverage_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/tokens_coverage)
 set_tests_properties(tokens_per_step_and_coverage PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
+
+# every model of the shipped comparisons is trained on every answer word it is scored on
+add_test(NAME shipped_configs_answer_coverage
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/shipped_coverage_test.sh $<TARGET_FILE:micl>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/shipped_coverage)
+set_tests_properties(shipped_configs_answer_coverage PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}"
+                     TIMEOUT 600)
