@@ -148,18 +148,12 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
     free(pix);
 }
 
-/* Greedy decoding of prompt e's last scored answer. With teacher forcing, the argmax at answer
- * position i is greedy decoding's token i as long as tokens 0..i-1 were the answer's; from the
- * first token that differs, the prompt is run again with the greedy tokens so far in place of
- * the answer's (an <image> token predicted is fed as <pad>: it has no image) until the
- * answer's length is produced. greedy holds the teacher-forced argmax tokens on entry (-1 after
- * the answer) and greedy decoding's on return. */
-static void greedy_decode(const evaluator_t *ev, const image_store_t *store, build_fn build,
-                          void *ctx, int64_t e, int32_t *greedy) {
+void eval_greedy_decode(const evaluator_t *ev, const image_store_t *store, const episode_t *ep_in,
+                        int32_t *greedy) {
     size_t npix = (size_t)store->h * (size_t)store->w * (size_t)model_channels(ev);
     int vocab = vlm_config(ev->model)->vocab;
     episode_t *ep = micl_malloc(sizeof *ep);
-    build(e, ep, ctx);
+    memcpy(ep, ep_in, sizeof *ep);
     int q = -1, row0 = 0; /* the last scored turn and its first logits row */
     for (int t = 0; t < ep->n_turns; t++)
         if (ep->answer_scored[t]) {
@@ -167,10 +161,13 @@ static void greedy_decode(const evaluator_t *ev, const image_store_t *store, bui
             q = t;
         }
     int len = q >= 0 ? ep->answer_len[q] : 0, pos = q >= 0 ? ep->answer_pos[q] : 0;
-    int fixed = 0; /* greedy[0..fixed) are final */
-    while (fixed < len && greedy[fixed] == ep->tokens[pos + 1 + fixed])
-        fixed++;
-    fixed = fixed < len ? fixed + 1 : len; /* the first differing token is still greedy's */
+    int fixed = 0;                   /* greedy[0..fixed) are final */
+    if (len > 0 && greedy[0] >= 0) { /* teacher-forced argmax tokens given */
+        while (fixed < len && greedy[fixed] == ep->tokens[pos + 1 + fixed])
+            fixed++;
+        fixed = fixed < len ? fixed + 1 : len; /* the first differing token is still greedy's */
+    }
+    check_image_size(ev, store);
     int32_t *tok = micl_malloc((size_t)ep->n_tokens * sizeof(int32_t));
     int32_t *tgt = micl_malloc((size_t)ep->n_tokens * sizeof(int32_t));
     uint8_t *pix = micl_malloc((size_t)(ep->n_images ? ep->n_images : 1) * npix);
@@ -184,6 +181,8 @@ static void greedy_decode(const evaluator_t *ev, const image_store_t *store, bui
             if (l[c] > l[arg]) arg = c;
         greedy[fixed++] = arg;
     }
+    for (int i = len; i < EPISODE_MAX_ANSWER; i++)
+        greedy[i] = -1;
     free(tok);
     free(tgt);
     free(pix);
@@ -572,10 +571,13 @@ static void cell_predictions(const evaluator_t *ev, const benchmark_ctx_t *c,
     const int W = 2 * EPISODE_MAX_ANSWER;
     int64_t *mine = micl_malloc((size_t)(hi > lo ? hi - lo : 1) * W * sizeof(int64_t));
     int64_t *all = micl_malloc((size_t)(n > 0 ? n : 1) * W * sizeof(int64_t));
+    episode_t *ep = micl_malloc(sizeof *ep);
     for (int64_t e = lo; e < hi; e++) {
         int32_t *gr = out->greedy + (size_t)(e - lo) * EPISODE_MAX_ANSWER;
-        if (!(out->outcome[e - lo] & EVAL_RIGHT_EXACT) && gr[1] >= 0)
-            greedy_decode(ev, store, build_bench, (void *)c, e, gr);
+        if (!(out->outcome[e - lo] & EVAL_RIGHT_EXACT) && gr[1] >= 0) {
+            build_bench(e, ep, (void *)c);
+            eval_greedy_decode(ev, store, ep, gr);
+        }
         for (int i = 0; i < EPISODE_MAX_ANSWER; i++) {
             mine[(size_t)(e - lo) * W + i] = gr[i] + 1; /* 0: another rank's prompt */
             mine[(size_t)(e - lo) * W + EPISODE_MAX_ANSWER + i] =
@@ -586,6 +588,7 @@ static void cell_predictions(const evaluator_t *ev, const benchmark_ctx_t *c,
     for (int64_t k = 0; k < n * W; k++)
         all[k] -= 1;
     if (predictions && ev->comm->rank == 0) write_predictions(predictions, c, ev->vocab, all, n);
+    free(ep);
     free(mine);
     free(all);
 }

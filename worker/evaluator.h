@@ -55,6 +55,16 @@ typedef enum { EVAL_SINGLE_PASS = 0, EVAL_REPROMPT = 1 } eval_mode_t;
 int eval_score_answer(const float *logits, int vocab, const int32_t *answer, int len,
                       const int32_t *cand, int nc, int32_t *ranked, int32_t *greedy);
 
+/* Greedy decoding of the last scored answer of ep, as long as the answer: token i is the
+ * argmax over the vocabulary after tokens 0..i-1 decoded (fed in place of the answer's; an
+ * <image> token decoded is fed as <pad>, having no image). greedy[0..EPISODE_MAX_ANSWER) holds
+ * on entry the teacher-forced argmax tokens (eval_score_answer's `greedy`: they are greedy
+ * decoding's up to and including the first that differs from the answer, so only the tokens
+ * after it are decoded, one pass each), or greedy[0] = -1 to decode every token; on return
+ * the decoded tokens, -1 after the answer's length. */
+void eval_greedy_decode(const evaluator_t *ev, const image_store_t *store, const episode_t *ep,
+                        int32_t *greedy);
+
 /* The first rng index of the nested episodes of an N-way curve. */
 uint64_t eval_nested_key(int ways);
 
