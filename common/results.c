@@ -460,7 +460,8 @@ static void read_outcomes(const char *path, const char *name, hid_t e, run_resul
     int64_t total = 0;
     int64_t *start = h5_read_i64(e, "episode_start", n, NULL);
     for (int i = 0; i < n; i++) {
-        if (run->rows[i].episodes < 0 || start[i] != total)
+        if (run->rows[i].episodes < 0 || run->rows[i].episodes > INT64_C(1) << 40 ||
+            start[i] != total)
             micl_fatal("%s: /runs/%s/eval/episode_start[%d] = %lld, expected %lld", path, name, i,
                        (long long)start[i], (long long)total);
         total += run->rows[i].episodes;
