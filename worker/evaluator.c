@@ -4,6 +4,11 @@
  * padded batches (zero-shot, and binding curves in REPROMPT mode); single_pass_block prefills a
  * batch of nested episodes' demonstrations into a vlm_cache once and scores every query turn at
  * every shot count as a continuation of the cached demos (binding curves in SINGLE_PASS mode).
+ * Each rank scores a contiguous block of a cell's prompts into per-prompt outcomes (bits of
+ * eval_score_answer); the blocks are summed over the ranks (the others add zeros), so every
+ * rank ends with the same outcomes for any rank count, and the row's counts are their sums.
+ * With predictions, the answers are gathered the same way; a multi-token answer that greedy
+ * decoding does not reproduce is decoded (eval_greedy_decode) by the rank that scored it.
  */
 #include "evaluator.h"
 
