@@ -178,7 +178,8 @@ static double time_curve(const evaluator_t *ev, const image_store_t *s, const be
                          int ways, eval_mode_t mode, eval_row_t *rows) {
     comm_barrier(ev->comm);
     double t0 = clock_now_s();
-    eval_binding_curve(ev, s, "binding", ways, o->shots, o->n_shots, o->episodes, 1, mode, rows);
+    eval_binding_curve(ev, s, benchmark_find("openmi"), ways, o->shots, o->n_shots, o->episodes,
+                       mode, rows);
     comm_barrier(ev->comm);
     return clock_now_s() - t0;
 }
@@ -206,6 +207,8 @@ static void measure(const evaluator_t *ev, const image_store_t *s, const bench_e
                 f->re_correct[k] = full[j].correct, f->re_exact[k] = full[j].exact;
                 f->identical &=
                     full[j].correct == single[j].correct && full[j].exact == single[j].exact;
+                results_row_free(&single[j]);
+                results_row_free(&full[j]);
             }
         }
         f->speedup[w] = median(tr, o->repeats) / median(ts, o->repeats);

@@ -278,6 +278,10 @@ void h5_write_i32(hid_t loc, const char *name, const int32_t *v, int64_t n) {
     write_1d(loc, name, H5T_NATIVE_INT32, v, n);
 }
 
+void h5_write_u8(hid_t loc, const char *name, const uint8_t *v, int64_t n) {
+    write_1d(loc, name, H5T_NATIVE_UINT8, v, n);
+}
+
 void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n) {
     hid_t t = vlen_str_type();
     write_1d(loc, name, t, v, n);
@@ -373,6 +377,10 @@ int64_t *h5_read_i64(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
 }
 int32_t *h5_read_i32(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
     return read_1d(loc, name, H5T_INTEGER, H5T_NATIVE_INT32, 4, n, n_out);
+}
+
+uint8_t *h5_read_u8(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
+    return read_1d(loc, name, H5T_INTEGER, H5T_NATIVE_UINT8, 1, n, n_out);
 }
 
 char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out) {

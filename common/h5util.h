@@ -38,6 +38,7 @@ void h5_write_f32(hid_t loc, const char *name, const float *v, int64_t n);
 void h5_write_f64(hid_t loc, const char *name, const double *v, int64_t n);
 void h5_write_i64(hid_t loc, const char *name, const int64_t *v, int64_t n);
 void h5_write_i32(hid_t loc, const char *name, const int32_t *v, int64_t n);
+void h5_write_u8(hid_t loc, const char *name, const uint8_t *v, int64_t n);
 void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n);
 void h5_write_text(hid_t loc, const char *name, const char *text); /* scalar string dataset */
 
@@ -51,6 +52,7 @@ float *h5_read_f32(hid_t loc, const char *name, int64_t n, int64_t *n_out);
 double *h5_read_f64(hid_t loc, const char *name, int64_t n, int64_t *n_out);
 int64_t *h5_read_i64(hid_t loc, const char *name, int64_t n, int64_t *n_out);
 int32_t *h5_read_i32(hid_t loc, const char *name, int64_t n, int64_t *n_out);
+uint8_t *h5_read_u8(hid_t loc, const char *name, int64_t n, int64_t *n_out);
 char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out);
 char *h5_read_text(hid_t loc, const char *name);
 

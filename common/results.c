@@ -138,16 +138,67 @@ run_result_t *results_add_run(results_t *r) {
     return run;
 }
 
+void results_row_alloc_outcomes(eval_row_t *row) {
+    results_row_free(row);
+    size_t n = (size_t)(row->episodes > 0 ? row->episodes : 0) + 1;
+    row->episode_group = micl_calloc(n, sizeof(int64_t));
+    row->episode_correct = micl_calloc(n, 1);
+    row->episode_exact = micl_calloc(n, 1);
+}
+
+void results_row_free(eval_row_t *row) {
+    free(row->episode_group);
+    free(row->episode_correct);
+    free(row->episode_exact);
+    row->episode_group = NULL;
+    row->episode_correct = row->episode_exact = NULL;
+}
+
+void results_row_finish(eval_row_t *row) {
+    int64_t n = row->episodes;
+    if (row->episode_correct) {
+        row->correct = row->exact = 0;
+        for (int64_t e = 0; e < n; e++) {
+            row->correct += row->episode_correct[e] != 0;
+            row->exact += row->episode_exact[e] != 0;
+        }
+    }
+    row->accuracy = n > 0 ? (double)row->correct / (double)n : 0;
+    results_wilson(row->correct, n, &row->ci_low, &row->ci_high);
+    row->chance = fmax(row->chance_random, row->chance_constant);
+}
+
+double results_row_exact(const eval_row_t *row, double *lo, double *hi) {
+    results_wilson(row->exact, row->episodes, lo, hi);
+    return row->episodes > 0 ? (double)row->exact / (double)row->episodes : 0;
+}
+
 void results_run_free(run_result_t *run) {
     curve_free(&run->curve);
     free(run->config_text);
     run->config_text = NULL;
+    for (int i = 0; i < run->n_rows; i++)
+        results_row_free(&run->rows[i]);
+}
+
+/* Deep copy of a row's per-prompt outcomes (the rest was copied with the struct). */
+static void copy_outcomes(eval_row_t *dst, const eval_row_t *src) {
+    dst->episode_group = NULL;
+    dst->episode_correct = dst->episode_exact = NULL;
+    if (!src->episode_group) return;
+    results_row_alloc_outcomes(dst);
+    size_t n = (size_t)(src->episodes > 0 ? src->episodes : 0);
+    memcpy(dst->episode_group, src->episode_group, n * sizeof(int64_t));
+    memcpy(dst->episode_correct, src->episode_correct, n);
+    memcpy(dst->episode_exact, src->episode_exact, n);
 }
 
 void results_run_copy(run_result_t *dst, const run_result_t *src) {
     *dst = *src;
     curve_copy(&dst->curve, &src->curve);
     dst->config_text = src->config_text ? micl_strdup(src->config_text) : NULL;
+    for (int i = 0; i < src->n_rows; i++)
+        copy_outcomes(&dst->rows[i], &src->rows[i]);
 }
 
 void results_wilson(int64_t k, int64_t n, double *lo, double *hi) {
@@ -162,6 +213,53 @@ void results_wilson(int64_t k, int64_t n, double *lo, double *hi) {
     double half = z * sqrt(p * (1 - p) / (double)n + z2n / (4.0 * (double)n)) / (1 + z2n);
     *lo = fmax(0.0, centre - half);
     *hi = fmin(1.0, centre + half);
+}
+
+/* chance_random, chance_constant and constant_answer of every row. */
+static void write_chance(hid_t e, const run_result_t *run) {
+    int n = run->n_rows;
+    double *rnd = micl_calloc((size_t)n + 1, 8), *con = micl_calloc((size_t)n + 1, 8);
+    char **ans = micl_calloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        rnd[i] = run->rows[i].chance_random;
+        con[i] = run->rows[i].chance_constant;
+        ans[i] = (char *)run->rows[i].constant_answer;
+    }
+    h5_write_f64(e, "chance_random", rnd, n);
+    h5_write_f64(e, "chance_constant", con, n);
+    h5_write_strings(e, "constant_answer", ans, n);
+    free(rnd), free(con), free(ans);
+}
+
+/* The per-prompt outcomes, row after row (episode_start: each row's first prompt), when every
+ * row has them (a file merged from older ones may not). */
+static void write_outcomes(hid_t e, const run_result_t *run) {
+    int n = run->n_rows;
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if (!run->rows[i].episode_group && run->rows[i].episodes > 0) return;
+        total += run->rows[i].episodes;
+    }
+    int64_t *start = micl_calloc((size_t)n + 1, sizeof(int64_t));
+    int64_t *group = micl_calloc((size_t)total + 1, sizeof(int64_t));
+    uint8_t *cor = micl_calloc((size_t)total + 1, 1), *ex = micl_calloc((size_t)total + 1, 1);
+    int64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        const eval_row_t *r = &run->rows[i];
+        size_t k = (size_t)r->episodes;
+        start[i] = at;
+        if (k > 0) {
+            memcpy(group + at, r->episode_group, k * sizeof(int64_t));
+            memcpy(cor + at, r->episode_correct, k);
+            memcpy(ex + at, r->episode_exact, k);
+        }
+        at += r->episodes;
+    }
+    h5_write_i64(e, "episode_start", start, n);
+    h5_write_i64(e, "episode_group", group, total);
+    h5_write_u8(e, "episode_correct", cor, total);
+    h5_write_u8(e, "episode_exact", ex, total);
+    free(start), free(group), free(cor), free(ex);
 }
 
 static void write_run(hid_t f, const run_result_t *run) {
@@ -224,6 +322,8 @@ static void write_run(hid_t f, const run_result_t *run) {
     h5_write_f64(e, "chance", ch, n);
     free(bench), free(data), free(ways), free(shots), free(eps), free(cor), free(ex);
     free(acc), free(lo), free(hi), free(ch);
+    write_chance(e, run);
+    write_outcomes(e, run);
     h5_close_group(e);
     h5_close_group(g);
 }
@@ -336,6 +436,55 @@ void results_write(const char *path, const results_t *r) {
     atomic_file_commit(&af);
 }
 
+/* The chance components of every row (NAN and "" in a file written before they existed). */
+static void read_chance(hid_t e, run_result_t *run) {
+    int n = run->n_rows;
+    for (int i = 0; i < n; i++)
+        run->rows[i].chance_random = run->rows[i].chance_constant = NAN;
+    if (!h5_exists(e, "chance_random")) return;
+    double *rnd = h5_read_f64(e, "chance_random", n, NULL);
+    double *con = h5_read_f64(e, "chance_constant", n, NULL);
+    int64_t na;
+    char **ans = h5_read_strings(e, "constant_answer", &na);
+    if (na != n)
+        micl_fatal("results: %s/constant_answer has %lld rows, not %d", run->name, (long long)na,
+                   n);
+    for (int i = 0; i < n; i++) {
+        run->rows[i].chance_random = rnd[i];
+        run->rows[i].chance_constant = con[i];
+        snprintf(run->rows[i].constant_answer, sizeof run->rows[i].constant_answer, "%s", ans[i]);
+        free(ans[i]);
+    }
+    free(rnd), free(con), free(ans);
+}
+
+/* The per-prompt outcomes, checked against the rows' episode counts. */
+static void read_outcomes(const char *path, const char *name, hid_t e, run_result_t *run) {
+    int n = run->n_rows;
+    int64_t total = 0;
+    int64_t *start = h5_read_i64(e, "episode_start", n, NULL);
+    for (int i = 0; i < n; i++) {
+        if (run->rows[i].episodes < 0 || run->rows[i].episodes > INT64_C(1) << 40 ||
+            start[i] != total)
+            micl_fatal("%s: /runs/%s/eval/episode_start[%d] = %lld, expected %lld", path, name, i,
+                       (long long)start[i], (long long)total);
+        total += run->rows[i].episodes;
+    }
+    int64_t *group = h5_read_i64(e, "episode_group", total, NULL);
+    uint8_t *cor = h5_read_u8(e, "episode_correct", total, NULL);
+    uint8_t *ex = h5_read_u8(e, "episode_exact", total, NULL);
+    for (int i = 0; i < n; i++) {
+        eval_row_t *r = &run->rows[i];
+        size_t k = (size_t)r->episodes;
+        results_row_alloc_outcomes(r);
+        if (k == 0) continue;
+        memcpy(r->episode_group, group + start[i], k * sizeof(int64_t));
+        memcpy(r->episode_correct, cor + start[i], k);
+        memcpy(r->episode_exact, ex + start[i], k);
+    }
+    free(start), free(group), free(cor), free(ex);
+}
+
 static void read_run(const char *path, hid_t runs, const char *name, run_result_t *run) {
     memset(run, 0, sizeof *run);
     snprintf(run->name, sizeof run->name, "%s", name);
@@ -403,6 +552,8 @@ static void read_run(const char *path, hid_t runs, const char *name, run_result_
     }
     free(bench), free(data), free(ways), free(shots), free(eps), free(cor), free(ex);
     free(acc), free(lo), free(hi), free(ch);
+    read_chance(e, run);
+    if (h5_exists(e, "episode_start")) read_outcomes(path, name, e, run);
     H5Gclose(e);
     hid_t t = H5Gopen2(g, "train", H5P_DEFAULT);
     if (t >= 0) {
@@ -454,14 +605,28 @@ void results_free(results_t *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* One line per row: both scoring rules with their Wilson intervals, and the chance of the
+ * cell (uniform guess among the candidates, best constant answer; '*' marks the larger, the
+ * headline chance). A file without the two parts shows the headline chance alone. */
 static void print_rows(const run_result_t *run, FILE *out) {
-    fprintf(out, "  %-14s %-14s %4s %5s %8s %8s %16s %7s\n", "benchmark", "dataset", "ways",
-            "shots", "episodes", "accuracy", "95% interval", "chance");
+    fprintf(out, "  %-18s %-14s %4s %5s %8s %22s %22s %17s\n", "benchmark", "dataset", "ways",
+            "shots", "episodes", "ranked [95% interval]", "exact [95% interval]",
+            "chance rnd/const");
     for (int i = 0; i < run->n_rows; i++) {
         const eval_row_t *r = &run->rows[i];
-        fprintf(out, "  %-14s %-14s %4d %5d %8lld %8.3f   [%.3f, %.3f] %7.3f\n", r->benchmark,
-                r->dataset, r->ways, r->shots, (long long)r->episodes, r->accuracy, r->ci_low,
-                r->ci_high, r->chance);
+        double xlo, xhi, x = results_row_exact(r, &xlo, &xhi);
+        fprintf(out, "  %-18s %-14s %4d %5d %8lld %7.3f [%.3f, %.3f] %7.3f [%.3f, %.3f]",
+                r->benchmark, r->dataset, r->ways, r->shots, (long long)r->episodes, r->accuracy,
+                r->ci_low, r->ci_high, x, xlo, xhi);
+        if (isnan(r->chance_random) || isnan(r->chance_constant)) {
+            fprintf(out, " %7.3f\n", r->chance);
+        } else {
+            int rnd = r->chance_random >= r->chance_constant;
+            fprintf(out, " %7.3f%s %7.3f%s", r->chance_random, rnd ? "*" : " ", r->chance_constant,
+                    rnd ? " " : "*");
+            if (r->constant_answer[0]) fprintf(out, " (%s)", r->constant_answer);
+            fputc('\n', out);
+        }
     }
 }
 
@@ -527,15 +692,19 @@ void results_print_table(const results_t *r, FILE *out) {
 }
 
 void results_print_csv(const results_t *r, FILE *out) {
-    fprintf(out,
-            "run,benchmark,dataset,ways,shots,episodes,correct,accuracy,ci_low,ci_high,chance\n");
+    fprintf(out, "run,benchmark,dataset,ways,shots,episodes,correct,accuracy,ci_low,ci_high,chance,"
+                 "exact_match,exact_accuracy,exact_ci_low,exact_ci_high,chance_random,"
+                 "chance_constant\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
         for (int i = 0; i < run->n_rows; i++) {
             const eval_row_t *e = &run->rows[i];
-            fprintf(out, "%s,%s,%s,%d,%d,%lld,%lld,%.6f,%.6f,%.6f,%.6f\n", run->name, e->benchmark,
-                    e->dataset, e->ways, e->shots, (long long)e->episodes, (long long)e->correct,
-                    e->accuracy, e->ci_low, e->ci_high, e->chance);
+            double xlo, xhi, x = results_row_exact(e, &xlo, &xhi);
+            fprintf(out,
+                    "%s,%s,%s,%d,%d,%lld,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.6f,%.6f\n",
+                    run->name, e->benchmark, e->dataset, e->ways, e->shots, (long long)e->episodes,
+                    (long long)e->correct, e->accuracy, e->ci_low, e->ci_high, e->chance,
+                    (long long)e->exact, x, xlo, xhi, e->chance_random, e->chance_constant);
         }
     }
 }
@@ -590,11 +759,29 @@ static void json_row(FILE *out, const eval_row_t *e) {
             ", \"ways\": %d, \"shots\": %d, \"episodes\": %lld, \"correct\": %lld, "
             "\"exact_match\": %lld",
             e->ways, e->shots, (long long)e->episodes, (long long)e->correct, (long long)e->exact);
-    const char *names[] = {"accuracy", "ci_low", "ci_high", "chance"};
-    const double vals[] = {e->accuracy, e->ci_low, e->ci_high, e->chance};
-    for (int k = 0; k < 4; k++) {
+    double xlo, xhi, x = results_row_exact(e, &xlo, &xhi);
+    const char *names[] = {"accuracy",      "ci_low",         "ci_high",
+                           "chance",        "exact_accuracy", "exact_ci_low",
+                           "exact_ci_high", "chance_random",  "chance_constant"};
+    const double vals[] = {e->accuracy, e->ci_low, e->ci_high,       e->chance,         x,
+                           xlo,         xhi,       e->chance_random, e->chance_constant};
+    for (int k = 0; k < 9; k++) {
         fprintf(out, ", \"%s\": ", names[k]);
         results_json_number(out, vals[k]);
+    }
+    fputs(", \"constant_answer\": ", out);
+    results_json_string(out, e->constant_answer);
+    if (e->episode_group) {
+        fputs(", \"episode_group\": [", out);
+        for (int64_t i = 0; i < e->episodes; i++)
+            fprintf(out, "%s%lld", i ? ", " : "", (long long)e->episode_group[i]);
+        fputs("], \"episode_correct\": [", out);
+        for (int64_t i = 0; i < e->episodes; i++)
+            fprintf(out, "%s%d", i ? ", " : "", e->episode_correct[i]);
+        fputs("], \"episode_exact\": [", out);
+        for (int64_t i = 0; i < e->episodes; i++)
+            fprintf(out, "%s%d", i ? ", " : "", e->episode_exact[i]);
+        fputc(']', out);
     }
     fputc('}', out);
 }

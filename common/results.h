@@ -16,13 +16,22 @@
 #define RESULTS_MAX_ROWS 128
 #define RESULTS_MAX_AXES 8
 
+/* One evaluation cell. `episodes` counts its prompts (an order-averaged benchmark scores each
+ * episode twice); `correct` those right under candidate ranking, `exact` those whose answer is
+ * what greedy decoding produces (every token the argmax over the vocabulary). */
 typedef struct {
     char benchmark[32]; /* "binding", "zeroshot", "cross_domain" */
     char dataset[64];   /* store source name */
     int ways, shots;
     int64_t episodes, correct, exact;
-    double accuracy, ci_low, ci_high; /* Wilson 95% interval */
-    double chance;
+    double accuracy, ci_low, ci_high;      /* ranked accuracy, Wilson 95% interval */
+    double chance;                         /* max(chance_random, chance_constant) */
+    double chance_random, chance_constant; /* benchmark_cell_chance on the episodes drawn */
+    char constant_answer[64];              /* the answer chance_constant always gives */
+    /* Per prompt [episodes], in prompt order, owned by the row (NULL in a file written before
+     * they existed): the resampling group of its episode, right under ranking, exact match. */
+    int64_t *episode_group;
+    uint8_t *episode_correct, *episode_exact;
 } eval_row_t;
 
 typedef struct {
@@ -81,9 +90,19 @@ typedef struct {
     results_sweep_t sweep;
 } results_t;
 
+/* Allocates row->episodes zeroed per-prompt outcomes (episode_group/correct/exact). */
+void results_row_alloc_outcomes(eval_row_t *row);
+/* Frees a row's per-prompt outcomes. */
+void results_row_free(eval_row_t *row);
+/* Sets the row's counts, accuracy and Wilson interval from its per-prompt outcomes, and chance
+ * from chance_random and chance_constant. */
+void results_row_finish(eval_row_t *row);
+/* Exact-match accuracy of a row and its Wilson 95% interval. */
+double results_row_exact(const eval_row_t *row, double *lo, double *hi);
+
 /* A new zeroed run record at the end of r->runs (the array may move). */
 run_result_t *results_add_run(results_t *r);
-/* Frees the curve and config text of one run record. */
+/* Frees the curve, config text and rows' outcomes of one run record. */
 void results_run_free(run_result_t *run);
 /* Deep copy of a run record. */
 void results_run_copy(run_result_t *dst, const run_result_t *src);

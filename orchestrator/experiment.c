@@ -406,8 +406,12 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     out->steps = st.step;
     out->n_params = (int64_t)vlm_num_params(m);
     double t0 = clock_now_s();
-    eval_binding_curve(&ev, &store, o->fake_names ? "binding" : "binding_real", o->ways, o->shots,
-                       o->n_shots, o->episodes, o->fake_names, EVAL_SINGLE_PASS, out->rows);
+    /* openmi's binding episodes, named for the names used */
+    benchmark_t bind = *benchmark_find("openmi");
+    bind.name = o->fake_names ? "binding" : "binding_real";
+    bind.fake_names = o->fake_names;
+    eval_binding_curve(&ev, &store, &bind, o->ways, o->shots, o->n_shots, o->episodes,
+                       EVAL_SINGLE_PASS, out->rows);
     out->n_rows = o->n_shots;
     out->eval_seconds = clock_now_s() - t0;
     if (comm->rank == 0) {
@@ -418,6 +422,7 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
         if (o->out) results_write(o->out, &res);
     }
     free(cfg_text);
+    results_run_free(out);
     free(res.runs);
     vocab_free(&v);
     vlm_free(m);
@@ -461,6 +466,8 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
         results_print_table(&res, stdout);
         printf("results: %s\n", path);
     }
+    for (int i = 0; i < res.n_runs; i++)
+        results_run_free(&res.runs[i]);
     free(res.runs);
     vocab_free(&cfg_vocab);
     free_stores(&stores);

@@ -241,10 +241,16 @@ void predictions_normalise(char *s) {
     size_t n = strlen(b);
     while (n > 0 && (isspace((unsigned char)b[n - 1]) || strchr(punct, b[n - 1])))
         n--;
-    memmove(s, b, n);
-    s[n] = '\0';
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x80) *p = (char)tolower((unsigned char)*p);
+    /* words separated by single spaces: every run of white space inside becomes one space */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isspace((unsigned char)b[i])) {
+            if (k > 0 && s[k - 1] != ' ') s[k++] = ' ';
+            continue;
+        }
+        s[k++] = (unsigned char)b[i] < 0x80 ? (char)tolower((unsigned char)b[i]) : b[i];
+    }
+    s[k] = '\0';
 }
 
 /* The answer text of the query (last turn) of ep. */
@@ -295,8 +301,15 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
             snprintf(row->dataset, sizeof row->dataset, "%s", bs.store.source);
             row->ways = b->family == FAMILY_CLASSIFY ? bs.vocab.n_real : ways;
             row->shots = shots;
-            row->chance = benchmark_chance(b, row->ways, bs.vocab.n_real);
+            benchmark_chance_t ch;
+            benchmark_cell_chance(&bs.src, cfg->seed, ways, shots, episodes, bs.vocab.n_real, &ch);
+            row->chance_random = ch.random;
+            row->chance_constant = ch.constant;
+            snprintf(row->constant_answer, sizeof row->constant_answer, "%s", ch.constant_answer);
             int64_t n = benchmark_cell_episodes(&bs.src, episodes);
+            row->episodes = n * b->variants;
+            results_row_alloc_outcomes(row);
+            row->episodes = 0;
             for (int64_t e = 0; e < n; e++)
                 for (int var = 0; var < b->variants; var++) {
                     benchmark_episode(&bs.src, cfg->seed, ways, shots, e, n, var, ep);
@@ -306,7 +319,8 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
                     query_answer(ep, &bs.vocab, truth, sizeof truth);
                     prediction_t key = {id, NULL, 0, 0};
                     prediction_t *p = bsearch(&key, preds, (size_t)n_preds, sizeof *preds, by_id);
-                    row->episodes++;
+                    int64_t at = row->episodes++;
+                    row->episode_group[at] = benchmark_episode_group(b, e);
                     if (!p) {
                         missing++;
                         continue;
@@ -317,11 +331,9 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
                     predictions_normalise(got);
                     predictions_normalise(truth);
                     int ok = strcmp(got, truth) == 0;
-                    row->correct += ok;
-                    row->exact += ok;
+                    row->episode_correct[at] = row->episode_exact[at] = (uint8_t)ok;
                 }
-            row->accuracy = row->episodes ? (double)row->correct / (double)row->episodes : 0;
-            results_wilson(row->correct, row->episodes, &row->ci_low, &row->ci_high);
+            results_row_finish(row);
         }
     for (int64_t i = 0; i < n_preds; i++)
         if (!preds[i].used)

@@ -31,6 +31,10 @@ void *sweep_wire_pack(const run_result_t *run, size_t *size) {
     run_result_t fixed = *run;
     memset(&fixed.curve, 0, sizeof fixed.curve);
     fixed.config_text = NULL;
+    for (int i = 0; i < RESULTS_MAX_ROWS; i++) { /* no pointers on the wire */
+        fixed.rows[i].episode_group = NULL;
+        fixed.rows[i].episode_correct = fixed.rows[i].episode_exact = NULL;
+    }
     put(&b, &fixed, sizeof fixed);
     const curve_t *c = &run->curve;
     size_t n = (size_t)c->n;
@@ -47,6 +51,15 @@ void *sweep_wire_pack(const run_result_t *run, size_t *size) {
         put(&b, c->tensor_names[i], len);
     }
     put(&b, c->tensor_norm, n * (size_t)c->n_tensors * sizeof(double));
+    for (int i = 0; i < run->n_rows; i++) { /* the rows' per-prompt outcomes */
+        const eval_row_t *r = &run->rows[i];
+        put_i64(&b, r->episode_group != NULL);
+        if (!r->episode_group) continue;
+        size_t k = (size_t)r->episodes;
+        put(&b, r->episode_group, k * sizeof(int64_t));
+        put(&b, r->episode_correct, k);
+        put(&b, r->episode_exact, k);
+    }
     *size = b.len;
     return b.data;
 }
@@ -106,5 +119,19 @@ void sweep_wire_unpack(const void *msg, size_t size, run_result_t *run) {
         c->tensor_names[i][len - 1] = '\0';
     }
     c->tensor_norm = take_copy(&b, n * (size_t)c->n_tensors * sizeof(double));
+    for (int i = 0; i < run->n_rows; i++) {
+        eval_row_t *r = &run->rows[i];
+        r->episode_group = NULL;
+        r->episode_correct = r->episode_exact = NULL;
+        if (!take_i64(&b, 0, 1, "an outcome flag")) continue;
+        if (r->episodes < 0 || r->episodes > INT64_C(1) << 32)
+            micl_fatal("sweep: a result message has a row of %lld episodes",
+                       (long long)r->episodes);
+        size_t k = (size_t)r->episodes;
+        results_row_alloc_outcomes(r);
+        memcpy(r->episode_group, take(&b, k * sizeof(int64_t)), k * sizeof(int64_t));
+        memcpy(r->episode_correct, take(&b, k), k);
+        memcpy(r->episode_exact, take(&b, k), k);
+    }
     if (b.pos != b.len) micl_fatal("sweep: a result message has %zu extra bytes", b.len - b.pos);
 }

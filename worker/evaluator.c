@@ -4,6 +4,11 @@
  * padded batches (zero-shot, and binding curves in REPROMPT mode); single_pass_block prefills a
  * batch of nested episodes' demonstrations into a vlm_cache once and scores every query turn at
  * every shot count as a continuation of the cached demos (binding curves in SINGLE_PASS mode).
+ * Each rank scores a contiguous block of a cell's prompts into per-prompt outcomes (bits of
+ * eval_score_answer); the blocks are summed over the ranks (the others add zeros), so every
+ * rank ends with the same outcomes for any rank count, and the row's counts are their sums.
+ * With predictions, the answers are gathered the same way; a multi-token answer that greedy
+ * decoding does not reproduce is decoded (eval_greedy_decode) by the rank that scored it.
  */
 #include "evaluator.h"
 
@@ -30,28 +35,94 @@ static void check_image_size(const evaluator_t *ev, const image_store_t *store) 
                    store->w, side, side);
 }
 
-/* Adds one answer's outcome: correct if `answer` scores highest among the candidates (the
- * first of equal scores wins), exact if it is also the argmax over the whole vocabulary. */
-static int32_t score_answer(const float *l, const int32_t *cand, int nc, int vocab, int32_t answer,
-                            int64_t *correct, int64_t *exact) {
-    int best = cand[0], arg = 0;
-    for (int c = 1; c < nc; c++)
-        if (l[cand[c]] > l[best]) best = cand[c];
-    for (int c = 1; c < vocab; c++)
-        if (l[c] > l[arg]) arg = c;
-    *correct += best == answer;
-    *exact += arg == answer;
-    return best;
+int eval_score_answer(const float *logits, int vocab, const int32_t *answer, int len,
+                      const int32_t *cand, int nc, int32_t *ranked, int32_t *greedy) {
+    int right = EVAL_RIGHT_RANKED | EVAL_RIGHT_EXACT;
+    for (int i = 0; i < len; i++) {
+        const float *l = logits + (size_t)i * vocab;
+        int32_t best = cand[0], arg = 0;
+        for (int c = 1; c < nc; c++)
+            if (l[cand[c]] > l[best]) best = cand[c];
+        for (int c = 1; c < vocab; c++)
+            if (l[c] > l[arg]) arg = c;
+        if (best != answer[i]) right &= ~EVAL_RIGHT_RANKED;
+        if (arg != answer[i]) right &= ~EVAL_RIGHT_EXACT;
+        if (ranked) ranked[i] = best;
+        if (greedy) greedy[i] = arg;
+    }
+    return right;
 }
 
-/* Scores episodes [lo, hi) of a cell in batches; adds correct/exact counts. chosen (NULL:
- * unused) gets, for episode e, the best candidate of its last scored answer at chosen[e - lo]. */
-static void score_block(const evaluator_t *ev, const image_store_t *store, int64_t lo, int64_t hi,
-                        build_fn build, void *ctx, const int32_t *all_candidates, int n_all,
-                        int64_t *correct, int64_t *exact, int32_t *chosen) {
+/* What a block of prompts gives: per prompt (index e - lo) its outcome (EVAL_RIGHT_* bits of
+ * its scored answers, all of which must be right) and, when asked for, the candidate-ranked
+ * and teacher-forced argmax tokens of its last scored answer (EPISODE_MAX_ANSWER per prompt,
+ * -1 after the answer's length). */
+typedef struct {
+    uint8_t *outcome;
+    int32_t *ranked, *greedy;
+} block_out_t;
+
+/* Assembles prompts eps[0..B) into one padded batch (T tokens each) and runs the forward pass;
+ * returns the logits (one row per target position, in order). */
+static const float *forward_batch(const evaluator_t *ev, const image_store_t *store,
+                                  const episode_t *eps, int B, int T, int32_t *tok, int32_t *tgt,
+                                  uint8_t *pix) {
     int ch = model_channels(ev);
     size_t npix = (size_t)store->h * (size_t)store->w * (size_t)ch;
+    int k = 0;
+    for (int j = 0; j < B; j++) {
+        for (int p = 0; p < T; p++) {
+            tok[(size_t)j * T + p] = p < eps[j].n_tokens ? eps[j].tokens[p] : ev->vocab->pad;
+            tgt[(size_t)j * T + p] = p < eps[j].n_tokens ? eps[j].targets[p] : -1;
+        }
+        for (int q = 0; q < eps[j].n_images; q++, k++)
+            store_copy_image(store, eps[j].images[q], ch, pix + (size_t)k * npix);
+    }
+    vlm_batch_t b = {B, T, tok, tgt, k, pix, ev->vocab->image};
+    int64_t n_targets;
+    vlm_forward(ev->model, &b, &n_targets);
+    return vlm_logits(ev->model);
+}
+
+/* The answer tokens of turn q of ep (its targets), into ans; returns their number. */
+static int answer_tokens(const episode_t *ep, int q, int32_t *ans) {
+    int len = ep->answer_len[q];
+    if (len < 1 || len > EPISODE_MAX_ANSWER)
+        micl_fatal("an evaluation answer has %d tokens (1 to %d)", len, EPISODE_MAX_ANSWER);
+    for (int i = 0; i < len; i++)
+        ans[i] = ep->targets[ep->answer_pos[q] + i];
+    return len;
+}
+
+/* Scores the scored answers of prompt ep from its logits rows (advanced past them) into slot
+ * `at` of out. */
+static void score_prompt(const evaluator_t *ev, const episode_t *ep, const float **logits,
+                         const int32_t *all_candidates, int n_all, block_out_t *out, int64_t at) {
     int vocab = vlm_config(ev->model)->vocab;
+    const int32_t *cand = all_candidates ? all_candidates : ep->candidates;
+    int nc = all_candidates ? n_all : ep->n_candidates;
+    int right = 0, any = 0;
+    for (int q = 0; q < ep->n_turns; q++) {
+        if (!ep->answer_scored[q]) continue;
+        int32_t ans[EPISODE_MAX_ANSWER], rk[EPISODE_MAX_ANSWER], gr[EPISODE_MAX_ANSWER];
+        int len = answer_tokens(ep, q, ans);
+        int r = eval_score_answer(*logits, vocab, ans, len, cand, nc, rk, gr);
+        *logits += (size_t)len * vocab;
+        right = any ? right & r : r;
+        any = 1;
+        for (int i = 0; out->ranked && i < EPISODE_MAX_ANSWER; i++) {
+            out->ranked[at * EPISODE_MAX_ANSWER + i] = i < len ? rk[i] : -1;
+            out->greedy[at * EPISODE_MAX_ANSWER + i] = i < len ? gr[i] : -1;
+        }
+    }
+    out->outcome[at] = (uint8_t)right;
+}
+
+/* Scores prompts [lo, hi) of a cell in batches into out (slot e - lo). */
+static void score_block(const evaluator_t *ev, const image_store_t *store, int64_t lo, int64_t hi,
+                        build_fn build, void *ctx, const int32_t *all_candidates, int n_all,
+                        block_out_t *out) {
+    size_t npix = (size_t)store->h * (size_t)store->w * (size_t)model_channels(ev);
     check_image_size(ev, store);
     episode_t *eps = micl_malloc(64 * sizeof(episode_t));
     int32_t *tok = micl_malloc((size_t)ev->max_tokens * sizeof(int32_t));
@@ -71,38 +142,101 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
         if (B == 0)
             micl_fatal("an evaluation episode (%d tokens) exceeds the model's capacity (%d)",
                        eps[0].n_tokens, ev->max_tokens);
-        int k = 0;
-        for (int j = 0; j < B; j++) {
-            for (int p = 0; p < T; p++) {
-                tok[(size_t)j * T + p] = p < eps[j].n_tokens ? eps[j].tokens[p] : ev->vocab->pad;
-                tgt[(size_t)j * T + p] = p < eps[j].n_tokens ? eps[j].targets[p] : -1;
-            }
-            for (int q = 0; q < eps[j].n_images; q++, k++)
-                store_copy_image(store, eps[j].images[q], ch, pix + (size_t)k * npix);
-        }
-        vlm_batch_t b = {B, T, tok, tgt, n_img, pix, ev->vocab->image};
-        int64_t n_targets;
-        vlm_forward(ev->model, &b, &n_targets);
-        const float *logits = vlm_logits(ev->model);
-        int64_t row = 0;
-        for (int j = 0; j < B; j++) {
-            for (int q = 0; q < eps[j].n_turns; q++) {
-                if (!eps[j].answer_scored[q]) continue;
-                const float *l = logits + (size_t)row * vocab;
-                row += eps[j].answer_len[q];
-                const int32_t *cand = all_candidates ? all_candidates : eps[j].candidates;
-                int nc = all_candidates ? n_all : eps[j].n_candidates;
-                int32_t best =
-                    score_answer(l, cand, nc, vocab, eps[j].answer_id[q], correct, exact);
-                if (chosen) chosen[e + j - lo] = best;
-            }
-        }
+        const float *logits = forward_batch(ev, store, eps, B, T, tok, tgt, pix);
+        for (int j = 0; j < B; j++)
+            score_prompt(ev, &eps[j], &logits, all_candidates, n_all, out, e + j - lo);
         e += B;
     }
     free(eps);
     free(tok);
     free(tgt);
     free(pix);
+}
+
+void eval_greedy_decode(const evaluator_t *ev, const image_store_t *store, const episode_t *ep_in,
+                        int32_t *greedy) {
+    size_t npix = (size_t)store->h * (size_t)store->w * (size_t)model_channels(ev);
+    int vocab = vlm_config(ev->model)->vocab;
+    episode_t *ep = micl_malloc(sizeof *ep);
+    memcpy(ep, ep_in, sizeof *ep);
+    int q = -1, row0 = 0; /* the last scored turn and its first logits row */
+    for (int t = 0; t < ep->n_turns; t++)
+        if (ep->answer_scored[t]) {
+            if (q >= 0) row0 += ep->answer_len[q];
+            q = t;
+        }
+    int len = q >= 0 ? ep->answer_len[q] : 0, pos = q >= 0 ? ep->answer_pos[q] : 0;
+    int fixed = 0;                   /* greedy[0..fixed) are final */
+    if (len > 0 && greedy[0] >= 0) { /* teacher-forced argmax tokens given */
+        while (fixed < len && greedy[fixed] == ep->tokens[pos + 1 + fixed])
+            fixed++;
+        fixed = fixed < len ? fixed + 1 : len; /* the first differing token is still greedy's */
+    }
+    check_image_size(ev, store);
+    int32_t *tok = micl_malloc((size_t)ep->n_tokens * sizeof(int32_t));
+    int32_t *tgt = micl_malloc((size_t)ep->n_tokens * sizeof(int32_t));
+    uint8_t *pix = micl_malloc((size_t)(ep->n_images ? ep->n_images : 1) * npix);
+    while (fixed < len) {
+        for (int i = 0; i < fixed; i++)
+            ep->tokens[pos + 1 + i] = greedy[i] == ev->vocab->image ? ev->vocab->pad : greedy[i];
+        const float *l = forward_batch(ev, store, ep, 1, ep->n_tokens, tok, tgt, pix);
+        l += (size_t)(row0 + fixed) * vocab;
+        int32_t arg = 0;
+        for (int c = 1; c < vocab; c++)
+            if (l[c] > l[arg]) arg = c;
+        greedy[fixed++] = arg;
+    }
+    for (int i = len; i < EPISODE_MAX_ANSWER; i++)
+        greedy[i] = -1;
+    free(tok);
+    free(tgt);
+    free(pix);
+    free(ep);
+}
+
+/* Sums per-prompt values of [lo, hi) over the ranks into all[0..n) (disjoint blocks: every
+ * other rank adds zeros), so every rank holds every prompt's value. */
+static void gather_prompts(const evaluator_t *ev, const int64_t *mine, int64_t lo, int64_t hi,
+                           int64_t *all, int64_t n, int width) {
+    memset(all, 0, (size_t)(n > 0 ? n : 1) * (size_t)width * sizeof(int64_t));
+    if (hi > lo)
+        memcpy(all + lo * width, mine, (size_t)(hi - lo) * (size_t)width * sizeof(int64_t));
+    for (int64_t at = 0; at < n * width; at += 1 << 24) { /* comm counts are int */
+        int64_t k = n * width - at < (1 << 24) ? n * width - at : (1 << 24);
+        comm_sum_i64(ev->comm, all + at, (int)k);
+    }
+}
+
+/* Row's per-prompt outcomes from this rank's block [lo, hi) of `outcome`, gathered over the
+ * ranks; episode_group[p] = benchmark_episode_group(b, p / variants). Sets the counts. */
+static void finish_outcomes(const evaluator_t *ev, const benchmark_t *b, const uint8_t *outcome,
+                            int64_t lo, int64_t hi, eval_row_t *row) {
+    int64_t n = row->episodes;
+    int64_t *mine = micl_malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(int64_t));
+    int64_t *all = micl_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    for (int64_t e = lo; e < hi; e++)
+        mine[e - lo] = outcome[e - lo];
+    gather_prompts(ev, mine, lo, hi, all, n, 1);
+    results_row_alloc_outcomes(row);
+    int nv = b->variants > 0 ? b->variants : 1;
+    for (int64_t p = 0; p < n; p++) {
+        row->episode_group[p] = benchmark_episode_group(b, p / nv);
+        row->episode_correct[p] = (all[p] & EVAL_RIGHT_RANKED) != 0;
+        row->episode_exact[p] = (all[p] & EVAL_RIGHT_EXACT) != 0;
+    }
+    free(mine);
+    free(all);
+    results_row_finish(row);
+}
+
+/* The chance of a cell from its episodes as drawn (benchmark_cell_chance). */
+static void row_chance(const evaluator_t *ev, const benchmark_source_t *bs, int ways, int shots,
+                       int64_t episodes, eval_row_t *row) {
+    benchmark_chance_t ch;
+    benchmark_cell_chance(bs, ev->seed, ways, shots, episodes, ev->vocab->n_real, &ch);
+    row->chance_random = ch.random;
+    row->chance_constant = ch.constant;
+    snprintf(row->constant_answer, sizeof row->constant_answer, "%s", ch.constant_answer);
 }
 
 /* ---- binding shot curves over nested episodes ---- */
@@ -232,10 +366,11 @@ static int pass_continuations(pass_buf_t *pb, const nested_ctx_t *c, int64_t i0,
 }
 
 /* Single pass over nested episodes [lo, hi): per batch one prefill of the demos, then every
- * query at every shot count as a continuation; adds counts per shot count. */
+ * query at every shot count as a continuation. outcome[j * span + e - lo * EVAL_QUERIES] gets
+ * the outcome of cell episode e at shot count j (span: the prompts of the block). */
 static void single_pass_block(const nested_ctx_t *c, const image_store_t *store, int64_t lo,
                               int64_t hi, int64_t episodes, const int *shots, int n_shots,
-                              int64_t *correct, int64_t *exact) {
+                              uint8_t *outcome, int64_t span) {
     const evaluator_t *ev = c->ev;
     int D = vlm_config(ev->model)->dim, V = vlm_config(ev->model)->vocab;
     int image = ev->vocab->image;
@@ -249,34 +384,39 @@ static void single_pass_block(const nested_ctx_t *c, const image_store_t *store,
         int n = pass_continuations(&pb, c, i0, B, episodes, shots, n_shots, D);
         vlm_cache_score(ev->model, pb.cache, pb.conts, n, image, pb.logits);
         for (int k = 0; k < n; k++) {
-            const episode_nested_t *ne = &pb.ne[pb.conts[k].slot];
-            int j = pb.cont_shot[k];
-            score_answer(pb.logits + (size_t)k * V, ne->names, ne->ways, V,
-                         ne->names[ne->query_class[pb.cont_query[k]]], &correct[j], &exact[j]);
+            int b = pb.conts[k].slot, q = pb.cont_query[k];
+            const episode_nested_t *ne = &pb.ne[b];
+            int32_t answer = ne->names[ne->query_class[q]];
+            int64_t e = (i0 + b) * EVAL_QUERIES + q - lo * EVAL_QUERIES;
+            outcome[pb.cont_shot[k] * span + e] = (uint8_t)eval_score_answer(
+                pb.logits + (size_t)k * V, V, &answer, 1, ne->names, ne->ways, NULL, NULL);
         }
     }
     pass_buf_free(&pb);
 }
 
-static void finish_row(const evaluator_t *ev, eval_row_t *row, int64_t correct, int64_t exact,
-                       int64_t n) {
-    int64_t v[2] = {correct, exact};
-    comm_sum_i64(ev->comm, v, 2);
-    row->episodes = n;
-    row->correct = v[0];
-    row->exact = v[1];
-    row->accuracy = n > 0 ? (double)v[0] / (double)n : 0;
-    results_wilson(v[0], n, &row->ci_low, &row->ci_high);
+/* A row's name, store, ways and shots. */
+static void row_begin(eval_row_t *row, const char *benchmark, const image_store_t *store, int ways,
+                      int shots, int64_t prompts) {
+    memset(row, 0, sizeof *row);
+    snprintf(row->benchmark, sizeof row->benchmark, "%s", benchmark);
+    snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
+    row->ways = ways;
+    row->shots = shots;
+    row->episodes = prompts;
 }
 
-void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const char *benchmark,
-                        int ways, const int *shots, int n_shots, int episodes, int fake_names,
-                        eval_mode_t mode, eval_row_t *rows) {
+void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const benchmark_t *b,
+                        int ways, const int *shots, int n_shots, int episodes, eval_mode_t mode,
+                        eval_row_t *rows) {
     check_image_size(ev, store);
     vlm_pack_weights(ev->model);
+    if (b->family != FAMILY_BINDING)
+        micl_fatal("eval_binding_curve: benchmark '%s' is not a binding benchmark", b->name);
     for (int j = 0; j < n_shots; j++)
         if (shots[j] < 0 || (j > 0 && shots[j] <= shots[j - 1]))
             micl_fatal("eval_binding_curve: shot counts must be non-negative and increasing");
+    int fake_names = b->fake_names;
     store_index_t ix;
     store_index_build(store, store_eval_split(store), &ix);
     episode_source_t src;
@@ -288,29 +428,30 @@ void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const
     int64_t n_nested = ((int64_t)episodes + EVAL_QUERIES - 1) / EVAL_QUERIES;
     int64_t lo = n_nested * ev->comm->rank / ev->comm->size;
     int64_t hi = n_nested * (ev->comm->rank + 1) / ev->comm->size;
-    int64_t *counts = micl_calloc(2 * (size_t)n_shots, sizeof(int64_t));
-    int64_t *correct = counts, *exact = counts + n_shots;
+    /* this rank's prompts of every cell: [e_lo, e_hi) */
+    int64_t e_lo = lo * EVAL_QUERIES < episodes ? lo * EVAL_QUERIES : episodes;
+    int64_t e_hi = hi * EVAL_QUERIES < episodes ? hi * EVAL_QUERIES : episodes;
+    int64_t span = e_hi - e_lo;
+    uint8_t *outcome = micl_calloc((size_t)n_shots * (size_t)(span > 0 ? span : 1), 1);
     if (mode == EVAL_SINGLE_PASS && hi > lo) {
-        single_pass_block(&c, store, lo, hi, episodes, shots, n_shots, correct, exact);
+        single_pass_block(&c, store, lo, hi, episodes, shots, n_shots, outcome, span);
     } else if (mode == EVAL_REPROMPT) {
-        int64_t e_hi = hi * EVAL_QUERIES < episodes ? hi * EVAL_QUERIES : episodes;
         for (int j = 0; j < n_shots; j++) {
             c.shots = shots[j];
-            score_block(ev, store, lo * EVAL_QUERIES, e_hi, build_prompt, &c, NULL, 0, &correct[j],
-                        &exact[j], NULL);
+            block_out_t out = {outcome + (size_t)j * (size_t)span, NULL, NULL};
+            score_block(ev, store, e_lo, e_hi, build_prompt, &c, NULL, 0, &out);
         }
     }
+    benchmark_source_t bs;
+    benchmark_source_init(&bs, b, store, ev->vocab, ev->format);
     for (int j = 0; j < n_shots; j++) {
         eval_row_t *row = &rows[j];
-        memset(row, 0, sizeof *row);
-        snprintf(row->benchmark, sizeof row->benchmark, "%s", benchmark);
-        snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
-        row->ways = ways;
-        row->shots = shots[j];
-        row->chance = 1.0 / ways;
-        finish_row(ev, row, correct[j], exact[j], episodes);
+        row_begin(row, b->name, store, ways, shots[j], episodes);
+        row_chance(ev, &bs, ways, shots[j], episodes, row);
+        finish_outcomes(ev, b, outcome + (size_t)j * (size_t)span, e_lo, e_hi, row);
     }
-    free(counts);
+    benchmark_source_free(&bs);
+    free(outcome);
     episode_source_free(&src);
     store_index_free(&ix);
 }
@@ -328,9 +469,8 @@ static void build_single(int64_t e, episode_t *ep, void *ctx) {
 void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_images,
                    eval_row_t *row) {
     vlm_pack_weights(ev->model);
-    memset(row, 0, sizeof *row);
-    snprintf(row->benchmark, sizeof row->benchmark, "zeroshot");
-    snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
+    const benchmark_t *b = benchmark_find("zeroshot");
+    if (!b) micl_fatal("eval_zeroshot: no benchmark 'zeroshot'");
     const vocab_t *v = ev->vocab;
     /* held-out instances of classes the vocabulary names */
     int64_t n = 0;
@@ -352,9 +492,11 @@ void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_im
     int32_t *cand = micl_malloc((size_t)v->n_real * sizeof(int32_t));
     for (int i = 0; i < v->n_real; i++)
         cand[i] = v->first_real + i;
-    row->ways = v->n_real;
-    row->shots = 0;
-    row->chance = 1.0 / v->n_real;
+    row_begin(row, "zeroshot", store, v->n_real, 0, n);
+    benchmark_source_t bs; /* the same images: benchmark_zeroshot_image spreads them alike */
+    benchmark_source_init(&bs, b, store, v, ev->format);
+    row_chance(ev, &bs, 0, 0, max_images > 0 ? max_images : 0, row);
+    benchmark_source_free(&bs);
     store_index_t ix;
     store_index_build(store, STORE_SPLIT_TEST, &ix);
     episode_source_t src;
@@ -362,9 +504,10 @@ void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_im
     single_ctx_t ctx = {&src, images};
     int64_t lo = n * ev->comm->rank / ev->comm->size,
             hi = n * (ev->comm->rank + 1) / ev->comm->size;
-    int64_t correct = 0, exact = 0;
-    score_block(ev, store, lo, hi, build_single, &ctx, cand, v->n_real, &correct, &exact, NULL);
-    finish_row(ev, row, correct, exact, n);
+    block_out_t out = {micl_calloc((size_t)(hi > lo ? hi - lo : 1), 1), NULL, NULL};
+    score_block(ev, store, lo, hi, build_single, &ctx, cand, v->n_real, &out);
+    finish_outcomes(ev, b, out.outcome, lo, hi, row);
+    free(out.outcome);
     episode_source_free(&src);
     store_index_free(&ix);
     free(cand);
@@ -374,6 +517,7 @@ void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_im
 /* ---- named benchmarks ---- */
 
 typedef struct {
+    const evaluator_t *ev;
     const benchmark_t *b;
     const benchmark_source_t *src;
     uint64_t seed;
@@ -388,47 +532,74 @@ static void build_bench(int64_t e, episode_t *ep, void *ctx) {
     benchmark_episode(c->src, c->seed, c->ways, c->shots, e / nv, c->episodes, e % nv, ep);
 }
 
-/* Writes one JSON line per prompt of a cell: {"id": ..., "prediction": <chosen word>}. */
+/* The words of an answer's tokens (-1 ends it), space-separated, as a JSON string. */
+static void json_answer(FILE *f, const vocab_t *v, const int64_t *tokens) {
+    char buf[EPISODE_MAX_ANSWER * 64 + 1];
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < EPISODE_MAX_ANSWER && tokens[i] >= 0; i++) {
+        const char *w = tokens[i] < v->n ? v->words[tokens[i]] : "";
+        int m = snprintf(buf + k, sizeof buf - k, "%s%s", i ? " " : "", w);
+        if (m < 0 || (size_t)m >= sizeof buf - k) break;
+        k += (size_t)m;
+    }
+    results_json_string(f, buf);
+}
+
+/* Writes one JSON line per prompt of a cell: {"id": ..., "prediction": <greedy answer>,
+ * "ranked": <candidate-ranked answer>}; answers[e] holds prompt e's greedy then ranked tokens
+ * (EPISODE_MAX_ANSWER each, -1 after the answer). */
 static void write_predictions(FILE *f, const benchmark_ctx_t *c, const vocab_t *v,
-                              const int32_t *chosen, int64_t n) {
+                              const int64_t *answers, int64_t n) {
     for (int64_t e = 0; e < n; e++) {
         int nv = c->b->variants;
-        const char *w = chosen[e] >= 0 && chosen[e] < v->n ? v->words[chosen[e]] : "";
         char id[160];
         snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", c->b->name, c->ways, c->shots,
                  (long long)(e / nv), (int)(e % nv));
+        const int64_t *a = answers + (size_t)e * 2 * EPISODE_MAX_ANSWER;
         fputs("{\"id\": ", f);
         results_json_string(f, id);
         fputs(", \"prediction\": ", f);
-        results_json_string(f, w);
+        json_answer(f, v, a);
+        fputs(", \"ranked\": ", f);
+        json_answer(f, v, a + EPISODE_MAX_ANSWER);
         fputs("}\n", f);
     }
 }
 
-/* The share of a cell's prompts whose answer is the cell's most common answer: what always
- * giving that answer scores. */
-static double majority_rate(const benchmark_ctx_t *c, int64_t n) {
-    if (n <= 0) return 0;
+/* The answers of prompts [lo, hi) for predictions: greedy decoding's (decoded where teacher
+ * forcing could not give them) and the candidate-ranked ones, gathered over the ranks; rank 0
+ * writes them. */
+static void cell_predictions(const evaluator_t *ev, const benchmark_ctx_t *c,
+                             const image_store_t *store, const block_out_t *out, int64_t lo,
+                             int64_t hi, int64_t n, FILE *predictions) {
+    const int W = 2 * EPISODE_MAX_ANSWER;
+    int64_t *mine = micl_malloc((size_t)(hi > lo ? hi - lo : 1) * W * sizeof(int64_t));
+    int64_t *all = micl_malloc((size_t)(n > 0 ? n : 1) * W * sizeof(int64_t));
     episode_t *ep = micl_malloc(sizeof *ep);
-    int32_t *ans = micl_malloc((size_t)n * sizeof(int32_t));
-    for (int64_t e = 0; e < n; e++) {
-        build_bench(e, ep, (void *)c);
-        ans[e] = ep->answer_id[ep->n_turns - 1];
+    for (int64_t e = lo; e < hi; e++) {
+        int32_t *gr = out->greedy + (size_t)(e - lo) * EPISODE_MAX_ANSWER;
+        if (!(out->outcome[e - lo] & EVAL_RIGHT_EXACT) && gr[1] >= 0) {
+            build_bench(e, ep, (void *)c);
+            eval_greedy_decode(ev, store, ep, gr);
+        }
+        for (int i = 0; i < EPISODE_MAX_ANSWER; i++) {
+            mine[(size_t)(e - lo) * W + i] = gr[i] + 1; /* 0: another rank's prompt */
+            mine[(size_t)(e - lo) * W + EPISODE_MAX_ANSWER + i] =
+                out->ranked[(size_t)(e - lo) * EPISODE_MAX_ANSWER + i] + 1;
+        }
     }
-    int64_t best = 0;
-    for (int64_t i = 0; i < n; i++) { /* n is a few hundred: quadratic is fine */
-        int64_t k = 0;
-        for (int64_t j = 0; j < n; j++)
-            k += ans[j] == ans[i];
-        best = k > best ? k : best;
-    }
-    free(ans);
+    gather_prompts(ev, mine, lo, hi, all, n, W);
+    for (int64_t k = 0; k < n * W; k++)
+        all[k] -= 1;
+    if (predictions && ev->comm->rank == 0) write_predictions(predictions, c, ev->vocab, all, n);
     free(ep);
-    return (double)best / (double)n;
+    free(mine);
+    free(all);
 }
 
-/* One cell scored by re-prompting, prompts shared over ranks, counts (and, with predictions,
- * the chosen answers) summed exactly. */
+/* One cell scored by re-prompting, prompts shared over ranks, outcomes (and, with predictions,
+ * the answers) gathered exactly. */
 static void benchmark_cell(const evaluator_t *ev, const benchmark_ctx_t *c,
                            const image_store_t *store, int collect, FILE *predictions,
                            eval_row_t *row) {
@@ -436,7 +607,6 @@ static void benchmark_cell(const evaluator_t *ev, const benchmark_ctx_t *c,
     int64_t n = c->episodes * nv;
     int64_t lo = n * ev->comm->rank / ev->comm->size,
             hi = n * (ev->comm->rank + 1) / ev->comm->size;
-    int64_t correct = 0, exact = 0;
     const vocab_t *v = ev->vocab;
     int32_t *all = NULL;
     int n_all = 0;
@@ -446,35 +616,21 @@ static void benchmark_cell(const evaluator_t *ev, const benchmark_ctx_t *c,
         for (int i = 0; i < n_all; i++)
             all[i] = v->first_real + i;
     }
-    int64_t *picked = collect ? micl_calloc((size_t)(n ? n : 1), sizeof(int64_t)) : NULL;
-    int32_t *chosen = micl_malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(int32_t));
-    score_block(ev, store, lo, hi, build_bench, (void *)c, all, n_all, &correct, &exact, chosen);
-    if (picked) {
-        for (int64_t e = lo; e < hi; e++)
-            picked[e] = (int64_t)chosen[e - lo] + 1; /* 0: another rank's prompt */
-        comm_sum_i64(ev->comm, picked, (int)n);
+    size_t mine = (size_t)(hi > lo ? hi - lo : 1);
+    block_out_t out = {micl_calloc(mine, 1), NULL, NULL};
+    if (collect) {
+        out.ranked = micl_malloc(mine * EPISODE_MAX_ANSWER * sizeof(int32_t));
+        out.greedy = micl_malloc(mine * EPISODE_MAX_ANSWER * sizeof(int32_t));
     }
-    if (predictions && ev->comm->rank == 0) {
-        int32_t *all_chosen = micl_malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-        for (int64_t e = 0; e < n; e++)
-            all_chosen[e] = (int32_t)(picked[e] - 1);
-        write_predictions(predictions, c, v, all_chosen, n);
-        free(all_chosen);
-    }
-    memset(row, 0, sizeof *row);
-    snprintf(row->benchmark, sizeof row->benchmark, "%s", c->b->name);
-    snprintf(row->dataset, sizeof row->dataset, "%s", store->source);
-    row->ways = c->b->family == FAMILY_CLASSIFY ? v->n_real : c->ways;
-    row->shots = c->shots;
-    row->chance = benchmark_chance(c->b, c->ways, v->n_real);
-    if (c->src
-            ->is_scene) { /* skewed answers (small counts): chance is the majority answer's rate */
-        double major = majority_rate(c, n);
-        if (major > row->chance) row->chance = major;
-    }
-    finish_row(ev, row, correct, exact, n);
-    free(chosen);
-    free(picked);
+    score_block(ev, store, lo, hi, build_bench, (void *)c, all, n_all, &out);
+    if (collect) cell_predictions(ev, c, store, &out, lo, hi, n, predictions);
+    row_begin(row, c->b->name, store, c->b->family == FAMILY_CLASSIFY ? v->n_real : c->ways,
+              c->shots, n);
+    row_chance(ev, c->src, c->ways, c->shots, c->episodes, row);
+    finish_outcomes(ev, c->b, out.outcome, lo, hi, row);
+    free(out.outcome);
+    free(out.ranked);
+    free(out.greedy);
     free(all);
 }
 
@@ -486,8 +642,8 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
     int n_rows = 0;
     if (b->family == FAMILY_BINDING && !collect) { /* the single-pass shot curve */
         for (int i = 0; i < n_ways; i++) {
-            eval_binding_curve(ev, store, b->name, ways[i], shots, n_shots, episodes, b->fake_names,
-                               EVAL_SINGLE_PASS, rows + n_rows);
+            eval_binding_curve(ev, store, b, ways[i], shots, n_shots, episodes, EVAL_SINGLE_PASS,
+                               rows + n_rows);
             n_rows += n_shots;
         }
         return n_rows;
@@ -499,7 +655,7 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
             micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %d",
                        store->source, b->name, ways[i], src.src.n_classes);
         for (int j = 0; j < n_shots; j++) {
-            benchmark_ctx_t c = {b, &src, ev->seed, ways[i], shots[j], 0};
+            benchmark_ctx_t c = {ev, b, &src, ev->seed, ways[i], shots[j], 0};
             c.episodes = benchmark_cell_episodes(&src, episodes);
             benchmark_cell(ev, &c, store, collect, predictions, &rows[n_rows++]);
         }

@@ -113,6 +113,7 @@ hostile(results schema_string "bad.h5:/: attribute 'schema_version' is of type s
 hostile(results schema_v0 "bad.h5: results file schema version 0, this micl reads version")
 hostile(results rows_mismatch "bad.h5: /runs/base/eval/dataset has 7 rows but benchmark has 1")
 hostile(results too_many_rows "bad.h5: /runs/base/eval has 200 rows, at most 128")
+hostile(results episode_start_off "bad.h5: /runs/base/eval/episode_start.1. = [0-9]+, expected [0-9]+")
 hostile(results curve_huge
   "bad.h5:/runs/base/train: dataset 'step' claims 1099511627776 elements .* stores 0 bytes")
 hostile(results run_missing "bad.h5: missing group /runs/ghost")

@@ -445,6 +445,18 @@ static void results_rows_mismatch(const char *out, const char *base) {
     CHECK(H5Tclose(t) >= 0 && H5Gclose(g) >= 0 && H5Fclose(f) >= 0);
 }
 
+static void results_episode_start_off(const char *out, const char *base) {
+    hid_t f = open_rw(base, out);
+    hid_t g = group(f, "runs/base/eval");
+    hsize_t n;
+    int64_t *start = grab(g, "episode_start", H5T_NATIVE_INT64, &n);
+    CHECK(n > 1);
+    start[1] += 1; /* row 1 would overlap row 0's prompts by one */
+    put_dataset(g, "episode_start", H5T_STD_I64LE, 1, &n, H5T_NATIVE_INT64, start);
+    CHECK(H5Gclose(g) >= 0 && H5Fclose(f) >= 0);
+    free(start);
+}
+
 static void results_too_many_rows(const char *out, const char *base) {
     hid_t f = open_rw(base, out);
     hid_t g = group(f, "runs/base/eval");
@@ -702,6 +714,8 @@ static const gen_case_t k_cases[] = {
     {"results_rows_mismatch", results_rows_mismatch, 1,
      "/runs/base/eval/benchmark has 1 row, the other columns more"},
     {"results_too_many_rows", results_too_many_rows, 1, "200 evaluation rows (limit 128)"},
+    {"results_episode_start_off", results_episode_start_off, 1,
+     "/runs/base/eval/episode_start[1] one past the end of row 0"},
     {"results_curve_huge", results_curve_huge, 1, "/runs/base/train/step claims 2^40 entries"},
     {"results_run_missing", results_run_missing, 1, "run_names lists a run with no group"},
     {"results_run_names_int", results_run_names_int, 1, "run_names is an int32 dataset"},

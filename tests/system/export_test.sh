@@ -3,7 +3,8 @@
 # LLaVA-style samples are well formed (one <image> line per image at the start of each human
 # turn, alternating human/gpt, image files present), predictions equal to the exported ground
 # truth score 1.0 on every benchmark cell, constant answers score what chance predicts, and
-# malformed prediction files fail with file:line messages and leave nothing behind (expect_fail).
+# malformed prediction files fail with file:line messages and leave nothing behind (expect_fail);
+# micl's own predictions (greedy and candidate-ranked) score what micl eval reports.
 set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3
 PY=/usr/bin/python3
@@ -79,8 +80,11 @@ expect_fail --exit 2 --message "unknown benchmark 'nosuch' \\(valid: fsicl, open
 touch afile
 expect_fail --exit 1 --message "'afile' exists and is not a directory" -- \
   "$MICL" data export tiny.cfg --benchmark fsicl -o afile
-# micl's own model: its written predictions score exactly what micl eval reports, under np=1
-# and np=2, and the single-pass binding curve (no predictions) gives the same table
+# micl's own model: its written predictions ("prediction": greedy decoding's answer) scored by
+# `micl eval --predictions` give exactly the exact-match counts micl eval reports, and its
+# "ranked" answers the ranked counts, under np=1 and np=2; the single-pass binding curve (no
+# predictions) gives the same table; the per-prompt outcomes sum to the counts, are the same
+# for np=1 and np=2, and group the prompts of an episode (binding: of a nested episode)
 "$MICL" train tiny.cfg > train.log
 for B in fsicl openmi matching zeroshot; do
   CELLS=""; [ $B = openmi ] && CELLS="--ways 2,3 --shots 0,1,2"
@@ -91,20 +95,57 @@ for B in fsicl openmi matching zeroshot; do
   cmp own_$B.jsonl own1_$B.jsonl || fail "$B: predictions differ between np=1 and np=2"
   "$MICL" eval tiny.cfg --benchmark $B --checkpoint out/icl.ckpt.h5 --episodes 8 $CELLS -o plain_$B.h5 > /dev/null
   "$MICL" eval tiny.cfg --benchmark $B --predictions own_$B.jsonl --episodes 8 $CELLS -o scored_$B.h5 > /dev/null
-  "$PY" - own_$B.h5 scored_$B.h5 plain_$B.h5 <<'PY' || fail "$B: scored predictions differ from micl eval"
+  "$PY" -c "
+import json, sys
+with open('ranked_$B.jsonl', 'w') as out:
+    for line in open('own_$B.jsonl'):
+        p = json.loads(line)
+        assert set(p) == {'id', 'prediction', 'ranked'}, p
+        out.write(json.dumps({'id': p['id'], 'prediction': p['ranked']}) + '\n')"
+  "$MICL" eval tiny.cfg --benchmark $B --predictions ranked_$B.jsonl --episodes 8 $CELLS -o ranked_$B.h5 > /dev/null
+  "$PY" - own_$B.h5 own1_$B.h5 plain_$B.h5 scored_$B.h5 ranked_$B.h5 <<'PY' || fail "$B: scored predictions differ from micl eval"
 import h5py, sys, numpy as np
-own, scored, plain = (h5py.File(p, "r") for p in sys.argv[1:4])
-def table(f):
-    run = list(f["runs"].keys())[0]
-    g = f["runs"][run]["eval"]
-    return {k: g[k][()] for k in ("ways", "shots", "episodes", "correct")}
-a, b, c = table(own), table(scored), table(plain)
-for k in a:
-    assert np.array_equal(a[k], b[k]), (k, a[k], b[k])
-    assert np.array_equal(a[k], c[k]), (k, a[k], c[k])
-print(sys.argv[1], "correct", a["correct"].tolist(), "of", a["episodes"].tolist())
+own, own1, plain, scored, ranked = (h5py.File(p, "r") for p in sys.argv[1:6])
+def ev(f):
+    return f["runs"][list(f["runs"].keys())[0]]["eval"]
+a, a1, c, g, r = ev(own), ev(own1), ev(plain), ev(scored), ev(ranked)
+cells = ("ways", "shots", "episodes")
+per = ("episode_start", "episode_group", "episode_correct", "episode_exact")
+chance = ("chance", "chance_random", "chance_constant", "constant_answer")
+for k in cells + ("correct", "exact_match") + per + chance:
+    assert np.array_equal(a[k][()], c[k][()]), (k, a[k][()], c[k][()])  # re-prompting == single pass
+    assert np.array_equal(a[k][()], a1[k][()]), (k, a[k][()], a1[k][()])  # np=2 == np=1
+for k in cells + chance:
+    assert np.array_equal(a[k][()], g[k][()]), (k, a[k][()], g[k][()])
+assert np.array_equal(g["correct"][()], a["exact_match"][()]), ("greedy", g["correct"][()], a["exact_match"][()])
+assert np.array_equal(r["correct"][()], a["correct"][()]), ("ranked", r["correct"][()], a["correct"][()])
+assert np.array_equal(g["episode_correct"][()], a["episode_exact"][()])
+assert np.array_equal(r["episode_correct"][()], a["episode_correct"][()])
+start, eps = a["episode_start"][()], a["episodes"][()]
+assert np.array_equal(start, np.concatenate([[0], np.cumsum(eps)[:-1]])), start
+grp, cor, ex = (a[k][()] for k in ("episode_group", "episode_correct", "episode_exact"))
+assert cor.dtype == np.uint8 and ex.dtype == np.uint8 and grp.dtype == np.int64
+bench = a["benchmark"][0].decode()
+variants = 2 if bench == "fsicl" else 1
+for i in range(len(eps)):
+    s = slice(start[i], start[i] + eps[i])
+    assert cor[s].sum() == a["correct"][i] and ex[s].sum() == a["exact_match"][i], i
+    e = np.arange(eps[i]) // variants
+    assert np.array_equal(grp[s], e // 4 if bench == "openmi" else e), (i, grp[s])
+assert np.allclose(a["chance"][()], np.maximum(a["chance_random"][()], a["chance_constant"][()]))
+print(sys.argv[1], "ranked", a["correct"][()].tolist(), "exact", a["exact_match"][()].tolist(),
+      "of", eps.tolist())
 PY
 done
+# a results file without the per-prompt datasets (older files) still reads and reports
+"$PY" -c "
+import h5py
+f = h5py.File('own_fsicl.h5', 'a')
+g = f['runs'][list(f['runs'].keys())[0]]['eval']
+for k in ('episode_start', 'episode_group', 'episode_correct', 'episode_exact', 'chance_random', 'chance_constant', 'constant_answer'):
+    del g[k]"
+"$MICL" report own_fsicl.h5 > old_report.txt || fail "an older results file does not report"
+grep -q "fsicl" old_report.txt || fail "an older results file reports no rows"
 # a benchmark whose store the config has not prepared (tiny has no operator store), and an
 # unknown task: a clear message, a non-zero exit, and no export directory or results file
 msg="benchmark 'operator_induction' needs the store"

@@ -4,12 +4,18 @@
  * exact counts as re-prompting every nested K-shot prompt in full, for every (ways, shots) cell,
  * in both episode formats. Run under mpirun: rank 0 prints every cell's counts, and the
  * ctest compares the lines of np=1 and np=2 (the nested episodes are shared over the ranks).
+ * Every row's per-prompt outcomes sum to its counts, with episode e in group e / 4 (its nested
+ * episode), and carry the chance measured on the episodes (1/N for a uniform guess); each
+ * line prints the outcomes, so np=1 and np=2 must also agree prompt by prompt.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "comm/comm.h"
+#include "common/results.h"
+#include "data/benchmark.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "data/episode.h"
@@ -47,17 +53,45 @@ static void make_store(image_store_t *s) {
     snprintf(s->source, sizeof s->source, "synthetic");
 }
 
+/* The row's per-prompt outcomes: they sum to its counts, the groups are the nested episodes,
+ * the chance fields are set; prints them (c: ranked, x: exact, -: neither). */
+static int check_outcomes(const evaluator_t *ev, const eval_row_t *row, int ways) {
+    int64_t c = 0, x = 0, bad = 0;
+    if (!row->episode_group) return 1;
+    for (int64_t e = 0; e < row->episodes; e++) {
+        c += row->episode_correct[e];
+        x += row->episode_exact[e];
+        bad += row->episode_group[e] != e / BENCHMARK_QUERIES;
+        bad += row->episode_exact[e] && !row->episode_correct[e]; /* exact implies ranked */
+    }
+    bad += c != row->correct || x != row->exact;
+    bad += fabs(row->chance_random - 1.0 / ways) > 1e-12 || row->chance_constant <= 0 ||
+           row->chance != (row->chance_random > row->chance_constant ? row->chance_random
+                                                                     : row->chance_constant);
+    if (ev->comm->rank == 0) {
+        printf("  outcomes ");
+        for (int64_t e = 0; e < row->episodes; e++)
+            putchar(row->episode_exact[e] ? 'x' : row->episode_correct[e] ? 'c' : '-');
+        printf(" chance %.4f %.4f (%s) %s\n", row->chance_random, row->chance_constant,
+               row->constant_answer, bad ? "FAIL" : "ok");
+    }
+    return bad != 0;
+}
+
 static int check_curve(const evaluator_t *ev, const image_store_t *s, int ways) {
     static const int shots[] = {0, 1, 2, 4, 8};
     enum { N_SHOTS = sizeof shots / sizeof shots[0] };
     eval_row_t single[N_SHOTS], full[N_SHOTS];
-    eval_binding_curve(ev, s, "binding", ways, shots, N_SHOTS, EPISODES, 1, EVAL_SINGLE_PASS,
-                       single);
-    eval_binding_curve(ev, s, "binding", ways, shots, N_SHOTS, EPISODES, 1, EVAL_REPROMPT, full);
+    const benchmark_t *b = benchmark_find("openmi");
+    eval_binding_curve(ev, s, b, ways, shots, N_SHOTS, EPISODES, EVAL_SINGLE_PASS, single);
+    eval_binding_curve(ev, s, b, ways, shots, N_SHOTS, EPISODES, EVAL_REPROMPT, full);
     int bad = 0;
     for (int j = 0; j < N_SHOTS; j++) {
         int same = single[j].correct == full[j].correct && single[j].exact == full[j].exact &&
                    single[j].episodes == EPISODES && full[j].episodes == EPISODES;
+        for (int e = 0; same && e < EPISODES; e++)
+            same = single[j].episode_correct[e] == full[j].episode_correct[e] &&
+                   single[j].episode_exact[e] == full[j].episode_exact[e];
         bad += !same;
         if (ev->comm->rank == 0)
             printf(
@@ -65,14 +99,20 @@ static int check_curve(const evaluator_t *ev, const image_store_t *s, int ways) 
                 (int)ev->format, ways, shots[j], (long long)single[j].correct,
                 (long long)single[j].exact, (long long)full[j].correct, (long long)full[j].exact,
                 same ? "ok" : "FAIL");
+        bad += check_outcomes(ev, &single[j], ways);
     }
     /* a curve of one shot count scores the same prompts as that cell of the longer curve */
     eval_row_t one;
-    eval_binding_curve(ev, s, "binding", ways, &shots[2], 1, EPISODES, 1, EVAL_SINGLE_PASS, &one);
+    eval_binding_curve(ev, s, b, ways, &shots[2], 1, EPISODES, EVAL_SINGLE_PASS, &one);
     if (one.correct != single[2].correct || one.exact != single[2].exact) {
         bad++;
         if (ev->comm->rank == 0)
             printf("%d-way: the 2-shot cell depends on the curve: FAIL\n", ways);
+    }
+    results_row_free(&one);
+    for (int j = 0; j < N_SHOTS; j++) {
+        results_row_free(&single[j]);
+        results_row_free(&full[j]);
     }
     return bad;
 }

@@ -1,6 +1,6 @@
 # worker.cmake - tests of worker/: the optimizer step (the bench's timed step is the trainer's,
 # test_step.c, at np 1 and 2), the evaluator's single-pass shot curves, checkpoints, and the
-# training step loop allocating nothing.
+# training step loop allocating nothing, the scoring of multi-token answers.
 micl_test_executable(test_step test_step.c)
 foreach(np 1 2)
   add_test(NAME step_bench_is_trainer_np${np}
@@ -16,6 +16,12 @@ add_test(NAME eval_curve_single_pass_np1_vs_np2
                  ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:test_eval_curve>
          WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 set_tests_properties(eval_curve_single_pass_np1_vs_np2 PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)
+
+# Multi-token answers: both scoring rules on hand-made logits, greedy decoding against a plain
+# one-pass-per-token loop.
+micl_test_executable(test_eval_score test_eval_score.c)
+add_test(NAME eval_score_multi_token COMMAND test_eval_score)
+set_tests_properties(eval_score_multi_token PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}")
 
 # Checkpoints: channels, task words and question ids round trip; an older checkpoint loads.
 micl_test_executable(test_checkpoint_vocab test_checkpoint_vocab.c)
