@@ -174,6 +174,11 @@ class Boot:
         return {"ranked": (w @ vec[1]) / n, "exact": (w @ vec[2]) / n}
 
 
+def ch_of(run, r):
+    """The chance of row r: the larger of guessing and the best constant answer."""
+    return max(run.chance_random[r], run.chance_constant[r])
+
+
 def run_metrics(boot, seed, run):
     """{bench: {rule: {acc, gain, norm}}} per replicate for one run, plus chance per bench."""
     out, chance = {}, {}
@@ -182,17 +187,16 @@ def run_metrics(boot, seed, run):
         k = [r for r in rows if run.shots[r] >= 1 or b == "zeroshot"]
         z = [r for r in rows if run.shots[r] == 0 and b != "zeroshot"]
         accs = {r: boot.cell_acc(seed, run, r) for r in rows}
-        chance[b] = (float(np.mean([max(run.chance_random[r], run.chance_constant[r])
-                                    for r in k])),
+        chance[b] = (float(np.mean([ch_of(run, r) for r in k])),
                      "constant" if np.mean(run.chance_constant[k]) >= np.mean(run.chance_random[k])
                      else "random")
         out[b] = {}
         for rule, _ in RULES:
             acc = np.mean([accs[r][rule] for r in k], axis=0)
             gain = acc - np.mean([accs[r][rule] for r in z], axis=0) if z else acc * np.nan
-            norm = np.mean([(accs[r][rule] - max(run.chance_random[r], run.chance_constant[r])) /
-                            max(1e-9, 1 - max(run.chance_random[r], run.chance_constant[r]))
-                            for r in k], axis=0)
+            norm = [(accs[r][rule] - ch_of(run, r)) / (1 - ch_of(run, r)) for r in k
+                    if ch_of(run, r) < 1 - 1e-9]  # a cell whose one answer is always right
+            norm = np.mean(norm, axis=0) if norm else acc * np.nan  # measures nothing
             out[b][rule] = {"acc": acc, "gain": gain, "norm": norm}
     return out, chance
 

@@ -26,11 +26,13 @@ ra, rb = h5py.File("out1/results.h5", "r"), h5py.File("out2/results.h5", "r")
 for run in ("instr", "recipe"):
     ea, eb = ra[f"runs/{run}/eval"], rb[f"runs/{run}/eval"]
     names = set(ea["benchmark"].asstr()[()])
-    want = {"fsicl", "openmi", "matching", "count_induction", "operator_induction",
-            "attributes_heldout", "zeroshot"}
+    want = {"fsicl", "fsicl_random", "mc_bound", "openmi", "matching", "count_induction",
+            "operator_induction", "attributes_heldout", "captioning", "zeroshot"}
     if names != want:
         print(f"{run}: benchmarks {sorted(names)}, expected {sorted(want)}"); bad += 1
-    for k in ("correct", "episodes", "chance"):
+    for k in ("correct", "exact_match", "episodes", "chance", "chance_random",
+              "chance_constant", "episode_start", "episode_group", "episode_correct",
+              "episode_exact"):
         if not np.array_equal(ea[k][()], eb[k][()]):
             print(f"{run}: eval/{k} differs"); bad += 1
 sys.exit(1 if bad else 0)
@@ -41,14 +43,14 @@ rc=0
 "$PY" "$SRC/scripts/paper_table.py" out1/results.h5 --recipe recipe --baselines instr \
   -o table.png --md table.md > table.out || rc=$?
 [ "$rc" -le 1 ] || { echo "paper_table.py failed ($rc)"; cat table.out; exit 1; }
-for want in "| instr | 1 |" "| recipe | 1 |" "openmi" "operator_induction" "ICL avg" \
-            "ICL average: recipe"; do
+for want in "| instr | 1 |" "| recipe | 1 |" "openmi" "operator_induction" "headline" \
+            "headline (exact match): recipe" "headline (ranked): recipe"; do
   grep -qF -- "$want" table.md || { echo "table.md lacks '$want'"; cat table.md; exit 1; }
 done
 [ -s table.png ] || { echo "no figure"; exit 1; }
 # `micl eval --benchmark --checkpoint` on the scene and operator benchmarks reads their own
 # stores and reproduces the table written at the end of training
-for B in count_induction operator_induction attributes_heldout; do
+for B in count_induction operator_induction attributes_heldout captioning; do
   "$MICL" eval np1.cfg --benchmark $B --checkpoint out1/recipe.ckpt.h5 --episodes 8 --shots 0,1,2 \
     -o alone_$B.h5 > alone_$B.txt
   "$PY" - out1/results.h5 alone_$B.h5 $B <<'PY' || { echo "$B: eval --benchmark differs"; exit 1; }
@@ -57,7 +59,7 @@ full, alone, name = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), sy
 e = full["runs/recipe/eval"]
 rows = e["benchmark"].asstr()[()] == name
 a = alone["runs/recipe/eval"]
-for k in ("shots", "correct", "episodes"):
+for k in ("shots", "correct", "exact_match", "episodes"):
     assert np.array_equal(e[k][()][rows], a[k][()]), (k, e[k][()][rows], a[k][()])
 print(name, "correct", a["correct"][()].tolist(), "of", a["episodes"][()].tolist())
 PY
