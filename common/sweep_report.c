@@ -2,6 +2,8 @@
  *
  * The evaluation cells (benchmark, ways, shots) are those of the first run; a run lacking a
  * cell contributes nothing to it. Spread is the sample standard deviation (0 for one run).
+ * Every cell is reported under both scoring rules: ranking among the episode's candidates
+ * (`correct`) and open-ended exact match (`exact_match`, greedy decoding).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sweep_report.h"
@@ -27,13 +29,17 @@ static void cell_label(const eval_row_t *e, char *out, size_t size) {
         snprintf(out, size, "%s %d-way %d-shot", e->benchmark, e->ways, e->shots);
 }
 
-/* The accuracy of run's cell matching `ref`, or NAN. */
-static double cell_accuracy(const run_result_t *run, const eval_row_t *ref) {
+typedef enum { RULE_RANKED = 0, RULE_EXACT = 1 } rule_t;
+
+/* The accuracy of run's cell matching `ref` under a scoring rule, or NAN. */
+static double cell_accuracy(const run_result_t *run, const eval_row_t *ref, rule_t rule) {
     for (int i = 0; i < run->n_rows; i++) {
         const eval_row_t *e = &run->rows[i];
         if (e->ways == ref->ways && e->shots == ref->shots &&
-            !strcmp(e->benchmark, ref->benchmark) && !strcmp(e->dataset, ref->dataset))
-            return e->accuracy;
+            !strcmp(e->benchmark, ref->benchmark) && !strcmp(e->dataset, ref->dataset)) {
+            if (rule == RULE_RANKED) return e->accuracy;
+            return e->episodes > 0 ? (double)e->exact / (double)e->episodes : NAN;
+        }
     }
     return NAN;
 }
@@ -85,20 +91,21 @@ static void group_runs(const results_t *r, grouping_t *g) {
     }
 }
 
-/* Mean and sample standard deviation of cell c over group j; returns the number of runs. */
+/* Mean and sample standard deviation of cell c under `rule` over group j; returns the number
+ * of runs. */
 static int group_stats(const results_t *r, const grouping_t *g, int j, const eval_row_t *c,
-                       double *mean, double *sd) {
+                       rule_t rule, double *mean, double *sd) {
     double sum = 0, ss = 0;
     int n = 0;
     for (int i = 0; i < r->n_runs; i++) {
-        double a = g->group_of[i] == j ? cell_accuracy(&r->runs[i], c) : NAN;
+        double a = g->group_of[i] == j ? cell_accuracy(&r->runs[i], c, rule) : NAN;
         if (isnan(a)) continue;
         sum += a;
         n++;
     }
     *mean = n ? sum / n : NAN;
     for (int i = 0; i < r->n_runs; i++) {
-        double a = g->group_of[i] == j ? cell_accuracy(&r->runs[i], c) : NAN;
+        double a = g->group_of[i] == j ? cell_accuracy(&r->runs[i], c, rule) : NAN;
         if (!isnan(a)) ss += (a - *mean) * (a - *mean);
     }
     *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
@@ -134,38 +141,51 @@ static void print_runs(const results_t *r, sweep_report_format_t f, FILE *out) {
                 fputs(": ", out);
                 results_json_string(out, run->axis_values[a]);
             }
-            fputs("}, \"accuracy\": {", out);
-            for (int c = 0; c < first->n_rows; c++) {
-                cell_label(&first->rows[c], label, sizeof label);
-                fputs(c ? ", " : "", out);
-                results_json_string(out, label);
-                fputs(": ", out);
-                results_json_number(out, cell_accuracy(run, &first->rows[c]));
+            for (int rule = RULE_RANKED; rule <= RULE_EXACT; rule++) {
+                fputs(rule == RULE_RANKED ? "}, \"accuracy\": {" : "}, \"exact\": {", out);
+                for (int c = 0; c < first->n_rows; c++) {
+                    cell_label(&first->rows[c], label, sizeof label);
+                    fputs(c ? ", " : "", out);
+                    results_json_string(out, label);
+                    fputs(": ", out);
+                    results_json_number(out, cell_accuracy(run, &first->rows[c], (rule_t)rule));
+                }
             }
             fputs("}}", out);
         }
         fputs("\n]}\n", out);
         return;
     }
-    const char *sep = f == SWEEP_REPORT_CSV ? "," : " | ";
-    fputs(f == SWEEP_REPORT_CSV ? "run,id" : "| run | id", out);
+    /* the table shows "ranked / exact" per cell; CSV has the exact-match columns after the
+     * ranked ones, named "<cell> exact" */
+    int csv = f == SWEEP_REPORT_CSV;
+    const char *sep = csv ? "," : " | ";
+    if (!csv) fputs("accuracy per cell: ranked among the candidates / exact match\n\n", out);
+    fputs(csv ? "run,id" : "| run | id", out);
     for (int a = 0; a < sw->n_axes; a++)
         fprintf(out, "%s%s", sep, sw->axis_keys[a]);
-    for (int c = 0; c < first->n_rows; c++) {
-        cell_label(&first->rows[c], label, sizeof label);
-        fprintf(out, "%s%s", sep, label);
-    }
-    fputs(f == SWEEP_REPORT_CSV ? "\n" : " |\n", out);
-    if (f == SWEEP_REPORT_TABLE) rule_line(2 + sw->n_axes + first->n_rows, out);
+    for (int rule = RULE_RANKED; rule <= (csv ? RULE_EXACT : RULE_RANKED); rule++)
+        for (int c = 0; c < first->n_rows; c++) {
+            cell_label(&first->rows[c], label, sizeof label);
+            fprintf(out, "%s%s%s", sep, label, rule == RULE_EXACT ? " exact" : "");
+        }
+    fputs(csv ? "\n" : " |\n", out);
+    if (!csv) rule_line(2 + sw->n_axes + first->n_rows, out);
     for (int i = 0; i < r->n_runs; i++) {
         const run_result_t *run = &r->runs[i];
-        fprintf(out, "%s%s%s%s", f == SWEEP_REPORT_CSV ? "" : "| ", run->name, sep, run->id);
+        fprintf(out, "%s%s%s%s", csv ? "" : "| ", run->name, sep, run->id);
         for (int a = 0; a < sw->n_axes; a++)
             fprintf(out, "%s%s", sep, run->axis_values[a]);
-        for (int c = 0; c < first->n_rows; c++)
-            fprintf(out, f == SWEEP_REPORT_CSV ? "%s%.6f" : "%s%.3f", sep,
-                    cell_accuracy(run, &first->rows[c]));
-        fputs(f == SWEEP_REPORT_CSV ? "\n" : " |\n", out);
+        for (int rule = RULE_RANKED; rule <= (csv ? RULE_EXACT : RULE_RANKED); rule++)
+            for (int c = 0; c < first->n_rows; c++) {
+                const eval_row_t *cell = &first->rows[c];
+                if (csv)
+                    fprintf(out, "%s%.6f", sep, cell_accuracy(run, cell, (rule_t)rule));
+                else
+                    fprintf(out, "%s%.3f / %.3f", sep, cell_accuracy(run, cell, RULE_RANKED),
+                            cell_accuracy(run, cell, RULE_EXACT));
+            }
+        fputs(csv ? "\n" : " |\n", out);
     }
 }
 
@@ -198,13 +218,18 @@ static void print_groups(const results_t *r, const grouping_t *g, sweep_report_f
             }
             fputs("}, \"cells\": [", out);
             for (int c = 0; c < first->n_rows; c++) {
-                int n = group_stats(r, g, j, &first->rows[c], &mean, &sd);
+                int n = group_stats(r, g, j, &first->rows[c], RULE_RANKED, &mean, &sd);
                 cell_label(&first->rows[c], label, sizeof label);
                 fputs(c ? ", {\"cell\": " : "{\"cell\": ", out);
                 results_json_string(out, label);
                 fprintf(out, ", \"runs\": %d, \"mean\": ", n);
                 results_json_number(out, mean);
                 fputs(", \"sd\": ", out);
+                results_json_number(out, sd);
+                group_stats(r, g, j, &first->rows[c], RULE_EXACT, &mean, &sd);
+                fputs(", \"exact_mean\": ", out);
+                results_json_number(out, mean);
+                fputs(", \"exact_sd\": ", out);
                 results_json_number(out, sd);
                 fputc('}', out);
             }
@@ -214,16 +239,21 @@ static void print_groups(const results_t *r, const grouping_t *g, sweep_report_f
         return;
     }
     if (f == SWEEP_REPORT_CSV) {
-        fputs("group,cell,runs,mean,sd\n", out);
+        fputs("group,cell,runs,mean,sd,exact_mean,exact_sd\n", out);
         for (int j = 0; j < g->n_groups; j++)
             for (int c = 0; c < first->n_rows; c++) {
-                int n = group_stats(r, g, j, &first->rows[c], &mean, &sd);
+                double xmean, xsd;
+                int n = group_stats(r, g, j, &first->rows[c], RULE_RANKED, &mean, &sd);
+                group_stats(r, g, j, &first->rows[c], RULE_EXACT, &xmean, &xsd);
                 group_name(r, g, j, ";", name, sizeof name);
                 cell_label(&first->rows[c], label, sizeof label);
-                fprintf(out, "%s,%s,%d,%.6f,%.6f\n", name, label, n, mean, sd);
+                fprintf(out, "%s,%s,%d,%.6f,%.6f,%.6f,%.6f\n", name, label, n, mean, sd, xmean,
+                        xsd);
             }
         return;
     }
+    fputs("accuracy per cell, mean ±sd over runs: ranked among the candidates / exact match\n\n",
+          out);
     fputs("| group | runs", out);
     for (int c = 0; c < first->n_rows; c++) {
         cell_label(&first->rows[c], label, sizeof label);
@@ -238,8 +268,10 @@ static void print_groups(const results_t *r, const grouping_t *g, sweep_report_f
             runs += g->group_of[i] == j;
         fprintf(out, "| %s | %d", name, runs);
         for (int c = 0; c < first->n_rows; c++) {
-            group_stats(r, g, j, &first->rows[c], &mean, &sd);
-            fprintf(out, " | %.3f ±%.3f", mean, sd);
+            double xmean, xsd;
+            group_stats(r, g, j, &first->rows[c], RULE_RANKED, &mean, &sd);
+            group_stats(r, g, j, &first->rows[c], RULE_EXACT, &xmean, &xsd);
+            fprintf(out, " | %.3f ±%.3f / %.3f ±%.3f", mean, sd, xmean, xsd);
         }
         fputs(" |\n", out);
     }
