@@ -5,11 +5,25 @@
 # configs/quickstart.cfg counts, from each run's training episode stream (its first 300 steps
 # of every stage), the answer words of every benchmark it is evaluated on, and must find every
 # one of them among the training targets. The per-run table is checked to list every
-# baseline against every benchmark, so that a config that silently drops one fails.
+# baseline against every benchmark, so that a config that silently drops one fails. Also:
+# configs/paper_repro_seeds.cfg (the extra seeds) equals paper_repro.cfg but for its first
+# line, its note on itself and its sweep section.
 set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3
 PY=/usr/bin/python3
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
+"$PY" - "$SRC/configs/paper_repro.cfg" "$SRC/configs/paper_repro_seeds.cfg" <<'PY'
+import sys
+def body(path):
+    text = open(path).read()
+    lines = text[:text.index("\nsweep = {")].split("\n")[1:]
+    return [l for l in lines if "paper_repro_seeds.cfg is this file" not in l and
+            "the baselines, so that they have five seeds" not in l]
+a, b = body(sys.argv[1]), body(sys.argv[2])
+if a != b:
+    print("FAIL: paper_repro_seeds.cfg differs from paper_repro.cfg outside its sweep section")
+    sys.exit(1)
+PY
 for c in paper_repro quickstart; do
   sed "s|^output_dir = .*|output_dir = \"out_$c\";|; s|cache_dir = \"data/cache\"|cache_dir = \"cache\"|" \
     "$SRC/configs/$c.cfg" > $c.cfg
