@@ -18,7 +18,7 @@ def body(path):
     text = open(path).read()
     lines = text[:text.index("\nsweep = {")].split("\n")[1:]
     return [l for l in lines if "paper_repro_seeds.cfg is this file" not in l and
-            "the baselines, so that they have five seeds" not in l]
+            "of the best baseline (interleaved), for five seeds" not in l]
 a, b = body(sys.argv[1]), body(sys.argv[2])
 if a != b:
     print("FAIL: paper_repro_seeds.cfg differs from paper_repro.cfg outside its sweep section")
