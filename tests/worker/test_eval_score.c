@@ -21,6 +21,7 @@
 #include "data/vocab.h"
 #include "model/vlm.h"
 #include "worker/evaluator.h"
+#include "random_store.h"
 
 static int failures;
 
@@ -94,28 +95,7 @@ static void test_rules(void) {
 enum { SIDE = 8, CLASSES = 10, PER_CLASS = 6, ANSWER = 3 };
 
 static void make_store(image_store_t *s) {
-    memset(s, 0, sizeof *s);
-    s->n = (int64_t)CLASSES * PER_CLASS;
-    s->h = s->w = SIDE;
-    s->pixels = micl_malloc((size_t)s->n * SIDE * SIDE);
-    s->labels = micl_malloc((size_t)s->n * sizeof(int32_t));
-    s->split = micl_malloc((size_t)s->n);
-    s->n_classes = CLASSES;
-    s->class_names = micl_calloc(CLASSES, sizeof(char *));
-    s->class_split = micl_calloc(CLASSES, 1);
-    for (int c = 0; c < CLASSES; c++) {
-        char name[16];
-        snprintf(name, sizeof name, "class%d", c);
-        s->class_names[c] = strdup(name);
-    }
-    for (int64_t i = 0; i < s->n; i++) {
-        rng_t r = rng_make(13, RNG_STREAM_TEST, (uint64_t)i);
-        for (int p = 0; p < SIDE * SIDE; p++)
-            s->pixels[i * SIDE * SIDE + p] = (uint8_t)rng_below(&r, 256);
-        s->labels[i] = (int32_t)(i / PER_CLASS);
-        s->split[i] = STORE_SPLIT_TRAIN;
-    }
-    snprintf(s->source, sizeof s->source, "synthetic");
+    random_store_make(s, CLASSES, PER_CLASS, 0, SIDE, 13);
 }
 
 /* Logits of ep's target rows from one full pass (rows in position order). */

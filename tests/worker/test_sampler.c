@@ -20,6 +20,7 @@
 #include "data/store.h"
 #include "data/vocab.h"
 #include "worker/sampler.h"
+#include "random_store.h"
 
 enum { SIDE = 8, CLASSES = 14, PER_CLASS = 16, HELDOUT = 4, STEPS = 6 };
 
@@ -36,30 +37,7 @@ static int failures;
 
 /* Image i: pixels from rng(i), label i / PER_CLASS; the last HELDOUT classes are held out. */
 static void make_store(image_store_t *s) {
-    memset(s, 0, sizeof *s);
-    s->n = (int64_t)CLASSES * PER_CLASS;
-    s->h = s->w = SIDE;
-    s->c = 1;
-    s->pixels = micl_malloc((size_t)s->n * SIDE * SIDE);
-    s->labels = micl_malloc((size_t)s->n * sizeof(int32_t));
-    s->split = micl_malloc((size_t)s->n);
-    s->n_classes = CLASSES;
-    s->class_names = micl_calloc(CLASSES, sizeof(char *));
-    s->class_split = micl_calloc(CLASSES, 1);
-    for (int c = 0; c < CLASSES; c++) {
-        char name[16];
-        snprintf(name, sizeof name, "class%d", c);
-        s->class_names[c] = strdup(name);
-        s->class_split[c] = c >= CLASSES - HELDOUT;
-    }
-    for (int64_t i = 0; i < s->n; i++) {
-        rng_t r = rng_make(11, RNG_STREAM_TEST, (uint64_t)i);
-        for (int p = 0; p < SIDE * SIDE; p++)
-            s->pixels[i * SIDE * SIDE + p] = (uint8_t)rng_below(&r, 256);
-        s->labels[i] = (int32_t)(i / PER_CLASS);
-        s->split[i] = s->class_split[s->labels[i]] ? STORE_SPLIT_HELDOUT_CLASS : STORE_SPLIT_TRAIN;
-    }
-    snprintf(s->source, sizeof s->source, "synthetic");
+    random_store_make(s, CLASSES, PER_CLASS, HELDOUT, SIDE, 11);
 }
 
 /* A config of one run with the given train keys and stage keys. */
