@@ -29,7 +29,8 @@ Checks (PASS / FAIL where a claim is made, info otherwise):
   - zeroshot retention: recipe minus the instruction baseline; PASS when the lower bound is
     above -3 points;
   - per headline benchmark: the recipe's gain over 0 shots and its lead over the best baseline;
-  - each ablation: headline and zeroshot differences to the recipe, paired by seed value.
+  - each ablation: headline (both rules) and zeroshot differences to the recipe, paired by
+    seed value.
 Files without per-episode outcomes (older micl) are read with the episodes of a cell
 independent and the exact-match chance equal to the ranked one.
 
@@ -385,11 +386,13 @@ def main():
             if m in baselines or m == recipe:
                 continue
             d = S(m, "headline", "exact", "norm", minus=recipe)
+            dr = S(m, "headline", "ranked", "norm", minus=recipe)
             zs = ""
             if has_zs:
                 zs = f"; zeroshot {fmt(*S(m, 'zeroshot', 'ranked', 'acc', minus=recipe), points=True)}"
             checks.append((None, f"ablation {m}: headline {fmt(*d, points=True)} points vs the "
-                                 f"recipe (exact match, paired by seed value){zs}"))
+                                 f"recipe by exact match, {fmt(*dr, points=True)} ranked (paired "
+                                 f"by seed value){zs}"))
     lines.append("")
     for ok, text in checks:
         mark = "info" if ok is None else ("PASS" if bool(ok) else "FAIL")
