@@ -25,7 +25,9 @@ seed values both models have and applies one episode draw to both.
 
 Checks (PASS / FAIL where a claim is made, info otherwise):
   - headline, exact match and ranked: recipe minus the best baseline; PASS when the interval's
-    lower bound is above 0;
+    lower bound is above 0; the same with every cell's normalised accuracy floored at 0 (a
+    model below the best constant answer - failing the answer format, say - counts as at
+    chance, so that a baseline's failure cannot pass for the recipe's ICL);
   - zeroshot retention: recipe minus the instruction baseline; PASS when the lower bound is
     above -3 points;
   - per headline benchmark: the recipe's gain over 0 shots and its lead over the best baseline;
@@ -197,8 +199,9 @@ def run_metrics(boot, seed, run):
             gain = acc - np.mean([accs[r][rule] for r in z], axis=0) if z else acc * np.nan
             norm = [(accs[r][rule] - ch_of(run, r)) / (1 - ch_of(run, r)) for r in k
                     if ch_of(run, r) < 1 - 1e-9]  # a cell whose one answer is always right
+            floor = np.mean(np.maximum(norm, 0), axis=0) if norm else acc * np.nan
             norm = np.mean(norm, axis=0) if norm else acc * np.nan  # measures nothing
-            out[b][rule] = {"acc": acc, "gain": gain, "norm": norm}
+            out[b][rule] = {"acc": acc, "gain": gain, "norm": norm, "floor": floor}
     return out, chance
 
 
@@ -214,7 +217,7 @@ def headline_benches(benches):
 
 def add_headline(m, heads):
     for rule, _ in RULES:
-        for q in ("norm", "gain"):
+        for q in ("norm", "floor", "gain"):
             vals = [m[b][rule][q] for _, b in heads if not np.isnan(m[b][rule][q][0])]
             m.setdefault("headline", {}).setdefault(rule, {})[q] = (
                 np.mean(vals, axis=0) if vals else np.full(len(m[heads[0][1]][rule]["acc"]),
@@ -332,9 +335,11 @@ def main():
         lines.append(f"Scored by {label}: accuracy over the cells with 1-4 shots, ± half the "
                      "95% bootstrap interval; in brackets the gain over 0 shots. Headline: "
                      "chance-normalised accuracy averaged over one benchmark per family, "
-                     "[95% interval].")
+                     "[95% interval]; floored: the same with every cell below its chance "
+                     "counted as chance.")
         lines.append("")
-        head = ["model", "seeds", "headline"] + heads_b + others + (["zeroshot"] if has_zs else [])
+        head = (["model", "seeds", "headline", "floored"] + heads_b + others +
+                (["zeroshot"] if has_zs else []))
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         ch = []
@@ -343,11 +348,13 @@ def main():
             p = np.mean([x[0] for x in v]) if v else np.nan
             kind = max(set(x[1] for x in v), key=[x[1] for x in v].count) if v else ""
             ch.append(f"{p:.3f} ({kind})")
-        lines.append("| chance | | 0 | " + " | ".join(ch) + (" | |" if has_zs else " |"))
+        lines.append("| chance | | 0 | 0 | " + " | ".join(ch) + (" | |" if has_zs else " |"))
         for m in metrics:
             hp, hl, hh = S(m, "headline", rule, "norm")
+            fp, fl, fh = S(m, "headline", rule, "floor")
             row = [m, str(len(metrics[m])), f"**{hp:.3f}**" +
-                   ("" if np.isnan(hl) else f" [{hl:.3f}, {hh:.3f}]")]
+                   ("" if np.isnan(hl) else f" [{hl:.3f}, {hh:.3f}]"),
+                   f"{fp:.3f}" + ("" if np.isnan(fl) else f" [{fl:.3f}, {fh:.3f}]")]
             for b in heads_b + others:
                 acc = fmt(*S(m, b, rule, "acc"))
                 g = S(m, b, rule, "gain")
@@ -369,6 +376,16 @@ def main():
                            f", best baseline {best} {S(best, 'headline', rule, 'norm')[0]:.3f}: "
                            f"{fmt(*d, points=True)} points of chance-normalised accuracy "
                            "(needs the interval above 0)"))
+        for rule, label in RULES:
+            if not base:
+                break
+            best = max(base, key=lambda b: S(b, "headline", rule, "floor")[0])
+            d = S(recipe, "headline", rule, "floor", minus=best)
+            checks.append((d[1] > 0 if not np.isnan(d[1]) else d[0] > 0,
+                           f"headline floored at chance ({label}; a cell below its chance counts "
+                           f"as chance): recipe {S(recipe, 'headline', rule, 'floor')[0]:.3f}, "
+                           f"best baseline {best} {S(best, 'headline', rule, 'floor')[0]:.3f}: "
+                           f"{fmt(*d, points=True)} points (needs the interval above 0)"))
         if has_zs and "instruction" in metrics:
             d = S(recipe, "zeroshot", "ranked", "acc", minus="instruction")
             ok = (d[1] if not np.isnan(d[1]) else d[0]) > -0.03
