@@ -366,26 +366,20 @@ def main():
     checks = []
     if recipe in metrics:
         base = [b for b in baselines if b in metrics]
-        for rule, label in RULES:
-            if not base:
-                break
-            best = max(base, key=lambda b: S(b, "headline", rule, "norm")[0])
-            d = S(recipe, "headline", rule, "norm", minus=best)
-            checks.append((d[1] > 0 if not np.isnan(d[1]) else d[0] > 0,
-                           f"headline ({label}): recipe {S(recipe, 'headline', rule, 'norm')[0]:.3f}"
-                           f", best baseline {best} {S(best, 'headline', rule, 'norm')[0]:.3f}: "
-                           f"{fmt(*d, points=True)} points of chance-normalised accuracy "
-                           "(needs the interval above 0)"))
-        for rule, label in RULES:
-            if not base:
-                break
-            best = max(base, key=lambda b: S(b, "headline", rule, "floor")[0])
-            d = S(recipe, "headline", rule, "floor", minus=best)
-            checks.append((d[1] > 0 if not np.isnan(d[1]) else d[0] > 0,
-                           f"headline floored at chance ({label}; a cell below its chance counts "
-                           f"as chance): recipe {S(recipe, 'headline', rule, 'floor')[0]:.3f}, "
-                           f"best baseline {best} {S(best, 'headline', rule, 'floor')[0]:.3f}: "
-                           f"{fmt(*d, points=True)} points (needs the interval above 0)"))
+        what = {"norm": "headline ({}): ",
+                "floor": "headline floored at chance ({}; a cell below its chance counts as "
+                         "chance): "}
+        for q in ("norm", "floor") if base else ():
+            for rule, label in RULES:
+                best = max(base, key=lambda b: S(b, "headline", rule, q)[0])
+                d = S(recipe, "headline", rule, q, minus=best)
+                checks.append((d[1] > 0 if not np.isnan(d[1]) else d[0] > 0,
+                               what[q].format(label) +
+                               f"recipe {S(recipe, 'headline', rule, q)[0]:.3f}, best baseline "
+                               f"{best} {S(best, 'headline', rule, q)[0]:.3f}: "
+                               f"{fmt(*d, points=True)} points"
+                               + (" of chance-normalised accuracy" if q == "norm" else "")
+                               + " (needs the interval above 0)"))
         if has_zs and "instruction" in metrics:
             d = S(recipe, "zeroshot", "ranked", "acc", minus="instruction")
             ok = (d[1] if not np.isnan(d[1]) else d[0]) > -0.03
