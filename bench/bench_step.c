@@ -3,7 +3,7 @@
  * A benchmark builds one model preset and one fixed synthetic training step (micro-batches of
  * sequences <bos> then `pairs` x (<img> name), targets at the image positions), runs warm-up
  * plus timed steps exactly as the trainer does (vlm_zero_grads, vlm_forward + vlm_backward per
- * micro-batch, adamw_update over the arena; constant learning rate, no clipping) and reports
+ * micro-batch, kern_adamw_update over the arena; constant learning rate, no clipping) and reports
  * the figures on stdout and, with -o, in an HDF5 file (kind "micl-bench", written via a
  * temporary file and rename). `vs-torch` dumps the config, the initial parameters and the batch
  * to a temporary HDF5 file, runs tests/reference/bench_torch.py on it and reads its timings back.

@@ -62,7 +62,8 @@ void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float
 /* kern_matmul_gelu_backward (dgelu may be NULL) of nt compact rows that stand for the rows
  * rows[0] < rows[1] < ... of a longer product whose other rows of dout are zero: dinp [nt x K]
  * as there, and dw (=, or += if accumulate) and dbias (+=) with the bits kern_matmul_backward
- * gives them over that longer product. rows: host memory (the backend plans its products
+ * gives them over that longer product (on the CPU backend; a device backend gives them up to
+ * rounding, each in one fixed order of its own). rows: host memory (the backend plans its products
  * from it). */
 void kern_matmul_backward_rows(float *dinp, float *dw, float *dbias, const float *dout,
                                const float *inp, const float *w, const float *dgelu,
@@ -176,5 +177,19 @@ double kern_crossentropy_forward(float *lse, const float *logits, const int32_t 
 /* dlogits = scale * (softmax - onehot(target)) (overwritten). */
 void kern_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
                                 const int32_t *targets, int64_t n, int V, float scale);
+
+/* ---- the optimizer, over a flat parameter arena ---- */
+
+/* AdamW, one pass: decoupled weight decay applied to elements where decay_mask (a buffer of n
+ * bytes) is NULL or decay_mask[i] != 0; step counts from 1 (bias correction). */
+void kern_adamw_update(float *params, const float *grads, float *m, float *v,
+                       const uint8_t *decay_mask, size_t n, float lr, float beta1, float beta2,
+                       float eps, float weight_decay, int64_t step);
+/* sqrt(sum g^2), accumulated in double: blocks of 8192 elements each summed in index order,
+ * then the block sums in block order (independent of threads; the same bits on every backend
+ * that keeps this order). */
+double kern_grad_norm(const float *g, size_t n);
+/* x[i] *= s. */
+void kern_scale_inplace(float *x, size_t n, float s);
 
 #endif

@@ -8,7 +8,7 @@
  *       comm_tree_add                        sum it in along the fixed tree
  *     comm_tree_finish                       the step's gradient, on every rank
  *     gather_losses                          loss and targets of every micro-batch, in order
- *     grad_norm, clip, adamw_update          the same bits on every rank
+ *     kern_grad_norm, clip, kern_adamw_update   the same bits on every rank
  */
 #define _POSIX_C_SOURCE 200809L
 #include "step.h"
@@ -21,24 +21,30 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "kernels/adamw.h"
 #include "kernels/buffer.h"
+#include "kernels/backend.h"
+#include "kernels/kernels.h"
 
 void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches) {
     memset(s, 0, sizeof *s);
     s->model[0] = m;
-    s->n_models = omp_get_max_threads() >= 2 ? 2 : 1;
+    /* Two passes at once only where buffers are host memory: a device backend runs every call
+     * on one stream, in issue order, with scratch shared by all its calls. */
+    s->n_models = kern_backend()->host_memory && omp_get_max_threads() >= 2 ? 2 : 1;
     if (s->n_models == 2) s->model[1] = vlm_create_sibling(m);
     s->comm = c;
     s->micro_batches = micro_batches;
     size_t n = vlm_num_params(m);
     comm_tree_init(&s->tree, n, micro_batches);
     s->grad = kern_alloc(n * sizeof(float));
-    s->decay = micl_malloc(n > 0 ? n : 1);
+    uint8_t *decay = micl_malloc(n > 0 ? n : 1);
     for (int i = 0; i < vlm_num_tensors(m); i++) {
         const vlm_tensor_t *t = vlm_tensor(m, i);
-        memset(s->decay + t->offset, t->decay ? 1 : 0, t->size);
+        memset(decay + t->offset, t->decay ? 1 : 0, t->size);
     }
+    s->decay = kern_alloc(n > 0 ? n : 1);
+    kern_copy_from_host(s->decay, decay, n);
+    free(decay);
     s->mb_sums = micl_calloc((size_t)micro_batches * 2, sizeof(double));
     s->all_sums = micl_calloc((size_t)micro_batches * 2, sizeof(double));
 }
@@ -47,7 +53,7 @@ void step_free(step_t *s) {
     if (s->n_models == 2) vlm_free(s->model[1]);
     comm_tree_free(&s->tree);
     kern_free(s->grad);
-    free(s->decay);
+    kern_free(s->decay);
     free(s->mb_sums);
     free(s->all_sums);
     memset(s, 0, sizeof *s);
@@ -116,8 +122,15 @@ static void gather_losses(step_t *s, const step_micro_t *mb, int lo, int hi, ste
 }
 
 /* L2 norm of each tensor's slice of the gradient, summed in a fixed order (the same bytes on
- * every rank and for any rank count, since the reduced gradient is). */
-static void tensor_norms(const vlm_t *m, const float *grad, double *out) {
+ * every rank and for any rank count, since the reduced gradient is). A diagnostic: on a device
+ * backend the gradient is copied to the host for it. */
+static void tensor_norms(const vlm_t *m, const float *grad, size_t n, double *out) {
+    float *host = NULL;
+    if (!kern_backend()->host_memory) {
+        host = micl_malloc(n * sizeof(float) + 1);
+        kern_copy_to_host(host, grad, n * sizeof(float));
+        grad = host;
+    }
     for (int i = 0; i < vlm_num_tensors(m); i++) {
         const vlm_tensor_t *t = vlm_tensor(m, i);
         double ss = 0;
@@ -125,6 +138,7 @@ static void tensor_norms(const vlm_t *m, const float *grad, double *out) {
             ss += (double)grad[t->offset + j] * (double)grad[t->offset + j];
         out[i] = sqrt(ss);
     }
+    free(host);
 }
 
 /* ---- the step ----------------------------------------------------------------------------- */
@@ -156,16 +170,16 @@ int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, st
     r->compute_s = passes_time(mb, lo, hi);
     r->reduce_s = t1 - t0 - r->compute_s;
 
-    r->grad_norm = grad_norm(s->grad, n);
+    r->grad_norm = kern_grad_norm(s->grad, n);
     if (!isfinite(r->loss) || !isfinite(r->grad_norm)) {
         r->optim_s = clock_now_s() - t1;
         return r->updated = 0;
     }
-    if (a->tensor_norms) tensor_norms(m, s->grad, a->tensor_norms);
+    if (a->tensor_norms) tensor_norms(m, s->grad, n, a->tensor_norms);
     if (a->grad_clip > 0 && r->grad_norm > a->grad_clip)
-        scale_inplace(s->grad, n, (float)(a->grad_clip / r->grad_norm));
-    adamw_update(vlm_params(m), s->grad, vlm_adam_m(m), vlm_adam_v(m), s->decay, n, a->lr, a->beta1,
-                 a->beta2, a->eps, a->weight_decay, step + 1);
+        kern_scale_inplace(s->grad, n, (float)(a->grad_clip / r->grad_norm));
+    kern_adamw_update(vlm_params(m), s->grad, vlm_adam_m(m), vlm_adam_v(m), s->decay, n, a->lr,
+                      a->beta1, a->beta2, a->eps, a->weight_decay, step + 1);
     r->optim_s = clock_now_s() - t1;
     return r->updated = 1;
 }

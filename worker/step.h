@@ -53,7 +53,7 @@ typedef struct {
     int micro_batches;
     comm_tree_t tree;
     float *grad;     /* the reduced gradient */
-    uint8_t *decay;  /* 1 where AdamW's weight decay applies */
+    uint8_t *decay;  /* a buffer: 1 where AdamW's weight decay applies */
     double *mb_sums; /* [micro_batches x 2]: loss and targets, gathered in index order */
     double *all_sums;
 } step_t;

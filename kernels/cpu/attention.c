@@ -9,7 +9,7 @@
  * (8 or 16 wide) form two weighted sums side by side, so that two FMA chains run instead of one.
  * Every sum keeps one order fixed by the shape alone, so these arrangements change no bit.
  */
-#include "kernels/kernels.h"
+#include "kernels/cpu/cpu.h"
 
 #include <math.h>
 #include <string.h>
@@ -211,8 +211,8 @@ static void weighted_sum_pair(const wsum_t *A, const wsum_t *B, int r0, int hd) 
     }
 }
 
-void kern_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H, int C,
-                            int causal) {
+void kern_cpu_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H,
+                                int C, int causal) {
     check_shape(T, H, C);
     int hd = C / H, tp = (T + 7) / 8 * 8;
     int local = hd * tp <= ATTN_LOCAL_FLOATS;
@@ -292,9 +292,9 @@ static void cached_head(float *out_h, int64_t C, const float *q0, int64_t qstrid
     }
 }
 
-void kern_attention_cached_forward(float *out, const float *qkv, int n, const float *k_cache,
-                                   const float *v_cache, int64_t cache_stride, int p0, int H,
-                                   int C) {
+void kern_cpu_attention_cached_forward(float *out, const float *qkv, int n, const float *k_cache,
+                                       const float *v_cache, int64_t cache_stride, int p0, int H,
+                                       int C) {
     if (n <= 0 || p0 < 0) micl_fatal("attention (cached): bad shape n=%d p0=%d", n, p0);
     check_shape(p0 + n, H, C);
     int hd = C / H, tp = (p0 + n + 7) / 8 * 8;
@@ -377,8 +377,8 @@ static void attn_backward_rows(float *dbase, const float *dout_h, int64_t C, con
     }
 }
 
-void kern_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *probs,
-                             int B, int T, int H, int C, int causal) {
+void kern_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,
+                                 const float *probs, int B, int T, int H, int C, int causal) {
     check_shape(T, H, C);
     int hd = C / H, tp = (T + 7) / 8 * 8;
     int local = hd * tp <= ATTN_LOCAL_FLOATS;
@@ -426,12 +426,12 @@ static void rope_apply(float *qkv, const float *cos_tab, const float *sin_tab, i
     }
 }
 
-void kern_rope_forward(float *qkv, const float *cos_tab, const float *sin_tab, int B, int T, int H,
-                       int C) {
+void kern_cpu_rope_forward(float *qkv, const float *cos_tab, const float *sin_tab, int B, int T,
+                           int H, int C) {
     rope_apply(qkv, cos_tab, sin_tab, B, T, H, C, 1.0f);
 }
 
-void kern_rope_backward(float *dqkv, const float *cos_tab, const float *sin_tab, int B, int T,
-                        int H, int C) {
+void kern_cpu_rope_backward(float *dqkv, const float *cos_tab, const float *sin_tab, int B, int T,
+                            int H, int C) {
     rope_apply(dqkv, cos_tab, sin_tab, B, T, H, C, -1.0f);
 }

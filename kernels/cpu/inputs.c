@@ -6,11 +6,11 @@
  * token rows that share a token add into its gradient row in row order, a fixed order for any
  * thread count.
  */
-#include "kernels/kernels.h"
+#include "kernels/cpu/cpu.h"
 
 #include <string.h>
 
-void kern_patchify(float *patches, const uint8_t *pixels, int64_t n, int S, int P, int C) {
+void kern_cpu_patchify(float *patches, const uint8_t *pixels, int64_t n, int S, int P, int C) {
     int G = S / P, n_patches = G * G, row = P * C;
     int64_t PP = (int64_t)P * row;
 #pragma omp parallel for schedule(static)
@@ -26,8 +26,8 @@ void kern_patchify(float *patches, const uint8_t *pixels, int64_t n, int S, int 
     }
 }
 
-void kern_embed_forward(float *x, const float *wte, const float *img, const int32_t *tokens,
-                        int64_t N, int D, int32_t image_token) {
+void kern_cpu_embed_forward(float *x, const float *wte, const float *img, const int32_t *tokens,
+                            int64_t N, int D, int32_t image_token) {
     int64_t n_img = 0;
     for (int64_t r = 0; r < N; r++) {
         const float *src =
@@ -36,8 +36,8 @@ void kern_embed_forward(float *x, const float *wte, const float *img, const int3
     }
 }
 
-void kern_embed_backward(float *dwte, float *dimg, const float *dx, const int32_t *tokens,
-                         int64_t N, int D, int32_t image_token) {
+void kern_cpu_embed_backward(float *dwte, float *dimg, const float *dx, const int32_t *tokens,
+                             int64_t N, int D, int32_t image_token) {
     int64_t n_img = 0;
     for (int64_t r = 0; r < N; r++) {
         const float *d = dx + r * D;

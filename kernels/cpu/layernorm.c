@@ -4,7 +4,7 @@
  * computed in a second pass split over columns, each column summed over all rows in order, so
  * no reduction is ever split between threads.
  */
-#include "kernels/kernels.h"
+#include "kernels/cpu/cpu.h"
 
 #include <math.h>
 
@@ -39,8 +39,8 @@ static void ln_row_stats(const float *x, int C, float *mean_out, float *rstd_out
     *rstd_out = 1.0f / sqrtf(var + KERN_LN_EPS);
 }
 
-void kern_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                            const float *gamma, const float *beta, int64_t M, int C) {
+void kern_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                                const float *gamma, const float *beta, int64_t M, int C) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < M; r++) {
         const float *x = inp + r * C;
@@ -167,9 +167,9 @@ static void ln_backward_params(float *dgamma, float *dbeta, const float *dout, c
     }
 }
 
-void kern_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
-                             const float *inp, const float *mean, const float *rstd,
-                             const float *gamma, int64_t M, int C) {
+void kern_cpu_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                                 const float *inp, const float *mean, const float *rstd,
+                                 const float *gamma, int64_t M, int C) {
     ln_backward_rows(dinp, dout, inp, mean, rstd, gamma, M, C);
     ln_backward_params(dgamma, dbeta, dout, inp, mean, rstd, M, C);
 }

@@ -3,13 +3,13 @@
  * Rows are split across threads; each row's reductions run in one fixed order and the total
  * loss is summed in double over rows in order, after the parallel part.
  */
-#include "kernels/kernels.h"
+#include "kernels/cpu/cpu.h"
 
 #include <math.h>
 
 #include "kernels/cpu/simd.h"
 
-void kern_mean_pool_forward(float *out, const float *inp, int64_t G, int P, int C) {
+void kern_cpu_mean_pool_forward(float *out, const float *inp, int64_t G, int P, int C) {
 #pragma omp parallel for schedule(static)
     for (int64_t g = 0; g < G; g++) {
         float *o = out + g * C;
@@ -23,7 +23,7 @@ void kern_mean_pool_forward(float *out, const float *inp, int64_t G, int P, int 
     }
 }
 
-void kern_mean_pool_backward(float *dinp, const float *dout, int64_t G, int P, int C) {
+void kern_cpu_mean_pool_backward(float *dinp, const float *dout, int64_t G, int P, int C) {
 #pragma omp parallel for schedule(static)
     for (int64_t g = 0; g < G; g++)
         for (int p = 0; p < P; p++)
@@ -58,8 +58,8 @@ static float row_lse(const float *x, int V) {
     return m + logf(simd_hsum(s));
 }
 
-double kern_crossentropy_forward(float *lse, const float *logits, const int32_t *targets, int64_t n,
-                                 int V) {
+double kern_cpu_crossentropy_forward(float *lse, const float *logits, const int32_t *targets,
+                                     int64_t n, int V) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; r++)
         lse[r] = row_lse(logits + r * V, V);
@@ -69,15 +69,15 @@ double kern_crossentropy_forward(float *lse, const float *logits, const int32_t 
     return total;
 }
 
-void kern_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
-                                const int32_t *targets, int64_t n, int V, float scale) {
+void kern_cpu_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
+                                    const int32_t *targets, int64_t n, int V, float scale) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; r++) {
         const float *x = logits + r * V;
         float *d = dlogits + r * V;
         for (int i = 0; i < V; i++)
             d[i] = x[i] - lse[r];
-        kern_exp_inplace(d, V);
+        kern_cpu_exp_inplace(d, V);
         for (int i = 0; i < V; i++)
             d[i] *= scale;
         d[targets[r]] -= scale;

@@ -11,7 +11,7 @@
  * residual stream added, with the instructions of pointwise.c: the same bits as the separate
  * kernels, and no second pass over the output.
  */
-#include "kernels/kernels.h"
+#include "kernels/cpu/cpu.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -345,8 +345,8 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
     }
 }
 
-void kern_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
-               const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+void kern_cpu_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
+                   const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate) {
     if (K == 0) {
         if (!accumulate)
             for (int64_t i = 0; i < M; i++)
@@ -364,13 +364,13 @@ static size_t packed_floats(int K, int N) {
     return (size_t)((N + NR - 1) / NR) * NR * (size_t)K;
 }
 
-size_t kern_weight_bytes(int K, int N) {
+size_t kern_cpu_weight_bytes(int K, int N) {
     return packed_floats(K, N) * sizeof(float); /* NR floats are 64 bytes */
 }
 
 /* Full 8 x 8 blocks go through register transposes, the rest element by element (a pure
  * copy). */
-kern_weight_t *kern_weight_prepare(void *buf, const float *w, int K, int N) {
+kern_weight_t *kern_cpu_weight_prepare(void *buf, const float *w, int K, int N) {
     float *dst = buf;
     int n_panels = (N + NR - 1) / NR;
 #pragma omp parallel for schedule(static)
@@ -403,40 +403,43 @@ static const float *panels(const kern_weight_t *wt) {
     return (const float *)wt;
 }
 
-void kern_matmul_forward(float *out, const float *inp, const kern_weight_t *wt, const float *bias,
-                         int64_t M, int K, int N) {
+void kern_cpu_matmul_forward(float *out, const float *inp, const kern_weight_t *wt,
+                             const float *bias, int64_t M, int K, int N) {
     gemm_driver(M, N, K, inp, K, 1, panels(wt), NR, (int64_t)NR * K, out, N, 0, bias, NULL);
 }
 
-void kern_matmul_residual_forward(float *out, const float *inp, const kern_weight_t *wt,
-                                  const float *bias, const float *res, int64_t M, int K, int N) {
+void kern_cpu_matmul_residual_forward(float *out, const float *inp, const kern_weight_t *wt,
+                                      const float *bias, const float *res, int64_t M, int K,
+                                      int N) {
     epilogue_t ep = {EP_RES, NULL, res};
     gemm_driver(M, N, K, inp, K, 1, panels(wt), NR, (int64_t)NR * K, out, N, 0, bias, &ep);
 }
 
-void kern_matmul_gelu_forward(float *act, float *dgelu, const float *inp, const kern_weight_t *wt,
-                              const float *bias, int64_t M, int K, int N) {
+void kern_cpu_matmul_gelu_forward(float *act, float *dgelu, const float *inp,
+                                  const kern_weight_t *wt, const float *bias, int64_t M, int K,
+                                  int N) {
     epilogue_t ep = {EP_GELU, dgelu, NULL};
     gemm_driver(M, N, K, inp, K, 1, panels(wt), NR, (int64_t)NR * K, act, N, 0, bias, &ep);
 }
 
-void kern_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                          const float *w, int64_t M, int K, int N, int accumulate) {
-    kern_matmul_gelu_backward(dinp, dw, dbias, dout, inp, w, NULL, M, K, N, accumulate);
+void kern_cpu_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                              const float *inp, const float *w, int64_t M, int K, int N,
+                              int accumulate) {
+    kern_cpu_matmul_gelu_backward(dinp, dw, dbias, dout, inp, w, NULL, M, K, N, accumulate);
 }
 
-void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                               const float *inp, const float *w, const float *dgelu, int64_t M,
-                               int K, int N, int accumulate) {
+void kern_cpu_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                                   const float *inp, const float *w, const float *dgelu, int64_t M,
+                                   int K, int N, int accumulate) {
     epilogue_t ep = {EP_DGELU, NULL, dgelu};
     if (dinp) gemm_driver(M, K, N, dout, N, 1, w, K, 0, dinp, K, 0, NULL, dgelu ? &ep : NULL);
     if (!dw) {
-        if (dbias) kern_sum_rows(dbias, dout, M, N);
+        if (dbias) kern_cpu_sum_rows(dbias, dout, M, N);
         return;
     }
     if (M == 0 || N == 1 || K == 0) { /* nothing to multiply, or dout a column: as kern_gemm */
-        kern_gemm(N, K, M, dout, 1, N, inp, K, dw, K, accumulate);
-        if (dbias) kern_sum_rows(dbias, dout, M, N);
+        kern_cpu_gemm(N, K, M, dout, 1, N, inp, K, dw, K, accumulate);
+        if (dbias) kern_cpu_sum_rows(dbias, dout, M, N);
         return;
     }
     gemm_acol(N, K, M, dout, N, inp, K, dw, K, accumulate, dbias); /* dbias summed on the way */
@@ -446,19 +449,19 @@ void kern_matmul_gelu_backward(float *dinp, float *dw, float *dbias, const float
  * and its rows without a target hold zeros, which add nothing; so the compact rows are split
  * where those blocks end and each piece is one product: the same bits. The bias sum runs over
  * the compact rows in order from zero, as kern_sum_rows over the full rows would. */
-void kern_matmul_backward_rows(float *dinp, float *dw, float *dbias, const float *dout,
-                               const float *inp, const float *w, const float *dgelu,
-                               const int32_t *rows, int64_t nt, int K, int N, int accumulate) {
-    kern_matmul_gelu_backward(dinp, NULL, NULL, dout, inp, w, dgelu, nt, K, N, 1);
+void kern_cpu_matmul_backward_rows(float *dinp, float *dw, float *dbias, const float *dout,
+                                   const float *inp, const float *w, const float *dgelu,
+                                   const int32_t *rows, int64_t nt, int K, int N, int accumulate) {
+    kern_cpu_matmul_gelu_backward(dinp, NULL, NULL, dout, inp, w, dgelu, nt, K, N, 1);
     if (dw) {
         int acc = accumulate;
-        if (nt == 0) kern_gemm(N, K, 0, dout, 1, N, inp, K, dw, K, acc);
+        if (nt == 0) kern_cpu_gemm(N, K, 0, dout, 1, N, inp, K, dw, K, acc);
         for (int64_t i0 = 0, i1; i0 < nt; i0 = i1, acc = 1) {
             int64_t blk = rows[i0] / KC;
             for (i1 = i0 + 1; i1 < nt && rows[i1] / KC == blk; i1++) {
             }
-            kern_gemm(N, K, i1 - i0, dout + i0 * N, 1, N, inp + i0 * K, K, dw, K, acc);
+            kern_cpu_gemm(N, K, i1 - i0, dout + i0 * N, 1, N, inp + i0 * K, K, dw, K, acc);
         }
     }
-    if (dbias) kern_sum_rows(dbias, dout, nt, N);
+    if (dbias) kern_cpu_sum_rows(dbias, dout, nt, N);
 }

@@ -3,13 +3,13 @@
  * Transcendentals are vectorised (simd_exp) with tails padded to 8 lanes, so every element is
  * computed by the same instructions wherever a thread's range ends.
  */
-#include "kernels/kernels.h"
+#include "kernels/cpu/cpu.h"
 
 #include "kernels/cpu/simd.h"
 
 #define BLOCK 4096 /* elements per parallel task (a multiple of 8) */
 
-void kern_gelu_forward(float *out, const float *inp, int64_t n) {
+void kern_cpu_gelu_forward(float *out, const float *inp, int64_t n) {
     int64_t n_blocks = (n + BLOCK - 1) / BLOCK;
 #pragma omp parallel for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; blk++) {
@@ -22,7 +22,7 @@ void kern_gelu_forward(float *out, const float *inp, int64_t n) {
     }
 }
 
-void kern_gelu_backward(float *dinp, const float *inp, const float *dout, int64_t n) {
+void kern_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, int64_t n) {
     int64_t n_blocks = (n + BLOCK - 1) / BLOCK;
 #pragma omp parallel for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; blk++) {
@@ -39,7 +39,7 @@ void kern_gelu_backward(float *dinp, const float *inp, const float *dout, int64_
     }
 }
 
-void kern_exp_inplace(float *x, int64_t n) {
+void kern_cpu_exp_inplace(float *x, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(x + i, simd_exp(_mm256_loadu_ps(x + i)));
@@ -47,20 +47,20 @@ void kern_exp_inplace(float *x, int64_t n) {
         simd_store_partial(x + i, simd_exp(simd_load_partial(x + i, (int)(n - i))), (int)(n - i));
 }
 
-void kern_add_inplace(float *y, const float *x, int64_t n) {
+void kern_cpu_add_inplace(float *y, const float *x, int64_t n) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++)
         y[i] += x[i];
 }
 
-void kern_add_rows(float *y, const float *v, int64_t M, int C) {
+void kern_cpu_add_rows(float *y, const float *v, int64_t M, int C) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < M; r++)
         for (int c = 0; c < C; c++)
             y[r * C + c] += v[c];
 }
 
-void kern_sum_rows(float *dv, const float *dy, int64_t M, int C) {
+void kern_cpu_sum_rows(float *dv, const float *dy, int64_t M, int C) {
     int n_chunks = (C + 15) / 16;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < n_chunks; ch++) {
@@ -74,7 +74,7 @@ void kern_sum_rows(float *dv, const float *dy, int64_t M, int C) {
     }
 }
 
-void kern_accumulate_rows(float *dv, const float *dy, int64_t M, int C) {
+void kern_cpu_accumulate_rows(float *dv, const float *dy, int64_t M, int C) {
     int64_t n_blocks = ((int64_t)C + BLOCK - 1) / BLOCK;
 #pragma omp parallel for schedule(static)
     for (int64_t blk = 0; blk < n_blocks; blk++) {
@@ -85,7 +85,7 @@ void kern_accumulate_rows(float *dv, const float *dy, int64_t M, int C) {
     }
 }
 
-void kern_plus_zero(float *x, int64_t n) {
+void kern_cpu_plus_zero(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         x[i] = 0.0f + x[i];
 }

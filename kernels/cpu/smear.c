@@ -13,14 +13,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
+#include "kernels/cpu/cpu.h"
 
 static float mix_of(float alpha) {
     return 1.0f / (1.0f + expf(-alpha));
 }
 
-void kern_smear_keys_forward(float *qkv, float *kraw, const float *alpha, int B, int T, int H,
-                             int C, const float *k_before) {
+void kern_cpu_smear_keys_forward(float *qkv, float *kraw, const float *alpha, int B, int T, int H,
+                                 int C, const float *k_before) {
     int hd = C / H;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
@@ -41,8 +41,8 @@ void kern_smear_keys_forward(float *qkv, float *kraw, const float *alpha, int B,
     }
 }
 
-void kern_smear_keys_backward(float *dqkv, float *dalpha, const float *kraw, const float *alpha,
-                              int B, int T, int H, int C) {
+void kern_cpu_smear_keys_backward(float *dqkv, float *dalpha, const float *kraw, const float *alpha,
+                                  int B, int T, int H, int C) {
     int hd = C / H;
     /* dalpha_h = s (1 - s) sum_{b, t >= 1} (k_t - k_{t-1}) . dk'_t over the head's columns */
 #pragma omp parallel for schedule(static)

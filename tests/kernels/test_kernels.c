@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
-#include "kernels/adamw.h"
+#include "kernels/kernels.h"
 #include "kernels/buffer.h"
 #include "kernels/kernels.h"
 #include "model/vlm.h"
@@ -517,12 +517,12 @@ static void test_adamw(void) {
         rp[i] = p[i] - lr * (mh / (sqrt(vh) + eps) + (mask[i] ? wd : 0.0) * p[i]);
         rn += (double)g[i] * g[i];
     }
-    float gn = (float)grad_norm(g, n);
+    float gn = (float)kern_grad_norm(g, n);
     double rnorm = sqrt(rn);
-    adamw_update(p, g, m, v, mask, n, lr, b1, b2, eps, wd, step);
+    kern_adamw_update(p, g, m, v, mask, n, lr, b1, b2, eps, wd, step);
     expect("adamw update", p, rp, n, 1e-6);
     expect("grad norm", &gn, &rnorm, 1, 1e-6);
-    scale_inplace(g, n, 0.5f);
+    kern_scale_inplace(g, n, 0.5f);
     free(p), free(g), free(m), free(v), free(mask), free(rp);
 }
 
@@ -546,7 +546,7 @@ static void test_grad_norm_order(void) {
     int threads = omp_get_max_threads();
     for (int t = 1; t <= 2; t++) {
         omp_set_num_threads(t);
-        double got = grad_norm(g, n);
+        double got = kern_grad_norm(g, n);
         int ok = memcmp(&got, &want, sizeof got) == 0;
         if (!ok) g_failures++;
         printf("grad norm order, %d thread(s)                 %s\n", t, ok ? "ok" : "FAIL");

@@ -3,16 +3,16 @@
  * Elementwise work is split across threads; the gradient norm sums fixed blocks in double and
  * then adds the block sums in order, so its value does not depend on the thread count.
  */
-#include "kernels/adamw.h"
+#include "kernels/cpu/cpu.h"
 
 #include <math.h>
 
 #define NORM_BLOCK 8192
 #define NORM_GROUP 256
 
-void adamw_update(float *params, const float *grads, float *m, float *v, const uint8_t *decay_mask,
-                  size_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
-                  int64_t step) {
+void kern_cpu_adamw_update(float *params, const float *grads, float *m, float *v,
+                           const uint8_t *decay_mask, size_t n, float lr, float beta1, float beta2,
+                           float eps, float weight_decay, int64_t step) {
     float bc1 = 1.0f - powf(beta1, (float)step);
     float bc2 = 1.0f - powf(beta2, (float)step);
 #pragma omp parallel for schedule(static)
@@ -31,7 +31,7 @@ void adamw_update(float *params, const float *grads, float *m, float *v, const u
 /* The blocks' sums are taken in parallel, a group of NORM_GROUP blocks at a time, and added to
  * the total in block order by one thread: the same additions as one pass, on every thread
  * count (an `ordered` loop would make each thread wait for the one before it). */
-double grad_norm(const float *g, size_t n) {
+double kern_cpu_grad_norm(const float *g, size_t n) {
     size_t n_blocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
     double total = 0.0, part[NORM_GROUP];
     for (size_t b0 = 0; b0 < n_blocks; b0 += NORM_GROUP) {
@@ -50,7 +50,7 @@ double grad_norm(const float *g, size_t n) {
     return sqrt(total);
 }
 
-void scale_inplace(float *x, size_t n, float s) {
+void kern_cpu_scale_inplace(float *x, size_t n, float s) {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)
         x[i] *= s;
