@@ -30,6 +30,10 @@ const kern_backend_t *kern_backend_cpu(void) {
     return &kern_cpu_backend;
 }
 
+void kern_backend_set(const kern_backend_t *b) {
+    current = b;
+}
+
 #define KERN_CALL_V(call) call;
 #define KERN_CALL_R(call) return call;
 #define KERN_FORWARD(kind, ret, name, params, args)                                                \

@@ -212,6 +212,9 @@ int kern_backend_use(const char *name, const kern_backend_host_t *host, char *er
 const kern_backend_t *kern_backend(void);
 /* The CPU backend's table (tests run it beside another backend). */
 const kern_backend_t *kern_backend_cpu(void);
+/* Makes b the process's backend (tests: a table that wraps the CPU one as if it were a device,
+ * to run the code paths of a device backend on the CPU). */
+void kern_backend_set(const kern_backend_t *b);
 
 #ifdef __cplusplus
 }
