@@ -1,4 +1,4 @@
-/* cuda_internal.cuh - what the files of the CUDA backend share (kernels/cuda/*.cu).
+/* cuda_internal.cuh - what the files of the CUDA backend share (the .cu files of kernels/cuda/).
  *
  * The backend is one module, libmicl_cuda.so, opened by kernels/backend.c when a run asks for
  * device "cuda". Each kern_cuda_<name> implements kern_<name> of kernels.h / buffer.h on device
