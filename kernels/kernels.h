@@ -34,7 +34,8 @@ typedef struct kern_weight kern_weight_t;
 /* Bytes a prepared [N x K] weight occupies (a multiple of 64). */
 size_t kern_weight_bytes(int K, int N);
 /* Prepares w [N x K] into buf (a buffer of kern_weight_bytes(K, N) bytes, 64-byte aligned) and
- * returns buf as the prepared weight, valid while buf and w's values are. */
+ * returns the prepared weight, valid while buf and w's values are: buf, or w itself on a
+ * backend whose products read W as it is (the CUDA backend in fp32). */
 kern_weight_t *kern_weight_prepare(void *buf, const float *w, int K, int N);
 /* out[M x N] = inp[M x K] W[N x K]^T + bias (bias may be NULL); wt: W prepared. */
 void kern_matmul_forward(float *out, const float *inp, const kern_weight_t *wt, const float *bias,
