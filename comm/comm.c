@@ -34,6 +34,17 @@ static void abort_hook(int code) {
     MPI_Abort(MPI_COMM_WORLD, code);
 }
 
+/* This process's rank among the world's processes that share its node (memory). */
+static int node_rank(int world_rank) {
+    MPI_Comm node;
+    int r = 0;
+    MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL,
+                                  &node));
+    MPI_CHECK(MPI_Comm_rank(node, &r));
+    MPI_CHECK(MPI_Comm_free(&node));
+    return r;
+}
+
 void comm_init(int *argc, char ***argv, comm_t *c) {
     MPI_CHECK(MPI_Init(argc, argv));
     MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
@@ -42,8 +53,14 @@ void comm_init(int *argc, char ***argv, comm_t *c) {
     c->world_rank = c->rank;
     c->is_group = 0;
     c->handle = 0;
+    c->local_rank = node_rank(c->rank);
+    c->transport = NULL;
     micl_set_rank(c->rank, c->size);
     micl_set_abort_hook(abort_hook);
+}
+
+int comm_local_rank(const comm_t *c) {
+    return c->local_rank;
 }
 
 void comm_finalize(void) {
@@ -155,10 +172,13 @@ void comm_split(const comm_t *parent, int color, comm_t *group) {
     group->world_rank = parent->world_rank;
     group->is_group = 1;
     group->handle = (int)MPI_Comm_c2f(g);
+    group->local_rank = parent->local_rank;
+    group->transport = NULL;
 }
 
 void comm_group_free(comm_t *group) {
     if (!group->is_group) return;
+    comm_device_close(group);
     MPI_Comm g = MPI_Comm_f2c(group->handle);
     MPI_CHECK(MPI_Comm_free(&g));
     group->is_group = 0;

@@ -1,4 +1,5 @@
-/* comm_tree.c - the fixed-order tree reduction as a plan of leaves (see comm_tree.h).
+/* comm_tree.c - the fixed-order tree reduction as a plan of leaves, and its MPI messages (see
+ * comm_tree.h).
  *
  * This rank's leaves arrive in index order. Each becomes a node on a stack of finished nodes;
  * while the two top nodes are the two children of one tree node they are summed (left +=
@@ -8,27 +9,28 @@
  * received (the remote right children of the walk's left spine had their receives posted
  * before rank 0 computed its leaves), every node summed left += right, and each piece of the
  * top sum broadcast as soon as it is final. The nodes and additions are those of the recursive
- * definition whatever the rank count, hence the same bits. */
+ * definition whatever the rank count, hence the same bits.
+ *
+ * On a device backend without a transport the same messages are staged: each MPI call works on
+ * the host copy of its vector (comm_tree_host_of), filled by kern_copy_to_host before a send and
+ * copied back by kern_copy_from_host after a receive, piece by piece where the pieces are added
+ * as they arrive. With a transport, comm_tree_add keeps a rank's maximal nodes for
+ * comm_tree_transport.c; in the all-reduce mode the leaves go to comm_tree_allreduce.c. */
 #include "comm_tree.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "comm_tree_internal.h"
 #include "common/error.h"
+#include "kernels/backend.h"
 #include "kernels/buffer.h"
 #include "kernels/kernels.h"
-#include "comm_internal.h"
-
-struct comm_tree_node {
-    int lo, hi;
-    float *buf;
-    MPI_Request req[COMM_TREE_PIECES]; /* pending: the receives of its pieces */
-};
 
 /* ---- the shape of the tree ---------------------------------------------------------------- */
 
-static int split_of(int lo, int hi) {
+int comm_tree_split(int lo, int hi) {
     return lo + (hi - lo) / 2;
 }
 
@@ -38,7 +40,7 @@ static int tree_node(int m, int lo, int hi, int *plo, int *phi) {
     *plo = *phi = -1;
     while (a != lo || b != hi) {
         if (b - a < 2) return 0;
-        int mid = split_of(a, b);
+        int mid = comm_tree_split(a, b);
         *plo = a, *phi = b;
         if (hi <= mid)
             b = mid;
@@ -56,7 +58,7 @@ static int siblings(int m, const comm_tree_node_t *l, const comm_tree_node_t *r)
     return l->hi == r->lo && tree_node(m, l->lo, l->hi, &plo, &phi) && plo == l->lo && phi == r->hi;
 }
 
-static int owner_of(int leaf, int m, int size) {
+int comm_tree_owner(int leaf, int m, int size) {
     for (int r = 0; r < size; r++) {
         int lo, hi;
         comm_block(m, r, size, &lo, &hi);
@@ -81,7 +83,7 @@ static void piece(size_t n, int i, size_t *off, int *len) {
 }
 
 /* A free vector; the pool grows during the first steps and is reused afterwards. */
-static float *take(comm_tree_t *t) {
+float *comm_tree_take(comm_tree_t *t) {
     if (t->n_free > 0) return t->free_bufs[--t->n_free];
     int cap = 3 * t->depth + 4;
     if (t->n_pool >= cap) micl_fatal("tree reduction: more vectors in flight than its plan allows");
@@ -90,8 +92,22 @@ static float *take(comm_tree_t *t) {
     return b;
 }
 
-static void give_back(comm_tree_t *t, float *b) {
+void comm_tree_give(comm_tree_t *t, float *b) {
     if (b != t->result) t->free_bufs[t->n_free++] = b;
+}
+
+/* A staged message's host vector: one per pool vector and one for the result, each allocated
+ * the first time it carries a message (during the first steps) and reused afterwards. */
+float *comm_tree_host_of(comm_tree_t *t, const float *buf) {
+    float **slot = NULL;
+    if (buf == t->result)
+        slot = &t->host_result;
+    else
+        for (int i = 0; i < t->n_pool && !slot; i++)
+            if (t->pool[i] == buf) slot = &t->host_pool[i];
+    if (!slot) micl_fatal("tree reduction: a vector that is neither a pool vector nor the result");
+    if (!*slot) *slot = micl_malloc(t->n * sizeof(float));
+    return *slot;
 }
 
 void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
@@ -106,51 +122,113 @@ void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
     if (t->depth > COMM_TREE_MAX_DEPTH) micl_fatal("tree reduction of %d leaves", max_leaves);
     int cap = 3 * t->depth + 4;
     t->pool = micl_calloc((size_t)cap, sizeof(float *));
+    t->host_pool = micl_calloc((size_t)cap, sizeof(float *));
     t->free_bufs = micl_calloc((size_t)cap, sizeof(float *));
     t->stack = micl_calloc((size_t)t->depth + 2, sizeof(comm_tree_node_t));
     t->pending = micl_calloc((size_t)t->depth + 1, sizeof(comm_tree_node_t));
+    /* a block's maximal nodes: at most two per level below the root */
+    t->held = micl_calloc(2 * (size_t)t->depth, sizeof(comm_tree_node_t));
+}
+
+void comm_tree_set_reduce(comm_tree_t *t, comm_reduce_t mode) {
+    if (mode != COMM_REDUCE_TREE && mode != COMM_REDUCE_ALLREDUCE)
+        micl_fatal("tree reduction: unknown reduction mode %d", (int)mode);
+    t->reduce = mode;
 }
 
 void comm_tree_free(comm_tree_t *t) {
-    for (int i = 0; i < t->n_pool; i++)
+    for (int i = 0; i < t->n_pool; i++) {
         kern_free(t->pool[i]);
+        free(t->host_pool[i]);
+    }
     free(t->pool);
+    free(t->host_pool);
+    free(t->host_result);
     free(t->free_bufs);
     free(t->stack);
     free(t->pending);
+    free(t->held);
     memset(t, 0, sizeof *t);
 }
 
 /* ---- messages ----------------------------------------------------------------------------- */
 
-static void post_recv(comm_tree_t *t, comm_tree_node_t *node) {
-    int src = owner_of(node->lo, t->m, t->comm->size);
-    for (int i = 0; i < COMM_TREE_PIECES; i++) {
-        size_t off;
-        int len;
-        piece(t->n, i, &off, &len);
-        MPI_CHECK(MPI_Irecv(node->buf + off, len, MPI_FLOAT, src, node->lo, comm_mpi(t->comm),
-                            &node->req[i]));
-    }
+/* Where MPI reads or writes vector buf: buf itself, or its host copy when staged. */
+static float *mpi_buf(comm_tree_t *t, float *buf) {
+    return t->path == COMM_TREE_STAGED ? comm_tree_host_of(t, buf) : buf;
 }
 
-static void send_node(comm_tree_t *t, const comm_tree_node_t *node) {
-    MPI_Request req[COMM_TREE_PIECES];
+static void post_recv(comm_tree_t *t, comm_tree_node_t *node) {
+    int src = comm_tree_owner(node->lo, t->m, t->comm->size);
+    float *dst = mpi_buf(t, node->buf);
     for (int i = 0; i < COMM_TREE_PIECES; i++) {
         size_t off;
         int len;
         piece(t->n, i, &off, &len);
         MPI_CHECK(
-            MPI_Isend(node->buf + off, len, MPI_FLOAT, 0, node->lo, comm_mpi(t->comm), &req[i]));
+            MPI_Irecv(dst + off, len, MPI_FLOAT, src, node->lo, comm_mpi(t->comm), &node->req[i]));
+    }
+}
+
+/* Piece i of a received node is in its vector (staged: copied in from the host). */
+static void wait_piece(comm_tree_t *t, comm_tree_node_t *node, int i) {
+    MPI_CHECK(MPI_Wait(&node->req[i], MPI_STATUS_IGNORE));
+    if (t->path != COMM_TREE_STAGED) return;
+    size_t off;
+    int len;
+    piece(t->n, i, &off, &len);
+    kern_copy_from_host(node->buf + off, comm_tree_host_of(t, node->buf) + off,
+                        (size_t)len * sizeof(float));
+}
+
+/* The whole of a received node is in its vector. */
+static void wait_node(comm_tree_t *t, comm_tree_node_t *node) {
+    MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, node->req, MPI_STATUSES_IGNORE));
+    if (t->path == COMM_TREE_STAGED)
+        kern_copy_from_host(node->buf, comm_tree_host_of(t, node->buf), t->n * sizeof(float));
+}
+
+static void send_node(comm_tree_t *t, const comm_tree_node_t *node) {
+    float *src = mpi_buf(t, node->buf);
+    if (t->path == COMM_TREE_STAGED) kern_copy_to_host(src, node->buf, t->n * sizeof(float));
+    MPI_Request req[COMM_TREE_PIECES];
+    for (int i = 0; i < COMM_TREE_PIECES; i++) {
+        size_t off;
+        int len;
+        piece(t->n, i, &off, &len);
+        MPI_CHECK(MPI_Isend(src + off, len, MPI_FLOAT, 0, node->lo, comm_mpi(t->comm), &req[i]));
     }
     MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, req, MPI_STATUSES_IGNORE));
 }
 
+/* Piece i of the sum from rank 0 to every rank (rank 0: the piece is final). */
 static void post_bcast(comm_tree_t *t, int i, MPI_Request *req) {
     size_t off;
     int len;
     piece(t->n, i, &off, &len);
-    MPI_CHECK(MPI_Ibcast(t->result + off, len, MPI_FLOAT, 0, comm_mpi(t->comm), req));
+    float *buf = mpi_buf(t, t->result);
+    if (t->path == COMM_TREE_STAGED && t->comm->rank == 0)
+        kern_copy_to_host(buf + off, t->result + off, (size_t)len * sizeof(float));
+    MPI_CHECK(MPI_Ibcast(buf + off, len, MPI_FLOAT, 0, comm_mpi(t->comm), req));
+}
+
+/* The broadcast pieces have arrived (staged: copied in from the host). */
+static void bcast_done(comm_tree_t *t, MPI_Request *bcast) {
+    MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, bcast, MPI_STATUSES_IGNORE));
+    if (t->path == COMM_TREE_STAGED && t->comm->rank != 0)
+        kern_copy_from_host(t->result, comm_tree_host_of(t, t->result), t->n * sizeof(float));
+}
+
+/* The whole sum from rank 0 to every rank, when the top node is not split between ranks. */
+static void bcast_whole(comm_tree_t *t) {
+    if (t->path != COMM_TREE_STAGED) {
+        comm_bcast_f32(t->comm, t->result, t->n);
+        return;
+    }
+    float *host = comm_tree_host_of(t, t->result);
+    if (t->comm->rank == 0) kern_copy_to_host(host, t->result, t->n * sizeof(float));
+    comm_bcast_f32(t->comm, host, t->n);
+    if (t->comm->rank != 0) kern_copy_from_host(t->result, host, t->n * sizeof(float));
 }
 
 /* ---- the plan ----------------------------------------------------------------------------- */
@@ -158,11 +236,11 @@ static void post_bcast(comm_tree_t *t, int i, MPI_Request *req) {
 /* Rank 0, before its leaves: the receives of the remote right children along the left spine. */
 static void post_spine(comm_tree_t *t) {
     int lo = 0, hi = t->m, size = t->comm->size;
-    while (owner_of(lo, t->m, size) != owner_of(hi - 1, t->m, size)) {
-        int mid = split_of(lo, hi), r = owner_of(mid, t->m, size);
-        if (r == owner_of(hi - 1, t->m, size) && r != 0) {
+    while (comm_tree_owner(lo, t->m, size) != comm_tree_owner(hi - 1, t->m, size)) {
+        int mid = comm_tree_split(lo, hi), r = comm_tree_owner(mid, t->m, size);
+        if (r == comm_tree_owner(hi - 1, t->m, size) && r != 0) {
             comm_tree_node_t *node = &t->pending[t->n_pending++];
-            node->lo = mid, node->hi = hi, node->buf = take(t);
+            node->lo = mid, node->hi = hi, node->buf = comm_tree_take(t);
             post_recv(t, node);
         }
         hi = mid;
@@ -175,34 +253,45 @@ void comm_tree_begin(comm_tree_t *t, const comm_t *c, int m, float *result) {
     t->comm = c;
     t->m = m;
     t->result = result;
-    t->n_stack = t->n_pending = 0;
+    t->path = kern_backend()->host_memory ? COMM_TREE_HOST
+              : c->transport              ? COMM_TREE_TRANSPORT
+                                          : COMM_TREE_STAGED;
+    t->n_stack = t->n_pending = t->n_held = 0;
     t->n_free = 0;
     for (int i = 0; i < t->n_pool; i++)
         t->free_bufs[t->n_free++] = t->pool[i];
     comm_block(m, c->rank, c->size, &t->leaf_lo, &t->leaf_hi);
     t->next = t->leaf_lo;
     t->out[0] = t->out[1] = NULL;
-    if (c->size > 1 && c->rank == 0) post_spine(t);
+    int tree_messages = t->reduce == COMM_REDUCE_TREE && t->path != COMM_TREE_TRANSPORT;
+    if (c->size > 1 && c->rank == 0 && tree_messages) post_spine(t);
 }
 
 float *comm_tree_leaf(comm_tree_t *t, int i) {
     int k = i - t->next;
     if (k < 0 || k > 1 || i >= t->leaf_hi)
         micl_fatal("tree reduction: leaf %d is not one of the next two of this rank", i);
-    if (!t->out[k]) t->out[k] = i == 0 ? t->result : take(t);
+    /* the result holds the first leaf: rank 0's in the tree, each rank's in the all-reduce */
+    int first = t->reduce == COMM_REDUCE_TREE ? i == 0 : i == t->leaf_lo;
+    if (!t->out[k]) t->out[k] = first ? t->result : comm_tree_take(t);
     return t->out[k];
 }
 
 void comm_tree_add(comm_tree_t *t, int i) {
     if (i != t->next) micl_fatal("tree reduction: leaf %d added out of order", i);
-    comm_tree_node_t *top = &t->stack[t->n_stack++];
-    top->lo = i, top->hi = i + 1, top->buf = comm_tree_leaf(t, i);
+    float *buf = comm_tree_leaf(t, i);
     t->out[0] = t->out[1], t->out[1] = NULL;
     t->next++;
+    if (t->reduce == COMM_REDUCE_ALLREDUCE) {
+        comm_tree_allreduce_add(t, buf);
+        return;
+    }
+    comm_tree_node_t *top = &t->stack[t->n_stack++];
+    top->lo = i, top->hi = i + 1, top->buf = buf;
     while (t->n_stack >= 2 && siblings(t->m, &t->stack[t->n_stack - 2], top)) {
         comm_tree_node_t *left = &t->stack[t->n_stack - 2];
         kern_add_inplace(left->buf, top->buf, (int64_t)t->n);
-        give_back(t, top->buf);
+        comm_tree_give(t, top->buf);
         left->hi = top->hi;
         top = left;
         t->n_stack--;
@@ -211,14 +300,19 @@ void comm_tree_add(comm_tree_t *t, int i) {
     int plo, phi;
     tree_node(t->m, top->lo, top->hi, &plo, &phi);
     if (plo < 0 || plo < t->leaf_lo || phi > t->leaf_hi) { /* maximal inside this block */
-        send_node(t, top);
-        give_back(t, top->buf);
+        if (t->path == COMM_TREE_TRANSPORT) { /* sent after the last leaf (transport.c) */
+            if (t->n_held >= 2 * t->depth) micl_fatal("tree reduction: too many nodes to send");
+            t->held[t->n_held++] = *top;
+        } else {
+            send_node(t, top);
+            comm_tree_give(t, top->buf);
+        }
         t->n_stack--;
     }
 }
 
 /* Rank 0's node [lo, hi) of its own maximal nodes. */
-static float *own_node(comm_tree_t *t, int lo, int hi) {
+float *comm_tree_own_node(comm_tree_t *t, int lo, int hi) {
     for (int k = 0; k < t->n_stack; k++)
         if (t->stack[k].lo == lo && t->stack[k].hi == hi) return t->stack[k].buf;
     micl_fatal("tree reduction: node [%d, %d) of rank 0 was never computed", lo, hi);
@@ -233,18 +327,19 @@ static comm_tree_node_t *pending_node(comm_tree_t *t, int lo, int hi) {
 /* Rank 0: the vector holding node [lo, hi), from its own nodes and received ones. At the top
  * (bcast set) each piece of the sum is broadcast as soon as it is final. */
 static float *root_sum(comm_tree_t *t, int lo, int hi, MPI_Request *bcast) {
-    int size = t->comm->size, r_lo = owner_of(lo, t->m, size), r_hi = owner_of(hi - 1, t->m, size);
+    int size = t->comm->size, r_lo = comm_tree_owner(lo, t->m, size),
+        r_hi = comm_tree_owner(hi - 1, t->m, size);
     if (r_lo == r_hi) {
-        if (r_lo == 0) return own_node(t, lo, hi);
-        comm_tree_node_t node = {.lo = lo, .hi = hi, .buf = take(t)};
+        if (r_lo == 0) return comm_tree_own_node(t, lo, hi);
+        comm_tree_node_t node = {.lo = lo, .hi = hi, .buf = comm_tree_take(t)};
         post_recv(t, &node);
-        MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, node.req, MPI_STATUSES_IGNORE));
+        wait_node(t, &node);
         return node.buf;
     }
-    int mid = split_of(lo, hi), r_mid = owner_of(mid, t->m, size);
+    int mid = comm_tree_split(lo, hi), r_mid = comm_tree_owner(mid, t->m, size);
     comm_tree_node_t *right = pending_node(t, mid, hi), posted;
     if (!right && r_mid == r_hi && r_mid != 0) { /* a remote right child: receive meanwhile */
-        posted = (comm_tree_node_t){.lo = mid, .hi = hi, .buf = take(t)};
+        posted = (comm_tree_node_t){.lo = mid, .hi = hi, .buf = comm_tree_take(t)};
         post_recv(t, &posted);
         right = &posted;
     }
@@ -252,7 +347,7 @@ static float *root_sum(comm_tree_t *t, int lo, int hi, MPI_Request *bcast) {
     float *r = right ? right->buf : root_sum(t, mid, hi, NULL);
     if (bcast && l != t->result) { /* rank 0 has no leaf: the left sum was received */
         kern_copy(t->result, l, t->n * sizeof(float));
-        give_back(t, l);
+        comm_tree_give(t, l);
         l = t->result;
     }
     if (!right && !bcast) {
@@ -262,26 +357,34 @@ static float *root_sum(comm_tree_t *t, int lo, int hi, MPI_Request *bcast) {
             size_t off;
             int len;
             piece(t->n, i, &off, &len);
-            if (right) MPI_CHECK(MPI_Wait(&right->req[i], MPI_STATUS_IGNORE));
+            if (right) wait_piece(t, right, i);
             kern_add_inplace(l + off, r + off, len);
             if (bcast) post_bcast(t, i, &bcast[i]);
         }
     }
-    give_back(t, r);
+    comm_tree_give(t, r);
     return l;
 }
 
 void comm_tree_finish(comm_tree_t *t) {
     if (t->next != t->leaf_hi)
         micl_fatal("tree reduction: %d leaves missing", t->leaf_hi - t->next);
+    if (t->reduce == COMM_REDUCE_ALLREDUCE) {
+        comm_tree_allreduce_finish(t);
+        return;
+    }
     const comm_t *c = t->comm;
     if (c->size == 1) {
         if (t->n_stack != 1 || t->stack[0].buf != t->result)
             micl_fatal("tree reduction: the leaves did not sum to one node");
         return;
     }
+    if (t->path == COMM_TREE_TRANSPORT) {
+        comm_tree_transport_finish(t);
+        return;
+    }
     /* pieces of the broadcast as the top sum finishes them, when the top node is split */
-    int split = owner_of(0, t->m, c->size) != owner_of(t->m - 1, t->m, c->size);
+    int split = comm_tree_owner(0, t->m, c->size) != comm_tree_owner(t->m - 1, t->m, c->size);
     MPI_Request bcast[COMM_TREE_PIECES];
     if (c->rank == 0) {
         float *top = root_sum(t, 0, t->m, split ? bcast : NULL);
@@ -291,7 +394,7 @@ void comm_tree_finish(comm_tree_t *t) {
             post_bcast(t, i, &bcast[i]);
     }
     if (split)
-        MPI_CHECK(MPI_Waitall(COMM_TREE_PIECES, bcast, MPI_STATUSES_IGNORE));
+        bcast_done(t, bcast);
     else
-        comm_bcast_f32(c, t->result, t->n);
+        bcast_whole(t);
 }

@@ -27,6 +27,26 @@
  * child before its own leaves are computed, adds each piece as it arrives and broadcasts each
  * finished piece of the top sum at once. The sums are elementwise, so the pieces change no bit.
  * The sums run through kern_add_inplace, so a backend's buffers are summed where they live.
+ *
+ * On a device backend (kern_backend()->host_memory == 0) the vectors are device buffers and the
+ * same tree moves them one of two ways, with the same additions and so the same bits:
+ *  - the communicator's device transport (comm_device_open; NCCL): blocking send/recv pairs
+ *    matched in issue order. A rank other than 0 keeps its maximal nodes and sends them left
+ *    to right after its last leaf; rank 0 walks the tree left to right after its own leaves,
+ *    receiving each remote node where the walk meets it (so in each sender's order), and the
+ *    sum goes out over a binomial tree of sends (rank r receives from r minus its highest bit).
+ *  - no transport: the MPI messages above, each staged through a host copy of its vector
+ *    (kern_copy_to_host before a send, kern_copy_from_host after a receive), allocated the
+ *    first time a vector carries a message and reused.
+ *
+ * COMM_REDUCE_ALLREDUCE trades those bits for speed: each rank sums its own leaves in index
+ * order (into the result buffer, which holds its first leaf), then one all-reduce adds the
+ * ranks' sums: the transport's where the communicator has one, else MPI_Allreduce on the host
+ * (staged on a device). The library picks that order by rank count, size, topology, version and
+ * settings, so the bits change with the rank count; on one rank they are the index-order sum's,
+ * not the tree's.
+ * With all of those fixed the order is fixed in practice, and a run repeats its bits (Open MPI's
+ * and NCCL's behaviour, not a promise of either; test_comm_device checks it for MPI).
  */
 #ifndef MICL_COMM_TREE_H
 #define MICL_COMM_TREE_H
@@ -37,6 +57,12 @@
 
 enum { COMM_TREE_PIECES = 8, COMM_TREE_MAX_DEPTH = 32 };
 
+/* How the ranks' leaves become one sum. */
+typedef enum {
+    COMM_REDUCE_TREE = 0,     /* the fixed tree: the same bits for any rank count (default) */
+    COMM_REDUCE_ALLREDUCE = 1 /* local sums, then an all-reduce: fast, bits vary with ranks */
+} comm_reduce_t;
+
 typedef struct comm_tree_node comm_tree_node_t;
 
 typedef struct {
@@ -44,24 +70,32 @@ typedef struct {
     int max_leaves;
     int depth;            /* levels of a tree of max_leaves leaves */
     int leaf_lo, leaf_hi; /* the leaves this rank computes in the step under way */
-    /* private: the step under way */
+    /* private */
+    comm_reduce_t reduce;
+    int path; /* how messages travel in the step under way (comm_tree_internal.h) */
     const comm_t *comm;
     int m, next;
     float *result;
     float *out[2]; /* buffers handed out for leaves next and next + 1 */
     int n_pool;
-    float **pool; /* vectors free for leaves and received nodes */
+    float **pool;      /* vectors free for leaves and received nodes */
+    float **host_pool; /* the host copy of pool[i] its staged messages use (or NULL) */
+    float *host_result;
     int n_free;
     float **free_bufs;
     int n_stack;
     comm_tree_node_t *stack; /* finished nodes of this rank, left to right */
     int n_pending;
     comm_tree_node_t *pending; /* rank 0: remote nodes whose receives are posted */
+    int n_held;
+    comm_tree_node_t *held; /* a rank other than 0, over a transport: its nodes to send */
 } comm_tree_t;
 
-/* A tree for vectors of n floats and steps of at most max_leaves micro-batches. */
+/* A tree for vectors of n floats and steps of at most max_leaves micro-batches (mode TREE). */
 void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves);
 void comm_tree_free(comm_tree_t *t);
+/* The reduction of the steps begun from now on (between steps; every rank the same mode). */
+void comm_tree_set_reduce(comm_tree_t *t, comm_reduce_t mode);
 
 /* Starts a reduction of m leaves into result[n] on communicator c; sets t->leaf_lo/leaf_hi. */
 void comm_tree_begin(comm_tree_t *t, const comm_t *c, int m, float *result);
