@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "kernels/cuda/cuda_internal.cuh"
+#include "kernels/cuda/cuda_math.cuh"
 #include "kernels/kernels.h"
 
 #define ATT_ROW_WARPS 4       /* query rows per block of the forward and row passes */
@@ -28,24 +29,6 @@
 #define ATT_MAX_HD 128        /* head sizes taken: up to 4 columns per lane */
 #define ATT_LOCAL_FLOATS 8192 /* kernels/cpu/attention.c's ATTN_LOCAL_FLOATS: the score order */
 #define ATT_FULL 0xffffffffu
-
-/* expf as kernels/cpu/simd.h's simd_exp computes it, lane by lane: the same bits. Keep in step
- * with the copies in pointwise.cu and loss.cu. */
-static __device__ __forceinline__ float att_exp(float x) {
-    x = fminf(fmaxf(x, -87.3365478515625f), 88.3762626647949f);
-    float fx = rintf(__fmul_rn(x, 1.44269504088896341f));
-    x = __fmaf_rn(-fx, 0.693359375f, x);
-    x = __fmaf_rn(-fx, -2.12194440e-4f, x);
-    float y = 1.9875691500E-4f;
-    y = __fmaf_rn(y, x, 1.3981999507E-3f);
-    y = __fmaf_rn(y, x, 8.3334519073E-3f);
-    y = __fmaf_rn(y, x, 4.1665795894E-2f);
-    y = __fmaf_rn(y, x, 1.6666665459E-1f);
-    y = __fmaf_rn(y, x, 5.0000001201E-1f);
-    float x2 = __fmul_rn(x, x);
-    y = __fmaf_rn(y, x2, __fadd_rn(x, 1.0f));
-    return __fmul_rn(y, __int_as_float(((int)fx + 127) << 23));
-}
 
 /* The rows of one head's keys (or values, queries, output gradients): rows [0, p0) in a cache
  * with row stride cstride, the rest in a buffer with row stride fstride. */
@@ -160,7 +143,7 @@ static __global__ void att_forward_kernel(float *out, float *probs, const float 
         }
         mx = att_warp_max(mx);
         for (int j = lane; j < n; j += 32)
-            s[j] = att_exp(__fsub_rn(s[j], mx));
+            s[j] = cuda_exp(__fsub_rn(s[j], mx));
         __syncwarp();
         float sum = 0.0f;
         if (lane == 0)

@@ -34,9 +34,9 @@ extern const kern_transport_t kern_cuda_transport;
  * order reductions). Each grows on demand and is then reused: the first passes of a run size
  * them, later ones allocate nothing. */
 enum cuda_scratch_slot {
-    CUDA_SCRATCH_A = 0, /* a product's first operand in bf16 */
-    CUDA_SCRATCH_B,     /* its second operand in bf16 */
-    CUDA_SCRATCH_C,     /* a product's result before an epilogue the library lacks */
+    CUDA_SCRATCH_A = 0,   /* a product's first operand in bf16 */
+    CUDA_SCRATCH_B,       /* its second operand in bf16 */
+    CUDA_SCRATCH_C,       /* a product's result before an epilogue the library lacks */
     CUDA_SCRATCH_PARTIAL, /* per-block partial sums (LayerNorm, bias and norm reductions) */
     CUDA_SCRATCH_SLOTS
 };

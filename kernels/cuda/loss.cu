@@ -10,6 +10,7 @@
  * to the host. Every operation is one IEEE operation (__fadd_rn and friends).
  */
 #include "kernels/cuda/cuda_internal.cuh"
+#include "kernels/cuda/cuda_math.cuh"
 #include "kernels/kernels.h"
 
 #define LOSS_THREADS 256
@@ -18,24 +19,6 @@
 static unsigned loss_grid(int64_t n, int per_block) {
     int64_t b = (n + per_block - 1) / per_block;
     return (unsigned)(b > LOSS_MAX_BLOCKS ? LOSS_MAX_BLOCKS : b);
-}
-
-/* expf as kernels/cpu/simd.h's simd_exp computes it, lane by lane: the same bits. Keep in step
- * with the copies in pointwise.cu and attention.cu. */
-static __device__ __forceinline__ float loss_exp(float x) {
-    x = fminf(fmaxf(x, -87.3365478515625f), 88.3762626647949f);
-    float fx = rintf(__fmul_rn(x, 1.44269504088896341f));
-    x = __fmaf_rn(-fx, 0.693359375f, x);
-    x = __fmaf_rn(-fx, -2.12194440e-4f, x);
-    float y = 1.9875691500E-4f;
-    y = __fmaf_rn(y, x, 1.3981999507E-3f);
-    y = __fmaf_rn(y, x, 8.3334519073E-3f);
-    y = __fmaf_rn(y, x, 4.1665795894E-2f);
-    y = __fmaf_rn(y, x, 1.6666665459E-1f);
-    y = __fmaf_rn(y, x, 5.0000001201E-1f);
-    float x2 = __fmul_rn(x, x);
-    y = __fmaf_rn(y, x2, __fadd_rn(x, 1.0f));
-    return __fmul_rn(y, __int_as_float(((int)fx + 127) << 23));
 }
 
 /* out[g][c] = (sum over p in order of inp[g*P + p][c], from zero) / P. */
@@ -99,10 +82,10 @@ static __global__ void ce_rows_kernel(float *lse, double *term, const float *log
         float s = 0.0f;
         if (live) {
             for (int i = j; i < full; i += 8)
-                s = __fadd_rn(s, loss_exp(__fsub_rn(x[i], m)));
+                s = __fadd_rn(s, cuda_exp(__fsub_rn(x[i], m)));
             if (full < V) {
                 float t = full + j < V ? __fsub_rn(x[full + j], m) : -INFINITY;
-                float e = loss_exp(t);
+                float e = cuda_exp(t);
                 s = __fadd_rn(s, t > -INFINITY ? e : 0.0f); /* _CMP_NEQ_OQ against -inf */
             }
         }
@@ -132,7 +115,7 @@ static __global__ void ce_backward_kernel(float *dlogits, const float *logits, c
          e += (int64_t)gridDim.x * blockDim.x) {
         int64_t r = e / V;
         int i = (int)(e - r * V);
-        float d = __fmul_rn(loss_exp(__fsub_rn(logits[e], lse[r])), scale);
+        float d = __fmul_rn(cuda_exp(__fsub_rn(logits[e], lse[r])), scale);
         if (i == targets[r]) d = __fsub_rn(d, scale);
         dlogits[e] = d;
     }

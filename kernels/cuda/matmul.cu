@@ -24,6 +24,7 @@
  * before its product; the products accumulate in fp32 and everything written stays fp32.
  */
 #include "kernels/cuda/cuda_internal.cuh"
+#include "kernels/cuda/cuda_math.cuh"
 
 #include <string.h>
 
@@ -31,9 +32,6 @@
 #define MAX_BLOCKS 8192 /* grid-stride loops cover the rest */
 #define PLAN_SLOTS 128  /* cached product signatures (least recently used goes first) */
 #define BF16_ROW 8      /* bf16 rows padded to 8 elements: 16-byte aligned for the tensor cores */
-
-#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
-#define GELU_C 0.044715f
 
 static int bf16_operands(void) {
     return cuda_state.host.precision == KERN_PRECISION_BF16;
@@ -322,37 +320,14 @@ static void lt_product(const lt_product_t *p) {
 
 /* ---- the epilogues cuBLASLt lacks ---- */
 
-/* t = tanh(GELU_K (x + GELU_C x^3)), as simd_gelu_inner and simd_tanh compute it:
- * tanh(u) = 1 - 2 / (exp(2u) + 1) (exp overflowing to inf gives exactly 1). */
-static __device__ __forceinline__ float gelu_tanh(float x) {
-    float x3 = __fmul_rn(__fmul_rn(x, x), x);
-    float u = __fmul_rn(GELU_K, __fmaf_rn(GELU_C, x3, x));
-    float e = expf(__fadd_rn(u, u));
-    return __fsub_rn(1.0f, __fdiv_rn(2.0f, __fadd_rn(e, 1.0f)));
-}
-
-/* gelu = 0.5 x (1 + t) (simd_gelu_of). */
-static __device__ __forceinline__ float gelu_of(float x, float t) {
-    return __fmul_rn(__fmul_rn(0.5f, x), __fadd_rn(1.0f, t));
-}
-
-/* gelu' = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2) (simd_gelu_grad_of). */
-static __device__ __forceinline__ float gelu_grad_of(float x, float t) {
-    float du = __fmul_rn(GELU_K, __fmaf_rn(3.0f * GELU_C, __fmul_rn(x, x), 1.0f));
-    float sech2 = __fmaf_rn(-t, t, 1.0f);
-    float left = __fmul_rn(0.5f, __fadd_rn(1.0f, t));
-    float right = __fmul_rn(__fmul_rn(0.5f, x), __fmul_rn(sech2, du));
-    return __fadd_rn(left, right);
-}
-
 /* In place: pre -> gelu(pre), and gelu'(pre) into dgelu unless it is NULL. */
 static __global__ void gelu_epilogue_kernel(float *__restrict__ act, float *__restrict__ dgelu,
                                             int64_t n) {
     int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
-        float x = act[i], t = gelu_tanh(x);
-        if (dgelu) dgelu[i] = gelu_grad_of(x, t);
-        act[i] = gelu_of(x, t);
+        float x = act[i], t = cuda_gelu_tanh(x);
+        if (dgelu) dgelu[i] = cuda_gelu_grad_of(x, t);
+        act[i] = cuda_gelu_of(x, t);
     }
 }
 

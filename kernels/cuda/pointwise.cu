@@ -9,6 +9,7 @@
  * order (the CPU's order whenever the rows fit in one chunk).
  */
 #include "kernels/cuda/cuda_internal.cuh"
+#include "kernels/cuda/cuda_math.cuh"
 #include "kernels/kernels.h"
 
 #define PW_THREADS 256
@@ -20,51 +21,12 @@ static unsigned pw_grid(int64_t n) {
     return (unsigned)(b > PW_MAX_BLOCKS ? PW_MAX_BLOCKS : b);
 }
 
-/* expf as kernels/cpu/simd.h's simd_exp computes it (clamp, Cody-Waite reduction, degree-5
- * polynomial, scale by 2^n), lane by lane: the same bits. Keep in step with the copies in
- * attention.cu and loss.cu. */
-static __device__ __forceinline__ float pw_exp(float x) {
-    x = fminf(fmaxf(x, -87.3365478515625f), 88.3762626647949f);
-    float fx = rintf(__fmul_rn(x, 1.44269504088896341f));
-    x = __fmaf_rn(-fx, 0.693359375f, x);
-    x = __fmaf_rn(-fx, -2.12194440e-4f, x);
-    float y = 1.9875691500E-4f;
-    y = __fmaf_rn(y, x, 1.3981999507E-3f);
-    y = __fmaf_rn(y, x, 8.3334519073E-3f);
-    y = __fmaf_rn(y, x, 4.1665795894E-2f);
-    y = __fmaf_rn(y, x, 1.6666665459E-1f);
-    y = __fmaf_rn(y, x, 5.0000001201E-1f);
-    float x2 = __fmul_rn(x, x);
-    y = __fmaf_rn(y, x2, __fadd_rn(x, 1.0f));
-    return __fmul_rn(y, __int_as_float(((int)fx + 127) << 23));
-}
-
-/* GELU, tanh form, with simd.h's constants and operation order. */
-#define PW_GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
-#define PW_GELU_C 0.044715f
-
-/* t = tanh(K (x + C x^3)) as 1 - 2 / (exp(2u) + 1). */
-static __device__ __forceinline__ float pw_gelu_tanh(float x) {
-    float x3 = __fmul_rn(__fmul_rn(x, x), x);
-    float u = __fmul_rn(PW_GELU_K, __fmaf_rn(PW_GELU_C, x3, x));
-    float e = pw_exp(__fadd_rn(u, u));
-    return __fsub_rn(1.0f, __fdiv_rn(2.0f, __fadd_rn(e, 1.0f)));
-}
-
 static __device__ __forceinline__ float pw_gelu(float x) {
-    float t = pw_gelu_tanh(x);
-    return __fmul_rn(__fmul_rn(0.5f, x), __fadd_rn(1.0f, t));
+    return cuda_gelu_of(x, cuda_gelu_tanh(x));
 }
 
-/* d gelu / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2) */
 static __device__ __forceinline__ float pw_gelu_grad(float x) {
-    float t = pw_gelu_tanh(x);
-    float x2 = __fmul_rn(x, x);
-    float du = __fmul_rn(PW_GELU_K, __fmaf_rn(__fmul_rn(3.0f, PW_GELU_C), x2, 1.0f));
-    float sech2 = __fmaf_rn(-t, t, 1.0f);
-    float left = __fmul_rn(0.5f, __fadd_rn(1.0f, t));
-    float right = __fmul_rn(__fmul_rn(0.5f, x), __fmul_rn(sech2, du));
-    return __fadd_rn(left, right);
+    return cuda_gelu_grad_of(x, cuda_gelu_tanh(x));
 }
 
 static __global__ void gelu_forward_kernel(float *out, const float *inp, int64_t n) {
@@ -84,7 +46,7 @@ static __global__ void gelu_backward_kernel(float *dinp, const float *inp, const
 static __global__ void exp_kernel(float *x, int64_t n) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
-        x[i] = pw_exp(x[i]);
+        x[i] = cuda_exp(x[i]);
 }
 
 static __global__ void add_kernel(float *y, const float *x, int64_t n) {
