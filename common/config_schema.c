@@ -189,7 +189,8 @@ static const config_key_t g_keys[] = {
     STR("model.device", model.device, "cpu",
         "what computes the model: cpu (the host's processor) or cuda (a GPU, through the CUDA "
         "backend module libmicl_cuda.so of a build with MICL_ENABLE_CUDA; each rank takes the "
-        "GPU of its local rank); the command line's --device overrides it"),
+        "GPU of its local rank); the command line's --device overrides it, and a --device other "
+        "than the file's is written into a sweep's resolved configs, so it changes their run ids"),
     STR("model.precision", model.precision, "fp32",
         "operands of the products: fp32, or bf16 (rounded to bfloat16, accumulated in fp32; "
         "parameters, gradients and every other kernel stay fp32; needs model.device = cuda)"),
