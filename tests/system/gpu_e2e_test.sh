@@ -21,6 +21,10 @@ set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3 PROBE=$4 CASE=$5
 PY=/usr/bin/python3
 CMP="$PY $SRC/tests/system/device_compare.py"
+# the probe and micl open the same module: the one the build put beside micl, unless one is named
+if [ -z "${MICL_CUDA_MODULE:-}" ] && [ -f "$(dirname "$MICL")/libmicl_cuda.so" ]; then
+    export MICL_CUDA_MODULE="$(cd "$(dirname "$MICL")" && pwd)/libmicl_cuda.so"
+fi
 "$PROBE" || exit $?
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 for d in cpu gpu gpu2 res; do
