@@ -148,7 +148,7 @@ static int cmd_data(int argc, char **argv) {
     return unknown_subcommand("data", sub, "prepare, import, show, export, coverage");
 }
 
-/* The words of --device, and the word chosen (-1: not given). */
+/* The words of --device; device_word gives the one chosen, or NULL (-1) when none was. */
 static const char *const DEVICES[] = {"cpu", "cuda", NULL};
 static const char *device_word(int d) {
     return d >= 0 ? DEVICES[d] : NULL;
