@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/h5util.h"
+#include "worker/device.h"
 
 static void iso_time(char *buf, size_t len) {
     time_t t = time(NULL);
@@ -32,6 +33,9 @@ hid_t bench_out_begin(const char *out, const char *measurement, atomic_file_t *a
     h5_attr_str(f, "hostname", host);
     h5_attr_str(f, "created", created);
     h5_attr_str(f, "micl_version", MICL_VERSION);
+    h5_attr_str(f, "device", device_backend()); /* what computed: cpu, cuda */
+    h5_attr_str(f, "device_name", device_name());
+    h5_attr_str(f, "precision", device_precision());
     return f;
 }
 

@@ -15,7 +15,9 @@
 #define BENCH_TORCH_SCHEMA_VERSION 1
 
 /* Starts writing OUT through `af` (common/atomic_file.h) and writes the common root attributes:
- * kind, schema_version, measurement, hostname, created (UTC ISO 8601), micl_version. */
+ * kind, schema_version, measurement, hostname, created (UTC ISO 8601), micl_version, and what
+ * computed: device (the backend, cpu or cuda), device_name (the processor or the GPU) and
+ * precision (fp32, bf16). */
 hid_t bench_out_begin(const char *out, const char *measurement, atomic_file_t *af);
 /* Closes the file and puts it in place as OUT. */
 void bench_out_finish(hid_t f, atomic_file_t *af);

@@ -28,8 +28,10 @@
 #include "common/error.h"
 #include "comm/comm.h"
 #include "common/h5util.h"
+#include "kernels/buffer.h"
 #include "kernels/kernels.h"
 #include "model/vlm.h"
+#include "worker/device.h"
 #include "workload.h"
 #include "bench_out.h"
 #include "common/cli_args.h"
@@ -54,7 +56,10 @@ typedef struct {
     const char *bench, *out;
     const preset_t *p;
     int steps, warmup, threads;
+    int device; /* index into DEVICES */
 } opts_t;
+
+static const char *const DEVICES[] = {"cpu", "cuda", NULL};
 
 typedef struct {
     double mean, best, worst, std; /* seconds */
@@ -65,7 +70,7 @@ typedef struct {
 const cli_command_t CLI_BENCH_STEP = {
     "bench step",
     "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
-    "[-o BENCH.h5]",
+    "[--device cpu|cuda] [-o BENCH.h5]",
     "training-step figures (bench/README.md)",
     NULL,
     NULL,
@@ -74,7 +79,7 @@ const cli_command_t CLI_BENCH_STEP = {
 const cli_command_t CLI_BENCH_VS_TORCH = {
     "bench vs-torch",
     "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
-    "[-o BENCH.h5]",
+    "[--device cpu|cuda] [-o BENCH.h5]",
     "the same step beside PyTorch's (bench/README.md)",
     NULL,
     NULL,
@@ -133,28 +138,48 @@ static double activation_floats(const work_t *w) {
     return enc + dec + img + head + back + scratch + S * (D / c->heads) + smear;
 }
 
-/* Single-thread GFLOP/s of kern_matmul_forward on an n x n x n product (best of a few). */
+/* A kernel buffer holding the n floats of host array x: x itself where buffers are host
+ * memory, else a device copy. */
+static float *to_buffer(float *x, size_t n) {
+    if (device_host_memory()) return x;
+    float *d = kern_alloc(n * sizeof(float));
+    kern_copy_from_host(d, x, n * sizeof(float));
+    return d;
+}
+
+/* Single-thread GFLOP/s of kern_matmul_forward on an n x n x n product (best of a few). On a
+ * device backend the operands are device copies, and each product ends with a 4-byte copy to
+ * the host, which waits for it. */
 static double gemm_peak_gflops(int n) {
     size_t nn = (size_t)n * (size_t)n;
+    int dev = !device_host_memory();
     float *a = micl_alloc_aligned(nn * sizeof(float)), *b = micl_alloc_aligned(nn * sizeof(float));
     float *c = micl_alloc_aligned(nn * sizeof(float));
-    float *scratch = micl_alloc_aligned(kern_weight_bytes(n, n));
+    void *scratch =
+        dev ? kern_alloc(kern_weight_bytes(n, n)) : micl_alloc_aligned(kern_weight_bytes(n, n));
     for (size_t i = 0; i < nn; i++) {
         a[i] = (float)(bench_mix32((uint32_t)i) >> 8) * 0x1p-24f - 0.5f;
         b[i] = (float)(bench_mix32((uint32_t)i + 7u) >> 8) * 0x1p-24f - 0.5f;
     }
+    float *da = to_buffer(a, nn), *db = to_buffer(b, nn), *dc = to_buffer(c, nn);
     int saved = omp_get_max_threads();
     omp_set_num_threads(1);
     double best = INFINITY;
     for (int r = 0; r <= BENCH_GEMM_REPS; r++) { /* the first run warms up */
         double t0 = clock_now_s();
-        kern_matmul_forward(c, a, kern_weight_prepare(scratch, b, n, n), NULL, n, n, n);
+        kern_matmul_forward(dc, da, kern_weight_prepare(scratch, db, n, n), NULL, n, n, n);
+        if (dev) kern_copy_to_host(c + nn / 2, dc + nn / 2, sizeof(float));
         double dt = clock_now_s() - t0;
         if (r > 0 && dt < best) best = dt;
     }
     omp_set_num_threads(saved);
     if (!isfinite(c[nn / 2])) micl_fatal("bench: GEMM peak: non-finite result");
-    free(a), free(b), free(c), free(scratch);
+    if (dev) {
+        kern_free(da), kern_free(db), kern_free(dc), kern_free(scratch);
+        free(a), free(b), free(c);
+    } else {
+        free(a), free(b), free(c), free(scratch);
+    }
     return 2.0 * (double)n * (double)n * (double)n / best * 1e-9;
 }
 
@@ -212,6 +237,13 @@ static void dump_torch_input(const char *path, work_t *w) {
     char **names = micl_calloc((size_t)nt, sizeof(char *));
     int32_t *decay = micl_calloc((size_t)nt, sizeof(int32_t));
     const float *params = vlm_params(w->m);
+    float *host = NULL; /* the parameters staged to the host on a device backend */
+    if (!device_host_memory()) {
+        size_t np = vlm_num_params(w->m);
+        host = micl_malloc(np * sizeof(float) + 1);
+        kern_copy_to_host(host, params, np * sizeof(float));
+        params = host;
+    }
     for (int i = 0; i < nt; i++) {
         const vlm_tensor_t *t = vlm_tensor(w->m, i);
         hsize_t dims[4];
@@ -224,7 +256,7 @@ static void dump_torch_input(const char *path, work_t *w) {
     h5_close_group(g);
     h5_write_strings(f, "param_names", names, nt);
     h5_write_i32(f, "param_decay", decay, nt);
-    free(names), free(decay);
+    free(names), free(decay), free(host);
     h5_close_file(f, path);
 }
 
@@ -385,11 +417,15 @@ static double mib(double bytes) {
 static int bench_step(const opts_t *o, const comm_t *comm) {
     work_t w;
     comm_t c = *comm;
+    char err[1024];
+    if (comm_device_open(&c, err, sizeof err) != 0) /* the device transport, if any */
+        micl_fatal("--device %s: %s", DEVICES[o->device], err);
     bench_workload_init(&w, o->p, o->warmup + o->steps, &c);
     bench_workload_run(&w);
     long rss = max_rss_kib(RUSAGE_SELF); /* before the GEMM buffers */
     if (c.rank != 0) {
         bench_workload_free(&w);
+        comm_device_close(&c);
         return MICL_EXIT_OK;
     }
     double peak = gemm_peak_gflops(BENCH_GEMM_N);
@@ -433,6 +469,7 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
         bench_out_finish(f, &af);
     }
     bench_workload_free(&w);
+    comm_device_close(&c);
     return MICL_EXIT_OK;
 }
 
@@ -519,7 +556,7 @@ static int bench_vs_torch(const opts_t *o) {
 /* ---- entry ------------------------------------------------------------------------------- */
 
 int bench_step_main(int argc, char **argv, const comm_t *comm) {
-    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads()};
+    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads(), 0};
     const cli_command_t *cmd = strcmp(o.bench, "step") == 0 ? &CLI_BENCH_STEP : &CLI_BENCH_VS_TORCH;
     const char *config = NULL;
     int rc;
@@ -527,12 +564,17 @@ int bench_step_main(int argc, char **argv, const comm_t *comm) {
                               CLI_OPT_INT("--steps", &o.steps, 1, 100000),
                               CLI_OPT_INT("--warmup", &o.warmup, 0, 10000),
                               CLI_OPT_INT("--threads", &o.threads, 1, 1024),
+                              CLI_OPT_CHOICE("--device", &o.device, DEVICES),
                               CLI_OPT_STRING("-o", &o.out),
                               CLI_OPT_END};
     if (!cli_parse(cmd, opts, argc - 1, argv + 1, NULL, NULL, &rc)) return rc;
     if (config && !(o.p = bench_preset_find(config)))
         return cli_usage_error(cmd, "unknown --config '%s' (%s)", config, bench_preset_names());
     omp_set_num_threads(o.threads);
+    char origin[32];
+    snprintf(origin, sizeof origin, "--device %s", DEVICES[o.device]);
+    rc = device_start(DEVICES[o.device], "fp32", origin, comm); /* every rank, before a model */
+    if (rc != 0) return rc;
     if (strcmp(o.bench, "step") == 0) return bench_step(&o, comm); /* every rank takes part */
     if (micl_rank() != 0) return MICL_EXIT_OK; /* one process measures; other ranks idle */
     return bench_vs_torch(&o);

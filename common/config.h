@@ -128,12 +128,16 @@ typedef struct {
     int dim;    /* decoder width */
     int layers; /* decoder blocks */
     int heads;
-    int mlp_ratio;  /* MLP hidden = mlp_ratio * width */
-    int max_seq;    /* longest sequence in tokens */
-    float init_std; /* weight init standard deviation */
-    char pool[16];  /* "flatten" (patch tokens concatenated) or "mean" */
-    int channels;   /* image channels: 1 (gray) or 3 (RGB); must match the stores */
-    int smear_keys; /* 1: decoder keys mixed with the previous position's (model/vlm.h) */
+    int mlp_ratio;      /* MLP hidden = mlp_ratio * width */
+    int max_seq;        /* longest sequence in tokens */
+    float init_std;     /* weight init standard deviation */
+    char pool[16];      /* "flatten" (patch tokens concatenated) or "mean" */
+    int channels;       /* image channels: 1 (gray) or 3 (RGB); must match the stores */
+    int smear_keys;     /* 1: decoder keys mixed with the previous position's (model/vlm.h) */
+    char device[16];    /* what computes: "cpu" or "cuda" (kernels/backend.h) */
+    char precision[16]; /* products' operands: "fp32" or "bf16" (bf16 needs cuda) */
+    int device_line;    /* line of model.device in the file (0: not given there) */
+    int device_flag;    /* 1: device set by a command line's --device (config_set_device) */
 } model_config_t;
 
 typedef struct {
@@ -176,6 +180,7 @@ typedef struct {
     int threads;              /* OpenMP threads per rank (0 = runtime default) */
     /* > 0: tokens per optimizer step (global), which then sizes the step instead of items */
     int tokens_per_step;
+    char reduce[16]; /* gradient sum over ranks: "tree" (fixed, bit-reproducible) or "allreduce" */
 } train_config_t;
 
 typedef struct {
@@ -228,6 +233,12 @@ void config_load(const char *path, config_t *cfg);
 /* Same, from a string (name is used in messages). */
 void config_load_string(const char *text, const char *name, config_t *cfg);
 void config_free(config_t *cfg);
+/* Sets model.device to `device` ("cpu" or "cuda") for a command line's --device, over the
+ * file's. A value equal to the config's changes nothing (so a config run with its own device
+ * keeps its identity); another is recorded (device_flag), and a sweep's resolved configs then
+ * carry it as the key model.device. Returns 0, or -1 with a message in err when the config's
+ * model.precision needs another device. */
+int config_set_device(config_t *cfg, const char *device, char *err, size_t errlen);
 /* Fills every field with its documented default. */
 void config_defaults(config_t *cfg);
 /* Writes the Markdown reference of every key, its type, default and range, and the rules

@@ -426,6 +426,11 @@ static const config_key_t *axis_schema_key(const loader_t *L, const config_setti
                 "\"replay\" or a key such as \"seed\", \"train.steps\", \"model.dim\")",
                 disp, key);
     }
+    if (strcmp(key, "model.device") == 0 || strcmp(key, "model.precision") == 0)
+        fail_at(L, s,
+                "key '%skey' = \"%s\": a process computes on one device in one precision, so "
+                "it cannot be an axis (run one sweep per value)",
+                disp, key);
     int scalar = k->kind == CONFIG_K_INT || k->kind == CONFIG_K_INT64 ||
                  k->kind == CONFIG_K_UINT64 || k->kind == CONFIG_K_FLOAT ||
                  k->kind == CONFIG_K_STRING || k->kind == CONFIG_K_NAME;
@@ -697,6 +702,68 @@ static void rule_sweep_runs(const loader_t *L, const config_t *c) {
     }
 }
 
+/* ---- device, precision and reduction: checked while loading, at the key's line ---- */
+
+static const char *const g_devices[] = {"cpu", "cuda", NULL};
+static const char *const g_precisions[] = {"fp32", "bf16", NULL};
+static const char *const g_reduces[] = {"tree", "allreduce", NULL};
+
+static int word_in(const char *v, const char *const *words) {
+    for (int i = 0; words[i]; i++)
+        if (strcmp(v, words[i]) == 0) return 1;
+    return 0;
+}
+
+/* Key `key` (value v, set at s, or NULL when not given) must be one of `words`. */
+static void check_word(const loader_t *L, const config_setting_t *s, const char *key, const char *v,
+                       const char *const *words) {
+    if (word_in(v, words)) return;
+    char valid[64] = "";
+    for (int i = 0; words[i]; i++)
+        snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", i ? ", " : "",
+                 words[i]);
+    fail_at(L, s, "key '%s' = \"%s\" is not valid (valid: %s)", key, v, valid);
+}
+
+/* The message of a precision the device cannot compute in, or NULL when they go together. */
+static const char *precision_problem(const model_config_t *m) {
+    if (strcmp(m->precision, "bf16") == 0 && strcmp(m->device, "cuda") != 0)
+        return "needs model.device = \"cuda\" (the CPU computes in fp32 only)";
+    return NULL;
+}
+
+static void check_device(const loader_t *L, const libconfig_config_t *lc, config_t *cfg) {
+    const config_setting_t *dev = config_lookup(lc, "model.device");
+    const config_setting_t *prec = config_lookup(lc, "model.precision");
+    check_word(L, dev, "model.device", cfg->model.device, g_devices);
+    check_word(L, prec, "model.precision", cfg->model.precision, g_precisions);
+    check_word(L, config_lookup(lc, "train.reduce"), "train.reduce", cfg->train.reduce, g_reduces);
+    const char *why = precision_problem(&cfg->model);
+    if (why)
+        fail_at(L, prec, "key 'model.precision' = \"%s\" %s, but model.device = \"%s\"",
+                cfg->model.precision, why, cfg->model.device);
+    cfg->model.device_line = dev ? (int)config_setting_source_line(dev) : 0;
+    cfg->model.device_flag = 0;
+}
+
+int config_set_device(config_t *cfg, const char *device, char *err, size_t errlen) {
+    if (!word_in(device, g_devices)) {
+        snprintf(err, errlen, "unknown device \"%s\" (valid: cpu, cuda)", device);
+        return -1;
+    }
+    if (strcmp(device, cfg->model.device) == 0) return 0;
+    model_config_t m = cfg->model;
+    config_copy_str(m.device, sizeof m.device, device);
+    const char *why = precision_problem(&m);
+    if (why) {
+        snprintf(err, errlen, "%s: key 'model.precision' = \"%s\" %s", cfg->path, m.precision, why);
+        return -1;
+    }
+    m.device_flag = 1;
+    cfg->model = m;
+    return 0;
+}
+
 typedef struct {
     const char *doc;
     rule_fn check;
@@ -749,6 +816,13 @@ static const rule_t g_rules[] = {
      "least one sequence per micro-batch (checked when training starts).",
      rule_none},
     {"The values of a `run` axis name runs of the file.", rule_sweep_runs},
+    {"`model.device` is `cpu` or `cuda`, `model.precision` is `fp32` or `bf16`, and `bf16` "
+     "needs `model.device` = `cuda` (also when the command line's `--device` sets it); "
+     "`train.reduce` is `tree` or `allreduce`.",
+     rule_none},
+    {"A sweep axis does not set `model.device` or `model.precision`: a process computes on one "
+     "device, in one precision (run one sweep per value).",
+     rule_none},
 };
 
 const char *config_rule_doc(int i) {
@@ -824,6 +898,7 @@ static void parse_and_fill(const char *text, const char *name, config_t *cfg) {
         fail_at(&L, items,
                 "keys 'train.items_per_step' and 'train.tokens_per_step' both given; a step is "
                 "sized by one of them (remove train.items_per_step)");
+    check_device(&L, &lc, cfg);
     cfg->sweep.present = config_lookup(&lc, "sweep") != NULL;
     if (cfg->n_runs == 0)
         micl_fatal("%s: key 'runs' is missing: at least one run is required, e.g. "

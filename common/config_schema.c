@@ -186,6 +186,14 @@ static const config_key_t g_keys[] = {
      .doc = "true: each decoder key is mixed with the previous position's key by a learned "
             "per-head share (smeared keys), which makes in-context binding emerge early and "
             "reliably; false: plain keys"},
+    STR("model.device", model.device, "cpu",
+        "what computes the model: cpu (the host's processor) or cuda (a GPU, through the CUDA "
+        "backend module libmicl_cuda.so of a build with MICL_ENABLE_CUDA; each rank takes the "
+        "GPU of its local rank); the command line's --device overrides it, and a --device other "
+        "than the file's is written into a sweep's resolved configs, so it changes their run ids"),
+    STR("model.precision", model.precision, "fp32",
+        "operands of the products: fp32, or bf16 (rounded to bfloat16, accumulated in fp32; "
+        "parameters, gradients and every other kernel stay fp32; needs model.device = cuda)"),
     I64("train.steps", train.steps, 6000, 1, CONFIG_INT64_BIG, "optimizer steps per run"),
     INT("train.items_per_step", train.items_per_step, 288, 1, 1048576,
         "image turns per optimizer step (global batch over all ranks)"),
@@ -209,6 +217,11 @@ static const config_key_t g_keys[] = {
         "checkpoint every N steps (0 = only at the end)"),
     INT("train.threads", train.threads, 0, 0, 1024,
         "OpenMP threads per rank (0 = runtime default)"),
+    STR("train.reduce", train.reduce, "tree",
+        "how the ranks' gradients are summed: tree (the fixed binary tree over micro-batches: the "
+        "same bits for any rank count) or allreduce (the device library's all-reduce where the "
+        "backend has one, e.g. NCCL's: faster, but its order depends on the rank count, so "
+        "runs are not bit-reproducible across rank counts)"),
     INT("eval.episodes", eval.episodes, 500, 1, 10000000, "episodes per (ways, shots) cell"),
     ILIST("eval.ways", eval.ways, eval.n_ways, g_default_ways, 2, 64,
           "N of the N-way cells of the binding benchmarks (openmi, cross_domain; sorted, unique)"),

@@ -275,6 +275,8 @@ static void write_run(hid_t f, const run_result_t *run) {
     h5_attr_double(g, "flops", run->flops);
     h5_attr_int(g, "n_params", run->n_params);
     h5_attr_str(g, "checkpoint", run->checkpoint);
+    h5_attr_str(g, "device", run->device[0] ? run->device : "cpu");
+    h5_attr_str(g, "precision", run->precision[0] ? run->precision : "fp32");
     h5_write_i64(g, "stage_start", run->stage_start, run->n_stages);
     if (run->config_text) {
         h5_attr_str(g, "id", run->id);
@@ -506,6 +508,15 @@ static void read_run(const char *path, hid_t runs, const char *name, run_result_
     char *ck = h5_read_attr_str(g, "checkpoint");
     snprintf(run->checkpoint, sizeof run->checkpoint, "%s", ck);
     free(ck);
+    snprintf(run->device, sizeof run->device, "cpu"); /* files from before devices */
+    snprintf(run->precision, sizeof run->precision, "fp32");
+    if (h5_has_attr(g, "device")) {
+        char *dev = h5_read_attr_str(g, "device"), *prec = h5_read_attr_str(g, "precision");
+        snprintf(run->device, sizeof run->device, "%s", dev);
+        snprintf(run->precision, sizeof run->precision, "%s", prec);
+        free(dev);
+        free(prec);
+    }
     if (h5_has_attr(g, "id")) {
         char *id = h5_read_attr_str(g, "id");
         snprintf(run->id, sizeof run->id, "%s", id);

@@ -59,6 +59,9 @@ typedef struct {
     int64_t n_params;
     char checkpoint[512];
     int preempted; /* training stopped by a signal before its last step (not stored) */
+    /* what computed it: the backend ("cpu", "cuda") and the products' precision ("fp32",
+     * "bf16"); "" is written as cpu / fp32, and a file from before devices reads as those */
+    char device[16], precision[16];
     /* sweep runs only (config_text NULL otherwise) */
     char id[24];         /* hash of the resolved config, 16 hex digits */
     int64_t sweep_index; /* position in the sweep's expansion */

@@ -14,6 +14,7 @@
 #include "benchmark_input.h"
 #include "worker/checkpoint.h"
 #include "worker/evaluator.h"
+#include "experiment.h"
 
 int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const char *benchmark,
                               const char *checkpoint, int64_t episodes, const char *dataset,
@@ -57,6 +58,7 @@ int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const cha
     res.world_size = comm->size;
     run_result_t *out = results_add_run(&res);
     snprintf(out->name, sizeof out->name, "%s", st.run);
+    experiment_run_device(out);
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", checkpoint);
     out->steps = st.step;
     out->n_params = (int64_t)vlm_num_params(m);

@@ -10,15 +10,18 @@
 #include "common/error.h"
 #include "common/signals.h"
 #include "common/cli_args.h"
+#include "experiment.h"
 #include "sweep.h"
 
 const cli_command_t CLI_SWEEP = {
     "sweep",
-    "CFG [-o RESULTS.h5] [--shard I/N]",
+    "CFG [-o RESULTS.h5] [--shard I/N] [--device cpu|cuda]",
     "every run of CFG's sweep over groups of ranks",
     "  --shard I/N   only the runs of shard I of N (0 <= I < N); merge "
     "the shards' files\n"
-    "                with 'micl results merge'\n",
+    "                with 'micl results merge'\n"
+    "  --device D    compute on D (cpu, or cuda: a GPU per rank), overriding model.device;\n"
+    "                a device other than the config's is part of every run's config and id\n",
     "CFG",
     1,
     1};
@@ -38,17 +41,22 @@ static int parse_shard(const char *s, int *index, int *count) {
 
 int cmd_sweep(int argc, char **argv, const comm_t *comm) {
     sweep_opts_t o = {NULL, 0, 1};
+    static const char *const DEVICES[] = {"cpu", "cuda", NULL};
     const char *cfg_path, *shard = NULL;
-    int rc;
+    int rc, device = -1;
     const cli_opt_t opts[] = {CLI_OPT_STRING("-o", &o.results_path),
-                              CLI_OPT_STRING("--shard", &shard), CLI_OPT_END};
+                              CLI_OPT_STRING("--shard", &shard),
+                              CLI_OPT_CHOICE("--device", &device, DEVICES), CLI_OPT_END};
     if (!cli_parse(&CLI_SWEEP, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
     if (shard && parse_shard(shard, &o.shard_index, &o.shard_count) != 0)
         return cli_usage_error(&CLI_SWEEP, "--shard expects I/N with 0 <= I < N, got '%s'", shard);
     config_t cfg;
     config_load(cfg_path, &cfg);
-    signals_install();
-    rc = sweep_run(&cfg, comm, &o);
+    rc = experiment_start_device(&cfg, device >= 0 ? DEVICES[device] : NULL, comm);
+    if (rc == 0) {
+        signals_install();
+        rc = sweep_run(&cfg, comm, &o);
+    }
     config_free(&cfg);
     return rc;
 }

@@ -19,8 +19,33 @@
 #include "data/store.h"
 #include "data/vocab.h"
 #include "worker/checkpoint.h"
+#include "worker/device.h"
 #include "worker/evaluator.h"
 #include "worker/trainer.h"
+
+int experiment_start_device(config_t *cfg, const char *device, const comm_t *world) {
+    char origin[CONFIG_PATH_LEN + 64], err[CONFIG_PATH_LEN + 256];
+    if (device && config_set_device(cfg, device, err, sizeof err) != 0) {
+        /* every rank has the same config and flag: each fails alike, rank 0 says so */
+        if (world->rank == 0) fprintf(stderr, "micl: error: --device %s: %s\n", device, err);
+        return MICL_EXIT_ERROR;
+    }
+    const model_config_t *m = &cfg->model;
+    if (m->device_flag)
+        snprintf(origin, sizeof origin, "--device %s", m->device);
+    else if (m->device_line > 0)
+        snprintf(origin, sizeof origin, "model.device = \"%s\" (%s:%d)", m->device, cfg->path,
+                 m->device_line);
+    else
+        snprintf(origin, sizeof origin, "model.device = \"%s\" (%s, the default)", m->device,
+                 cfg->path);
+    return device_start(m->device, m->precision, origin, world);
+}
+
+void experiment_run_device(run_result_t *out) {
+    snprintf(out->device, sizeof out->device, "%s", device_backend());
+    snprintf(out->precision, sizeof out->precision, "%s", device_precision());
+}
 
 static vlm_config_t model_config(const config_t *cfg, int vocab) {
     const model_config_t *m = &cfg->model;
@@ -142,6 +167,7 @@ static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
 static run_result_t *begin_run(results_t *res, const config_t *cfg, const run_config_t *run) {
     run_result_t *out = results_add_run(res);
     snprintf(out->name, sizeof out->name, "%s", run->name);
+    experiment_run_device(out);
     if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
                  run->name) >= (int)sizeof out->checkpoint)
         micl_fatal("%s: output_dir is too long", cfg->path);
@@ -182,6 +208,10 @@ static vlm_t *resume_model(const config_t *cfg, const run_config_t *run, run_res
     if (strcmp(text, cfg->text) != 0)
         micl_warn("%s was written with a different config text than %s; resuming anyway",
                   out->checkpoint, cfg->path);
+    if (strcmp(st->device, device_backend()) != 0 || strcmp(st->precision, device_precision()))
+        micl_warn("%s was trained on %s in %s, this run computes on %s in %s; resuming anyway "
+                  "(the resumed run's bits are those of neither device)",
+                  out->checkpoint, st->device, st->precision, device_backend(), device_precision());
     if (st->stage >= run->n_stages)
         micl_fatal("%s: stage %d, but run '%s' has %d stage(s): cannot resume", out->checkpoint,
                    st->stage, run->name, run->n_stages);
@@ -351,6 +381,7 @@ int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t
     vlm_t *m = access(out->checkpoint, R_OK) == 0
                    ? resume_model(cfg, run, out, &vocab, tok, img, &st)
                    : fresh_model(cfg, run, vocab.n, tok, img, &st);
+    experiment_run_device(out);
     trainer_args_t ta = train_args(cfg, run, comm, &stores, &vocab, out->checkpoint, hook);
     if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
     out->n_params = (int64_t)vlm_num_params(m);
@@ -402,6 +433,7 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     res.world_size = comm->size;
     run_result_t *out = results_add_run(&res);
     snprintf(out->name, sizeof out->name, "%s", st.run);
+    experiment_run_device(out);
     snprintf(out->checkpoint, sizeof out->checkpoint, "%s", o->checkpoint);
     out->steps = st.step;
     out->n_params = (int64_t)vlm_num_params(m);

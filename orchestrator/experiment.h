@@ -36,6 +36,14 @@ const image_store_t *experiment_benchmark_store(const experiment_stores_t *st,
 /* The cells of b that evaluation scores under cfg (eval.ways, eval.shots). */
 void experiment_config_cells(const config_t *cfg, const benchmark_t *b, benchmark_cells_t *c);
 
+/* Selects what computes this process (worker/device.h) for cfg, before any model: the
+ * command line's `device` (NULL: the config's model.device) in model.precision. Collective over
+ * world. Returns 0, or MICL_EXIT_ERROR on every rank after one message naming where the device
+ * was asked for ("--device cuda: ...", "model.device = \"cuda\" (cfg:7): ..."). */
+int experiment_start_device(config_t *cfg, const char *device, const comm_t *world);
+/* Records what computes now (device and precision) in a run's result. */
+void experiment_run_device(run_result_t *out);
+
 /* Returns 0, or MICL_EXIT_PREEMPTED when a signal stopped training (checkpoint written). */
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o);
 

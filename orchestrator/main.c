@@ -29,6 +29,7 @@
 #include "cmd_show.h"
 #include "cmd_sweep.h"
 #include "experiment.h"
+#include "worker/device.h"
 
 /* ---- the commands of this file ----------------------------------------------------------- */
 
@@ -40,19 +41,26 @@ static const cli_command_t CLI_DATA_PREPARE = {
     "CFG",
     1,
     1};
-static const cli_command_t CLI_TRAIN = {"train",
-                                        "CFG [-o RESULTS.h5] [--run NAME] [--resume]",
-                                        "train, evaluate and record every run of CFG",
-                                        NULL,
-                                        "CFG",
-                                        1,
-                                        1};
-static const cli_command_t CLI_EVAL_CONFIG = {
-    "eval", "CFG [-o RESULTS.h5]", "re-evaluate the checkpoints of CFG's runs", NULL, "CFG", 1, 1};
+static const cli_command_t CLI_TRAIN = {
+    "train",
+    "CFG [-o RESULTS.h5] [--run NAME] [--resume] [--device cpu|cuda]",
+    "train, evaluate and record every run of CFG",
+    "  --device D   compute on D (cpu, or cuda: a GPU per rank), overriding model.device\n",
+    "CFG",
+    1,
+    1};
+static const cli_command_t CLI_EVAL_CONFIG = {"eval",
+                                              "CFG [-o RESULTS.h5] [--device cpu|cuda]",
+                                              "re-evaluate the checkpoints of CFG's runs",
+                                              NULL,
+                                              "CFG",
+                                              1,
+                                              1};
 static const cli_command_t CLI_EVAL_BENCHMARK = {
     "eval",
     "CFG --benchmark B --checkpoint CK.h5 [--ways L] [--shots L] [--episodes N]\n"
-    "[--dataset STORE.h5] [--write-predictions FILE.jsonl] [-o RESULTS.h5]",
+    "[--dataset STORE.h5] [--write-predictions FILE.jsonl] [-o RESULTS.h5]\n"
+    "[--device cpu|cuda]",
     "a model on a named benchmark (docs/BENCHMARKS.md)",
     NULL,
     "CFG",
@@ -70,7 +78,8 @@ static const cli_command_t CLI_EVAL_PREDICTIONS = {
 static const cli_command_t CLI_EVAL_CHECKPOINT = {
     "eval",
     "--checkpoint CK.h5 --dataset STORE.h5 --ways N --shots 0,1,2,4\n"
-    "[--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]",
+    "[--episodes 500] [--names fake|real] [--seed S] [-o RESULTS.h5]\n"
+    "[--device cpu|cuda]",
     "N-way K-shot binding on any store (the image size\n"
     "and channels the model takes), e.g. Fashion-MNIST",
     NULL,
@@ -139,13 +148,20 @@ static int cmd_data(int argc, char **argv) {
     return unknown_subcommand("data", sub, "prepare, import, show, export, coverage");
 }
 
-static int cmd_train(int argc, char **argv, const comm_t *comm) {
+/* The words of --device; device_word gives the one chosen, or NULL (-1) when none was. */
+static const char *const DEVICES[] = {"cpu", "cuda", NULL};
+static const char *device_word(int d) {
+    return d >= 0 ? DEVICES[d] : NULL;
+}
+
+static int cmd_train(int argc, char **argv, comm_t *comm) {
     train_opts_t o = {NULL, NULL, 0};
     const char *cfg_path;
-    int rc;
+    int rc, device = -1;
     const cli_opt_t opts[] = {CLI_OPT_STRING("-o", &o.results_path),
                               CLI_OPT_STRING("--run", &o.only_run),
-                              CLI_OPT_FLAG("--resume", &o.resume), CLI_OPT_END};
+                              CLI_OPT_FLAG("--resume", &o.resume),
+                              CLI_OPT_CHOICE("--device", &device, DEVICES), CLI_OPT_END};
     if (!cli_parse(&CLI_TRAIN, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
     config_t cfg;
     config_load(cfg_path, &cfg);
@@ -155,8 +171,15 @@ static int cmd_train(int argc, char **argv, const comm_t *comm) {
             found |= strcmp(cfg.runs[i].name, o.only_run) == 0;
         if (!found) micl_fatal("%s: no run named '%s'", cfg.path, o.only_run);
     }
-    signals_install();
-    rc = experiment_train(&cfg, comm, &o);
+    rc = experiment_start_device(&cfg, device_word(device), comm);
+    if (rc == 0) {
+        char err[1024];
+        if (comm_device_open(comm, err, sizeof err) != 0) /* the GPUs' transport, if any */
+            micl_fatal("model.device = \"%s\": %s", cfg.model.device, err);
+        signals_install();
+        rc = experiment_train(&cfg, comm, &o);
+        comm_device_close(comm);
+    }
     config_free(&cfg);
     return rc;
 }
@@ -176,6 +199,7 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
                *write = NULL, *cfg_path;
     int64_t episodes = 100;
     int ways[BENCHMARK_MAX_CELLS], shots[BENCHMARK_MAX_CELLS], n_ways = 0, n_shots = 0, rc;
+    int device = -1;
     const cli_opt_t opts[] = {
         CLI_OPT_STRING("-o", &out),
         CLI_OPT_STRING("--benchmark", &benchmark),
@@ -186,8 +210,11 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
         CLI_OPT_LIST("--ways", ways, 1, EPISODE_MAX_WAYS, &n_ways, BENCHMARK_MAX_CELLS, 1),
         CLI_OPT_LIST("--shots", shots, 0, 64, &n_shots, BENCHMARK_MAX_CELLS, 1),
         CLI_OPT_INT64("--episodes", &episodes, 1, 10000000),
+        CLI_OPT_CHOICE("--device", &device, DEVICES),
         CLI_OPT_END};
     if (!cli_parse(cmd, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
+    if (preds && device >= 0)
+        return cli_usage_error(cmd, "--device with --predictions: no model runs");
     if (benchmark && !preds == !ck)
         return cli_usage_error(cmd, "--benchmark takes one of --predictions and --checkpoint");
     if (!benchmark && (preds || ck || write || dataset))
@@ -206,15 +233,18 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
     }
     config_t cfg;
     config_load(cfg_path, &cfg);
-    if (preds)
+    if (preds) { /* no model runs */
         rc = comm->rank == 0
                  ? predictions_score(&cfg, benchmark, preds, episodes, dataset, &cells, out)
                  : 0;
-    else if (ck)
-        rc = eval_benchmark_checkpoint(&cfg, comm, benchmark, ck, episodes, dataset, &cells, write,
-                                       out);
-    else
-        rc = experiment_eval_config(&cfg, comm, out);
+    } else {
+        rc = experiment_start_device(&cfg, device_word(device), comm);
+        if (rc == 0 && ck)
+            rc = eval_benchmark_checkpoint(&cfg, comm, benchmark, ck, episodes, dataset, &cells,
+                                           write, out);
+        else if (rc == 0)
+            rc = experiment_eval_config(&cfg, comm, out);
+    }
     config_free(&cfg);
     return rc;
 }
@@ -226,7 +256,7 @@ static int cmd_eval_checkpoint(int argc, char **argv, const comm_t *comm) {
     memset(&o, 0, sizeof o);
     o.episodes = 500;
     int64_t seed = 12345;
-    int names = 0, rc;
+    int names = 0, rc, device = 0;
     const cli_opt_t opts[] = {CLI_OPT_STRING("--checkpoint", &o.checkpoint),
                               CLI_OPT_STRING("--dataset", &o.dataset),
                               CLI_OPT_INT("--ways", &o.ways, 2, 64),
@@ -235,6 +265,7 @@ static int cmd_eval_checkpoint(int argc, char **argv, const comm_t *comm) {
                               CLI_OPT_INT64("--seed", &seed, 0, 0x7fffffffL),
                               CLI_OPT_STRING("-o", &o.out),
                               CLI_OPT_CHOICE("--names", &names, NAMES),
+                              CLI_OPT_CHOICE("--device", &device, DEVICES),
                               CLI_OPT_END};
     if (!cli_parse(&CLI_EVAL_CHECKPOINT, opts, argc, argv, NULL, NULL, &rc)) return rc;
     o.seed = (uint64_t)seed;
@@ -242,6 +273,10 @@ static int cmd_eval_checkpoint(int argc, char **argv, const comm_t *comm) {
     if (!o.checkpoint || !o.dataset || !o.ways || !o.n_shots)
         return cli_usage_error(&CLI_EVAL_CHECKPOINT,
                                "--checkpoint, --dataset, --ways and --shots are required");
+    char origin[32];
+    snprintf(origin, sizeof origin, "--device %s", DEVICES[device]);
+    rc = device_start(DEVICES[device], "fp32", origin, comm); /* a checkpoint trains in fp32 */
+    if (rc != 0) return rc;
     return experiment_eval_checkpoint(comm, &o);
 }
 

@@ -358,6 +358,9 @@ static void sweep_init(sweep_t *s, const sweep_plan_t *plan, const comm_t *world
     s->test_stall_step = stall ? atoll(stall) : -1;
     s->group_index = world->rank / s->rpr;
     comm_split(world, s->group_index, &s->group);
+    char err[1024];
+    if (comm_device_open(&s->group, err, sizeof err) != 0) /* the group's GPUs, if any */
+        micl_fatal("%s: model.device = \"%s\": %s", base->path, base->model.device, err);
 }
 
 static void sweep_free(sweep_t *s) {
@@ -368,6 +371,7 @@ static void sweep_free(sweep_t *s) {
     free(s->group_done);
     free(s->last_heard);
     free(s->stall_said);
+    comm_device_close(&s->group);
     comm_group_free(&s->group);
 }
 

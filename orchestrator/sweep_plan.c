@@ -84,14 +84,22 @@ static void build_point(sweep_plan_t *p, int64_t index, sweep_point_t *pt) {
         rest /= n;
     }
     int run_axis = 0;
-    const sweep_axis_t *axes[CONFIG_MAX_AXES + 1];
-    const char *vals[CONFIG_MAX_AXES + 1];
+    const sweep_axis_t *axes[CONFIG_MAX_AXES + 2];
+    const char *vals[CONFIG_MAX_AXES + 2];
     for (int a = 0; a < p->n_axes; a++) {
         if (strcmp(p->axes[a].key, "run") == 0) run_axis = a;
         axes[a] = &p->axes[a];
         vals[a] = pt->values[a];
     }
-    pt->text = config_resolve(p->base, pt->values[run_axis], p->n_axes, axes, vals);
+    /* A --device other than the config's is part of every run's config (and so of its id):
+     * its bits are the other device's. */
+    int n = p->n_axes;
+    sweep_axis_t device = {.key = "model.device", .type = AXIS_STRING, .n_values = 1};
+    if (p->base->model.device_flag) {
+        axes[n] = &device;
+        vals[n++] = p->base->model.device;
+    }
+    pt->text = config_resolve(p->base, pt->values[run_axis], n, axes, vals);
     sweep_hash_text(pt->text, pt->id);
     point_name(p, pt, run_axis);
 }

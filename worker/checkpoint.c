@@ -1,4 +1,6 @@
-/* checkpoint.c - writing and validating checkpoint files (see checkpoint.h). */
+/* checkpoint.c - writing and validating checkpoint files (see checkpoint.h). The parameter
+ * arena (params, AdamW m and v) is a kernel buffer: on a device backend it goes through one host
+ * array, on the CPU it is written and read in place as before. */
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
 
@@ -13,6 +15,8 @@
 #include "common/config.h"
 #include "common/h5util.h"
 #include "data/episode.h"
+#include "kernels/buffer.h"
+#include "device.h"
 
 /* Far beyond any run (train.steps is at most 10^15), small enough that no count overflows. */
 #define CHECKPOINT_MAX_STEP (INT64_C(1) << 52)
@@ -117,6 +121,44 @@ void checkpoint_read_progress(const char *path, run_result_t *out) {
     h5_close_file(f, path);
 }
 
+/* Dataset `name` of n floats from the kernel buffer buf (through host, a host array of n
+ * floats, when the buffers are device memory). */
+static void write_arena(hid_t f, const char *name, const float *buf, int64_t n, float *host) {
+    if (host) {
+        kern_copy_to_host(host, buf, (size_t)n * sizeof(float));
+        buf = host;
+    }
+    h5_write_f32(f, name, buf, n);
+}
+
+void checkpoint_state_device(train_state_t *st) {
+    snprintf(st->device, sizeof st->device, "%s", device_backend());
+    snprintf(st->precision, sizeof st->precision, "%s", device_precision());
+}
+
+/* The device and precision attributes: absent for the CPU in fp32 (every checkpoint before
+ * devices), so that those checkpoints keep their bytes. */
+static void write_device(hid_t f, const train_state_t *st) {
+    const char *dev = st->device[0] ? st->device : "cpu";
+    const char *prec = st->precision[0] ? st->precision : "fp32";
+    if (strcmp(dev, "cpu") == 0 && strcmp(prec, "fp32") == 0) return;
+    h5_attr_str(f, "device", dev);
+    h5_attr_str(f, "precision", prec);
+}
+
+static void read_device(hid_t f, const char *path, train_state_t *st) {
+    snprintf(st->device, sizeof st->device, "cpu");
+    snprintf(st->precision, sizeof st->precision, "fp32");
+    if (!h5_has_attr(f, "device")) return;
+    char *dev = h5_read_attr_str(f, "device"), *prec = h5_read_attr_str(f, "precision");
+    if (strlen(dev) >= sizeof st->device || strlen(prec) >= sizeof st->precision)
+        micl_fatal("%s: attribute /device or /precision is too long", path);
+    snprintf(st->device, sizeof st->device, "%s", dev);
+    snprintf(st->precision, sizeof st->precision, "%s", prec);
+    free(dev);
+    free(prec);
+}
+
 void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,
                       const char *config_text, const run_result_t *progress) {
     atomic_file_t af;
@@ -132,6 +174,7 @@ void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_
     h5_attr_double(f, "log_loss", st->log_loss);
     h5_attr_int(f, "log_steps", st->log_steps);
     h5_attr_int(f, "episode_format", st->episode_format);
+    write_device(f, st);
     h5_write_text(f, "config", config_text ? config_text : "");
     hid_t g = h5_group(f, "model");
     write_model_config(g, vlm_config(m));
@@ -153,9 +196,11 @@ void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_
     h5_attr_int(gv, "n_fake", v->n_fake);
     h5_close_group(gv);
     int64_t n = (int64_t)vlm_num_params(m);
-    h5_write_f32(f, "params", vlm_params(m), n);
-    h5_write_f32(f, "adam_m", vlm_adam_m(m), n);
-    h5_write_f32(f, "adam_v", vlm_adam_v(m), n);
+    float *host = device_host_memory() ? NULL : micl_malloc((size_t)n * sizeof(float) + 1);
+    write_arena(f, "params", vlm_params(m), n, host);
+    write_arena(f, "adam_m", vlm_adam_m(m), n, host);
+    write_arena(f, "adam_v", vlm_adam_v(m), n, host);
+    free(host);
     if (progress) write_progress(f, progress);
     h5_close_file(f, af.tmp);
     atomic_file_commit(&af);
@@ -207,6 +252,7 @@ vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t
     st->log_steps = attr_in(f, path, "/", "log_steps", 0, st->step);
     st->episode_format =
         (int)attr_in(f, path, "/", "episode_format", EPISODE_FORMAT_COMPACT, EPISODE_FORMAT_CHAT);
+    read_device(f, path, st);
     if (config_text) *config_text = h5_read_text(f, "config");
 
     if (!h5_exists(f, "model")) micl_fatal("%s: missing group /model", path);
@@ -236,7 +282,7 @@ vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t
     for (int i = 0; i < 3; i++) {
         float *x = h5_read_f32(f, names[i], n, NULL);
         check_finite(path, names[i], x, n);
-        memcpy(dst[i], x, (size_t)n * sizeof(float));
+        kern_copy_from_host(dst[i], x, (size_t)n * sizeof(float)); /* a memcpy on the CPU */
         free(x);
     }
     h5_close_file(f, path);

@@ -1,7 +1,9 @@
 /* checkpoint.h - a run's complete training state in one HDF5 file.
  *
  * Holds the model config, the vocabulary (word list), parameters, AdamW moments, the step,
- * the curriculum state and the config text. Written to "<path>.tmp" then renamed, so a crash
+ * the curriculum state and the config text, and (attributes device and precision) what
+ * trained it when that was not the CPU in fp32. On a device backend the parameters and
+ * moments are staged through host memory. Written to "<path>.tmp" then renamed, so a crash
  * never leaves a torn checkpoint. Reading validates every dataset and rejects non-finite values.
  */
 #ifndef MICL_CHECKPOINT_H
@@ -24,12 +26,17 @@ typedef struct {
     double log_loss;    /* loss summed over the steps since the last curve point */
     int64_t log_steps;  /* ... and their number (a resumed run continues the interval) */
     int episode_format;
+    /* what trained it: device_backend() and device_precision() when written; a checkpoint
+     * without them ("cpu", "fp32" when read) comes from the CPU */
+    char device[16], precision[16];
 } train_state_t;
 
 /* progress (optional): the run's training curve, stage starts and counters so far, so that a
  * resumed run reports one continuous curve. */
 void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_state_t *st,
                       const char *config_text, const run_result_t *progress);
+/* st's device and precision as the device now computing (device.h). */
+void checkpoint_state_device(train_state_t *st);
 /* Restores the curve, stage starts, steps, tokens and train_seconds saved by checkpoint_write
  * into *out (name and checkpoint fields are left alone). */
 void checkpoint_read_progress(const char *path, run_result_t *out);

@@ -9,6 +9,8 @@
  * rank ends with the same outcomes for any rank count, and the row's counts are their sums.
  * With predictions, the answers are gathered the same way; a multi-token answer that greedy
  * decoding does not reproduce is decoded (eval_greedy_decode) by the rank that scored it.
+ * On a device backend the logits of a forward pass are copied to a host array once per pass
+ * (host_logits_t); the KV-cache scores come back in host memory from model/ already.
  */
 #include "evaluator.h"
 
@@ -19,6 +21,8 @@
 #include "common/rng.h"
 #include "model/vlm_cache.h"
 #include "data/benchmark.h"
+#include "kernels/buffer.h"
+#include "device.h"
 
 typedef void (*build_fn)(int64_t e, episode_t *ep, void *ctx);
 
@@ -62,11 +66,32 @@ typedef struct {
     int32_t *ranked, *greedy;
 } block_out_t;
 
+/* Where a forward pass's logits are read on a device backend: a host array, grown as needed
+ * (unused on the CPU, whose logits are read in place). */
+typedef struct {
+    float *rows;
+    size_t cap; /* floats */
+} host_logits_t;
+
+/* The logits of the last forward (n rows of V), readable by the host. */
+static const float *logits_on_host(const evaluator_t *ev, int64_t n, host_logits_t *h) {
+    const float *l = vlm_logits(ev->model);
+    if (device_host_memory()) return l;
+    size_t count = (size_t)n * (size_t)vlm_config(ev->model)->vocab;
+    if (count > h->cap) {
+        free(h->rows);
+        h->rows = micl_malloc(count * sizeof(float));
+        h->cap = count;
+    }
+    kern_copy_to_host(h->rows, l, count * sizeof(float));
+    return h->rows;
+}
+
 /* Assembles prompts eps[0..B) into one padded batch (T tokens each) and runs the forward pass;
- * returns the logits (one row per target position, in order). */
+ * returns the logits (one row per target position, in order) in host memory. */
 static const float *forward_batch(const evaluator_t *ev, const image_store_t *store,
                                   const episode_t *eps, int B, int T, int32_t *tok, int32_t *tgt,
-                                  uint8_t *pix) {
+                                  uint8_t *pix, host_logits_t *h) {
     int ch = model_channels(ev);
     size_t npix = (size_t)store->h * (size_t)store->w * (size_t)ch;
     int k = 0;
@@ -81,7 +106,7 @@ static const float *forward_batch(const evaluator_t *ev, const image_store_t *st
     vlm_batch_t b = {B, T, tok, tgt, k, pix, ev->vocab->image};
     int64_t n_targets;
     vlm_forward(ev->model, &b, &n_targets);
-    return vlm_logits(ev->model);
+    return logits_on_host(ev, n_targets, h);
 }
 
 /* The answer tokens of turn q of ep (its targets), into ans; returns their number. */
@@ -128,6 +153,7 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
     int32_t *tok = micl_malloc((size_t)ev->max_tokens * sizeof(int32_t));
     int32_t *tgt = micl_malloc((size_t)ev->max_tokens * sizeof(int32_t));
     uint8_t *pix = micl_malloc((size_t)ev->max_images * npix);
+    host_logits_t hl = {NULL, 0};
     for (int64_t e = lo; e < hi;) {
         int B = 0, T = 1, n_img = 0;
         while (e + B < hi && B < 64) {
@@ -142,11 +168,12 @@ static void score_block(const evaluator_t *ev, const image_store_t *store, int64
         if (B == 0)
             micl_fatal("an evaluation episode (%d tokens) exceeds the model's capacity (%d)",
                        eps[0].n_tokens, ev->max_tokens);
-        const float *logits = forward_batch(ev, store, eps, B, T, tok, tgt, pix);
+        const float *logits = forward_batch(ev, store, eps, B, T, tok, tgt, pix, &hl);
         for (int j = 0; j < B; j++)
             score_prompt(ev, &eps[j], &logits, all_candidates, n_all, out, e + j - lo);
         e += B;
     }
+    free(hl.rows);
     free(eps);
     free(tok);
     free(tgt);
@@ -176,10 +203,11 @@ void eval_greedy_decode(const evaluator_t *ev, const image_store_t *store, const
     int32_t *tok = micl_malloc((size_t)ep->n_tokens * sizeof(int32_t));
     int32_t *tgt = micl_malloc((size_t)ep->n_tokens * sizeof(int32_t));
     uint8_t *pix = micl_malloc((size_t)(ep->n_images ? ep->n_images : 1) * npix);
+    host_logits_t hl = {NULL, 0};
     while (fixed < len) {
         for (int i = 0; i < fixed; i++)
             ep->tokens[pos + 1 + i] = greedy[i] == ev->vocab->image ? ev->vocab->pad : greedy[i];
-        const float *l = forward_batch(ev, store, ep, 1, ep->n_tokens, tok, tgt, pix);
+        const float *l = forward_batch(ev, store, ep, 1, ep->n_tokens, tok, tgt, pix, &hl);
         l += (size_t)(row0 + fixed) * vocab;
         int32_t arg = 0;
         for (int c = 1; c < vocab; c++)
@@ -188,6 +216,7 @@ void eval_greedy_decode(const evaluator_t *ev, const image_store_t *store, const
     }
     for (int i = len; i < EPISODE_MAX_ANSWER; i++)
         greedy[i] = -1;
+    free(hl.rows);
     free(tok);
     free(tgt);
     free(pix);

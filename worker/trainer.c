@@ -1,6 +1,6 @@
 /* trainer.c - the training loop of one run (see trainer.h). Read top to bottom: curriculum,
  * step building, packing this rank's micro-batches, the optimizer step (step.c: forward,
- * backward, reduction, AdamW), train ICL accuracy, progress, checkpoints. */
+ * backward, reduction over train.reduce, AdamW), train ICL accuracy, progress, checkpoints. */
 #define _POSIX_C_SOURCE 200809L
 #include "trainer.h"
 
@@ -249,6 +249,11 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
     t->eps = micl_malloc((size_t)t->sm.max_seqs * sizeof(episode_t));
     int M = a->cfg->train.micro_batches;
     step_init(&t->step, m, a->comm, M);
+    /* train.reduce: the fixed tree (the same bits for any rank count) or the library's
+     * all-reduce (comm_tree.h) */
+    comm_tree_set_reduce(&t->step.tree, strcmp(a->cfg->train.reduce, "allreduce") == 0
+                                            ? COMM_REDUCE_ALLREDUCE
+                                            : COMM_REDUCE_TREE);
     t->n_micro = M;
     step_micro_range(&t->step, &t->mb_lo, &t->mb_hi);
     t->mb = micl_calloc((size_t)M, sizeof(step_micro_t));
@@ -316,6 +321,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
     trainer_init(&t, a, m);
     size_t n = vlm_num_params(m);
     if (out->n_stages == 0) out->stage_start[out->n_stages++] = st->step;
+    checkpoint_state_device(st); /* its checkpoints say what trained it */
 
     /* MICL_TEST_NAN_AT_STEP=N makes step N's loss NaN: the tests use it to exercise the
      * non-finite-loss path, which no valid config reaches on purpose. */
