@@ -10,6 +10,7 @@ set_tests_properties(host_as_device_same_bytes PROPERTIES PROCESSORS 2 ENVIRONME
                      TIMEOUT 600)
 
 micl_test_executable(gpu_probe gpu_probe.c)
+add_dependencies(gpu_tests gpu_probe) # built by CI's CUDA step, which builds gpu_tests only
 foreach(case parity repeat resume eval)
   add_test(NAME gpu_e2e_${case}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/gpu_e2e_test.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
