@@ -1,9 +1,9 @@
 /* bench_scaling.c - `micl bench scaling` (see bench_scaling.h and bench/README.md).
  *
- * For each rank count k it runs `mpirun -np k micl bench step --threads 1 ...` as a child
- * process (this executable, found through /proc/self/exe), reads the child's HDF5 output back,
- * and reports tokens/s, speed-up over the first rank count and parallel efficiency. The global
- * batch is the preset's fixed step, so the ranks split the same micro-batches; the child's
+ * For each rank count k it runs `mpirun -np k micl bench step --threads 1 --device D ...` as a
+ * child process (this executable, found through /proc/self/exe), reads the child's HDF5 output
+ * back, and reports tokens/s, speed-up over the first rank count and parallel efficiency. The
+ * global batch is the preset's fixed step, so the ranks split the same micro-batches; the child's
  * per-step losses must be bit-identical for every k (the tree reduction guarantees it), which
  * the command checks. The child's environment is this process's, less the variables that the
  * MPI singleton of this process set (PMIX_*, OMPI_MCA_ess, ...), plus OMP_NUM_THREADS=1.
@@ -35,7 +35,10 @@ extern char **environ;
 typedef struct {
     const char *out, *config;
     int np[MAX_NP], n_np, steps, warmup;
+    int device; /* index into DEVICES: what each child's step runs on */
 } opts_t;
+
+static const char *const DEVICES[] = {"cpu", "cuda", NULL};
 
 typedef struct {
     double ms_mean, ms_best, tok_s, gflops;
@@ -47,7 +50,7 @@ typedef struct {
 const cli_command_t CLI_BENCH_SCALING = {
     "bench scaling",
     "[--config quickstart|large|tiny] [--np 1,2,4] [--steps N] [--warmup W]\n"
-    "[-o BENCH.h5]",
+    "[--device cpu|cuda] [-o BENCH.h5]",
     "training-step speed-up over rank counts (runs mpirun)",
     NULL,
     NULL,
@@ -152,6 +155,8 @@ static void measure(const opts_t *o, int k, const char *tmp, point_t *p) {
                     steps,
                     "--warmup",
                     warm,
+                    "--device",
+                    (char *)DEVICES[o->device],
                     "-o",
                     (char *)tmp,
                     NULL};
@@ -167,6 +172,8 @@ static void write_h5(const opts_t *o, const point_t *p, int same_loss) {
     hid_t f = bench_out_begin(o->out, "scaling", &af);
     h5_attr_str(f, "config", o->config);
     h5_attr_int(f, "threads", 1);
+    h5_attr_str(f, "step_device",
+                DEVICES[o->device]); /* the children's; "device" is this process's */
     h5_attr_int(f, "steps", o->steps);
     h5_attr_int(f, "warmup", o->warmup);
     h5_attr_int(f, "loss_bit_identical", same_loss);
@@ -197,6 +204,7 @@ static int parse(int argc, char **argv, opts_t *o) {
                               CLI_OPT_LIST("--np", o->np, 1, 64, &o->n_np, MAX_NP, 0),
                               CLI_OPT_INT("--steps", &o->steps, 1, 100000),
                               CLI_OPT_INT("--warmup", &o->warmup, 0, 10000),
+                              CLI_OPT_CHOICE("--device", &o->device, DEVICES),
                               CLI_OPT_STRING("-o", &o->out),
                               CLI_OPT_END};
     if (!cli_parse(&CLI_BENCH_SCALING, opts, argc - 1, argv + 1, NULL, NULL, &rc))

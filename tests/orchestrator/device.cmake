@@ -53,6 +53,10 @@ micl_bad_input_test(NAME device_cuda_missing_sweep EXIT 1 ${_nomod}
 micl_bad_input_test(NAME device_cuda_missing_bench_step EXIT 1 ${_nomod}
   MESSAGE "--device cuda: device \"cuda\" ${_why}"
   COMMAND $<TARGET_FILE:micl> bench step --config tiny --device cuda -o bench.h5)
+micl_bad_input_test(NAME device_cuda_missing_bench_scaling EXIT 1 ${_nomod}
+  MESSAGE "--device cuda: device \"cuda\" ${_why}"
+  COMMAND $<TARGET_FILE:micl> bench scaling --config tiny --np 1 --steps 1 --warmup 0
+          --device cuda -o scaling.h5)
 micl_bad_input_test(NAME device_cpu_for_bf16 EXIT 1
   MESSAGE "--device cpu: .*bf16.cfg: key 'model.precision' = \"bf16\" needs model.device = \"cuda\""
   COMMAND $<TARGET_FILE:micl> train ${_dev}/bf16.cfg --device cpu)
