@@ -14,15 +14,6 @@
 #include "common/clock.h"
 #include "common/error.h"
 
-uint32_t bench_mix32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
-
 /* Bytes currently allocated through malloc (0 where the C library cannot tell). */
 static size_t heap_bytes(void) {
 #ifdef BENCH_HAVE_MALLINFO2
@@ -50,23 +41,8 @@ void bench_workload_init(bench_workload_t *w, const bench_preset_t *p, int n_tot
     w->tokens = micl_malloc(n_tok * sizeof(int32_t));
     w->targets = micl_malloc(n_tok * sizeof(int32_t));
     w->pixels = micl_malloc(n_px);
-    int n_names = c->vocab - BENCH_FIRST_NAME;
-    for (size_t s = 0; s < n_tok / (size_t)w->T; s++) {
-        int32_t *tok = w->tokens + s * (size_t)w->T, *tgt = w->targets + s * (size_t)w->T;
-        tok[0] = BENCH_BOS;
-        tgt[0] = -1;
-        for (int j = 0; j < p->pairs; j++) {
-            int32_t name =
-                BENCH_FIRST_NAME +
-                (int32_t)(bench_mix32((uint32_t)(s * 64 + (size_t)j)) % (uint32_t)n_names);
-            tok[1 + 2 * j] = BENCH_IMAGE_TOKEN;
-            tgt[1 + 2 * j] = name; /* the image position predicts its name */
-            tok[2 + 2 * j] = name;
-            tgt[2 + 2 * j] = -1;
-        }
-    }
-    for (size_t i = 0; i < n_px; i++)
-        w->pixels[i] = (uint8_t)(bench_mix32((uint32_t)i * 2654435761u + 17u) >> 24);
+    bench_synthetic_batch(w->tokens, w->targets, n_tok / (size_t)w->T, p->pairs, c->vocab,
+                          w->pixels, n_px);
 
     char err[256];
     size_t heap0 = heap_bytes();

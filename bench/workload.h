@@ -11,13 +11,10 @@
 #include <stdint.h>
 
 #include "bench_preset.h"
+#include "synthetic.h"
 #include "comm/comm.h"
 #include "model/vlm.h"
 #include "worker/step.h"
-
-#define BENCH_IMAGE_TOKEN 1
-#define BENCH_BOS 2
-#define BENCH_FIRST_NAME 3
 
 /* The optimizer of a step: the defaults of the train section of a config, constant lr. */
 #define BENCH_LR 2e-3f
@@ -55,7 +52,5 @@ void bench_workload_free(bench_workload_t *w);
 double bench_workload_step(bench_workload_t *w, int64_t step);
 /* All n_total steps, after a barrier; fails on a non-finite loss. */
 void bench_workload_run(bench_workload_t *w);
-/* Stateless 32-bit hash (the workload's pixels and names). */
-uint32_t bench_mix32(uint32_t x);
 
 #endif

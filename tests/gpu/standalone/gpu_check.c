@@ -47,6 +47,7 @@
 #include "kernels/backend.h"
 #include "kernels/buffer.h"
 #include "kernels/kernels.h"
+#include "bench/synthetic.h"
 #include "model/vlm.h"
 
 #define SKIP_EXIT 77
@@ -59,11 +60,6 @@
 #define WEIGHT_DECAY 0.01f
 #define GRAD_CLIP 1.0
 #define SEED 1
-
-/* The bench's token ids (bench/workload.h). */
-#define IMAGE_TOKEN 1
-#define BOS 2
-#define FIRST_NAME 3
 
 #define MAX_CHECK_STEPS 1000
 
@@ -106,15 +102,6 @@ static void record(const char *name, int ok, const char *fmt, ...) {
 
 /* ---- the workload: `micl bench step`'s batches ---------------------------------------------- */
 
-static uint32_t mix32(uint32_t x) { /* bench_mix32 (bench/workload.c) */
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
-}
-
 typedef struct {
     int micro_batches, seqs, pairs, T;
     int32_t *tokens, *targets;
@@ -123,8 +110,7 @@ typedef struct {
     int64_t targets_per_step;
 } workload_t;
 
-/* micro_batches x seqs sequences of <bos> + pairs x (<img> name), as bench/workload.c builds them.
- */
+/* micro_batches x seqs sequences of the bench's batch (bench/synthetic.h), one vlm_batch_t each. */
 static void workload_init(workload_t *w, const vlm_config_t *c, int micro_batches, int seqs,
                           int pairs) {
     memset(w, 0, sizeof *w);
@@ -140,22 +126,7 @@ static void workload_init(workload_t *w, const vlm_config_t *c, int micro_batche
     w->tokens = micl_malloc(n_tok * sizeof(int32_t));
     w->targets = micl_malloc(n_tok * sizeof(int32_t));
     w->pixels = micl_malloc(n_px);
-    int n_names = c->vocab - FIRST_NAME;
-    for (size_t s = 0; s < n_seq; s++) {
-        int32_t *tok = w->tokens + s * (size_t)w->T, *tgt = w->targets + s * (size_t)w->T;
-        tok[0] = BOS;
-        tgt[0] = -1;
-        for (int j = 0; j < pairs; j++) {
-            int32_t name =
-                FIRST_NAME + (int32_t)(mix32((uint32_t)(s * 64 + (size_t)j)) % (uint32_t)n_names);
-            tok[1 + 2 * j] = IMAGE_TOKEN;
-            tgt[1 + 2 * j] = name; /* the image position predicts its name */
-            tok[2 + 2 * j] = name;
-            tgt[2 + 2 * j] = -1;
-        }
-    }
-    for (size_t i = 0; i < n_px; i++)
-        w->pixels[i] = (uint8_t)(mix32((uint32_t)i * 2654435761u + 17u) >> 24);
+    bench_synthetic_batch(w->tokens, w->targets, n_seq, pairs, c->vocab, w->pixels, n_px);
     w->mb = micl_calloc((size_t)micro_batches, sizeof(vlm_batch_t));
     for (int b = 0; b < micro_batches; b++) {
         size_t t0 = (size_t)b * (size_t)seqs * (size_t)w->T;
@@ -165,7 +136,7 @@ static void workload_init(workload_t *w, const vlm_config_t *c, int micro_batche
                                  w->targets + t0,
                                  (int)imgs_per_mb,
                                  w->pixels + (size_t)b * imgs_per_mb * px,
-                                 IMAGE_TOKEN};
+                                 BENCH_IMAGE_TOKEN};
     }
     w->targets_per_step = (int64_t)micro_batches * (int64_t)imgs_per_mb;
 }
