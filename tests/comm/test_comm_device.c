@@ -37,6 +37,8 @@
 #include "kernels/backend.h"
 #include "kernels/buffer.h"
 
+#include "tree_reference.h"
+
 enum { N = 1000, REPS = 3 };
 static const uint32_t SCRAMBLE = 0x005a5a5au; /* mantissa bits only: finite stays finite */
 
@@ -189,33 +191,13 @@ static kern_backend_t pseudo_backend(int with_transport) {
 /* ---- the reductions ---------------------------------------------------------------------------
  */
 
-static void leaf(int i, float *out, int n) {
-    rng_t r = rng_make(11, RNG_STREAM_TEST, (uint64_t)i);
-    for (int k = 0; k < n; k++)
-        out[k] = rng_normal(&r) * powf(10.0f, (float)(k % 7) - 3.0f);
-}
-
-/* The tree's definition, recursively, on the host. */
-static void plain_sum(int lo, int hi, int n, float *out) {
-    if (hi - lo == 1) {
-        leaf(lo, out, n);
-        return;
-    }
-    int mid = lo + (hi - lo) / 2;
-    float tmp[N];
-    plain_sum(lo, mid, n, out);
-    plain_sum(mid, hi, n, tmp);
-    for (int k = 0; k < n; k++)
-        out[k] += tmp[k];
-}
-
 /* Leaves in index order, ((l0 + l1) + l2) + ..., and the sum of their magnitudes. */
 static void index_sum(int m, int n, float *out, double *mag) {
     float tmp[N];
     for (int k = 0; k < n; k++)
         out[k] = 0.0f, mag[k] = 0.0;
     for (int i = 0; i < m; i++) {
-        leaf(i, tmp, n);
+        tree_ref_leaf(i, tmp, n);
         for (int k = 0; k < n; k++) {
             out[k] = i == 0 ? tmp[k] : out[k] + tmp[k];
             mag[k] += fabs((double)tmp[k]);
@@ -242,7 +224,7 @@ static void tree_sum(const comm_t *c, comm_reduce_t mode, int m, int n, int ahea
             for (int j = 0; j < k; j++)
                 g[j] = comm_tree_leaf(&t, i + j);
             for (int j = k - 1; j >= 0; j--) { /* computed in any order */
-                leaf(i + j, host, n);
+                tree_ref_leaf(i + j, host, n);
                 kern_copy_from_host(g[j], host, (size_t)n * sizeof(float));
             }
             for (int j = 0; j < k; j++)
@@ -289,7 +271,7 @@ static void check_backend(comm_t *c, const char *name, int cpu, int staged, floa
                 int n = sizes[s];
                 size_t bytes = (size_t)n * sizeof(float);
                 long grew = 0, grew_solo = 0;
-                plain_sum(0, m, n, want);
+                tree_ref_sum(0, m, n, want);
                 index_sum(m, n, fold, mag);
 
                 tree_sum(c, COMM_REDUCE_TREE, m, n, ahead, got, &grew);

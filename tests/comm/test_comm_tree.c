@@ -13,28 +13,9 @@
 #include "common/error.h"
 #include "common/rng.h"
 
+#include "tree_reference.h"
+
 enum { N = 1000 };
-
-static void leaf(int i, float *out, int n) {
-    rng_t r = rng_make(11, RNG_STREAM_TEST, (uint64_t)i);
-    for (int k = 0; k < n; k++)
-        out[k] = rng_normal(&r) * powf(10.0f, (float)(k % 7) - 3.0f);
-}
-
-/* The reference: the tree's definition, recursively, on one rank. */
-static void plain_sum(int lo, int hi, int n, float *out) {
-    if (hi - lo == 1) {
-        leaf(lo, out, n);
-        return;
-    }
-    int mid = lo + (hi - lo) / 2;
-    float *tmp = malloc((size_t)n * sizeof(float));
-    plain_sum(lo, mid, n, out);
-    plain_sum(mid, hi, n, tmp);
-    for (int k = 0; k < n; k++)
-        out[k] += tmp[k];
-    free(tmp);
-}
 
 /* The plan: this rank's leaves, `ahead` (1 or 2) buffers taken before the first is added. */
 static void tree_sum(const comm_t *c, int m, int n, int ahead, float *out) {
@@ -48,7 +29,7 @@ static void tree_sum(const comm_t *c, int m, int n, int ahead, float *out) {
             for (int j = 0; j < k; j++)
                 g[j] = comm_tree_leaf(&t, i + j);
             for (int j = k - 1; j >= 0; j--) /* computed in any order */
-                leaf(i + j, g[j], n);
+                tree_ref_leaf(i + j, g[j], n);
             for (int j = 0; j < k; j++)
                 comm_tree_add(&t, i + j);
             i += k;
@@ -73,7 +54,7 @@ int main(int argc, char **argv) {
                 memset(one, 0, sizeof one);
                 tree_sum(&c, m, n, ahead, got);
                 tree_sum(&solo, m, n, ahead, one);
-                plain_sum(0, m, n, want);
+                tree_ref_sum(0, m, n, want);
                 if (memcmp(got, want, sizeof got) != 0 || memcmp(one, want, sizeof one) != 0) {
                     fprintf(stderr,
                             "rank %d: N=%d M=%d ahead=%d: the sum differs from the plain "
