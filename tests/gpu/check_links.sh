@@ -2,8 +2,8 @@
 # check_links.sh MODULE PROGRAM... - the link boundaries of the CUDA build (gpu.cmake):
 #  - no PROGRAM (micl, the tests) has a NEEDED entry of a CUDA library: they reach CUDA only
 #    through dlopen of the module, so they start where CUDA is missing;
-#  - MODULE (libmicl_cuda.so) needs neither libcuda (the driver stub: a module linked to it does
-#    not load anywhere) nor a shared cudart (it holds a static one);
+#  - MODULE (libmicl_cuda.so) needs neither libcuda (the driver library, whose link-time copy in
+#    the toolkit loads nowhere) nor a shared cudart (it holds a static one);
 #  - MODULE exports one symbol, its entry point micl_cuda_backend_open.
 set -euo pipefail
 module=$1
