@@ -35,6 +35,7 @@ hid_t bench_out_begin(const char *out, const char *measurement, atomic_file_t *a
     h5_attr_str(f, "micl_version", MICL_VERSION);
     h5_attr_str(f, "device", device_backend()); /* what computed: cpu, cuda */
     h5_attr_str(f, "device_name", device_name());
+    h5_attr_str(f, "isa", device_isa()); /* the kernels' instruction set ("" off the CPU) */
     h5_attr_str(f, "precision", device_precision());
     return f;
 }

@@ -277,6 +277,7 @@ static void write_run(hid_t f, const run_result_t *run) {
     h5_attr_str(g, "checkpoint", run->checkpoint);
     h5_attr_str(g, "device", run->device[0] ? run->device : "cpu");
     h5_attr_str(g, "precision", run->precision[0] ? run->precision : "fp32");
+    if (run->isa[0]) h5_attr_str(g, "isa", run->isa);
     h5_write_i64(g, "stage_start", run->stage_start, run->n_stages);
     if (run->config_text) {
         h5_attr_str(g, "id", run->id);
@@ -516,6 +517,12 @@ static void read_run(const char *path, hid_t runs, const char *name, run_result_
         snprintf(run->precision, sizeof run->precision, "%s", prec);
         free(dev);
         free(prec);
+    }
+    run->isa[0] = '\0';
+    if (h5_has_attr(g, "isa")) {
+        char *isa = h5_read_attr_str(g, "isa");
+        snprintf(run->isa, sizeof run->isa, "%s", isa);
+        free(isa);
     }
     if (h5_has_attr(g, "id")) {
         char *id = h5_read_attr_str(g, "id");

@@ -62,6 +62,9 @@ typedef struct {
     /* what computed it: the backend ("cpu", "cuda") and the products' precision ("fp32",
      * "bf16"); "" is written as cpu / fp32, and a file from before devices reads as those */
     char device[16], precision[16];
+    /* the kernels' instruction set ("avx512", "avx2", "scalar" on the CPU; any gives the same
+     * bits); "" is not written, and a file from before reads as "" */
+    char isa[16];
     /* sweep runs only (config_text NULL otherwise) */
     char id[24];         /* hash of the resolved config, 16 hex digits */
     int64_t sweep_index; /* position in the sweep's expansion */

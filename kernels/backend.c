@@ -1,6 +1,6 @@
 /* backend.c - the process's backend (kernels/backend.h): every kern_ function of kernels.h and
- * buffer.h forwards to the same entry of the current table; kern_backend_use swaps the CPU
- * table for the CUDA module's.
+ * buffer.h forwards to the same entry of the current table, which is the CPU's chosen
+ * instruction-set build (kernels/cpu/isa.c) until kern_backend_use swaps in the CUDA module's.
  *
  * The module is found in this order: the file MICL_CUDA_MODULE names; libmicl_cuda.so in the
  * folder of the running executable (where the build puts it beside micl); the loader's search
@@ -17,17 +17,13 @@
 #include <unistd.h>
 
 #include "kernels/buffer.h"
-#include "kernels/cpu/cpu.h"
 #include "kernels/kernels.h"
 
-static const kern_backend_t *current = &kern_cpu_backend;
+static const kern_backend_t *current; /* NULL until the first call: the CPU's chosen build */
 
 const kern_backend_t *kern_backend(void) {
+    if (!current) current = kern_backend_cpu();
     return current;
-}
-
-const kern_backend_t *kern_backend_cpu(void) {
-    return &kern_cpu_backend;
 }
 
 void kern_backend_set(const kern_backend_t *b) {
@@ -38,7 +34,7 @@ void kern_backend_set(const kern_backend_t *b) {
 #define KERN_CALL_R(call) return call;
 #define KERN_FORWARD(kind, ret, name, params, args)                                                \
     ret kern_##name params {                                                                       \
-        KERN_CALL_##kind(current->name args)                                                       \
+        KERN_CALL_##kind(kern_backend()->name args)                                                \
     }
 KERN_BACKEND_API(KERN_FORWARD)
 #undef KERN_FORWARD
@@ -77,7 +73,8 @@ int kern_backend_use(const char *name, const kern_backend_host_t *host, char *er
             snprintf(err, errlen, "the CPU backend computes in fp32 only");
             return -1;
         }
-        current = &kern_cpu_backend;
+        if (kern_backend_cpu_choose(err, errlen) != 0) return -1;
+        current = kern_backend_cpu();
         return 0;
     }
     if (strcmp(name, "cuda") != 0) {

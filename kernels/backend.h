@@ -181,6 +181,8 @@ typedef struct kern_backend {
     const char *name;   /* "cpu", "cuda" */
     const char *device; /* what runs the kernels, in words (the processor, the GPU's name) */
     int host_memory;    /* buffers are host memory the host may read and write directly */
+    const char *isa;    /* the instruction set its kernels use: "scalar", "avx2", "avx512" on the
+                           CPU (kern_backend_cpu_choose), NULL where it has no such choice */
 #define KERN_BACKEND_SLOT(kind, ret, name, params, args) ret(*name) params;
     KERN_BACKEND_API(KERN_BACKEND_SLOT)
 #undef KERN_BACKEND_SLOT
@@ -210,8 +212,19 @@ typedef const kern_backend_t *(*kern_backend_open_fn)(const kern_backend_host_t 
 int kern_backend_use(const char *name, const kern_backend_host_t *host, char *err, size_t errlen);
 /* The backend in use. */
 const kern_backend_t *kern_backend(void);
-/* The CPU backend's table (tests run it beside another backend). */
+/* The CPU backend's table (tests run it beside another backend): the instruction-set build
+ * kern_backend_cpu_choose picked, on its first call if it was not called before. */
 const kern_backend_t *kern_backend_cpu(void);
+/* Picks the CPU backend's instruction-set build (kernels/cpu/isa.c): the one the environment
+ * variable MICL_ISA names ("scalar", "avx2", "avx512"), else the best this processor runs. All
+ * builds give the same bits. Returns 0, or -1 with a message in err when MICL_ISA names a build
+ * that does not exist or that this processor cannot run. Call it before any thread starts. */
+int kern_backend_cpu_choose(char *err, size_t errlen);
+/* The table of one instruction-set build by name, or NULL where it is not built or this
+ * processor cannot run it (tests compare the builds). */
+const kern_backend_t *kern_backend_cpu_isa(const char *isa);
+/* The builds this processor runs, by name, worst first: "scalar avx2 avx512". */
+const char *kern_backend_cpu_isas(void);
 /* Makes b the process's backend (tests: a table that wraps the CPU one as if it were a device,
  * to run the code paths of a device backend on the CPU). */
 void kern_backend_set(const kern_backend_t *b);

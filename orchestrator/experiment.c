@@ -45,6 +45,7 @@ int experiment_start_device(config_t *cfg, const char *device, const comm_t *wor
 void experiment_run_device(run_result_t *out) {
     snprintf(out->device, sizeof out->device, "%s", device_backend());
     snprintf(out->precision, sizeof out->precision, "%s", device_precision());
+    snprintf(out->isa, sizeof out->isa, "%s", device_isa());
 }
 
 static vlm_config_t model_config(const config_t *cfg, int vocab) {

@@ -325,6 +325,13 @@ static int cmd_version(int argc, char **argv) {
     int rc;
     if (!cli_parse(&CLI_VERSION, NULL, argc, argv, NULL, NULL, &rc)) return rc;
     printf("micl %s\n", MICL_VERSION);
+    char err[256];
+    if (device_cpu_isa_choose(err, sizeof err) != 0) {
+        fprintf(stderr, "micl: error: %s\n", err);
+        return MICL_EXIT_ERROR;
+    }
+    printf("cpu kernels: %s (this processor runs: %s; MICL_ISA picks one)\n", device_isa(),
+           device_cpu_isas());
     return 0;
 }
 

@@ -94,7 +94,9 @@ int device_start(const char *device, const char *precision, const char *origin,
         comm_barrier(world);
         return MICL_EXIT_ERROR;
     }
-    micl_info("device: %s (%s), %s", device_backend(), device_name(), device_precision());
+    const char *isa = device_isa();
+    micl_info("device: %s (%s), %s%s%s", device_backend(), device_name(), device_precision(),
+              isa[0] ? ", kernels " : "", isa);
     return 0;
 }
 
@@ -104,6 +106,19 @@ const char *device_backend(void) {
 
 const char *device_name(void) {
     return kern_backend()->device;
+}
+
+const char *device_isa(void) {
+    const char *isa = kern_backend()->isa;
+    return isa ? isa : "";
+}
+
+int device_cpu_isa_choose(char *err, size_t errlen) {
+    return kern_backend_cpu_choose(err, errlen);
+}
+
+const char *device_cpu_isas(void) {
+    return kern_backend_cpu_isas();
 }
 
 const char *device_precision(void) {

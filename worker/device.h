@@ -38,6 +38,14 @@ int device_start(const char *device, const char *precision, const char *origin,
 const char *device_backend(void);
 const char *device_name(void);
 const char *device_precision(void);
+/* The instruction set the backend's kernels use ("avx512", "avx2", "scalar" on the CPU: MICL_ISA
+ * or the best the processor runs; kernels/backend.h), "" where the backend has no such choice. */
+const char *device_isa(void);
+/* Picks the CPU kernels' instruction set now (MICL_ISA, else the best; device_use does it for
+ * "cpu"): 0, or -1 with a message in err for a MICL_ISA this build or processor cannot run. */
+int device_cpu_isa_choose(char *err, size_t errlen);
+/* The CPU kernels' instruction sets this processor runs, worst first ("scalar avx2 avx512"). */
+const char *device_cpu_isas(void);
 /* 1 when the backend's buffers are host memory (the CPU): no staging copies are needed. */
 int device_host_memory(void);
 

@@ -44,20 +44,20 @@ static inline __attribute__((always_inline)) void wsum_nv(float *out, const floa
                                                           int64_t cstride, const float *x0,
                                                           int64_t xstride, int r0, int r1,
                                                           const int nv, int cont) {
-    __m256 acc[8];
+    vf8 acc[8];
 #pragma GCC unroll 8
     for (int v = 0; v < nv; v++)
-        acc[v] = cont ? _mm256_loadu_ps(out + 8 * v) : _mm256_setzero_ps();
+        acc[v] = cont ? vf8_loadu(out + 8 * v) : vf8_zero();
     for (int r = r0; r < r1; r++) {
-        __m256 cr = _mm256_set1_ps(c[r * cstride]);
+        vf8 cr = vf8_set1(c[r * cstride]);
         const float *x = x0 + r * xstride;
 #pragma GCC unroll 8
         for (int v = 0; v < nv; v++)
-            acc[v] = _mm256_fmadd_ps(cr, _mm256_loadu_ps(x + 8 * v), acc[v]);
+            acc[v] = vf8_fmadd(cr, vf8_loadu(x + 8 * v), acc[v]);
     }
 #pragma GCC unroll 8
     for (int v = 0; v < nv; v++)
-        _mm256_storeu_ps(out + 8 * v, acc[v]);
+        vf8_storeu(out + 8 * v, acc[v]);
 }
 
 /* Scores s[8 v + l] = sum over d of a[d] xt[d * tp + 8 v + l] for nb <= 8 blocks of 8 keys:
@@ -98,34 +98,33 @@ static void row_dots(float *s, const float *a, const float *xt, int tp, const fl
  * run 8 lanes at a time (the same operations on each element as one at a time); the sum runs
  * in j order. */
 static void softmax_row(float *p, const float *s, int n, int T, float scale) {
-    __m256 vscale = _mm256_set1_ps(scale), vmx = _mm256_set1_ps(-INFINITY);
+    vf8 vscale = vf8_set1(scale), vmx = vf8_set1(-INFINITY);
     int j = 0;
     for (; j + 8 <= n; j += 8) {
-        __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + j), vscale);
-        _mm256_storeu_ps(p + j, x);
-        vmx = _mm256_max_ps(vmx, x);
+        vf8 x = vf8_mul(vf8_loadu(s + j), vscale);
+        vf8_storeu(p + j, x);
+        vmx = vf8_max(vmx, x);
     }
     float lanes[8], mx = -INFINITY;
-    _mm256_storeu_ps(lanes, vmx);
+    vf8_storeu(lanes, vmx);
     for (int l = 0; l < 8; l++)
         mx = lanes[l] > mx ? lanes[l] : mx;
     for (; j < n; j++) {
         p[j] = s[j] * scale;
         mx = p[j] > mx ? p[j] : mx;
     }
-    __m256 vm = _mm256_set1_ps(mx);
+    vf8 vm = vf8_set1(mx);
     for (j = 0; j + 8 <= n; j += 8)
-        _mm256_storeu_ps(p + j, simd_exp(_mm256_sub_ps(_mm256_loadu_ps(p + j), vm)));
+        vf8_storeu(p + j, simd_exp(vf8_sub(vf8_loadu(p + j), vm)));
     if (j < n)
-        simd_store_partial(p + j, simd_exp(_mm256_sub_ps(simd_load_partial(p + j, n - j), vm)),
-                           n - j);
+        simd_store_partial(p + j, simd_exp(vf8_sub(simd_load_partial(p + j, n - j), vm)), n - j);
     float sum = 0.0f;
     for (j = 0; j < n; j++)
         sum += p[j];
     float inv = 1.0f / sum;
-    __m256 vinv = _mm256_set1_ps(inv);
+    vf8 vinv = vf8_set1(inv);
     for (j = 0; j + 8 <= n; j += 8)
-        _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vinv));
+        vf8_storeu(p + j, vf8_mul(vf8_loadu(p + j), vinv));
     for (; j < n; j++)
         p[j] *= inv;
     for (j = n; j < T; j++)
@@ -173,24 +172,24 @@ typedef struct {
  * r order from zero: the bits of weighted_sum. */
 static inline __attribute__((always_inline)) void wsum_pair_nv(const wsum_t *A, const wsum_t *B,
                                                                int r0, const int nv) {
-    __m256 a[2], b[2];
+    vf8 a[2], b[2];
 #pragma GCC unroll 2
     for (int v = 0; v < nv; v++)
-        a[v] = b[v] = _mm256_setzero_ps();
+        a[v] = b[v] = vf8_zero();
     int common = A->r1 < B->r1 ? A->r1 : B->r1;
     for (int r = r0; r < common; r++) {
-        __m256 ca = _mm256_set1_ps(A->c[r * A->cs]), cb = _mm256_set1_ps(B->c[r * B->cs]);
+        vf8 ca = vf8_set1(A->c[r * A->cs]), cb = vf8_set1(B->c[r * B->cs]);
         const float *xa = A->x + r * A->xs, *xb = B->x + r * B->xs;
 #pragma GCC unroll 2
         for (int v = 0; v < nv; v++) {
-            a[v] = _mm256_fmadd_ps(ca, _mm256_loadu_ps(xa + 8 * v), a[v]);
-            b[v] = _mm256_fmadd_ps(cb, _mm256_loadu_ps(xb + 8 * v), b[v]);
+            a[v] = vf8_fmadd(ca, vf8_loadu(xa + 8 * v), a[v]);
+            b[v] = vf8_fmadd(cb, vf8_loadu(xb + 8 * v), b[v]);
         }
     }
 #pragma GCC unroll 2
     for (int v = 0; v < nv; v++) {
-        _mm256_storeu_ps(A->out + 8 * v, a[v]);
-        _mm256_storeu_ps(B->out + 8 * v, b[v]);
+        vf8_storeu(A->out + 8 * v, a[v]);
+        vf8_storeu(B->out + 8 * v, b[v]);
     }
     /* the longer one's remaining rows continue from its stored partial sum */
     if (A->r1 > common) wsum_nv(A->out, A->c, A->cs, A->x, A->xs, common, A->r1, nv, 1);

@@ -11,28 +11,28 @@
 #include "kernels/cpu/simd.h"
 
 /* Loads n < 8 floats, filling the other lanes with fill. */
-static __m256 load_tail(const float *p, int n, float fill) {
+static vf8 load_tail(const float *p, int n, float fill) {
     float t[8];
     for (int i = 0; i < 8; i++)
         t[i] = i < n ? p[i] : fill;
-    return _mm256_loadu_ps(t);
+    return vf8_loadu(t);
 }
 
 static void ln_row_stats(const float *x, int C, float *mean_out, float *rstd_out) {
-    __m256 s = _mm256_setzero_ps();
+    vf8 s = vf8_zero();
     int i = 0;
     for (; i + 8 <= C; i += 8)
-        s = _mm256_add_ps(s, _mm256_loadu_ps(x + i));
-    if (i < C) s = _mm256_add_ps(s, load_tail(x + i, C - i, 0.0f));
+        s = vf8_add(s, vf8_loadu(x + i));
+    if (i < C) s = vf8_add(s, load_tail(x + i, C - i, 0.0f));
     float mean = simd_hsum(s) / (float)C;
-    __m256 mv = _mm256_set1_ps(mean), v = _mm256_setzero_ps();
+    vf8 mv = vf8_set1(mean), v = vf8_zero();
     for (i = 0; i + 8 <= C; i += 8) {
-        __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mv);
-        v = _mm256_fmadd_ps(d, d, v);
+        vf8 d = vf8_sub(vf8_loadu(x + i), mv);
+        v = vf8_fmadd(d, d, v);
     }
     if (i < C) {
-        __m256 d = _mm256_sub_ps(load_tail(x + i, C - i, mean), mv);
-        v = _mm256_fmadd_ps(d, d, v);
+        vf8 d = vf8_sub(load_tail(x + i, C - i, mean), mv);
+        v = vf8_fmadd(d, d, v);
     }
     float var = simd_hsum(v) / (float)C;
     *mean_out = mean;
@@ -49,12 +49,11 @@ void kern_cpu_layernorm_forward(float *out, float *mean, float *rstd, const floa
         ln_row_stats(x, C, &mu, &rs);
         mean[r] = mu;
         rstd[r] = rs;
-        __m256 muv = _mm256_set1_ps(mu), rsv = _mm256_set1_ps(rs);
+        vf8 muv = vf8_set1(mu), rsv = vf8_set1(rs);
         int i = 0;
         for (; i + 8 <= C; i += 8) {
-            __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), muv), rsv);
-            _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(xh, _mm256_loadu_ps(gamma + i)),
-                                                  _mm256_loadu_ps(beta + i)));
+            vf8 xh = vf8_mul(vf8_sub(vf8_loadu(x + i), muv), rsv);
+            vf8_storeu(y + i, vf8_add(vf8_mul(xh, vf8_loadu(gamma + i)), vf8_loadu(beta + i)));
         }
         for (; i < C; i++)
             y[i] = (x[i] - mu) * rs * gamma[i] + beta[i];
@@ -78,37 +77,37 @@ static void ln_row_sums(const float *x, const float *dy, const float *gamma, flo
 
 static void ln_row_sums8(const float *x, const float *dy, const float *gamma, const float *mean,
                          const float *rstd, int C, float *s1_out, float *s2_out) {
-    __m256 s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
-    __m256 mu = _mm256_loadu_ps(mean), rs = _mm256_loadu_ps(rstd);
+    vf8 s1 = vf8_zero(), s2 = vf8_zero();
+    vf8 mu = vf8_loadu(mean), rs = vf8_loadu(rstd);
     for (int i0 = 0; i0 < C; i0 += 8) {
-        __m256 xt[8], dt[8];
+        vf8 xt[8], dt[8];
         for (int r = 0; r < 8; r++) {
-            xt[r] = _mm256_loadu_ps(x + (int64_t)r * C + i0);
-            dt[r] = _mm256_loadu_ps(dy + (int64_t)r * C + i0);
+            xt[r] = vf8_loadu(x + (int64_t)r * C + i0);
+            dt[r] = vf8_loadu(dy + (int64_t)r * C + i0);
         }
         simd_transpose8(xt);
         simd_transpose8(dt);
         for (int j = 0; j < 8; j++) {
-            __m256 dxh = _mm256_mul_ps(dt[j], _mm256_set1_ps(gamma[i0 + j]));
-            s1 = _mm256_add_ps(s1, dxh);
-            s2 = _mm256_add_ps(s2, _mm256_mul_ps(dxh, _mm256_mul_ps(_mm256_sub_ps(xt[j], mu), rs)));
+            vf8 dxh = vf8_mul(dt[j], vf8_set1(gamma[i0 + j]));
+            s1 = vf8_add(s1, dxh);
+            s2 = vf8_add(s2, vf8_mul(dxh, vf8_mul(vf8_sub(xt[j], mu), rs)));
         }
     }
-    _mm256_storeu_ps(s1_out, s1);
-    _mm256_storeu_ps(s2_out, s2);
+    vf8_storeu(s1_out, s1);
+    vf8_storeu(s2_out, s2);
 }
 
 /* dx += rs * (dy * gamma - s1 - xhat * s2) over one row, 8 lanes at a time (elementwise). */
 static void ln_row_apply(float *dx, const float *x, const float *dy, const float *gamma, float mu,
                          float rs, float s1, float s2, int C) {
-    __m256 muv = _mm256_set1_ps(mu), rsv = _mm256_set1_ps(rs);
-    __m256 s1v = _mm256_set1_ps(s1), s2v = _mm256_set1_ps(s2);
+    vf8 muv = vf8_set1(mu), rsv = vf8_set1(rs);
+    vf8 s1v = vf8_set1(s1), s2v = vf8_set1(s2);
     int i = 0;
     for (; i + 8 <= C; i += 8) {
-        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), muv), rsv);
-        __m256 g = _mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(gamma + i));
-        __m256 t = _mm256_sub_ps(_mm256_sub_ps(g, s1v), _mm256_mul_ps(xh, s2v));
-        _mm256_storeu_ps(dx + i, _mm256_add_ps(_mm256_loadu_ps(dx + i), _mm256_mul_ps(rsv, t)));
+        vf8 xh = vf8_mul(vf8_sub(vf8_loadu(x + i), muv), rsv);
+        vf8 g = vf8_mul(vf8_loadu(dy + i), vf8_loadu(gamma + i));
+        vf8 t = vf8_sub(vf8_sub(g, s1v), vf8_mul(xh, s2v));
+        vf8_storeu(dx + i, vf8_add(vf8_loadu(dx + i), vf8_mul(rsv, t)));
     }
     for (; i < C; i++) {
         float xh = (x[i] - mu) * rs;
@@ -147,19 +146,18 @@ static void ln_backward_params(float *dgamma, float *dbeta, const float *dout, c
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < n_chunks; ch++) {
         int c0 = ch * 8, w = C - c0 < 8 ? C - c0 : 8;
-        __m256 g = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+        vf8 g = vf8_zero(), b = vf8_zero();
         for (int64_t r = 0; r < M; r++) {
             const float *x = inp + r * C + c0, *dy = dout + r * C + c0;
-            __m256 xv = w == 8 ? _mm256_loadu_ps(x) : load_tail(x, w, 0.0f);
-            __m256 dv = w == 8 ? _mm256_loadu_ps(dy) : load_tail(dy, w, 0.0f);
-            __m256 xh =
-                _mm256_mul_ps(_mm256_sub_ps(xv, _mm256_set1_ps(mean[r])), _mm256_set1_ps(rstd[r]));
-            g = _mm256_add_ps(g, _mm256_mul_ps(dv, xh));
-            b = _mm256_add_ps(b, dv);
+            vf8 xv = w == 8 ? vf8_loadu(x) : load_tail(x, w, 0.0f);
+            vf8 dv = w == 8 ? vf8_loadu(dy) : load_tail(dy, w, 0.0f);
+            vf8 xh = vf8_mul(vf8_sub(xv, vf8_set1(mean[r])), vf8_set1(rstd[r]));
+            g = vf8_add(g, vf8_mul(dv, xh));
+            b = vf8_add(b, dv);
         }
         float gs[8], bs[8];
-        _mm256_storeu_ps(gs, g);
-        _mm256_storeu_ps(bs, b);
+        vf8_storeu(gs, g);
+        vf8_storeu(bs, b);
         for (int j = 0; j < w; j++) {
             dgamma[c0 + j] += gs[j];
             dbeta[c0 + j] += bs[j];

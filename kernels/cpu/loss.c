@@ -41,19 +41,20 @@ static float row_max(const float *x, int V) {
 /* log sum exp of a row, with exp evaluated 8 lanes at a time (tail lanes padded with -inf). */
 static float row_lse(const float *x, int V) {
     float m = row_max(x, V);
-    __m256 mv = _mm256_set1_ps(m), s = _mm256_setzero_ps();
+    vf8 mv = vf8_set1(m), s = vf8_zero();
     int i = 0;
     for (; i + 8 <= V; i += 8)
-        s = _mm256_add_ps(s, simd_exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv)));
+        s = vf8_add(s, simd_exp(vf8_sub(vf8_loadu(x + i), mv)));
     if (i < V) {
         float t[8];
         for (int j = 0; j < 8; j++)
             t[j] = i + j < V ? x[i + j] - m : -INFINITY;
-        __m256 e = simd_exp(_mm256_loadu_ps(t));
-        /* simd_exp clamps -inf to exp(-87.3) ~ 1e-38: zero the padding explicitly */
-        e = _mm256_and_ps(
-            e, _mm256_cmp_ps(_mm256_loadu_ps(t), _mm256_set1_ps(-INFINITY), _CMP_NEQ_OQ));
-        s = _mm256_add_ps(s, e);
+        float e[8];
+        vf8_storeu(e, simd_exp(vf8_loadu(t)));
+        /* simd_exp clamps -inf to exp(-87.3) ~ 1e-38: zero the padding (and NaN) explicitly */
+        for (int j = 0; j < 8; j++)
+            if (t[j] != t[j] || t[j] == -INFINITY) e[j] = 0.0f;
+        s = vf8_add(s, vf8_loadu(e));
     }
     return m + logf(simd_hsum(s));
 }

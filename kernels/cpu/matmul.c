@@ -1,6 +1,7 @@
-/* matmul.c - cache-blocked AVX2/FMA matrix products: linear layer forward and backward.
+/* matmul.c - cache-blocked matrix products: linear layer forward and backward.
  *
- * One micro-kernel computes a 6 x 16 tile of C = A B over a block of KC reduction steps, with
+ * One micro-kernel computes an MR x 16 tile of C = A B over a block of KC reduction steps (6 x 16
+ * in 8-lane vectors on the scalar and AVX2 builds, 12 x 16 in 16-lane ones on AVX-512), with
  * A read through strides (row-major or column-major: both broadcast single floats) and B read
  * as rows of 16 floats. Every element of C is accumulated in the same fixed order (k blocks of
  * KC, FMA in k order inside a block) whatever tile, edge path or thread computes it, and the
@@ -9,19 +10,26 @@
  * An optional epilogue finishes each tile in registers after its last k block: GELU (forward,
  * optionally with GELU' kept for the backward), a product with a kept GELU' (backward), or the
  * residual stream added, with the instructions of pointwise.c: the same bits as the separate
- * kernels, and no second pass over the output.
+ * kernels, and no second pass over the output. Tile shapes, MC and the threads change which
+ * elements are computed together, never an element's arithmetic: KC is the same on every
+ * build, so every build gives the same bits.
  */
 #include "kernels/cpu/cpu.h"
 
-#include <immintrin.h>
 #include <string.h>
 
 #include "kernels/cpu/simd.h"
 
-#define MR 6
-#define NR 16
+#if KERN_ISA_LEVEL == 2
+#define MR 12 /* rows of the micro-tile: 12 x 16 in 16-lane registers (AVX-512) */
+#define A_LANES 16
+#else
+#define MR 6 /* 6 x 16 in 8-lane registers */
+#define A_LANES 8
+#endif
+#define NR 16  /* columns of the micro-tile and of a prepared weight's panels, on every build */
 #define KC 256 /* reduction steps per block: each block's terms summed from zero, then added */
-#define MC 96  /* rows of C per task: 16 micro-tiles */
+#define MC 96  /* rows of C per task: 16 or 8 micro-tiles */
 #define PARALLEL_MIN_FLOPS 2e6
 
 /* What happens to a finished tile (after its last k block), element by element, where C's
@@ -35,71 +43,105 @@ typedef struct {
     const float *in;
 } epilogue_t;
 
-static inline __attribute__((always_inline)) __m256 ep_finish(const epilogue_t *ep, __m256 v,
-                                                              int64_t at) {
+static inline __attribute__((always_inline)) vf8 ep_finish(const epilogue_t *ep, vf8 v,
+                                                           int64_t at) {
     if (!ep) return v;
     if (ep->kind == EP_GELU) {
-        __m256 grad, act = simd_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
-        if (ep->dgelu) _mm256_storeu_ps(ep->dgelu + at, grad);
+        vf8 grad, act = simd_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
+        if (ep->dgelu) vf8_storeu(ep->dgelu + at, grad);
         return act;
     }
-    if (ep->kind == EP_DGELU) return _mm256_mul_ps(_mm256_loadu_ps(ep->in + at), v);
-    return _mm256_add_ps(v, _mm256_loadu_ps(ep->in + at));
+    if (ep->kind == EP_DGELU) return vf8_mul(vf8_loadu(ep->in + at), v);
+    return vf8_add(v, vf8_loadu(ep->in + at));
 }
 
-/* acc = A[6 x kc] B[kc x 16]; then C = acc (mode 0), C += acc (mode 1), C = bias + acc (2),
- * each value passing through the epilogue ep (NULL: none) first; off = the tile's offset in C. */
-static inline __attribute__((always_inline)) void
-ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb, float *c,
-        int64_t ldc, int mode, const float *bias, const epilogue_t *ep, int64_t off) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa;
-    const float *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
-    for (int64_t k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(b + k * ldb);
-        __m256 b1 = _mm256_loadu_ps(b + k * ldb + 8);
-        __m256 x;
-        x = _mm256_broadcast_ss(a0 + k * csa);
-        c00 = _mm256_fmadd_ps(x, b0, c00);
-        c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a1 + k * csa);
-        c10 = _mm256_fmadd_ps(x, b0, c10);
-        c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a2 + k * csa);
-        c20 = _mm256_fmadd_ps(x, b0, c20);
-        c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a3 + k * csa);
-        c30 = _mm256_fmadd_ps(x, b0, c30);
-        c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(a4 + k * csa);
-        c40 = _mm256_fmadd_ps(x, b0, c40);
-        c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a5 + k * csa);
-        c50 = _mm256_fmadd_ps(x, b0, c50);
-        c51 = _mm256_fmadd_ps(x, b1, c51);
-    }
-    __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    __m256 bv0 = _mm256_setzero_ps(), bv1 = _mm256_setzero_ps();
+/* The finished tile acc (MR x 16, as 8-lane halves): C = acc (mode 0), C += acc (mode 1),
+ * C = bias + acc (2), each value passing through the epilogue ep (NULL: none) first; off = the
+ * tile's offset in C. */
+static inline __attribute__((always_inline)) void tile_store(vf8 acc[MR][2], float *c, int64_t ldc,
+                                                             int mode, const float *bias,
+                                                             const epilogue_t *ep, int64_t off) {
+    vf8 bv0 = vf8_zero(), bv1 = vf8_zero();
     if (mode == 2) {
-        bv0 = _mm256_loadu_ps(bias);
-        bv1 = _mm256_loadu_ps(bias + 8);
+        bv0 = vf8_loadu(bias);
+        bv1 = vf8_loadu(bias + 8);
     }
     for (int i = 0; i < MR; i++)
         for (int h = 0; h < 2; h++) {
             float *ci = c + i * ldc + 8 * h;
-            __m256 v = acc[i][h];
+            vf8 v = acc[i][h];
             if (mode == 1)
-                v = _mm256_add_ps(_mm256_loadu_ps(ci), v);
+                v = vf8_add(vf8_loadu(ci), v);
             else if (mode == 2)
-                v = _mm256_add_ps(h ? bv1 : bv0, v);
-            _mm256_storeu_ps(ci, ep_finish(ep, v, off + i * ldc + 8 * h));
+                v = vf8_add(h ? bv1 : bv0, v);
+            vf8_storeu(ci, ep_finish(ep, v, off + i * ldc + 8 * h));
         }
 }
+
+#if KERN_ISA_LEVEL == 2
+/* acc = A[12 x kc] B[kc x 16], one 16-lane register per row of the tile: per k, one load of B
+ * and 12 broadcast FMAs. Each element's chain (FMA in k order from zero) is the 8-lane
+ * kernel's, so the bits are too. */
+#define FMA_ROW(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[(i)*rsa + k * csa]), bk, c##i)
+#define HALVES(i)                                                                                  \
+    acc[i][0] = _mm512_castps512_ps256(c##i), acc[i][1] = _mm512_extractf32x8_ps(c##i, 1)
+static inline __attribute__((always_inline)) void
+ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb, float *c,
+        int64_t ldc, int mode, const float *bias, const epilogue_t *ep, int64_t off) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 bk = _mm512_loadu_ps(b + k * ldb);
+        FMA_ROW(0), FMA_ROW(1), FMA_ROW(2), FMA_ROW(3), FMA_ROW(4), FMA_ROW(5);
+        FMA_ROW(6), FMA_ROW(7), FMA_ROW(8), FMA_ROW(9), FMA_ROW(10), FMA_ROW(11);
+    }
+    vf8 acc[MR][2];
+    HALVES(0), HALVES(1), HALVES(2), HALVES(3), HALVES(4), HALVES(5);
+    HALVES(6), HALVES(7), HALVES(8), HALVES(9), HALVES(10), HALVES(11);
+    tile_store(acc, c, ldc, mode, bias, ep, off);
+}
+#undef FMA_ROW
+#undef HALVES
+#else
+/* acc = A[6 x kc] B[kc x 16], two 8-lane registers per row of the tile. */
+static inline __attribute__((always_inline)) void
+ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb, float *c,
+        int64_t ldc, int mode, const float *bias, const epilogue_t *ep, int64_t off) {
+    vf8 c00 = vf8_zero(), c01 = vf8_zero();
+    vf8 c10 = vf8_zero(), c11 = vf8_zero();
+    vf8 c20 = vf8_zero(), c21 = vf8_zero();
+    vf8 c30 = vf8_zero(), c31 = vf8_zero();
+    vf8 c40 = vf8_zero(), c41 = vf8_zero();
+    vf8 c50 = vf8_zero(), c51 = vf8_zero();
+    const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa;
+    const float *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
+    for (int64_t k = 0; k < kc; k++) {
+        vf8 b0 = vf8_loadu(b + k * ldb);
+        vf8 b1 = vf8_loadu(b + k * ldb + 8);
+        vf8 x;
+        x = vf8_broadcast(a0 + k * csa);
+        c00 = vf8_fmadd(x, b0, c00);
+        c01 = vf8_fmadd(x, b1, c01);
+        x = vf8_broadcast(a1 + k * csa);
+        c10 = vf8_fmadd(x, b0, c10);
+        c11 = vf8_fmadd(x, b1, c11);
+        x = vf8_broadcast(a2 + k * csa);
+        c20 = vf8_fmadd(x, b0, c20);
+        c21 = vf8_fmadd(x, b1, c21);
+        x = vf8_broadcast(a3 + k * csa);
+        c30 = vf8_fmadd(x, b0, c30);
+        c31 = vf8_fmadd(x, b1, c31);
+        x = vf8_broadcast(a4 + k * csa);
+        c40 = vf8_fmadd(x, b0, c40);
+        c41 = vf8_fmadd(x, b1, c41);
+        x = vf8_broadcast(a5 + k * csa);
+        c50 = vf8_fmadd(x, b0, c50);
+        c51 = vf8_fmadd(x, b1, c51);
+    }
+    vf8 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    tile_store(acc, c, ldc, mode, bias, ep, off);
+}
+#endif
 
 /* The two A layouts, specialised so that the compiler sees constant strides. */
 static void ukernel_arow(int64_t kc, const float *a, int64_t rsa, const float *b, int64_t ldb,
@@ -160,8 +202,8 @@ static void pack_b_block(float *restrict dst, const float *restrict b, int64_t l
                          int nr) {
     if (nr == NR) {
         for (int64_t k = 0; k < kc; k++) {
-            _mm256_store_ps(dst + k * NR, _mm256_loadu_ps(b + k * ldb));
-            _mm256_store_ps(dst + k * NR + 8, _mm256_loadu_ps(b + k * ldb + 8));
+            vf8_storeu(dst + k * NR, vf8_loadu(b + k * ldb));
+            vf8_storeu(dst + k * NR + 8, vf8_loadu(b + k * ldb + 8));
         }
         return;
     }
@@ -172,13 +214,13 @@ static void pack_b_block(float *restrict dst, const float *restrict b, int64_t l
 }
 
 /* n <= 8 floats: a full vector, or a zero-padded partial one. */
-static inline __m256 load_n(const float *p, int n) {
-    return n == 8 ? _mm256_loadu_ps(p) : simd_load_partial(p, n);
+static inline vf8 load_n(const float *p, int n) {
+    return n == 8 ? vf8_loadu(p) : simd_load_partial(p, n);
 }
 
-static inline void store_n(float *p, __m256 v, int n) {
+static inline void store_n(float *p, vf8 v, int n) {
     if (n == 8)
-        _mm256_storeu_ps(p, v);
+        vf8_storeu(p, v);
     else
         simd_store_partial(p, v, n);
 }
@@ -254,30 +296,44 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
     }
 }
 
+/* A_LANES consecutive rows of a column of A: one vector, loaded, stored and added. */
+#if KERN_ISA_LEVEL == 2
+typedef __m512 arow_t;
+#define AROW_LOAD _mm512_loadu_ps
+#define AROW_STORE _mm512_storeu_ps
+#define AROW_ADD _mm512_add_ps
+#else
+typedef vf8 arow_t;
+#define AROW_LOAD vf8_loadu
+#define AROW_STORE vf8_storeu
+#define AROW_ADD vf8_add
+#endif
+
 /* Copies rows [0, m) of a column-major A block (A[i][k] = a[i + k * csa], k < kc) into
  * micro-panels of MR rows, panel t = [kc x MR] at dst + t * kc * MR; rows past m are zero.
- * Where 8 rows are readable (avail, the rows of A from a on) a panel row is one 8-float load
- * and one 8-float store whose last 2 lanes land in the next slot, rewritten next (dst has 8
- * floats of slack after the last panel). With sums, row i's values are also added to
- * sums[(i / MR) * 8 + i % MR] in k order (the bias gradient: dout's column sums). */
+ * Where A_LANES rows are readable (avail, the rows of A from a on) a panel row is one load and
+ * one store of A_LANES floats whose last A_LANES - MR lanes land in the next slot, rewritten
+ * next (dst has A_LANES floats of slack after the last panel). With sums, row i's values are
+ * also added to sums[(i / MR) * A_LANES + i % MR] in k order (the bias gradient: dout's column
+ * sums; each lane adds its row's values in k order, as a single float would). */
 static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa, int64_t m,
                        int64_t avail, int64_t kc, float *restrict sums) {
     for (int64_t r0 = 0; r0 < m; r0 += MR) {
-        float *d = dst + (r0 / MR) * kc * MR, *s = sums ? sums + (r0 / MR) * 8 : NULL;
+        float *d = dst + (r0 / MR) * kc * MR, *s = sums ? sums + (r0 / MR) * A_LANES : NULL;
         const float *at = a + r0;
-        if (r0 + 8 <= avail && r0 + MR <= m) {
+        if (r0 + A_LANES <= avail && r0 + MR <= m) {
             if (!s) {
                 for (int64_t k = 0; k < kc; k++)
-                    _mm256_storeu_ps(d + k * MR, _mm256_loadu_ps(at + k * csa));
+                    AROW_STORE(d + k * MR, AROW_LOAD(at + k * csa));
                 continue;
             }
-            __m256 acc = _mm256_loadu_ps(s);
+            arow_t acc = AROW_LOAD(s);
             for (int64_t k = 0; k < kc; k++) {
-                __m256 v = _mm256_loadu_ps(at + k * csa);
-                _mm256_storeu_ps(d + k * MR, v);
-                acc = _mm256_add_ps(acc, v);
+                arow_t v = AROW_LOAD(at + k * csa);
+                AROW_STORE(d + k * MR, v);
+                acc = AROW_ADD(acc, v);
             }
-            _mm256_storeu_ps(s, acc);
+            AROW_STORE(s, acc);
             continue;
         }
         int rows = m - r0 < MR ? (int)(m - r0) : MR;
@@ -311,9 +367,9 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
         int64_t ic = t / n_jc, jc = t % n_jc;
         int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
         int64_t j_end = (jc + 1) * NC_ACOL < N ? (jc + 1) * NC_ACOL : N;
-        float apack[MC * KC + 8] __attribute__((aligned(32)));
+        float apack[MC * KC + A_LANES] __attribute__((aligned(64)));
         float bpack[KC * NR] __attribute__((aligned(32)));
-        float ct[MR * NR], sums[MC / MR * 8] __attribute__((aligned(32)));
+        float ct[MR * NR], sums[MC / MR * A_LANES] __attribute__((aligned(64)));
         float *s = colsum && jc == 0 ? sums : NULL;
         if (s) memset(sums, 0, sizeof sums);
         for (int64_t p0 = 0; p0 < K; p0 += KC) {
@@ -341,7 +397,7 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
         }
         if (s)
             for (int64_t i = 0; i < m; i++)
-                colsum[i0 + i] += sums[(i / MR) * 8 + i % MR];
+                colsum[i0 + i] += sums[(i / MR) * A_LANES + i % MR];
     }
 }
 
@@ -380,12 +436,12 @@ kern_weight_t *kern_cpu_weight_prepare(void *buf, const float *w, int K, int N) 
             int n0 = p * NR + j0, k = 0;
             if (n0 + 8 <= N) {
                 for (; k + 8 <= K; k += 8) {
-                    __m256 r[8];
+                    vf8 r[8];
                     for (int i = 0; i < 8; i++)
-                        r[i] = _mm256_loadu_ps(w + (size_t)(n0 + i) * K + k);
+                        r[i] = vf8_loadu(w + (size_t)(n0 + i) * K + k);
                     simd_transpose8(r);
                     for (int i = 0; i < 8; i++)
-                        _mm256_storeu_ps(d + (size_t)(k + i) * NR + j0, r[i]);
+                        vf8_storeu(d + (size_t)(k + i) * NR + j0, r[i]);
                 }
             }
             for (; k < K; k++)

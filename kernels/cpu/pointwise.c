@@ -15,7 +15,7 @@ void kern_cpu_gelu_forward(float *out, const float *inp, int64_t n) {
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         int64_t i = blk * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
         for (; i + 8 <= end; i += 8)
-            _mm256_storeu_ps(out + i, simd_gelu(_mm256_loadu_ps(inp + i)));
+            vf8_storeu(out + i, simd_gelu(vf8_loadu(inp + i)));
         if (i < end)
             simd_store_partial(out + i, simd_gelu(simd_load_partial(inp + i, (int)(end - i))),
                                (int)(end - i));
@@ -28,13 +28,13 @@ void kern_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, in
     for (int64_t blk = 0; blk < n_blocks; blk++) {
         int64_t i = blk * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
         for (; i + 8 <= end; i += 8) {
-            __m256 g = simd_gelu_grad(_mm256_loadu_ps(inp + i));
-            _mm256_storeu_ps(dinp + i, _mm256_mul_ps(g, _mm256_loadu_ps(dout + i)));
+            vf8 g = simd_gelu_grad(vf8_loadu(inp + i));
+            vf8_storeu(dinp + i, vf8_mul(g, vf8_loadu(dout + i)));
         }
         if (i < end) {
             int r = (int)(end - i);
-            __m256 g = simd_gelu_grad(simd_load_partial(inp + i, r));
-            simd_store_partial(dinp + i, _mm256_mul_ps(g, simd_load_partial(dout + i, r)), r);
+            vf8 g = simd_gelu_grad(simd_load_partial(inp + i, r));
+            simd_store_partial(dinp + i, vf8_mul(g, simd_load_partial(dout + i, r)), r);
         }
     }
 }
@@ -42,7 +42,7 @@ void kern_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, in
 void kern_cpu_exp_inplace(float *x, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(x + i, simd_exp(_mm256_loadu_ps(x + i)));
+        vf8_storeu(x + i, simd_exp(vf8_loadu(x + i)));
     if (i < n)
         simd_store_partial(x + i, simd_exp(simd_load_partial(x + i, (int)(n - i))), (int)(n - i));
 }

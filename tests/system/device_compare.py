@@ -19,7 +19,7 @@ import numpy as np
 
 # fields that differ between identical runs: wall time, the machine, where files were written
 MACHINE = {"train_seconds", "eval_seconds", "tokens_per_s", "created", "hostname",
-           "config_path", "checkpoint", "threads", "world_size"}
+           "config_path", "checkpoint", "threads", "world_size", "isa"}
 DEVICE = {"device", "precision"}
 
 
