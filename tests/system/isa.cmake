@@ -1,0 +1,11 @@
+# isa.cmake - the CPU kernels' instruction set as the environment picks it (MICL_ISA,
+# kernels/cpu/isa.c): a name that is no build of this binary exits 1 with a message naming
+# MICL_ISA and the builds there are; the portable build can always be picked. That every build
+# gives the same bits is tests/kernels/test_isa.c.
+micl_bad_input_test(NAME isa_unknown_micl_isa EXIT 1
+  MESSAGE "MICL_ISA=nonsense: not an instruction set of this build \\(scalar"
+  ENVIRONMENT MICL_ISA=nonsense
+  COMMAND $<TARGET_FILE:micl> version)
+add_test(NAME isa_scalar_picked COMMAND $<TARGET_FILE:micl> version)
+set_tests_properties(isa_scalar_picked PROPERTIES ENVIRONMENT "${MICL_TEST_ENV};MICL_ISA=scalar"
+                     PASS_REGULAR_EXPRESSION "cpu kernels: scalar \\(this processor runs: scalar")
