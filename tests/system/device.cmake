@@ -1,4 +1,4 @@
-# device.cmake - what computes the model (worker/device.h, --device, model.device, MICL_ISA): the
+# device.cmake - what computes the model (worker/device.h, --device, model.device): the
 # host-staging paths of a device backend run on the CPU (MICL_TEST_HOST_AS_DEVICE) give the
 # plain CPU run's bytes; on a GPU (label gpu; skipped, exit 77, where gpu_probe cannot open the
 # CUDA backend) training matches the CPU within tolerances, repeats and resumes bit for bit,
@@ -19,13 +19,3 @@ foreach(case parity repeat resume eval)
                        LABELS gpu SKIP_RETURN_CODE 77 RESOURCE_LOCK gpu)
 endforeach()
 
-# The CPU kernels' instruction-set builds (kernels/cpu/isa.cmake) train to the same bytes. Not in
-# the sanitizer build, where tests/kernels/test_isa.c runs every build's kernels instead: the
-# training runs add minutes there and no code the kernel test does not reach.
-if(NOT MICL_SANITIZE)
-  add_test(NAME isa_same_bytes
-           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/isa_test.sh $<TARGET_FILE:micl>
-                   ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/isa)
-  set_tests_properties(isa_same_bytes PROPERTIES PROCESSORS 2 ENVIRONMENT "${MICL_TEST_ENV}"
-                       TIMEOUT 900)
-endif()
