@@ -6,7 +6,9 @@
  * micro-batch, kern_adamw_update over the arena; constant learning rate, no clipping) and reports
  * the figures on stdout and, with -o, in an HDF5 file (kind "micl-bench", written via a
  * temporary file and rename). `vs-torch` dumps the config, the initial parameters and the batch
- * to a temporary HDF5 file, runs tests/reference/bench_torch.py on it and reads its timings back.
+ * to a temporary HDF5 file, runs tests/reference/bench_torch.py on it and reads its timings back,
+ * with the OPENBLAS_CORETYPE its probe chose (openblas_probe.h). `--neighbour N` times both
+ * beside N busy processes (neighbours.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench_step.h"
