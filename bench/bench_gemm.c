@@ -28,16 +28,10 @@
 #include "bench_out.h"
 #include "common/cli_args.h"
 #include "bench_preset.h"
+#include "openblas_probe.h"
 
-#if defined(__x86_64__)
-#define LIBDIR "/usr/lib/x86_64-linux-gnu"
-#elif defined(__aarch64__)
-#define LIBDIR "/usr/lib/aarch64-linux-gnu"
-#else
-#define LIBDIR "/usr/lib"
-#endif
-#define OPENBLAS_PATH LIBDIR "/openblas-pthread/libopenblas.so.0"
-#define BLIS_PATH LIBDIR "/blis-openmp/libblis.so.4"
+#define OPENBLAS_PATH OPENBLAS_DEFAULT_PATH
+#define BLIS_PATH OPENBLAS_LIBDIR "/blis-openmp/libblis.so.4"
 
 #define MAX_CONFIGS 4
 #define MAX_THREADS 4
@@ -63,6 +57,7 @@ typedef struct {
 
 typedef struct {
     const char *out, *lib_path[N_LIBS];
+    const char *coretype; /* --openblas-coretype: auto, default or a core name */
     const char *configs[MAX_CONFIGS];
     int n_configs, threads[MAX_THREADS], n_threads;
     double min_s;
@@ -76,7 +71,8 @@ typedef struct {
 
 const cli_command_t CLI_BENCH_GEMM = {"bench gemm",
                                       "[--config quickstart,large] [--threads 1,2] [--min-ms MS]\n"
-                                      "[--openblas PATH] [--blis PATH] [-o BENCH.h5]",
+                                      "[--openblas PATH] [--openblas-coretype NAME|auto|default]\n"
+                                      "[--blis PATH] [-o BENCH.h5]",
                                       "micl's GEMM against OpenBLAS and BLIS at the model's shapes",
                                       NULL,
                                       NULL,
@@ -322,9 +318,11 @@ static void print_table(const shape_t *s, int n, const opts_t *o) {
     }
 }
 
-static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L) {
+static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L,
+                     const openblas_probe_t *probe) {
     atomic_file_t af;
     hid_t f = bench_out_begin(o->out, "gemm", &af);
+    openblas_probe_write(f, "openblas_", probe);
     char cfgs[256] = "";
     for (int i = 0; i < o->n_configs; i++)
         snprintf(cfgs + strlen(cfgs), sizeof cfgs - strlen(cfgs), "%s%s", i ? "," : "",
@@ -394,6 +392,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     o->threads[0] = 1, o->threads[1] = 2, o->n_threads = 2;
     o->lib_path[1] = OPENBLAS_PATH, o->lib_path[2] = BLIS_PATH;
     o->min_s = 0.02;
+    o->coretype = "auto";
     const char *configs = NULL;
     int min_ms = -1, rc;
     const cli_opt_t opts[] = {
@@ -401,12 +400,15 @@ static int parse(int argc, char **argv, opts_t *o) {
         CLI_OPT_LIST("--threads", o->threads, 1, 256, &o->n_threads, MAX_THREADS, 0),
         CLI_OPT_INT("--min-ms", &min_ms, 0, 60000),
         CLI_OPT_STRING("--openblas", &o->lib_path[1]),
+        CLI_OPT_STRING("--openblas-coretype", &o->coretype),
         CLI_OPT_STRING("--blis", &o->lib_path[2]),
         CLI_OPT_STRING("-o", &o->out),
         CLI_OPT_END};
     if (!cli_parse(&CLI_BENCH_GEMM, opts, argc - 1, argv + 1, NULL, NULL, &rc))
         return rc == MICL_EXIT_OK ? -1 : rc;
     if (min_ms >= 0) o->min_s = 1e-3 * min_ms;
+    if (!*o->coretype || strlen(o->coretype) >= sizeof(((openblas_probe_t *)0)->request))
+        return cli_usage_error(&CLI_BENCH_GEMM, "bad --openblas-coretype '%s'", o->coretype);
     if (configs) {
         static char cfg_buf[256];
         snprintf(cfg_buf, sizeof cfg_buf, "%s", configs);
@@ -439,6 +441,16 @@ int bench_gemm_main(int argc, char **argv) {
     for (int t = 0; t < o.n_threads; t++)
         printf(" %d", o.threads[t]);
     printf(", best of 5 batches of >= %.0f ms\n", 1e3 * o.min_s);
+    /* OpenBLAS at its best: the probe's core type, set before the library is loaded */
+    openblas_probe_t probe;
+    char err[512];
+    if (openblas_probe_run(o.lib_path[1], o.coretype, &probe, err, sizeof err) != 0) {
+        if (strcmp(probe.request, "auto") != 0)
+            micl_fatal("bench gemm: --openblas-coretype %s: %s", probe.request, err);
+        snprintf(probe.reason, sizeof probe.reason, "probe failed: %.170s", err);
+    }
+    openblas_probe_print(&probe, "  ");
+    openblas_probe_apply(&probe);
     libs_t L;
     libs_open(&L, &o, shapes, n);
     for (int lib = 0; lib < N_LIBS; lib++)
@@ -447,7 +459,7 @@ int bench_gemm_main(int argc, char **argv) {
     int bad = measure(&L, shapes, n, &o);
     omp_set_num_threads(saved);
     print_table(shapes, n, &o);
-    if (o.out) write_h5(shapes, n, &o, &L);
+    if (o.out) write_h5(shapes, n, &o, &L, &probe);
     libs_close(&L);
     return bad ? MICL_EXIT_ERROR : MICL_EXIT_OK;
 }

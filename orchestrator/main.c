@@ -16,6 +16,7 @@
 #include "common/results.h"
 #include "common/signals.h"
 #include "common/sweep_report.h"
+#include "common/wait_policy.h"
 #include "data/sources.h"
 #include "data/benchmark.h"
 #include "common/cli_args.h"
@@ -343,6 +344,7 @@ static int cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    wait_policy_apply(argv); /* may re-execute this binary once, before anything else runs */
     if (argc < 2) {
         fputs("micl: missing command\n", stderr);
         print_commands(stderr);

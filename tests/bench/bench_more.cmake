@@ -27,6 +27,11 @@ with h5py.File(path, "r") as f:
                 assert all(math.isnan(x) for x in g) or (g > 0).all(), g
                 d = f["rel_diff_%s" % lib][()]
                 assert all(math.isnan(x) or x <= 1e-4 for x in d), d
+        tried = [s.decode() for s in f["openblas_probe_coretype"][()]]
+        ok = f["openblas_probe_ok"][()]
+        assert a["openblas_coretype"] in tried, (a["openblas_coretype"], tried)
+        if missing != "openblas":  # the core type OpenBLAS was loaded with ran correctly
+            assert ok[tried.index(a["openblas_coretype"])] == 1 or all(o == 0 for o in ok), ok
         libs = [s.decode() for s in f["libraries"][()]]
         assert libs == ["micl", "openblas", "blis"], libs
     elif bench == "comm":
