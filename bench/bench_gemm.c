@@ -3,7 +3,9 @@
  * Lists every linear layer of a bench preset with its per-micro-batch row count, and for each
  * of its three products (forward out = x W^T, backward dinp = dout W, backward dW += dout^T x)
  * times micl's kernels (kern_matmul_forward / kern_gemm) against OpenBLAS and BLIS loaded with
- * dlopen (blas.h), at each requested thread count. Each library runs all its shapes
+ * dlopen (blas.h), and against micl's next-best instruction-set build (the avx2 build beside the
+ * avx512 one: kernels/cpu/isa.c; its results must be the same bits), at each requested thread
+ * count. Each library runs all its shapes
  * before the next one starts, so one library's idle worker threads never compete with another's.
  * Results of every library are checked against micl's before timing. Prints a table and, with
  * -o, stores it in HDF5 (one dataset per column).
@@ -24,6 +26,7 @@
 #include "common/error.h"
 #include "common/h5util.h"
 #include "blas.h"
+#include "kernels/backend.h"
 #include "kernels/kernels.h"
 #include "bench_out.h"
 #include "common/cli_args.h"
@@ -36,13 +39,15 @@
 #define MAX_CONFIGS 4
 #define MAX_THREADS 4
 #define MAX_SHAPES 256
-#define N_LIBS 3 /* micl, openblas, blis */
+#define N_LIBS 4 /* micl, openblas, blis, micl's next-best build */
+#define LIB_PEER 3
 #define CHECK_TOL 1e-4
 #define CLEAR_MARGIN 1.10 /* a winner is "clear" when 10% faster than the runner-up */
 
 enum { PROD_FWD, PROD_DINP, PROD_DW };
 static const char *PROD_NAMES[] = {"fwd", "dinp", "dW"};
-static const char *LIB_NAMES[N_LIBS] = {"micl", "openblas", "blis"};
+static const char *LIB_NAMES[N_LIBS] = {"micl", "openblas", "blis", "micl-peer"};
+static char peer_name[32]; /* "micl-avx2": LIB_NAMES[LIB_PEER] once known */
 
 typedef struct {
     const char *config;
@@ -64,7 +69,8 @@ typedef struct {
 } opts_t;
 
 typedef struct {
-    blas_t *blas[N_LIBS]; /* [0] unused: micl */
+    blas_t *blas[N_LIBS];       /* [0] and [LIB_PEER] unused: micl */
+    const kern_backend_t *peer; /* the next-best vector build, or NULL */
     char note[N_LIBS][512];
     float *a, *w, *out, *ref, *scratch;
 } libs_t;
@@ -124,6 +130,13 @@ static void preset_shapes(const bench_preset_t *p, shape_t *s, int *n) {
 static void run_once(libs_t *L, int lib, const shape_t *s, float *out) {
     int64_t M = s->M;
     int K = s->K, N = s->N;
+    if (lib == LIB_PEER) { /* micl's kernels through the peer build's table */
+        const kern_backend_t *chosen = kern_backend();
+        kern_backend_set(L->peer);
+        run_once(L, 0, s, out);
+        kern_backend_set(chosen);
+        return;
+    }
     if (lib == 0) {
         if (s->prod == PROD_FWD) { /* W^T packed on every call, as the passes did before */
             kern_matmul_forward(out, L->a, kern_weight_prepare(L->scratch, L->w, K, N), NULL, M, K,
@@ -177,7 +190,7 @@ static double time_shape(libs_t *L, int lib, const shape_t *s, double min_s) {
 }
 
 static void set_threads(libs_t *L, int lib, int threads) {
-    if (lib == 0)
+    if (lib == 0 || lib == LIB_PEER)
         omp_set_num_threads(threads);
     else if (!blas_set_threads(L->blas[lib], threads))
         micl_warn("bench gemm: %s has no thread-count call; it runs with its default",
@@ -193,7 +206,7 @@ static void settle(void) {
 static int measure(libs_t *L, shape_t *s, int n, const opts_t *o) {
     int bad = 0;
     for (int lib = 0; lib < N_LIBS; lib++) {
-        int present = lib == 0 || L->blas[lib];
+        int present = lib == 0 || L->blas[lib] || (lib == LIB_PEER && L->peer);
         for (int i = 0; i < n; i++) {
             s[i].rel_diff[lib] = NAN;
             for (int t = 0; t < o->n_threads; t++)
@@ -203,7 +216,13 @@ static int measure(libs_t *L, shape_t *s, int n, const opts_t *o) {
         set_threads(L, lib, 1);
         for (int i = 0; lib > 0 && i < n; i++) {
             s[i].rel_diff[lib] = check_against_micl(L, lib, &s[i]);
-            if (!(s[i].rel_diff[lib] <= CHECK_TOL)) {
+            if (lib == LIB_PEER && s[i].rel_diff[lib] != 0.0) {
+                micl_warn("bench gemm: micl's %s build and its %s build differ on %s %s (%.2e "
+                          "relative): they must give the same bits",
+                          kern_backend()->isa, L->peer->isa, s[i].layer, PROD_NAMES[s[i].prod],
+                          s[i].rel_diff[lib]);
+                bad = 1;
+            } else if (!(s[i].rel_diff[lib] <= CHECK_TOL)) {
                 micl_warn("bench gemm: %s %s %s differs from micl by %.2e relative (tolerance "
                           "%.0e)",
                           LIB_NAMES[lib], s[i].layer, PROD_NAMES[s[i].prod], s[i].rel_diff[lib],
@@ -224,6 +243,21 @@ static int measure(libs_t *L, shape_t *s, int n, const opts_t *o) {
 
 /* ---- libraries --------------------------------------------------------------------------- */
 
+/* The peer: the best vector build below the chosen one (avx2 beside avx512; none beside avx2,
+ * whose only lower build is the portable one, too slow to time at these shapes). */
+static void peer_open(libs_t *L) {
+    const char *isa = kern_backend()->isa;
+    L->peer = isa && strcmp(isa, "avx512") == 0 ? kern_backend_cpu_isa("avx2") : NULL;
+    snprintf(peer_name, sizeof peer_name, "micl-%s", L->peer ? L->peer->isa : "peer");
+    LIB_NAMES[LIB_PEER] = peer_name;
+    if (L->peer)
+        snprintf(L->note[LIB_PEER], sizeof L->note[LIB_PEER],
+                 "the same kernels, the %s build (the same bits)", L->peer->isa);
+    else
+        snprintf(L->note[LIB_PEER], sizeof L->note[LIB_PEER],
+                 "skipped: no vector build below the %s one", isa ? isa : "chosen");
+}
+
 static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
     memset(L, 0, sizeof *L);
     int max_t = 1;
@@ -234,8 +268,10 @@ static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
     snprintf(v, sizeof v, "%d", max_t);
     if (setenv("OPENBLAS_NUM_THREADS", v, 1) != 0 || setenv("BLIS_NUM_THREADS", "1", 1) != 0)
         micl_fatal("setenv: %s", strerror(errno));
-    snprintf(L->note[0], sizeof L->note[0], "kern_matmul_forward / kern_gemm (AVX2/FMA)");
-    for (int lib = 1; lib < N_LIBS; lib++) {
+    snprintf(L->note[0], sizeof L->note[0], "kern_matmul_forward / kern_gemm, the %s build",
+             kern_backend()->isa);
+    peer_open(L);
+    for (int lib = 1; lib < LIB_PEER; lib++) {
         L->blas[lib] =
             blas_open(LIB_NAMES[lib], o->lib_path[lib], L->note[lib], sizeof L->note[lib]);
         if (!L->blas[lib]) {
@@ -269,7 +305,7 @@ static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
 }
 
 static void libs_close(libs_t *L) {
-    for (int lib = 1; lib < N_LIBS; lib++)
+    for (int lib = 1; lib < LIB_PEER; lib++)
         blas_close(L->blas[lib]);
     free(L->a), free(L->w), free(L->out), free(L->ref), free(L->scratch);
 }
@@ -295,8 +331,10 @@ static void print_table(const shape_t *s, int n, const opts_t *o) {
     for (int t = 0; t < o->n_threads; t++) {
         printf("\n  %d thread(s): GFLOP/s per library (C[M x N] = A[M x K] B[K x N])\n",
                o->threads[t]);
-        printf("  %-10s %-10s %-5s %6s %6s %6s %9s %9s %9s  %s\n", "config", "layer", "prod", "M",
-               "N", "K", LIB_NAMES[0], LIB_NAMES[1], LIB_NAMES[2], "winner");
+        printf("  %-10s %-10s %-5s %6s %6s %6s", "config", "layer", "prod", "M", "N", "K");
+        for (int lib = 0; lib < N_LIBS; lib++)
+            printf(" %11s", LIB_NAMES[lib]);
+        printf("  %s\n", "winner");
         int wins[N_LIBS] = {0};
         for (int i = 0; i < n; i++) {
             const shape_t *x = &s[i];
@@ -307,14 +345,16 @@ static void print_table(const shape_t *s, int n, const opts_t *o) {
                    (long long)x->gm, (long long)x->gn, (long long)x->gk);
             for (int lib = 0; lib < N_LIBS; lib++) {
                 if (isnan(x->gflops[lib][t]))
-                    printf(" %9s", "-");
+                    printf(" %11s", "-");
                 else
-                    printf(" %9.1f", x->gflops[lib][t]);
+                    printf(" %11.1f", x->gflops[lib][t]);
             }
             printf("  %s (x%.2f)%s\n", LIB_NAMES[w], margin, margin >= CLEAR_MARGIN ? "" : " ~");
         }
-        printf("  clear wins (>= %.0f%% over the runner-up): micl %d, openblas %d, blis %d of %d\n",
-               100.0 * (CLEAR_MARGIN - 1.0), wins[0], wins[1], wins[2], n);
+        printf("  clear wins (>= %.0f%% over the runner-up):", 100.0 * (CLEAR_MARGIN - 1.0));
+        for (int lib = 0; lib < N_LIBS; lib++)
+            printf(" %s %d%s", LIB_NAMES[lib], wins[lib], lib + 1 < N_LIBS ? "," : "");
+        printf(" of %d\n", n);
     }
 }
 

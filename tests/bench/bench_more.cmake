@@ -1,6 +1,7 @@
 # bench_more.cmake - smoke tests of `micl bench gemm|comm|scaling` (bench/bench_*.c):
 # each runs on the tiny preset or small messages, must exit 0 and write a well-formed HDF5 table
-# (kind "micl-bench", one entry per row in every column, the determinism checks passing). No
+# (kind "micl-bench", one entry per row in every column, the determinism checks passing; gemm's
+# column of micl's next-best instruction-set build equal to micl's to the bit). No
 # timing is asserted. Bad options must exit 2 with a message (micl_bad_input_test).
 set(BENCH_MORE_CHECK [=[
 import math, sys, h5py
@@ -33,7 +34,13 @@ with h5py.File(path, "r") as f:
         if missing != "openblas":  # the core type OpenBLAS was loaded with ran correctly
             assert ok[tried.index(a["openblas_coretype"])] == 1 or all(o == 0 for o in ok), ok
         libs = [s.decode() for s in f["libraries"][()]]
-        assert libs == ["micl", "openblas", "blis"], libs
+        assert libs[:3] == ["micl", "openblas", "blis"] and libs[3].startswith("micl-"), libs
+        peer = f["gflops_%s_t1" % libs[3]][()]  # micl's next-best build: the same bits
+        if a["isa"] == "avx512":
+            assert libs[3] == "micl-avx2" and (peer > 0).all(), (libs, peer)
+            assert (f["rel_diff_micl-avx2"][()] == 0).all(), f["rel_diff_micl-avx2"][()]
+        else:
+            assert all(math.isnan(x) for x in peer), peer
     elif bench == "comm":
         assert int(a["ranks"]) == 2
         ops = [s.decode() for s in f["op"][()]]
