@@ -62,13 +62,11 @@ static int siblings(int m, const comm_tree_node_t *l, const comm_tree_node_t *r)
     return l->hi == r->lo && tree_node(m, l->lo, l->hi, &plo, &phi) && plo == l->lo && phi == r->hi;
 }
 
+/* Block r is [floor(m r / size), floor(m (r + 1) / size)), so leaf i lies in block r exactly
+ * when m r < (i + 1) size <= m (r + 1): r = ceil((i + 1) size / m) - 1 (never an empty block). */
 int comm_tree_owner(int leaf, int m, int size) {
-    for (int r = 0; r < size; r++) {
-        int lo, hi;
-        comm_block(m, r, size, &lo, &hi);
-        if (leaf >= lo && leaf < hi) return r;
-    }
-    return size - 1;
+    int64_t r = ((int64_t)(leaf + 1) * size + m - 1) / m - 1;
+    return r < 0 ? 0 : r >= size ? size - 1 : (int)r;
 }
 
 /* ---- vectors ------------------------------------------------------------------------------ */
