@@ -284,8 +284,11 @@ float *comm_tree_leaf(comm_tree_t *t, int i) {
     int k = i - t->next;
     if (k < 0 || k > 1 || i >= t->leaf_hi)
         micl_fatal("tree reduction: leaf %d is not one of the next two of this rank", i);
-    /* the result holds the first leaf: rank 0's in the tree, each rank's in the all-reduce */
-    int first = t->reduce != COMM_REDUCE_ALLREDUCE ? i == 0 : i == t->leaf_lo;
+    /* the result holds the first leaf: leaf 0 in the tree (not on the scatter path), each
+     * rank's first in the all-reduce */
+    int first = t->reduce == COMM_REDUCE_ALLREDUCE ? i == t->leaf_lo
+                : t->path == COMM_TREE_SCATTER     ? 0 /* the result receives the all-gather */
+                                                   : i == 0;
     if (!t->out[k]) t->out[k] = first ? t->result : comm_tree_take(t);
     return t->out[k];
 }

@@ -3,8 +3,9 @@
  *
  * The tree: node [lo, hi) = node [lo, mid) + node [mid, hi), mid = (lo + hi) / 2, leaves are
  * single micro-batches; every addition is "left += right". Each rank owns a contiguous block
- * of micro-batches (comm_block) and sums the largest nodes that lie inside its block; the other
- * ranks then complete the tree's upper levels (the nodes whose leaves span several blocks).
+ * of micro-batches (comm_block) and sums the largest nodes that lie inside its block (its
+ * maximal nodes); the ranks then complete the tree's upper levels (the nodes whose leaves span
+ * several blocks) from those.
  * The additions are the same for any rank count, so np=1 and np=N give bit-identical gradients
  * (MPI_Allreduce would not: its order depends on np and the algorithm).
  *
@@ -12,8 +13,9 @@
  *  - COMM_REDUCE_TREE: a reduce-scatter along the tree, then an all-gather
  *    (comm_tree_scatter.c). The vector is cut into one fixed slice per rank; every rank sends
  *    slice s of each of its maximal nodes to rank s as soon as the node is finished, rank s
- *    sums its slice over the upper levels (the same nodes, left += right), and MPI_Allgatherv
- *    gives every rank every slice. About 2(P-1)/P of the vector leaves each rank.
+ *    sums its slice over the upper levels (the same nodes, left += right) and sends it to
+ *    every rank (an all-gather whose receives were posted by comm_tree_begin). About
+ *    2(P-1)/P of the vector leaves each rank.
  *  - COMM_REDUCE_TREE_RANK0: every rank sends its maximal nodes whole to rank 0, which
  *    completes the tree and broadcasts the sum (the messages described below). Rank 0 receives
  *    and sends (P-1) vectors: a hot spot. Kept for comparison (micl bench comm) and as the
@@ -32,7 +34,8 @@
  *
  * Leaves are added in index order. Up to two leaves may be outstanding at once (their buffers
  * taken with comm_tree_leaf before either is added), so that two micro-batches can be computed
- * at the same time. Rank 0's first leaf is the result buffer itself, so a single rank sums in
+ * at the same time. Leaf 0's buffer is the result buffer itself (on the rank that computes it;
+ * not on the scatter path, whose result receives the all-gather), so a single rank sums in
  * place without a copy.
  *
  * On the rank-0 path messages travel in COMM_TREE_PIECES pieces: rank 0 posts the receives of a

@@ -38,6 +38,8 @@ float *comm_tree_own_node(comm_tree_t *t, int lo, int hi);
  * comm_tree_add; the node is kept in t->held until the end), the end of comm_tree_finish, and
  * its arrays freed (comm_tree_free). */
 int comm_tree_scatter_fits(size_t n);
+/* The tag of the scatter path's all-gather: above every node's tag (its first leaf). */
+int comm_tree_gather_tag(const comm_tree_t *t);
 void comm_tree_scatter_begin(comm_tree_t *t);
 void comm_tree_scatter_send(comm_tree_t *t, const comm_tree_node_t *node);
 void comm_tree_scatter_finish(comm_tree_t *t);

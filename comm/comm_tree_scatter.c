@@ -9,7 +9,7 @@
  * rank's block and whose parent does not (every rank's maximal nodes; together they cover
  * [0, m)). Above them lie the upper levels, the nodes whose leaves span two blocks or more.
  *  - comm_tree_scatter_begin: rank r posts, for each frontier node of another rank, the receive
- *    of that node's slice r, left to right.
+ *    of that node's slice r, left to right, and the receives of the sum's other slices.
  *  - comm_tree_scatter_send (comm_tree_add, as soon as one of this rank's maximal nodes is
  *    finished): slice s of the node goes to rank s for every s != r; the node is kept (its
  *    slice r is summed here, and its sends are in flight until the end).
@@ -17,8 +17,10 @@
  *    right, on slice r only: a frontier node is its own (kept) or the received slice, every
  *    node above is left += right - the additions of the recursive definition, elementwise, so
  *    slice r of the sum has the bits the whole tree on one rank gives it. The slice goes into
- *    the result, the sends are completed, and MPI_Allgatherv (in place) hands every rank the
- *    other slices.
+ *    the result and from there straight to every other rank: an all-gather of point-to-point
+ *    messages whose receives (into the result) were posted by comm_tree_begin, so a rank that
+ *    finishes its slice early hands it on at once, with no collective's steps to wait for. The
+ *    result holds no leaf on this path (leaf 0 takes a pool vector), so it is free for them.
  *
  * Traffic per rank: each of its maximal nodes minus its own slice, (P-1)/P of the vector, and
  * the all-gather, (P-1)/P again: 2(P-1)/P when each rank holds one maximal node (m a multiple
@@ -38,10 +40,8 @@
 /* The slices' layout and the messages of the step under way (one per tree, sized on first use
  * for a rank count and a frontier, reused by the later steps). */
 struct comm_tree_scatter {
-    int size;      /* the rank count the layout is for */
-    size_t *bound; /* slice s = [bound[s], bound[s + 1]) */
-    int *counts;   /* MPI_Allgatherv's counts and displacements: the slices */
-    int *displs;
+    int size;         /* the rank count the layout is for */
+    size_t *bound;    /* slice s = [bound[s], bound[s + 1]) */
     int cap_recv;     /* frontier nodes the receive arrays hold */
     int n_recv, next; /* frontier nodes of other ranks this step; the walk's cursor over them */
     comm_tree_node_t *recv;
@@ -49,6 +49,7 @@ struct comm_tree_scatter {
     float *store; /* their slices of this rank, one after the other */
     int cap_send, n_send;
     MPI_Request *send;
+    MPI_Request *gather; /* the all-gather: [0, size) receives, [size, 2 size) sends */
 };
 
 /* Slice s of n floats for `size` ranks: boundaries n * s / size rounded down to 16 floats, the
@@ -63,22 +64,24 @@ int comm_tree_scatter_fits(size_t n) {
     return n <= (size_t)INT_MAX;
 }
 
+/* m: no node of the step starts there. A node of the next step may (when it has more leaves),
+ * but a rank sends it only after its all-gather messages of this step, and MPI matches the
+ * messages of one sender in their order, so this step's receive takes this step's message. */
+int comm_tree_gather_tag(const comm_tree_t *t) {
+    return t->m;
+}
+
 static struct comm_tree_scatter *scatter_of(comm_tree_t *t) {
     if (!t->scatter) t->scatter = micl_calloc(1, sizeof *t->scatter);
     struct comm_tree_scatter *s = t->scatter;
     int size = t->comm->size;
     if (s->size != size) { /* first step, or another communicator: lay the slices out */
-        free(s->bound), free(s->counts), free(s->displs), free(s->send);
+        free(s->bound), free(s->send), free(s->gather);
         s->size = size;
         s->bound = micl_malloc(((size_t)size + 1) * sizeof(size_t));
-        s->counts = micl_malloc((size_t)size * sizeof(int));
-        s->displs = micl_malloc((size_t)size * sizeof(int));
         for (int r = 0; r <= size; r++)
             s->bound[r] = slice_bound(t->n, r, size);
-        for (int r = 0; r < size; r++) {
-            s->displs[r] = (int)s->bound[r];
-            s->counts[r] = (int)(s->bound[r + 1] - s->bound[r]);
-        }
+        s->gather = micl_malloc(2 * (size_t)size * sizeof(MPI_Request));
         /* at most 2 maximal nodes per level in one block, each sent to every other rank */
         s->cap_send = 2 * t->depth * size;
         s->send = micl_malloc((size_t)s->cap_send * sizeof(MPI_Request));
@@ -89,7 +92,7 @@ static struct comm_tree_scatter *scatter_of(comm_tree_t *t) {
 void comm_tree_scatter_free(comm_tree_t *t) {
     struct comm_tree_scatter *s = t->scatter;
     if (!s) return;
-    free(s->bound), free(s->counts), free(s->displs), free(s->send);
+    free(s->bound), free(s->send), free(s->gather);
     free(s->recv), free(s->store);
     free(s);
     t->scatter = NULL;
@@ -138,6 +141,15 @@ void comm_tree_scatter_begin(comm_tree_t *t) {
     }
     s->n_recv = s->n_send = s->next = 0;
     frontier(t, s, 0, t->m, 1);
+    /* the all-gather's receives: every other rank's slice of the sum, straight into the result
+     * (which holds no leaf on this path) */
+    for (int r = 0; r < s->size; r++) {
+        size_t off = s->bound[r], len = s->bound[r + 1] - off;
+        s->gather[r] = MPI_REQUEST_NULL;
+        if (r != me && len > 0)
+            MPI_CHECK(MPI_Irecv(t->result + off, (int)len, MPI_FLOAT, r, comm_tree_gather_tag(t),
+                                comm_mpi(t->comm), &s->gather[r]));
+    }
 }
 
 /* ---- add: a finished maximal node's slices to their owners ------------------------------- */
@@ -157,6 +169,19 @@ void comm_tree_scatter_send(comm_tree_t *t, const comm_tree_node_t *node) {
 }
 
 /* ---- finish: this rank's slice of the upper levels, then the all-gather ------------------- */
+
+/* This rank's slice of the sum (in the result) to every other rank, the ranks after it first. */
+static void gather_send(comm_tree_t *t, struct comm_tree_scatter *s, size_t off, size_t len) {
+    int me = t->comm->rank;
+    MPI_Request *req = s->gather + s->size;
+    req[0] = MPI_REQUEST_NULL; /* no message to itself */
+    for (int k = 1; k < s->size; k++) {
+        req[k] = MPI_REQUEST_NULL;
+        if (len > 0)
+            MPI_CHECK(MPI_Isend(t->result + off, (int)len, MPI_FLOAT, (me + k) % s->size,
+                                comm_tree_gather_tag(t), comm_mpi(t->comm), &req[k]));
+    }
+}
 
 /* This rank's own maximal node [lo, hi). */
 static float *own_node(comm_tree_t *t, int lo, int hi) {
@@ -189,18 +214,16 @@ void comm_tree_scatter_finish(comm_tree_t *t) {
     int me = t->comm->rank;
     size_t off = s->bound[me], len = s->bound[me + 1] - off;
     if (len > 0) {
-        float *mine = walk(t, s, 0, t->m, off, len);
-        if (mine != t->result + off) memcpy(t->result + off, mine, len * sizeof(float));
+        memcpy(t->result + off, walk(t, s, 0, t->m, off, len), len * sizeof(float));
     } else { /* an empty slice: nothing to sum, the (empty) receives complete at once */
         for (int k = 0; k < s->n_recv; k++)
             MPI_CHECK(MPI_Wait(&s->recv[k].req[0], MPI_STATUS_IGNORE));
     }
-    /* the other slices of the kept nodes (the result among them) are sent before it is
-     * overwritten by the all-gather */
+    gather_send(t, s, off, len);
+    MPI_CHECK(MPI_Waitall(2 * s->size, s->gather, MPI_STATUSES_IGNORE));
+    /* the kept nodes go back to the pool once their slices have left */
     MPI_CHECK(MPI_Waitall(s->n_send, s->send, MPI_STATUSES_IGNORE));
     for (int k = 0; k < t->n_held; k++)
         comm_tree_give(t, t->held[k].buf);
     t->n_held = s->n_send = 0;
-    MPI_CHECK(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, t->result, s->counts, s->displs,
-                             MPI_FLOAT, comm_mpi(t->comm)));
 }
