@@ -2,7 +2,7 @@
  * (the host path of COMM_REDUCE_TREE for two ranks or more; see comm_tree.h).
  *
  * The vector is cut into one slice per rank: fixed, contiguous, boundaries rounded down to 16
- * floats (slice_bounds), so a slice may be empty when the vector is shorter than 16 floats per
+ * floats (slice_bound), so a slice may be empty when the vector is shorter than 16 floats per
  * rank. Rank r owns slice r.
  *
  * The leaves of all ranks meet in the "frontier" of the tree: the nodes that lie inside one
@@ -23,8 +23,8 @@
  *    result holds no leaf on this path (leaf 0 takes a pool vector), so it is free for them.
  *
  * Traffic per rank: each of its maximal nodes minus its own slice, (P-1)/P of the vector, and
- * the all-gather, (P-1)/P again: 2(P-1)/P when each rank holds one maximal node (m a multiple
- * of P that is a power of two, or m = P), (k+1)(P-1)/P when it holds k of them (an uneven block
+ * the all-gather, (P-1)/P again: 2(P-1)/P when each rank holds one maximal node (m = P, or m
+ * and P powers of two, m >= P), (k+1)(P-1)/P when it holds k of them (an uneven block
  * spans several; every rank still receives one slice per frontier node, so the sum of slice r
  * costs rank r as many receives as the frontier has remote nodes). The rank-0 path instead
  * sends whole nodes to rank 0 and broadcasts the whole sum from there.
