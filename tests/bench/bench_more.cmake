@@ -44,14 +44,15 @@ with h5py.File(path, "r") as f:
     elif bench == "comm":
         assert int(a["ranks"]) == 2
         ops = [s.decode() for s in f["op"][()]]
-        assert ops == [o for o in ("allreduce", "reduce_scatter", "broadcast", "tree_reduce")
-                       for _ in range(5)], ops
+        assert ops == [o for o in ("allreduce", "reduce_scatter", "broadcast", "tree_reduce",
+                                   "tree_scatter") for _ in range(5)], ops
         t, alg, bus = f["time_us"][()], f["algbw_gbs"][()], f["busbw_gbs"][()]
         size = f["size_bytes"][()]
         assert (t > 0).all() and (size == 4 * f["count"][()]).all()
         for i, o in enumerate(ops):
             assert abs(alg[i] - size[i] / t[i] * 1e-3) <= 1e-9 * alg[i]
-            fac = {"allreduce": 1.0, "reduce_scatter": 0.5, "broadcast": 1.0, "tree_reduce": 1.0}[o]
+            fac = {"allreduce": 1.0, "reduce_scatter": 0.5, "broadcast": 1.0, "tree_reduce": 1.0,
+                   "tree_scatter": 1.0}[o]
             assert abs(bus[i] - fac * alg[i]) <= 1e-9 * alg[i]
     elif bench == "scaling":
         assert list(f["np"][()]) == [1, 2] and int(a["loss_bit_identical"]) == 1
