@@ -584,7 +584,6 @@ static void read_metadata(const reader_t *r, image_store_t *s) {
 }
 
 void store_read(const char *path, image_store_t *s) {
-    atomic_file_input(path, "the image store"); /* no output of this process replaces it */
     memset(s, 0, sizeof *s);
     reader_t r = {path, open_store_file(path)};
     check_schema_version(&r);

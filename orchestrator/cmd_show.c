@@ -292,6 +292,7 @@ int cmd_data_show(int argc, char **argv) {
             data_operator_store_path(&cfg, store_path, (int)sizeof store_path);
         else
             data_scene_store_path(&cfg, store_path, (int)sizeof store_path);
+        atomic_file_input(store_path, "the image store");
         store_read(store_path, &store);
         vocab_build(&v, &store, cfg.fake_names, cfg.seed, cfg.question);
         seed = o.seed >= 0 ? (uint64_t)o.seed : cfg.seed;
