@@ -67,7 +67,7 @@ kinds) # an existing file of another kind: refused before any work, and at commi
     kept 2 "^micl data show: refusing to write 'cache/scenes.h5': it is a micl image store, and this would replace it with a PNG image$" \
         cache/scenes.h5 data show cache/glyphs.h5 --task binding -o cache/scenes.h5
     # bench has no early check: the atomic writer refuses at commit, exit 1
-    kept 1 "^micl: error: refusing to write 'wp.ckpt.h5': it is a micl checkpoint, and this would replace it with a micl bench file$" \
+    kept 1 "^micl: error: refusing to write 'wp.ckpt.h5': it is a micl checkpoint, and this would replace it with a micl bench file( \\[.*\\])?$" \
         wp.ckpt.h5 bench eval --config tiny --ways 2 --shots 0 --episodes 2 --repeats 1 -o wp.ckpt.h5 ;;
 devices) # a node is never replaced by a regular file (as root a rename would do it)
     mkfifo fifo
@@ -87,7 +87,7 @@ lock) # two micl in one folder: the second stops at once; the first finishes int
     for _ in $(seq 600); do [ -s out/.micl.lock ] && break; sleep 0.05; done
     [ -s out/.micl.lock ] || { echo "FAIL: no lock file"; kill "$first"; exit 1; }
     mkdir quiet # the second commands' folder: they must write nothing (the first writes out/)
-    held="^micl: error: out: in use by micl train l.cfg \(pid $first on host [^ ]+\) since [0-9T:-]+$"
+    held="^micl: error: out: in use by micl train l.cfg \(pid $first on host [^ ]+\) since [0-9T:-]+( \\[.*\\])?$"
     expect_fail --exit 1 --message "$held" --dir quiet -- "$MICL" train l.cfg --run base
     expect_fail --exit 1 --message "$held" --dir quiet -- "$MICL" train l2.cfg --run base
     expect_fail --exit 1 --message "$held" --dir quiet -- "$MICL" eval l.cfg
