@@ -82,7 +82,10 @@ static inline __attribute__((always_inline)) void tile_store(vf8 acc[MR][2], flo
 /* acc = A[12 x kc] B[kc x 16], one 16-lane register per row of the tile: per k, one load of B
  * and 12 broadcast FMAs. Each element's chain (FMA in k order from zero) is the 8-lane
  * kernel's, so the bits are too. */
-#define FMA_ROW(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[(i)*rsa + k * csa]), bk, c##i)
+/* Rows 3j, 3j + 1, 3j + 2 of A through one base pointer pa[j] and the strides rsa and 2 rsa: eight
+ * integer registers address the twelve rows (twelve pointers would spill). */
+#define FMA_A(i) ((i) % 3 == 0 ? pa[(i) / 3][0] : (i) % 3 == 1 ? pa[(i) / 3][rsa] : pa[(i) / 3][r2])
+#define FMA_ROW(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(FMA_A(i)), bk, c##i)
 #define HALVES(i)                                                                                  \
     acc[i][0] = _mm512_castps512_ps256(c##i), acc[i][1] = _mm512_extractf32x8_ps(c##i, 1)
 static inline __attribute__((always_inline)) void
@@ -90,10 +93,13 @@ ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, in
         int64_t ldc, int mode, const float *bias, const epilogue_t *ep, int64_t off) {
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
     __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    const float *pa[4] = {a, a + 3 * rsa, a + 6 * rsa, a + 9 * rsa};
+    const int64_t r2 = 2 * rsa;
     for (int64_t k = 0; k < kc; k++) {
         __m512 bk = _mm512_loadu_ps(b + k * ldb);
         FMA_ROW(0), FMA_ROW(1), FMA_ROW(2), FMA_ROW(3), FMA_ROW(4), FMA_ROW(5);
         FMA_ROW(6), FMA_ROW(7), FMA_ROW(8), FMA_ROW(9), FMA_ROW(10), FMA_ROW(11);
+        pa[0] += csa, pa[1] += csa, pa[2] += csa, pa[3] += csa;
     }
     vf8 acc[MR][2];
     HALVES(0), HALVES(1), HALVES(2), HALVES(3), HALVES(4), HALVES(5);
@@ -101,6 +107,7 @@ ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, in
     tile_store(acc, c, ldc, mode, bias, ep, off);
 }
 #undef FMA_ROW
+#undef FMA_A
 #undef HALVES
 #else
 /* acc = A[6 x kc] B[kc x 16], two 8-lane registers per row of the tile. */
