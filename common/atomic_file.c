@@ -157,10 +157,15 @@ void atomic_file_commit(atomic_file_t *af) {
     if (af->fp) {
         FILE *fp = af->fp;
         af->fp = NULL;
-        if (fflush(fp) != 0 || ferror(fp) || fsync(fileno(fp)) != 0) {
+        if (fflush(fp) != 0 || ferror(fp)) {
             int e = errno;
             fclose(fp);
             micl_fatal("cannot write '%s': %s", af->tmp, strerror(e));
+        }
+        if (fsync(fileno(fp)) != 0) {
+            int e = errno;
+            fclose(fp);
+            micl_fatal("cannot sync '%s' to disk: %s", af->tmp, strerror(e));
         }
         if (fclose(fp) != 0) micl_fatal("cannot write '%s': %s", af->tmp, strerror(errno));
     } else {

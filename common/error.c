@@ -26,6 +26,7 @@ static char g_pending[PENDING_MAX][PENDING_PATH_MAX];
 static volatile sig_atomic_t g_pending_used[PENDING_MAX];
 static void (*g_abort_hook)(int code);
 static void (*g_fatal_hook)(void);
+static int (*g_exit_cleanup)(void);
 
 void micl_set_rank(int rank, int world_size) {
     g_rank = rank;
@@ -42,6 +43,10 @@ void micl_set_abort_hook(void (*hook)(int code)) {
 
 void micl_set_fatal_hook(void (*hook)(void)) {
     g_fatal_hook = hook;
+}
+
+void micl_set_exit_cleanup(int (*cleanup)(void)) {
+    g_exit_cleanup = cleanup;
 }
 
 void micl_pending_add(const char *path) {
@@ -96,6 +101,13 @@ void micl_fatal_at(const char *file, int line, const char *fmt, ...) {
     micl_pending_unlink_all();
     if (g_fatal_hook) g_fatal_hook();
     if (g_abort_hook && g_world > 1) g_abort_hook(MICL_EXIT_ERROR);
+    /* A cleanup that fails can itself call micl_fatal: the second call skips it. */
+    int (*cleanup)(void) = g_exit_cleanup;
+    g_exit_cleanup = NULL;
+    if (cleanup && cleanup()) {
+        fflush(NULL);
+        _exit(MICL_EXIT_ERROR);
+    }
     exit(MICL_EXIT_ERROR);
 }
 

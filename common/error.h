@@ -49,6 +49,13 @@ void micl_set_abort_hook(void (*hook)(int code));
  * entry point) or by exiting itself; if it does return, micl_fatal exits as usual. */
 void micl_set_fatal_hook(void (*hook)(void));
 
+/* Installed by a library wrapper (h5util.c) that owns state an exit handler would touch:
+ * micl_fatal calls it (after the fatal hook, before exiting) to close what is open. It returns
+ * 0 when exit() is safe, 1 when the library's own exit handler would crash (libhdf5 1.10 frees
+ * half of a file whose flush failed and then closes it again in H5_term_library): micl_fatal
+ * then flushes stdio and leaves with _exit. One hook; a second call replaces it. */
+void micl_set_exit_cleanup(int (*cleanup)(void));
+
 /* Checked allocation: never returns NULL. micl_alloc_aligned gives 64-byte alignment. */
 void *micl_malloc(size_t n);
 void *micl_calloc(size_t count, size_t size);

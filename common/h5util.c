@@ -1,10 +1,27 @@
-/* h5util.c - checked HDF5 helpers (see h5util.h). */
+/* h5util.c - checked HDF5 helpers (see h5util.h), and the closing of what is open when micl
+ * exits on an error.
+ *
+ * libhdf5 closes the files still open from its own exit handler (H5_term_library). When a
+ * write failed (a full disk, an I/O error), that close flushes again, fails, frees half of the
+ * file and closes it a second time: a segmentation fault after micl's clean message. So
+ * micl_fatal calls h5_exit_cleanup first, which closes every open object and file itself and
+ * asks for _exit (no library exit handler) when a file cannot be closed. */
 #include "h5util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+
+/* ": <strerror>" when a failed libhdf5 call left errno set (its sec2 driver passes on the
+ * errno of write, pwrite and open: ENOSPC, EIO, EACCES), else "". Writers clear errno first. */
+static void errno_words(int e, char *buf, size_t len) {
+    if (e)
+        snprintf(buf, len, ": %s", strerror(e));
+    else
+        buf[0] = '\0';
+}
 
 static void where(hid_t loc, char *buf, size_t len) {
     char file[512] = "?", obj[256] = "";
@@ -15,22 +32,73 @@ static void where(hid_t loc, char *buf, size_t len) {
 
 #define H5FAIL(loc, ...)                                                                           \
     do {                                                                                           \
+        char e_[128];                                                                              \
+        errno_words(errno, e_, sizeof e_);                                                         \
         char w_[800];                                                                              \
         where(loc, w_, sizeof w_);                                                                 \
         char m_[512];                                                                              \
         snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
-        micl_fatal("%s: %s", w_, m_);                                                              \
+        micl_fatal("%s: %s%s", w_, m_, e_);                                                        \
     } while (0)
+
+/* Set when a file could not be closed: libhdf5's state is then not safe to touch again. */
+static int g_close_failed;
+
+/* Closes the open ids of the given types, wherever they belong; the number that failed. */
+static int close_open(unsigned types) {
+    ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, types);
+    if (n <= 0) return n < 0;
+    hid_t *ids = malloc((size_t)n * sizeof *ids);
+    if (!ids) return 1;
+    n = H5Fget_obj_ids(H5F_OBJ_ALL, types, (size_t)n, ids);
+    int failed = n < 0;
+    for (ssize_t i = 0; i < n; i++) {
+        herr_t r = 0;
+        switch (H5Iget_type(ids[i])) {
+        case H5I_FILE:
+            r = H5Fclose(ids[i]);
+            break;
+        case H5I_GROUP:
+        case H5I_DATASET:
+        case H5I_DATATYPE:
+            r = H5Oclose(ids[i]);
+            break;
+        case H5I_ATTR:
+            r = H5Aclose(ids[i]);
+            break;
+        default:
+            break;
+        }
+        failed += r < 0;
+    }
+    free(ids);
+    return failed;
+}
+
+/* micl_fatal's exit cleanup: 1 (leave with _exit) unless everything closed. The files being
+ * written are pending (error.h) and already unlinked: their flush here writes to no name. */
+static int h5_exit_cleanup(void) {
+    if (g_close_failed) return 1;
+    close_open(H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR);
+    if (close_open(H5F_OBJ_FILE) > 0) return 1;
+    return H5close() < 0;
+}
 
 void h5_quiet(void) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    micl_set_exit_cleanup(h5_exit_cleanup);
 }
 
 hid_t h5_create(const char *path) {
     h5_quiet();
+    errno = 0;
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        micl_fatal("cannot create HDF5 file '%s' (directory missing or not writable?)", path);
+    if (f < 0) {
+        char e[128];
+        errno_words(errno, e, sizeof e);
+        micl_fatal("cannot create HDF5 file '%s'%s", path,
+                   e[0] ? e : " (directory missing or not writable?)");
+    }
     return f;
 }
 
@@ -133,10 +201,17 @@ hid_t h5_open_ro(const char *path) {
 }
 
 void h5_close_file(hid_t f, const char *path) {
-    if (H5Fclose(f) < 0) micl_fatal("error closing HDF5 file '%s'", path);
+    errno = 0;
+    if (H5Fclose(f) < 0) {
+        g_close_failed = 1;
+        char e[128];
+        errno_words(errno, e, sizeof e);
+        micl_fatal("cannot write '%s': closing (flushing) the HDF5 file failed%s", path, e);
+    }
 }
 
 hid_t h5_group(hid_t loc, const char *name) {
+    errno = 0;
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) H5FAIL(loc, "cannot create group '%s'", name);
     return g;
@@ -148,6 +223,7 @@ void h5_close_group(hid_t g) {
 
 static void write_attr(hid_t loc, const char *name, hid_t type, const void *v) {
     hid_t sp = H5Screate(H5S_SCALAR);
+    errno = 0;
     hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
     if (a < 0 || H5Awrite(a, type, v) < 0) H5FAIL(loc, "cannot write attribute '%s'", name);
     H5Aclose(a);
@@ -257,6 +333,7 @@ char *h5_read_attr_str(hid_t loc, const char *name) {
 static void write_1d(hid_t loc, const char *name, hid_t type, const void *v, int64_t n) {
     hsize_t dims[1] = {(hsize_t)n};
     hid_t sp = H5Screate_simple(1, dims, NULL);
+    errno = 0;
     hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (d < 0) H5FAIL(loc, "cannot create dataset '%s'", name);
     if (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
@@ -291,6 +368,7 @@ void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n) {
 void h5_write_text(hid_t loc, const char *name, const char *text) {
     hid_t t = vlen_str_type();
     hid_t sp = H5Screate(H5S_SCALAR);
+    errno = 0;
     hid_t d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
         H5FAIL(loc, "cannot write dataset '%s'", name);

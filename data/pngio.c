@@ -10,9 +10,12 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 
+/* libpng's "Write Error" comes from a failed fwrite: errno says why (a full disk, EIO). */
 static void on_png_error(png_structp png, png_const_charp msg) {
+    int e = errno;
     const char *path = png_get_error_ptr(png);
-    micl_fatal("%s: cannot write PNG: %s", path ? path : "?", msg);
+    micl_fatal("%s: cannot write PNG: %s%s%s", path ? path : "?", msg, e ? ": " : "",
+               e ? strerror(e) : "");
 }
 
 static void on_png_warning(png_structp png, png_const_charp msg) {
@@ -34,6 +37,7 @@ void pngio_write(const char *path, const uint8_t *pixels, int h, int w, int chan
     png_infop info = png_create_info_struct(png);
     if (!info) micl_fatal("%s: cannot create libpng info (out of memory?)", tmp);
     png_init_io(png, fp);
+    errno = 0;
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
                  channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);

@@ -184,6 +184,14 @@ static hid_t vlen_utf8_type(const char *path) {
     return t;
 }
 
+/* Fails naming the file and dataset, with errno's words when libhdf5 left errno set (a full
+ * disk, an I/O error: its sec2 driver passes on the errno of pwrite). */
+static void write_failed(const char *path, const char *what, const char *name) {
+    int e = errno;
+    micl_fatal("%s: cannot %s dataset %s%s%s", path, what, name, e ? ": " : "",
+               e ? strerror(e) : "");
+}
+
 static void write_dataset(hid_t file, const char *path, const char *name, hid_t ftype, hid_t mtype,
                           int rank, const hsize_t *dims, const void *data, int compress) {
     hid_t space = H5Screate_simple(rank, dims, NULL);
@@ -201,12 +209,13 @@ static void write_dataset(hid_t file, const char *path, const char *name, hid_t 
         if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_deflate(dcpl, 1) < 0)
             micl_fatal("%s: cannot set chunking/compression of dataset %s", path, name);
     }
+    errno = 0;
     hid_t d = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    if (d < 0) micl_fatal("%s: cannot create dataset %s", path, name);
+    if (d < 0) write_failed(path, "create", name);
     if (H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        micl_fatal("%s: cannot write dataset %s", path, name);
+        write_failed(path, "write", name);
     if (H5Dclose(d) < 0 || H5Pclose(dcpl) < 0 || H5Sclose(space) < 0)
-        micl_fatal("%s: cannot close dataset %s", path, name);
+        write_failed(path, "close", name);
 }
 
 static void write_string_attr(hid_t file, const char *path, const char *name, const char *value) {
@@ -246,8 +255,7 @@ void store_write(const char *path, const image_store_t *s) {
     atomic_file_t af;
     atomic_file_begin(&af, path);
     const char *tmp = af.tmp;
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) micl_fatal("%s: cannot create HDF5 file: %s", tmp, strerror(errno));
+    hid_t file = h5_create(tmp);
 
     int version = store_needs_v2(s) ? 2 : 1;
     hsize_t idims[4] = {(hsize_t)s->n, (hsize_t)s->h, (hsize_t)s->w, (hsize_t)s->c};
@@ -273,7 +281,7 @@ void store_write(const char *path, const image_store_t *s) {
     write_string_attr(file, tmp, "provenance", s->provenance);
     write_metadata(file, tmp, s);
 
-    if (H5Fclose(file) < 0) micl_fatal("%s: cannot close (flush) HDF5 file", tmp);
+    h5_close_file(file, tmp);
     atomic_file_commit(&af);
 }
 

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# faults_test.sh MICL SRC WORK SHIM CASE - write errors and full disks at micl's writers: exit 1,
+# a message naming the file, no signal or sanitizer report, no "*.tmp" left, and the previous
+# file kept byte for byte (docs/FAULTS.md). The faults come from tests/lib/fault_shim.c, preloaded
+# (MICL_FAULT_PATH/AFTER/ERRNO/ON); under ASan the binary's sanitizer runtime is preloaded first.
+#   setup                       data prepare and a first run stopped at step 6 (SIGTERM, exit 3):
+#                               the checkpoints and results the cases start from (ctest fixture)
+#   ckpt_enospc ckpt_eio        `train --resume`: the periodic checkpoint at step 8 fails
+#   ckpt_fsync                  ... its fsync fails
+#   results_enospc results_eio  `train --resume`: the results write fails
+#   store_enospc store_eio      `data prepare --force`: the glyph store write fails
+#   export                      `data export`: the JSON samples file fails (ENOSPC)
+#   predictions                 `eval --write-predictions`: the JSONL file fails (EIO)
+#   bench                       `bench eval -o`: the bench file fails (ENOSPC)
+#   png                         `data show -o`: the PNG fails (ENOSPC), and its fsync (EIO)
+#   readonly                    the output folder is read-only (a read-only tmpfs as root,
+#                               chmod 555 otherwise; 77 when neither is possible)
+#   tmpfs                       output_dir on a 300 KiB tmpfs (77 where mounting is refused)
+#   removed                     checkpoints and results deleted again and again under a running
+#                               training: it finishes or fails cleanly, never a signal
+set -uo pipefail
+MICL=$1 SRC=$2 WORK=$3 SHIM=$4 CASE=$5
+SETUP=$WORK/setup
+. "$SRC/tests/lib/expect_fail.sh"
+
+# The sanitizer runtime the binary links, which must come first in LD_PRELOAD.
+ASAN_RT=$(ldd "$MICL" | awk '/libasan/ {print $3}')
+PRELOAD="${ASAN_RT:+$ASAN_RT }$SHIM"
+
+# "${FAULTY[@]}" MICL_FAULT_...=... CMD...: CMD with the shim preloaded
+FAULTY=(env LD_PRELOAD="$PRELOAD")
+
+cfg() { # cfg OUTDIR
+    sed -e "s|^output_dir = .*|output_dir = \"$1\";|" -e "s|cache_dir = .*|cache_dir = \"cache\";|" \
+        -e "s|steps = 12;|steps = 12; checkpoint_every = 4;|" "$SRC/configs/tiny.cfg"
+}
+
+# sums DIR: a sha256 line per file under DIR
+sums() { (cd "$1" && find . -type f -name '*.h5' | LC_ALL=C sort | xargs -r sha256sum); }
+
+# same_sums BEFORE DIR: the files of DIR still have the sums in BEFORE
+same_sums() {
+    local now
+    now=$(sums "$2")
+    [ "$1" = "$now" ] || { echo "FAIL: files changed"; diff <(echo "$1") <(echo "$now"); exit 1; }
+    echo "ok: the previous files are unchanged, byte for byte"
+}
+
+# fresh: a copy of the setup's folder as the current one
+fresh() {
+    rm -rf "$WORK/$CASE" && cp -a "$SETUP" "$WORK/$CASE" && cd "$WORK/$CASE" || exit 1
+}
+
+case "$CASE" in
+setup)
+    rm -rf "$SETUP" && mkdir -p "$SETUP" && cd "$SETUP" || exit 1
+    cfg out > tiny.cfg
+    "$MICL" data prepare tiny.cfg > /dev/null || exit 1
+    MICL_TEST_SIGTERM_AT_STEP=5 "$MICL" train tiny.cfg > first.log 2>&1
+    rc=$?
+    [ "$rc" -eq 3 ] || { cat first.log; echo "FAIL: expected exit 3 after SIGTERM, got $rc"; exit 1; }
+    grep -q "checkpoint at step 6" first.log || { cat first.log; exit 1; }
+    ;;
+ckpt_enospc | ckpt_eio | ckpt_fsync)
+    fresh
+    before=$(sums out)
+    e=ENOSPC on=write
+    [ "$CASE" = ckpt_eio ] && e=EIO
+    [ "$CASE" = ckpt_fsync ] && on=fsync
+    what="No space left on device|HDF5"
+    [ "$on" = fsync ] && what="cannot sync 'out/base.ckpt.h5.tmp' to disk: No space left"
+    expect_fail --exit 1 --message "out/base\.ckpt\.h5\.tmp" --message "$what|Input/output" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=base.ckpt.h5 MICL_FAULT_ERRNO=$e MICL_FAULT_ON=$on \
+        "$MICL" train tiny.cfg --resume
+    same_sums "$before" out
+    ;;
+results_enospc | results_eio)
+    fresh
+    before=$(sums out | grep results.h5)
+    e=ENOSPC
+    [ "$CASE" = results_eio ] && e=EIO
+    expect_fail --exit 1 --message "out/results\.h5\.tmp" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=results.h5 MICL_FAULT_AFTER=2000 MICL_FAULT_ERRNO=$e \
+        "$MICL" train tiny.cfg --resume
+    now=$(sums out | grep results.h5)
+    [ "$before" = "$now" ] || { echo "FAIL: results.h5 changed"; exit 1; }
+    echo "ok: results.h5 unchanged, byte for byte"
+    ;;
+store_enospc | store_eio)
+    fresh
+    before=$(sums cache)
+    e=ENOSPC
+    [ "$CASE" = store_eio ] && e=EIO
+    expect_fail --exit 1 --message "cache/glyphs\.h5\.tmp" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=glyphs.h5 MICL_FAULT_AFTER=10000 MICL_FAULT_ERRNO=$e \
+        "$MICL" data prepare tiny.cfg --force
+    same_sums "$before" cache
+    ;;
+export)
+    fresh
+    mkdir exp && "$MICL" data export tiny.cfg --benchmark fsicl --episodes 2 -o exp > /dev/null || exit 1
+    before=$(cd exp && find . -type f | LC_ALL=C sort | xargs sha256sum)
+    expect_fail --exit 1 --message "exp/[a-z_]*\.json[l]*\.tmp.*No space left" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=.json MICL_FAULT_AFTER=300 \
+        "$MICL" data export tiny.cfg --benchmark fsicl --episodes 2 -o exp
+    now=$(cd exp && find . -type f | LC_ALL=C sort | xargs sha256sum)
+    [ "$before" = "$now" ] || { echo "FAIL: the export changed"; exit 1; }
+    echo "ok: the previous export is unchanged"
+    ;;
+predictions)
+    fresh
+    expect_fail --exit 1 --message "pred\.jsonl\.tmp.*Input/output error" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=pred.jsonl MICL_FAULT_AFTER=100 MICL_FAULT_ERRNO=EIO \
+        "$MICL" eval tiny.cfg --benchmark fsicl --checkpoint out/base.ckpt.h5 --episodes 4 \
+        --write-predictions pred.jsonl -o pred.h5
+    ;;
+bench)
+    fresh
+    expect_fail --exit 1 --message "b\.h5\.tmp" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=b.h5 MICL_FAULT_AFTER=1000 \
+        "$MICL" bench eval --config tiny --episodes 4 --repeats 1 --threads 1 -o b.h5
+    ;;
+png)
+    fresh
+    expect_fail --exit 1 --message "ep\.png\.tmp.*No space left" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=ep.png MICL_FAULT_AFTER=100 \
+        "$MICL" data show cache/glyphs.h5 --task binding -o ep.png
+    expect_fail --exit 1 --message "cannot sync 'ep\.png\.tmp' to disk: Input/output error" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=ep.png MICL_FAULT_ON=fsync MICL_FAULT_ERRNO=EIO \
+        "$MICL" data show cache/glyphs.h5 --task binding -o ep.png
+    ;;
+readonly)
+    fresh
+    mkdir ro
+    if [ "$(id -u)" -ne 0 ]; then
+        chmod 555 ro
+    elif ! mount -t tmpfs -o ro,size=64k tmpfs ro 2> /dev/null; then
+        echo "skip: running as root, and mounting a read-only tmpfs is not allowed"
+        exit 77
+    fi
+    trap 'umount ro 2> /dev/null; chmod 755 ro 2> /dev/null' EXIT
+    cfg ro > ro.cfg
+    expect_fail --exit 1 --dir ro --message "'ro'|ro/" \
+        -- "$MICL" train ro.cfg
+    expect_fail --exit 1 --dir ro --message "ro/ep\.png" \
+        -- "$MICL" data show cache/glyphs.h5 --task binding -o ro/ep.png
+    ;;
+tmpfs)
+    fresh
+    mkdir small
+    if ! mount -t tmpfs -o size=300k tmpfs small 2> /dev/null; then
+        echo "skip: mounting a tmpfs is not allowed here"
+        exit 77
+    fi
+    trap 'umount small' EXIT
+    cfg small/o > small.cfg
+    expect_fail --exit 1 --dir small --allow '^\./o(/\.micl\.lock)?$' \
+        --message "small/o/base\.ckpt\.h5\.tmp.*cannot write|No space left" \
+        -- "$MICL" train small.cfg
+    ;;
+removed)
+    fresh
+    rm -rf out && cfg out > tiny.cfg
+    "$MICL" train tiny.cfg > removed.log 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2> /dev/null; do
+        rm -f out/results.h5 out/base.ckpt.h5 out/icl.ckpt.h5
+        sleep 0.05
+    done
+    wait "$pid"
+    rc=$?
+    cat removed.log | tail -3
+    [ "$rc" -le 1 ] || { echo "FAIL: exit $rc"; exit 1; }
+    if grep -Eq 'Sanitizer|runtime error:' removed.log; then echo "FAIL: sanitizer report"; exit 1; fi
+    [ "$rc" -eq 0 ] || grep -q "micl: error: .*out/" removed.log || { echo "FAIL: no message"; exit 1; }
+    [ -z "$(find out -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left"; exit 1; }
+    echo "ok: exit $rc, no signal, no partial file"
+    ;;
+*)
+    echo "unknown case $CASE"
+    exit 2
+    ;;
+esac
+echo "faults $CASE: ok"
