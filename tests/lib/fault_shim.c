@@ -10,7 +10,9 @@
  *                     that fills up
  *   MICL_FAULT_ERRNO  ENOSPC (default) or EIO
  *   MICL_FAULT_ON     write (default): write, pwrite, writev and stdio fail; fsync: only
- *                     fsync and fdatasync fail, after MICL_FAULT_AFTER bytes were written
+ *                     fsync and fdatasync fail, after MICL_FAULT_AFTER bytes were written;
+ *                     kill: the process kills itself with SIGKILL at the write that would
+ *                     cross the limit: kill -9 in the middle of writing that file
  *
  * A file descriptor is tracked from open, open64, openat, creat or fopen of a matching path to
  * its close. libhdf5 (the sec2 driver) writes with pwrite and write, which are interposed here.
@@ -24,6 +26,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +44,7 @@ static long long g_after;    /* bytes allowed */
 static long long g_written;  /* bytes written to matching files so far */
 static int g_errno = ENOSPC; /* the errno of a failure */
 static int g_on_fsync;       /* 1: fail fsync/fdatasync instead of writes */
+static int g_on_kill;        /* 1: SIGKILL instead of a failing write */
 static unsigned char g_tracked[MAX_FD];
 
 static void configure(void) {
@@ -54,6 +58,7 @@ static void configure(void) {
     if (e && strcmp(e, "EIO") == 0) g_errno = EIO;
     const char *on = getenv("MICL_FAULT_ON");
     g_on_fsync = on && strcmp(on, "fsync") == 0;
+    g_on_kill = on && strcmp(on, "kill") == 0;
 }
 
 static void *next(const char *name) {
@@ -93,6 +98,7 @@ static int tracked(int fd) {
 static size_t allowance(int fd, size_t n) {
     if (!tracked(fd) || g_on_fsync || n == 0) return n;
     long long left = g_after - g_written;
+    if (g_on_kill && left < (long long)n) raise(SIGKILL);
     if (left <= 0) {
         errno = g_errno;
         return 0;

@@ -18,6 +18,13 @@
 #   tmpfs                       output_dir on a 300 KiB tmpfs (77 where mounting is refused)
 #   removed                     checkpoints and results deleted again and again under a running
 #                               training: it finishes or fails cleanly, never a signal
+#   kill_ckpt kill_results      kill -9 (the shim's SIGKILL) in the middle of the checkpoint or
+#                               results write: the previous files keep their bytes, and
+#                               `--resume` finishes with the bits of an uninterrupted run
+#   kill_store                  kill -9 in the middle of the glyph store write: the cached store
+#                               keeps its bytes; `data prepare --force` writes the same bytes
+#   kill_mpirun                 rank 0 of `mpirun -np 2` killed while it writes the checkpoint:
+#                               mpirun ends the job (no hang), `--resume` with np=1 completes it
 set -uo pipefail
 MICL=$1 SRC=$2 WORK=$3 SHIM=$4 CASE=$5
 SETUP=$WORK/setup
@@ -46,6 +53,57 @@ same_sums() {
     echo "ok: the previous files are unchanged, byte for byte"
 }
 
+# compare DIR_A DIR_B: the checkpoints and results of two finished trainings hold the same bits
+compare() {
+    /usr/bin/python3 - "$1" "$2" << 'PY'
+import sys, h5py, numpy as np
+a, b = sys.argv[1], sys.argv[2]
+bad = 0
+for run in ("base", "icl"):
+    x, y = h5py.File(f"{a}/{run}.ckpt.h5", "r"), h5py.File(f"{b}/{run}.ckpt.h5", "r")
+    for k in ("params", "adam_m", "adam_v"):
+        if x[k][()].tobytes() != y[k][()].tobytes():
+            print(f"{run}/{k} differs"); bad += 1
+    if x.attrs["step"] != y.attrs["step"]:
+        print(f"{run} step differs"); bad += 1
+ra, rb = h5py.File(f"{a}/results.h5", "r"), h5py.File(f"{b}/results.h5", "r")
+for run in ("base", "icl"):
+    for k in ("train/loss", "train/grad_norm", "eval/correct"):
+        if not np.array_equal(ra[f"runs/{run}/{k}"][()], rb[f"runs/{run}/{k}"][()]):
+            print(f"{run}/{k} differs"); bad += 1
+print(f"{a} vs {b}: {'identical' if not bad else str(bad) + ' differences'}")
+sys.exit(1 if bad else 0)
+PY
+}
+
+# killed_at FILE BYTES [mpirun -np N]: `train --resume` killed by the shim in the middle of
+# writing FILE: exit 137 (or mpirun's report of the kill, not a timeout), FILE unchanged
+killed_at() {
+    local file=$1 after=$2 before rc=0
+    shift 2
+    before=$(sums out | grep "$file")
+    timeout 120 "${FAULTY[@]}" MICL_FAULT_PATH="$file" MICL_FAULT_AFTER="$after" MICL_FAULT_ON=kill \
+        "$@" "$MICL" train tiny.cfg --resume > killed.log 2>&1 || rc=$?
+    tail -3 killed.log
+    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { echo "FAIL: exit $rc after the kill"; exit 1; }
+    if [ "$#" -gt 0 ]; then # mpirun reports the rank that died
+        grep -Eq "signal 9|Killed" killed.log || { echo "FAIL: mpirun did not report the kill"; exit 1; }
+    else
+        [ "$rc" -eq 137 ] || { echo "FAIL: exit $rc, expected 137 (SIGKILL)"; exit 1; }
+    fi
+    echo "ok: killed while writing $file (exit $rc)"
+    [ "$before" = "$(sums out | grep "$file")" ] || { echo "FAIL: $file changed"; exit 1; }
+    echo "ok: $file unchanged, byte for byte"
+}
+
+# resumed: `train --resume` finishes with the bits of the uninterrupted reference run
+resumed() {
+    "$MICL" train tiny.cfg --resume > resumed.log 2>&1 || { cat resumed.log; echo "FAIL: resume"; exit 1; }
+    grep -o "resuming from .* at step [0-9]*" resumed.log
+    [ -z "$(find out -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left after the resume"; exit 1; }
+    compare ../setup/ref out || exit 1
+}
+
 # fresh: a copy of the setup's folder as the current one
 fresh() {
     rm -rf "$WORK/$CASE" && cp -a "$SETUP" "$WORK/$CASE" && cd "$WORK/$CASE" || exit 1
@@ -60,6 +118,7 @@ setup)
     rc=$?
     [ "$rc" -eq 3 ] || { cat first.log; echo "FAIL: expected exit 3 after SIGTERM, got $rc"; exit 1; }
     grep -q "checkpoint at step 6" first.log || { cat first.log; exit 1; }
+    cfg ref > ref.cfg && "$MICL" train ref.cfg > ref.log || exit 1
     ;;
 ckpt_enospc | ckpt_eio | ckpt_fsync)
     fresh
@@ -175,6 +234,33 @@ removed)
     [ "$rc" -eq 0 ] || grep -q "micl: error: .*out/" removed.log || { echo "FAIL: no message"; exit 1; }
     [ -z "$(find out -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left"; exit 1; }
     echo "ok: exit $rc, no signal, no partial file"
+    ;;
+kill_ckpt)
+    fresh
+    killed_at base.ckpt.h5 100000
+    resumed
+    ;;
+kill_results)
+    fresh
+    killed_at results.h5 2000
+    resumed
+    ;;
+kill_mpirun)
+    fresh
+    killed_at base.ckpt.h5 100000 mpirun -np 2
+    resumed
+    ;;
+kill_store)
+    fresh
+    before=$(sums cache)
+    rc=0
+    "${FAULTY[@]}" MICL_FAULT_PATH=glyphs.h5 MICL_FAULT_AFTER=10000 MICL_FAULT_ON=kill \
+        "$MICL" data prepare tiny.cfg --force > killed.log 2>&1 || rc=$?
+    [ "$rc" -eq 137 ] || { cat killed.log; echo "FAIL: exit $rc, expected 137"; exit 1; }
+    same_sums "$before" cache
+    "$MICL" data prepare tiny.cfg --force > /dev/null || exit 1
+    [ -z "$(find cache -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left"; exit 1; }
+    same_sums "$before" cache
     ;;
 *)
     echo "unknown case $CASE"
