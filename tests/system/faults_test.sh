@@ -23,6 +23,10 @@
 #                               `--resume` finishes with the bits of an uninterrupted run
 #   kill_store                  kill -9 in the middle of the glyph store write: the cached store
 #                               keeps its bytes; `data prepare --force` writes the same bytes
+#   sweep                       a two-run sweep: ENOSPC and then kill -9 at its results file (a
+#                               re-run finishes it, equal to shards 0/2 and 1/2 merged); ENOSPC
+#                               and kill -9 at `results merge`'s output (the merge repeated
+#                               gives the same file)
 #   kill_mpirun                 rank 0 of `mpirun -np 2` killed while it writes the checkpoint:
 #                               mpirun ends the job (no hang), `--resume` with np=1 completes it
 set -uo pipefail
@@ -249,6 +253,35 @@ kill_mpirun)
     fresh
     killed_at base.ckpt.h5 100000 mpirun -np 2
     resumed
+    ;;
+sweep)
+    fresh
+    cfg sw > s.cfg
+    cat >> s.cfg << 'CFG'
+sweep = { ranks_per_run = 1;
+  axes = ( { key = "run"; values = ["base", "icl"]; }, { key = "seed"; values = [1]; } ); };
+CFG
+    "$MICL" sweep s.cfg -o parts/s0.h5 --shard 0/2 > s0.log || exit 1
+    "$MICL" sweep s.cfg -o parts/s1.h5 --shard 1/2 > s1.log || exit 1
+    expect_fail --exit 1 --message "all/s\.h5\.tmp.*No space left" --allow '^\./(all|sw)(/.*)?$' \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=all/s.h5 MICL_FAULT_AFTER=3000 \
+        "$MICL" sweep s.cfg -o all/s.h5
+    rc=0
+    "${FAULTY[@]}" MICL_FAULT_PATH=all/s.h5 MICL_FAULT_AFTER=3000 MICL_FAULT_ON=kill \
+        "$MICL" sweep s.cfg -o all/s.h5 > k.log 2>&1 || rc=$?
+    [ "$rc" -eq 137 ] || { cat k.log; echo "FAIL: exit $rc, expected 137"; exit 1; }
+    "$MICL" sweep s.cfg -o all/s.h5 > all.log || { cat all.log; exit 1; }
+    [ -z "$(find all -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left"; exit 1; }
+    expect_fail --exit 1 --message "merged\.h5\.tmp.*Input/output error" \
+        -- "${FAULTY[@]}" MICL_FAULT_PATH=merged.h5 MICL_FAULT_AFTER=3000 MICL_FAULT_ERRNO=EIO \
+        "$MICL" results merge merged.h5 parts/s1.h5 parts/s0.h5
+    rc=0
+    "${FAULTY[@]}" MICL_FAULT_PATH=merged.h5 MICL_FAULT_AFTER=3000 MICL_FAULT_ON=kill \
+        "$MICL" results merge merged.h5 parts/s1.h5 parts/s0.h5 > k.log 2>&1 || rc=$?
+    [ "$rc" -eq 137 ] && [ ! -e merged.h5 ] || { echo "FAIL: exit $rc, expected 137"; exit 1; }
+    "$MICL" results merge merged.h5 parts/s1.h5 parts/s0.h5 || exit 1
+    [ ! -e merged.h5.tmp ] || { echo "FAIL: merged.h5.tmp is left"; exit 1; }
+    /usr/bin/python3 "$SRC/tests/system/sweep_compare.py" all/s.h5 merged.h5 --checkpoints || exit 1
     ;;
 kill_store)
     fresh
