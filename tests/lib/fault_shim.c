@@ -12,7 +12,8 @@
  *   MICL_FAULT_ON     write (default): write, pwrite, writev and stdio fail; fsync: only
  *                     fsync and fdatasync fail, after MICL_FAULT_AFTER bytes were written;
  *                     kill: the process kills itself with SIGKILL at the write that would
- *                     cross the limit: kill -9 in the middle of writing that file
+ *                     cross the limit: kill -9 in the middle of writing that file; sigint,
+ *                     sighup, sigterm: the same with that signal, which micl handles
  *
  * A file descriptor is tracked from open, open64, openat, creat or fopen of a matching path to
  * its close. libhdf5 (the sec2 driver) writes with pwrite and write, which are interposed here.
@@ -44,7 +45,7 @@ static long long g_after;    /* bytes allowed */
 static long long g_written;  /* bytes written to matching files so far */
 static int g_errno = ENOSPC; /* the errno of a failure */
 static int g_on_fsync;       /* 1: fail fsync/fdatasync instead of writes */
-static int g_on_kill;        /* 1: SIGKILL instead of a failing write */
+static int g_signal;         /* a signal to raise instead of a failing write, or 0 */
 static unsigned char g_tracked[MAX_FD];
 
 static void configure(void) {
@@ -58,7 +59,10 @@ static void configure(void) {
     if (e && strcmp(e, "EIO") == 0) g_errno = EIO;
     const char *on = getenv("MICL_FAULT_ON");
     g_on_fsync = on && strcmp(on, "fsync") == 0;
-    g_on_kill = on && strcmp(on, "kill") == 0;
+    const char *names[] = {"kill", "sigint", "sighup", "sigterm"};
+    const int sigs[] = {SIGKILL, SIGINT, SIGHUP, SIGTERM};
+    for (int i = 0; on && i < 4; i++)
+        if (strcmp(on, names[i]) == 0) g_signal = sigs[i];
 }
 
 static void *next(const char *name) {
@@ -98,7 +102,11 @@ static int tracked(int fd) {
 static size_t allowance(int fd, size_t n) {
     if (!tracked(fd) || g_on_fsync || n == 0) return n;
     long long left = g_after - g_written;
-    if (g_on_kill && left < (long long)n) raise(SIGKILL);
+    if (g_signal && left < (long long)n) {
+        int sig = g_signal;
+        g_signal = 0; /* once: micl's handler may write on its way out */
+        raise(sig);
+    }
     if (left <= 0) {
         errno = g_errno;
         return 0;

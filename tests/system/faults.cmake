@@ -15,7 +15,7 @@ add_test(NAME faults_setup COMMAND ${_faults_cmd} setup)
 set_tests_properties(faults_setup PROPERTIES FIXTURES_SETUP faults ENVIRONMENT "${MICL_TEST_ENV}"
                      TIMEOUT 300)
 foreach(c ckpt_enospc ckpt_eio ckpt_fsync results_enospc results_eio store_enospc store_eio export
-          predictions bench png readonly tmpfs removed sweep kill_ckpt kill_results kill_store
+          predictions bench png readonly tmpfs removed sweep sigint sigterm_eval kill_ckpt kill_results kill_store
           kill_mpirun)
   add_test(NAME faults_${c} COMMAND ${_faults_cmd} ${c})
   set_tests_properties(faults_${c} PROPERTIES FIXTURES_REQUIRED faults SKIP_RETURN_CODE 77

@@ -27,6 +27,12 @@
 #                               re-run finishes it, equal to shards 0/2 and 1/2 merged); ENOSPC
 #                               and kill -9 at `results merge`'s output (the merge repeated
 #                               gives the same file)
+#   sigint                      SIGINT, then SIGHUP, in the middle of the glyph store write of
+#                               `data prepare --force`: death by that signal, no .tmp left, the
+#                               cached store kept
+#   sigterm_eval                SIGTERM while the first run evaluates (800 episodes): the
+#                               evaluation finishes and is kept, the next run checkpoints at its
+#                               first step, exit 3; `--resume` gives the uninterrupted bits
 #   kill_mpirun                 rank 0 of `mpirun -np 2` killed while it writes the checkpoint:
 #                               mpirun ends the job (no hang), `--resume` with np=1 completes it
 set -uo pipefail
@@ -282,6 +288,39 @@ CFG
     "$MICL" results merge merged.h5 parts/s1.h5 parts/s0.h5 || exit 1
     [ ! -e merged.h5.tmp ] || { echo "FAIL: merged.h5.tmp is left"; exit 1; }
     /usr/bin/python3 "$SRC/tests/system/sweep_compare.py" all/s.h5 merged.h5 --checkpoints || exit 1
+    ;;
+sigterm_eval)
+    fresh
+    rm -rf out ref && cfg out | sed -e "s|episodes = 24;|episodes = 800;|" > tiny.cfg
+    sed -e 's|^output_dir = .*|output_dir = "ref";|' tiny.cfg > ref.cfg
+    "$MICL" train ref.cfg > ref.log || exit 1
+    "$MICL" train tiny.cfg > term.log 2>&1 &
+    pid=$!
+    until grep -q "step *12/12" term.log || ! kill -0 "$pid" 2> /dev/null; do sleep 0.02; done
+    kill -TERM "$pid" 2> /dev/null
+    rc=0
+    wait "$pid" || rc=$?
+    grep -E "eval|stop requested" term.log
+    [ "$rc" -eq 3 ] || { echo "FAIL: exit $rc after SIGTERM, expected 3"; exit 1; }
+    /usr/bin/python3 -c "
+import h5py
+assert [n.decode() for n in h5py.File('out/results.h5', 'r')['run_names'][()]] == ['base']"
+    echo "ok: exit 3, the evaluated run kept in out/results.h5"
+    "$MICL" train tiny.cfg --resume > resumed.log || exit 1
+    compare ref out || exit 1
+    ;;
+sigint)
+    fresh
+    before=$(sums cache)
+    for sig in sigint:130 sighup:129; do
+        rc=0
+        "${FAULTY[@]}" MICL_FAULT_PATH=glyphs.h5 MICL_FAULT_AFTER=10000 MICL_FAULT_ON=${sig%:*} \
+            "$MICL" data prepare tiny.cfg --force > sig.log 2>&1 || rc=$?
+        [ "$rc" -eq "${sig#*:}" ] || { cat sig.log; echo "FAIL: exit $rc after $sig"; exit 1; }
+        [ -z "$(find cache -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left"; exit 1; }
+        echo "ok: ${sig%:*}: exit $rc, no .tmp left"
+        same_sums "$before" cache
+    done
     ;;
 kill_store)
     fresh
