@@ -17,7 +17,8 @@
 #                               chmod 555 otherwise; 77 when neither is possible)
 #   tmpfs                       output_dir on a 300 KiB tmpfs (77 where mounting is refused)
 #   removed                     checkpoints and results deleted again and again under a running
-#                               training: it finishes or fails cleanly, never a signal
+#                               training: it finishes or fails cleanly, never a signal; a sweep's
+#                               results file deleted after its first run: written again whole
 #   kill_ckpt kill_results      kill -9 (the shim's SIGKILL) in the middle of the checkpoint or
 #                               results write: the previous files keep their bytes, and
 #                               `--resume` finishes with the bits of an uninterrupted run
@@ -244,6 +245,21 @@ removed)
     [ "$rc" -eq 0 ] || grep -q "micl: error: .*out/" removed.log || { echo "FAIL: no message"; exit 1; }
     [ -z "$(find out -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left"; exit 1; }
     echo "ok: exit $rc, no signal, no partial file"
+    cfg sw > s.cfg
+    cat >> s.cfg << 'CFG'
+sweep = { ranks_per_run = 1;
+  axes = ( { key = "run"; values = ["base", "icl"]; }, { key = "seed"; values = [1]; } ); };
+CFG
+    "$MICL" sweep s.cfg -o all/s.h5 > sweep.log 2>&1 &
+    pid=$!
+    until [ -e all/s.h5 ] || ! kill -0 "$pid" 2> /dev/null; do sleep 0.02; done
+    kill -0 "$pid" 2> /dev/null && rm -f all/s.h5 # not the final file of a sweep already done
+    wait "$pid" || { cat sweep.log; echo "FAIL: the sweep failed"; exit 1; }
+    /usr/bin/python3 -c "
+import h5py
+names = sorted(n.decode() for n in h5py.File('all/s.h5', 'r')['run_names'][()])
+assert names == ['base-seed1', 'icl-seed1'], names" || exit 1
+    echo "ok: the sweep's results file, deleted under it, written again with every run"
     ;;
 kill_ckpt)
     fresh
