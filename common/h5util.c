@@ -32,6 +32,16 @@ static void where(hid_t loc, char *buf, size_t len) {
 
 #define H5FAIL(loc, ...)                                                                           \
     do {                                                                                           \
+        char w_[800];                                                                              \
+        where(loc, w_, sizeof w_);                                                                 \
+        char m_[512];                                                                              \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+        micl_fatal("%s: %s", w_, m_);                                                              \
+    } while (0)
+
+/* H5FAIL for writers, which clear errno before the call: the system's reason is added. */
+#define H5WFAIL(loc, ...)                                                                          \
+    do {                                                                                           \
         char e_[128];                                                                              \
         errno_words(errno, e_, sizeof e_);                                                         \
         char w_[800];                                                                              \
@@ -213,7 +223,7 @@ void h5_close_file(hid_t f, const char *path) {
 hid_t h5_group(hid_t loc, const char *name) {
     errno = 0;
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) H5FAIL(loc, "cannot create group '%s'", name);
+    if (g < 0) H5WFAIL(loc, "cannot create group '%s'", name);
     return g;
 }
 
@@ -225,7 +235,7 @@ static void write_attr(hid_t loc, const char *name, hid_t type, const void *v) {
     hid_t sp = H5Screate(H5S_SCALAR);
     errno = 0;
     hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, type, v) < 0) H5FAIL(loc, "cannot write attribute '%s'", name);
+    if (a < 0 || H5Awrite(a, type, v) < 0) H5WFAIL(loc, "cannot write attribute '%s'", name);
     H5Aclose(a);
     H5Sclose(sp);
 }
@@ -335,9 +345,10 @@ static void write_1d(hid_t loc, const char *name, hid_t type, const void *v, int
     hid_t sp = H5Screate_simple(1, dims, NULL);
     errno = 0;
     hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0) H5FAIL(loc, "cannot create dataset '%s'", name);
+    if (d < 0) H5WFAIL(loc, "cannot create dataset '%s'", name);
+    errno = 0;
     if (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
-        H5FAIL(loc, "cannot write dataset '%s'", name);
+        H5WFAIL(loc, "cannot write dataset '%s'", name);
     H5Dclose(d);
     H5Sclose(sp);
 }
@@ -371,7 +382,7 @@ void h5_write_text(hid_t loc, const char *name, const char *text) {
     errno = 0;
     hid_t d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
-        H5FAIL(loc, "cannot write dataset '%s'", name);
+        H5WFAIL(loc, "cannot write dataset '%s'", name);
     H5Dclose(d);
     H5Sclose(sp);
     H5Tclose(t);
