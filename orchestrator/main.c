@@ -162,11 +162,10 @@ static int cmd_train(int argc, char **argv, comm_t *comm) {
     train_opts_t o = {NULL, NULL, 0, 0};
     const char *cfg_path;
     int rc, device = -1;
-    const cli_opt_t opts[] = {CLI_OPT_STRING("-o", &o.results_path),
-                              CLI_OPT_STRING("--run", &o.only_run),
-                              CLI_OPT_FLAG("--resume", &o.resume),
-                              CLI_OPT_FLAG("--restart", &o.restart),
-                              CLI_OPT_CHOICE("--device", &device, DEVICES), CLI_OPT_END};
+    const cli_opt_t opts[] = {
+        CLI_OPT_STRING("-o", &o.results_path),        CLI_OPT_STRING("--run", &o.only_run),
+        CLI_OPT_FLAG("--resume", &o.resume),          CLI_OPT_FLAG("--restart", &o.restart),
+        CLI_OPT_CHOICE("--device", &device, DEVICES), CLI_OPT_END};
     if (!cli_parse(&CLI_TRAIN, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
     if (o.resume && o.restart)
         return cli_usage_error(&CLI_TRAIN, "--resume and --restart exclude each other");
