@@ -1,7 +1,9 @@
 /* bench.h - `micl bench`: speed measurements (benchmarks of time, not evaluation suites; those
  * are data/benchmark.h). The bench/ room holds every driver: step and vs-torch (bench_step.c),
  * eval (bench_eval.c), gemm (bench_gemm.c, against run-time loaded BLAS libraries: blas.c),
- * comm (bench_comm.c, collectives.c) and scaling (bench_scaling.c). They are built on worker's
+ * comm (bench_comm.c, collectives.c) and scaling (bench_scaling.c); the conditions they run
+ * under: busy neighbour processes (neighbours.c) and the OpenBLAS core type that vs-torch and
+ * gemm compare against (openblas_probe.c). They are built on worker's
  * optimizer step and evaluator and on comm's public API, so that what they time is what
  * `micl train` and `micl eval` run. See bench/README.md.
  */

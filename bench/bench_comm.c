@@ -1,8 +1,9 @@
 /* bench_comm.c - `micl bench comm` (see bench_comm.h and bench/README.md).
  *
  * For message sizes from 4 B up to --max-bytes by factors of 4, every rank times each
- * collective of collectives.h; rank 0 prints one nccl-tests style row per op and size
- * (size, count, type, time, algbw, busbw) and, with -o, writes the table to HDF5.
+ * collective of collectives.h, size by size, in rounds of the ops in turn (an op's time is the
+ * median of its rounds); rank 0 prints one nccl-tests style row per op and size (size, count,
+ * type, time, algbw, busbw) and, with -o, writes the table to HDF5.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench_comm.h"
@@ -21,6 +22,7 @@
 #include "common/cli_args.h"
 
 #define MAX_ROWS 256
+#define ROUNDS 5 /* each op's calls of one size, split into rounds taken in turn */
 
 typedef struct {
     int op;
@@ -37,6 +39,16 @@ const cli_command_t CLI_BENCH_COMM = {"bench comm",
                                       0,
                                       0};
 
+/* The median of v[n] (n odd; v is reordered). */
+static double median(double *v, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double x = v[j];
+            v[j] = v[j - 1], v[j - 1] = x;
+        }
+    return v[n / 2];
+}
+
 /* Enough calls to move about 256 MiB, between 5 and 200. */
 static int default_iters(int64_t bytes) {
     int64_t it = ((int64_t)256 << 20) / (bytes > 0 ? bytes : 1);
@@ -49,6 +61,7 @@ static void write_h5(const char *out, const row_t *r, int n, int ranks, int64_t 
     h5_attr_int(f, "ranks", ranks);
     h5_attr_int(f, "threads", omp_get_max_threads());
     h5_attr_int(f, "max_bytes", max_bytes);
+    h5_attr_int(f, "rounds", ROUNDS);
     h5_attr_str(f, "type", "float");
     char **ops = micl_malloc((size_t)n * sizeof(char *));
     int64_t *iv = micl_malloc((size_t)n * sizeof(int64_t));
@@ -89,29 +102,45 @@ int bench_comm_main(int argc, char **argv, const comm_t *comm) {
     int n = 0;
     if (c.rank == 0) {
         printf("micl bench comm: %d rank(s), %d OpenMP thread(s) per rank, float sum, 4 B .. "
-               "%lld B by x4; time = slowest rank's mean per call\n",
-               c.size, omp_get_max_threads(), (long long)max_bytes);
+               "%lld B by x4; time = median of %d rounds of the slowest rank's mean per call\n",
+               c.size, omp_get_max_threads(), (long long)max_bytes, ROUNDS);
         printf("  %-14s %12s %12s %6s %12s %10s %10s\n", "op", "size (B)", "count", "type",
                "time (us)", "algbw GB/s", "busbw GB/s");
     }
-    for (int op = 0; op < COLLECTIVES_N_OPS; op++) {
-        for (int64_t bytes = 4; bytes <= max_bytes && n < MAX_ROWS; bytes *= 4) {
-            size_t cnt = collectives_count(op, (size_t)bytes / sizeof(float), c.size);
-            int it = iters > 0 ? (int)iters : default_iters(bytes);
-            double t = collectives_time(&c, op, cnt, it, buf);
-            row_t *r = &rows[n++];
+    /* size by size, in ROUNDS rounds of every op in turn; an op's time is the median of its
+     * rounds. The ops of one size are timed close together and each over several stretches, so
+     * that a machine whose load comes and goes biases their ratios less. The table is printed
+     * op by op. */
+    int sizes = 0;
+    for (int64_t bytes = 4; bytes <= max_bytes; bytes *= 4)
+        sizes++;
+    if (sizes * COLLECTIVES_N_OPS > MAX_ROWS) sizes = MAX_ROWS / COLLECTIVES_N_OPS;
+    int64_t bytes = 4;
+    for (int k = 0; k < sizes; k++, bytes *= 4) {
+        int it = iters > 0 ? (int)iters : default_iters(bytes);
+        it = (it + ROUNDS - 1) / ROUNDS;
+        double t[COLLECTIVES_N_OPS][ROUNDS];
+        for (int round = 0; round < ROUNDS; round++)
+            for (int op = 0; op < COLLECTIVES_N_OPS; op++) {
+                size_t cnt = collectives_count(op, (size_t)bytes / sizeof(float), c.size);
+                t[op][round] = collectives_time(&c, op, cnt, it, buf);
+            }
+        for (int op = 0; op < COLLECTIVES_N_OPS; op++) {
+            row_t *r = &rows[op * sizes + k];
             r->op = op;
-            r->count = (int64_t)cnt;
+            r->count = (int64_t)collectives_count(op, (size_t)bytes / sizeof(float), c.size);
             r->bytes = r->count * (int64_t)sizeof(float);
-            r->time_us = 1e6 * t;
-            r->algbw = (double)r->bytes / t * 1e-9;
+            double med = median(t[op], ROUNDS);
+            r->time_us = 1e6 * med;
+            r->algbw = (double)r->bytes / med * 1e-9;
             r->busbw = r->algbw * collectives_bus_factor(op, c.size);
-            if (c.rank == 0)
-                printf("  %-14s %12lld %12lld %6s %12.2f %10.3f %10.3f\n", collectives_op_name(op),
-                       (long long)r->bytes, (long long)r->count, "float", r->time_us, r->algbw,
-                       r->busbw);
         }
     }
+    n = sizes * COLLECTIVES_N_OPS;
+    for (int i = 0; i < n && c.rank == 0; i++)
+        printf("  %-14s %12lld %12lld %6s %12.2f %10.3f %10.3f\n", collectives_op_name(rows[i].op),
+               (long long)rows[i].bytes, (long long)rows[i].count, "float", rows[i].time_us,
+               rows[i].algbw, rows[i].busbw);
     free(buf);
     if (c.rank == 0 && out) write_h5(out, rows, n, c.size, max_bytes);
     return MICL_EXIT_OK;

@@ -3,7 +3,9 @@
  * Lists every linear layer of a bench preset with its per-micro-batch row count, and for each
  * of its three products (forward out = x W^T, backward dinp = dout W, backward dW += dout^T x)
  * times micl's kernels (kern_matmul_forward / kern_gemm) against OpenBLAS and BLIS loaded with
- * dlopen (blas.h), at each requested thread count. Each library runs all its shapes
+ * dlopen (blas.h), and against micl's next-best instruction-set build (the avx2 build beside the
+ * avx512 one: kernels/cpu/isa.c; its results must be the same bits), at each requested thread
+ * count. Each library runs all its shapes
  * before the next one starts, so one library's idle worker threads never compete with another's.
  * Results of every library are checked against micl's before timing. Prints a table and, with
  * -o, stores it in HDF5 (one dataset per column).
@@ -24,31 +26,28 @@
 #include "common/error.h"
 #include "common/h5util.h"
 #include "blas.h"
+#include "kernels/backend.h"
 #include "kernels/kernels.h"
 #include "bench_out.h"
 #include "common/cli_args.h"
 #include "bench_preset.h"
+#include "openblas_probe.h"
 
-#if defined(__x86_64__)
-#define LIBDIR "/usr/lib/x86_64-linux-gnu"
-#elif defined(__aarch64__)
-#define LIBDIR "/usr/lib/aarch64-linux-gnu"
-#else
-#define LIBDIR "/usr/lib"
-#endif
-#define OPENBLAS_PATH LIBDIR "/openblas-pthread/libopenblas.so.0"
-#define BLIS_PATH LIBDIR "/blis-openmp/libblis.so.4"
+#define OPENBLAS_PATH OPENBLAS_DEFAULT_PATH
+#define BLIS_PATH OPENBLAS_LIBDIR "/blis-openmp/libblis.so.4"
 
 #define MAX_CONFIGS 4
 #define MAX_THREADS 4
 #define MAX_SHAPES 256
-#define N_LIBS 3 /* micl, openblas, blis */
+#define N_LIBS 4 /* micl, openblas, blis, micl's next-best build */
+#define LIB_PEER 3
 #define CHECK_TOL 1e-4
 #define CLEAR_MARGIN 1.10 /* a winner is "clear" when 10% faster than the runner-up */
 
 enum { PROD_FWD, PROD_DINP, PROD_DW };
 static const char *PROD_NAMES[] = {"fwd", "dinp", "dW"};
-static const char *LIB_NAMES[N_LIBS] = {"micl", "openblas", "blis"};
+static const char *LIB_NAMES[N_LIBS] = {"micl", "openblas", "blis", "micl-peer"};
+static char peer_name[32]; /* "micl-avx2": LIB_NAMES[LIB_PEER] once known */
 
 typedef struct {
     const char *config;
@@ -63,20 +62,23 @@ typedef struct {
 
 typedef struct {
     const char *out, *lib_path[N_LIBS];
+    const char *coretype; /* --openblas-coretype: auto, default or a core name */
     const char *configs[MAX_CONFIGS];
     int n_configs, threads[MAX_THREADS], n_threads;
     double min_s;
 } opts_t;
 
 typedef struct {
-    blas_t *blas[N_LIBS]; /* [0] unused: micl */
+    blas_t *blas[N_LIBS];       /* [0] and [LIB_PEER] unused: micl */
+    const kern_backend_t *peer; /* the next-best vector build, or NULL */
     char note[N_LIBS][512];
     float *a, *w, *out, *ref, *scratch;
 } libs_t;
 
 const cli_command_t CLI_BENCH_GEMM = {"bench gemm",
                                       "[--config quickstart,large] [--threads 1,2] [--min-ms MS]\n"
-                                      "[--openblas PATH] [--blis PATH] [-o BENCH.h5]",
+                                      "[--openblas PATH] [--openblas-coretype NAME|auto|default]\n"
+                                      "[--blis PATH] [-o BENCH.h5]",
                                       "micl's GEMM against OpenBLAS and BLIS at the model's shapes",
                                       NULL,
                                       NULL,
@@ -128,6 +130,13 @@ static void preset_shapes(const bench_preset_t *p, shape_t *s, int *n) {
 static void run_once(libs_t *L, int lib, const shape_t *s, float *out) {
     int64_t M = s->M;
     int K = s->K, N = s->N;
+    if (lib == LIB_PEER) { /* micl's kernels through the peer build's table */
+        const kern_backend_t *chosen = kern_backend();
+        kern_backend_set(L->peer);
+        run_once(L, 0, s, out);
+        kern_backend_set(chosen);
+        return;
+    }
     if (lib == 0) {
         if (s->prod == PROD_FWD) { /* W^T packed on every call, as the passes did before */
             kern_matmul_forward(out, L->a, kern_weight_prepare(L->scratch, L->w, K, N), NULL, M, K,
@@ -181,7 +190,7 @@ static double time_shape(libs_t *L, int lib, const shape_t *s, double min_s) {
 }
 
 static void set_threads(libs_t *L, int lib, int threads) {
-    if (lib == 0)
+    if (lib == 0 || lib == LIB_PEER)
         omp_set_num_threads(threads);
     else if (!blas_set_threads(L->blas[lib], threads))
         micl_warn("bench gemm: %s has no thread-count call; it runs with its default",
@@ -197,7 +206,7 @@ static void settle(void) {
 static int measure(libs_t *L, shape_t *s, int n, const opts_t *o) {
     int bad = 0;
     for (int lib = 0; lib < N_LIBS; lib++) {
-        int present = lib == 0 || L->blas[lib];
+        int present = lib == 0 || L->blas[lib] || (lib == LIB_PEER && L->peer);
         for (int i = 0; i < n; i++) {
             s[i].rel_diff[lib] = NAN;
             for (int t = 0; t < o->n_threads; t++)
@@ -207,7 +216,13 @@ static int measure(libs_t *L, shape_t *s, int n, const opts_t *o) {
         set_threads(L, lib, 1);
         for (int i = 0; lib > 0 && i < n; i++) {
             s[i].rel_diff[lib] = check_against_micl(L, lib, &s[i]);
-            if (!(s[i].rel_diff[lib] <= CHECK_TOL)) {
+            if (lib == LIB_PEER && s[i].rel_diff[lib] != 0.0) {
+                micl_warn("bench gemm: micl's %s build and its %s build differ on %s %s (%.2e "
+                          "relative): they must give the same bits",
+                          kern_backend()->isa, L->peer->isa, s[i].layer, PROD_NAMES[s[i].prod],
+                          s[i].rel_diff[lib]);
+                bad = 1;
+            } else if (!(s[i].rel_diff[lib] <= CHECK_TOL)) {
                 micl_warn("bench gemm: %s %s %s differs from micl by %.2e relative (tolerance "
                           "%.0e)",
                           LIB_NAMES[lib], s[i].layer, PROD_NAMES[s[i].prod], s[i].rel_diff[lib],
@@ -228,6 +243,21 @@ static int measure(libs_t *L, shape_t *s, int n, const opts_t *o) {
 
 /* ---- libraries --------------------------------------------------------------------------- */
 
+/* The peer: the best vector build below the chosen one (avx2 beside avx512; none beside avx2,
+ * whose only lower build is the portable one, too slow to time at these shapes). */
+static void peer_open(libs_t *L) {
+    const char *isa = kern_backend()->isa;
+    L->peer = isa && strcmp(isa, "avx512") == 0 ? kern_backend_cpu_isa("avx2") : NULL;
+    snprintf(peer_name, sizeof peer_name, "micl-%s", L->peer ? L->peer->isa : "peer");
+    LIB_NAMES[LIB_PEER] = peer_name;
+    if (L->peer)
+        snprintf(L->note[LIB_PEER], sizeof L->note[LIB_PEER],
+                 "the same kernels, the %s build (the same bits)", L->peer->isa);
+    else
+        snprintf(L->note[LIB_PEER], sizeof L->note[LIB_PEER],
+                 "skipped: no vector build below the %s one", isa ? isa : "chosen");
+}
+
 static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
     memset(L, 0, sizeof *L);
     int max_t = 1;
@@ -238,8 +268,10 @@ static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
     snprintf(v, sizeof v, "%d", max_t);
     if (setenv("OPENBLAS_NUM_THREADS", v, 1) != 0 || setenv("BLIS_NUM_THREADS", "1", 1) != 0)
         micl_fatal("setenv: %s", strerror(errno));
-    snprintf(L->note[0], sizeof L->note[0], "kern_matmul_forward / kern_gemm (AVX2/FMA)");
-    for (int lib = 1; lib < N_LIBS; lib++) {
+    snprintf(L->note[0], sizeof L->note[0], "kern_matmul_forward / kern_gemm, the %s build",
+             kern_backend()->isa);
+    peer_open(L);
+    for (int lib = 1; lib < LIB_PEER; lib++) {
         L->blas[lib] =
             blas_open(LIB_NAMES[lib], o->lib_path[lib], L->note[lib], sizeof L->note[lib]);
         if (!L->blas[lib]) {
@@ -273,7 +305,7 @@ static void libs_open(libs_t *L, const opts_t *o, const shape_t *s, int n) {
 }
 
 static void libs_close(libs_t *L) {
-    for (int lib = 1; lib < N_LIBS; lib++)
+    for (int lib = 1; lib < LIB_PEER; lib++)
         blas_close(L->blas[lib]);
     free(L->a), free(L->w), free(L->out), free(L->ref), free(L->scratch);
 }
@@ -299,8 +331,10 @@ static void print_table(const shape_t *s, int n, const opts_t *o) {
     for (int t = 0; t < o->n_threads; t++) {
         printf("\n  %d thread(s): GFLOP/s per library (C[M x N] = A[M x K] B[K x N])\n",
                o->threads[t]);
-        printf("  %-10s %-10s %-5s %6s %6s %6s %9s %9s %9s  %s\n", "config", "layer", "prod", "M",
-               "N", "K", LIB_NAMES[0], LIB_NAMES[1], LIB_NAMES[2], "winner");
+        printf("  %-10s %-10s %-5s %6s %6s %6s", "config", "layer", "prod", "M", "N", "K");
+        for (int lib = 0; lib < N_LIBS; lib++)
+            printf(" %11s", LIB_NAMES[lib]);
+        printf("  %s\n", "winner");
         int wins[N_LIBS] = {0};
         for (int i = 0; i < n; i++) {
             const shape_t *x = &s[i];
@@ -311,20 +345,24 @@ static void print_table(const shape_t *s, int n, const opts_t *o) {
                    (long long)x->gm, (long long)x->gn, (long long)x->gk);
             for (int lib = 0; lib < N_LIBS; lib++) {
                 if (isnan(x->gflops[lib][t]))
-                    printf(" %9s", "-");
+                    printf(" %11s", "-");
                 else
-                    printf(" %9.1f", x->gflops[lib][t]);
+                    printf(" %11.1f", x->gflops[lib][t]);
             }
             printf("  %s (x%.2f)%s\n", LIB_NAMES[w], margin, margin >= CLEAR_MARGIN ? "" : " ~");
         }
-        printf("  clear wins (>= %.0f%% over the runner-up): micl %d, openblas %d, blis %d of %d\n",
-               100.0 * (CLEAR_MARGIN - 1.0), wins[0], wins[1], wins[2], n);
+        printf("  clear wins (>= %.0f%% over the runner-up):", 100.0 * (CLEAR_MARGIN - 1.0));
+        for (int lib = 0; lib < N_LIBS; lib++)
+            printf(" %s %d%s", LIB_NAMES[lib], wins[lib], lib + 1 < N_LIBS ? "," : "");
+        printf(" of %d\n", n);
     }
 }
 
-static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L) {
+static void write_h5(const shape_t *s, int n, const opts_t *o, const libs_t *L,
+                     const openblas_probe_t *probe) {
     atomic_file_t af;
     hid_t f = bench_out_begin(o->out, "gemm", &af);
+    openblas_probe_write(f, "openblas_", probe);
     char cfgs[256] = "";
     for (int i = 0; i < o->n_configs; i++)
         snprintf(cfgs + strlen(cfgs), sizeof cfgs - strlen(cfgs), "%s%s", i ? "," : "",
@@ -394,6 +432,7 @@ static int parse(int argc, char **argv, opts_t *o) {
     o->threads[0] = 1, o->threads[1] = 2, o->n_threads = 2;
     o->lib_path[1] = OPENBLAS_PATH, o->lib_path[2] = BLIS_PATH;
     o->min_s = 0.02;
+    o->coretype = "auto";
     const char *configs = NULL;
     int min_ms = -1, rc;
     const cli_opt_t opts[] = {
@@ -401,12 +440,15 @@ static int parse(int argc, char **argv, opts_t *o) {
         CLI_OPT_LIST("--threads", o->threads, 1, 256, &o->n_threads, MAX_THREADS, 0),
         CLI_OPT_INT("--min-ms", &min_ms, 0, 60000),
         CLI_OPT_STRING("--openblas", &o->lib_path[1]),
+        CLI_OPT_STRING("--openblas-coretype", &o->coretype),
         CLI_OPT_STRING("--blis", &o->lib_path[2]),
         CLI_OPT_STRING("-o", &o->out),
         CLI_OPT_END};
     if (!cli_parse(&CLI_BENCH_GEMM, opts, argc - 1, argv + 1, NULL, NULL, &rc))
         return rc == MICL_EXIT_OK ? -1 : rc;
     if (min_ms >= 0) o->min_s = 1e-3 * min_ms;
+    if (!*o->coretype || strlen(o->coretype) >= sizeof(((openblas_probe_t *)0)->request))
+        return cli_usage_error(&CLI_BENCH_GEMM, "bad --openblas-coretype '%s'", o->coretype);
     if (configs) {
         static char cfg_buf[256];
         snprintf(cfg_buf, sizeof cfg_buf, "%s", configs);
@@ -439,6 +481,16 @@ int bench_gemm_main(int argc, char **argv) {
     for (int t = 0; t < o.n_threads; t++)
         printf(" %d", o.threads[t]);
     printf(", best of 5 batches of >= %.0f ms\n", 1e3 * o.min_s);
+    /* OpenBLAS at its best: the probe's core type, set before the library is loaded */
+    openblas_probe_t probe;
+    char err[512];
+    if (openblas_probe_run(o.lib_path[1], o.coretype, &probe, err, sizeof err) != 0) {
+        if (strcmp(probe.request, "auto") != 0)
+            micl_fatal("bench gemm: --openblas-coretype %s: %s", probe.request, err);
+        snprintf(probe.reason, sizeof probe.reason, "probe failed: %.170s", err);
+    }
+    openblas_probe_print(&probe, "  ");
+    openblas_probe_apply(&probe);
     libs_t L;
     libs_open(&L, &o, shapes, n);
     for (int lib = 0; lib < N_LIBS; lib++)
@@ -447,7 +499,7 @@ int bench_gemm_main(int argc, char **argv) {
     int bad = measure(&L, shapes, n, &o);
     omp_set_num_threads(saved);
     print_table(shapes, n, &o);
-    if (o.out) write_h5(shapes, n, &o, &L);
+    if (o.out) write_h5(shapes, n, &o, &L, &probe);
     libs_close(&L);
     return bad ? MICL_EXIT_ERROR : MICL_EXIT_OK;
 }

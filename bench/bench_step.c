@@ -6,7 +6,9 @@
  * micro-batch, kern_adamw_update over the arena; constant learning rate, no clipping) and reports
  * the figures on stdout and, with -o, in an HDF5 file (kind "micl-bench", written via a
  * temporary file and rename). `vs-torch` dumps the config, the initial parameters and the batch
- * to a temporary HDF5 file, runs tests/reference/bench_torch.py on it and reads its timings back.
+ * to a temporary HDF5 file, runs tests/reference/bench_torch.py on it and reads its timings back,
+ * with the OPENBLAS_CORETYPE its probe chose (openblas_probe.h). `--neighbour N` times both
+ * beside N busy processes (neighbours.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench_step.h"
@@ -36,6 +38,9 @@
 #include "bench_out.h"
 #include "common/cli_args.h"
 #include "bench_preset.h"
+#include "common/wait_policy.h"
+#include "neighbours.h"
+#include "openblas_probe.h"
 
 #ifndef MICL_SOURCE_DIR
 #error "MICL_SOURCE_DIR must name the micl source tree (set by CMakeLists.txt)"
@@ -56,7 +61,9 @@ typedef struct {
     const char *bench, *out;
     const preset_t *p;
     int steps, warmup, threads;
-    int device; /* index into DEVICES */
+    int device;                 /* index into DEVICES */
+    int neighbours;             /* busy processes beside the measurement (neighbours.h) */
+    const char *torch_coretype; /* --torch-coretype: auto, default or a core name */
 } opts_t;
 
 static const char *const DEVICES[] = {"cpu", "cuda", NULL};
@@ -70,7 +77,7 @@ typedef struct {
 const cli_command_t CLI_BENCH_STEP = {
     "bench step",
     "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
-    "[--device cpu|cuda] [-o BENCH.h5]",
+    "[--device cpu|cuda] [--neighbour N] [-o BENCH.h5]",
     "training-step figures (bench/README.md)",
     NULL,
     NULL,
@@ -79,7 +86,8 @@ const cli_command_t CLI_BENCH_STEP = {
 const cli_command_t CLI_BENCH_VS_TORCH = {
     "bench vs-torch",
     "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
-    "[--device cpu|cuda] [-o BENCH.h5]",
+    "[--device cpu|cuda] [--neighbour N] [--torch-coretype NAME|auto|default]\n"
+    "[-o BENCH.h5]",
     "the same step beside PyTorch's (bench/README.md)",
     NULL,
     NULL,
@@ -286,7 +294,34 @@ static const char *python_path(void) {
     return py && *py ? py : "/usr/bin/python3";
 }
 
-static void run_torch(const char *input, const char *output, const opts_t *o) {
+/* PyTorch's environment: this one, with OPENBLAS_CORETYPE as the probe chose, and without
+ * micl's own default GOMP_SPINCOUNT (common/wait_policy.h; bench_torch.py sets torch's waiting
+ * policy itself). A user's setting of either stays. Free the array, not its strings. */
+static char **torch_env(const openblas_probe_t *probe, char *coretype_var, size_t len) {
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = micl_calloc(n + 2, sizeof(char *));
+    int drop_spin = wait_policy_is_micl_default();
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = environ[i];
+        if (strncmp(v, "OPENBLAS_CORETYPE=", 18) == 0) continue;
+        if (drop_spin && (strncmp(v, "GOMP_SPINCOUNT=", 15) == 0 ||
+                          strncmp(v, WAIT_POLICY_MARKER "=", strlen(WAIT_POLICY_MARKER) + 1) == 0))
+            continue;
+        env[k++] = environ[i];
+    }
+    const char *c = openblas_probe_choice(probe);
+    if (strcmp(c, OPENBLAS_PROBE_DEFAULT) != 0) {
+        snprintf(coretype_var, len, "OPENBLAS_CORETYPE=%s", c);
+        env[k++] = coretype_var;
+    }
+    return env;
+}
+
+static void run_torch(const char *input, const char *output, const opts_t *o,
+                      const openblas_probe_t *probe) {
     const char *py = python_path();
     char script[4096], a_thr[16], a_steps[16], a_warm[16];
     snprintf(script, sizeof script, "%s/%s", MICL_SOURCE_DIR, BENCH_TORCH_SCRIPT);
@@ -299,8 +334,11 @@ static void run_torch(const char *input, const char *output, const opts_t *o) {
                     "--steps",  a_steps, "--warmup",    a_warm,         NULL};
     fflush(stdout);
     fflush(stderr);
+    char coretype_var[64];
+    char **env = torch_env(probe, coretype_var, sizeof coretype_var);
     pid_t pid;
-    int rc = posix_spawnp(&pid, py, NULL, NULL, argv, environ);
+    int rc = posix_spawnp(&pid, py, NULL, NULL, argv, env);
+    free(env);
     if (rc != 0) micl_fatal("cannot start the python '%s' (MICL_PYTHON): %s", py, strerror(rc));
     int status;
     while (waitpid(pid, &status, 0) < 0)
@@ -316,6 +354,7 @@ static void run_torch(const char *input, const char *output, const opts_t *o) {
 typedef struct {
     double *step_s, *loss;
     char *version;
+    char *corename, *wait_policy; /* torch's OpenBLAS core and OMP_WAIT_POLICY ("" if unknown) */
     long max_rss_kib;
     int threads;
 } torch_result_t;
@@ -328,6 +367,10 @@ static void read_torch_output(const char *path, const opts_t *o, torch_result_t 
     r->version = h5_read_attr_str(f, "torch_version");
     r->max_rss_kib = (long)h5_read_attr_int(f, "max_rss_kib");
     r->threads = (int)h5_read_attr_int(f, "threads");
+    r->corename = h5_has_attr(f, "openblas_corename") ? h5_read_attr_str(f, "openblas_corename")
+                                                      : micl_strdup("");
+    r->wait_policy = h5_has_attr(f, "omp_wait_policy") ? h5_read_attr_str(f, "omp_wait_policy")
+                                                       : micl_strdup("");
     h5_close_file(f, path);
     if (r->threads != o->threads)
         micl_fatal("%s: torch ran with %d threads, expected %d", path, r->threads, o->threads);
@@ -362,6 +405,8 @@ static void print_header(const opts_t *o, const work_t *w) {
            "images, %lld targets\n",
            p->micro_batches, p->seqs, w->T, p->micro_batches * w->tokens_per_mb,
            (long long)w->targets_per_step, (long long)w->targets_per_step);
+    printf("  OpenMP waiting      %s\n", wait_policy_describe());
+    printf("  neighbours          %d busy process(es) beside the timed steps\n", o->neighbours);
 }
 
 /* Mean ms of rank 0's compute, reduction and optimizer over the timed steps. */
@@ -381,6 +426,8 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     h5_attr_int(f, "ranks", w->c.size);
     h5_attr_int(f, "steps", o->steps);
     h5_attr_int(f, "warmup", o->warmup);
+    h5_attr_str(f, "omp_wait_policy", wait_policy_describe());
+    h5_attr_int(f, "neighbours", o->neighbours);
     h5_attr_int(f, "n_params", (int64_t)vlm_num_params(w->m));
     h5_attr_int(f, "tokens_per_step", (int64_t)o->p->micro_batches * w->tokens_per_mb);
     h5_attr_int(f, "images_per_step", w->targets_per_step);
@@ -421,7 +468,9 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
     if (comm_device_open(&c, err, sizeof err) != 0) /* the device transport, if any */
         micl_fatal("--device %s: %s", DEVICES[o->device], err);
     bench_workload_init(&w, o->p, o->warmup + o->steps, &c);
+    if (c.rank == 0) bench_neighbours_start(o->neighbours); /* one set beside the whole job */
     bench_workload_run(&w);
+    bench_neighbours_stop();             /* the single-core GEMM peak below runs alone */
     long rss = max_rss_kib(RUSAGE_SELF); /* before the GEMM buffers */
     if (c.rank != 0) {
         bench_workload_free(&w);
@@ -473,15 +522,32 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
     return MICL_EXIT_OK;
 }
 
+/* The OpenBLAS core type for PyTorch (openblas_probe.h), probed before any neighbour starts. An
+ * explicit name that does not run correctly is an error; a failed automatic probe only a
+ * warning (PyTorch then runs with OpenBLAS's own choice). */
+static void torch_probe(const opts_t *o, openblas_probe_t *probe) {
+    char err[512];
+    if (openblas_probe_run(OPENBLAS_DEFAULT_PATH, o->torch_coretype, probe, err, sizeof err) == 0)
+        return;
+    if (strcmp(probe->request, "auto") != 0)
+        micl_fatal("bench vs-torch: --torch-coretype %s: %s", probe->request, err);
+    micl_warn("bench vs-torch: the OpenBLAS probe failed (%s); PyTorch runs with its default", err);
+    snprintf(probe->reason, sizeof probe->reason, "probe failed: %.170s", err);
+}
+
 static int bench_vs_torch(const opts_t *o) {
     work_t w;
     comm_t one = {.rank = 0, .size = 1}; /* torch runs one process: so does micl */
+    openblas_probe_t probe;
+    torch_probe(o, &probe);
     bench_workload_init(&w, o->p, o->warmup + o->steps, &one);
     char *in = temp_file("in"), *res = temp_file("torch");
     dump_torch_input(in, &w);
+    bench_neighbours_start(o->neighbours); /* the same neighbours beside both sides */
     bench_workload_run(&w);
     long rss = max_rss_kib(RUSAGE_SELF);
-    run_torch(in, res, o);
+    run_torch(in, res, o, &probe);
+    bench_neighbours_stop();
     torch_result_t tr;
     read_torch_output(res, o, &tr);
     temp_remove(in);
@@ -499,6 +565,11 @@ static int bench_vs_torch(const opts_t *o) {
     printf("  torch               %s, float32, torch.set_num_threads(%d), torch.optim.AdamW, "
            "python %s\n",
            tr.version, tr.threads, python_path());
+    printf("  torch OpenBLAS      OPENBLAS_CORETYPE %s: torch's OpenBLAS ran %s; torch's "
+           "OMP_WAIT_POLICY %s\n",
+           openblas_probe_choice(&probe), *tr.corename ? tr.corename : "(unknown)",
+           *tr.wait_policy ? tr.wait_policy : "(unset)");
+    openblas_probe_print(&probe, "    ");
     printf("  loss check (step 1) micl %.6f  torch %.6f  rel diff %.2e  %s (tolerance %.0e)\n", l0m,
            l0t, rel, ok ? "ok" : "MISMATCH", BENCH_LOSS_TOL);
     printf("  %-19s %12s %12s %12s\n", "", "micl", "torch", "speed ratio");
@@ -520,6 +591,9 @@ static int bench_vs_torch(const opts_t *o) {
         write_common(f, o, &w, &fm, rss);
         h5_attr_str(f, "torch_version", tr.version);
         h5_attr_str(f, "python", python_path());
+        openblas_probe_write(f, "torch_openblas_", &probe);
+        h5_attr_str(f, "torch_openblas_corename", tr.corename);
+        h5_attr_str(f, "torch_omp_wait_policy", tr.wait_policy);
         h5_attr_double(f, "torch_ms_mean", 1e3 * ft.st.mean);
         h5_attr_double(f, "torch_ms_best", 1e3 * ft.st.best);
         h5_attr_double(f, "torch_ms_worst", 1e3 * ft.st.worst);
@@ -542,7 +616,7 @@ static int bench_vs_torch(const opts_t *o) {
         free(ms);
         bench_out_finish(f, &af);
     }
-    free(tr.step_s), free(tr.loss), free(tr.version);
+    free(tr.step_s), free(tr.loss), free(tr.version), free(tr.corename), free(tr.wait_policy);
     bench_workload_free(&w);
     if (!ok) {
         micl_warn("bench vs-torch: the first-step losses differ by %.2e relative (tolerance "
@@ -556,7 +630,7 @@ static int bench_vs_torch(const opts_t *o) {
 /* ---- entry ------------------------------------------------------------------------------- */
 
 int bench_step_main(int argc, char **argv, const comm_t *comm) {
-    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads(), 0};
+    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads(), 0, 0, NULL};
     const cli_command_t *cmd = strcmp(o.bench, "step") == 0 ? &CLI_BENCH_STEP : &CLI_BENCH_VS_TORCH;
     const char *config = NULL;
     int rc;
@@ -565,9 +639,16 @@ int bench_step_main(int argc, char **argv, const comm_t *comm) {
                               CLI_OPT_INT("--warmup", &o.warmup, 0, 10000),
                               CLI_OPT_INT("--threads", &o.threads, 1, 1024),
                               CLI_OPT_CHOICE("--device", &o.device, DEVICES),
+                              CLI_OPT_INT("--neighbour", &o.neighbours, 0, BENCH_NEIGHBOURS_MAX),
+                              CLI_OPT_STRING("--torch-coretype", &o.torch_coretype),
                               CLI_OPT_STRING("-o", &o.out),
                               CLI_OPT_END};
     if (!cli_parse(cmd, opts, argc - 1, argv + 1, NULL, NULL, &rc)) return rc;
+    if (o.torch_coretype && cmd != &CLI_BENCH_VS_TORCH)
+        return cli_usage_error(cmd, "--torch-coretype is an option of bench vs-torch");
+    if (!o.torch_coretype || !*o.torch_coretype) o.torch_coretype = "auto";
+    if (strlen(o.torch_coretype) >= sizeof(((openblas_probe_t *)0)->request))
+        return cli_usage_error(cmd, "--torch-coretype '%s' is too long", o.torch_coretype);
     if (config && !(o.p = bench_preset_find(config)))
         return cli_usage_error(cmd, "unknown --config '%s' (%s)", config, bench_preset_names());
     omp_set_num_threads(o.threads);

@@ -1,4 +1,5 @@
-/* collectives.c - collectives timed for `micl bench comm` (see collectives.h). */
+/* collectives.c - collectives timed for `micl bench comm` (see collectives.h): MPI's, and the
+ * fixed tree's two host paths (through rank 0, and as a reduce-scatter plus all-gather). */
 #include "collectives.h"
 
 #include <stdlib.h>
@@ -8,7 +9,7 @@
 #include "common/error.h"
 
 static const char *NAMES[COLLECTIVES_N_OPS] = {"allreduce", "reduce_scatter", "broadcast",
-                                               "tree_reduce"};
+                                               "tree_reduce", "tree_scatter"};
 
 const char *collectives_op_name(collectives_op_t op) {
     return op >= 0 && op < COLLECTIVES_N_OPS ? NAMES[op] : "?";
@@ -32,7 +33,7 @@ typedef struct {
     size_t n;
 } leaf_ctx_t;
 
-/* The tree benchmark: one leaf per rank, this rank's contribution copied into its leaf buffer
+/* The tree benchmarks: one leaf per rank, this rank's contribution copied into its leaf buffer
  * (as the trainer's pass writes its micro-batch gradient there). */
 static void tree_reduce(const comm_t *c, comm_tree_t *tree, const leaf_ctx_t *leaf, float *buf) {
     comm_tree_begin(tree, c, c->size, buf);
@@ -55,8 +56,12 @@ static void run_op(const comm_t *c, collectives_op_t op, size_t n, float *buf, c
     case COLLECTIVES_BCAST:
         comm_bcast_f32(c, buf, n);
         break;
-    default:
+    case COLLECTIVES_TREE:
+    case COLLECTIVES_TREE_SCATTER:
         tree_reduce(c, tree, leaf, buf);
+        break;
+    default:
+        micl_fatal("bench comm: unknown collective %d", (int)op);
         break;
     }
 }
@@ -67,8 +72,11 @@ double collectives_time(const comm_t *c, collectives_op_t op, size_t n, int iter
     memset(&tree, 0, sizeof tree);
     float *src = NULL;
     leaf_ctx_t leaf = {NULL, n};
-    if (op == COLLECTIVES_TREE) {
+    int is_tree = op == COLLECTIVES_TREE || op == COLLECTIVES_TREE_SCATTER;
+    if (is_tree) {
         comm_tree_init(&tree, n, c->size);
+        comm_tree_set_reduce(&tree,
+                             op == COLLECTIVES_TREE ? COMM_REDUCE_TREE_RANK0 : COMM_REDUCE_TREE);
         src = micl_alloc_aligned(n * sizeof(float));
         for (size_t i = 0; i < n; i++)
             src[i] = (float)((i + (size_t)c->rank) % 7);
@@ -82,7 +90,7 @@ double collectives_time(const comm_t *c, collectives_op_t op, size_t n, int iter
     for (int i = 0; i < iters; i++)
         run_op(c, op, n, buf, &tree, &leaf);
     double worst = comm_max_f64(c, (comm_wtime() - t0) / iters);
-    if (op == COLLECTIVES_TREE) {
+    if (is_tree) {
         comm_tree_free(&tree);
         free(src);
     }

@@ -1,11 +1,15 @@
-/* comm_tree.c - the fixed-order tree reduction as a plan of leaves, and its MPI messages (see
- * comm_tree.h).
+/* comm_tree.c - the fixed-order tree reduction as a plan of leaves, and its rank-0 MPI messages
+ * (see comm_tree.h).
  *
  * This rank's leaves arrive in index order. Each becomes a node on a stack of finished nodes;
  * while the two top nodes are the two children of one tree node they are summed (left +=
- * right) into that node. A rank other than 0 sends each node that is maximal inside its block
- * (its parent is not) to rank 0 as soon as it is finished. Rank 0 keeps its own maximal nodes
- * and, at the end, walks the tree from the root: its own nodes from the stack, the others'
+ * right) into that node. A node that is maximal inside this rank's block (its parent is not)
+ * is finished for this rank; on the host path with two ranks or more (COMM_REDUCE_TREE) its
+ * slices go to their owners at once and comm_tree_scatter.c completes the upper levels.
+ *
+ * The rank-0 path (COMM_REDUCE_TREE_RANK0, and every tree on a device backend): a rank other
+ * than 0 sends each maximal node to rank 0 as soon as it is finished. Rank 0 keeps its own maximal
+ * nodes and, at the end, walks the tree from the root: its own nodes from the stack, the others'
  * received (the remote right children of the walk's left spine had their receives posted
  * before rank 0 computed its leaves), every node summed left += right, and each piece of the
  * top sum broadcast as soon as it is final. The nodes and additions are those of the recursive
@@ -58,13 +62,11 @@ static int siblings(int m, const comm_tree_node_t *l, const comm_tree_node_t *r)
     return l->hi == r->lo && tree_node(m, l->lo, l->hi, &plo, &phi) && plo == l->lo && phi == r->hi;
 }
 
+/* Block r is [floor(m r / size), floor(m (r + 1) / size)), so leaf i lies in block r exactly
+ * when m r < (i + 1) size <= m (r + 1): r = ceil((i + 1) size / m) - 1 (never an empty block). */
 int comm_tree_owner(int leaf, int m, int size) {
-    for (int r = 0; r < size; r++) {
-        int lo, hi;
-        comm_block(m, r, size, &lo, &hi);
-        if (leaf >= lo && leaf < hi) return r;
-    }
-    return size - 1;
+    int64_t r = ((int64_t)(leaf + 1) * size + m - 1) / m - 1;
+    return r < 0 ? 0 : r >= size ? size - 1 : (int)r;
 }
 
 /* ---- vectors ------------------------------------------------------------------------------ */
@@ -82,11 +84,17 @@ static void piece(size_t n, int i, size_t *off, int *len) {
     *len = (int)(b - a);
 }
 
+/* Vectors a tree may hold at once: two leaves being computed, the stack (a node per level),
+ * the kept maximal nodes (two per level) or rank 0's received nodes. */
+static int pool_cap(const comm_tree_t *t) {
+    return 4 * t->depth + 4;
+}
+
 /* A free vector; the pool grows during the first steps and is reused afterwards. */
 float *comm_tree_take(comm_tree_t *t) {
     if (t->n_free > 0) return t->free_bufs[--t->n_free];
-    int cap = 3 * t->depth + 4;
-    if (t->n_pool >= cap) micl_fatal("tree reduction: more vectors in flight than its plan allows");
+    if (t->n_pool >= pool_cap(t))
+        micl_fatal("tree reduction: more vectors in flight than its plan allows");
     float *b = kern_alloc(t->n * sizeof(float));
     t->pool[t->n_pool++] = b;
     return b;
@@ -120,7 +128,7 @@ void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
     while ((1 << (t->depth - 1)) < t->max_leaves)
         t->depth++;
     if (t->depth > COMM_TREE_MAX_DEPTH) micl_fatal("tree reduction of %d leaves", max_leaves);
-    int cap = 3 * t->depth + 4;
+    int cap = pool_cap(t);
     t->pool = micl_calloc((size_t)cap, sizeof(float *));
     t->host_pool = micl_calloc((size_t)cap, sizeof(float *));
     t->free_bufs = micl_calloc((size_t)cap, sizeof(float *));
@@ -131,7 +139,7 @@ void comm_tree_init(comm_tree_t *t, size_t n, int max_leaves) {
 }
 
 void comm_tree_set_reduce(comm_tree_t *t, comm_reduce_t mode) {
-    if (mode != COMM_REDUCE_TREE && mode != COMM_REDUCE_ALLREDUCE)
+    if (mode != COMM_REDUCE_TREE && mode != COMM_REDUCE_ALLREDUCE && mode != COMM_REDUCE_TREE_RANK0)
         micl_fatal("tree reduction: unknown reduction mode %d", (int)mode);
     t->reduce = mode;
 }
@@ -148,6 +156,7 @@ void comm_tree_free(comm_tree_t *t) {
     free(t->stack);
     free(t->pending);
     free(t->held);
+    comm_tree_scatter_free(t);
     memset(t, 0, sizeof *t);
 }
 
@@ -253,9 +262,10 @@ void comm_tree_begin(comm_tree_t *t, const comm_t *c, int m, float *result) {
     t->comm = c;
     t->m = m;
     t->result = result;
-    t->path = kern_backend()->host_memory ? COMM_TREE_HOST
-              : c->transport              ? COMM_TREE_TRANSPORT
-                                          : COMM_TREE_STAGED;
+    t->path = !kern_backend()->host_memory ? (c->transport ? COMM_TREE_TRANSPORT : COMM_TREE_STAGED)
+              : c->size > 1 && t->reduce == COMM_REDUCE_TREE && comm_tree_scatter_fits(t->n)
+                  ? COMM_TREE_SCATTER
+                  : COMM_TREE_HOST;
     t->n_stack = t->n_pending = t->n_held = 0;
     t->n_free = 0;
     for (int i = 0; i < t->n_pool; i++)
@@ -263,16 +273,22 @@ void comm_tree_begin(comm_tree_t *t, const comm_t *c, int m, float *result) {
     comm_block(m, c->rank, c->size, &t->leaf_lo, &t->leaf_hi);
     t->next = t->leaf_lo;
     t->out[0] = t->out[1] = NULL;
-    int tree_messages = t->reduce == COMM_REDUCE_TREE && t->path != COMM_TREE_TRANSPORT;
-    if (c->size > 1 && c->rank == 0 && tree_messages) post_spine(t);
+    if (t->reduce == COMM_REDUCE_ALLREDUCE || c->size == 1) return;
+    if (t->path == COMM_TREE_SCATTER)
+        comm_tree_scatter_begin(t);
+    else if (c->rank == 0 && t->path != COMM_TREE_TRANSPORT)
+        post_spine(t);
 }
 
 float *comm_tree_leaf(comm_tree_t *t, int i) {
     int k = i - t->next;
     if (k < 0 || k > 1 || i >= t->leaf_hi)
         micl_fatal("tree reduction: leaf %d is not one of the next two of this rank", i);
-    /* the result holds the first leaf: rank 0's in the tree, each rank's in the all-reduce */
-    int first = t->reduce == COMM_REDUCE_TREE ? i == 0 : i == t->leaf_lo;
+    /* the result holds the first leaf: leaf 0 in the tree (not on the scatter path), each
+     * rank's first in the all-reduce */
+    int first = t->reduce == COMM_REDUCE_ALLREDUCE ? i == t->leaf_lo
+                : t->path == COMM_TREE_SCATTER     ? 0 /* the result receives the all-gather */
+                                                   : i == 0;
     if (!t->out[k]) t->out[k] = first ? t->result : comm_tree_take(t);
     return t->out[k];
 }
@@ -296,13 +312,16 @@ void comm_tree_add(comm_tree_t *t, int i) {
         top = left;
         t->n_stack--;
     }
-    if (t->comm->rank == 0) return; /* rank 0 keeps its nodes for the walk of finish */
+    /* rank 0 keeps its nodes for the walk of finish, but on the scatter path */
+    if (t->comm->rank == 0 && t->path != COMM_TREE_SCATTER) return;
     int plo, phi;
     tree_node(t->m, top->lo, top->hi, &plo, &phi);
     if (plo < 0 || plo < t->leaf_lo || phi > t->leaf_hi) { /* maximal inside this block */
-        if (t->path == COMM_TREE_TRANSPORT) { /* sent after the last leaf (transport.c) */
+        if (t->path == COMM_TREE_TRANSPORT || t->path == COMM_TREE_SCATTER) {
+            /* transport: sent after the last leaf; scatter: its slices sent now, and kept */
             if (t->n_held >= 2 * t->depth) micl_fatal("tree reduction: too many nodes to send");
             t->held[t->n_held++] = *top;
+            if (t->path == COMM_TREE_SCATTER) comm_tree_scatter_send(t, top);
         } else {
             send_node(t, top);
             comm_tree_give(t, top->buf);
@@ -381,6 +400,10 @@ void comm_tree_finish(comm_tree_t *t) {
     }
     if (t->path == COMM_TREE_TRANSPORT) {
         comm_tree_transport_finish(t);
+        return;
+    }
+    if (t->path == COMM_TREE_SCATTER) {
+        comm_tree_scatter_finish(t);
         return;
     }
     /* pieces of the broadcast as the top sum finishes them, when the top node is split */

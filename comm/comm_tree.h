@@ -3,10 +3,24 @@
  *
  * The tree: node [lo, hi) = node [lo, mid) + node [mid, hi), mid = (lo + hi) / 2, leaves are
  * single micro-batches; every addition is "left += right". Each rank owns a contiguous block
- * of micro-batches (comm_block) and sums the largest nodes that lie inside its block; the other
- * ranks send theirs to rank 0, which completes the tree, and the sum is then broadcast. The
- * additions are the same for any rank count, so np=1 and np=N give bit-identical gradients
+ * of micro-batches (comm_block) and sums the largest nodes that lie inside its block (its
+ * maximal nodes); the ranks then complete the tree's upper levels (the nodes whose leaves span
+ * several blocks) from those.
+ * The additions are the same for any rank count, so np=1 and np=N give bit-identical gradients
  * (MPI_Allreduce would not: its order depends on np and the algorithm).
+ *
+ * How the upper levels are summed (host buffers, two ranks or more):
+ *  - COMM_REDUCE_TREE: a reduce-scatter along the tree, then an all-gather
+ *    (comm_tree_scatter.c). The vector is cut into one fixed slice per rank; every rank sends
+ *    slice s of each of its maximal nodes to rank s as soon as the node is finished, rank s
+ *    sums its slice over the upper levels (the same nodes, left += right) and sends it to
+ *    every rank (an all-gather whose receives were posted by comm_tree_begin). About
+ *    2(P-1)/P of the vector leaves each rank.
+ *  - COMM_REDUCE_TREE_RANK0: every rank sends its maximal nodes whole to rank 0, which
+ *    completes the tree and broadcasts the sum (the messages described below). Rank 0 receives
+ *    and sends (P-1) vectors: a hot spot. Kept for comparison (micl bench comm) and as the
+ *    path of vectors of more than INT_MAX floats, which one MPI count cannot slice.
+ * Both give the same bits: the sums are elementwise and in the tree's order.
  *
  * The tree is a plan, not a callback: the caller computes its leaves and hands them in.
  *
@@ -20,16 +34,19 @@
  *
  * Leaves are added in index order. Up to two leaves may be outstanding at once (their buffers
  * taken with comm_tree_leaf before either is added), so that two micro-batches can be computed
- * at the same time. Rank 0's first leaf is the result buffer itself, so a single rank sums in
+ * at the same time. Leaf 0's buffer is the result buffer itself (on the rank that computes it;
+ * not on the scatter path, whose result receives the all-gather), so a single rank sums in
  * place without a copy.
  *
- * Messages travel in COMM_TREE_PIECES pieces: rank 0 posts the receives of a remote right
- * child before its own leaves are computed, adds each piece as it arrives and broadcasts each
- * finished piece of the top sum at once. The sums are elementwise, so the pieces change no bit.
- * The sums run through kern_add_inplace, so a backend's buffers are summed where they live.
+ * On the rank-0 path messages travel in COMM_TREE_PIECES pieces: rank 0 posts the receives of a
+ * remote right child before its own leaves are computed, adds each piece as it arrives and
+ * broadcasts each finished piece of the top sum at once. The sums are elementwise, so the pieces
+ * change no bit. The sums run through kern_add_inplace, so a backend's buffers are summed where
+ * they live.
  *
  * On a device backend (kern_backend()->host_memory == 0) the vectors are device buffers and the
- * same tree moves them one of two ways, with the same additions and so the same bits:
+ * same tree moves them one of two ways, with the same additions and so the same bits (both
+ * through rank 0, for COMM_REDUCE_TREE and COMM_REDUCE_TREE_RANK0 alike):
  *  - the communicator's device transport (comm_device_open; NCCL): blocking send/recv pairs
  *    matched in issue order. A rank other than 0 keeps its maximal nodes and sends them left
  *    to right after its last leaf; rank 0 walks the tree left to right after its own leaves,
@@ -59,11 +76,13 @@ enum { COMM_TREE_PIECES = 8, COMM_TREE_MAX_DEPTH = 32 };
 
 /* How the ranks' leaves become one sum. */
 typedef enum {
-    COMM_REDUCE_TREE = 0,     /* the fixed tree: the same bits for any rank count (default) */
-    COMM_REDUCE_ALLREDUCE = 1 /* local sums, then an all-reduce: fast, bits vary with ranks */
+    COMM_REDUCE_TREE = 0,      /* the fixed tree: the same bits for any rank count (default) */
+    COMM_REDUCE_ALLREDUCE = 1, /* local sums, then an all-reduce: fast, bits vary with ranks */
+    COMM_REDUCE_TREE_RANK0 = 2 /* the fixed tree, upper levels on rank 0: TREE's bits, slower */
 } comm_reduce_t;
 
 typedef struct comm_tree_node comm_tree_node_t;
+struct comm_tree_scatter; /* the reduce-scatter's slices and messages (comm_tree_scatter.c) */
 
 typedef struct {
     size_t n; /* floats per vector */
@@ -88,7 +107,9 @@ typedef struct {
     int n_pending;
     comm_tree_node_t *pending; /* rank 0: remote nodes whose receives are posted */
     int n_held;
-    comm_tree_node_t *held; /* a rank other than 0, over a transport: its nodes to send */
+    comm_tree_node_t *held; /* its maximal nodes, kept: over a transport (a rank other than
+                               0: to send) and on the scatter path (their slices in flight) */
+    struct comm_tree_scatter *scatter;
 } comm_tree_t;
 
 /* A tree for vectors of n floats and steps of at most max_leaves micro-batches (mode TREE). */

@@ -1,4 +1,6 @@
-/* atomic_file.c - write to "<path>.tmp", fsync, rename (see atomic_file.h).
+/* atomic_file.c - write to "<path>.tmp", fsync, rename (see atomic_file.h); the registry of
+ * the process's inputs and the check that no output replaces one of them, a non-file, or a file
+ * of another kind.
  *
  * The temporary name sits beside the final one, so the rename never crosses a file system. The
  * directory is synced after the rename so that the new name itself survives a crash. */
@@ -8,19 +10,126 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "file_kind.h"
+#include "paths.h"
+
+/* ---- the inputs of this process ---------------------------------------------------------- */
+
+typedef struct {
+    char *given;        /* as the command named it, for messages */
+    char *resolved;     /* paths_resolve */
+    const char *what;   /* "the config", ... */
+    int exists, is_dir; /* when registered */
+    dev_t dev;
+    ino_t ino;
+} input_t;
+
+static input_t *g_inputs;
+static int g_n_inputs, g_cap_inputs;
+
+void atomic_file_input(const char *path, const char *what) {
+    char resolved[PATH_MAX];
+    paths_resolve(path, resolved, sizeof resolved);
+    for (int i = 0; i < g_n_inputs; i++)
+        if (strcmp(g_inputs[i].resolved, resolved) == 0) return;
+    if (g_n_inputs == g_cap_inputs) {
+        g_cap_inputs = g_cap_inputs ? 2 * g_cap_inputs : 16;
+        g_inputs = micl_realloc(g_inputs, (size_t)g_cap_inputs * sizeof *g_inputs);
+    }
+    input_t *in = &g_inputs[g_n_inputs++];
+    memset(in, 0, sizeof *in);
+    in->given = micl_strdup(path);
+    in->resolved = micl_strdup(resolved);
+    in->what = what;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        in->exists = 1;
+        in->is_dir = S_ISDIR(st.st_mode);
+        in->dev = st.st_dev;
+        in->ino = st.st_ino;
+    }
+}
+
+/* The kind of a node that is not a regular file, in words. */
+static const char *node_words(mode_t m) {
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISFIFO(m)) return "a FIFO";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a regular file";
+}
+
+/* 1 (why filled) if `path`, which exists as st when have_st, is or lies inside an input. */
+static int is_input(const char *path, const struct stat *st, int have_st, char *why, size_t n) {
+    char resolved[PATH_MAX];
+    paths_resolve(path, resolved, sizeof resolved);
+    for (int i = 0; i < g_n_inputs; i++) {
+        const input_t *in = &g_inputs[i];
+        int same = have_st && in->exists ? st->st_dev == in->dev && st->st_ino == in->ino
+                                         : strcmp(resolved, in->resolved) == 0;
+        if (same) {
+            snprintf(why, n, "refusing to write '%s': it is %s this command reads ('%s')", path,
+                     in->what, in->given);
+            return 1;
+        }
+        if (in->is_dir && paths_inside(path, in->given)) {
+            snprintf(why, n, "refusing to write '%s': it is inside %s ('%s')", path, in->what,
+                     in->given);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int atomic_file_check(const char *path, const char *kind, char *why, size_t n) {
+    struct stat st;
+    int have_st = stat(path, &st) == 0;
+    if (have_st && !S_ISREG(st.st_mode)) {
+        snprintf(why, n, "refusing to write '%s': it is %s, not a regular file", path,
+                 node_words(st.st_mode));
+        return 1;
+    }
+    if (is_input(path, &st, have_st, why, n)) return 1;
+    if (kind && have_st) {
+        const char *old = file_kind(path);
+        if (!file_kind_replaceable(old, kind)) {
+            snprintf(why, n, "refusing to write '%s': it is %s, and this would replace it with %s",
+                     path, file_kind_words(old), file_kind_words(kind));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the writer --------------------------------------------------------------------------- */
+
+static void free_names(atomic_file_t *af) {
+    free(af->path);
+    free(af->tmp);
+    af->path = af->tmp = NULL;
+}
 
 void atomic_file_begin(atomic_file_t *af, const char *path) {
+    char why[2 * PATH_MAX + 200];
+    if (atomic_file_check(path, NULL, why, sizeof why)) micl_fatal("%s", why);
     size_t n = strlen(path);
     af->path = micl_strdup(path);
     af->tmp = micl_malloc(n + 5);
     memcpy(af->tmp, path, n);
     memcpy(af->tmp + n, ".tmp", 5);
     af->fp = NULL;
+    if (atomic_file_check(af->tmp, NULL, why, sizeof why)) {
+        free_names(af);
+        micl_fatal("%s", why);
+    }
     micl_pending_add(af->tmp);
 }
 
@@ -44,12 +153,6 @@ static void sync_path(const char *path, int is_dir) {
     close(fd);
 }
 
-static void free_names(atomic_file_t *af) {
-    free(af->path);
-    free(af->tmp);
-    af->path = af->tmp = NULL;
-}
-
 void atomic_file_commit(atomic_file_t *af) {
     if (af->fp) {
         FILE *fp = af->fp;
@@ -62,6 +165,12 @@ void atomic_file_commit(atomic_file_t *af) {
         if (fclose(fp) != 0) micl_fatal("cannot write '%s': %s", af->tmp, strerror(errno));
     } else {
         sync_path(af->tmp, 0);
+    }
+    /* Only now is the new file's kind known; the old file stays as it is when they differ. */
+    char why[2 * PATH_MAX + 200];
+    if (atomic_file_check(af->path, file_kind(af->tmp), why, sizeof why)) {
+        atomic_file_abort(af);
+        micl_fatal("%s", why);
     }
     if (rename(af->tmp, af->path) != 0)
         micl_fatal("cannot rename '%s' to '%s': %s", af->tmp, af->path, strerror(errno));

@@ -15,6 +15,7 @@
 #include <libconfig.h>
 #undef config_t
 
+#include "atomic_file.h"
 #include "config_internal.h"
 #include "error.h"
 
@@ -933,6 +934,7 @@ static char *read_text(const char *path) {
 }
 
 void config_load(const char *path, config_t *cfg) {
+    atomic_file_input(path, "the config"); /* no output of this process may replace it */
     char *text = read_text(path);
     config_load_string(text, path, cfg);
     free(text);

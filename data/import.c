@@ -27,8 +27,10 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/file_kind.h"
 #include "store.h"
 
 #define IMPORT_MAX_SIZE 1024 /* store.c: STORE_MAX_SIDE */
@@ -516,22 +518,22 @@ void data_import_decode(const uint8_t *data, size_t len, const char *name, int s
 
 /* ------------------------------------------------------------------------------- the import */
 
-/* Fails early, before any decoding, when the store cannot be written. */
+/* Fails early, before any decoding, when the store cannot be written: the atomic writer's
+ * check (not an input, not inside the folder, not a non-file, not a file of another kind), then
+ * its temporary file created and removed. */
 static void check_output(const char *out_path) {
-    struct stat st;
-    if (stat(out_path, &st) == 0 && S_ISDIR(st.st_mode))
-        micl_fatal("%s: cannot write the output store: it is a directory", out_path);
-    size_t n = strlen(out_path);
-    char *tmp = micl_malloc(n + 5);
-    memcpy(tmp, out_path, n);
-    memcpy(tmp + n, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
+    char why[8400];
+    if (atomic_file_check(out_path, FILE_KIND_STORE, why, sizeof why)) micl_fatal("%s", why);
+    atomic_file_t af;
+    atomic_file_begin(&af, out_path);
+    FILE *f = fopen(af.tmp, "wb");
     if (!f)
-        micl_fatal("%s: cannot write the output store: cannot create '%s': %s", out_path, tmp,
+        micl_fatal("%s: cannot write the output store: cannot create '%s': %s", out_path, af.tmp,
                    strerror(errno));
-    if (fclose(f) != 0 || unlink(tmp) != 0)
-        micl_fatal("%s: cannot write the output store: '%s': %s", out_path, tmp, strerror(errno));
-    free(tmp);
+    if (fclose(f) != 0)
+        micl_fatal("%s: cannot write the output store: '%s': %s", out_path, af.tmp,
+                   strerror(errno));
+    atomic_file_abort(&af);
 }
 
 /* Class name of a folder: white space becomes '-'; checked for length and UTF-8. */
@@ -558,6 +560,7 @@ void data_import(const char *dir, const char *out_path, int size, int gray) {
         micl_fatal("%s: is not a directory (expected a folder with one sub-folder of images per "
                    "class)",
                    dir);
+    atomic_file_input(dir, "the image folder being imported");
     check_output(out_path);
     int channels = gray ? 1 : 3;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "data/sources.h"
 
@@ -32,6 +33,8 @@ void benchmark_input_open(benchmark_input_t *bs, const config_t *cfg, const char
                    gpath, cfg->path);
     benchmark_input_store_path(cfg, bs->benchmark, dataset, path, sizeof path);
     /* the vocabulary is the config's: built from the glyph store's training classes */
+    atomic_file_input(gpath, "the image store"); /* no output of this command replaces them */
+    atomic_file_input(path, "the image store");
     image_store_t glyphs;
     store_read(gpath, &glyphs);
     vocab_build(&bs->vocab, &glyphs, cfg->fake_names, cfg->seed, cfg->question);

@@ -30,6 +30,7 @@ int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const cha
     char path[1024];
     benchmark_input_store_path(cfg, b, dataset, path, sizeof path);
     image_store_t store;
+    atomic_file_input(path, "the image store"); /* no output of this command replaces it */
     store_read(path, &store);
     /* a first read for the vocabulary and format, then the model sized for the benchmark */
     vocab_t v;

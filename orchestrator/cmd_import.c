@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/file_kind.h"
 #include "data/import.h"
 #include "common/cli_args.h"
 
@@ -39,6 +41,10 @@ int cmd_data_import(int argc, char **argv) {
                               CLI_OPT_FLAG("--gray", &gray), CLI_OPT_END};
     if (!cli_parse(&CLI_DATA_IMPORT, opts, argc, argv, &dir, NULL, &rc)) return rc;
     if (!out) return cli_usage_error(&CLI_DATA_IMPORT, "missing -o OUT.h5");
+    atomic_file_input(dir, "the image folder being imported");
+    char why[8400];
+    if (atomic_file_check(out, FILE_KIND_STORE, why, sizeof why))
+        return cli_usage_error(&CLI_DATA_IMPORT, "%s", why);
     if (micl_rank() <= 0) data_import(dir, out, size, gray);
     return 0;
 }

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/file_kind.h"
 #include "common/results.h"
 #include "common/cli_args.h"
 
@@ -108,6 +110,13 @@ int cmd_results(int argc, char **argv) {
     for (int i = 1; i < n; i++)
         if (strcmp(paths[i], paths[0]) == 0)
             micl_fatal("results merge: the output %s is also an input", paths[0]);
+    for (int i = 1; i < n; i++) /* also through ./, links: atomic_file.h */
+        atomic_file_input(paths[i], "a results file being merged");
+    char why[8400];
+    if (atomic_file_check(paths[0], FILE_KIND_RESULTS, why, sizeof why)) {
+        free(paths);
+        return cli_usage_error(&CLI_RESULTS_MERGE, "%s", why);
+    }
     rc = merge(paths[0], n - 1, (char **)(paths + 1));
     free(paths);
     return rc;

@@ -13,8 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "common/file_kind.h"
 #include "common/rng.h"
 #include "data/episode.h"
 #include "data/family.h"
@@ -268,6 +270,10 @@ int cmd_data_show(int argc, char **argv) {
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0) return rc;
     if (micl_rank() > 0) return 0; /* one picture, written by rank 0 */
+    atomic_file_input(o.input, input_is_config(o.input) ? "the config" : "the image store");
+    char why[8400];
+    if (atomic_file_check(o.out, FILE_KIND_PNG, why, sizeof why))
+        return cli_usage_error(&CLI_DATA_SHOW, "%s", why);
     check_output_dir(o.out);
 
     /* the store and the vocabulary */
@@ -286,6 +292,7 @@ int cmd_data_show(int argc, char **argv) {
             data_operator_store_path(&cfg, store_path, (int)sizeof store_path);
         else
             data_scene_store_path(&cfg, store_path, (int)sizeof store_path);
+        atomic_file_input(store_path, "the image store");
         store_read(store_path, &store);
         vocab_build(&v, &store, cfg.fake_names, cfg.seed, cfg.question);
         seed = o.seed >= 0 ? (uint64_t)o.seed : cfg.seed;

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/atomic_file.h"
 #include "common/config.h"
 #include "common/error.h"
+#include "common/file_kind.h"
 #include "common/signals.h"
 #include "common/cli_args.h"
 #include "experiment.h"
@@ -58,6 +60,11 @@ int cmd_sweep(int argc, char **argv, const comm_t *comm) {
         return cli_usage_error(&CLI_SWEEP, "--shard expects I/N with 0 <= I < N, got '%s'", shard);
     config_t cfg;
     config_load(cfg_path, &cfg);
+    char why[8400];
+    if (o.results_path && atomic_file_check(o.results_path, FILE_KIND_RESULTS, why, sizeof why)) {
+        config_free(&cfg);
+        return cli_usage_error(&CLI_SWEEP, "%s", why);
+    }
     rc = experiment_start_device(&cfg, device >= 0 ? DEVICES[device] : NULL, comm);
     if (rc == 0) {
         signals_install();

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/paths.h"
@@ -293,13 +294,19 @@ static vlm_t *resume_model(const config_t *cfg, const run_config_t *run, run_res
     return m;
 }
 
+/* store_read of an input of this command: no output of it may replace the store (atomic_file.h). */
+static void read_input_store(const char *path, image_store_t *s) {
+    atomic_file_input(path, "the image store");
+    store_read(path, s);
+}
+
 /* Reads the stores of `cfg` (the glyph store required; the others when present / configured)
  * and checks them against the model's image size and channels, and the benchmark names. */
 static void load_stores(const config_t *cfg, stores_t *st) {
     memset(st, 0, sizeof *st);
     char path[1024];
     data_glyph_store_path(cfg, path, sizeof path);
-    store_read(path, &st->glyphs);
+    read_input_store(path, &st->glyphs);
     if (st->glyphs.h != cfg->model.image_size || st->glyphs.w != cfg->model.image_size)
         micl_fatal("%s: images are %dx%d but model.image_size = %d", path, st->glyphs.h,
                    st->glyphs.w, cfg->model.image_size);
@@ -308,10 +315,10 @@ static void load_stores(const config_t *cfg, stores_t *st) {
                    cfg->model.channels);
     data_fmnist_store_path(cfg, path, sizeof path);
     st->have_fmnist = access(path, R_OK) == 0;
-    if (st->have_fmnist) store_read(path, &st->fmnist);
+    if (st->have_fmnist) read_input_store(path, &st->fmnist);
     if (cfg->data.scene_images > 0) {
         data_scene_store_path(cfg, path, sizeof path);
-        store_read(path, &st->scenes);
+        read_input_store(path, &st->scenes);
         st->have_scenes = 1;
         if (st->scenes.c > cfg->model.channels)
             micl_fatal("%s: images have %d channels but model.channels = %d", path, st->scenes.c,
@@ -319,7 +326,7 @@ static void load_stores(const config_t *cfg, stores_t *st) {
     }
     if (cfg->data.op_images > 0) {
         data_operator_store_path(cfg, path, sizeof path);
-        store_read(path, &st->operators);
+        read_input_store(path, &st->operators);
         st->have_operators = 1;
         if (st->operators.c > cfg->model.channels)
             micl_fatal("%s: images have %d channels but model.channels = %d", path, st->operators.c,
@@ -593,7 +600,7 @@ int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t
 
 int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
     image_store_t store;
-    store_read(o->dataset, &store);
+    read_input_store(o->dataset, &store);
     int max_items = 1;
     for (int j = 0; j < o->n_shots; j++)
         if (o->ways * o->shots[j] + 1 > max_items) max_items = o->ways * o->shots[j] + 1;

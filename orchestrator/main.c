@@ -6,16 +6,22 @@
  * synopsis from those descriptions, so the list cannot drift from what the parsers accept.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "comm/comm.h"
+#include "common/atomic_file.h"
 #include "common/config.h"
+#include "common/dir_lock.h"
+#include "common/file_kind.h"
+#include "common/paths.h"
 #include "common/error.h"
 #include "common/results.h"
 #include "common/signals.h"
 #include "common/sweep_report.h"
+#include "common/wait_policy.h"
 #include "data/sources.h"
 #include "data/benchmark.h"
 #include "common/cli_args.h"
@@ -158,6 +164,54 @@ static const char *device_word(int d) {
     return d >= 0 ? DEVICES[d] : NULL;
 }
 
+/* ---- outputs that must not clobber inputs (atomic_file.h) -------------------------------- */
+
+/* 2 (a bad command line, before any work) when the output `path` of a flag would replace an
+ * input, a non-file or a file of another kind than `kind`; 0 when path is NULL or may be written.
+ */
+static int output_usage(const cli_command_t *cmd, const char *path, const char *kind) {
+    char why[8400];
+    if (!path || !atomic_file_check(path, kind, why, sizeof why)) return 0;
+    return cli_usage_error(cmd, "%s", why);
+}
+
+/* The checkpoint of run i, named as experiment.c's begin_run names it. */
+static void run_checkpoint(const config_t *cfg, int i, char *buf, size_t n) {
+    if ((size_t)snprintf(buf, n, "%s/%s.ckpt.h5", cfg->output_dir, cfg->runs[i].name) >= n)
+        micl_fatal("%s: output_dir is too long", cfg->path);
+}
+
+/* train -o: never a run's checkpoint; the runs not trained (--run) are inputs of no writer. */
+static int train_outputs(const config_t *cfg, const char *only_run, const char *results) {
+    char ck[CONFIG_PATH_LEN + 300];
+    for (int i = 0; i < cfg->n_runs; i++) {
+        run_checkpoint(cfg, i, ck, sizeof ck);
+        if (results && paths_same(results, ck))
+            return cli_usage_error(&CLI_TRAIN,
+                                   "refusing to write '%s': it is the checkpoint of "
+                                   "run '%s'",
+                                   results, cfg->runs[i].name);
+        if (only_run && strcmp(only_run, cfg->runs[i].name) != 0)
+            atomic_file_input(ck, "the checkpoint of another run");
+    }
+    return output_usage(&CLI_TRAIN, results, FILE_KIND_RESULTS);
+}
+
+/* 1 if the file `path` lies directly in the folder `dir`. */
+static int in_folder(const char *path, const char *dir) {
+    char buf[CONFIG_PATH_LEN + 300];
+    snprintf(buf, sizeof buf, "%s", path);
+    return paths_same(dirname(buf), dir);
+}
+
+/* Takes the output folder's lock on rank 0 for "micl <words> <cfg>" (dir_lock.h). */
+static void lock_output_dir(const char *dir, const char *words, const char *cfg_path) {
+    if (micl_rank() > 0) return;
+    char command[CONFIG_PATH_LEN + 64];
+    snprintf(command, sizeof command, "micl %s %s", words, cfg_path);
+    dir_lock_take(dir, command, 0, 1);
+}
+
 static int cmd_train(int argc, char **argv, comm_t *comm) {
     train_opts_t o = {NULL, NULL, 0, 0};
     const char *cfg_path;
@@ -177,6 +231,12 @@ static int cmd_train(int argc, char **argv, comm_t *comm) {
             found |= strcmp(cfg.runs[i].name, o.only_run) == 0;
         if (!found) micl_fatal("%s: no run named '%s'", cfg.path, o.only_run);
     }
+    rc = train_outputs(&cfg, o.only_run, o.results_path);
+    if (rc != 0) {
+        config_free(&cfg);
+        return rc;
+    }
+    lock_output_dir(cfg.output_dir, "train", cfg_path);
     rc = experiment_start_device(&cfg, device_word(device), comm);
     if (rc == 0) {
         char err[1024];
@@ -237,8 +297,26 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
                                    benchmark_names());
         benchmark_cells(b, ways, n_ways, shots, n_shots, &cells);
     }
+    if (ck) atomic_file_input(ck, "the checkpoint");
+    if (preds) atomic_file_input(preds, "the predictions file");
+    if (dataset) atomic_file_input(dataset, "the image store");
+    if (out && write && paths_same(out, write))
+        return cli_usage_error(cmd, "-o and --write-predictions name the same file '%s'", out);
     config_t cfg;
     config_load(cfg_path, &cfg);
+    if (!benchmark) /* the checkpoints it re-evaluates */
+        for (int i = 0; i < cfg.n_runs; i++) {
+            char path[CONFIG_PATH_LEN + 300];
+            run_checkpoint(&cfg, i, path, sizeof path);
+            atomic_file_input(path, "a checkpoint");
+        }
+    if ((rc = output_usage(cmd, out, FILE_KIND_RESULTS)) != 0 ||
+        (rc = output_usage(cmd, write, FILE_KIND_TEXT)) != 0) {
+        config_free(&cfg);
+        return rc;
+    }
+    if (!benchmark && (!out || in_folder(out, cfg.output_dir))) /* results in the folder */
+        lock_output_dir(cfg.output_dir, "eval", cfg_path);
     if (preds) { /* no model runs */
         rc = comm->rank == 0
                  ? predictions_score(&cfg, benchmark, preds, episodes, dataset, &cells, out)
@@ -279,6 +357,10 @@ static int cmd_eval_checkpoint(int argc, char **argv, const comm_t *comm) {
     if (!o.checkpoint || !o.dataset || !o.ways || !o.n_shots)
         return cli_usage_error(&CLI_EVAL_CHECKPOINT,
                                "--checkpoint, --dataset, --ways and --shots are required");
+    atomic_file_input(o.checkpoint, "the checkpoint");
+    atomic_file_input(o.dataset, "the image store");
+    rc = output_usage(&CLI_EVAL_CHECKPOINT, o.out, FILE_KIND_RESULTS);
+    if (rc != 0) return rc;
     char origin[32];
     snprintf(origin, sizeof origin, "--device %s", DEVICES[device]);
     rc = device_start(DEVICES[device], "fp32", origin, comm); /* a checkpoint trains in fp32 */
@@ -349,6 +431,7 @@ static int cmd_help(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    wait_policy_apply(argv); /* may re-execute this binary once, before anything else runs */
     if (argc < 2) {
         fputs("micl: missing command\n", stderr);
         print_commands(stderr);

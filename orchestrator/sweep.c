@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/dir_lock.h"
 #include "common/error.h"
 #include "common/paths.h"
 #include "common/results.h"
@@ -407,6 +408,9 @@ static void sweep_free(sweep_t *s) {
 /* Rank 0: directories, the data stores of every distinct data section, earlier results. */
 static void coord_prepare(sweep_t *s) {
     paths_make_dirs(s->ckpt_dir, "directory");
+    char command[CONFIG_PATH_LEN + 64];
+    snprintf(command, sizeof command, "micl sweep %s", s->plan->base->path);
+    dir_lock_take(s->ckpt_dir, command, s->plan->shard_index, s->plan->shard_count);
     data_config_t *done = micl_calloc((size_t)s->plan->n_points, sizeof(data_config_t));
     int n_done = 0;
     for (int i = 0; i < s->plan->n_points; i++) {

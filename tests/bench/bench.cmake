@@ -1,7 +1,8 @@
 # bench.cmake - smoke tests of `micl bench` (bench/bench_step.c,
 # tests/reference/bench_torch.py): each benchmark runs the tiny preset for 2 steps and must exit 0
 # and write an HDF5 file of kind "micl-bench", schema 1, with one step time per timed step (and,
-# for vs-torch, torch's times and a passing first-step loss check). No timing is asserted.
+# for vs-torch, torch's times, a passing first-step loss check and the OpenBLAS core type it
+# gave torch, one of those its probe tried). No timing is asserted.
   set(BENCH_CHECK [=[
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
@@ -11,9 +12,21 @@ with h5py.File(sys.argv[1], "r") as f:
     for k in ("threads", "hostname", "created", "tokens_per_s", "gflops", "max_rss_kib"):
         assert k in a, k
     assert f["step_ms"].shape == (2,) and (f["step_ms"][()] > 0).all()
+    assert int(a["neighbours"]) == 0 and a["omp_wait_policy"], dict(a)
     if sys.argv[2] == "vs-torch":
         assert f["torch_step_ms"].shape == (2,) and int(a["loss_check_ok"]) == 1
         assert a["ratio_tokens_per_s"] > 0
+        # the OpenBLAS probe (bench/openblas_probe.h): the chosen core type is one that was
+        # tried and ran correctly, the fastest or the default within 3% of it
+        tried = [s.decode() for s in f["torch_openblas_probe_coretype"][()]]
+        ok, g = f["torch_openblas_probe_ok"][()], f["torch_openblas_probe_gflops"][()]
+        chosen = a["torch_openblas_coretype"]
+        assert tried[0] == "default" and len(tried) >= 1 and a["torch_openblas_coretype_reason"]
+        assert chosen in tried and ok[tried.index(chosen)] == 1, (chosen, tried, ok)
+        best = max(x for x, o in zip(g, ok) if o)
+        assert g[tried.index(chosen)] * 1.03 >= best, (chosen, g)
+        for k in ("torch_openblas_probe_corename", "torch_openblas_probe_rel_err"):
+            assert f[k].shape == (len(tried),), k
     else:
         assert a["gemm_peak_gflops"] > 0
 print("ok", sys.argv[1])

@@ -1,6 +1,7 @@
 # bench_more.cmake - smoke tests of `micl bench gemm|comm|scaling` (bench/bench_*.c):
 # each runs on the tiny preset or small messages, must exit 0 and write a well-formed HDF5 table
-# (kind "micl-bench", one entry per row in every column, the determinism checks passing). No
+# (kind "micl-bench", one entry per row in every column, the determinism checks passing; gemm's
+# column of micl's next-best instruction-set build equal to micl's to the bit). No
 # timing is asserted. Bad options must exit 2 with a message (micl_bad_input_test).
 set(BENCH_MORE_CHECK [=[
 import math, sys, h5py
@@ -27,19 +28,31 @@ with h5py.File(path, "r") as f:
                 assert all(math.isnan(x) for x in g) or (g > 0).all(), g
                 d = f["rel_diff_%s" % lib][()]
                 assert all(math.isnan(x) or x <= 1e-4 for x in d), d
+        tried = [s.decode() for s in f["openblas_probe_coretype"][()]]
+        ok = f["openblas_probe_ok"][()]
+        assert a["openblas_coretype"] in tried, (a["openblas_coretype"], tried)
+        if missing != "openblas":  # the core type OpenBLAS was loaded with ran correctly
+            assert ok[tried.index(a["openblas_coretype"])] == 1 or all(o == 0 for o in ok), ok
         libs = [s.decode() for s in f["libraries"][()]]
-        assert libs == ["micl", "openblas", "blis"], libs
+        assert libs[:3] == ["micl", "openblas", "blis"] and libs[3].startswith("micl-"), libs
+        peer = f["gflops_%s_t1" % libs[3]][()]  # micl's next-best build: the same bits
+        if a["isa"] == "avx512":
+            assert libs[3] == "micl-avx2" and (peer > 0).all(), (libs, peer)
+            assert (f["rel_diff_micl-avx2"][()] == 0).all(), f["rel_diff_micl-avx2"][()]
+        else:
+            assert all(math.isnan(x) for x in peer), peer
     elif bench == "comm":
         assert int(a["ranks"]) == 2
         ops = [s.decode() for s in f["op"][()]]
-        assert ops == [o for o in ("allreduce", "reduce_scatter", "broadcast", "tree_reduce")
-                       for _ in range(5)], ops
+        assert ops == [o for o in ("allreduce", "reduce_scatter", "broadcast", "tree_reduce",
+                                   "tree_scatter") for _ in range(5)], ops
         t, alg, bus = f["time_us"][()], f["algbw_gbs"][()], f["busbw_gbs"][()]
         size = f["size_bytes"][()]
         assert (t > 0).all() and (size == 4 * f["count"][()]).all()
         for i, o in enumerate(ops):
             assert abs(alg[i] - size[i] / t[i] * 1e-3) <= 1e-9 * alg[i]
-            fac = {"allreduce": 1.0, "reduce_scatter": 0.5, "broadcast": 1.0, "tree_reduce": 1.0}[o]
+            fac = {"allreduce": 1.0, "reduce_scatter": 0.5, "broadcast": 1.0, "tree_reduce": 1.0,
+                   "tree_scatter": 1.0}[o]
             assert abs(bus[i] - fac * alg[i]) <= 1e-9 * alg[i]
     elif bench == "scaling":
         assert list(f["np"][()]) == [1, 2] and int(a["loss_bit_identical"]) == 1

@@ -215,7 +215,7 @@ unwritable_output)
     [ -e nodir ] && { echo "FAIL: nodir created"; exit 1; } ;;
 output_is_dir)
     two_classes; mkdir OUT.d
-    expect 1 "OUT.d: cannot write the output store: it is a directory" "$MICL" data import imgs -o OUT.d ;;
+    expect 2 "refusing to write 'OUT.d': it is a directory, not a regular file" "$MICL" data import imgs -o OUT.d ;;
 bad_size)
     two_classes
     expect 2 "--size expects an integer in \[1, 1024\], got '0'" "$MICL" data import imgs -o OUT.h5 --size 0 ;;

@@ -11,7 +11,8 @@ the tensors micl decays, constant lr). Each step is timed with time.perf_counter
 
 Writes OUT.h5 (kind "micl-bench-torch", schema_version 1): step_s [steps] (timed steps only),
 loss [warmup + steps] (mean loss of every step before its update), attributes torch_version,
-threads, max_rss_kib (peak resident set of this process).
+threads, max_rss_kib (peak resident set of this process), openblas_num_threads, omp_wait_policy,
+openblas_coretype (the environment's) and openblas_corename (the core the loaded OpenBLAS runs).
 
 Usage: bench_torch.py IN.h5 OUT.h5 --threads T --steps N --warmup W
 """
@@ -66,6 +67,20 @@ class Rope32:
         cos, sin = self.tables[key]
         x0, x1 = x[..., 0::2], x[..., 1::2]
         return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2)
+
+
+def _openblas_corename():
+    """The core OpenBLAS runs in this process (it reads OPENBLAS_CORETYPE when torch loads it);
+    "" if torch's BLAS is not OpenBLAS. dlopen of the loaded library returns its handle."""
+    import ctypes
+    for name in ("libopenblas.so.0", "libblas.so.3"):
+        try:
+            fn = ctypes.CDLL(name).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        fn.restype = ctypes.c_char_p
+        return (fn() or b"").decode()
+    return ""
 
 
 def encode_images(pixels, p, cfg):
@@ -163,6 +178,8 @@ def main():
         f.attrs["threads"] = np.int64(torch.get_num_threads())
         f.attrs["openblas_num_threads"] = os.environ.get("OPENBLAS_NUM_THREADS", "")
         f.attrs["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "")
+        f.attrs["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE", "")
+        f.attrs["openblas_corename"] = _openblas_corename()
         f.attrs["max_rss_kib"] = np.int64(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         f["step_s"] = np.asarray(times, dtype=np.float64)
         f["loss"] = np.asarray(losses, dtype=np.float64)
