@@ -14,10 +14,12 @@
  */
 #include "evaluator.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "common/signals.h"
 #include "common/rng.h"
 #include "model/vlm_cache.h"
 #include "data/benchmark.h"
@@ -663,6 +665,15 @@ static void benchmark_cell(const evaluator_t *ev, const benchmark_ctx_t *c,
     free(all);
 }
 
+int eval_stop_check(const evaluator_t *ev) {
+    if (!ev->stopped) return 0;
+    static int64_t cells; /* the test hook's count */
+    const char *hook = getenv("MICL_TEST_SIGTERM_IN_EVAL");
+    if (hook && ev->comm->rank == 0 && ++cells == atoll(hook)) raise(SIGTERM);
+    if (comm_any(ev->comm, signals_stop_requested())) *ev->stopped = 1;
+    return *ev->stopped;
+}
+
 int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_store_t *store,
                    const int *ways, int n_ways, const int *shots, int n_shots, int episodes,
                    int collect, FILE *predictions, eval_row_t *rows) {
@@ -674,6 +685,7 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
             eval_binding_curve(ev, store, b, ways[i], shots, n_shots, episodes, EVAL_SINGLE_PASS,
                                rows + n_rows);
             n_rows += n_shots;
+            if (eval_stop_check(ev)) break;
         }
         return n_rows;
     }
@@ -687,7 +699,9 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
             benchmark_ctx_t c = {ev, b, &src, ev->seed, ways[i], shots[j], 0};
             c.episodes = benchmark_cell_episodes(&src, episodes);
             benchmark_cell(ev, &c, store, collect, predictions, &rows[n_rows++]);
+            if (eval_stop_check(ev)) break;
         }
+        if (ev->stopped && *ev->stopped) break;
     }
     benchmark_source_free(&src);
     return n_rows;

@@ -349,9 +349,9 @@ static void ckpt_kind_int(const char *out, const char *base) {
     CHECK(H5Fclose(f) >= 0);
 }
 
-static void ckpt_schema_v2(const char *out, const char *base) {
+static void ckpt_schema_v3(const char *out, const char *base) {
     hid_t f = open_rw(base, out);
-    put_attr_i64(f, "schema_version", 2);
+    put_attr_i64(f, "schema_version", 3);
     CHECK(H5Fclose(f) >= 0);
 }
 
@@ -699,7 +699,7 @@ static const gen_case_t k_cases[] = {
     {"ckpt_params_double", ckpt_params_double, 1, "params stored as float64"},
     {"ckpt_params_rank2", ckpt_params_rank2, 1, "params stored as a [n/2, 2] (or [n, 1]) matrix"},
     {"ckpt_kind_int", ckpt_kind_int, 1, "the kind attribute is an integer"},
-    {"ckpt_schema_v2", ckpt_schema_v2, 1, "schema_version = 2 (a newer checkpoint)"},
+    {"ckpt_schema_v3", ckpt_schema_v3, 1, "schema_version = 3 (a newer checkpoint)"},
     {"ckpt_config_array", ckpt_config_array, 1, "/config is an array of 3 strings, not one"},
     {"ckpt_vocab_negative", ckpt_vocab_negative, 1, "/vocab first_real = -4"},
     {"ckpt_vocab_words_short", ckpt_vocab_words_short, 1, "/vocab/words lacks its last word"},

@@ -54,7 +54,7 @@ eval_ckpt() {
 resume_from() {
     cp "$BASE/c.cfg" c.cfg && mkdir -p cache out && cp "$BASE/cache/"*.h5 cache/ || exit 1
     gen "$1" out/base.ckpt.h5 "$BASE/out/base.ckpt.h5"
-    expect "$MICL" train c.cfg --run base --resume
+    ALLOW_NEW='^\./out/\.micl\.lock$' expect "$MICL" train c.cfg --run base --resume # the folder lock stays
 }
 # prepare_idx FILE MAKE: the good Fashion-MNIST set with FILE replaced, then data prepare
 prepare_idx() {
