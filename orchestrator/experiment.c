@@ -169,6 +169,26 @@ static int evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, vocab
     return stopped;
 }
 
+/* Refuses, before any training, a benchmark cell that evaluate_run would have to draw with an
+ * image shown twice in an episode (a store with too few images per class; see
+ * benchmark_check_cells), with the same skips evaluate_run makes. */
+static void check_eval_cells(const config_t *cfg, const stores_t *st, const vocab_t *v) {
+    for (int k = 0; k < cfg->eval.n_benchmarks; k++) {
+        const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
+        const image_store_t *store = bench_store(st, b);
+        if (!store || store->h != cfg->model.image_size || b->family == FAMILY_CLASSIFY) continue;
+        benchmark_cells_t c;
+        config_cells(cfg, b, &c);
+        int n_ways = 0; /* as evaluate_run: the ways the store can hold */
+        while (n_ways < c.n_ways && (b->kind >= 0 || c.ways[n_ways] <= store->n_classes))
+            n_ways++;
+        benchmark_source_t bs;
+        benchmark_source_init(&bs, b, store, v, EPISODE_FORMAT_COMPACT);
+        benchmark_check_cells(&bs, c.ways, n_ways, c.shots, c.n_shots);
+        benchmark_source_free(&bs);
+    }
+}
+
 static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
     memset(r, 0, sizeof *r);
     results_header(r, cfg->text, cfg->path, comm->size);
@@ -511,6 +531,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     load_stores(cfg, &stores);
     vocab_t vocab;
     vocab_build(&vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    check_eval_cells(cfg, &stores, &vocab);
     micl_info("vocabulary: %d words (%d real names, %d fake names); %d rank(s) x %d thread(s)",
               vocab.n, vocab.n_real, vocab.n_fake, comm->size, omp_get_max_threads());
 
@@ -575,6 +596,7 @@ int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t
     load_stores(cfg, &stores);
     vocab_t vocab;
     vocab_build(&vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    check_eval_cells(cfg, &stores, &vocab);
     int tok, img;
     capacity(cfg, run, &vocab, &tok, &img);
     char hash[24]; /* the sweep run's id */
@@ -678,6 +700,7 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
     load_stores(cfg, &stores);
     vocab_t cfg_vocab;
     vocab_build(&cfg_vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    check_eval_cells(cfg, &stores, &cfg_vocab);
     results_t res;
     fill_header(&res, cfg, comm);
     for (int ri = 0; ri < cfg->n_runs; ri++) {

@@ -295,6 +295,9 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
         if (!b)
             return cli_usage_error(cmd, "unknown benchmark '%s' (valid: %s)", benchmark,
                                    benchmark_names());
+        char err[256];
+        if (!benchmark_cells_check(b, ways, n_ways, shots, n_shots, err, sizeof err))
+            return cli_usage_error(cmd, "%s", err);
         benchmark_cells(b, ways, n_ways, shots, n_shots, &cells);
     }
     if (ck) atomic_file_input(ck, "the checkpoint");
@@ -357,6 +360,12 @@ static int cmd_eval_checkpoint(int argc, char **argv, const comm_t *comm) {
     if (!o.checkpoint || !o.dataset || !o.ways || !o.n_shots)
         return cli_usage_error(&CLI_EVAL_CHECKPOINT,
                                "--checkpoint, --dataset, --ways and --shots are required");
+    if ((int64_t)o.ways * o.shots[o.n_shots - 1] + 1 > EPISODE_MAX_ITEMS)
+        return cli_usage_error(&CLI_EVAL_CHECKPOINT,
+                               "a %d-way %d-shot episode shows %d images; at most %d fit an "
+                               "episode",
+                               o.ways, o.shots[o.n_shots - 1], o.ways * o.shots[o.n_shots - 1] + 1,
+                               EPISODE_MAX_ITEMS);
     atomic_file_input(o.checkpoint, "the checkpoint");
     atomic_file_input(o.dataset, "the image store");
     rc = output_usage(&CLI_EVAL_CHECKPOINT, o.out, FILE_KIND_RESULTS);

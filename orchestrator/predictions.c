@@ -212,6 +212,8 @@ static prediction_t *read_predictions(const char *path, int64_t *n_out) {
         c.line++;
         if ((size_t)got != strlen(line)) JSON_FAIL(&c, "NUL byte in the line");
         c.p = line;
+        if (c.line == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+            c.p += 3; /* a UTF-8 byte order mark, as some editors write: not part of the JSON */
         skip_ws(&c);
         if (*c.p == '\0') continue; /* blank line */
         if (n == cap) {
@@ -281,6 +283,7 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
         benchmark_cells(b, NULL, 0, NULL, 0, &own);
         cells = &own;
     }
+    benchmark_check_cells(&bs.src, cells->ways, cells->n_ways, cells->shots, cells->n_shots);
     results_t res;
     memset(&res, 0, sizeof res);
     res.config_text = cfg->text;

@@ -541,7 +541,8 @@ static void write_idx(const char *path, int ndim, const uint32_t *dims, int fill
 static void idx_good_set(const char *out, const char *base) {
     (void)base;
     char p[1024];
-    uint32_t tr[3] = {20, 16, 16}, te[3] = {10, 16, 16}, trl = 20, tel = 10;
+    /* 4 test images per class: the tiny config's evaluation (up to 2 shots) shows none twice */
+    uint32_t tr[3] = {20, 16, 16}, te[3] = {40, 16, 16}, trl = 20, tel = 40;
     snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", out);
     write_idx(p, 3, tr, 128, -1);
     snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte.gz", out);
@@ -577,7 +578,7 @@ static void idx_dims_overflow(const char *out, const char *base) {
 
 static void idx_test_size_differs(const char *out, const char *base) {
     (void)base;
-    uint32_t d[3] = {10, 14, 14};
+    uint32_t d[3] = {40, 14, 14}; /* as many as idx_good_set's t10k labels */
     write_idx(out, 3, d, 64, -1);
 }
 
