@@ -1,7 +1,7 @@
 # config.cmake - tests of common/: the random numbers, and the config (common/config_*.c):
 # loading a full file, defaults, every rejected input under bad_config/ (through
 # micl_bad_input_test: exit 1, the message, nothing written), and docs/CONFIG.md being exactly the
-# reference generated from the schema.
+# reference generated from the schema; and the JSON writer (test_json_out).
 
 micl_unit_test(test_rng test_rng.c)
 micl_unit_test(config_load test_config.c)
@@ -103,3 +103,6 @@ config_bad(sweep_no_values "sweep_no_values.cfg:3: keys '${_a}.key' and '${_a}.v
 config_bad(sweep_ranks_zero
   "sweep_ranks_zero.cfg:3: key 'sweep.ranks_per_run' = 0 is out of range \\[1, 4096\\]")
 config_bad(sweep_too_many "sweep_too_many.cfg:[0-9]+: key 'sweep.axes' expands to more than 4096 runs")
+
+# The JSON writer every JSON output goes through (common/json_out.h).
+micl_unit_test(test_json_out test_json_out.c)
