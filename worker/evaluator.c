@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/json_out.h"
 #include "common/signals.h"
 #include "common/rng.h"
 #include "model/vlm_cache.h"
@@ -587,7 +588,7 @@ static void build_bench(int64_t e, episode_t *ep, void *ctx) {
 }
 
 /* The words of an answer's tokens (-1 ends it), space-separated, as a JSON string. */
-static void json_answer(FILE *f, const vocab_t *v, const int64_t *tokens) {
+static json_t *json_answer(const vocab_t *v, const int64_t *tokens) {
     char buf[EPISODE_MAX_ANSWER * 64 + 1];
     size_t k = 0;
     buf[0] = '\0';
@@ -597,7 +598,7 @@ static void json_answer(FILE *f, const vocab_t *v, const int64_t *tokens) {
         if (m < 0 || (size_t)m >= sizeof buf - k) break;
         k += (size_t)m;
     }
-    results_json_string(f, buf);
+    return json_out_string(buf);
 }
 
 /* Writes one JSON line per prompt of a cell: {"id": ..., "prediction": <greedy answer>,
@@ -611,13 +612,11 @@ static void write_predictions(FILE *f, const benchmark_ctx_t *c, const vocab_t *
         snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", c->b->name, c->ways, c->shots,
                  (long long)(e / nv), (int)(e % nv));
         const int64_t *a = answers + (size_t)e * 2 * EPISODE_MAX_ANSWER;
-        fputs("{\"id\": ", f);
-        results_json_string(f, id);
-        fputs(", \"prediction\": ", f);
-        json_answer(f, v, a);
-        fputs(", \"ranked\": ", f);
-        json_answer(f, v, a + EPISODE_MAX_ANSWER);
-        fputs("}\n", f);
+        json_t *line = json_out_object();
+        json_out_set_string(line, "id", id);
+        json_out_set(line, "prediction", json_answer(v, a));
+        json_out_set(line, "ranked", json_answer(v, a + EPISODE_MAX_ANSWER));
+        json_out_write_line(f, line, "the predictions file");
     }
 }
 

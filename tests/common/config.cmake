@@ -1,7 +1,7 @@
 # config.cmake - tests of common/: the random numbers, and the config (common/config_*.c):
 # loading a full file, defaults, every rejected input under bad_config/ (through
 # micl_bad_input_test: exit 1, the message, nothing written), and docs/CONFIG.md being exactly the
-# reference generated from the schema.
+# reference generated from the schema; and the JSON writer (test_json_out).
 
 micl_unit_test(test_rng test_rng.c)
 micl_unit_test(config_load test_config.c)
@@ -119,3 +119,6 @@ config_bad(max_seq_too_large
   "max_seq_too_large.cfg:2: key 'model.max_seq' = 8192 is out of range \\[8, 1024\\]")
 config_bad(too_many_patches
   "too_many_patches.cfg: key 'model.patch' = 1 gives \\(64 / 1\\)\\^2 = 4096 patches per image[;] at most 1024")
+
+# The JSON writer every JSON output goes through (common/json_out.h).
+micl_unit_test(test_json_out test_json_out.c)

@@ -138,3 +138,20 @@ hostile(import only_broken_links "in/bb/[xy].png: cannot stat")
 hostile(import only_fifos "in/bb: class folder 'bb' has no images") # FIFOs are skipped, not opened
 hostile(import zero_width_png "in/bb/c.png: cannot decode PNG image: libpng: Invalid IHDR data")
 hostile(import png_is_directory "in/cc: class folder 'cc' has no images") # x.png/ is a folder
+
+# --- predictions files: `micl eval c.cfg --benchmark fsicl --predictions bad.jsonl` (make_hostile)
+set(_pj "bad.jsonl:[0-9]+: invalid JSON at byte [0-9]+:")
+hostile(pred nul_byte "bad.jsonl:2: NUL byte in the line")
+hostile(pred not_utf8 "${_pj} unable to decode byte 0xe9")
+hostile(pred duplicate_key "${_pj} duplicate object key")
+hostile(pred nested_duplicate "${_pj} duplicate object key")
+hostile(pred escaped_nul "${_pj} .u0000 is not allowed")
+hostile(pred lone_surrogate "${_pj} invalid Unicode")
+hostile(pred not_object "bad.jsonl:3: expected a JSON object per line")
+hostile(pred bom_second_line "bad.jsonl:2: invalid JSON at byte [0-9]+: .* expected near")
+hostile(pred truncated "bad.jsonl:2: invalid JSON at byte [0-9]+:")
+hostile(pred binary "bad.jsonl:[0-9]+: (NUL byte in the line|invalid JSON)") # 512 random bytes
+hostile(pred long_line "bad.jsonl:1: line longer than 1048576 bytes") # 200 MiB, removed after
+hostile(pred deep_nesting "bad.jsonl:1: nesting deeper than 64 levels")
+hostile(pred huge_file "bad.jsonl: larger than 1073741824 bytes") # sparse
+hostile(pred too_many "bad.jsonl:[0-9]+: more than [0-9]+ predictions, the number of episodes")

@@ -80,7 +80,7 @@ check_bad() { # file regex: exit 1, the message, no bad.h5 (nor bad.h5.tmp, nor 
 check_bad bad1.jsonl 'bad1.jsonl:2: member "id" must be a string'
 check_bad bad2.jsonl 'bad2.jsonl:2: id "fsicl-w2-s1-e000000-v0" repeats line 1'
 check_bad bad3.jsonl 'bad3.jsonl:1: id "nope" is not an episode of benchmark .fsicl.'
-check_bad bad4.jsonl "bad4.jsonl:1: expected ',' or '}'"
+check_bad bad4.jsonl "bad4.jsonl:1: invalid JSON at byte [0-9]+: '}' expected"
 check_bad bad5.jsonl 'bad5.jsonl: no predictions'
 check_bad missing.jsonl "cannot read 'missing.jsonl'"
 expect_fail --exit 2 --message "unknown benchmark 'nosuch' \\(valid: fsicl, openmi" -- \
