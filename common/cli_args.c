@@ -180,8 +180,10 @@ static void print_help(const cli_command_t *cmd) {
 
 int cli_parse(const cli_command_t *cmd, const cli_opt_t *opts, int argc, char **argv,
               const char **args, int *n_args, int *rc) {
-    int n = 0;
+    int n = 0, n_opts = 0;
     *rc = MICL_EXIT_USAGE;
+    while (opts && opts[n_opts].name)
+        n_opts++;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             print_help(cmd);
@@ -189,11 +191,14 @@ int cli_parse(const cli_command_t *cmd, const cli_opt_t *opts, int argc, char **
             return 0;
         }
     }
+    /* which options were given: none may be given twice (a second value would silently win) */
+    unsigned char *given = micl_calloc((size_t)n_opts + 1, 1);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == '\0') { /* a positional argument ("-" included) */
             if (cmd->max_args >= 0 && n >= cmd->max_args) {
                 cli_usage_error(cmd, "unexpected argument '%s'", a);
+                free(given);
                 return 0;
             }
             args[n++] = a;
@@ -204,18 +209,29 @@ int cli_parse(const cli_command_t *cmd, const cli_opt_t *opts, int argc, char **
             o++;
         if (!o || !o->name) {
             cli_usage_error(cmd, "unknown option '%s'", a);
+            free(given);
+            return 0;
+        }
+        if (given[o - opts]++) {
+            cli_usage_error(cmd, "option '%s' is given twice", a);
+            free(given);
             return 0;
         }
         const char *val = NULL;
         if (o->kind != CLI_FLAG) {
             if (i + 1 >= argc) {
                 cli_usage_error(cmd, "option '%s' needs a value", a);
+                free(given);
                 return 0;
             }
             val = argv[++i];
         }
-        if (!set_value(cmd, o, val)) return 0;
+        if (!set_value(cmd, o, val)) {
+            free(given);
+            return 0;
+        }
     }
+    free(given);
     if (n < cmd->min_args) {
         if (n == 0)
             cli_usage_error(cmd, "missing %s", cmd->arg_names);

@@ -4,8 +4,9 @@
  * `micl help` and `micl CMD --help` print, and how many positional arguments it takes) and its
  * options by a table (cli_opt_t) that says where each value goes and what it must be. cli_parse
  * checks the whole command line before anything runs: options may stand anywhere, each value is
- * checked (integers and lists in range, choices among their words), and an unknown option, a
- * missing value, a stray or missing argument is a usage error. Usage errors print one message on
+ * checked (integers and lists in range, no empty list item, choices among their words), and an
+ * unknown option, an option given twice (no option is repeatable), a missing value, a stray or
+ * missing argument is a usage error. Usage errors print one message on
  * rank 0, in one style, and give exit code 2 (MICL_EXIT_USAGE):
  *
  *   micl train: --steps expects an integer in [1, 100000], got 'x'

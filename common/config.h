@@ -19,6 +19,10 @@
 #define CONFIG_PATH_LEN 512
 #define CONFIG_MAX_AXES 8
 #define CONFIG_MAX_AXIS_VALUES 32
+/* The longest attention sequence the kernels take (KERN_ATTN_MAX_T; model/vlm.c asserts they
+ * agree): model.max_seq and the patches of one image, (model.image_size / model.patch)^2, are
+ * checked against it when a config loads. */
+#define CONFIG_MAX_SEQ 1024
 
 /* The task families, one row each: X(ID, name, store, mix_doc).
  *   ID       the enum value FAMILY_<ID>; values are stable (benchmark rng keys depend on them),

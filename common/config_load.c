@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -535,6 +537,10 @@ static void rule_patch(const loader_t *L, const config_t *c) {
     if (c->model.image_size % c->model.patch)
         RULE_FAIL("key 'model.patch' = %d must divide model.image_size = %d", c->model.patch,
                   c->model.image_size);
+    int grid = c->model.image_size / c->model.patch; /* the encoder attends over grid^2 */
+    if (grid * grid > CONFIG_MAX_SEQ)
+        RULE_FAIL("key 'model.patch' = %d gives (%d / %d)^2 = %d patches per image; at most %d",
+                  c->model.patch, c->model.image_size, c->model.patch, grid * grid, CONFIG_MAX_SEQ);
 }
 
 static void rule_heads(const loader_t *L, const config_t *c) {
@@ -771,7 +777,9 @@ typedef struct {
 } rule_t;
 
 static const rule_t g_rules[] = {
-    {"`model.image_size` is a multiple of `model.patch`.", rule_patch},
+    {"`model.image_size` is a multiple of `model.patch`, and an image has at most 1024 patches: "
+     "(`model.image_size` / `model.patch`)^2 <= 1024.",
+     rule_patch},
     {"`model.pool` is `flatten` or `mean`.", rule_pool},
     {"`model.channels` is 1 (gray) or 3 (RGB).", rule_channels},
     {"`model.dim` is a multiple of `model.heads`, and the head size `model.dim / model.heads` is "
@@ -842,10 +850,56 @@ static const char *skip_float(const char *q) {
     return q;
 }
 
-/* libconfig wraps integer literals that do not fit in 64 bits without an error (2^64 + 12 reads
- * as 12, 99999999999999999999 as -1), so they are rejected here first, outside strings and
- * comments. */
-static void check_int_literals(const char *text, const char *name) {
+static char *read_text(const char *path);
+static void check_text(const char *text, const char *name, int depth);
+
+/* libconfig opens an @include'd path with fopen and reads it through flex: a directory ends the
+ * process from inside the scanner ("input in flex scanner failed", no file or line), a FIFO
+ * blocks forever and a device is read as a config. So each included path is checked first, at
+ * the @include's file and line: it must be a readable regular file; its text is then checked
+ * like the including file's (check_text). */
+static void check_include(const char *p, const char *name, int line, int depth) {
+    const char *q = p + strlen("@include");
+    while (*q == ' ' || *q == '\t')
+        q++;
+    if (*q != '"') return; /* not an @include libconfig recognizes: its syntax error follows */
+    char path[4096];
+    size_t n = 0;
+    for (q++; *q && *q != '"' && *q != '\n'; q++) {
+        if (*q == '\\' && q[1]) q++;
+        if (n + 1 < sizeof path) path[n++] = *q;
+    }
+    path[n] = '\0';
+    if (depth >= 10) micl_fatal("%s:%d: @include \"%s\": includes nest too deep", name, line, path);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        micl_fatal("%s:%d: @include \"%s\": %s", name, line, path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        micl_fatal("%s:%d: @include \"%s\" is %s, not a regular file", name, line, path,
+                   S_ISDIR(st.st_mode)                          ? "a directory"
+                   : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                   : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                : "a special file");
+    if (access(path, R_OK) != 0)
+        micl_fatal("%s:%d: @include \"%s\": %s", name, line, path, strerror(errno));
+    char *text = read_text(path);
+    check_text(text, path, depth + 1);
+    free(text);
+}
+
+/* 1 if p starts its line (only blanks before it): where libconfig recognizes @include. */
+static int at_line_start(const char *text, const char *p) {
+    while (p > text && (p[-1] == ' ' || p[-1] == '\t'))
+        p--;
+    return p == text || p[-1] == '\n';
+}
+
+/* Checks what libconfig would accept silently or fail on without a location, outside strings
+ * and comments: integer literals that do not fit in 64 bits (libconfig wraps them without an
+ * error: 2^64 + 12 reads as 12, 99999999999999999999 as -1) and @include'd paths
+ * (check_include). A negative literal may reach -2^63 (a seed of -2^63 is then refused as
+ * negative, not as too large). */
+static void check_text(const char *text, const char *name, int depth) {
     int line = 1;
     for (const char *p = text; *p; p++) {
         if (*p == '\n') {
@@ -864,6 +918,10 @@ static void check_int_literals(const char *text, const char *name) {
                 line += *p == '\n';
             if (!*p) return;
             p++;
+        } else if (*p == '@' && strncmp(p, "@include", 8) == 0 && at_line_start(text, p)) {
+            check_include(p, name, line, depth);
+            while (p[1] && p[1] != '\n') /* the rest of the line is the path */
+                p++;
         } else if (isdigit((unsigned char)*p) &&
                    !(p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))) {
             int hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
@@ -874,18 +932,20 @@ static void check_int_literals(const char *text, const char *name) {
                 p = skip_float(q) - 1;
                 continue;
             }
+            int negative = !hex && p > text && p[-1] == '-';
+            unsigned long long max = (unsigned long long)INT64_MAX + (negative ? 1u : 0u);
             errno = 0;
             unsigned long long v = strtoull(p, NULL, hex ? 16 : 10);
-            if (errno == ERANGE || v > (unsigned long long)INT64_MAX)
-                micl_fatal("%s:%d: integer %.*s does not fit in 64 bits", name, line, (int)(q - p),
-                           p);
+            if (errno == ERANGE || v > max)
+                micl_fatal("%s:%d: integer %s%.*s does not fit in 64 bits", name, line,
+                           negative ? "-" : "", (int)(q - p), p);
             p = q - 1;
         }
     }
 }
 
 static void parse_and_fill(const char *text, const char *name, config_t *cfg) {
-    check_int_literals(text, name);
+    check_text(text, name, 0);
     libconfig_config_t lc;
     config_init(&lc);
     if (config_read_string(&lc, text) != CONFIG_TRUE) {

@@ -173,7 +173,7 @@ static const config_key_t g_keys[] = {
     INT("model.layers", model.layers, 3, 1, 64, "decoder blocks"),
     INT("model.heads", model.heads, 4, 1, 64, "decoder attention heads"),
     INT("model.mlp_ratio", model.mlp_ratio, 4, 1, 16, "MLP hidden width = mlp_ratio * width"),
-    INT("model.max_seq", model.max_seq, 64, 8, 8192, "longest sequence in tokens"),
+    INT("model.max_seq", model.max_seq, 64, 8, CONFIG_MAX_SEQ, "longest sequence in tokens"),
     FLT("model.init_std", model.init_std, 0.02, 1e-6, 1, "weight init standard deviation"),
     STR("model.pool", model.pool, "flatten",
         "how patch tokens become the image token: flatten (concatenate, keeps layout) or mean"),

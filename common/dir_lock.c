@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,17 +17,52 @@
 
 #define MAX_LOCKS 2
 
-/* The descriptors this process holds (never closed before exit: closing drops the lock). */
+/* The locks this process holds (the descriptors are never closed before exit: closing drops the
+ * lock), and the folder it created to hold them, if any. */
 static int g_fds[MAX_LOCKS];
+static char *g_paths[MAX_LOCKS];
 static int g_n_fds;
+static char *g_made_dir;  /* the locked folder, when this process made it */
+static size_t g_made_top; /* length of its first prefix that did not exist */
 
-/* At a normal exit: empty each file whose lock no one else shares, so that an empty file means
- * "ended cleanly" and a non-empty unlocked one "its holder was killed". */
+/* At a normal exit (a refusal included): remove each lock file no one else shares, so that no
+ * file means "ended cleanly" and an unlocked file left behind "its holder was killed"; then the
+ * folder, if this process made it and it stayed empty (a command refused before it wrote
+ * anything leaves nothing behind). A process that takes the lock checks that the file it locked
+ * is still the one at the path (lock_one), so removing it here never lets two owners in. */
 static void release_all(void) {
     for (int i = 0; i < g_n_fds; i++)
-        if (flock(g_fds[i], LOCK_EX | LOCK_NB) == 0 && ftruncate(g_fds[i], 0) != 0) {
-            /* nothing to do: the lock still dies with the process */
-        }
+        if (flock(g_fds[i], LOCK_EX | LOCK_NB) == 0) unlink(g_paths[i]);
+    /* the folders made, deepest first; stops at the first that is not empty */
+    for (char *slash; g_made_dir && rmdir(g_made_dir) == 0 && g_made_top;) {
+        if (strlen(g_made_dir) <= g_made_top || !(slash = strrchr(g_made_dir, '/'))) break;
+        *slash = '\0';
+        if (strlen(g_made_dir) < g_made_top) break;
+    }
+}
+
+/* Notes which folders of dir's path do not exist yet (paths_make_dirs makes them): g_made_dir is
+ * dir, g_made_top the length of its first missing prefix. */
+static void note_missing(const char *dir) {
+    struct stat st;
+    if (g_made_dir || stat(dir, &st) == 0) return;
+    char *p = micl_strdup(dir);
+    size_t top = strlen(p);
+    for (char *slash = strrchr(p, '/'); slash && slash > p; slash = strrchr(p, '/')) {
+        *slash = '\0';
+        if (stat(p, &st) == 0) break;
+        top = strlen(p);
+    }
+    free(p);
+    g_made_dir = micl_strdup(dir);
+    g_made_top = top;
+}
+
+/* 1 if fd is still the file at path (not removed or replaced since it was opened). */
+static int still_at(int fd, const char *path) {
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
 }
 
 /* What the holder wrote, without its trailing newline, in buf ("" when empty). */
@@ -47,15 +83,32 @@ static void describe(const char *holder, char *out, size_t n) {
         snprintf(out, n, "another micl process");
 }
 
+/* Opens and locks path; retries while the file it locked was removed by its ending holder in
+ * between (release_all), so that the lock held is always that of the file at the path. */
+static int open_locked(const char *dir, const char *path, int how, int *err) {
+    for (;;) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            micl_fatal("%s: cannot open the lock file '%s': %s", dir, path, strerror(errno));
+        if (flock(fd, how | LOCK_NB) != 0) {
+            *err = errno;
+            return fd;
+        }
+        if (still_at(fd, path)) {
+            *err = 0;
+            return fd;
+        }
+        close(fd);
+    }
+}
+
 static int lock_one(const char *dir, const char *name, int how, const char *command) {
     char path[1200];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         micl_fatal("%s: folder name too long for its lock file", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) micl_fatal("%s: cannot open the lock file '%s': %s", dir, path, strerror(errno));
+    int e, fd = open_locked(dir, path, how, &e);
     char holder[512], who[700];
-    if (flock(fd, how | LOCK_NB) != 0) {
-        int e = errno;
+    if (e != 0) {
         if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS) {
             micl_warn("%s: cannot lock '%s' (%s); running without the lock, so nothing stops "
                       "a second micl from writing this folder",
@@ -91,20 +144,29 @@ static int lock_one(const char *dir, const char *name, int how, const char *comm
     return fd;
 }
 
-static void keep(int fd) {
+static void keep(int fd, const char *dir, const char *name) {
     if (fd < 0) return;
-    if (g_n_fds == 0) atexit(release_all);
-    if (g_n_fds < MAX_LOCKS) g_fds[g_n_fds++] = fd;
+    if (g_n_fds == 0) { /* at exit, and before an MPI abort (which skips atexit) */
+        atexit(release_all);
+        micl_at_fatal(release_all);
+    }
+    if (g_n_fds < MAX_LOCKS) {
+        size_t n = strlen(dir) + strlen(name) + 2;
+        g_paths[g_n_fds] = micl_malloc(n);
+        snprintf(g_paths[g_n_fds], n, "%s/%s", dir, name);
+        g_fds[g_n_fds++] = fd;
+    }
 }
 
 void dir_lock_take(const char *dir, const char *command, int shard_index, int shard_count) {
+    note_missing(dir);
     paths_make_dirs(dir, "output directory");
     if (shard_count <= 1) {
-        keep(lock_one(dir, ".micl.lock", LOCK_EX, command));
+        keep(lock_one(dir, ".micl.lock", LOCK_EX, command), dir, ".micl.lock");
         return;
     }
     char name[64];
     snprintf(name, sizeof name, ".micl.shard-%d-of-%d.lock", shard_index, shard_count);
-    keep(lock_one(dir, name, LOCK_EX, command));
-    keep(lock_one(dir, ".micl.lock", LOCK_SH, command));
+    keep(lock_one(dir, name, LOCK_EX, command), dir, name);
+    keep(lock_one(dir, ".micl.lock", LOCK_SH, command), dir, ".micl.lock");
 }

@@ -7,7 +7,7 @@
  * flock(2) on that file, so it dies with its process (kill -9, a node that is gone, a requeued
  * Slurm job): a file left behind is not a held lock, and the next process takes it over, saying
  * so. The file holds "pid host since command" of the holder for the message; a process that ends
- * normally empties it.
+ * normally (a refusal included) removes it, and the folder too if it made it and left it empty.
  *
  * The shards of one sweep share their folder: each takes the folder lock shared and the lock of
  * its shard, "<dir>/.micl.shard-I-of-N.lock", exclusive, so shards run side by side but not

@@ -26,6 +26,8 @@ static char g_pending[PENDING_MAX][PENDING_PATH_MAX];
 static volatile sig_atomic_t g_pending_used[PENDING_MAX];
 static void (*g_abort_hook)(int code);
 static void (*g_fatal_hook)(void);
+static void (*g_at_fatal[4])(void);
+static int g_n_at_fatal;
 static int (*g_exit_cleanup)(void);
 
 void micl_set_rank(int rank, int world_size) {
@@ -83,6 +85,11 @@ static void print_prefix(FILE *f, const char *kind) {
         fprintf(f, "micl: %s: ", kind);
 }
 
+void micl_at_fatal(void (*fn)(void)) {
+    if (g_n_at_fatal < (int)(sizeof g_at_fatal / sizeof g_at_fatal[0]))
+        g_at_fatal[g_n_at_fatal++] = fn;
+}
+
 void micl_fatal_at(const char *file, int line, const char *fmt, ...) {
     fflush(stdout);
     print_prefix(stderr, "error");
@@ -99,6 +106,8 @@ void micl_fatal_at(const char *file, int line, const char *fmt, ...) {
     fputc('\n', stderr);
     fflush(stderr);
     micl_pending_unlink_all();
+    for (int i = 0; i < g_n_at_fatal; i++)
+        g_at_fatal[i]();
     if (g_fatal_hook) g_fatal_hook();
     if (g_abort_hook && g_world > 1) g_abort_hook(MICL_EXIT_ERROR);
     /* A cleanup that fails can itself call micl_fatal: the second call skips it. */

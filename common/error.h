@@ -40,6 +40,11 @@ void micl_pending_remove(const char *path);
 /* Unlinks and unregisters every pending path; async-signal-safe (signals.c calls it). */
 void micl_pending_unlink_all(void);
 
+/* Registers what micl_fatal runs before it aborts the ranks or exits, after removing pending
+ * files: releasing what a process holds that an MPI abort would skip (atexit handlers do not run
+ * then; common/dir_lock.c's folder lock). At most 4; each must be safe to run twice. */
+void micl_at_fatal(void (*fn)(void));
+
 /* Installed by the MPI layer: called by micl_fatal to abort all ranks. */
 void micl_set_abort_hook(void (*hook)(int code));
 

@@ -13,6 +13,7 @@
 #include "atomic_file.h"
 #include "error.h"
 #include "h5util.h"
+#include "json_out.h"
 
 void curve_push(curve_t *c, int64_t step, int stage, double loss, double lr, double gnorm,
                 double tps, double acc) {
@@ -727,115 +728,95 @@ void results_print_csv(const results_t *r, FILE *out) {
     }
 }
 
-void results_json_string(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
+/* ---- JSON (json_out.h) ------------------------------------------------------------------ */
+
+static json_t *json_int64s(const int64_t *v, int64_t n) {
+    json_t *a = json_out_array();
+    for (int64_t i = 0; i < n; i++)
+        json_out_append(a, json_out_int(v[i]));
+    return a;
 }
 
-void results_json_number(FILE *out, double v) {
-    if (isfinite(v))
-        fprintf(out, "%.17g", v);
-    else
-        fputs("null", out);
-}
-
-static void json_curve(FILE *out, const curve_t *c) {
+static json_t *json_curve(const curve_t *c) {
     const char *names[] = {"loss", "lr", "grad_norm", "tokens_per_s", "train_icl_acc"};
     const double *cols[] = {c->loss, c->lr, c->grad_norm, c->tokens_per_s, c->train_icl_acc};
-    fputs("{\"step\": [", out);
+    json_t *o = json_out_object(), *stage = json_out_array();
+    json_out_set(o, "step", json_int64s(c->step, c->n));
     for (int64_t i = 0; i < c->n; i++)
-        fprintf(out, "%s%lld", i ? ", " : "", (long long)c->step[i]);
-    fputs("], \"stage\": [", out);
-    for (int64_t i = 0; i < c->n; i++)
-        fprintf(out, "%s%d", i ? ", " : "", c->stage[i]);
-    fputc(']', out);
+        json_out_append(stage, json_out_int(c->stage[i]));
+    json_out_set(o, "stage", stage);
     for (int k = 0; k < 5; k++) {
-        fprintf(out, ", \"%s\": [", names[k]);
-        for (int64_t i = 0; i < c->n; i++) {
-            if (i) fputs(", ", out);
-            results_json_number(out, cols[k][i]);
-        }
-        fputc(']', out);
+        json_t *col = json_out_array();
+        for (int64_t i = 0; i < c->n; i++)
+            json_out_append(col, json_out_real(cols[k][i]));
+        json_out_set(o, names[k], col);
     }
-    fputc('}', out);
+    return o;
 }
 
-static void json_row(FILE *out, const eval_row_t *e) {
-    fputs("{\"benchmark\": ", out);
-    results_json_string(out, e->benchmark);
-    fputs(", \"dataset\": ", out);
-    results_json_string(out, e->dataset);
-    fprintf(out,
-            ", \"ways\": %d, \"shots\": %d, \"episodes\": %lld, \"correct\": %lld, "
-            "\"exact_match\": %lld",
-            e->ways, e->shots, (long long)e->episodes, (long long)e->correct, (long long)e->exact);
+/* The per-prompt outcomes of a row as a JSON list of 0/1. */
+static json_t *json_flags(const uint8_t *v, int64_t n) {
+    json_t *a = json_out_array();
+    for (int64_t i = 0; i < n; i++)
+        json_out_append(a, json_out_int(v[i]));
+    return a;
+}
+
+static json_t *json_row(const eval_row_t *e) {
+    json_t *o = json_out_object();
+    json_out_set_string(o, "benchmark", e->benchmark);
+    json_out_set_string(o, "dataset", e->dataset);
+    json_out_set_int(o, "ways", e->ways);
+    json_out_set_int(o, "shots", e->shots);
+    json_out_set_int(o, "episodes", e->episodes);
+    json_out_set_int(o, "correct", e->correct);
+    json_out_set_int(o, "exact_match", e->exact);
     double xlo, xhi, x = results_row_exact(e, &xlo, &xhi);
     const char *names[] = {"accuracy",      "ci_low",         "ci_high",
                            "chance",        "exact_accuracy", "exact_ci_low",
                            "exact_ci_high", "chance_random",  "chance_constant"};
     const double vals[] = {e->accuracy, e->ci_low, e->ci_high,       e->chance,         x,
                            xlo,         xhi,       e->chance_random, e->chance_constant};
-    for (int k = 0; k < 9; k++) {
-        fprintf(out, ", \"%s\": ", names[k]);
-        results_json_number(out, vals[k]);
-    }
-    fputs(", \"constant_answer\": ", out);
-    results_json_string(out, e->constant_answer);
+    for (int k = 0; k < 9; k++)
+        json_out_set_real(o, names[k], vals[k]);
+    json_out_set_string(o, "constant_answer", e->constant_answer);
     if (e->episode_group) {
-        fputs(", \"episode_group\": [", out);
-        for (int64_t i = 0; i < e->episodes; i++)
-            fprintf(out, "%s%lld", i ? ", " : "", (long long)e->episode_group[i]);
-        fputs("], \"episode_correct\": [", out);
-        for (int64_t i = 0; i < e->episodes; i++)
-            fprintf(out, "%s%d", i ? ", " : "", e->episode_correct[i]);
-        fputs("], \"episode_exact\": [", out);
-        for (int64_t i = 0; i < e->episodes; i++)
-            fprintf(out, "%s%d", i ? ", " : "", e->episode_exact[i]);
-        fputc(']', out);
+        json_out_set(o, "episode_group", json_int64s(e->episode_group, e->episodes));
+        json_out_set(o, "episode_correct", json_flags(e->episode_correct, e->episodes));
+        json_out_set(o, "episode_exact", json_flags(e->episode_exact, e->episodes));
     }
-    fputc('}', out);
+    return o;
+}
+
+static json_t *json_run(const run_result_t *run) {
+    json_t *o = json_out_object(), *rows = json_out_array();
+    json_out_set_string(o, "name", run->name);
+    json_out_set_int(o, "steps", run->steps);
+    json_out_set_int(o, "tokens", run->tokens);
+    json_out_set_int(o, "n_params", run->n_params);
+    json_out_set_real(o, "train_seconds", run->train_seconds);
+    json_out_set_real(o, "eval_seconds", run->eval_seconds);
+    json_out_set_real(o, "tokens_per_s", run->tokens_per_s);
+    json_out_set_string(o, "checkpoint", run->checkpoint);
+    json_out_set(o, "curve", json_curve(&run->curve));
+    for (int i = 0; i < run->n_rows; i++)
+        json_out_append(rows, json_row(&run->rows[i]));
+    json_out_set(o, "eval", rows);
+    return o;
 }
 
 void results_print_json(const results_t *r, FILE *out) {
-    fprintf(out, "{\"schema_version\": %d, \"config_path\": ", RESULTS_SCHEMA_VERSION);
-    results_json_string(out, r->config_path);
-    fputs(", \"created\": ", out);
-    results_json_string(out, r->created);
-    fputs(", \"hostname\": ", out);
-    results_json_string(out, r->hostname);
-    fprintf(out, ", \"world_size\": %d, \"threads\": %d, \"config\": ", r->world_size, r->threads);
-    results_json_string(out, r->config_text ? r->config_text : "");
-    fputs(", \"runs\": [", out);
-    for (int k = 0; k < r->n_runs; k++) {
-        const run_result_t *run = &r->runs[k];
-        fputs(k ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
-        results_json_string(out, run->name);
-        fprintf(out, ", \"steps\": %lld, \"tokens\": %lld, \"n_params\": %lld",
-                (long long)run->steps, (long long)run->tokens, (long long)run->n_params);
-        fputs(", \"train_seconds\": ", out);
-        results_json_number(out, run->train_seconds);
-        fputs(", \"eval_seconds\": ", out);
-        results_json_number(out, run->eval_seconds);
-        fputs(", \"tokens_per_s\": ", out);
-        results_json_number(out, run->tokens_per_s);
-        fputs(", \"checkpoint\": ", out);
-        results_json_string(out, run->checkpoint);
-        fputs(", \"curve\": ", out);
-        json_curve(out, &run->curve);
-        fputs(", \"eval\": [", out);
-        for (int i = 0; i < run->n_rows; i++) {
-            if (i) fputs(", ", out);
-            json_row(out, &run->rows[i]);
-        }
-        fputs("]}", out);
-    }
-    fputs("\n]}\n", out);
+    json_t *head = json_out_object();
+    json_out_set_int(head, "schema_version", RESULTS_SCHEMA_VERSION);
+    json_out_set_string(head, "config_path", r->config_path);
+    json_out_set_string(head, "created", r->created);
+    json_out_set_string(head, "hostname", r->hostname);
+    json_out_set_int(head, "world_size", r->world_size);
+    json_out_set_int(head, "threads", r->threads);
+    json_out_set_string(head, "config", r->config_text ? r->config_text : "");
+    json_out_list_t runs;
+    json_out_list_begin(&runs, out, "the JSON report", head, "runs", "  ");
+    for (int k = 0; k < r->n_runs; k++)
+        json_out_list_add(&runs, json_run(&r->runs[k]));
+    json_out_list_end(&runs);
 }

@@ -138,12 +138,8 @@ void results_free(results_t *r);
 /* The summary table: one row per run, one column per (benchmark, ways, shots). */
 void results_print_table(const results_t *r, FILE *out);
 void results_print_csv(const results_t *r, FILE *out);
-/* The whole file as one JSON object: header, and per run its counters, stage starts, curve and
- * evaluation rows. */
+/* The whole file as one JSON object (json_out.h): header, and per run, on a line of its own, its
+ * counters, curve and evaluation rows. */
 void results_print_json(const results_t *r, FILE *out);
-/* s as a JSON string literal (quotes, backslashes and control characters escaped; UTF-8 passes
- * through), and v as a JSON number (null when not finite: JSON has no NaN or Inf). */
-void results_json_string(FILE *out, const char *s);
-void results_json_number(FILE *out, double v);
 
 #endif

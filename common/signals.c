@@ -1,5 +1,5 @@
-/* signals.c - the stop flag set by SIGTERM / SIGUSR1, and the clean-up of pending output on
- * SIGINT / SIGHUP / SIGTERM (see signals.h). */
+/* signals.c - the stop flag set by SIGTERM / SIGUSR1 / SIGINT, and the clean-up of pending
+ * output on SIGINT / SIGHUP / SIGTERM (see signals.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "signals.h"
 
@@ -10,15 +10,16 @@
 
 static volatile sig_atomic_t g_stop;
 
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
 static void on_fatal_signal(int sig) {
     micl_pending_unlink_all(); /* async-signal-safe: unlink over fixed buffers */
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+/* A second Ctrl-C means "now": the user will not wait for the checkpoint. */
+static void on_signal(int sig) {
+    if (sig == SIGINT && g_stop) on_fatal_signal(sig);
+    g_stop = 1;
 }
 
 void signals_install_cleanup(void) {
@@ -43,6 +44,10 @@ void signals_install(void) {
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0)
         micl_fatal("cannot install the SIGTERM/SIGUSR1 handlers");
+    /* SIGINT too, unless ignored from the start (a background job of a shell) */
+    struct sigaction old;
+    if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN) return;
+    if (sigaction(SIGINT, &sa, NULL) != 0) micl_fatal("cannot install the SIGINT handler");
 }
 
 int signals_stop_requested(void) {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "json_out.h"
 
 typedef struct {
     int n_keys;
@@ -121,39 +122,41 @@ static void rule_line(int n, FILE *out) {
     fputs("|\n", out);
 }
 
+/* One run as JSON: name, id, sweep index, steps, its axis values and the accuracy of every cell
+ * under both rules. */
+static json_t *json_run(const results_t *r, const run_result_t *run) {
+    const results_sweep_t *sw = &r->sweep;
+    const run_result_t *first = &r->runs[0];
+    char label[96];
+    json_t *o = json_out_object(), *axes = json_out_object();
+    json_out_set_string(o, "name", run->name);
+    json_out_set_string(o, "id", run->id);
+    json_out_set_int(o, "sweep_index", run->sweep_index);
+    json_out_set_int(o, "steps", run->steps);
+    for (int a = 0; a < sw->n_axes; a++)
+        json_out_set_string(axes, sw->axis_keys[a], run->axis_values[a]);
+    json_out_set(o, "axes", axes);
+    for (int rule = RULE_RANKED; rule <= RULE_EXACT; rule++) {
+        json_t *cells = json_out_object();
+        for (int c = 0; c < first->n_rows; c++) {
+            cell_label(&first->rows[c], label, sizeof label);
+            json_out_set_real(cells, label, cell_accuracy(run, &first->rows[c], (rule_t)rule));
+        }
+        json_out_set(o, rule == RULE_RANKED ? "accuracy" : "exact", cells);
+    }
+    return o;
+}
+
 static void print_runs(const results_t *r, sweep_report_format_t f, FILE *out) {
     const results_sweep_t *sw = &r->sweep;
     const run_result_t *first = &r->runs[0];
     char label[96];
     if (f == SWEEP_REPORT_JSON) {
-        fputs("{\"runs\": [", out);
-        for (int i = 0; i < r->n_runs; i++) {
-            const run_result_t *run = &r->runs[i];
-            fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
-            results_json_string(out, run->name);
-            fputs(", \"id\": ", out);
-            results_json_string(out, run->id);
-            fprintf(out, ", \"sweep_index\": %lld, \"steps\": %lld, \"axes\": {",
-                    (long long)run->sweep_index, (long long)run->steps);
-            for (int a = 0; a < sw->n_axes; a++) {
-                fputs(a ? ", " : "", out);
-                results_json_string(out, sw->axis_keys[a]);
-                fputs(": ", out);
-                results_json_string(out, run->axis_values[a]);
-            }
-            for (int rule = RULE_RANKED; rule <= RULE_EXACT; rule++) {
-                fputs(rule == RULE_RANKED ? "}, \"accuracy\": {" : "}, \"exact\": {", out);
-                for (int c = 0; c < first->n_rows; c++) {
-                    cell_label(&first->rows[c], label, sizeof label);
-                    fputs(c ? ", " : "", out);
-                    results_json_string(out, label);
-                    fputs(": ", out);
-                    results_json_number(out, cell_accuracy(run, &first->rows[c], (rule_t)rule));
-                }
-            }
-            fputs("}}", out);
-        }
-        fputs("\n]}\n", out);
+        json_out_list_t l;
+        json_out_list_begin(&l, out, "the JSON report", NULL, "runs", "  ");
+        for (int i = 0; i < r->n_runs; i++)
+            json_out_list_add(&l, json_run(r, &r->runs[i]));
+        json_out_list_end(&l);
         return;
     }
     /* the table shows "ranked / exact" per cell; CSV has the exact-match columns after the
@@ -201,41 +204,44 @@ static void group_name(const results_t *r, const grouping_t *g, int j, const cha
     }
 }
 
+/* Group j as JSON: its axis values and per cell the runs, mean and sd under both rules. */
+static json_t *json_group(const results_t *r, const grouping_t *g, int j) {
+    const run_result_t *first = &r->runs[0];
+    char label[96];
+    double mean, sd;
+    json_t *o = json_out_object(), *axes = json_out_object(), *cells = json_out_array();
+    for (int k = 0; k < g->n_keys; k++)
+        json_out_set_string(axes, r->sweep.axis_keys[g->keys[k]],
+                            r->runs[g->first[j]].axis_values[g->keys[k]]);
+    json_out_set(o, "axes", axes);
+    for (int c = 0; c < first->n_rows; c++) {
+        json_t *cell = json_out_object();
+        int n = group_stats(r, g, j, &first->rows[c], RULE_RANKED, &mean, &sd);
+        cell_label(&first->rows[c], label, sizeof label);
+        json_out_set_string(cell, "cell", label);
+        json_out_set_int(cell, "runs", n);
+        json_out_set_real(cell, "mean", mean);
+        json_out_set_real(cell, "sd", sd);
+        group_stats(r, g, j, &first->rows[c], RULE_EXACT, &mean, &sd);
+        json_out_set_real(cell, "exact_mean", mean);
+        json_out_set_real(cell, "exact_sd", sd);
+        json_out_append(cells, cell);
+    }
+    json_out_set(o, "cells", cells);
+    return o;
+}
+
 static void print_groups(const results_t *r, const grouping_t *g, sweep_report_format_t f,
                          FILE *out) {
     const run_result_t *first = &r->runs[0];
     char label[96], name[512];
     double mean, sd;
     if (f == SWEEP_REPORT_JSON) {
-        fputs("{\"groups\": [", out);
-        for (int j = 0; j < g->n_groups; j++) {
-            fputs(j ? ",\n  {\"axes\": {" : "\n  {\"axes\": {", out);
-            for (int k = 0; k < g->n_keys; k++) {
-                fputs(k ? ", " : "", out);
-                results_json_string(out, r->sweep.axis_keys[g->keys[k]]);
-                fputs(": ", out);
-                results_json_string(out, r->runs[g->first[j]].axis_values[g->keys[k]]);
-            }
-            fputs("}, \"cells\": [", out);
-            for (int c = 0; c < first->n_rows; c++) {
-                int n = group_stats(r, g, j, &first->rows[c], RULE_RANKED, &mean, &sd);
-                cell_label(&first->rows[c], label, sizeof label);
-                fputs(c ? ", {\"cell\": " : "{\"cell\": ", out);
-                results_json_string(out, label);
-                fprintf(out, ", \"runs\": %d, \"mean\": ", n);
-                results_json_number(out, mean);
-                fputs(", \"sd\": ", out);
-                results_json_number(out, sd);
-                group_stats(r, g, j, &first->rows[c], RULE_EXACT, &mean, &sd);
-                fputs(", \"exact_mean\": ", out);
-                results_json_number(out, mean);
-                fputs(", \"exact_sd\": ", out);
-                results_json_number(out, sd);
-                fputc('}', out);
-            }
-            fputs("]}", out);
-        }
-        fputs("\n]}\n", out);
+        json_out_list_t l;
+        json_out_list_begin(&l, out, "the JSON report", NULL, "groups", "  ");
+        for (int j = 0; j < g->n_groups; j++)
+            json_out_list_add(&l, json_group(r, g, j));
+        json_out_list_end(&l);
         return;
     }
     if (f == SWEEP_REPORT_CSV) {

@@ -92,24 +92,49 @@ const char *benchmark_names(void) {
            "operator_induction, attributes_heldout, captioning, cross_domain, zeroshot";
 }
 
+/* The turns of an episode of cell (ways, shots) of b: demos and the query. */
+static int64_t cell_turns(const benchmark_t *b, int ways, int shots) {
+    if (b->family == FAMILY_BINDING || (b->family == FAMILY_MC && b->mc == BENCHMARK_MC_BOUND))
+        return (int64_t)ways * shots + 1;
+    if (b->family == FAMILY_MC) return 2 * (int64_t)shots + 1;         /* FS-ICL: 2-way */
+    if (b->family == FAMILY_MATCHING) return 2 * ((int64_t)shots + 1); /* two images a turn */
+    return (int64_t)shots + 1;
+}
+
+int benchmark_cells_check(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
+                          int n_shots, char *err, size_t len) {
+#define BAD(...) return snprintf(err, len, __VA_ARGS__), 0
+    if (n_ways > BENCHMARK_MAX_CELLS || n_shots > BENCHMARK_MAX_CELLS)
+        BAD("benchmark '%s': at most %d ways and %d shot counts", b->name, BENCHMARK_MAX_CELLS,
+            BENCHMARK_MAX_CELLS);
+    if (n_ways > 0 &&
+        (b->family == FAMILY_MATCHING || b->family == FAMILY_CLASSIFY || b->kind >= 0))
+        BAD("benchmark '%s' has no ways to choose", b->name);
+    if (n_shots > 0 && b->family == FAMILY_CLASSIFY)
+        BAD("benchmark '%s' has no shots to choose", b->name);
+    for (int i = 0; i < n_ways; i++)
+        if (b->family == FAMILY_MC && b->mc != BENCHMARK_MC_BOUND && ways[i] != 2)
+            BAD("benchmark '%s' is 2-way, not %d", b->name, ways[i]);
+    for (int i = 0; i < n_ways; i++)
+        if (b->family == FAMILY_MC && (ways[i] < 2 || ways[i] > EPISODE_MAX_OPTIONS))
+            BAD("benchmark '%s' takes 2 to %d ways, not %d", b->name, EPISODE_MAX_OPTIONS, ways[i]);
+    const int *w = n_ways ? ways : b->ways, *k = n_shots ? shots : b->shots;
+    for (int i = 0; i < (n_ways ? n_ways : b->n_ways); i++)
+        for (int j = 0; j < (n_shots ? n_shots : b->n_shots); j++)
+            if (cell_turns(b, w[i], k[j]) > EPISODE_MAX_ITEMS)
+                BAD("benchmark '%s': a %d-way %d-shot episode shows %lld images; at most %d fit "
+                    "an episode",
+                    b->name, w[i], k[j], (long long)cell_turns(b, w[i], k[j]), EPISODE_MAX_ITEMS);
+#undef BAD
+    return 1;
+}
+
 void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
                      int n_shots, benchmark_cells_t *out) {
     memset(out, 0, sizeof *out);
-    if (n_ways > BENCHMARK_MAX_CELLS || n_shots > BENCHMARK_MAX_CELLS)
-        micl_fatal("benchmark '%s': at most %d ways and %d shot counts", b->name,
-                   BENCHMARK_MAX_CELLS, BENCHMARK_MAX_CELLS);
-    if (n_ways > 0 &&
-        (b->family == FAMILY_MATCHING || b->family == FAMILY_CLASSIFY || b->kind >= 0))
-        micl_fatal("benchmark '%s' has no ways to choose", b->name);
-    if (n_shots > 0 && b->family == FAMILY_CLASSIFY)
-        micl_fatal("benchmark '%s' has no shots to choose", b->name);
-    for (int i = 0; i < n_ways; i++)
-        if (b->family == FAMILY_MC && b->mc != BENCHMARK_MC_BOUND && ways[i] != 2)
-            micl_fatal("benchmark '%s' is 2-way, not %d", b->name, ways[i]);
-    for (int i = 0; i < n_ways; i++)
-        if (b->family == FAMILY_MC && (ways[i] < 2 || ways[i] > EPISODE_MAX_OPTIONS))
-            micl_fatal("benchmark '%s' takes 2 to %d ways, not %d", b->name, EPISODE_MAX_OPTIONS,
-                       ways[i]);
+    char err[256];
+    if (!benchmark_cells_check(b, ways, n_ways, shots, n_shots, err, sizeof err))
+        micl_fatal("%s", err);
     out->n_ways = n_ways ? n_ways : b->n_ways;
     memcpy(out->ways, n_ways ? ways : b->ways, (size_t)out->n_ways * sizeof(int));
     out->n_shots = n_shots ? n_shots : b->n_shots;
@@ -257,6 +282,27 @@ void benchmark_source_free(benchmark_source_t *bs) {
         store_index_free(&bs->index);
     }
     memset(bs, 0, sizeof *bs);
+}
+
+void benchmark_check_cells(const benchmark_source_t *bs, const int *ways, int n_ways,
+                           const int *shots, int n_shots) {
+    const benchmark_t *b = bs->benchmark;
+    /* scene families draw whole images, zero-shot one image, FS-ICL's demos fall back to
+     * training images by design (fsicl.h): none of them has a per-class count to meet */
+    if (bs->is_scene || bs->is_fsicl || b->family == FAMILY_CLASSIFY) return;
+    for (int i = 0; i < n_ways; i++)
+        for (int j = 0; j < n_shots; j++) {
+            char cell[128];
+            if (b->family == FAMILY_MATCHING) { /* a same-class pair shows two images */
+                snprintf(cell, sizeof cell, "the %d-shot cell of benchmark '%s'", shots[j],
+                         b->name);
+                episode_check_source(&bs->src, 2, 2, cell);
+            } else { /* binding, mc: the query's class shows K demos and the query */
+                snprintf(cell, sizeof cell, "the %d-way %d-shot cell of benchmark '%s'", ways[i],
+                         shots[j], b->name);
+                episode_check_source(&bs->src, ways[i], shots[j] + 1, cell);
+            }
+        }
 }
 
 int64_t benchmark_source_size(const benchmark_source_t *bs) {

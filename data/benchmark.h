@@ -13,6 +13,7 @@
 #ifndef MICL_BENCHMARK_H
 #define MICL_BENCHMARK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "episode.h"
@@ -66,6 +67,11 @@ typedef struct {
 void benchmark_source_init(benchmark_source_t *bs, const benchmark_t *b, const image_store_t *store,
                            const vocab_t *v, episode_format_t format);
 void benchmark_source_free(benchmark_source_t *bs);
+/* Refuses (micl_fatal, exit 1), before anything is evaluated, a cell (ways[i], shots[j]) whose
+ * episodes could not be drawn from bs without showing an image twice: binding and multiple
+ * choice (mc_bound) need K + 1 images in every class, matching 2 (episode_check_source). */
+void benchmark_check_cells(const benchmark_source_t *bs, const int *ways, int n_ways,
+                           const int *shots, int n_shots);
 /* Classes (glyph families) or images (scene families) the source offers. */
 int64_t benchmark_source_size(const benchmark_source_t *bs);
 
@@ -82,9 +88,14 @@ typedef struct {
     int n_shots, shots[BENCHMARK_MAX_CELLS];
 } benchmark_cells_t;
 
-/* b's cells with ways and/or shots replaced by the given lists (n = 0: b's own). A fatal error
- * names what does not fit the family (multiple choice: 2 to 4 ways; matching and zero-shot have
- * no ways to choose; zero-shot has no shots). */
+/* 1 if b's cells with ways and/or shots replaced by the given lists (n = 0: b's own) fit the
+ * family (multiple choice: 2 to 4 ways; matching and zero-shot have no ways to choose;
+ * zero-shot has no shots) and every episode fits EPISODE_MAX_ITEMS images; else 0 with the
+ * reason in err. For a command's usage check (exit 2) before it loads anything. */
+int benchmark_cells_check(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
+                          int n_shots, char *err, size_t len);
+/* b's cells with ways and/or shots replaced by the given lists; a fatal error where
+ * benchmark_cells_check fails. */
 void benchmark_cells(const benchmark_t *b, const int *ways, int n_ways, const int *shots,
                      int n_shots, benchmark_cells_t *out);
 

@@ -229,6 +229,67 @@ static int64_t fresh_image(const episode_source_t *src, int cls, rng_t *r, const
     return img;
 }
 
+static int contains(const int64_t *a, int n, int64_t x) {
+    for (int i = 0; i < n; i++)
+        if (a[i] == x) return 1;
+    return 0;
+}
+
+/* Evaluation's draw: fresh_image, and where that still clashes although the class has an image
+ * not in used (its tries ran out), the first such image in index order instead. It consumes
+ * exactly the random numbers fresh_image does, so every episode fresh_image drew without a
+ * repeat is unchanged; only draws that showed an image twice change. (Training keeps
+ * fresh_image: its episodes may repeat images and must keep their bits.) */
+static int64_t distinct_image(const episode_source_t *src, int cls, rng_t *r, const int64_t *used,
+                              int n_used) {
+    int64_t img = fresh_image(src, cls, r, used, n_used);
+    if (!contains(used, n_used, img)) return img;
+    for (int64_t j = src->index->off[cls]; j < src->index->off[cls + 1]; j++)
+        if (!contains(used, n_used, src->index->idx[j])) return src->index->idx[j];
+    return img; /* every image used: episode_check_source refuses such a class first */
+}
+
+int64_t episode_class_images(const episode_source_t *src, int cls) {
+    return src->index->off[cls + 1] - src->index->off[cls];
+}
+
+/* The first class of src's index that has images but is not among src's classes (a real-name
+ * source leaves out the classes the vocabulary does not name), or -1. */
+static int first_unnamed_class(const episode_source_t *src) {
+    for (int c = 0, k = 0; c < src->index->n_classes; c++) {
+        if (episode_class_images(src, c) == 0) continue;
+        if (k < src->n_classes && src->classes[k] == c)
+            k++;
+        else
+            return c;
+    }
+    return -1;
+}
+
+void episode_check_source(const episode_source_t *src, int ways, int images, const char *cell) {
+    const image_store_t *s = src->store;
+    if (src->n_classes < ways) {
+        int unnamed = first_unnamed_class(src);
+        if (unnamed >= 0)
+            micl_fatal("%s: %s with real names needs %d classes whose names are in the model's "
+                       "vocabulary; the store has %d (its class names, e.g. '%s', are not in "
+                       "it: evaluate with fake names)",
+                       s->source, cell, ways, src->n_classes, s->class_names[unnamed]);
+        micl_fatal("%s: %s needs %d classes with images; the store has %d", s->source, cell, ways,
+                   src->n_classes);
+    }
+    int small = -1;
+    for (int k = 0; k < src->n_classes; k++) {
+        int c = src->classes[k];
+        if (small < 0 || episode_class_images(src, c) < episode_class_images(src, small)) small = c;
+    }
+    if (small >= 0 && episode_class_images(src, small) < images)
+        micl_fatal("%s: %s needs %d images per class so that no image is shown twice in an "
+                   "episode; the smallest class, '%s', has %lld in the split evaluated",
+                   s->source, cell, images, s->class_names[small],
+                   (long long)episode_class_images(src, small));
+}
+
 static void pick_names(const episode_source_t *src, rng_t *r, int ways, int fake,
                        const int32_t *cls, int32_t *names) {
     const vocab_t *v = src->vocab;
@@ -345,14 +406,49 @@ void episode_binding_eval(const episode_source_t *src, rng_t *r, int ways, int s
     plan_begin(plan, FAMILY_BINDING);
     for (int i = 0; i < n_demo; i++) {
         int k = order[i];
-        int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
+        int64_t img = distinct_image(src, cls[k], r, used[k], seen[k]);
         add_simple(plan, src, img, names[k], seen[k], 0, 0);
         used[k][seen[k]++] = img;
     }
-    int64_t qimg = fresh_image(src, cls[query], r, used[query], seen[query]);
+    int64_t qimg = distinct_image(src, cls[query], r, used[query], seen[query]);
     add_simple(plan, src, qimg, names[query], seen[query], 1, 0);
     set_candidates(plan, names, ways);
     episode_layout(src, plan, ep);
+}
+
+/* A demo of a nested episode: fresh_image among used[0..n_used) (the class's n_query queries,
+ * then its earlier demos). Where that repeats an earlier demo (the class ran out of images, or
+ * fresh_image's tries did), the first image of the class not in used, else the first that is no
+ * earlier demo, instead. A demo that repeats only a query is kept as drawn: it touches just that
+ * query's prompts, and episode_nested_query_image gives those another query image. The draw
+ * consumes the random numbers fresh_image does, so round j still depends only on the queries
+ * and rounds < j, and every nested episode whose prompts showed no image twice is unchanged. */
+static int64_t nested_demo_image(const episode_source_t *src, int cls, rng_t *r,
+                                 const int64_t *used, int n_query, int n_used) {
+    int64_t img = fresh_image(src, cls, r, used, n_used);
+    if (!contains(used + n_query, n_used - n_query, img)) return img;
+    int64_t lo = src->index->off[cls], hi = src->index->off[cls + 1];
+    for (int64_t j = lo; j < hi; j++)
+        if (!contains(used, n_used, src->index->idx[j])) return src->index->idx[j];
+    for (int64_t j = lo; j < hi; j++)
+        if (!contains(used + n_query, n_used - n_query, src->index->idx[j]))
+            return src->index->idx[j];
+    return img; /* fewer images than demos: episode_check_source refuses such a class first */
+}
+
+int64_t episode_nested_query_image(const episode_source_t *src, const episode_nested_t *ne,
+                                   int shots, int q) {
+    int k = ne->query_class[q];
+    int64_t img = ne->query_image[q];
+    int64_t demos[EPISODE_MAX_ITEMS];
+    int n = 0;
+    for (int d = 0; d < shots * ne->ways; d++)
+        if (ne->demo_class[d] == k) demos[n++] = ne->demo_image[d];
+    if (!contains(demos, n, img)) return img;
+    int cls = src->store->labels[img];
+    for (int64_t j = src->index->off[cls]; j < src->index->off[cls + 1]; j++)
+        if (!contains(demos, n, src->index->idx[j])) return src->index->idx[j];
+    return img; /* the class has no image besides its demos: episode_check_source refuses it */
 }
 
 void episode_binding_nested(const episode_source_t *src, rng_t *r, int ways, int rounds,
@@ -377,6 +473,8 @@ void episode_binding_nested(const episode_source_t *src, rng_t *r, int ways, int
         ne->query_image[q] = fresh_image(src, cls[k], r, used[k], seen[k]);
         used[k][seen[k]++] = ne->query_image[q];
     }
+    int n_query[EPISODE_MAX_WAYS]; /* used[k][0..n_query[k]) are class k's queries */
+    memcpy(n_query, seen, sizeof n_query);
     for (int j = 0; j < rounds; j++) {
         int32_t *order = ne->demo_class + (size_t)j * ways;
         for (int i = 0; i < ways; i++)
@@ -384,7 +482,7 @@ void episode_binding_nested(const episode_source_t *src, rng_t *r, int ways, int
         rng_shuffle_i32(r, order, ways);
         for (int i = 0; i < ways; i++) {
             int k = order[i];
-            int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
+            int64_t img = nested_demo_image(src, cls[k], r, used[k], n_query[k], seen[k]);
             ne->demo_image[j * ways + i] = img;
             used[k][seen[k]++] = img;
         }
@@ -418,7 +516,8 @@ void episode_nested_prompt(const episode_source_t *src, const episode_nested_t *
     episode_plan_t plan;
     nested_demos(src, ne, shots, &plan);
     int k = ne->query_class[q];
-    add_simple(&plan, src, ne->query_image[q], ne->names[k], shots, 1, 0);
+    add_simple(&plan, src, episode_nested_query_image(src, ne, shots, q), ne->names[k], shots, 1,
+               0);
     episode_layout(src, &plan, ep);
 }
 
@@ -631,7 +730,7 @@ void episode_mc_eval(const episode_source_t *src, rng_t *r, int ways, int shots,
         int k = order[i], right = 0;
         int32_t opts[EPISODE_MAX_OPTIONS];
         int n = draw_options(r, ways, k, names, opts, &right);
-        int64_t img = fresh_image(src, cls[k], r, used[k], seen[k]);
+        int64_t img = distinct_image(src, cls[k], r, used[k], seen[k]);
         add_mc(plan, src, img, opts, n, right, seen[k], 0);
         used[k][seen[k]++] = img;
     }
@@ -646,7 +745,7 @@ void episode_mc_eval(const episode_source_t *src, rng_t *r, int ways, int shots,
         }
         right = n - 1 - right;
     }
-    int64_t qimg = fresh_image(src, cls[query], r, used[query], seen[query]);
+    int64_t qimg = distinct_image(src, cls[query], r, used[query], seen[query]);
     add_mc(plan, src, qimg, opts, n, right, seen[query], 1);
     mc_candidates(plan, src->vocab, n);
     episode_layout(src, plan, ep);
@@ -676,14 +775,15 @@ static void add_pair(episode_plan_t *plan, const episode_source_t *src, int64_t 
 
 /* Draws one pair: same class with probability 1/2 (two different images where the class has
  * them), otherwise two classes. */
-static void draw_pair(const episode_source_t *src, rng_t *r, int64_t *a, int64_t *b, int *same) {
+static void draw_pair(const episode_source_t *src, rng_t *r, int eval, int64_t *a, int64_t *b,
+                      int *same) {
     if (src->n_classes < 2) micl_fatal("matching needs at least 2 classes with images");
     int32_t two[2];
     rng_choose_distinct(r, src->n_classes, 2, two);
     *same = rng_below(r, 2) == 0;
     int ca = src->classes[two[0]], cb = *same ? ca : src->classes[two[1]];
     *a = class_image(src, ca, r);
-    *b = fresh_image(src, cb, r, a, 1);
+    *b = eval ? distinct_image(src, cb, r, a, 1) : fresh_image(src, cb, r, a, 1);
 }
 
 static void pair_candidates(episode_plan_t *plan, const vocab_t *v) {
@@ -697,7 +797,7 @@ void episode_match_plan(const episode_source_t *src, rng_t *r, int items, episod
     for (int t = 0; t < items; t++) {
         int64_t a, b;
         int same;
-        draw_pair(src, r, &a, &b, &same);
+        draw_pair(src, r, 0, &a, &b, &same);
         add_pair(plan, src, a, b, same, t, 1);
     }
     pair_candidates(plan, src->vocab);
@@ -710,7 +810,7 @@ void episode_match_eval(const episode_source_t *src, rng_t *r, int shots, episod
     for (int t = 0; t <= shots; t++) {
         int64_t a, b;
         int same;
-        draw_pair(src, r, &a, &b, &same);
+        draw_pair(src, r, 1, &a, &b, &same);
         add_pair(plan, src, a, b, same, t, t == shots);
     }
     pair_candidates(plan, src->vocab);

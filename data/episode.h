@@ -56,6 +56,16 @@ void episode_source_init(episode_source_t *src, const image_store_t *store,
                          const store_index_t *index, const vocab_t *vocab, int need_real_names,
                          episode_format_t format);
 void episode_source_free(episode_source_t *src);
+/* Images of class cls in the source's index. */
+int64_t episode_class_images(const episode_source_t *src, int cls);
+/* Refuses (micl_fatal, exit 1) an evaluation cell that src cannot draw without showing an image
+ * twice in one episode: it needs `ways` classes and every class `images` images (a K-shot
+ * binding or multiple-choice cell: K + 1, the query's class shows K demos and the query). The
+ * message names `cell` ("5-way 4-shot"), the images needed and the smallest class, or, where
+ * classes lack a real name, one of those names. The evaluation builders draw distinct images in
+ * every class that passes (episode_binding_eval, _nested, episode_mc_eval, episode_match_eval's
+ * pairs). */
+void episode_check_source(const episode_source_t *src, int ways, int images, const char *cell);
 
 /* Fixed fake names. Some training classes carry a fake name as a fixed label, so that the
  * fake-name words are also trained as ordinary answers (families named and bursty). The
@@ -150,6 +160,13 @@ typedef struct {
 
 void episode_binding_nested(const episode_source_t *src, rng_t *r, int ways, int rounds,
                             int n_queries, int fake_names, episode_nested_t *ne);
+/* The query image of the k-shot prompt of query q: ne->query_image[q], unless a demo of its class
+ * in rounds 0..k-1 shows that image (a class with few images), then the first image of the
+ * class (in index order) that no such demo shows. Every prompt thus shows each image once when
+ * every class has k + 1 images (episode_check_source), and a prompt still depends only on the
+ * queries and rounds < k. */
+int64_t episode_nested_query_image(const episode_source_t *src, const episode_nested_t *ne,
+                                   int shots, int q);
 /* <bos> and all rounds of demos (no targets): the prefix every k-shot prompt starts with. */
 void episode_nested_prefix(const episode_source_t *src, const episode_nested_t *ne, episode_t *ep);
 /* The k-shot prompt of query q: <bos>, rounds 0..shots-1, the query turn (scored there). */

@@ -10,7 +10,6 @@
 #include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/paths.h"
-#include "common/results.h"
 #include "pngio.h"
 
 void export_open(exporter_t *x, const char *dir) {
@@ -24,7 +23,7 @@ void export_open(exporter_t *x, const char *dir) {
     char json_path[600];
     snprintf(json_path, sizeof json_path, "%s/data.json", dir);
     x->json = atomic_file_open(&x->json_file, json_path, "w");
-    fputs("[", x->json);
+    json_out_list_begin(&x->samples, x->json, x->json_file.tmp, NULL, NULL, " ");
 }
 
 static int is_marker(const vocab_t *v, int32_t tok) {
@@ -76,53 +75,46 @@ static void write_images(exporter_t *x, const char *id, const episode_t *ep,
 void export_episode(exporter_t *x, const char *id, const episode_t *ep, const image_store_t *store,
                     const vocab_t *v, const export_meta_t *meta) {
     write_images(x, id, ep, store);
-    FILE *f = x->json;
-    fputs(x->n_samples ? ",\n {" : "\n {", f);
-    fputs("\"id\": ", f);
-    results_json_string(f, id);
-    fputs(", \"image\": [", f);
+    json_t *sample = json_out_object(), *images = json_out_array(), *turns = json_out_array();
+    json_out_set_string(sample, "id", id);
     for (int i = 0; i < ep->n_images; i++) {
         char rel[600];
         snprintf(rel, sizeof rel, "images/%s-%d.png", id, i);
-        if (i) fputs(", ", f);
-        results_json_string(f, rel);
+        json_out_append(images, json_out_string(rel));
     }
-    fputs("],\n  \"conversations\": [", f);
+    json_out_set(sample, "image", images);
     char buf[2048];
     for (int t = 0; t < ep->n_turns; t++) {
+        json_t *human = json_out_object(), *gpt = json_out_object();
         human_value(ep, v, t, buf, sizeof buf);
-        fputs(t ? ",\n    {\"from\": \"human\", \"value\": "
-                : "\n    {\"from\": \"human\", \"value\": ",
-              f);
-        results_json_string(f, buf);
+        json_out_set_string(human, "from", "human");
+        json_out_set_string(human, "value", buf);
+        json_out_append(turns, human);
         answer_value(ep, v, t, buf, sizeof buf);
-        fputs("},\n    {\"from\": \"gpt\", \"value\": ", f);
-        results_json_string(f, buf);
-        fputs("}", f);
+        json_out_set_string(gpt, "from", "gpt");
+        json_out_set_string(gpt, "value", buf);
+        json_out_append(turns, gpt);
     }
-    fputs("]", f);
+    json_out_set(sample, "conversations", turns);
     if (meta) {
-        int q = ep->n_turns - 1;
-        fputs(",\n  \"benchmark\": ", f);
-        results_json_string(f, meta->benchmark);
-        fprintf(f, ", \"ways\": %d, \"shots\": %d, \"episode\": %lld, \"variant\": %d", meta->ways,
-                meta->shots, (long long)meta->episode, meta->variant);
-        answer_value(ep, v, q, buf, sizeof buf);
-        fputs(", \"answer\": ", f);
-        results_json_string(f, buf);
-        fputs(", \"candidates\": [", f);
-        for (int c = 0; c < ep->n_candidates; c++) {
-            if (c) fputs(", ", f);
-            results_json_string(f, v->words[ep->candidates[c]]);
-        }
-        fputs("]", f);
+        json_t *cands = json_out_array();
+        json_out_set_string(sample, "benchmark", meta->benchmark);
+        json_out_set_int(sample, "ways", meta->ways);
+        json_out_set_int(sample, "shots", meta->shots);
+        json_out_set_int(sample, "episode", meta->episode);
+        json_out_set_int(sample, "variant", meta->variant);
+        answer_value(ep, v, ep->n_turns - 1, buf, sizeof buf);
+        json_out_set_string(sample, "answer", buf);
+        for (int c = 0; c < ep->n_candidates; c++)
+            json_out_append(cands, json_out_string(v->words[ep->candidates[c]]));
+        json_out_set(sample, "candidates", cands);
     }
-    fputs("}", f);
+    json_out_list_add(&x->samples, sample);
     x->n_samples++;
 }
 
 void export_close(exporter_t *x) {
-    fputs("\n]\n", x->json);
+    json_out_list_end(&x->samples);
     x->json = NULL;
     atomic_file_commit(&x->json_file);
 }

@@ -11,8 +11,8 @@
  * with the query's gpt turn holding the ground truth, and carry "benchmark", "ways", "shots",
  * "episode", "variant", "answer" and "candidates" (the closed answer set; empty for zero-shot
  * classification, whose answer is any real class name); to run a model, drop the last gpt turn and
- * let it answer. The images are PNG files under DIR/images. data.json is written to a
- * temporary file and renamed when complete.
+ * let it answer. The images are PNG files under DIR/images. data.json is written through
+ * libjansson (common/json_out.h), one sample per line, to a temporary file renamed when complete.
  */
 #ifndef MICL_EXPORT_H
 #define MICL_EXPORT_H
@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "common/atomic_file.h"
+#include "common/json_out.h"
 #include "episode.h"
 #include "store.h"
 #include "vocab.h"
@@ -29,6 +30,7 @@ typedef struct {
     char dir[512];
     atomic_file_t json_file; /* DIR/data.json */
     FILE *json;              /* json_file's stream while open */
+    json_out_list_t samples; /* the list streamed into it */
     int64_t n_samples;
 } exporter_t;
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "kernels/buffer.h"
@@ -221,6 +222,9 @@ static void fill_rope_tables(vlm_t *m) {
 }
 
 /* ---- creation ---- */
+
+_Static_assert(CONFIG_MAX_SEQ == KERN_ATTN_MAX_T,
+               "the config's model.max_seq bound is the attention kernels' longest sequence");
 
 static int check_config(const vlm_config_t *c, int max_tokens, int max_images, char *err,
                         size_t err_len) {

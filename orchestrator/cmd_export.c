@@ -62,6 +62,11 @@ static int parse_opts(int argc, char **argv, export_opts_t *o) {
     if (!o->out) return cli_usage_error(&CLI_DATA_EXPORT, "-o DIR is required");
     if (!o->benchmark == !o->task)
         return cli_usage_error(&CLI_DATA_EXPORT, "give one of --benchmark and --task");
+    const benchmark_t *b = o->benchmark ? benchmark_find(o->benchmark) : NULL;
+    char err[256];
+    if (b && !benchmark_cells_check(b, o->bench_ways, o->n_bench_ways, o->bench_shots,
+                                    o->n_bench_shots, err, sizeof err))
+        return cli_usage_error(&CLI_DATA_EXPORT, "%s", err); /* out-of-range lists: exit 2 */
     return -1;
 }
 
@@ -70,6 +75,7 @@ static void export_benchmark(const config_t *cfg, const export_opts_t *o, benchm
     const benchmark_t *b = bs->benchmark;
     benchmark_cells_t cells;
     benchmark_cells(b, o->bench_ways, o->n_bench_ways, o->bench_shots, o->n_bench_shots, &cells);
+    benchmark_check_cells(&bs->src, cells.ways, cells.n_ways, cells.shots, cells.n_shots);
     episode_t *ep = micl_malloc(sizeof *ep);
     for (int i = 0; i < cells.n_ways; i++)
         for (int j = 0; j < cells.n_shots; j++) {

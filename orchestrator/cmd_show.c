@@ -161,6 +161,10 @@ static int parse_opts(int argc, char **argv, show_opts_t *o) {
     if (o->items < 0) o->items = f->sample_items;
     if (f->sample_ways && o->ways > f->sample_ways)
         return cli_usage_error(&CLI_DATA_SHOW, "%s takes 2 to %d ways", task, f->sample_ways);
+    if (o->eval && o->family == FAMILY_BINDING && o->ways * o->shots + 1 > EPISODE_MAX_ITEMS)
+        return cli_usage_error(&CLI_DATA_SHOW,
+                               "a %d-way %d-shot episode has %d turns; at most %d fit an episode",
+                               o->ways, o->shots, o->ways * o->shots + 1, EPISODE_MAX_ITEMS);
     return -1;
 }
 

@@ -1,4 +1,5 @@
-/* cmd_sweep.c - `micl sweep CFG [-o RESULTS.h5] [--shard I/N]`: options, then sweep_run. */
+/* cmd_sweep.c - `micl sweep CFG [-o RESULTS.h5] [--shard I/N] [--restart]`: options, then
+ * sweep_run. */
 #define _POSIX_C_SOURCE 200809L
 #include "cmd_sweep.h"
 
@@ -17,11 +18,15 @@
 
 const cli_command_t CLI_SWEEP = {
     "sweep",
-    "CFG [-o RESULTS.h5] [--shard I/N] [--device cpu|cuda]",
+    "CFG [-o RESULTS.h5] [--shard I/N] [--restart] [--device cpu|cuda]",
     "every run of CFG's sweep over groups of ranks",
     "  --shard I/N   only the runs of shard I of N (0 <= I < N); merge "
     "the shards' files\n"
     "                with 'micl results merge'\n"
+    "  --restart     train every run from step 0: no finished run of RESULTS.h5 is kept and no\n"
+    "                checkpoint resumed (each is replaced when its run writes its first new\n"
+    "                one); without it the sweep resumes, and refuses a checkpoint of another\n"
+    "                config\n"
     "  --device D    compute on D (cpu, or cuda: a GPU per rank), overriding model.device;\n"
     "                a device other than the config's is part of every run's config and id\n",
     "CFG",
@@ -42,12 +47,13 @@ static int parse_shard(const char *s, int *index, int *count) {
 }
 
 int cmd_sweep(int argc, char **argv, const comm_t *comm) {
-    sweep_opts_t o = {NULL, 0, 1};
+    sweep_opts_t o = {NULL, 0, 1, 0};
     static const char *const DEVICES[] = {"cpu", "cuda", NULL};
     const char *cfg_path, *shard = NULL;
     int rc, device = -1;
     const cli_opt_t opts[] = {CLI_OPT_STRING("-o", &o.results_path),
                               CLI_OPT_STRING("--shard", &shard),
+                              CLI_OPT_FLAG("--restart", &o.restart),
                               CLI_OPT_CHOICE("--device", &device, DEVICES), CLI_OPT_END};
     if (!cli_parse(&CLI_SWEEP, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
     if (shard && parse_shard(shard, &o.shard_index, &o.shard_count) != 0)

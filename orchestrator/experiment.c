@@ -19,6 +19,7 @@
 #include "data/sources.h"
 #include "data/store.h"
 #include "data/vocab.h"
+#include "sweep_plan.h"
 #include "worker/checkpoint.h"
 #include "worker/device.h"
 #include "worker/evaluator.h"
@@ -116,12 +117,16 @@ static const image_store_t *bench_store(const stores_t *st, const benchmark_t *b
     }
 }
 
-/* Runs every benchmark of eval.benchmarks on the model, appending rows to out. */
-static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, vocab_t *v,
-                         const stores_t *st, int tok, int img, run_result_t *out) {
+/* Runs every benchmark of eval.benchmarks on the model, appending rows to out. With
+ * `stoppable` (train, sweep) a stop request ends it between cells: returns 1, the rows are
+ * incomplete and the caller drops them; else 0. */
+static int evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, vocab_t *v,
+                        const stores_t *st, int tok, int img, int stoppable, run_result_t *out) {
     double t0 = clock_now_s();
-    evaluator_t ev = {m, v, comm, EPISODE_FORMAT_COMPACT, cfg->seed, tok, img};
-    for (int k = 0; k < cfg->eval.n_benchmarks; k++) {
+    int stopped = 0;
+    evaluator_t ev = {m,         v,   comm, EPISODE_FORMAT_COMPACT,
+                      cfg->seed, tok, img,  stoppable ? &stopped : NULL};
+    for (int k = 0; k < cfg->eval.n_benchmarks && !stopped; k++) {
         const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
         const image_store_t *store = bench_store(st, b);
         if (!store) {
@@ -138,6 +143,7 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
             eval_zeroshot(&ev, store, cfg->eval.zeroshot_images, zs);
             micl_info("[%s] eval zero-shot %d-way: %.3f [%.3f, %.3f]", out->name, zs->ways,
                       zs->accuracy, zs->ci_low, zs->ci_high);
+            eval_stop_check(&ev);
             continue;
         }
         benchmark_cells_t c;
@@ -158,6 +164,29 @@ static void evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, voca
                       rows[j].ci_high);
     }
     out->eval_seconds = clock_now_s() - t0;
+    if (stopped)
+        micl_info("[%s] stop requested: evaluation ended, its results are not written", out->name);
+    return stopped;
+}
+
+/* Refuses, before any training, a benchmark cell that evaluate_run would have to draw with an
+ * image shown twice in an episode (a store with too few images per class; see
+ * benchmark_check_cells), with the same skips evaluate_run makes. */
+static void check_eval_cells(const config_t *cfg, const stores_t *st, const vocab_t *v) {
+    for (int k = 0; k < cfg->eval.n_benchmarks; k++) {
+        const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
+        const image_store_t *store = bench_store(st, b);
+        if (!store || store->h != cfg->model.image_size || b->family == FAMILY_CLASSIFY) continue;
+        benchmark_cells_t c;
+        config_cells(cfg, b, &c);
+        int n_ways = 0; /* as evaluate_run: the ways the store can hold */
+        while (n_ways < c.n_ways && (b->kind >= 0 || c.ways[n_ways] <= store->n_classes))
+            n_ways++;
+        benchmark_source_t bs;
+        benchmark_source_init(&bs, b, store, v, EPISODE_FORMAT_COMPACT);
+        benchmark_check_cells(&bs, c.ways, n_ways, c.shots, c.n_shots);
+        benchmark_source_free(&bs);
+    }
 }
 
 static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
@@ -189,12 +218,75 @@ static vlm_t *fresh_model(const config_t *cfg, const run_config_t *run, int voca
     return m;
 }
 
-/* The model, training state and progress of out->checkpoint, checked against the config. */
+void experiment_run_hash(const config_t *cfg, const run_config_t *run, int resolved, char out[24]) {
+    if (resolved) {
+        sweep_hash_text(cfg->text, out);
+        return;
+    }
+    char *text = config_resolve(cfg, run->name, 0, NULL, NULL);
+    sweep_hash_text(text, out);
+    free(text);
+}
+
+/* "line N: 'x' in <a_name>, 'y' in <b_name>" for the first line where texts a and b differ
+ * (leading blanks dropped, long lines cut), or "" when they are equal. */
+static void first_difference(const char *a, const char *b, const char *a_name, const char *b_name,
+                             char *out, size_t size) {
+    int line = 1;
+    const char *la = a, *lb = b;
+    while (*a && *a == *b) {
+        if (*a == '\n') {
+            line++;
+            la = a + 1;
+            lb = b + 1;
+        }
+        a++;
+        b++;
+    }
+    out[0] = '\0';
+    if (!*a && !*b) return;
+    while (*la == ' ' || *la == '\t')
+        la++;
+    while (*lb == ' ' || *lb == '\t')
+        lb++;
+    int na = (int)strcspn(la, "\n"), nb = (int)strcspn(lb, "\n");
+    snprintf(out, size, "first difference, line %d: '%.*s' in %s, '%.*s' in %s", line,
+             na > 60 ? 60 : na, la, a_name, nb > 60 ? 60 : nb, lb, b_name);
+}
+
+int experiment_check_checkpoint(const char *path, const train_state_t *st, const char *ck_text,
+                                const config_t *cfg, const char *run_name, const char *hash,
+                                const char *restart_hint) {
+    if (!st->config_hash[0]) { /* schema version 1: only the texts can be compared */
+        if (ck_text && strcmp(ck_text, cfg->text) != 0)
+            micl_warn("%s was written before checkpoints carried their config's hash, with a "
+                      "different config text than %s; resuming anyway",
+                      path, cfg->path);
+        return 0;
+    }
+    if (strcmp(st->config_hash, hash) == 0) return 0;
+    char diff[1280] = "";
+    if (ck_text)
+        first_difference(ck_text, cfg->text, "the checkpoint", cfg->path, diff, sizeof diff);
+    fprintf(stderr,
+            "micl: error: %s (step %lld) was trained by another config: its config hash is %s, "
+            "run '%s' of %s resolves to %s%s%s%s; %s\n",
+            path, (long long)st->step, st->config_hash, run_name, cfg->path, hash,
+            diff[0] ? " (" : "", diff, diff[0] ? ")" : "", restart_hint);
+    return MICL_EXIT_ERROR;
+}
+
+/* The model, training state and progress of out->checkpoint, checked against the config
+ * (whose run hashes to `hash`). */
 static vlm_t *resume_model(const config_t *cfg, const run_config_t *run, run_result_t *out,
-                           const vocab_t *vocab, int tok, int img, train_state_t *st) {
+                           const vocab_t *vocab, int tok, int img, const char *hash,
+                           train_state_t *st) {
     vocab_t cv;
     char *text = NULL;
     vlm_t *m = checkpoint_read(out->checkpoint, tok, img, &cv, st, &text);
+    if (experiment_check_checkpoint(out->checkpoint, st, text, cfg, run->name, hash,
+                                    "--restart trains the run again from step 0") != 0)
+        micl_fatal("%s: cannot resume run '%s'", out->checkpoint, run->name);
     if (cv.n != vocab->n)
         micl_fatal("%s: vocabulary of %d words, but %s gives %d: cannot resume", out->checkpoint,
                    cv.n, cfg->path, vocab->n);
@@ -207,9 +299,6 @@ static vlm_t *resume_model(const config_t *cfg, const run_config_t *run, run_res
     if (memcmp(&want, &got, sizeof want) != 0)
         micl_fatal("%s: its model shape differs from %s's model section: cannot resume",
                    out->checkpoint, cfg->path);
-    if (strcmp(text, cfg->text) != 0)
-        micl_warn("%s was written with a different config text than %s; resuming anyway",
-                  out->checkpoint, cfg->path);
     if (strcmp(st->device, device_backend()) != 0 || strcmp(st->precision, device_precision()))
         micl_warn("%s was trained on %s in %s, this run computes on %s in %s; resuming anyway "
                   "(the resumed run's bits are those of neither device)",
@@ -305,6 +394,113 @@ static trainer_args_t train_args(const config_t *cfg, const run_config_t *run, c
     return ta;
 }
 
+/* The checkpoint path of `run` under the config's output_dir. */
+static void checkpoint_path(const config_t *cfg, const run_config_t *run, char *out, size_t size) {
+    if (snprintf(out, size, "%s/%s.ckpt.h5", cfg->output_dir, run->name) >= (int)size)
+        micl_fatal("%s: output_dir is too long", cfg->path);
+}
+
+static int trains(const train_opts_t *o, const run_config_t *run) {
+    return !o->only_run || strcmp(o->only_run, run->name) == 0;
+}
+
+/* Rank 0, before anything is prepared or trained: a checkpoint of a run this command trains is
+ * progress. Without --resume or --restart it is refused with MICL_EXIT_USAGE (the command line
+ * must choose); with --resume, one trained by another config is refused with MICL_EXIT_ERROR. */
+static int check_progress(const config_t *cfg, const train_opts_t *o) {
+    int n_found = 0, rc = 0;
+    for (int ri = 0; ri < cfg->n_runs; ri++) {
+        const run_config_t *run = &cfg->runs[ri];
+        char path[1024];
+        checkpoint_path(cfg, run, path, sizeof path);
+        if (!trains(o, run) || access(path, F_OK) != 0) continue;
+        if (o->restart) {
+            micl_info("[%s] --restart: training from step 0; %s is replaced when the run writes "
+                      "its first checkpoint",
+                      run->name, path);
+            continue;
+        }
+        train_state_t st;
+        char *text = NULL;
+        checkpoint_read_state(path, &st, &text);
+        if (o->resume) {
+            char hash[24];
+            experiment_run_hash(cfg, run, 0, hash);
+            if (experiment_check_checkpoint(path, &st, text, cfg, run->name, hash,
+                                            "--restart trains the run again from step 0 (the "
+                                            "checkpoint is replaced when the run writes its first "
+                                            "new one)") != 0)
+                rc = MICL_EXIT_ERROR;
+        } else {
+            fprintf(stderr, "micl: error: %s holds run '%s' at step %lld of %lld%s\n", path,
+                    run->name, (long long)st.step, (long long)cfg->train.steps,
+                    st.step >= cfg->train.steps ? " (trained to the end)" : "");
+            n_found++;
+        }
+        free(text);
+    }
+    if (n_found == 0) return rc;
+    fprintf(stderr,
+            "micl: error: training would start %s from step 0: rerun with --resume to continue "
+            "from %s (a run trained to the end is only evaluated again), or with --restart to "
+            "train from step 0 (a checkpoint is replaced when its run writes its first new one)\n",
+            n_found > 1 ? "these runs" : "this run",
+            n_found > 1 ? "their checkpoints"
+                        : "its "
+                          "checkpoint");
+    return MICL_EXIT_USAGE;
+}
+
+/* Rank 0, with --run: the other runs of the config that the results file at `path` already
+ * holds, which this command keeps. Each must come from the same resolved config as now, or the
+ * file's new header would mislabel it: refused (MICL_EXIT_ERROR) naming the run. */
+static void keep_other_runs(const config_t *cfg, const train_opts_t *o, const char *path,
+                            results_t *kept) {
+    memset(kept, 0, sizeof *kept);
+    if (!o->only_run || access(path, F_OK) != 0) return;
+    results_t old;
+    results_read(path, &old);
+    if (old.sweep.present)
+        micl_fatal("%s is a sweep's results file, not `micl train`'s: use another -o", path);
+    config_t *was = micl_calloc(1, sizeof *was); /* the file's config, for config_resolve */
+    was->text = old.config_text ? old.config_text : "";
+    snprintf(was->path, sizeof was->path, "%.400s", path);
+    for (int i = 0; i < old.n_runs; i++) {
+        const run_config_t *run = NULL;
+        for (int ri = 0; ri < cfg->n_runs; ri++)
+            if (strcmp(cfg->runs[ri].name, old.runs[i].name) == 0) run = &cfg->runs[ri];
+        if (!run || trains(o, run)) continue; /* not a run of the config, or trained now */
+        char now[24], then[24];
+        experiment_run_hash(cfg, run, 0, now);
+        experiment_run_hash(was, run, 0, then);
+        if (strcmp(now, then) != 0)
+            micl_fatal("%s holds run '%s' of another config (its resolved config hash is %s, %s "
+                       "gives %s): keeping it under %s's header would mislabel it; train every "
+                       "run (no --run) or write to another -o",
+                       path, run->name, then, cfg->path, now, cfg->path);
+        results_run_copy(results_add_run(kept), &old.runs[i]);
+    }
+    free(was);
+    results_free(&old);
+}
+
+/* Writes res's runs and the kept ones, in the config's order, under res's header. */
+static void write_train_results(const config_t *cfg, const char *path, const results_t *res,
+                                const results_t *kept) {
+    results_t w = *res;
+    w.runs = micl_calloc((size_t)(res->n_runs + kept->n_runs + 1), sizeof(run_result_t));
+    w.n_runs = 0;
+    for (int ri = 0; ri < cfg->n_runs; ri++) {
+        const char *name = cfg->runs[ri].name;
+        for (int i = 0; i < res->n_runs; i++)
+            if (strcmp(res->runs[i].name, name) == 0) w.runs[w.n_runs++] = res->runs[i];
+        for (int i = 0; i < kept->n_runs; i++)
+            if (strcmp(kept->runs[i].name, name) == 0) w.runs[w.n_runs++] = kept->runs[i];
+    }
+    results_write(path, &w); /* shallow copies: res and kept own the runs */
+    free(w.runs);
+}
+
 int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t *o) {
     if (comm->size > cfg->train.micro_batches)
         micl_fatal("%s: %d ranks but train.micro_batches = %d: every rank needs at least one "
@@ -316,6 +512,15 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
         snprintf(results_path, sizeof results_path, "%s", o->results_path);
     else
         snprintf(results_path, sizeof results_path, "%s/results.h5", cfg->output_dir);
+    results_t kept;
+    memset(&kept, 0, sizeof kept);
+    int64_t refused = 0;
+    if (comm->rank == 0) {
+        refused = check_progress(cfg, o);
+        if (!refused) keep_other_runs(cfg, o, results_path, &kept);
+    }
+    comm_bcast_i64(comm, &refused, 1);
+    if (refused) return (int)refused;
     if (comm->rank == 0) {
         paths_make_dirs(cfg->output_dir, "output directory");
         data_prepare(cfg, 0);
@@ -326,6 +531,7 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     load_stores(cfg, &stores);
     vocab_t vocab;
     vocab_build(&vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    check_eval_cells(cfg, &stores, &vocab);
     micl_info("vocabulary: %d words (%d real names, %d fake names); %d rank(s) x %d thread(s)",
               vocab.n, vocab.n_real, vocab.n_fake, comm->size, omp_get_max_threads());
 
@@ -334,29 +540,33 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     int rc = 0;
     for (int ri = 0; ri < cfg->n_runs; ri++) {
         const run_config_t *run = &cfg->runs[ri];
-        if (o->only_run && strcmp(o->only_run, run->name) != 0) continue;
+        if (!trains(o, run)) continue;
         run_result_t *out = begin_run(&res, cfg, run);
         int tok, img;
         capacity(cfg, run, &vocab, &tok, &img);
+        char hash[24];
+        experiment_run_hash(cfg, run, 0, hash);
         train_state_t st;
         vlm_t *m = o->resume && access(out->checkpoint, R_OK) == 0
-                       ? resume_model(cfg, run, out, &vocab, tok, img, &st)
+                       ? resume_model(cfg, run, out, &vocab, tok, img, hash, &st)
                        : fresh_model(cfg, run, vocab.n, tok, img, &st);
+        snprintf(st.config_hash, sizeof st.config_hash, "%s", hash);
         micl_info("[%s] %zu parameters, %d stage(s), %lld steps", run->name, vlm_num_params(m),
                   run->n_stages, (long long)cfg->train.steps);
         trainer_args_t ta = train_args(cfg, run, comm, &stores, &vocab, out->checkpoint, NULL);
         if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
         out->tokens_per_s = out->train_seconds > 0 ? (double)out->tokens / out->train_seconds : 0;
-        if (out->preempted) { /* the results keep the finished runs; --resume continues */
+        /* a stop during training or evaluation: the results keep the finished runs, the
+         * checkpoint the progress; --resume continues */
+        if (out->preempted || evaluate_run(cfg, comm, m, &vocab, &stores, tok, img, 1, out)) {
             res.n_runs--;
             results_run_free(out);
-            if (comm->rank == 0) results_write(results_path, &res);
+            if (comm->rank == 0) write_train_results(cfg, results_path, &res, &kept);
             vlm_free(m);
             rc = MICL_EXIT_PREEMPTED;
             break;
         }
-        evaluate_run(cfg, comm, m, &vocab, &stores, tok, img, out);
-        if (comm->rank == 0) results_write(results_path, &res);
+        if (comm->rank == 0) write_train_results(cfg, results_path, &res, &kept);
         vlm_free(m);
     }
     if (comm->rank == 0) {
@@ -366,12 +576,15 @@ int experiment_train(const config_t *cfg, const comm_t *comm, const train_opts_t
     for (int i = 0; i < res.n_runs; i++)
         results_run_free(&res.runs[i]);
     free(res.runs);
+    for (int i = 0; i < kept.n_runs; i++)
+        results_run_free(&kept.runs[i]);
+    free(kept.runs);
     vocab_free(&vocab);
     free_stores(&stores);
     return rc;
 }
 
-int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t *hook,
+int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t *hook, int restart,
                        run_result_t *out) {
     const run_config_t *run = &cfg->runs[0];
     if (comm->size > cfg->train.micro_batches)
@@ -383,19 +596,24 @@ int experiment_run_one(const config_t *cfg, const comm_t *comm, const run_hook_t
     load_stores(cfg, &stores);
     vocab_t vocab;
     vocab_build(&vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    check_eval_cells(cfg, &stores, &vocab);
     int tok, img;
     capacity(cfg, run, &vocab, &tok, &img);
+    char hash[24]; /* the sweep run's id */
+    experiment_run_hash(cfg, run, 1, hash);
     train_state_t st;
-    vlm_t *m = access(out->checkpoint, R_OK) == 0
-                   ? resume_model(cfg, run, out, &vocab, tok, img, &st)
+    vlm_t *m = !restart && access(out->checkpoint, R_OK) == 0
+                   ? resume_model(cfg, run, out, &vocab, tok, img, hash, &st)
                    : fresh_model(cfg, run, vocab.n, tok, img, &st);
+    snprintf(st.config_hash, sizeof st.config_hash, "%s", hash);
     experiment_run_device(out);
     trainer_args_t ta = train_args(cfg, run, comm, &stores, &vocab, out->checkpoint, hook);
     if (st.step < cfg->train.steps) trainer_run(&ta, m, &st, out);
     out->n_params = (int64_t)vlm_num_params(m);
     out->steps = st.step;
     out->tokens_per_s = out->train_seconds > 0 ? (double)out->tokens / out->train_seconds : 0;
-    if (!out->preempted) evaluate_run(cfg, comm, m, &vocab, &stores, tok, img, out);
+    if (!out->preempted && evaluate_run(cfg, comm, m, &vocab, &stores, tok, img, 1, out))
+        out->preempted = 1; /* stopped in its evaluation: the run stays unfinished */
     vlm_free(m);
     vocab_free(&vocab);
     free_stores(&stores);
@@ -433,7 +651,8 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
                       (episode_format_t)st.episode_format,
                       o->seed,
                       16 * (1 + max_items * turn_guess),
-                      16 * max_items};
+                      16 * max_items,
+                      NULL};
     results_t res;
     memset(&res, 0, sizeof res);
     res.config_text = cfg_text;
@@ -481,6 +700,7 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
     load_stores(cfg, &stores);
     vocab_t cfg_vocab;
     vocab_build(&cfg_vocab, &stores.glyphs, cfg->fake_names, cfg->seed, cfg->question);
+    check_eval_cells(cfg, &stores, &cfg_vocab);
     results_t res;
     fill_header(&res, cfg, comm);
     for (int ri = 0; ri < cfg->n_runs; ri++) {
@@ -497,7 +717,7 @@ int experiment_eval_config(const config_t *cfg, const comm_t *comm, const char *
         vocab_map_store(&v, &stores.glyphs);
         out->steps = st.step;
         out->n_params = (int64_t)vlm_num_params(m);
-        evaluate_run(cfg, comm, m, &v, &stores, tok, img, out);
+        evaluate_run(cfg, comm, m, &v, &stores, tok, img, 0, out);
         if (comm->rank == 0) results_write(path, &res);
         vlm_free(m);
         vocab_free(&v);

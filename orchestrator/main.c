@@ -49,8 +49,12 @@ static const cli_command_t CLI_DATA_PREPARE = {
     1};
 static const cli_command_t CLI_TRAIN = {
     "train",
-    "CFG [-o RESULTS.h5] [--run NAME] [--resume] [--device cpu|cuda]",
+    "CFG [-o RESULTS.h5] [--run NAME] [--resume | --restart] [--device cpu|cuda]",
     "train, evaluate and record every run of CFG",
+    "  --run NAME   only that run (the results file keeps the others)\n"
+    "  --resume     continue runs from their checkpoints (a finished run: evaluate it again)\n"
+    "  --restart    train from step 0 although checkpoints exist (each is replaced when its\n"
+    "               run writes its first new one); without either, a checkpoint is refused\n"
     "  --device D   compute on D (cpu, or cuda: a GPU per rank), overriding model.device\n",
     "CFG",
     1,
@@ -209,14 +213,16 @@ static void lock_output_dir(const char *dir, const char *words, const char *cfg_
 }
 
 static int cmd_train(int argc, char **argv, comm_t *comm) {
-    train_opts_t o = {NULL, NULL, 0};
+    train_opts_t o = {NULL, NULL, 0, 0};
     const char *cfg_path;
     int rc, device = -1;
-    const cli_opt_t opts[] = {CLI_OPT_STRING("-o", &o.results_path),
-                              CLI_OPT_STRING("--run", &o.only_run),
-                              CLI_OPT_FLAG("--resume", &o.resume),
-                              CLI_OPT_CHOICE("--device", &device, DEVICES), CLI_OPT_END};
+    const cli_opt_t opts[] = {
+        CLI_OPT_STRING("-o", &o.results_path),        CLI_OPT_STRING("--run", &o.only_run),
+        CLI_OPT_FLAG("--resume", &o.resume),          CLI_OPT_FLAG("--restart", &o.restart),
+        CLI_OPT_CHOICE("--device", &device, DEVICES), CLI_OPT_END};
     if (!cli_parse(&CLI_TRAIN, opts, argc, argv, &cfg_path, NULL, &rc)) return rc;
+    if (o.resume && o.restart)
+        return cli_usage_error(&CLI_TRAIN, "--resume and --restart exclude each other");
     config_t cfg;
     config_load(cfg_path, &cfg);
     if (o.only_run) {
@@ -289,6 +295,9 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
         if (!b)
             return cli_usage_error(cmd, "unknown benchmark '%s' (valid: %s)", benchmark,
                                    benchmark_names());
+        char err[256];
+        if (!benchmark_cells_check(b, ways, n_ways, shots, n_shots, err, sizeof err))
+            return cli_usage_error(cmd, "%s", err);
         benchmark_cells(b, ways, n_ways, shots, n_shots, &cells);
     }
     if (ck) atomic_file_input(ck, "the checkpoint");
@@ -351,6 +360,12 @@ static int cmd_eval_checkpoint(int argc, char **argv, const comm_t *comm) {
     if (!o.checkpoint || !o.dataset || !o.ways || !o.n_shots)
         return cli_usage_error(&CLI_EVAL_CHECKPOINT,
                                "--checkpoint, --dataset, --ways and --shots are required");
+    if ((int64_t)o.ways * o.shots[o.n_shots - 1] + 1 > EPISODE_MAX_ITEMS)
+        return cli_usage_error(&CLI_EVAL_CHECKPOINT,
+                               "a %d-way %d-shot episode shows %d images; at most %d fit an "
+                               "episode",
+                               o.ways, o.shots[o.n_shots - 1], o.ways * o.shots[o.n_shots - 1] + 1,
+                               EPISODE_MAX_ITEMS);
     atomic_file_input(o.checkpoint, "the checkpoint");
     atomic_file_input(o.dataset, "the image store");
     rc = output_usage(&CLI_EVAL_CHECKPOINT, o.out, FILE_KIND_RESULTS);

@@ -5,7 +5,8 @@
  *
  * FILE.jsonl holds one JSON object per line with the string members "id" (a sample id of
  * `micl data export --benchmark B`) and "prediction" (the model's answer text); other members
- * are ignored (such as "ranked", which `micl eval --write-predictions` adds). The ground truth
+ * are ignored (such as "ranked", which `micl eval --write-predictions` adds); predictions_file.h
+ * reads it, with its limits. The ground truth
  * is rebuilt from CFG (not read from the export), and scored by exact match, the open-ended
  * rule of internal evaluation: the normalised prediction (surrounding white space and
  * punctuation . , ; : ! ? ( ) [ ] " ' removed, every run of white space inside one space, ASCII
@@ -14,7 +15,8 @@
  * episode. The results carry per-prompt outcomes and the cells' chance as internal
  * evaluation's do (`correct` and `exact_match` are the same count here).
  * A missing prediction counts as wrong and is reported; an id that is not an episode of the
- * benchmark, a repeated id, or a malformed line is an error naming the file and line.
+ * benchmark, a repeated id, more lines than prompts, or a malformed line is an error naming the
+ * file and line.
  */
 #ifndef MICL_PREDICTIONS_H
 #define MICL_PREDICTIONS_H

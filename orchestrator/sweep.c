@@ -54,6 +54,7 @@ typedef struct {
     int64_t point; /* what this group trains now */
     int64_t log_every;
     int64_t test_stall_step; /* MICL_TEST_STALL_AT_STEP: leaders of groups > 0 sleep 3 s there */
+    int restart;             /* --restart: nothing of an earlier attempt is taken */
 } sweep_t;
 
 static void nap(void) {
@@ -104,6 +105,7 @@ static void adopt_previous(sweep_t *s) {
         if (k < 0 || strcmp(old.runs[i].id, s->plan->points[k].id) != 0)
             micl_fatal("%s: run '%s' is not a run of this sweep", s->results_path,
                        old.runs[i].name);
+        if (s->restart) continue; /* trained again; the file is rewritten without it */
         s->state[k] = POINT_DONE;
         results_run_copy(results_add_run(&s->res), &old.runs[i]);
     }
@@ -112,9 +114,35 @@ static void adopt_previous(sweep_t *s) {
         s->res.sweep.stalls[s->res.sweep.n_stalls++] = micl_strdup(o->stalls[i]);
     }
     if (old.n_runs > 0)
-        micl_info("%s: %d of %d run(s) already finished", s->results_path, old.n_runs,
-                  s->plan->n_points);
+        micl_info("%s: %d of %d run(s) already finished%s", s->results_path, old.n_runs,
+                  s->plan->n_points, s->restart ? "; --restart trains them again" : "");
     results_free(&old);
+}
+
+/* Refuses (exit 1, before anything trains) the checkpoints of unfinished runs that another
+ * config trained: resuming one would record the new config over the old config's model. */
+static void check_checkpoints(const sweep_t *s) {
+    int bad = 0;
+    for (int i = 0; i < s->plan->n_points; i++) {
+        const sweep_point_t *pt = &s->plan->points[i];
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s.ckpt.h5", s->ckpt_dir, pt->name);
+        if (s->state[i] == POINT_DONE || access(path, F_OK) != 0) continue;
+        config_t cfg;
+        sweep_plan_config(s->plan, i, &cfg);
+        train_state_t st;
+        char *text = NULL;
+        checkpoint_read_state(path, &st, &text);
+        if (experiment_check_checkpoint(path, &st, text, &cfg, pt->name, pt->id,
+                                        "--restart trains the sweep's runs again from step 0, or "
+                                        "-o in another folder keeps both") != 0)
+            bad++;
+        free(text);
+        config_free(&cfg);
+    }
+    if (bad)
+        micl_fatal("%s: %d checkpoint(s) of another config; nothing was trained",
+                   s->plan->base->path, bad);
 }
 
 static int by_index(const void *a, const void *b) {
@@ -304,7 +332,7 @@ static void train_point(sweep_t *s, int k, run_result_t *out) {
     s->point = k;
     s->log_every = cfg.train.log_every;
     run_hook_t hook = {group_on_step, s};
-    experiment_run_one(&cfg, &s->group, &hook, out);
+    experiment_run_one(&cfg, &s->group, &hook, s->restart, out);
     config_free(&cfg);
 }
 
@@ -357,6 +385,7 @@ static void sweep_init(sweep_t *s, const sweep_plan_t *plan, const comm_t *world
     s->stall_said = micl_calloc((size_t)s->n_groups, sizeof(int));
     const char *stall = getenv("MICL_TEST_STALL_AT_STEP");
     s->test_stall_step = stall ? atoll(stall) : -1;
+    s->restart = o->restart;
     s->group_index = world->rank / s->rpr;
     comm_split(world, s->group_index, &s->group);
     char err[1024];
@@ -399,6 +428,7 @@ static void coord_prepare(sweep_t *s) {
     free(done);
     fill_header(s, s->plan->base);
     adopt_previous(s);
+    if (!s->restart) check_checkpoints(s);
 }
 
 int sweep_run(const config_t *base, const comm_t *world, const sweep_opts_t *o) {

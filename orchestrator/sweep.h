@@ -11,7 +11,9 @@
  * killed), and on SIGTERM/SIGUSR1 (or a group that was stopped) hands out nothing more and
  * tells the busy groups to stop: each finishes its step and checkpoints, and micl exits 3.
  * Running the same sweep again on the same results file skips finished runs and resumes the
- * others from their checkpoints (<results dir>/<run name>.ckpt.h5).
+ * others from their checkpoints (<results dir>/<run name>.ckpt.h5); a checkpoint whose config
+ * hash is not its run's id (another config trained it) is refused before anything runs, and
+ * --restart trains every run from step 0 instead.
  */
 #ifndef MICL_SWEEP_H
 #define MICL_SWEEP_H
@@ -22,6 +24,7 @@
 typedef struct {
     const char *results_path;     /* NULL: <output_dir>/sweep.h5 */
     int shard_index, shard_count; /* 0 and 1: the whole sweep */
+    int restart; /* every run from step 0: finished runs and checkpoints are not taken */
 } sweep_opts_t;
 
 /* Runs the sweep of `base` on every rank of `world`. Returns 0 when every run of the shard is

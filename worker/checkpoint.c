@@ -175,6 +175,7 @@ void checkpoint_write(const char *path, vlm_t *m, const vocab_t *v, const train_
     h5_attr_int(f, "log_steps", st->log_steps);
     h5_attr_int(f, "episode_format", st->episode_format);
     write_device(f, st);
+    if (st->config_hash[0]) h5_attr_str(f, "config_hash", st->config_hash);
     h5_write_text(f, "config", config_text ? config_text : "");
     hid_t g = h5_group(f, "model");
     write_model_config(g, vlm_config(m));
@@ -236,10 +237,12 @@ static void read_vocab(const char *path, hid_t gv, char **words, int nw, vocab_t
     free(question);
 }
 
-vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,
-                       train_state_t *st, char **config_text) {
-    hid_t f = h5_open_ro(path);
-    h5_check_kind(f, path, "micl-checkpoint", "checkpoint", CHECKPOINT_SCHEMA_VERSION);
+/* The root attributes of an open checkpoint: its kind and version, then the training state. */
+static void read_state(hid_t f, const char *path, train_state_t *st, char **config_text) {
+    /* version 1 (before config_hash) is read as well */
+    int64_t ver = h5_has_attr(f, "schema_version") ? h5_read_attr_int(f, "schema_version") : 0;
+    h5_check_kind(f, path, "micl-checkpoint", "checkpoint",
+                  ver == 1 ? 1 : CHECKPOINT_SCHEMA_VERSION);
     memset(st, 0, sizeof *st);
     char *run = h5_read_attr_str(f, "run");
     snprintf(st->run, sizeof st->run, "%s", run);
@@ -253,7 +256,26 @@ vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t
     st->episode_format =
         (int)attr_in(f, path, "/", "episode_format", EPISODE_FORMAT_COMPACT, EPISODE_FORMAT_CHAT);
     read_device(f, path, st);
+    if (h5_has_attr(f, "config_hash")) {
+        char *h = h5_read_attr_str(f, "config_hash");
+        if (strlen(h) != 16 || strspn(h, "0123456789abcdef") != 16)
+            micl_fatal("%s: attribute /config_hash = '%s' is not 16 hex digits", path, h);
+        snprintf(st->config_hash, sizeof st->config_hash, "%s", h);
+        free(h);
+    }
     if (config_text) *config_text = h5_read_text(f, "config");
+}
+
+void checkpoint_read_state(const char *path, train_state_t *st, char **config_text) {
+    hid_t f = h5_open_ro(path);
+    read_state(f, path, st, config_text);
+    h5_close_file(f, path);
+}
+
+vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,
+                       train_state_t *st, char **config_text) {
+    hid_t f = h5_open_ro(path);
+    read_state(f, path, st, config_text);
 
     if (!h5_exists(f, "model")) micl_fatal("%s: missing group /model", path);
     hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);

@@ -1,10 +1,11 @@
 /* checkpoint.h - a run's complete training state in one HDF5 file.
  *
  * Holds the model config, the vocabulary (word list), parameters, AdamW moments, the step,
- * the curriculum state and the config text, and (attributes device and precision) what
- * trained it when that was not the CPU in fp32. On a device backend the parameters and
- * moments are staged through host memory. Written to "<path>.tmp" then renamed, so a crash
- * never leaves a torn checkpoint. Reading validates every dataset and rejects non-finite values.
+ * the curriculum state, the config text and the hash of the run's resolved config, and (attributes
+ * device and precision) what trained it when that was not the CPU in fp32. On a device backend the
+ * parameters and moments are staged through host memory. Written to "<path>.tmp" then renamed, so a
+ * crash never leaves a torn checkpoint. Reading validates every dataset and rejects non-finite
+ * values.
  */
 #ifndef MICL_CHECKPOINT_H
 #define MICL_CHECKPOINT_H
@@ -15,7 +16,9 @@
 #include "data/vocab.h"
 #include "model/vlm.h"
 
-#define CHECKPOINT_SCHEMA_VERSION 1
+/* Version 2 added the config_hash attribute; version-1 checkpoints are still read (their
+ * config_hash reads as ""). */
+#define CHECKPOINT_SCHEMA_VERSION 2
 
 typedef struct {
     char run[64];
@@ -29,6 +32,9 @@ typedef struct {
     /* what trained it: device_backend() and device_precision() when written; a checkpoint
      * without them ("cpu", "fp32" when read) comes from the CPU */
     char device[16], precision[16];
+    /* the hash of the resolved config of the run that trained it (16 hex digits, as a sweep
+     * run's id); "" for a checkpoint from before the hash (schema version 1) */
+    char config_hash[24];
 } train_state_t;
 
 /* progress (optional): the run's training curve, stage starts and counters so far, so that a
@@ -44,5 +50,8 @@ void checkpoint_read_progress(const char *path, run_result_t *out);
  * config_text (optional) receives a malloc'd copy of the config it was trained with. */
 vlm_t *checkpoint_read(const char *path, int max_tokens, int max_images, vocab_t *v,
                        train_state_t *st, char **config_text);
+/* The training state of a checkpoint (step, stage, config hash, ...) without its model: the
+ * quick look that decides whether a run may resume. config_text as in checkpoint_read. */
+void checkpoint_read_state(const char *path, train_state_t *st, char **config_text);
 
 #endif

@@ -14,10 +14,14 @@
  */
 #include "evaluator.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "common/json_out.h"
+#include "common/signals.h"
 #include "common/rng.h"
 #include "model/vlm_cache.h"
 #include "data/benchmark.h"
@@ -305,6 +309,12 @@ typedef struct {
     float *emb, *logits;
     vlm_continuation_t *conts;
     int32_t *cont_query, *cont_shot; /* per continuation: query index, index into shots */
+    /* The query image of query k = b * EVAL_QUERIES + q at shot count j is image
+     * q_slot[k * n_shots + j] of qpixels / emb: slot k itself, or, where a demo of a small class
+     * shows the query's image (episode_nested_query_image), a slot after the batch's
+     * B * EVAL_QUERIES queries; n_qimg slots are filled. */
+    int32_t *q_slot;
+    int n_shots, n_qimg;
     vlm_cache_t *cache;
 } pass_buf_t;
 
@@ -337,8 +347,11 @@ static void pass_buf_init(pass_buf_t *pb, const nested_ctx_t *c, const image_sto
     pb->tokens = micl_malloc((size_t)cap * pb->T * sizeof(int32_t));
     pb->cont_tokens = micl_malloc((size_t)cap * EVAL_QUERIES * pb->cont_len * sizeof(int32_t));
     pb->pixels = micl_malloc((size_t)cap * pb->n_demo * npix + 1);
-    pb->qpixels = micl_malloc((size_t)cap * EVAL_QUERIES * npix);
-    pb->emb = micl_malloc((size_t)cap * EVAL_QUERIES * D * sizeof(float));
+    size_t nq = (size_t)cap * EVAL_QUERIES + nc; /* every query, and a substitute per cell */
+    pb->n_shots = n_shots;
+    pb->qpixels = micl_malloc(nq * npix);
+    pb->emb = micl_malloc(nq * D * sizeof(float));
+    pb->q_slot = micl_malloc(nc * sizeof(int32_t));
     pb->conts = micl_malloc(nc * sizeof(vlm_continuation_t));
     pb->cont_query = micl_malloc(nc * sizeof(int32_t));
     pb->cont_shot = micl_malloc(nc * sizeof(int32_t));
@@ -350,14 +363,16 @@ static void pass_buf_free(pass_buf_t *pb) {
     vlm_cache_free(pb->cache);
     free(pb->ne), free(pb->ep), free(pb->tokens), free(pb->cont_tokens), free(pb->pixels);
     free(pb->qpixels), free(pb->emb), free(pb->conts), free(pb->cont_query), free(pb->cont_shot);
+    free(pb->q_slot);
     free(pb->logits);
 }
 
 /* Builds nested episodes [i0, i0 + B): their demo prefixes (tokens, pixels) and query turns. */
 static void pass_fill(pass_buf_t *pb, const nested_ctx_t *c, const image_store_t *store, int64_t i0,
-                      int B) {
+                      int B, const int *shots) {
     int ch = model_channels(c->ev);
     size_t npix = (size_t)store->h * (size_t)store->w * (size_t)ch;
+    pb->n_qimg = B * EVAL_QUERIES;
     for (int b = 0; b < B; b++) {
         episode_nested_t *ne = &pb->ne[b];
         build_nested(c, i0 + b, ne);
@@ -372,6 +387,14 @@ static void pass_fill(pass_buf_t *pb, const nested_ctx_t *c, const image_store_t
             memcpy(pb->cont_tokens + k * pb->cont_len, pb->ep->tokens + 1,
                    (size_t)pb->cont_len * sizeof(int32_t));
             store_copy_image(store, ne->query_image[q], ch, pb->qpixels + k * npix);
+            for (int j = 0; j < pb->n_shots; j++) {
+                int64_t img = episode_nested_query_image(c->src, ne, shots[j], q);
+                int32_t *slot = &pb->q_slot[k * (size_t)pb->n_shots + (size_t)j];
+                *slot = (int32_t)k;
+                if (img == ne->query_image[q]) continue;
+                *slot = pb->n_qimg++;
+                store_copy_image(store, img, ch, pb->qpixels + (size_t)*slot * npix);
+            }
         }
     }
 }
@@ -385,9 +408,10 @@ static int pass_continuations(pass_buf_t *pb, const nested_ctx_t *c, int64_t i0,
         for (int q = 0; q < EVAL_QUERIES && (i0 + b) * EVAL_QUERIES + q < episodes; q++)
             for (int j = 0; j < n_shots; j++, n++) {
                 size_t k = (size_t)b * EVAL_QUERIES + q;
+                size_t slot = (size_t)pb->q_slot[k * (size_t)n_shots + (size_t)j];
                 pb->conts[n] = (vlm_continuation_t){
                     b, episode_nested_prefix_len(c->src, &pb->ne[b], shots[j]), pb->cont_len,
-                    pb->cont_tokens + k * pb->cont_len, pb->emb + k * dim};
+                    pb->cont_tokens + k * pb->cont_len, pb->emb + slot * dim};
                 pb->cont_query[n] = q;
                 pb->cont_shot[n] = j;
             }
@@ -407,9 +431,9 @@ static void single_pass_block(const nested_ctx_t *c, const image_store_t *store,
     pass_buf_init(&pb, c, store, n_shots);
     for (int64_t i0 = lo; i0 < hi; i0 += pb.cap) {
         int B = hi - i0 < pb.cap ? (int)(hi - i0) : pb.cap;
-        pass_fill(&pb, c, store, i0, B);
+        pass_fill(&pb, c, store, i0, B, shots);
         vlm_cache_prefill(ev->model, pb.cache, B, pb.T, pb.tokens, B * pb.n_demo, pb.pixels, image);
-        vlm_encode_images(ev->model, pb.qpixels, B * EVAL_QUERIES, pb.emb);
+        vlm_encode_images(ev->model, pb.qpixels, pb.n_qimg, pb.emb);
         int n = pass_continuations(&pb, c, i0, B, episodes, shots, n_shots, D);
         vlm_cache_score(ev->model, pb.cache, pb.conts, n, image, pb.logits);
         for (int k = 0; k < n; k++) {
@@ -450,9 +474,11 @@ void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const
     store_index_build(store, store_eval_split(store), &ix);
     episode_source_t src;
     episode_source_init(&src, store, &ix, ev->vocab, !fake_names, ev->format);
-    if (src.n_classes < ways)
-        micl_fatal("%s: %d-way evaluation needs %d classes with images; the store has %d",
-                   store->source, ways, ways, src.n_classes);
+    for (int j = 0; j < n_shots; j++) { /* no image shown twice in a prompt */
+        char cell[64];
+        snprintf(cell, sizeof cell, "the %d-way %d-shot cell", ways, shots[j]);
+        episode_check_source(&src, ways, shots[j] + 1, cell);
+    }
     nested_ctx_t c = {ev, &src, ways, shots[n_shots - 1], fake_names, 0, eval_nested_key(ways)};
     int64_t n_nested = ((int64_t)episodes + EVAL_QUERIES - 1) / EVAL_QUERIES;
     int64_t lo = n_nested * ev->comm->rank / ev->comm->size;
@@ -562,7 +588,7 @@ static void build_bench(int64_t e, episode_t *ep, void *ctx) {
 }
 
 /* The words of an answer's tokens (-1 ends it), space-separated, as a JSON string. */
-static void json_answer(FILE *f, const vocab_t *v, const int64_t *tokens) {
+static json_t *json_answer(const vocab_t *v, const int64_t *tokens) {
     char buf[EPISODE_MAX_ANSWER * 64 + 1];
     size_t k = 0;
     buf[0] = '\0';
@@ -572,7 +598,7 @@ static void json_answer(FILE *f, const vocab_t *v, const int64_t *tokens) {
         if (m < 0 || (size_t)m >= sizeof buf - k) break;
         k += (size_t)m;
     }
-    results_json_string(f, buf);
+    return json_out_string(buf);
 }
 
 /* Writes one JSON line per prompt of a cell: {"id": ..., "prediction": <greedy answer>,
@@ -586,13 +612,11 @@ static void write_predictions(FILE *f, const benchmark_ctx_t *c, const vocab_t *
         snprintf(id, sizeof id, "%s-w%d-s%d-e%06lld-v%d", c->b->name, c->ways, c->shots,
                  (long long)(e / nv), (int)(e % nv));
         const int64_t *a = answers + (size_t)e * 2 * EPISODE_MAX_ANSWER;
-        fputs("{\"id\": ", f);
-        results_json_string(f, id);
-        fputs(", \"prediction\": ", f);
-        json_answer(f, v, a);
-        fputs(", \"ranked\": ", f);
-        json_answer(f, v, a + EPISODE_MAX_ANSWER);
-        fputs("}\n", f);
+        json_t *line = json_out_object();
+        json_out_set_string(line, "id", id);
+        json_out_set(line, "prediction", json_answer(v, a));
+        json_out_set(line, "ranked", json_answer(v, a + EPISODE_MAX_ANSWER));
+        json_out_write_line(f, line, "the predictions file");
     }
 }
 
@@ -663,22 +687,34 @@ static void benchmark_cell(const evaluator_t *ev, const benchmark_ctx_t *c,
     free(all);
 }
 
+int eval_stop_check(const evaluator_t *ev) {
+    if (!ev->stopped) return 0;
+    static int64_t cells; /* the test hook's count */
+    const char *hook = getenv("MICL_TEST_SIGTERM_IN_EVAL");
+    if (hook && ev->comm->rank == 0 && ++cells == atoll(hook)) raise(SIGTERM);
+    if (comm_any(ev->comm, signals_stop_requested())) *ev->stopped = 1;
+    return *ev->stopped;
+}
+
 int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_store_t *store,
                    const int *ways, int n_ways, const int *shots, int n_shots, int episodes,
                    int collect, FILE *predictions, eval_row_t *rows) {
     check_image_size(ev, store);
     vlm_pack_weights(ev->model);
     int n_rows = 0;
-    if (b->family == FAMILY_BINDING && !collect) { /* the single-pass shot curve */
+    benchmark_source_t src;
+    benchmark_source_init(&src, b, store, ev->vocab, ev->format);
+    benchmark_check_cells(&src, ways, n_ways, shots, n_shots); /* every cell, before any runs */
+    if (b->family == FAMILY_BINDING && !collect) {             /* the single-pass shot curve */
+        benchmark_source_free(&src);
         for (int i = 0; i < n_ways; i++) {
             eval_binding_curve(ev, store, b, ways[i], shots, n_shots, episodes, EVAL_SINGLE_PASS,
                                rows + n_rows);
             n_rows += n_shots;
+            if (eval_stop_check(ev)) break;
         }
         return n_rows;
     }
-    benchmark_source_t src;
-    benchmark_source_init(&src, b, store, ev->vocab, ev->format);
     for (int i = 0; i < n_ways; i++) {
         if (!src.is_scene && b->family != FAMILY_CLASSIFY && src.src.n_classes < ways[i])
             micl_fatal("%s: benchmark '%s' needs %d classes with images; the store has %d",
@@ -687,7 +723,9 @@ int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_stor
             benchmark_ctx_t c = {ev, b, &src, ev->seed, ways[i], shots[j], 0};
             c.episodes = benchmark_cell_episodes(&src, episodes);
             benchmark_cell(ev, &c, store, collect, predictions, &rows[n_rows++]);
+            if (eval_stop_check(ev)) break;
         }
+        if (ev->stopped && *ev->stopped) break;
     }
     benchmark_source_free(&src);
     return n_rows;

@@ -33,6 +33,9 @@ typedef struct {
     episode_format_t format;
     uint64_t seed;
     int max_tokens, max_images; /* the model's capacity */
+    /* NULL, or a flag set to 1 when a stop request (signals.h) ends the evaluation between
+     * cells: the rows are then incomplete (train and sweep evaluate with one) */
+    int *stopped;
 } evaluator_t;
 
 /* Queries scored against each nested episode's demonstrations. */
@@ -86,6 +89,10 @@ void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const
 int eval_benchmark(const evaluator_t *ev, const benchmark_t *b, const image_store_t *store,
                    const int *ways, int n_ways, const int *shots, int n_shots, int episodes,
                    int collect, FILE *predictions, eval_row_t *rows);
+/* After a cell: whether a stop was requested on any rank (collective over ev->comm), setting
+ * *ev->stopped; always 0 without ev->stopped. Test hook: MICL_TEST_SIGTERM_IN_EVAL=N makes
+ * rank 0 raise SIGTERM after its N-th such cell. */
+int eval_stop_check(const evaluator_t *ev);
 /* Zero-shot real-name classification of held-out instances (split TEST) of training classes. */
 void eval_zeroshot(const evaluator_t *ev, const image_store_t *store, int max_images,
                    eval_row_t *row);

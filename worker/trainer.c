@@ -314,6 +314,17 @@ static int tensor_stats_begin(const vlm_t *m, curve_t *c) {
 
 /* ---- the loop --------------------------------------------------------------------------- */
 
+/* Test hook: raises SIGINT once for every entry of the comma-separated list equal to step. */
+static void raise_sigint_at(const char *list, int64_t step) {
+    for (const char *p = list; *p; p++) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end != p && v == step) raise(SIGINT);
+        p = end;
+        if (!*p) break;
+    }
+}
+
 void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_result_t *out) {
     const config_t *cfg = a->cfg;
     const train_config_t *tc = &cfg->train;
@@ -331,6 +342,9 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
      * exercise the preemption path at a known step. */
     const char *inject_term = getenv("MICL_TEST_SIGTERM_AT_STEP");
     int64_t sigterm_step = inject_term ? atoll(inject_term) : -1;
+    /* MICL_TEST_SIGINT_AT_STEP=N (or N,N: twice, as an impatient user) does the same with
+     * SIGINT, once per time N is listed. */
+    const char *inject_int = getenv("MICL_TEST_SIGINT_AT_STEP");
     double t0 = clock_now_s(), t_log = t0, t_saved = t0, tok_acc = 0, copy_ok = 0, copy_n = 0;
     int64_t start_step = st->step, tokens_run = 0;
     int tstats = tensor_stats_begin(m, &out->curve);
@@ -394,6 +408,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         }
         curriculum_advance(a, st, st->step, out);
         if (a->comm->rank == 0 && st->step - 1 == sigterm_step) raise(SIGTERM);
+        if (a->comm->rank == 0 && inject_int) raise_sigint_at(inject_int, st->step - 1);
         if (a->on_step) a->on_step(a->on_step_ctx, st->step);
         int stop = comm_any(a->comm, signals_stop_requested()) && st->step < tc->steps;
         int periodic = tc->checkpoint_every > 0 && st->step % tc->checkpoint_every == 0;

@@ -1,7 +1,7 @@
 # config.cmake - tests of common/: the random numbers, and the config (common/config_*.c):
 # loading a full file, defaults, every rejected input under bad_config/ (through
 # micl_bad_input_test: exit 1, the message, nothing written), and docs/CONFIG.md being exactly the
-# reference generated from the schema.
+# reference generated from the schema; and the JSON writer (test_json_out).
 
 micl_unit_test(test_rng test_rng.c)
 micl_unit_test(config_load test_config.c)
@@ -103,3 +103,22 @@ config_bad(sweep_no_values "sweep_no_values.cfg:3: keys '${_a}.key' and '${_a}.v
 config_bad(sweep_ranks_zero
   "sweep_ranks_zero.cfg:3: key 'sweep.ranks_per_run' = 0 is out of range \\[1, 4096\\]")
 config_bad(sweep_too_many "sweep_too_many.cfg:[0-9]+: key 'sweep.axes' expands to more than 4096 runs")
+
+# What libconfig would take silently or fail on without a location (common/config_load.c):
+# an @include of a directory, a device or a FIFO (which would block forever), the seed -2^63
+# (negative, not "too large"), and the ranges the model enforces, checked at load time.
+config_bad(include_directory
+  "include_directory.cfg:2: @include \"/tmp\" is a directory, not a regular file")
+config_bad(include_device "include_device.cfg:2: @include \"/dev/null\" is a device, not a regular file")
+micl_bad_input_test(NAME config_bad_include_fifo EXIT 1 TIMEOUT 30
+  MESSAGE "fifo.cfg:2: @include \"fifo\" is a FIFO, not a regular file"
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/scripts/include_fifo.sh $<TARGET_FILE:config_check>)
+config_bad(seed_negative_min
+  "seed_negative_min.cfg:2: key 'seed' = -9223372036854775808 must be >= 0" ABSENT "64 bits")
+config_bad(max_seq_too_large
+  "max_seq_too_large.cfg:2: key 'model.max_seq' = 8192 is out of range \\[8, 1024\\]")
+config_bad(too_many_patches
+  "too_many_patches.cfg: key 'model.patch' = 1 gives \\(64 / 1\\)\\^2 = 4096 patches per image[;] at most 1024")
+
+# The JSON writer every JSON output goes through (common/json_out.h).
+micl_unit_test(test_json_out test_json_out.c)

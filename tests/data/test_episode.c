@@ -197,6 +197,52 @@ static void check_nested(const image_store_t *s, const episode_source_t *src, ep
     free(ne2);
 }
 
+/* 1 if images[0..n) holds an image twice. */
+static int repeats(const int64_t *images, int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (images[i] == images[j]) return 1;
+    return 0;
+}
+
+/* Evaluation never shows an image twice in a prompt once every class has K + 1 images (what
+ * episode_check_source requires), even with classes that small: nested episodes with 4 queries
+ * of 2 or 3 ways (so a class often gets several queries), N-way K-shot binding and multiple
+ * choice, matching pairs of one class. */
+static void check_no_repeats(const vocab_t *v) {
+    image_store_t s;
+    make_store(&s, 10, 3, 10); /* 3 images per class: K = 2 */
+    store_index_t ix;
+    store_index_build(&s, STORE_SPLIT_HELDOUT_CLASS, &ix);
+    episode_source_t src;
+    episode_source_init(&src, &s, &ix, v, 0, EPISODE_FORMAT_COMPACT);
+    episode_check_source(&src, 3, 3, "the 3-way 2-shot cell"); /* passes: 3 images each */
+    episode_nested_t *ne = calloc(1, sizeof *ne);
+    episode_t *ep = calloc(1, sizeof *ep);
+    for (int i = 0; i < 300; i++) {
+        int ways = 2 + i % 2;
+        rng_t r = rng_make(9, RNG_STREAM_TEST, (uint64_t)i);
+        episode_binding_nested(&src, &r, ways, 2, 4, 1, ne);
+        for (int q = 0; q < ne->n_queries; q++)
+            for (int k = 0; k <= 2; k++) {
+                episode_nested_prompt(&src, ne, k, q, ep);
+                CHECK(!repeats(ep->images, ep->n_images));
+            }
+        rng_t r2 = rng_make(10, RNG_STREAM_TEST, (uint64_t)i), r3 = r2, r4 = r2;
+        episode_binding_eval(&src, &r2, ways, 2, 1, ep);
+        CHECK(!repeats(ep->images, ep->n_images));
+        episode_mc_eval(&src, &r3, ways, 2, 1, i % 2, ep);
+        CHECK(!repeats(ep->images, ep->n_images));
+        episode_match_eval(&src, &r4, 0, ep); /* one pair: two different images */
+        CHECK(ep->images[0] != ep->images[1]);
+    }
+    free(ep);
+    free(ne);
+    episode_source_free(&src);
+    store_index_free(&ix);
+    store_free(&s);
+}
+
 int main(void) {
     image_store_t s;
     make_store(&s, 12, 6, 4);
@@ -405,6 +451,7 @@ int main(void) {
         free(a);
         free(b);
     }
+    check_no_repeats(&v);
     store_index_free(&train);
     store_index_free(&held);
     vocab_free(&v);

@@ -10,7 +10,7 @@ if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "MICL_FUZZ needs clang (CC=clang): libFuzzer is part of clang")
 endif()
 
-set(MICL_FUZZ_TARGETS config store checkpoint results idx image)
+set(MICL_FUZZ_TARGETS config store checkpoint results idx image predictions)
 # -detect_leaks=0: a rejected input leaves the reader by longjmp (fuzz_harness.h), abandoning
 # what it had allocated. -close_fd_mask=2: silence the readers' error messages; libFuzzer and
 # the sanitizers still report on their own copy of stderr.

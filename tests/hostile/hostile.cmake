@@ -46,8 +46,8 @@ hostile(config negative_size "negative_size.cfg:[0-9]+: key 'model.image_size' =
 hostile(config zero_steps "zero_steps.cfg:[0-9]+: key 'train.steps' = 0 is out of range")
 # every key in range, 137 GB of parameters: reported when allocated (the message names no file)
 hostile(config huge_model "out of memory allocating [0-9]+ aligned bytes")
-hostile(config include_self "include_self.cfg:[0-9]+: syntax error: include file nesting too deep")
-hostile(config include_missing "include_missing.cfg:[0-9]+: syntax error: cannot open include file")
+hostile(config include_self "include_self.cfg:[0-9]+: @include \"include_self.cfg\": includes nest too deep")
+hostile(config include_missing "include_missing.cfg:[0-9]+: @include \"no-such-file.cfg\": No such file or directory")
 hostile(config name_not_utf8 "name_not_utf8.cfg:[0-9]+: key 'name' = .* may only contain")
 hostile(config deep_nesting "deep_nesting.cfg:3: syntax error: memory exhausted") # make_hostile
 hostile(config nul_byte "nul_byte.cfg: contains a NUL byte") # make_hostile: NUL in a string
@@ -93,7 +93,7 @@ hostile(ckpt huge_layers "bad.ckpt.h5: attribute /model/layers = 100000 is out o
 hostile(ckpt params_double "bad.ckpt.h5.*'params' has type float of 8 bytes, expected float of 4")
 hostile(ckpt params_rank2 "bad.ckpt.h5.*'params' has 2 dimensions, expected 1")
 hostile(ckpt kind_int "bad.ckpt.h5:/: attribute 'kind' is of type integer, expected string")
-hostile(ckpt schema_v2 "bad.ckpt.h5: checkpoint schema version 2, this micl reads version 1")
+hostile(ckpt schema_v3 "bad.ckpt.h5: checkpoint schema version 3, this micl reads version 2")
 hostile(ckpt config_array "bad.ckpt.h5:/: dataset 'config' holds 3 strings, expected one text")
 hostile(ckpt vocab_negative "bad.ckpt.h5: attribute /vocab/first_real = -4 is out of range")
 hostile(ckpt vocab_words_short "bad.ckpt.h5: /vocab/words has [0-9]+ words but the model's vocab is")
@@ -138,3 +138,20 @@ hostile(import only_broken_links "in/bb/[xy].png: cannot stat")
 hostile(import only_fifos "in/bb: class folder 'bb' has no images") # FIFOs are skipped, not opened
 hostile(import zero_width_png "in/bb/c.png: cannot decode PNG image: libpng: Invalid IHDR data")
 hostile(import png_is_directory "in/cc: class folder 'cc' has no images") # x.png/ is a folder
+
+# --- predictions files: `micl eval c.cfg --benchmark fsicl --predictions bad.jsonl` (make_hostile)
+set(_pj "bad.jsonl:[0-9]+: invalid JSON at byte [0-9]+:")
+hostile(pred nul_byte "bad.jsonl:2: NUL byte in the line")
+hostile(pred not_utf8 "${_pj} unable to decode byte 0xe9")
+hostile(pred duplicate_key "${_pj} duplicate object key")
+hostile(pred nested_duplicate "${_pj} duplicate object key")
+hostile(pred escaped_nul "${_pj} .u0000 is not allowed")
+hostile(pred lone_surrogate "${_pj} invalid Unicode")
+hostile(pred not_object "bad.jsonl:3: expected a JSON object per line")
+hostile(pred bom_second_line "bad.jsonl:2: invalid JSON at byte [0-9]+: .* expected near")
+hostile(pred truncated "bad.jsonl:2: invalid JSON at byte [0-9]+:")
+hostile(pred binary "bad.jsonl:[0-9]+: (NUL byte in the line|invalid JSON)") # 512 random bytes
+hostile(pred long_line "bad.jsonl:1: line longer than 1048576 bytes") # 200 MiB, removed after
+hostile(pred deep_nesting "bad.jsonl:1: nesting deeper than 64 levels")
+hostile(pred huge_file "bad.jsonl: larger than 1073741824 bytes") # sparse
+hostile(pred too_many "bad.jsonl:[0-9]+: more than [0-9]+ predictions, the number of episodes")

@@ -1,7 +1,8 @@
 /* make_hostile.c - writes the binary cases of the hostile-input corpus
  * (tests/hostile/hostile.cmake, tests/hostile/run.sh): broken image stores, checkpoints, results
- * files, IDX files, PNG headers and configs that cannot be committed as text. Each case starts from
- * a good file that micl wrote (BASE) or from nothing, and breaks exactly one thing.
+ * files, IDX files, PNG headers, configs and predictions files that cannot be committed as text.
+ * Each case starts from a good file that micl wrote (BASE) or from nothing, and breaks exactly one
+ * thing.
  *
  *   make_hostile CASE OUT [BASE]
  *   make_hostile --list          (every case with what it exercises)
@@ -9,12 +10,14 @@
  * HDF5 cases copy BASE to OUT and edit OUT in place with the plain HDF5 API, so the reader sees
  * a file that is well-formed HDF5 and wrong only in micl's terms.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <hdf5.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static void die(const char *msg, const char *arg) {
@@ -349,9 +352,9 @@ static void ckpt_kind_int(const char *out, const char *base) {
     CHECK(H5Fclose(f) >= 0);
 }
 
-static void ckpt_schema_v2(const char *out, const char *base) {
+static void ckpt_schema_v3(const char *out, const char *base) {
     hid_t f = open_rw(base, out);
-    put_attr_i64(f, "schema_version", 2);
+    put_attr_i64(f, "schema_version", 3);
     CHECK(H5Fclose(f) >= 0);
 }
 
@@ -541,7 +544,8 @@ static void write_idx(const char *path, int ndim, const uint32_t *dims, int fill
 static void idx_good_set(const char *out, const char *base) {
     (void)base;
     char p[1024];
-    uint32_t tr[3] = {20, 16, 16}, te[3] = {10, 16, 16}, trl = 20, tel = 10;
+    /* 4 test images per class: the tiny config's evaluation (up to 2 shots) shows none twice */
+    uint32_t tr[3] = {20, 16, 16}, te[3] = {40, 16, 16}, trl = 20, tel = 40;
     snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", out);
     write_idx(p, 3, tr, 128, -1);
     snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte.gz", out);
@@ -577,7 +581,7 @@ static void idx_dims_overflow(const char *out, const char *base) {
 
 static void idx_test_size_differs(const char *out, const char *base) {
     (void)base;
-    uint32_t d[3] = {10, 14, 14};
+    uint32_t d[3] = {40, 14, 14}; /* as many as idx_good_set's t10k labels */
     write_idx(out, 3, d, 64, -1);
 }
 
@@ -648,6 +652,84 @@ static void config_binary(const char *out, const char *base) {
     spit(out, b, sizeof b);
 }
 
+/* ------------------------------------------------------------------------ predictions files */
+
+/* The start of a good line: an id that is an episode of the tiny config's fsicl cells. */
+#define PRED_ID "{\"id\": \"fsicl-w2-s1-e000000-v0\", "
+#define PRED_GOOD PRED_ID "\"prediction\": \"A\"}\n"
+
+static void pred_text(const char *out, const char *text, size_t n) {
+    spit(out, text, n);
+}
+#define PRED_CASE(name, text)                                                                      \
+    static void name(const char *out, const char *base) {                                          \
+        (void)base;                                                                                \
+        static const char t[] = text;                                                              \
+        pred_text(out, t, sizeof t - 1);                                                           \
+    }
+
+PRED_CASE(pred_nul_byte,
+          PRED_GOOD "{\"id\": \"fsicl-w2-s1-e000001-v0\", \"predic\0tion\": \"A\"}\n")
+PRED_CASE(pred_not_utf8, PRED_ID "\"prediction\": \"caf\xe9\"}\n")
+PRED_CASE(pred_duplicate_key, PRED_ID "\"prediction\": \"A\", \"prediction\": \"B\"}\n")
+PRED_CASE(pred_nested_duplicate, PRED_ID "\"prediction\": \"A\", \"x\": [{\"k\": 1, \"k\": 2}]}\n")
+PRED_CASE(pred_escaped_nul, PRED_ID "\"prediction\": \"A\\u0000B\"}\n")
+PRED_CASE(pred_lone_surrogate, PRED_ID "\"prediction\": \"\\ud800\"}\n")
+PRED_CASE(pred_not_object, PRED_GOOD "\n[\"fsicl-w2-s1-e000001-v0\", \"A\"]\n")
+PRED_CASE(pred_bom_second_line, PRED_GOOD "\xef\xbb\xbf" PRED_GOOD)
+PRED_CASE(pred_truncated, PRED_GOOD "{\"id\": \"fsicl-w2-s1-e000001-v0\", \"predic")
+
+/* One line of 200 MiB: a prediction that never ends. */
+static void pred_long_line(const char *out, const char *base) {
+    (void)base;
+    enum { CHUNK = 1 << 20, CHUNKS = 200 };
+    char *b = malloc(CHUNK);
+    CHECK(b);
+    memset(b, 'A', CHUNK);
+    FILE *f = fopen(out, "wb");
+    if (!f) die("cannot create ", out);
+    fputs(PRED_ID "\"prediction\": \"", f);
+    for (int i = 0; i < CHUNKS; i++)
+        CHECK(fwrite(b, 1, CHUNK, f) == CHUNK);
+    fputs("\"}\n", f);
+    CHECK(fclose(f) == 0);
+    free(b);
+}
+
+/* 100000 nested arrays in a member micl ignores. */
+static void pred_deep_nesting(const char *out, const char *base) {
+    (void)base;
+    enum { DEPTH = 100000 };
+    FILE *f = fopen(out, "wb");
+    if (!f) die("cannot create ", out);
+    fputs(PRED_ID "\"prediction\": \"A\", \"x\": ", f);
+    for (int i = 0; i < DEPTH; i++)
+        fputc('[', f);
+    for (int i = 0; i < DEPTH; i++)
+        fputc(']', f);
+    fputs("}\n", f);
+    CHECK(fclose(f) == 0);
+}
+
+/* A sparse file one byte larger than 1 GiB (takes no disk space). */
+static void pred_huge_file(const char *out, const char *base) {
+    (void)base;
+    FILE *f = fopen(out, "wb");
+    if (!f) die("cannot create ", out);
+    fputs(PRED_GOOD, f);
+    CHECK(fflush(f) == 0 && ftruncate(fileno(f), ((off_t)1 << 30) + 1) == 0 && fclose(f) == 0);
+}
+
+/* 100000 well-formed lines with distinct ids: more than the episodes to score. */
+static void pred_too_many(const char *out, const char *base) {
+    (void)base;
+    FILE *f = fopen(out, "wb");
+    if (!f) die("cannot create ", out);
+    for (int i = 0; i < 100000; i++)
+        fprintf(f, "{\"id\": \"fsicl-w2-s1-e%06d-v0\", \"prediction\": \"A\"}\n", i);
+    CHECK(fclose(f) == 0);
+}
+
 /* ------------------------------------------------------------------------------ table */
 
 static void empty(const char *out, const char *base) {
@@ -699,7 +781,7 @@ static const gen_case_t k_cases[] = {
     {"ckpt_params_double", ckpt_params_double, 1, "params stored as float64"},
     {"ckpt_params_rank2", ckpt_params_rank2, 1, "params stored as a [n/2, 2] (or [n, 1]) matrix"},
     {"ckpt_kind_int", ckpt_kind_int, 1, "the kind attribute is an integer"},
-    {"ckpt_schema_v2", ckpt_schema_v2, 1, "schema_version = 2 (a newer checkpoint)"},
+    {"ckpt_schema_v3", ckpt_schema_v3, 1, "schema_version = 3 (a newer checkpoint)"},
     {"ckpt_config_array", ckpt_config_array, 1, "/config is an array of 3 strings, not one"},
     {"ckpt_vocab_negative", ckpt_vocab_negative, 1, "/vocab first_real = -4"},
     {"ckpt_vocab_words_short", ckpt_vocab_words_short, 1, "/vocab/words lacks its last word"},
@@ -731,6 +813,20 @@ static const gen_case_t k_cases[] = {
     {"config_deep_nesting", config_deep_nesting, 0, "20000 nested groups"},
     {"config_nul_byte", config_nul_byte, 0, "a NUL byte inside a string"},
     {"config_binary", config_binary, 0, "512 pseudo-random bytes"},
+    {"pred_nul_byte", pred_nul_byte, 0, "predictions: a NUL byte in line 2"},
+    {"pred_not_utf8", pred_not_utf8, 0, "predictions: a Latin-1 byte in a string"},
+    {"pred_duplicate_key", pred_duplicate_key, 0, "predictions: \"prediction\" twice"},
+    {"pred_nested_duplicate", pred_nested_duplicate, 0,
+     "predictions: a repeated key in an ignored member"},
+    {"pred_escaped_nul", pred_escaped_nul, 0, "predictions: \\u0000 in a string"},
+    {"pred_lone_surrogate", pred_lone_surrogate, 0, "predictions: \\ud800 alone"},
+    {"pred_not_object", pred_not_object, 0, "predictions: a JSON array on line 3"},
+    {"pred_bom_second_line", pred_bom_second_line, 0, "predictions: a byte order mark on line 2"},
+    {"pred_truncated", pred_truncated, 0, "predictions: the last line cut in a key"},
+    {"pred_long_line", pred_long_line, 0, "predictions: one line of 200 MiB"},
+    {"pred_deep_nesting", pred_deep_nesting, 0, "predictions: 100000 nested arrays"},
+    {"pred_huge_file", pred_huge_file, 0, "predictions: a sparse file of 1 GiB + 1 byte"},
+    {"pred_too_many", pred_too_many, 0, "predictions: 100000 lines with distinct ids"},
 };
 
 int main(int argc, char **argv) {

@@ -50,11 +50,16 @@ eval_ckpt() {
     expect "$MICL" eval --checkpoint "$1" --dataset "$BASE/cache/glyphs.h5" --ways 2 --shots 1 \
         --episodes 4 -o e.h5
 }
+# eval_predictions FILE: score the predictions FILE on the tiny config's fsicl cells
+eval_predictions() {
+    cp "$BASE/c.cfg" c.cfg && mkdir -p cache && cp "$BASE/cache/"*.h5 cache/ || exit 1
+    expect "$MICL" eval c.cfg --benchmark fsicl --predictions "$1" --episodes 4 -o e.h5
+}
 # resume_from MAKE...: out/base.ckpt.h5 := make_hostile MAKE..., then train --resume
 resume_from() {
     cp "$BASE/c.cfg" c.cfg && mkdir -p cache out && cp "$BASE/cache/"*.h5 cache/ || exit 1
     gen "$1" out/base.ckpt.h5 "$BASE/out/base.ckpt.h5"
-    expect "$MICL" train c.cfg --run base --resume
+    ALLOW_NEW='^\./out/\.micl\.lock$' expect "$MICL" train c.cfg --run base --resume # the folder lock stays
 }
 # prepare_idx FILE MAKE: the good Fashion-MNIST set with FILE replaced, then data prepare
 prepare_idx() {
@@ -127,6 +132,10 @@ import_zero_width_png)
 import_png_is_directory)
     good_class in/aa && mkdir -p in/bb/x.png && png in/bb/y.png 30 && mkdir -p in/cc/z.png
     expect "$MICL" data import in -o out.h5 ;;
+pred_binary) gen config_binary bad.jsonl; eval_predictions bad.jsonl ;;
+pred_long_line) # 200 MiB: not kept in the build tree
+    gen "$CASE" bad.jsonl; (eval_predictions bad.jsonl); rc=$?; rm -f bad.jsonl; exit $rc ;;
+pred_*) gen "$CASE" bad.jsonl; eval_predictions bad.jsonl ;;
 *) echo "unknown case $CASE"; exit 2 ;;
 esac
 exit 0

@@ -9,7 +9,7 @@ micl_bad_input_test(NAME bad_unknown_command EXIT 2 MESSAGE "unknown command 'tr
   COMMAND $<TARGET_FILE:micl> trian x.cfg)
 foreach(case too_many_ranks unwritable_output missing_checkpoint checkpoint_not_hdf5
         checkpoint_is_a_store checkpoint_nan checkpoint_wrong_shape eval_image_size_mismatch
-        eval_too_many_ways report_not_results report_schema_version max_seq_too_small nan_loss)
+        eval_too_many_ways eval_store_too_small report_not_results report_schema_version max_seq_too_small nan_loss)
   add_test(NAME bad_${case}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/bad_input.sh $<TARGET_FILE:micl> ${CMAKE_SOURCE_DIR}
                    ${CMAKE_CURRENT_BINARY_DIR}/bad ${case})

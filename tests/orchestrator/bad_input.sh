@@ -57,7 +57,29 @@ eval_image_size_mismatch)
 eval_too_many_ways)
     prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
     "$MICL" train c.cfg --run base > /dev/null || exit 1
-    expect 1 "40-way evaluation needs 40 classes" "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 40 --shots 0 -o e.h5 ;;
+    expect 1 "the 40-way 0-shot cell needs 40 classes" "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 40 --shots 0 -o e.h5 ;;
+eval_store_too_small)
+    # a store of one image per class: a K-shot cell (K >= 1) would show a demo image as the
+    # query; refused before anything is scored, naming the cell, the images per class it needs
+    # and the smallest class. Real names the vocabulary lacks are named as such.
+    prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
+    "$MICL" train c.cfg --run base > /dev/null || exit 1
+    "$PY" -c "
+import h5py, numpy as np
+src = h5py.File('$WORK/cache/glyphs.h5', 'r')
+lab = src['labels'][()]
+keep = np.array(sorted({int(l): i for i, l in reversed(list(enumerate(lab)))}.values()))
+with h5py.File('one.h5', 'w') as f:
+    for k in src.keys():
+        if k in ('images', 'labels', 'split'): f[k] = src[k][()][keep]
+        else: src.copy(k, f)
+    for a, v in src.attrs.items(): f.attrs[a] = v" || exit 1
+    expect 1 "the 5-way 1-shot cell needs 2 images per class so that no image is shown twice in an episode; the smallest class, '.+', has 1 in the split evaluated" \
+        "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset one.h5 --ways 5 --shots 0,1,4 -o e.h5
+    expect 1 "the 2-way 1-shot cell of benchmark 'openmi' needs 2 images per class" \
+        "$MICL" eval c.cfg --benchmark openmi --checkpoint out/base.ckpt.h5 --dataset one.h5 --shots 0,1 -o e.h5
+    expect 1 "the 5-way 0-shot cell with real names needs 5 classes whose names are in the model's vocabulary; the store has 0 \(its class names, e.g. '.+', are not in it" \
+        "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 5 --shots 0 --names real -o e.h5 ;;
 report_not_results)
     prepare
     expect 1 "not a micl results file" "$MICL" report "$WORK/cache/glyphs.h5" ;;

@@ -31,6 +31,23 @@ stray_argument)
     usage "^micl train: unexpected argument 'd.cfg'$" train c.cfg d.cfg
     usage "^micl eval: unexpected argument 'c.cfg'$" eval --checkpoint a.h5 c.cfg
     usage "^micl sweep: missing CFG$" sweep -o x.h5 ;;
+repeated_option)
+    usage "^micl train: option '-o' is given twice$" train c.cfg -o a.h5 -o b.h5
+    usage "^micl data prepare: option '--force' is given twice$" data prepare c.cfg --force --force
+    usage "^micl eval: option '--shots' is given twice$" \
+        eval --checkpoint a.h5 --dataset b.h5 --ways 2 --shots 1 --shots 2 ;;
+out_of_range)
+    # values the parser's ranges cannot express, checked before anything loads: still exit 2
+    usage "^micl eval: --shots expects comma-separated integers in \[0, 64\], got '1,'$" \
+        eval --checkpoint a.h5 --dataset b.h5 --ways 2 --shots 1,
+    usage "^micl eval: benchmark 'fsicl' is 2-way, not 3$" \
+        eval c.cfg --benchmark fsicl --ways 3 --checkpoint a.h5
+    usage "^micl eval: a 64-way 8-shot episode shows 513 images; at most 256 fit an episode$" \
+        eval --checkpoint a.h5 --dataset b.h5 --ways 64 --shots 8
+    usage "^micl data export: benchmark 'openmi': a 40-way 8-shot episode shows 321 images" \
+        data export c.cfg --benchmark openmi --ways 40 --shots 8 -o x
+    usage "^micl data show: a 30-way 30-shot episode has 901 turns; at most 256 fit" \
+        data show c.cfg --task binding-eval --ways 30 --shots 30 -o s.png ;;
 no_command)
     expect_fail --exit 2 --usage --message "^usage: micl <command>" --message "^micl train CFG" -- "$MICL"
     "$MICL" help > out.txt || { echo "FAIL: micl help"; exit 1; }
