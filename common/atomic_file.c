@@ -133,10 +133,35 @@ void atomic_file_begin(atomic_file_t *af, const char *path) {
     micl_pending_add(af->tmp);
 }
 
+/* The streams of atomic_file_open not yet committed or aborted, for atomic_file_name: writers
+ * that are handed only a FILE * can still name the file in their messages. */
+#define OPEN_MAX 16
+static struct {
+    FILE *fp;
+    const char *tmp;
+} g_open[OPEN_MAX];
+
+static void open_forget(FILE *fp) {
+    for (int i = 0; i < OPEN_MAX; i++)
+        if (g_open[i].fp == fp) g_open[i].fp = NULL;
+}
+
+const char *atomic_file_name(FILE *fp) {
+    for (int i = 0; fp && i < OPEN_MAX; i++)
+        if (g_open[i].fp == fp) return g_open[i].tmp;
+    return NULL;
+}
+
 FILE *atomic_file_open(atomic_file_t *af, const char *path, const char *mode) {
     atomic_file_begin(af, path);
     af->fp = fopen(af->tmp, mode);
     if (!af->fp) micl_fatal("cannot write '%s': %s", af->tmp, strerror(errno));
+    for (int i = 0; i < OPEN_MAX; i++)
+        if (!g_open[i].fp) {
+            g_open[i].fp = af->fp;
+            g_open[i].tmp = af->tmp;
+            break;
+        }
     return af->fp;
 }
 
@@ -157,6 +182,7 @@ void atomic_file_commit(atomic_file_t *af) {
     if (af->fp) {
         FILE *fp = af->fp;
         af->fp = NULL;
+        open_forget(fp);
         if (fflush(fp) != 0 || ferror(fp)) {
             int e = errno;
             fclose(fp);
@@ -187,6 +213,7 @@ void atomic_file_commit(atomic_file_t *af) {
 }
 
 void atomic_file_abort(atomic_file_t *af) {
+    open_forget(af->fp);
     if (af->fp) fclose(af->fp);
     af->fp = NULL;
     if (unlink(af->tmp) != 0 && errno != ENOENT)

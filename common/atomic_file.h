@@ -45,6 +45,10 @@ void atomic_file_input(const char *path, const char *what);
  * `kind` (file_kind_replaceable). Else 1, with the reason, naming the paths, in why[n]. */
 int atomic_file_check(const char *path, const char *kind, char *why, size_t n);
 
+/* The temporary path of a stream that atomic_file_open returned and that is not yet committed
+ * or aborted (for the messages of writers handed only the FILE *), else NULL. */
+const char *atomic_file_name(FILE *fp);
+
 /* Starts writing `path`: fills af and registers af->tmp as pending; creates nothing. Fatal when
  * atomic_file_check(path, NULL) refuses it (or its "<path>.tmp"). */
 void atomic_file_begin(atomic_file_t *af, const char *path);

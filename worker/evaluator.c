@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/atomic_file.h"
 #include "common/error.h"
 #include "common/json_out.h"
 #include "common/signals.h"
@@ -616,7 +617,8 @@ static void write_predictions(FILE *f, const benchmark_ctx_t *c, const vocab_t *
         json_out_set_string(line, "id", id);
         json_out_set(line, "prediction", json_answer(v, a));
         json_out_set(line, "ranked", json_answer(v, a + EPISODE_MAX_ANSWER));
-        json_out_write_line(f, line, "the predictions file");
+        const char *name = atomic_file_name(f);
+        json_out_write_line(f, line, name ? name : "the predictions file");
     }
 }
 
