@@ -6,10 +6,18 @@
 set -uo pipefail
 MICL=$1 SRC=$2 WORK=$3 CASE=$4
 PY=/usr/bin/python3
-rm -rf "$WORK/$CASE" && mkdir -p "$WORK/$CASE" && cd "$WORK/$CASE" || exit 1
 tiny() { sed -e "s|^output_dir = .*|output_dir = \"out\";|" \
              -e "s|cache_dir = .*|cache_dir = \"cache\";|" "$SRC/configs/tiny.cfg"; }
-mkdir -p cache out && cp "$SRC"/data/cache-tiny/{glyphs,scenes,operators}.h5 cache/ || exit 1
+if [ "$CASE" = setup ]; then # the tiny stores, prepared once for every case (a ctest fixture)
+    rm -rf "$WORK/stores" && mkdir -p "$WORK/stores" && cd "$WORK/stores" || exit 1
+    tiny > c.cfg && "$MICL" data prepare c.cfg > /dev/null || exit 1
+    ls cache/glyphs.h5 && exit 0
+    exit 1
+fi
+rm -rf "$WORK/$CASE" && mkdir -p "$WORK/$CASE" && cd "$WORK/$CASE" || exit 1
+# scenes.h5: a second store (a copy), only ever an input that an output must not replace
+mkdir -p cache out && cp "$WORK"/stores/cache/glyphs.h5 cache/ && cp cache/glyphs.h5 cache/scenes.h5 ||
+    exit 1
 tiny > c.cfg && cp c.cfg c2.cfg
 # fake_h5 PATH KIND: an HDF5 file whose root attribute kind is KIND (what file_kind reads)
 fake_h5() { "$PY" -c "import h5py,sys; f=h5py.File(sys.argv[1],'w'); f.attrs['kind']=sys.argv[2]; \
