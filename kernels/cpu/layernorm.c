@@ -24,7 +24,7 @@ static void ln_row_stats(const float *x, int C, float *mean_out, float *rstd_out
     for (; i + 8 <= C; i += 8)
         s = vf8_add(s, vf8_loadu(x + i));
     if (i < C) s = vf8_add(s, load_tail(x + i, C - i, 0.0f));
-    float mean = simd_hsum(s) / (float)C;
+    float mean = vf8_hsum(s) / (float)C;
     vf8 mv = vf8_set1(mean), v = vf8_zero();
     for (i = 0; i + 8 <= C; i += 8) {
         vf8 d = vf8_sub(vf8_loadu(x + i), mv);
@@ -34,7 +34,7 @@ static void ln_row_stats(const float *x, int C, float *mean_out, float *rstd_out
         vf8 d = vf8_sub(load_tail(x + i, C - i, mean), mv);
         v = vf8_fmadd(d, d, v);
     }
-    float var = simd_hsum(v) / (float)C;
+    float var = vf8_hsum(v) / (float)C;
     *mean_out = mean;
     *rstd_out = 1.0f / sqrtf(var + KERN_LN_EPS);
 }
@@ -85,8 +85,8 @@ static void ln_row_sums8(const float *x, const float *dy, const float *gamma, co
             xt[r] = vf8_loadu(x + (int64_t)r * C + i0);
             dt[r] = vf8_loadu(dy + (int64_t)r * C + i0);
         }
-        simd_transpose8(xt);
-        simd_transpose8(dt);
+        vf8_transpose8(xt);
+        vf8_transpose8(dt);
         for (int j = 0; j < 8; j++) {
             vf8 dxh = vf8_mul(dt[j], vf8_set1(gamma[i0 + j]));
             s1 = vf8_add(s1, dxh);

@@ -56,7 +56,7 @@ static float row_lse(const float *x, int V) {
             if (t[j] != t[j] || t[j] == -INFINITY) e[j] = 0.0f;
         s = vf8_add(s, vf8_loadu(e));
     }
-    return m + logf(simd_hsum(s));
+    return m + logf(vf8_hsum(s));
 }
 
 double kern_cpu_crossentropy_forward(float *lse, const float *logits, const int32_t *targets,

@@ -446,7 +446,7 @@ kern_weight_t *kern_cpu_weight_prepare(void *buf, const float *w, int K, int N) 
                     vf8 r[8];
                     for (int i = 0; i < 8; i++)
                         r[i] = vf8_loadu(w + (size_t)(n0 + i) * K + k);
-                    simd_transpose8(r);
+                    vf8_transpose8(r);
                     for (int i = 0; i < 8; i++)
                         vf8_storeu(d + (size_t)(k + i) * NR + j0, r[i]);
                 }

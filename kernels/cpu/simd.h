@@ -3,8 +3,8 @@
  *
  * simd_exp is a Cephes-style expf (about 1 ulp on [-87, 88]); every transcendental in the
  * kernels goes through it, tails included (padded to 8 lanes), so that an element's value
- * never depends on where a thread's range happens to end. simd_dot and simd_hsum reduce in a
- * fixed order.
+ * never depends on where a thread's range happens to end. simd_dot reduces in a fixed
+ * order (vf8_hsum's lane tree).
  */
 #ifndef MICL_KERNELS_CPU_SIMD_H
 #define MICL_KERNELS_CPU_SIMD_H
@@ -33,11 +33,6 @@ static inline vf8 simd_exp(vf8 x) {
     return vf8_mul(y, vf8_pow2(fx));
 }
 
-/* Sum of the 8 lanes in a fixed order. */
-static inline float simd_hsum(vf8 v) {
-    return vf8_hsum(v);
-}
-
 /* Loads n < 8 floats, zero-filling the other lanes. */
 static inline vf8 simd_load_partial(const float *p, int n) {
     float t[8] = {0};
@@ -59,7 +54,7 @@ static inline float simd_dot(const float *a, const float *b, int n) {
         acc = vf8_fmadd(vf8_loadu(a + i), vf8_loadu(b + i), acc);
     if (i < n)
         acc = vf8_fmadd(simd_load_partial(a + i, n - i), simd_load_partial(b + i, n - i), acc);
-    return simd_hsum(acc);
+    return vf8_hsum(acc);
 }
 
 /* y[0..n) += s * x[0..n) */
@@ -70,11 +65,6 @@ static inline void simd_axpy(float *y, float s, const float *x, int n) {
         vf8_storeu(y + i, vf8_fmadd(sv, vf8_loadu(x + i), vf8_loadu(y + i)));
     for (; i < n; i++)
         y[i] = __builtin_fmaf(s, x[i], y[i]);
-}
-
-/* 8 x 8 transpose: rows r[0..8) of 8 floats -> columns. */
-static inline void simd_transpose8(vf8 r[8]) {
-    vf8_transpose8(r);
 }
 
 /* GELU, tanh form (pointwise.c, and fused into matmul.c's epilogues with the same instructions). */
