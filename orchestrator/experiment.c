@@ -194,14 +194,18 @@ static void fill_header(results_t *r, const config_t *cfg, const comm_t *comm) {
     results_header(r, cfg->text, cfg->path, comm->size);
 }
 
+void experiment_checkpoint_path(const config_t *cfg, const run_config_t *run, char *out,
+                                size_t size) {
+    if (snprintf(out, size, "%s/%s.ckpt.h5", cfg->output_dir, run->name) >= (int)size)
+        micl_fatal("%s: output_dir is too long", cfg->path);
+}
+
 /* Appends the result record of `run`, named, with its checkpoint path. */
 static run_result_t *begin_run(results_t *res, const config_t *cfg, const run_config_t *run) {
     run_result_t *out = results_add_run(res);
     snprintf(out->name, sizeof out->name, "%s", run->name);
     experiment_run_device(out);
-    if (snprintf(out->checkpoint, sizeof out->checkpoint, "%s/%s.ckpt.h5", cfg->output_dir,
-                 run->name) >= (int)sizeof out->checkpoint)
-        micl_fatal("%s: output_dir is too long", cfg->path);
+    experiment_checkpoint_path(cfg, run, out->checkpoint, sizeof out->checkpoint);
     return out;
 }
 
@@ -394,12 +398,6 @@ static trainer_args_t train_args(const config_t *cfg, const run_config_t *run, c
     return ta;
 }
 
-/* The checkpoint path of `run` under the config's output_dir. */
-static void checkpoint_path(const config_t *cfg, const run_config_t *run, char *out, size_t size) {
-    if (snprintf(out, size, "%s/%s.ckpt.h5", cfg->output_dir, run->name) >= (int)size)
-        micl_fatal("%s: output_dir is too long", cfg->path);
-}
-
 static int trains(const train_opts_t *o, const run_config_t *run) {
     return !o->only_run || strcmp(o->only_run, run->name) == 0;
 }
@@ -412,7 +410,7 @@ static int check_progress(const config_t *cfg, const train_opts_t *o) {
     for (int ri = 0; ri < cfg->n_runs; ri++) {
         const run_config_t *run = &cfg->runs[ri];
         char path[1024];
-        checkpoint_path(cfg, run, path, sizeof path);
+        experiment_checkpoint_path(cfg, run, path, sizeof path);
         if (!trains(o, run) || access(path, F_OK) != 0) continue;
         if (o->restart) {
             micl_info("[%s] --restart: training from step 0; %s is replaced when the run writes "

@@ -47,6 +47,9 @@ void experiment_config_cells(const config_t *cfg, const benchmark_t *b, benchmar
 int experiment_start_device(config_t *cfg, const char *device, const comm_t *world);
 /* Records what computes now (device and precision) in a run's result. */
 void experiment_run_device(run_result_t *out);
+/* The checkpoint path of `run`: "<output_dir>/<run>.ckpt.h5" (fatal when it does not fit). */
+void experiment_checkpoint_path(const config_t *cfg, const run_config_t *run, char *out,
+                                size_t size);
 
 /* Returns 0; MICL_EXIT_PREEMPTED when a signal stopped training (checkpoint written) or a
  * run's evaluation (nothing written for that run); MICL_EXIT_USAGE, before anything is trained,

@@ -175,17 +175,11 @@ static int output_usage(const cli_command_t *cmd, const char *path, const char *
     return cli_usage_error(cmd, "%s", why);
 }
 
-/* The checkpoint of run i, named as experiment.c's begin_run names it. */
-static void run_checkpoint(const config_t *cfg, int i, char *buf, size_t n) {
-    if ((size_t)snprintf(buf, n, "%s/%s.ckpt.h5", cfg->output_dir, cfg->runs[i].name) >= n)
-        micl_fatal("%s: output_dir is too long", cfg->path);
-}
-
 /* train -o: never a run's checkpoint; the runs not trained (--run) are inputs of no writer. */
 static int train_outputs(const config_t *cfg, const char *only_run, const char *results) {
     char ck[CONFIG_PATH_LEN + 300];
     for (int i = 0; i < cfg->n_runs; i++) {
-        run_checkpoint(cfg, i, ck, sizeof ck);
+        experiment_checkpoint_path(cfg, &cfg->runs[i], ck, sizeof ck);
         if (results && paths_same(results, ck))
             return cli_usage_error(&CLI_TRAIN,
                                    "refusing to write '%s': it is the checkpoint of "
@@ -310,7 +304,7 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
     if (!benchmark) /* the checkpoints it re-evaluates */
         for (int i = 0; i < cfg.n_runs; i++) {
             char path[CONFIG_PATH_LEN + 300];
-            run_checkpoint(&cfg, i, path, sizeof path);
+            experiment_checkpoint_path(&cfg, &cfg.runs[i], path, sizeof path);
             atomic_file_input(path, "a checkpoint");
         }
     if ((rc = output_usage(cmd, out, FILE_KIND_RESULTS)) != 0 ||
