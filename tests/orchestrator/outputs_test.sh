@@ -87,8 +87,9 @@ devices) # a node is never replaced by a regular file (as root a rename would do
     expect_fail --exit 2 --message "refusing to write '/dev/full': it is a character device" \
         -- "$MICL" eval c.cfg --benchmark openmi --checkpoint ck1.h5 --write-predictions /dev/full
     [ -c /dev/full ] || { echo "FAIL: /dev/full was replaced"; exit 1; } ;;
-lock) # two micl in one folder: the second stops at once; the first finishes intact
-    sed -e 's/steps = 12;/steps = 400;/' c.cfg > l.cfg
+lock) # two micl in one folder: the second stops at once; the first, stopped by SIGTERM after
+    # them (it is long enough never to end on its own first), leaves its checkpoint whole
+    sed -e 's/steps = 12;/steps = 1000000;/' c.cfg > l.cfg
     sed -e 's/^seed = 3;/seed = 4;/' l.cfg > l2.cfg
     "$MICL" train l.cfg --run base --restart > first.log 2>&1 &
     first=$!
@@ -99,15 +100,19 @@ lock) # two micl in one folder: the second stops at once; the first finishes int
     expect_fail --exit 1 --message "$held" --dir quiet -- "$MICL" train l.cfg --run base
     expect_fail --exit 1 --message "$held" --dir quiet -- "$MICL" train l2.cfg --run base
     expect_fail --exit 1 --message "$held" --dir quiet -- "$MICL" eval l.cfg
-    wait "$first" || { echo "FAIL: the first train exited $?"; cat first.log; exit 1; }
+    for _ in $(seq 600); do grep -q "^\[base\] step " first.log && break; sleep 0.05; done
+    kill -0 "$first" || { echo "FAIL: the first train ended early"; cat first.log; exit 1; }
+    kill -TERM "$first"
+    wait "$first"
+    code=$?
+    [ "$code" = 3 ] || { echo "FAIL: the first train exited $code, expected 3"; cat first.log; exit 1; }
     "$PY" - <<'PY' || exit 1
 import h5py
-ck, r = h5py.File("out/base.ckpt.h5", "r"), h5py.File("out/results.h5", "r")
-assert ck.attrs["step"] == 400, ck.attrs["step"]
-assert list(r["runs"]) == ["base"], list(r["runs"])
+ck = h5py.File("out/base.ckpt.h5", "r")
+assert 0 < ck.attrs["step"] < 1000000, ck.attrs["step"]
 PY
     [ ! -e out/.micl.lock ] || { echo "FAIL: the lock file was not removed"; exit 1; }
-    echo "ok: the second micl stopped, the first finished" ;;
+    echo "ok: the second micl stopped, the first kept its folder" ;;
 stale) # a lock file whose holder is dead is taken over, saying so
     sed -e 's/steps = 12;/steps = 4;/' c.cfg > s.cfg
     echo "999999 elsewhere 2020-01-01T00:00:00 micl train old.cfg" > out/.micl.lock
