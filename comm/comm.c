@@ -2,6 +2,7 @@
  *
  * A comm_t names its communicator by its Fortran handle (MPI_Comm_c2f), so that comm.h needs no
  * mpi.h; comm_mpi() (comm_internal.h) turns it back. The world's comm_t has is_group = 0. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "comm.h"
 
 #include "comm_internal.h"
@@ -45,7 +46,22 @@ static int node_rank(int world_rank) {
     return r;
 }
 
+/* A process started without a launcher (no mpirun, srun or PMIx server around it) is an MPI
+ * singleton: MPI_Init starts its own Open MPI daemon, which inherits this environment. Where the
+ * munge package is installed but its daemon does not answer, PMIx's munge security component
+ * retries its socket for about 2.3 s before falling back; both ends of a singleton are this
+ * process and its child, so the plain native component is chosen for them unless the user chose.
+ * Under a launcher the launcher's choice stands. */
+static void singleton_security(void) {
+    static const char *const launched[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
+                                           "PMI_FD"};
+    for (size_t i = 0; i < sizeof launched / sizeof launched[0]; i++)
+        if (getenv(launched[i])) return;
+    setenv("PMIX_MCA_psec", "native", 0);
+}
+
 void comm_init(int *argc, char ***argv, comm_t *c) {
+    singleton_security();
     MPI_CHECK(MPI_Init(argc, argv));
     MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &c->rank));
