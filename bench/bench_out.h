@@ -10,9 +10,9 @@
 #include "common/atomic_file.h"
 
 /* Version 2 names the measurement in attribute `measurement` (version 1: `benchmark`). */
-#define BENCH_SCHEMA_VERSION 2
+#define BENCH_SCHEMA_VERSION 3
 /* The exchange files with tests/reference/bench_torch.py (micl-bench-input, -torch). */
-#define BENCH_TORCH_SCHEMA_VERSION 1
+#define BENCH_TORCH_SCHEMA_VERSION 2 /* 2: the checksummed format (h5util.h) */
 
 /* Starts writing OUT through `af` (common/atomic_file.h) and writes the common root attributes:
  * kind, schema_version, measurement, hostname, created (UTC ISO 8601), micl_version, and what

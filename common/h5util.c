@@ -6,11 +6,15 @@
  * file and closes it a second time: a segmentation fault after micl's clean message. So
  * micl_fatal calls h5_exit_cleanup first, which closes every open object and file itself and
  * asks for _exit (no library exit handler) when a file cannot be closed. */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
 #include "h5util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <zlib.h>
 
 #include "error.h"
 
@@ -23,6 +27,27 @@ static void errno_words(int e, char *buf, size_t len) {
         buf[0] = '\0';
 }
 
+/* ---------------------------------------------------------------- checksums: the reasons */
+
+/* libhdf5 reports a metadata checksum mismatch as "incorrect metadata checksum ..." and a data
+ * one as "data error detected by Fletcher32 checksum"; both name the word. */
+static herr_t find_checksum(unsigned n, const H5E_error2_t *e, void *hit) {
+    (void)n;
+    if (!e->desc) return 0;
+    for (const char *p = e->desc; *p; p++)
+        if (strncasecmp(p, "checksum", 8) == 0) {
+            *(int *)hit = 1;
+            break;
+        }
+    return 0;
+}
+
+const char *h5_damage_words(void) {
+    int hit = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_checksum, &hit);
+    return hit ? " (damaged: a checksum does not match what is stored)" : "";
+}
+
 static void where(hid_t loc, char *buf, size_t len) {
     char file[512] = "?", obj[256] = "";
     if (H5Fget_name(loc, file, sizeof file) < 0) snprintf(file, sizeof file, "?");
@@ -32,11 +57,12 @@ static void where(hid_t loc, char *buf, size_t len) {
 
 #define H5FAIL(loc, ...)                                                                           \
     do {                                                                                           \
+        const char *d_ = h5_damage_words(); /* before where(): its calls clear the stack */       \
         char w_[800];                                                                              \
         where(loc, w_, sizeof w_);                                                                 \
         char m_[512];                                                                              \
         snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
-        micl_fatal("%s: %s", w_, m_);                                                              \
+        micl_fatal("%s: %s%s", w_, m_, d_);                                                        \
     } while (0)
 
 /* H5FAIL for writers, which clear errno before the call: the system's reason is added. */
@@ -99,10 +125,29 @@ void h5_quiet(void) {
     micl_set_exit_cleanup(h5_exit_cleanup);
 }
 
+/* ------------------------------------------------------------------------ the format */
+
+/* The format micl writes: the HDF5 1.10 file format (superblock version 3, version-2 object
+ * headers and the 1.10 chunk indexes), whose metadata carries checksums that libhdf5 verifies on
+ * every read. Objects carry no modification times, so the same content gives the same bytes. */
+#define H5_FORMAT_SUPERBLOCK 3
+
+static hid_t create_props(hid_t cls) {
+    hid_t p = H5Pcreate(cls);
+    if (p < 0 || H5Pset_obj_track_times(p, 0) < 0) micl_fatal("cannot create HDF5 properties");
+    return p;
+}
+
 hid_t h5_create(const char *path) {
     h5_quiet();
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110) < 0)
+        micl_fatal("cannot set the HDF5 file format for '%s'", path);
+    hid_t fcpl = create_props(H5P_FILE_CREATE);
     errno = 0;
-    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl);
+    H5Pclose(fcpl);
+    H5Pclose(fapl);
     if (f < 0) {
         char e[128];
         errno_words(errno, e, sizeof e);
@@ -110,6 +155,37 @@ hid_t h5_create(const char *path) {
                    e[0] ? e : " (directory missing or not writable?)");
     }
     return f;
+}
+
+/* The superblock's version, read from the file itself before libhdf5 parses anything: the
+ * signature sits at byte 0 or, after a user block, at 512, 1024, 2048, ...; the version is the
+ * byte after it. -1 when no signature is found or the file cannot be read. */
+int h5_superblock_version(const char *path) {
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int version = -1;
+    unsigned char buf[9];
+    for (long off = 0; version < 0; off = off ? off * 2 : 512) {
+        if (fseek(f, off, SEEK_SET) != 0 || fread(buf, 1, sizeof buf, f) != sizeof buf) break;
+        if (memcmp(buf, sig, sizeof sig) == 0) version = buf[8];
+    }
+    fclose(f);
+    return version;
+}
+
+int h5_format_ok(const char *path) {
+    return h5_superblock_version(path) >= H5_FORMAT_SUPERBLOCK;
+}
+
+void h5_check_format(const char *path) {
+    int v = h5_superblock_version(path);
+    if (v >= 0 && v < H5_FORMAT_SUPERBLOCK)
+        micl_fatal("%s: an HDF5 file without checksums (superblock version %d): micl reads only "
+                   "files in the HDF5 1.10 format it writes (superblock version %d), whose "
+                   "damage can be detected; rebuild it with this micl (stores: `micl data "
+                   "prepare`), or rewrite a copy you trust with scripts/micl_upgrade.py",
+                   path, v, H5_FORMAT_SUPERBLOCK);
 }
 
 /* ------------------------------------------------------------------ global heap pre-check */
@@ -204,9 +280,10 @@ hid_t h5_open_ro(const char *path) {
     if (!probe) micl_fatal("cannot open '%s': no such file or not readable", path);
     fclose(probe);
     if (H5Fis_hdf5(path) <= 0) micl_fatal("'%s' is not an HDF5 file", path);
+    h5_check_format(path);
     h5_check_heaps(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) micl_fatal("cannot open HDF5 file '%s'", path);
+    if (f < 0) micl_fatal("cannot open HDF5 file '%s'%s", path, h5_damage_words());
     return f;
 }
 
@@ -222,7 +299,9 @@ void h5_close_file(hid_t f, const char *path) {
 
 hid_t h5_group(hid_t loc, const char *name) {
     errno = 0;
-    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gcpl = create_props(H5P_GROUP_CREATE);
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
     if (g < 0) H5WFAIL(loc, "cannot create group '%s'", name);
     return g;
 }
@@ -259,10 +338,117 @@ void h5_attr_str(hid_t loc, const char *name, const char *v) {
     hid_t t = vlen_str_type();
     write_attr(loc, name, t, &v);
     H5Tclose(t);
+    h5_seal_strings(loc);
+}
+
+/* ------------------------------------------------------------- checksums: the strings */
+
+/* Variable-length strings live in global heap collections, which carry no checksum in any HDF5
+ * format; their heap references sit in object headers, which do (attributes, and texts in
+ * compact datasets: h5_write_text). So an object holding such strings carries STRINGS_CRC in
+ * its header: the CRC-32 (zlib's) of, for a variable-length string dataset (a text), its strings
+ * in order, each with its NUL; then, in the order of their names, each variable-length string
+ * attribute but this one, as name NUL value NUL. */
+#define STRINGS_CRC "strings_crc32"
+
+static uLong crc_str(uLong crc, const char *s) {
+    return crc32_z(crc, (const Bytef *)(s ? s : ""), (s ? strlen(s) : 0) + 1);
+}
+
+/* Adds the strings of the string dataset d; -1 when they cannot be read. */
+static int crc_dataset(hid_t d, uLong *crc, int64_t *count) {
+    hid_t ft = H5Dget_type(d);
+    int vlen = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0;
+    if (ft >= 0) H5Tclose(ft);
+    if (!vlen) return 0;
+    hid_t sp = H5Dget_space(d);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    if (n < 0) return -1;
+    if (n == 0) return 0;
+    hid_t t = vlen_str_type();
+    char **v = micl_calloc((size_t)n, sizeof *v);
+    int rc = H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0 ? -1 : 0;
+    for (hssize_t i = 0; i < n; i++) {
+        if (rc == 0) *crc = crc_str(*crc, v[i]);
+        if (v[i]) H5free_memory(v[i]);
+    }
+    free(v);
+    H5Tclose(t);
+    *count += n;
+    return rc;
+}
+
+/* Adds the attribute a if it is a variable-length string (the scalars micl writes); -1 when it
+ * cannot be read. */
+static int crc_attr(hid_t a, uLong *crc, int64_t *count) {
+    char name[256];
+    ssize_t len = H5Aget_name(a, sizeof name, name);
+    if (len < 0 || (size_t)len >= sizeof name) return -1;
+    if (strcmp(name, STRINGS_CRC) == 0) return 0;
+    hid_t ft = H5Aget_type(a);
+    int vlen = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0;
+    if (ft >= 0) H5Tclose(ft);
+    if (!vlen) return 0;
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    if (n != 1) return -1;
+    hid_t t = vlen_str_type();
+    char *v = NULL;
+    int rc = H5Aread(a, t, &v) < 0 ? -1 : 0;
+    if (rc == 0) *crc = crc_str(crc_str(*crc, name), v);
+    if (v) H5free_memory(v);
+    H5Tclose(t);
+    (*count)++;
+    return rc;
+}
+
+/* The CRC of obj's strings (above) and how many there are; -1 when they cannot be read. */
+static int strings_crc(hid_t obj, uLong *crc, int64_t *count) {
+    *crc = crc32_z(0, NULL, 0);
+    *count = 0;
+    if (H5Iget_type(obj) == H5I_DATASET && crc_dataset(obj, crc, count) < 0) return -1;
+    H5O_info_t info;
+    if (H5Oget_info2(obj, &info, H5O_INFO_NUM_ATTRS) < 0) return -1;
+    for (hsize_t i = 0; i < info.num_attrs; i++) {
+        hid_t a = H5Aopen_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT);
+        if (a < 0) return -1;
+        int rc = crc_attr(a, crc, count);
+        H5Aclose(a);
+        if (rc < 0) return -1;
+    }
+    return 0;
+}
+
+void h5_seal_strings(hid_t obj) {
+    uLong crc;
+    int64_t count;
+    if (strings_crc(obj, &crc, &count) < 0) H5FAIL(obj, "cannot read back its strings");
+    if (count == 0) return;
+    errno = 0;
+    if (H5Aexists(obj, STRINGS_CRC) > 0 && H5Adelete(obj, STRINGS_CRC) < 0)
+        H5WFAIL(obj, "cannot replace attribute '%s'", STRINGS_CRC);
+    h5_attr_int(obj, STRINGS_CRC, (int64_t)crc);
+}
+
+void h5_check_strings(hid_t obj) {
+    uLong crc;
+    int64_t count;
+    if (strings_crc(obj, &crc, &count) < 0) H5FAIL(obj, "cannot read its strings");
+    if (count == 0) return;
+    if (H5Aexists(obj, STRINGS_CRC) <= 0)
+        H5FAIL(obj, "its strings carry no checksum (attribute '%s'; not written by this micl?)",
+               STRINGS_CRC);
+    if (h5_read_attr_int(obj, STRINGS_CRC) != (int64_t)crc)
+        H5FAIL(obj, "damaged: the checksum of its strings (attribute '%s') does not match them",
+               STRINGS_CRC);
 }
 
 int h5_has_attr(hid_t loc, const char *name) {
-    return H5Aexists(loc, name) > 0;
+    htri_t e = H5Aexists(loc, name);
+    if (e < 0) H5FAIL(loc, "cannot look up attribute '%s'", name);
+    return e > 0;
 }
 
 static const char *class_name(H5T_class_t c) {
@@ -316,8 +502,10 @@ double h5_read_attr_double(hid_t loc, const char *name) {
     return v;
 }
 
-char *h5_read_attr_str(hid_t loc, const char *name) {
+/* A string attribute, its object's strings checked first when `verify` is set. */
+static char *read_attr_str(hid_t loc, const char *name, int verify) {
     hid_t a = open_attr(loc, name, H5T_STRING);
+    if (verify) h5_check_strings(loc);
     hid_t ft = H5Aget_type(a);
     char *out;
     if (H5Tis_variable_str(ft) > 0) {
@@ -340,17 +528,39 @@ char *h5_read_attr_str(hid_t loc, const char *name) {
     return out;
 }
 
-static void write_1d(hid_t loc, const char *name, hid_t type, const void *v, int64_t n) {
+char *h5_read_attr_str(hid_t loc, const char *name) {
+    return read_attr_str(loc, name, 1);
+}
+
+/* Chunks of at most this many bytes: each carries its own Fletcher32 checksum. */
+#define H5_CHUNK_BYTES ((int64_t)1 << 20)
+
+/* Creates and writes a 1-D dataset and returns it open. A non-empty one of numbers is chunked
+ * with the Fletcher32 filter, so that libhdf5 verifies its data on every read (h5py and h5dump
+ * too); libhdf5 allows no filter on variable-length strings, whose check is h5_seal_strings. */
+static hid_t create_1d(hid_t loc, const char *name, hid_t type, const void *v, int64_t n) {
     hsize_t dims[1] = {(hsize_t)n};
     hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t dcpl = create_props(H5P_DATASET_CREATE);
+    if (n > 0 && H5Tis_variable_str(type) <= 0) {
+        int64_t per = H5_CHUNK_BYTES / (int64_t)H5Tget_size(type);
+        hsize_t chunk[1] = {(hsize_t)(n < per ? n : per)};
+        if (H5Pset_chunk(dcpl, 1, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0)
+            H5FAIL(loc, "cannot set the checksum of dataset '%s'", name);
+    }
     errno = 0;
-    hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = H5Dcreate2(loc, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0) H5WFAIL(loc, "cannot create dataset '%s'", name);
     errno = 0;
     if (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
         H5WFAIL(loc, "cannot write dataset '%s'", name);
-    H5Dclose(d);
+    H5Pclose(dcpl);
     H5Sclose(sp);
+    return d;
+}
+
+static void write_1d(hid_t loc, const char *name, hid_t type, const void *v, int64_t n) {
+    H5Dclose(create_1d(loc, name, type, v, n));
 }
 
 void h5_write_f32(hid_t loc, const char *name, const float *v, int64_t n) {
@@ -370,26 +580,72 @@ void h5_write_u8(hid_t loc, const char *name, const uint8_t *v, int64_t n) {
     write_1d(loc, name, H5T_NATIVE_UINT8, v, n);
 }
 
-void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n) {
-    hid_t t = vlen_str_type();
-    write_1d(loc, name, t, v, n);
-    H5Tclose(t);
+/* A fixed-length UTF-8 string type of `size` bytes, padded with NULs. */
+static hid_t fixed_str_type(size_t size, H5T_cset_t cset) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, size) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+        H5Tset_cset(t, cset) < 0)
+        micl_fatal("cannot create an HDF5 string type of %zu bytes", size);
+    return t;
 }
 
+/* Lists of strings are stored as fixed-length strings (as wide as the longest), so that they are
+ * chunked with a Fletcher32 checksum like numbers: libhdf5 allows no filter on variable-length
+ * strings, and their heap references would be read unchecked. */
+void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n) {
+    size_t width = 1;
+    for (int64_t i = 0; i < n; i++) {
+        size_t len = strlen(v[i]);
+        if (len > width) width = len;
+    }
+    char *buf = micl_calloc((size_t)(n ? n : 1), width);
+    for (int64_t i = 0; i < n; i++)
+        memcpy(buf + (size_t)i * width, v[i], strlen(v[i]));
+    hid_t t = fixed_str_type(width, H5T_CSET_UTF8);
+    write_1d(loc, name, t, buf, n);
+    H5Tclose(t);
+    free(buf);
+}
+
+/* A text is one variable-length string in a compact dataset: its heap reference lives in the
+ * object header, which the format checksums, and its characters are covered by the object's
+ * strings_crc32. */
 void h5_write_text(hid_t loc, const char *name, const char *text) {
     hid_t t = vlen_str_type();
     hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t dcpl = create_props(H5P_DATASET_CREATE);
+    if (H5Pset_layout(dcpl, H5D_COMPACT) < 0) H5FAIL(loc, "cannot set the layout of '%s'", name);
     errno = 0;
-    hid_t d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
         H5WFAIL(loc, "cannot write dataset '%s'", name);
+    h5_seal_strings(d);
     H5Dclose(d);
+    H5Pclose(dcpl);
     H5Sclose(sp);
     H5Tclose(t);
 }
 
+/* An error is not an absence: a damaged object header fails here instead of reading as a file
+ * without the link (and, say, a results file without its training curve). */
 int h5_exists(hid_t loc, const char *name) {
-    return H5Lexists(loc, name, H5P_DEFAULT) > 0;
+    htri_t e = H5Lexists(loc, name, H5P_DEFAULT);
+    if (e < 0) H5FAIL(loc, "cannot look up '%s'", name);
+    return e > 0;
+}
+
+int h5_has_checksum(hid_t d) {
+    hid_t dcpl = H5Dget_create_plist(d);
+    if (dcpl < 0) return 0;
+    int n = H5Pget_nfilters(dcpl), found = 0;
+    for (int i = 0; i < n && !found; i++) {
+        unsigned flags, conf;
+        size_t nv = 0;
+        found = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nv, NULL, 0, NULL, &conf) ==
+                H5Z_FILTER_FLETCHER32;
+    }
+    H5Pclose(dcpl);
+    return found;
 }
 
 /* Deflate packs at most about 1032:1; a dataset that claims more than this many times its stored
@@ -439,6 +695,8 @@ static hid_t open_1d(hid_t loc, const char *name, H5T_class_t cls, size_t size, 
         H5FAIL(loc, "dataset '%s' has %lld elements, expected %lld", name, (long long)n,
                (long long)want);
     check_stored(loc, d, name, n, sz);
+    if (nd == 1 && n > 0 && !h5_has_checksum(d))
+        H5FAIL(loc, "dataset '%s' carries no checksum (the Fletcher32 filter micl writes)", name);
     if (n_out) *n_out = n;
     return d;
 }
@@ -472,19 +730,36 @@ uint8_t *h5_read_u8(hid_t loc, const char *name, int64_t n, int64_t *n_out) {
     return read_1d(loc, name, H5T_INTEGER, H5T_NATIVE_UINT8, 1, n, n_out);
 }
 
+/* The longest string micl reads from a list (class names, words, benchmark names). */
+#define H5_MAX_STRING 4096
+
 char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out) {
     int64_t n;
     hid_t d = open_1d(loc, name, H5T_STRING, 0, -1, &n);
-    hid_t t = vlen_str_type();
-    char **raw = micl_calloc((size_t)(n ? n : 1), sizeof(char *));
-    if (n > 0 && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
-        H5FAIL(loc, "cannot read dataset '%s' as variable-length strings", name);
+    hid_t ft = H5Dget_type(d);
+    size_t width = H5Tget_size(ft);
+    H5T_cset_t cset = H5Tget_cset(ft); /* libhdf5 converts no character set */
+    int vlen = H5Tis_variable_str(ft) != 0;
+    H5Tclose(ft);
+    if (vlen)
+        H5FAIL(loc, "dataset '%s' holds variable-length strings; micl writes fixed-length ones, "
+               "with a checksum", name);
+    if (width < 1 || width > H5_MAX_STRING || cset < 0)
+        H5FAIL(loc, "dataset '%s' has strings of %zu bytes, expected 1 .. %d", name, width,
+               H5_MAX_STRING);
+    hid_t t = fixed_str_type(width, cset);
+    char *buf = micl_malloc((size_t)(n ? n : 1) * width);
+    if (n > 0 && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        H5FAIL(loc, "cannot read dataset '%s'", name);
     char **out = micl_calloc((size_t)(n ? n : 1), sizeof(char *));
     for (int64_t i = 0; i < n; i++) {
-        out[i] = micl_strdup(raw[i] ? raw[i] : "");
-        if (raw[i]) H5free_memory(raw[i]);
+        const char *p = buf + (size_t)i * width;
+        size_t len = strnlen(p, width);
+        out[i] = micl_malloc(len + 1);
+        memcpy(out[i], p, len);
+        out[i][len] = '\0';
     }
-    free(raw);
+    free(buf);
     H5Tclose(t);
     H5Dclose(d);
     *n_out = n;
@@ -496,6 +771,16 @@ char *h5_read_text(hid_t loc, const char *name) {
     hid_t d = open_1d(loc, name, H5T_STRING, 0, -1, &n);
     if (n != 1)
         H5FAIL(loc, "dataset '%s' holds %lld strings, expected one text", name, (long long)n);
+    hid_t dcpl = H5Dget_create_plist(d);
+    H5D_layout_t layout = dcpl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    hid_t ft = H5Dget_type(d);
+    int vlen = H5Tis_variable_str(ft) > 0;
+    H5Tclose(ft);
+    if (!vlen || layout != H5D_COMPACT) /* else its heap reference would be read unchecked */
+        H5FAIL(loc, "dataset '%s' is not a text as micl writes one (a compact variable-length "
+               "string)", name);
+    h5_check_strings(d);
     hid_t t = vlen_str_type();
     char *s = NULL;
     if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s)
@@ -509,11 +794,17 @@ char *h5_read_text(hid_t loc, const char *name) {
 
 void h5_check_kind(hid_t f, const char *path, const char *kind, const char *what, int64_t version) {
     if (!h5_has_attr(f, "kind")) micl_fatal("%s: not a micl %s (no 'kind' attribute)", path, what);
-    char *k = h5_read_attr_str(f, "kind");
-    if (strcmp(k, kind) != 0) micl_fatal("%s: not a micl %s (kind '%s')", path, what, k);
+    /* The kind and version before the strings' checksum, which another version of the file
+     * may not carry; a kind that differs is reported as such only if the strings are whole. */
+    char *k = read_attr_str(f, "kind", 0);
+    if (strcmp(k, kind) != 0) {
+        h5_check_strings(f);
+        micl_fatal("%s: not a micl %s (kind '%s')", path, what, k);
+    }
     free(k);
     int64_t ver = h5_read_attr_int(f, "schema_version");
     if (ver != version)
         micl_fatal("%s: %s schema version %lld, this micl reads version %lld", path, what,
                    (long long)ver, (long long)version);
+    h5_check_strings(f);
 }

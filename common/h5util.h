@@ -11,7 +11,8 @@
 
 /* Turns off HDF5's own error printing (we report errors ourselves). */
 void h5_quiet(void);
-/* Creates `path` truncating, or fails clearly. */
+/* Creates `path` truncating, in the HDF5 1.10 format, or fails clearly. Every non-empty dataset
+ * the writers below make is chunked with the Fletcher32 checksum filter. */
 hid_t h5_create(const char *path);
 /* Fails clearly when a global heap collection (where variable-length strings live) in the file
  * at path is inconsistent: libhdf5 1.10 hangs or reads out of bounds on such files, so readers
@@ -20,7 +21,26 @@ void h5_check_heaps(const char *path);
 /* The same check without failing: 0 (and *bad_offset, if given) when a collection is damaged,
  * 1 otherwise or when the file cannot be read (the caller's open reports that). */
 int h5_heaps_ok(const char *path, uint64_t *bad_offset);
-/* Opens an existing file read-only; fails clearly when missing or not HDF5. */
+/* The version of the file's HDF5 superblock, read before libhdf5 parses the file (-1: no HDF5
+ * signature or unreadable). micl writes the HDF5 1.10 format (superblock version 3), whose
+ * metadata carries checksums; h5_format_ok says whether a file is in it, h5_check_format fails
+ * clearly for an HDF5 file in an older format. */
+int h5_superblock_version(const char *path);
+int h5_format_ok(const char *path);
+void h5_check_format(const char *path);
+/* " (damaged: a checksum does not match ...)" when the last failed libhdf5 call found a
+ * checksum mismatch (metadata or a dataset's Fletcher32), else "": for failure messages. */
+const char *h5_damage_words(void);
+/* Variable-length strings carry no checksum in HDF5: h5_seal_strings stores the CRC-32 of the
+ * object's (a text dataset's string and its string attributes) in its attribute strings_crc32;
+ * h5_check_strings fails clearly unless they match. The writers and readers below call them. */
+void h5_seal_strings(hid_t obj);
+/* 1 if dataset d carries the Fletcher32 checksum filter (every non-empty dataset of numbers
+ * micl writes does; readers refuse one that does not). */
+int h5_has_checksum(hid_t d);
+void h5_check_strings(hid_t obj);
+/* Opens an existing file read-only; fails clearly when missing, not HDF5 or in an older HDF5
+ * format (h5_check_format). */
 hid_t h5_open_ro(const char *path);
 void h5_close_file(hid_t f, const char *path);
 hid_t h5_group(hid_t loc, const char *name); /* creates */
@@ -39,8 +59,10 @@ void h5_write_f64(hid_t loc, const char *name, const double *v, int64_t n);
 void h5_write_i64(hid_t loc, const char *name, const int64_t *v, int64_t n);
 void h5_write_i32(hid_t loc, const char *name, const int32_t *v, int64_t n);
 void h5_write_u8(hid_t loc, const char *name, const uint8_t *v, int64_t n);
+/* fixed-length UTF-8 strings as wide as the longest, chunked with Fletcher32 like numbers */
 void h5_write_strings(hid_t loc, const char *name, char *const *v, int64_t n);
-void h5_write_text(hid_t loc, const char *name, const char *text); /* scalar string dataset */
+/* a scalar variable-length string in a compact dataset, sealed (h5_seal_strings) */
+void h5_write_text(hid_t loc, const char *name, const char *text);
 
 int h5_exists(hid_t loc, const char *name);
 /* Fails unless the file's root attributes say kind == `kind` and schema_version == `version`;

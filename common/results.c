@@ -574,8 +574,10 @@ static void read_run(const char *path, hid_t runs, const char *name, run_result_
     read_chance(e, run);
     if (h5_exists(e, "episode_start")) read_outcomes(path, name, e, run);
     H5Gclose(e);
-    hid_t t = H5Gopen2(g, "train", H5P_DEFAULT);
-    if (t >= 0) {
+    if (h5_exists(g, "train")) {
+        hid_t t = H5Gopen2(g, "train", H5P_DEFAULT);
+        if (t < 0)
+            micl_fatal("%s: cannot open group /runs/%s/train%s", path, name, h5_damage_words());
         curve_read(t, &run->curve);
         H5Gclose(t);
     }

@@ -11,7 +11,7 @@
 
 #include "h5util.h"
 
-#define RESULTS_SCHEMA_VERSION 1
+#define RESULTS_SCHEMA_VERSION 2 /* 2: the checksummed format (h5util.h) */
 #define RESULTS_MAX_RUNS 4096 /* most runs a results file may hold */
 #define RESULTS_MAX_ROWS 128
 #define RESULTS_MAX_AXES 8

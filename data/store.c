@@ -201,14 +201,18 @@ static void write_dataset(hid_t file, const char *path, const char *name, hid_t 
     /* No modification times: the same store content gives the same file bytes. */
     if (H5Pset_obj_track_times(dcpl, 0) < 0)
         micl_fatal("%s: cannot set properties of dataset %s", path, name);
-    if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
-        hsize_t chunk[4];
-        for (int i = 0; i < rank; i++)
-            chunk[i] = dims[i];
-        if (chunk[0] > STORE_CHUNK_IMAGES) chunk[0] = STORE_CHUNK_IMAGES;
-        if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_deflate(dcpl, 1) < 0)
-            micl_fatal("%s: cannot set chunking/compression of dataset %s", path, name);
-    }
+    /* Chunked, so that each chunk carries a Fletcher32 checksum of its stored bytes (after
+     * compression: damaged bytes never reach zlib), which libhdf5 verifies on every read. */
+    hsize_t chunk[4];
+    for (int i = 0; i < rank; i++)
+        chunk[i] = dims[i];
+    if (chunk[0] > STORE_CHUNK_IMAGES) chunk[0] = STORE_CHUNK_IMAGES;
+    if (H5Pset_chunk(dcpl, rank, chunk) < 0)
+        micl_fatal("%s: cannot set the chunks of dataset %s", path, name);
+    if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 && H5Pset_deflate(dcpl, 1) < 0)
+        micl_fatal("%s: cannot set the compression of dataset %s", path, name);
+    if (H5Pset_fletcher32(dcpl) < 0)
+        micl_fatal("%s: cannot set the checksum of dataset %s", path, name);
     errno = 0;
     hid_t d = H5Dcreate2(file, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0) write_failed(path, "create", name);
@@ -229,7 +233,8 @@ static void write_string_attr(hid_t file, const char *path, const char *name, co
         micl_fatal("%s: cannot close attribute %s", path, name);
 }
 
-/* Colour or metadata need the schema-2 layout; a plain gray store stays schema 1. */
+/* Colour or metadata need the 4-D layout (STORE_SCHEMA_VERSION); a plain gray store keeps the
+ * 3-D one (STORE_SCHEMA_GRAY). */
 static int store_needs_v2(const image_store_t *s) {
     return s->c != 1 || s->n_objects || s->operands;
 }
@@ -257,17 +262,15 @@ void store_write(const char *path, const image_store_t *s) {
     const char *tmp = af.tmp;
     hid_t file = h5_create(tmp);
 
-    int version = store_needs_v2(s) ? 2 : 1;
+    int version = store_needs_v2(s) ? STORE_SCHEMA_VERSION : STORE_SCHEMA_GRAY;
     hsize_t idims[4] = {(hsize_t)s->n, (hsize_t)s->h, (hsize_t)s->w, (hsize_t)s->c};
-    write_dataset(file, tmp, "/images", H5T_STD_U8LE, H5T_NATIVE_UINT8, version == 1 ? 3 : 4, idims,
+    write_dataset(file, tmp, "/images", H5T_STD_U8LE, H5T_NATIVE_UINT8, version == STORE_SCHEMA_GRAY ? 3 : 4, idims,
                   s->pixels, 1);
     hsize_t ndim = (hsize_t)s->n;
     write_dataset(file, tmp, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &ndim, s->labels, 1);
     write_dataset(file, tmp, "/split", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &ndim, s->split, 1);
     hsize_t cdim = (hsize_t)s->n_classes;
-    hid_t st = vlen_utf8_type(tmp);
-    write_dataset(file, tmp, "/class_names", st, st, 1, &cdim, s->class_names, 0);
-    if (H5Tclose(st) < 0) micl_fatal("%s: cannot close the HDF5 string type", tmp);
+    h5_write_strings(file, "class_names", s->class_names, s->n_classes);
     write_dataset(file, tmp, "/class_split", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &cdim,
                   s->class_split, 0);
 
@@ -279,6 +282,7 @@ void store_write(const char *path, const image_store_t *s) {
     if (H5Sclose(space) < 0) micl_fatal("%s: cannot close a dataspace", tmp);
     write_string_attr(file, tmp, "source", s->source);
     write_string_attr(file, tmp, "provenance", s->provenance);
+    h5_seal_strings(file);
     write_metadata(file, tmp, s);
 
     h5_close_file(file, tmp);
@@ -381,6 +385,9 @@ static hid_t open_dataset(const reader_t *r, const char *name, int want_rank, si
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
         micl_fatal("%s: cannot get the shape of dataset %s", r->path, name);
     if (H5Sclose(space) < 0) micl_fatal("%s: cannot close the dataspace of %s", r->path, name);
+    if (size != 0 && !h5_has_checksum(d))
+        micl_fatal("%s: dataset %s carries no checksum (the Fletcher32 filter micl writes)",
+                   r->path, name);
     return d;
 }
 
@@ -398,8 +405,10 @@ static void check_stored(const reader_t *r, hid_t d, const char *name, int64_t b
 }
 
 static void read_close(const reader_t *r, hid_t d, const char *name, hid_t mtype, void *buf) {
-    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        micl_fatal("%s: cannot read dataset %s (file damaged?)", r->path, name);
+    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        const char *why = h5_damage_words();
+        micl_fatal("%s: cannot read dataset %s%s", r->path, name, why[0] ? why : " (file damaged?)");
+    }
     if (H5Dclose(d) < 0) micl_fatal("%s: cannot close dataset %s", r->path, name);
 }
 
@@ -494,9 +503,10 @@ static void check_schema_version(const reader_t *r) {
         micl_fatal("%s: attribute schema_version is %lld, newer than this micl reads (%d); "
                    "rebuild the store with `micl data prepare --force` or update micl",
                    r->path, v, STORE_SCHEMA_VERSION);
-    if (v < 1)
-        micl_fatal("%s: attribute schema_version is %lld, expected 1 .. %d", r->path, v,
-                   STORE_SCHEMA_VERSION);
+    if (v < STORE_SCHEMA_GRAY)
+        micl_fatal("%s: attribute schema_version is %lld, from before stores carried checksums; "
+                   "this micl reads %d .. %d: rebuild the store with `micl data prepare --force`",
+                   r->path, v, STORE_SCHEMA_GRAY, STORE_SCHEMA_VERSION);
 }
 
 static hid_t open_store_file(const char *path) {
@@ -509,9 +519,13 @@ static hid_t open_store_file(const char *path) {
     htri_t is = H5Fis_hdf5(path);
     if (is < 0) micl_fatal("%s: cannot open image store (unreadable)", path);
     if (is == 0) micl_fatal("%s: not an HDF5 file", path);
+    h5_check_format(path);
     h5_check_heaps(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) micl_fatal("%s: cannot open HDF5 file (damaged?)", path);
+    if (f < 0) {
+        const char *why = h5_damage_words();
+        micl_fatal("%s: cannot open HDF5 file%s", path, why[0] ? why : " (damaged?)");
+    }
     return f;
 }
 
@@ -519,7 +533,7 @@ char *store_read_provenance(const char *path) {
     quiet_hdf5();
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return NULL;
-    if (H5Fis_hdf5(path) <= 0 || !h5_heaps_ok(path, NULL)) return NULL;
+    if (H5Fis_hdf5(path) <= 0 || !h5_format_ok(path) || !h5_heaps_ok(path, NULL)) return NULL;
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return NULL;
     char *out = NULL;
@@ -595,6 +609,7 @@ void store_read(const char *path, image_store_t *s) {
     memset(s, 0, sizeof *s);
     reader_t r = {path, open_store_file(path)};
     check_schema_version(&r);
+    h5_check_strings(r.file);
 
     char *source = read_string_attr(&r, "source", 0);
     if (strlen(source) == 0 || strlen(source) >= sizeof s->source)
@@ -643,38 +658,13 @@ void store_read(const char *path, image_store_t *s) {
     s->split = micl_malloc((size_t)s->n);
     read_close(&r, d, "/split", H5T_NATIVE_UINT8, s->split);
 
-    d = open_dataset(&r, "/class_names", 1, 0, 0, "variable-length UTF-8 string", dims);
-    if (dims[0] < 1 || dims[0] > STORE_MAX_CLASSES)
-        micl_fatal("%s: dataset /class_names has %llu names, expected 1 .. %d", path,
-                   (unsigned long long)dims[0], STORE_MAX_CLASSES);
-    s->n_classes = (int)dims[0];
     {
-        hid_t ft = H5Dget_type(d);
-        if (ft < 0) micl_fatal("%s: cannot get the type of dataset /class_names", path);
-        htri_t var = H5Tis_variable_str(ft);
-        if (var <= 0)
-            micl_fatal("%s: dataset /class_names has type fixed-length string, expected "
-                       "variable-length UTF-8 string",
-                       path);
-        H5T_cset_t cset = H5Tget_cset(ft); /* HDF5 does not convert between character sets */
-        if (cset < 0 || H5Tclose(ft) < 0) micl_fatal("%s: cannot inspect a string type", path);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, cset) < 0)
-            micl_fatal("%s: cannot create the HDF5 string type", path);
-        char **raw = micl_calloc((size_t)s->n_classes, sizeof *raw);
-        if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
-            micl_fatal("%s: cannot read dataset /class_names", path);
-        s->class_names = micl_calloc((size_t)s->n_classes, sizeof *s->class_names);
-        for (int c = 0; c < s->n_classes; c++) {
-            if (!raw[c]) micl_fatal("%s: dataset /class_names: class %d has no name", path, c);
-            s->class_names[c] = micl_strdup(raw[c]);
-        }
-        hid_t space = H5Dget_space(d);
-        if (space < 0) micl_fatal("%s: cannot get the dataspace of /class_names", path);
-        reclaim_strings(&r, "/class_names", mt, space, raw);
-        free(raw);
-        if (H5Sclose(space) < 0 || H5Tclose(mt) < 0 || H5Dclose(d) < 0)
-            micl_fatal("%s: cannot close dataset /class_names", path);
+        int64_t nc = 0;
+        s->class_names = h5_read_strings(r.file, "class_names", &nc);
+        if (nc < 1 || nc > STORE_MAX_CLASSES)
+            micl_fatal("%s: dataset /class_names has %lld names, expected 1 .. %d", path,
+                       (long long)nc, STORE_MAX_CLASSES);
+        s->n_classes = (int)nc;
     }
 
     d = open_dataset(&r, "/class_split", 1, 1, 0, "uint8", dims);

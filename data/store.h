@@ -1,13 +1,15 @@
 /* store.h - HDF5 image stores: uint8 images with int32 labels, class names and splits.
  *
- * Schema (docs/DATA.md): /images uint8 [n, h, w] (gray, schema 1) or [n, h, w, c] with c = 1
- * or 3 (schema 2; RGB interleaved); /labels int32 [n]; /split uint8 [n] (STORE_SPLIT_*);
+ * Schema (docs/DATA.md): /images uint8 [n, h, w] (gray, schema 3) or [n, h, w, c] with c = 1
+ * or 3 (schema 4; RGB interleaved); /labels int32 [n]; /split uint8 [n] (STORE_SPLIT_*);
  * /class_names variable-length UTF-8 strings [n_classes]; /class_split uint8 [n_classes]
  * (0 = train class, 1 = held-out class); optional per-image metadata (schema 2): /n_objects
  * int16 [n] with /objects int16 [n, max_objects, STORE_OBJECT_FIELDS] (rendered scenes), and
  * /operands int16 [n, 2] (operator images); root attributes schema_version (int), source
- * (string), provenance (string). Files are written to "<path>.tmp" and renamed. A store that
- * is gray and has no metadata is written with schema 1, exactly as before.
+ * (string), provenance (string), strings_crc32 (h5util.h). Files are written to "<path>.tmp"
+ * and renamed, in the HDF5 1.10 format; every dataset is chunked with a Fletcher32 checksum.
+ * A store that is gray and has no metadata is written with schema 3 (the 3-D layout). Schemas
+ * 1 and 2 (the same layouts before checksums) are refused: `micl data prepare` rebuilds them.
  * Reading validates everything (shapes, types, label range, sizes) and fails with a message
  * naming the file and the dataset.
  */
@@ -17,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2 /* newest schema this micl reads and writes */
-#define STORE_SCHEMA_GRAY 1    /* schema of a gray store without metadata */
+#define STORE_SCHEMA_VERSION 4 /* newest schema this micl reads and writes */
+#define STORE_SCHEMA_GRAY 3    /* schema of a gray store without metadata (3-D images) */
 #define STORE_MAX_OBJECTS 16
 
 /* Fields of one object record in /objects (-1 in every field: no object in that slot). */

@@ -239,10 +239,7 @@ static void read_vocab(const char *path, hid_t gv, char **words, int nw, vocab_t
 
 /* The root attributes of an open checkpoint: its kind and version, then the training state. */
 static void read_state(hid_t f, const char *path, train_state_t *st, char **config_text) {
-    /* version 1 (before config_hash) is read as well */
-    int64_t ver = h5_has_attr(f, "schema_version") ? h5_read_attr_int(f, "schema_version") : 0;
-    h5_check_kind(f, path, "micl-checkpoint", "checkpoint",
-                  ver == 1 ? 1 : CHECKPOINT_SCHEMA_VERSION);
+    h5_check_kind(f, path, "micl-checkpoint", "checkpoint", CHECKPOINT_SCHEMA_VERSION);
     memset(st, 0, sizeof *st);
     char *run = h5_read_attr_str(f, "run");
     snprintf(st->run, sizeof st->run, "%s", run);

@@ -16,9 +16,10 @@
 #include "data/vocab.h"
 #include "model/vlm.h"
 
-/* Version 2 added the config_hash attribute; version-1 checkpoints are still read (their
- * config_hash reads as ""). */
-#define CHECKPOINT_SCHEMA_VERSION 2
+/* Version 2 added the config_hash attribute; version 3 is the checksummed format (h5util.h:
+ * the HDF5 1.10 format, Fletcher32 on every dataset, a CRC of the strings). Only version 3 is
+ * read: earlier files are refused before libhdf5 parses them. */
+#define CHECKPOINT_SCHEMA_VERSION 3
 
 typedef struct {
     char run[64];

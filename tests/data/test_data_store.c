@@ -118,7 +118,7 @@ int main(void) {
     check_same(&s, &r);
 
     /* A gray store without metadata keeps the schema-1 layout. */
-    CHECK(schema_of(path) == 1 && r.c == 1 && !r.objects && !r.operands);
+    CHECK(schema_of(path) == STORE_SCHEMA_GRAY && r.c == 1 && !r.objects && !r.operands);
 
     /* Colour and metadata: schema 2, [n, h, w, 3] images, objects read back per image. */
     make_colour(&s, 4);
@@ -126,7 +126,7 @@ int main(void) {
     store_free(&r);
     store_read(path, &r);
     check_same(&s, &r);
-    CHECK(schema_of(path) == 2 && r.c == 3 && store_image_bytes(&r) == (size_t)7 * 9 * 3);
+    CHECK(schema_of(path) == STORE_SCHEMA_VERSION && r.c == 3 && store_image_bytes(&r) == (size_t)7 * 9 * 3);
     int16_t objs[STORE_MAX_OBJECTS * STORE_OBJECT_FIELDS];
     for (int64_t i = 0; i < r.n; i++) {
         int no = store_objects(&r, i, objs);

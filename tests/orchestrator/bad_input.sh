@@ -5,6 +5,7 @@
 set -uo pipefail
 MICL=$1 SRC=$2 WORK=$3 CASE=$4
 PY=/usr/bin/python3
+export PYTHONPATH="$SRC/scripts" # micl_h5.py: files in the format micl reads
 rm -rf "$WORK/$CASE" && mkdir -p "$WORK/$CASE" && cd "$WORK/$CASE" || exit 1
 
 # tiny config with a private output dir and the shared tiny store cache
@@ -47,8 +48,8 @@ checkpoint_wrong_shape)
     prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
     "$MICL" train c.cfg --run base > /dev/null || exit 1
     "$PY" -c "
-import h5py, numpy as np
-f = h5py.File('out/base.ckpt.h5', 'r+'); p = f['params'][()]; del f['params']; f['params'] = p[:-3]"
+import micl_h5
+f = micl_h5.edit('out/base.ckpt.h5'); p = f['params'][()]; del f['params']; micl_h5.dataset(f, 'params', p[:-3])"
     expect 1 "params.* elements, expected" "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset "$WORK/cache/glyphs.h5" --ways 2 --shots 1 ;;
 eval_image_size_mismatch)
     prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
@@ -65,15 +66,16 @@ eval_store_too_small)
     prepare; tiny | sed 's/steps = 12;/steps = 4;/' > c.cfg
     "$MICL" train c.cfg --run base > /dev/null || exit 1
     "$PY" -c "
-import h5py, numpy as np
+import h5py, numpy as np, micl_h5
 src = h5py.File('$WORK/cache/glyphs.h5', 'r')
 lab = src['labels'][()]
 keep = np.array(sorted({int(l): i for i, l in reversed(list(enumerate(lab)))}.values()))
-with h5py.File('one.h5', 'w') as f:
+with micl_h5.create('one.h5') as f:
     for k in src.keys():
-        if k in ('images', 'labels', 'split'): f[k] = src[k][()][keep]
+        if k in ('images', 'labels', 'split'): micl_h5.dataset(f, k, src[k][()][keep])
         else: src.copy(k, f)
-    for a, v in src.attrs.items(): f.attrs[a] = v" || exit 1
+    for a, v in src.attrs.items(): f.attrs[a] = v
+    micl_h5.seal_all(f)" || exit 1
     expect 1 "the 5-way 1-shot cell needs 2 images per class so that no image is shown twice in an episode; the smallest class, '.+', has 1 in the split evaluated" \
         "$MICL" eval --checkpoint out/base.ckpt.h5 --dataset one.h5 --ways 5 --shots 0,1,4 -o e.h5
     expect 1 "the 2-way 1-shot cell of benchmark 'openmi' needs 2 images per class" \
@@ -85,8 +87,8 @@ report_not_results)
     expect 1 "not a micl results file" "$MICL" report "$WORK/cache/glyphs.h5" ;;
 report_schema_version)
     "$PY" -c "
-import h5py
-f = h5py.File('r.h5', 'w'); f.attrs['kind'] = 'micl-results'; f.attrs['schema_version'] = 99"
+import micl_h5
+f = micl_h5.create('r.h5'); f.attrs['kind'] = 'micl-results'; f.attrs['schema_version'] = 99"
     expect 1 "results file schema version 99" "$MICL" report r.h5 ;;
 max_seq_too_small)
     prepare; tiny | sed 's/max_seq = 64/max_seq = 10/' > c.cfg

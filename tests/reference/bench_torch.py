@@ -9,7 +9,7 @@ exactly as micl does: per step, zero the gradients, forward + backward of each m
 the summed cross-entropy divided by the step's target count, then torch.optim.AdamW (decay on
 the tensors micl decays, constant lr). Each step is timed with time.perf_counter.
 
-Writes OUT.h5 (kind "micl-bench-torch", schema_version 1): step_s [steps] (timed steps only),
+Writes OUT.h5 (kind "micl-bench-torch", schema_version 2, the format of scripts/micl_h5.py): step_s [steps] (timed steps only),
 loss [warmup + steps] (mean loss of every step before its update), attributes torch_version,
 threads, max_rss_kib (peak resident set of this process), openblas_num_threads, omp_wait_policy,
 openblas_coretype (the environment's) and openblas_corename (the core the loaded OpenBLAS runs).
@@ -21,6 +21,9 @@ import os
 import resource
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import micl_h5  # noqa: E402  (the format micl reads: scripts/micl_h5.py)
 
 
 def _thread_environment():
@@ -128,7 +131,7 @@ def main():
     vlm_ref.rope = Rope32()  # vlm_ref.attention looks rope up at call time
 
     with h5py.File(a.input, "r") as f:
-        if f.attrs.get("kind") != "micl-bench-input" or int(f.attrs["schema_version"]) != 1:
+        if f.attrs.get("kind") != "micl-bench-input" or int(f.attrs["schema_version"]) != 2:
             print("bench_torch.py: %s is not a micl bench input (schema 1)" % a.input,
                   file=sys.stderr)
             return 1
@@ -171,9 +174,9 @@ def main():
             print("bench_torch.py: step %d: non-finite loss" % (step + 1), file=sys.stderr)
             return 1
 
-    with h5py.File(a.output, "w") as f:
+    with micl_h5.create(a.output) as f:
         f.attrs["kind"] = "micl-bench-torch"
-        f.attrs["schema_version"] = np.int64(1)
+        f.attrs["schema_version"] = np.int64(2)
         f.attrs["torch_version"] = str(torch.__version__)
         f.attrs["threads"] = np.int64(torch.get_num_threads())
         f.attrs["openblas_num_threads"] = os.environ.get("OPENBLAS_NUM_THREADS", "")
@@ -181,8 +184,9 @@ def main():
         f.attrs["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE", "")
         f.attrs["openblas_corename"] = _openblas_corename()
         f.attrs["max_rss_kib"] = np.int64(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-        f["step_s"] = np.asarray(times, dtype=np.float64)
-        f["loss"] = np.asarray(losses, dtype=np.float64)
+        micl_h5.dataset(f, "step_s", np.asarray(times, dtype=np.float64))
+        micl_h5.dataset(f, "loss", np.asarray(losses, dtype=np.float64))
+        micl_h5.seal_all(f)
     return 0
 
 

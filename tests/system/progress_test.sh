@@ -16,6 +16,7 @@
 set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3 MODE=$4
 PY=/usr/bin/python3
+export PYTHONPATH="$SRC/scripts" # micl_h5.py: files in the format micl reads
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 . "$SRC/tests/lib/expect_fail.sh"
 cfg() { # cfg STEPS CHECKPOINT_EVERY: tiny.cfg in out/ with a local cache
@@ -70,10 +71,11 @@ stale)
     sed 's|exact_copy_steps = 4;|exact_copy_steps = 3;|' c.cfg > c3.cfg
     "$MICL" train c3.cfg --run base --resume > b.log
     grep -q "resuming from out/base.ckpt.h5 at step 6" b.log || fail "c3: no resume"
-    # a checkpoint from before the hash resumes with a warning
+    # a checkpoint without the hash (one from before it, upgraded by scripts/micl_upgrade.py)
+    # resumes with a warning
     "$PY" -c "
-import h5py
-f = h5py.File('out/base.ckpt.h5', 'r+'); del f.attrs['config_hash']; f.attrs['schema_version'] = 1"
+import micl_h5
+f = micl_h5.edit('out/base.ckpt.h5'); del f.attrs['config_hash']; micl_h5.seal(f)"
     "$MICL" train c2.cfg --run base --resume > c.log 2> c.err
     grep -q "written before checkpoints carried their config's hash" c.err || fail "no warning"
     "$MICL" train c2.cfg --run base --restart > d.log
