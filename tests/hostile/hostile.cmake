@@ -9,7 +9,7 @@
 # repeated here.
 
 add_executable(make_hostile ${CMAKE_CURRENT_LIST_DIR}/make_hostile.c)
-target_link_libraries(make_hostile PRIVATE micl_hdf5 ZLIB::ZLIB m)
+target_link_libraries(make_hostile PRIVATE micl_core micl_hdf5 ZLIB::ZLIB m)
 
 set(_hostile_work ${CMAKE_CURRENT_BINARY_DIR}/hostile)
 # A huge allocation returns NULL under ASan as it does without it, so micl reports it.
@@ -93,7 +93,7 @@ hostile(ckpt huge_layers "bad.ckpt.h5: attribute /model/layers = 100000 is out o
 hostile(ckpt params_double "bad.ckpt.h5.*'params' has type float of 8 bytes, expected float of 4")
 hostile(ckpt params_rank2 "bad.ckpt.h5.*'params' has 2 dimensions, expected 1")
 hostile(ckpt kind_int "bad.ckpt.h5:/: attribute 'kind' is of type integer, expected string")
-hostile(ckpt schema_v3 "bad.ckpt.h5: checkpoint schema version 3, this micl reads version 2")
+hostile(ckpt schema_v9 "bad.ckpt.h5: checkpoint schema version 9, this micl reads version 3")
 hostile(ckpt config_array "bad.ckpt.h5:/: dataset 'config' holds 3 strings, expected one text")
 hostile(ckpt vocab_negative "bad.ckpt.h5: attribute /vocab/first_real = -4 is out of range")
 hostile(ckpt vocab_words_short "bad.ckpt.h5: /vocab/words has [0-9]+ words but the model's vocab is")

@@ -18,8 +18,9 @@ import h5py
 import numpy as np
 
 # fields that differ between identical runs: wall time, the machine, where files were written
+# (and strings_crc32, the checksum of string attributes, some of which are such fields)
 MACHINE = {"train_seconds", "eval_seconds", "tokens_per_s", "created", "hostname",
-           "config_path", "checkpoint", "threads", "world_size", "isa"}
+           "config_path", "checkpoint", "threads", "world_size", "isa", "strings_crc32"}
 DEVICE = {"device", "precision"}
 
 

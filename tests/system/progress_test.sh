@@ -46,7 +46,7 @@ refuse)
     expect_fail --exit 2 --message "holds run 'base' at step 12 of 12 \(trained to the end\)" \
         -- "$MICL" train c.cfg --run base
     attr out/base.ckpt.h5 config_hash | grep -Eq "^[0-9a-f]{16}$" || fail "no config_hash"
-    [ "$(attr out/base.ckpt.h5 schema_version)" -eq 2 ] || fail "schema_version is not 2"
+    [ "$(attr out/base.ckpt.h5 schema_version)" -eq 3 ] || fail "schema_version is not 3"
     # --restart that dies before its first checkpoint (step 4) leaves the old one whole
     sum=$(sha256sum out/base.ckpt.h5)
     status env MICL_TEST_NAN_AT_STEP=2 "$MICL" train c.cfg --run base --restart > c.log 2>&1

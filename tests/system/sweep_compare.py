@@ -3,7 +3,8 @@
 
 Compares, bit for bit, every dataset and attribute of the two files except the wall-time and
 machine fields (created, hostname, world_size, threads, config_path, train_seconds,
-eval_seconds, tokens_per_s, checkpoint, the train/tokens_per_s curve and the stall log) and the
+eval_seconds, tokens_per_s, checkpoint, the train/tokens_per_s curve and the stall log, and
+strings_crc32, the checksum that covers some of them) and the
 sweep file's own text and ranks_per_run (the runs' resolved configs are compared), and
 checks each file holds every run exactly once. With --checkpoints, also compares the params,
 adam_m and adam_v of each run's checkpoint (the path stored in each file) bit for bit.
@@ -15,7 +16,8 @@ import h5py
 import numpy as np
 
 SKIP_ATTRS = {"created", "hostname", "world_size", "threads", "config_path", "train_seconds",
-              "eval_seconds", "tokens_per_s", "checkpoint", "micl_version", "ranks_per_run"}
+              "eval_seconds", "tokens_per_s", "checkpoint", "micl_version", "ranks_per_run",
+              "strings_crc32"}
 SKIP_DATA = {"tokens_per_s", "stalls"}
 
 
