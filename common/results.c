@@ -774,6 +774,20 @@ static int run_trained(const run_result_t *run) {
     return run->tokens_per_s > 0 || run->train_seconds > 0;
 }
 
+/* 1 if two runs have the same rows' references (the same counts, cell for cell). */
+static int same_references(const run_result_t *a, const run_result_t *b) {
+    if (a->n_rows != b->n_rows) return 0;
+    for (int i = 0; i < a->n_rows; i++) {
+        const eval_row_t *x = &a->rows[i], *y = &b->rows[i];
+        if (x->ref_scored != y->ref_scored || x->episodes != y->episodes || x->ways != y->ways ||
+            x->shots != y->shots || strcmp(x->benchmark, y->benchmark) != 0 ||
+            strcmp(x->dataset, y->dataset) != 0 || x->ref_nn_correct != y->ref_nn_correct ||
+            x->ref_mean_correct != y->ref_mean_correct)
+            return 0;
+    }
+    return 1;
+}
+
 /* Under a run's line of the summary, where it has references: the pixel 1-NN and class-mean
  * accuracies of the same episodes, per column ("-" where a cell has none). */
 static void summary_references(const run_result_t *run, const run_result_t *first, int any_trained,
@@ -835,7 +849,10 @@ void results_print_table(const results_t *r, FILE *out) {
             fprintf(out, " %.0f |\n", run->tokens_per_s);
         else
             fprintf(out, " - |\n");
-        summary_references(run, first, any_trained, out);
+        /* a run's references, unless the next run's are the same (same episodes): once under
+         * the last run of each such group */
+        if (k + 1 == r->n_runs || !same_references(run, &r->runs[k + 1]))
+            summary_references(run, first, any_trained, out);
     }
     fprintf(out, "\n");
     for (int k = 0; k < r->n_runs; k++) {
