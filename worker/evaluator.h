@@ -13,7 +13,10 @@
  * N-way episode; all real names for zero-shot) at its position, and an exact match when each
  * is the argmax over the whole vocabulary - which is exactly greedy decoding producing it.
  * Every row carries its per-prompt outcomes (results.h), gathered over the ranks (disjoint
- * blocks summed), and its chance measured on the episodes drawn (benchmark_cell_chance).
+ * blocks summed), its chance measured on the episodes drawn (benchmark_cell_chance), and, for
+ * binding and matching cells with demonstrations, the model-free references of the same prompts
+ * (data/reference.h: pixel 1-NN and nearest class mean, on the model's pixels), read by each
+ * rank on its own block and gathered the same way.
  */
 #ifndef MICL_EVALUATOR_H
 #define MICL_EVALUATOR_H
