@@ -271,7 +271,7 @@ static void finish_outcomes(const evaluator_t *ev, const benchmark_t *b, const u
  * finish_outcomes, which derives the accuracies. */
 static void row_reference(const evaluator_t *ev, const image_store_t *store, int family,
                           build_fn build, void *ctx, int64_t lo, int64_t hi, eval_row_t *row) {
-    if (!reference_family(family)) return;
+    if (ev->skip_references || !reference_family(family)) return;
     int64_t n = row->episodes;
     int64_t *mine = micl_malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(int64_t));
     int64_t *all = micl_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));

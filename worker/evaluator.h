@@ -39,6 +39,9 @@ typedef struct {
     /* NULL, or a flag set to 1 when a stop request (signals.h) ends the evaluation between
      * cells: the rows are then incomplete (train and sweep evaluate with one) */
     int *stopped;
+    /* 1: rows get no model-free references (`micl bench eval` times the model's engines alone,
+     * as before them); 0, the default of a zeroed or positional initialiser: they are scored */
+    int skip_references;
 } evaluator_t;
 
 /* Queries scored against each nested episode's demonstrations. */
