@@ -15,6 +15,8 @@
 #include "h5util.h"
 #include "json_out.h"
 
+#define REFERENCE_ROWS 2 /* the summary's reference lines under a run: pixel 1-NN, class mean */
+
 void curve_push(curve_t *c, int64_t step, int stage, double loss, double lr, double gnorm,
                 double tps, double acc) {
     if (c->n == c->cap) {
@@ -155,6 +157,23 @@ void results_row_free(eval_row_t *row) {
     row->episode_correct = row->episode_exact = NULL;
 }
 
+/* The reference accuracies and intervals from their counts (NaN without references). */
+static void finish_reference(eval_row_t *row) {
+    int64_t n = row->episodes;
+    if (!row->ref_scored || n <= 0) {
+        row->ref_scored = 0;
+        row->ref_nn_correct = row->ref_mean_correct = 0;
+        row->ref_nn = row->ref_nn_low = row->ref_nn_high = NAN;
+        row->ref_mean = row->ref_mean_low = row->ref_mean_high = row->ref_best = NAN;
+        return;
+    }
+    row->ref_nn = (double)row->ref_nn_correct / (double)n;
+    row->ref_mean = (double)row->ref_mean_correct / (double)n;
+    results_wilson(row->ref_nn_correct, n, &row->ref_nn_low, &row->ref_nn_high);
+    results_wilson(row->ref_mean_correct, n, &row->ref_mean_low, &row->ref_mean_high);
+    row->ref_best = fmax(row->ref_nn, row->ref_mean);
+}
+
 void results_row_finish(eval_row_t *row) {
     int64_t n = row->episodes;
     if (row->episode_correct) {
@@ -167,6 +186,15 @@ void results_row_finish(eval_row_t *row) {
     row->accuracy = n > 0 ? (double)row->correct / (double)n : 0;
     results_wilson(row->correct, n, &row->ci_low, &row->ci_high);
     row->chance = fmax(row->chance_random, row->chance_constant);
+    finish_reference(row);
+}
+
+double results_row_gain_chance(const eval_row_t *row) {
+    return row->accuracy - row->chance;
+}
+
+double results_row_gain_reference(const eval_row_t *row) {
+    return row->ref_scored ? row->accuracy - row->ref_best : NAN;
 }
 
 double results_row_exact(const eval_row_t *row, double *lo, double *hi) {
@@ -230,6 +258,43 @@ static void write_chance(hid_t e, const run_result_t *run) {
     h5_write_f64(e, "chance_constant", con, n);
     h5_write_strings(e, "constant_answer", ans, n);
     free(rnd), free(con), free(ans);
+}
+
+/* The model-free references of every row (NaN and 0 counts where a row has none) and the gains
+ * over chance and over the best reference. */
+static void write_reference(hid_t e, const run_result_t *run) {
+    enum { N_F64 = 9 };
+    static const char *const names[N_F64] = {
+        "reference_nn_accuracy",   "reference_nn_ci_low",   "reference_nn_ci_high",
+        "reference_mean_accuracy", "reference_mean_ci_low", "reference_mean_ci_high",
+        "reference_best",          "gain_over_chance",      "gain_over_reference"};
+    int n = run->n_rows;
+    int32_t *scored = micl_calloc((size_t)n + 1, sizeof(int32_t));
+    int64_t *nn = micl_calloc((size_t)n + 1, 8), *mean = micl_calloc((size_t)n + 1, 8);
+    double *col = micl_calloc((size_t)n * N_F64 + 1, 8);
+    for (int i = 0; i < n; i++) {
+        const eval_row_t *r = &run->rows[i];
+        scored[i] = r->ref_scored;
+        nn[i] = r->ref_nn_correct;
+        mean[i] = r->ref_mean_correct;
+        const double v[N_F64] = {r->ref_nn,
+                                 r->ref_nn_low,
+                                 r->ref_nn_high,
+                                 r->ref_mean,
+                                 r->ref_mean_low,
+                                 r->ref_mean_high,
+                                 r->ref_best,
+                                 results_row_gain_chance(r),
+                                 results_row_gain_reference(r)};
+        for (int k = 0; k < N_F64; k++)
+            col[(size_t)k * n + i] = v[k];
+    }
+    h5_write_i32(e, "reference_scored", scored, n);
+    h5_write_i64(e, "reference_nn_correct", nn, n);
+    h5_write_i64(e, "reference_mean_correct", mean, n);
+    for (int k = 0; k < N_F64; k++)
+        h5_write_f64(e, names[k], col + (size_t)k * n, n);
+    free(scored), free(nn), free(mean), free(col);
 }
 
 /* The per-prompt outcomes, row after row (episode_start: each row's first prompt), when every
@@ -327,6 +392,7 @@ static void write_run(hid_t f, const run_result_t *run) {
     free(bench), free(data), free(ways), free(shots), free(eps), free(cor), free(ex);
     free(acc), free(lo), free(hi), free(ch);
     write_chance(e, run);
+    write_reference(e, run);
     write_outcomes(e, run);
     h5_close_group(e);
     h5_close_group(g);
@@ -462,6 +528,35 @@ static void read_chance(hid_t e, run_result_t *run) {
     free(rnd), free(con), free(ans);
 }
 
+/* The references' counts (a file from before them has none: every row unscored); the
+ * accuracies, intervals and best follow from them (results_row_finish, as when written). */
+static void read_reference(const char *path, hid_t e, run_result_t *run) {
+    int n = run->n_rows;
+    for (int i = 0; i < n; i++)
+        run->rows[i].ref_scored = 0;
+    if (h5_exists(e, "reference_scored")) {
+        int32_t *scored = h5_read_i32(e, "reference_scored", n, NULL);
+        int64_t *nn = h5_read_i64(e, "reference_nn_correct", n, NULL);
+        int64_t *mean = h5_read_i64(e, "reference_mean_correct", n, NULL);
+        for (int i = 0; i < n; i++) {
+            eval_row_t *r = &run->rows[i];
+            if (scored[i] != 0 && scored[i] != 1)
+                micl_fatal("%s: %s/eval/reference_scored[%d] is %d (0 or 1)", path, run->name, i,
+                           (int)scored[i]);
+            if (scored[i] &&
+                (nn[i] < 0 || nn[i] > r->episodes || mean[i] < 0 || mean[i] > r->episodes))
+                micl_fatal("%s: %s/eval row %d: reference counts outside 0..%lld", path, run->name,
+                           i, (long long)r->episodes);
+            r->ref_scored = scored[i];
+            r->ref_nn_correct = nn[i];
+            r->ref_mean_correct = mean[i];
+        }
+        free(scored), free(nn), free(mean);
+    }
+    for (int i = 0; i < n; i++)
+        finish_reference(&run->rows[i]);
+}
+
 /* The per-prompt outcomes, checked against the rows' episode counts. */
 static void read_outcomes(const char *path, const char *name, hid_t e, run_result_t *run) {
     int n = run->n_rows;
@@ -572,6 +667,7 @@ static void read_run(const char *path, hid_t runs, const char *name, run_result_
     free(bench), free(data), free(ways), free(shots), free(eps), free(cor), free(ex);
     free(acc), free(lo), free(hi), free(ch);
     read_chance(e, run);
+    read_reference(path, e, run);
     if (h5_exists(e, "episode_start")) read_outcomes(path, name, e, run);
     H5Gclose(e);
     if (h5_exists(g, "train")) {
@@ -626,6 +722,28 @@ void results_free(results_t *r) {
     memset(r, 0, sizeof *r);
 }
 
+static int run_has_references(const run_result_t *run) {
+    for (int i = 0; i < run->n_rows; i++)
+        if (run->rows[i].ref_scored) return 1;
+    return 0;
+}
+
+/* The model-free references of the rows that have them (data/reference.h), and the ranked
+ * accuracy's gain over chance and over the better of the two. */
+static void print_references(const run_result_t *run, FILE *out) {
+    if (!run_has_references(run)) return;
+    fprintf(out, "  %-18s %-14s %4s %5s %22s %22s %8s %8s\n", "model-free reference", "dataset",
+            "ways", "shots", "pixel 1-NN [95%]", "class mean [95%]", "gain/ch", "gain/ref");
+    for (int i = 0; i < run->n_rows; i++) {
+        const eval_row_t *r = &run->rows[i];
+        if (!r->ref_scored) continue;
+        fprintf(out, "  %-18s %-14s %4d %5d %7.3f [%.3f, %.3f] %7.3f [%.3f, %.3f] %+8.3f %+8.3f\n",
+                r->benchmark, r->dataset, r->ways, r->shots, r->ref_nn, r->ref_nn_low,
+                r->ref_nn_high, r->ref_mean, r->ref_mean_low, r->ref_mean_high,
+                results_row_gain_chance(r), results_row_gain_reference(r));
+    }
+}
+
 /* One line per row: both scoring rules with their Wilson intervals, and the chance of the
  * cell (uniform guess among the candidates, best constant answer; '*' marks the larger, the
  * headline chance). A file without the two parts shows the headline chance alone. */
@@ -649,12 +767,49 @@ static void print_rows(const run_result_t *run, FILE *out) {
             fputc('\n', out);
         }
     }
+    print_references(run, out);
 }
 
 /* Runs that trained carry their speed; a run only evaluated here (micl eval) has none, and
  * the table shows no training fields for it. */
 static int run_trained(const run_result_t *run) {
     return run->tokens_per_s > 0 || run->train_seconds > 0;
+}
+
+/* 1 if two runs have the same rows' references (the same counts, cell for cell). */
+static int same_references(const run_result_t *a, const run_result_t *b) {
+    if (a->n_rows != b->n_rows) return 0;
+    for (int i = 0; i < a->n_rows; i++) {
+        const eval_row_t *x = &a->rows[i], *y = &b->rows[i];
+        if (x->ref_scored != y->ref_scored || x->episodes != y->episodes || x->ways != y->ways ||
+            x->shots != y->shots || strcmp(x->benchmark, y->benchmark) != 0 ||
+            strcmp(x->dataset, y->dataset) != 0 || x->ref_nn_correct != y->ref_nn_correct ||
+            x->ref_mean_correct != y->ref_mean_correct)
+            return 0;
+    }
+    return 1;
+}
+
+/* Under a run's line of the summary, where it has references: the pixel 1-NN and class-mean
+ * accuracies of the same episodes, per column ("-" where a cell has none). */
+static void summary_references(const run_result_t *run, const run_result_t *first, int any_trained,
+                               FILE *out) {
+    if (!run_has_references(run)) return;
+    for (int k = 0; k < REFERENCE_ROWS; k++) {
+        fprintf(out, "| %-10s |", k == 0 ? "pixel 1-NN" : "class mean");
+        for (int i = 0; i < first->n_rows; i++) {
+            const eval_row_t *e = i < run->n_rows ? &run->rows[i] : NULL;
+            if (e && e->ref_scored) {
+                double a = k == 0 ? e->ref_nn : e->ref_mean;
+                double hw = k == 0 ? (e->ref_nn_high - e->ref_nn_low) / 2
+                                   : (e->ref_mean_high - e->ref_mean_low) / 2;
+                fprintf(out, " %.3f ±%.3f |", a, hw);
+            } else {
+                fprintf(out, " - |");
+            }
+        }
+        fprintf(out, any_trained ? " - |\n" : "\n");
+    }
 }
 
 void results_print_table(const results_t *r, FILE *out) {
@@ -696,6 +851,10 @@ void results_print_table(const results_t *r, FILE *out) {
             fprintf(out, " %.0f |\n", run->tokens_per_s);
         else
             fprintf(out, " - |\n");
+        /* a run's references, unless the next run's are the same (same episodes): once under
+         * the last run of each such group */
+        if (k + 1 == r->n_runs || !same_references(run, &r->runs[k + 1]))
+            summary_references(run, first, any_trained, out);
     }
     fprintf(out, "\n");
     for (int k = 0; k < r->n_runs; k++) {
@@ -715,17 +874,22 @@ void results_print_table(const results_t *r, FILE *out) {
 void results_print_csv(const results_t *r, FILE *out) {
     fprintf(out, "run,benchmark,dataset,ways,shots,episodes,correct,accuracy,ci_low,ci_high,chance,"
                  "exact_match,exact_accuracy,exact_ci_low,exact_ci_high,chance_random,"
-                 "chance_constant\n");
+                 "chance_constant,reference_nn_accuracy,reference_nn_ci_low,reference_nn_ci_high,"
+                 "reference_mean_accuracy,reference_mean_ci_low,reference_mean_ci_high,"
+                 "reference_best,gain_over_chance,gain_over_reference\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
         for (int i = 0; i < run->n_rows; i++) {
             const eval_row_t *e = &run->rows[i];
             double xlo, xhi, x = results_row_exact(e, &xlo, &xhi);
             fprintf(out,
-                    "%s,%s,%s,%d,%d,%lld,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.6f,%.6f\n",
+                    "%s,%s,%s,%d,%d,%lld,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.6f,%.6f,%.6f,%.6f,%.6f",
                     run->name, e->benchmark, e->dataset, e->ways, e->shots, (long long)e->episodes,
                     (long long)e->correct, e->accuracy, e->ci_low, e->ci_high, e->chance,
                     (long long)e->exact, x, xlo, xhi, e->chance_random, e->chance_constant);
+            fprintf(out, ",%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", e->ref_nn,
+                    e->ref_nn_low, e->ref_nn_high, e->ref_mean, e->ref_mean_low, e->ref_mean_high,
+                    e->ref_best, results_row_gain_chance(e), results_row_gain_reference(e));
         }
     }
 }
@@ -782,6 +946,25 @@ static json_t *json_row(const eval_row_t *e) {
     for (int k = 0; k < 9; k++)
         json_out_set_real(o, names[k], vals[k]);
     json_out_set_string(o, "constant_answer", e->constant_answer);
+    /* the model-free references (null where the cell has none) and the gains */
+    json_out_set_int(o, "reference_scored", e->ref_scored);
+    json_out_set_int(o, "reference_nn_correct", e->ref_nn_correct);
+    json_out_set_int(o, "reference_mean_correct", e->ref_mean_correct);
+    const char *rnames[] = {
+        "reference_nn_accuracy",   "reference_nn_ci_low",   "reference_nn_ci_high",
+        "reference_mean_accuracy", "reference_mean_ci_low", "reference_mean_ci_high",
+        "reference_best",          "gain_over_chance",      "gain_over_reference"};
+    const double rvals[] = {e->ref_nn,
+                            e->ref_nn_low,
+                            e->ref_nn_high,
+                            e->ref_mean,
+                            e->ref_mean_low,
+                            e->ref_mean_high,
+                            e->ref_best,
+                            results_row_gain_chance(e),
+                            results_row_gain_reference(e)};
+    for (int k = 0; k < 9; k++)
+        json_out_set_real(o, rnames[k], rvals[k]);
     if (e->episode_group) {
         json_out_set(o, "episode_group", json_int64s(e->episode_group, e->episodes));
         json_out_set(o, "episode_correct", json_flags(e->episode_correct, e->episodes));

@@ -28,6 +28,13 @@ typedef struct {
     double chance;                         /* max(chance_random, chance_constant) */
     double chance_random, chance_constant; /* benchmark_cell_chance on the episodes drawn */
     char constant_answer[64];              /* the answer chance_constant always gives */
+    /* Model-free references on the same prompts (data/reference.h): pixel 1-NN and nearest
+     * class mean, right counts and Wilson 95% intervals. ref_scored 0: the cell has none (no
+     * demonstration, a family without readers, a file written before them); the values are
+     * then NaN (results_row_finish). ref_best is the larger reference accuracy. */
+    int ref_scored;
+    int64_t ref_nn_correct, ref_mean_correct;
+    double ref_nn, ref_nn_low, ref_nn_high, ref_mean, ref_mean_low, ref_mean_high, ref_best;
     /* Per prompt [episodes], in prompt order, owned by the row (NULL in a file written before
      * they existed): the resampling group of its episode, right under ranking, exact match. */
     int64_t *episode_group;
@@ -100,9 +107,14 @@ typedef struct {
 void results_row_alloc_outcomes(eval_row_t *row);
 /* Frees a row's per-prompt outcomes. */
 void results_row_free(eval_row_t *row);
-/* Sets the row's counts, accuracy and Wilson interval from its per-prompt outcomes, and chance
- * from chance_random and chance_constant. */
+/* Sets the row's counts, accuracy and Wilson interval from its per-prompt outcomes, chance
+ * from chance_random and chance_constant, and the reference accuracies, intervals and best from
+ * their counts (NaN where ref_scored is 0). */
 void results_row_finish(eval_row_t *row);
+/* The ICL gain of a row: its ranked accuracy minus its chance, and minus the best model-free
+ * reference (NaN where the cell has none). */
+double results_row_gain_chance(const eval_row_t *row);
+double results_row_gain_reference(const eval_row_t *row);
 /* Exact-match accuracy of a row and its Wilson 95% interval. */
 double results_row_exact(const eval_row_t *row, double *lo, double *hi);
 

@@ -3,7 +3,9 @@
  * The evaluation cells (benchmark, ways, shots) are those of the first run; a run lacking a
  * cell contributes nothing to it. Spread is the sample standard deviation (0 for one run).
  * Every cell is reported under both scoring rules: ranking among the episode's candidates
- * (`correct`) and open-ended exact match (`exact_match`, greedy decoding).
+ * (`correct`) and open-ended exact match (`exact_match`, greedy decoding), beside the better
+ * of the model-free references of the same episodes (`reference_best`, data/reference.h; NaN,
+ * shown as "-", where a cell has none).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "sweep_report.h"
@@ -30,7 +32,8 @@ static void cell_label(const eval_row_t *e, char *out, size_t size) {
         snprintf(out, size, "%s %d-way %d-shot", e->benchmark, e->ways, e->shots);
 }
 
-typedef enum { RULE_RANKED = 0, RULE_EXACT = 1 } rule_t;
+/* The two scoring rules, and the best model-free reference of the cell's episodes. */
+typedef enum { RULE_RANKED = 0, RULE_EXACT = 1, RULE_REFERENCE = 2 } rule_t;
 
 /* The accuracy of run's cell matching `ref` under a scoring rule, or NAN. */
 static double cell_accuracy(const run_result_t *run, const eval_row_t *ref, rule_t rule) {
@@ -39,6 +42,7 @@ static double cell_accuracy(const run_result_t *run, const eval_row_t *ref, rule
         if (e->ways == ref->ways && e->shots == ref->shots &&
             !strcmp(e->benchmark, ref->benchmark) && !strcmp(e->dataset, ref->dataset)) {
             if (rule == RULE_RANKED) return e->accuracy;
+            if (rule == RULE_REFERENCE) return e->ref_scored ? e->ref_best : NAN;
             return e->episodes > 0 ? (double)e->exact / (double)e->episodes : NAN;
         }
     }
@@ -136,13 +140,14 @@ static json_t *json_run(const results_t *r, const run_result_t *run) {
     for (int a = 0; a < sw->n_axes; a++)
         json_out_set_string(axes, sw->axis_keys[a], run->axis_values[a]);
     json_out_set(o, "axes", axes);
-    for (int rule = RULE_RANKED; rule <= RULE_EXACT; rule++) {
+    static const char *const keys[] = {"accuracy", "exact", "reference"};
+    for (int rule = RULE_RANKED; rule <= RULE_REFERENCE; rule++) {
         json_t *cells = json_out_object();
         for (int c = 0; c < first->n_rows; c++) {
             cell_label(&first->rows[c], label, sizeof label);
             json_out_set_real(cells, label, cell_accuracy(run, &first->rows[c], (rule_t)rule));
         }
-        json_out_set(o, rule == RULE_RANKED ? "accuracy" : "exact", cells);
+        json_out_set(o, keys[rule], cells);
     }
     return o;
 }
@@ -160,17 +165,18 @@ static void print_runs(const results_t *r, sweep_report_format_t f, FILE *out) {
         return;
     }
     /* the table shows "ranked / exact" per cell; CSV has the exact-match columns after the
-     * ranked ones, named "<cell> exact" */
+     * ranked ones, named "<cell> exact", then the best references, "<cell> reference" */
     int csv = f == SWEEP_REPORT_CSV;
     const char *sep = csv ? "," : " | ";
     if (!csv) fputs("accuracy per cell: ranked among the candidates / exact match\n\n", out);
     fputs(csv ? "run,id" : "| run | id", out);
     for (int a = 0; a < sw->n_axes; a++)
         fprintf(out, "%s%s", sep, sw->axis_keys[a]);
-    for (int rule = RULE_RANKED; rule <= (csv ? RULE_EXACT : RULE_RANKED); rule++)
+    static const char *const suffix[] = {"", " exact", " reference"};
+    for (int rule = RULE_RANKED; rule <= (csv ? RULE_REFERENCE : RULE_RANKED); rule++)
         for (int c = 0; c < first->n_rows; c++) {
             cell_label(&first->rows[c], label, sizeof label);
-            fprintf(out, "%s%s%s", sep, label, rule == RULE_EXACT ? " exact" : "");
+            fprintf(out, "%s%s%s", sep, label, suffix[rule]);
         }
     fputs(csv ? "\n" : " |\n", out);
     if (!csv) rule_line(2 + sw->n_axes + first->n_rows, out);
@@ -179,7 +185,7 @@ static void print_runs(const results_t *r, sweep_report_format_t f, FILE *out) {
         fprintf(out, "%s%s%s%s", csv ? "" : "| ", run->name, sep, run->id);
         for (int a = 0; a < sw->n_axes; a++)
             fprintf(out, "%s%s", sep, run->axis_values[a]);
-        for (int rule = RULE_RANKED; rule <= (csv ? RULE_EXACT : RULE_RANKED); rule++)
+        for (int rule = RULE_RANKED; rule <= (csv ? RULE_REFERENCE : RULE_RANKED); rule++)
             for (int c = 0; c < first->n_rows; c++) {
                 const eval_row_t *cell = &first->rows[c];
                 if (csv)
@@ -225,10 +231,37 @@ static json_t *json_group(const results_t *r, const grouping_t *g, int j) {
         group_stats(r, g, j, &first->rows[c], RULE_EXACT, &mean, &sd);
         json_out_set_real(cell, "exact_mean", mean);
         json_out_set_real(cell, "exact_sd", sd);
+        group_stats(r, g, j, &first->rows[c], RULE_REFERENCE, &mean, &sd);
+        json_out_set_real(cell, "reference_mean", mean);
+        json_out_set_real(cell, "reference_sd", sd);
         json_out_append(cells, cell);
     }
     json_out_set(o, "cells", cells);
     return o;
+}
+
+/* Under group j's line of the grouped table, where its runs have references: the best
+ * model-free reference per cell, mean ±sd over the runs ("-" where a cell has none). */
+static void print_group_reference(const results_t *r, const grouping_t *g, int j, const char *name,
+                                  FILE *out) {
+    const run_result_t *first = &r->runs[0];
+    double mean, sd;
+    int any = 0;
+    for (int c = 0; c < first->n_rows; c++)
+        any |= group_stats(r, g, j, &first->rows[c], RULE_REFERENCE, &mean, &sd) > 0;
+    if (!any) return;
+    fprintf(out, "| %s best model-free reference | ", name);
+    int runs = 0;
+    for (int i = 0; i < r->n_runs; i++)
+        runs += g->group_of[i] == j;
+    fprintf(out, "%d", runs);
+    for (int c = 0; c < first->n_rows; c++) {
+        if (group_stats(r, g, j, &first->rows[c], RULE_REFERENCE, &mean, &sd) > 0)
+            fprintf(out, " | %.3f ±%.3f", mean, sd);
+        else
+            fputs(" | -", out);
+    }
+    fputs(" |\n", out);
 }
 
 static void print_groups(const results_t *r, const grouping_t *g, sweep_report_format_t f,
@@ -245,16 +278,17 @@ static void print_groups(const results_t *r, const grouping_t *g, sweep_report_f
         return;
     }
     if (f == SWEEP_REPORT_CSV) {
-        fputs("group,cell,runs,mean,sd,exact_mean,exact_sd\n", out);
+        fputs("group,cell,runs,mean,sd,exact_mean,exact_sd,reference_mean,reference_sd\n", out);
         for (int j = 0; j < g->n_groups; j++)
             for (int c = 0; c < first->n_rows; c++) {
-                double xmean, xsd;
+                double xmean, xsd, rmean, rsd;
                 int n = group_stats(r, g, j, &first->rows[c], RULE_RANKED, &mean, &sd);
                 group_stats(r, g, j, &first->rows[c], RULE_EXACT, &xmean, &xsd);
+                group_stats(r, g, j, &first->rows[c], RULE_REFERENCE, &rmean, &rsd);
                 group_name(r, g, j, ";", name, sizeof name);
                 cell_label(&first->rows[c], label, sizeof label);
-                fprintf(out, "%s,%s,%d,%.6f,%.6f,%.6f,%.6f\n", name, label, n, mean, sd, xmean,
-                        xsd);
+                fprintf(out, "%s,%s,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", name, label, n, mean, sd,
+                        xmean, xsd, rmean, rsd);
             }
         return;
     }
@@ -280,6 +314,7 @@ static void print_groups(const results_t *r, const grouping_t *g, sweep_report_f
             fprintf(out, " | %.3f ±%.3f / %.3f ±%.3f", mean, sd, xmean, xsd);
         }
         fputs(" |\n", out);
+        print_group_reference(r, g, j, name, out);
     }
 }
 

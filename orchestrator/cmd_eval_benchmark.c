@@ -46,8 +46,8 @@ int eval_benchmark_checkpoint(const config_t *cfg, const comm_t *comm, const cha
     vocab_free(&v);
     m = checkpoint_read(checkpoint, 16 * tok, 16 * img, &v, &st, NULL);
     vocab_map_store(&v, &store);
-    evaluator_t ev = {m,         &v,       comm,    (episode_format_t)st.episode_format,
-                      cfg->seed, 16 * tok, 16 * img, NULL};
+    evaluator_t ev = {
+        m, &v, comm, (episode_format_t)st.episode_format, cfg->seed, 16 * tok, 16 * img, NULL, 0};
     FILE *pf = NULL;
     atomic_file_t pred_file;
     if (predictions_path && comm->rank == 0)

@@ -124,8 +124,8 @@ static int evaluate_run(const config_t *cfg, const comm_t *comm, vlm_t *m, vocab
                         const stores_t *st, int tok, int img, int stoppable, run_result_t *out) {
     double t0 = clock_now_s();
     int stopped = 0;
-    evaluator_t ev = {m,         v,   comm, EPISODE_FORMAT_COMPACT,
-                      cfg->seed, tok, img,  stoppable ? &stopped : NULL};
+    evaluator_t ev = {
+        m, v, comm, EPISODE_FORMAT_COMPACT, cfg->seed, tok, img, stoppable ? &stopped : NULL, 0};
     for (int k = 0; k < cfg->eval.n_benchmarks && !stopped; k++) {
         const benchmark_t *b = benchmark_find(cfg->eval.benchmarks[k]);
         const image_store_t *store = bench_store(st, b);
@@ -650,7 +650,8 @@ int experiment_eval_checkpoint(const comm_t *comm, const eval_opts_t *o) {
                       o->seed,
                       16 * (1 + max_items * turn_guess),
                       16 * max_items,
-                      NULL};
+                      NULL,
+                      0};
     results_t res;
     memset(&res, 0, sizeof res);
     res.config_text = cfg_text;

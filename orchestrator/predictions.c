@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/results.h"
+#include "data/reference.h"
 #include "benchmark_input.h"
 #include "predictions_file.h"
 
@@ -98,6 +99,7 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
             row->episodes = n * b->variants;
             results_row_alloc_outcomes(row);
             row->episodes = 0;
+            int refs = reference_family(b->family), answered = refs;
             for (int64_t e = 0; e < n; e++)
                 for (int var = 0; var < b->variants; var++) {
                     benchmark_episode(&bs.src, cfg->seed, ways, shots, e, n, var, ep);
@@ -108,6 +110,12 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
                     predictions_file_entry_t *p = predictions_file_find(&pf, id);
                     int64_t at = row->episodes++;
                     row->episode_group[at] = benchmark_episode_group(b, e);
+                    if (refs) { /* the model-free references of the same episode */
+                        int bits = reference_score(&bs.store, bs.store.c, ep);
+                        answered &= (bits & REFERENCE_ANSWERED) != 0;
+                        row->ref_nn_correct += (bits & REFERENCE_NN_RIGHT) != 0;
+                        row->ref_mean_correct += (bits & REFERENCE_MEAN_RIGHT) != 0;
+                    }
                     if (!p) {
                         missing++;
                         continue;
@@ -120,6 +128,7 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
                     int ok = strcmp(got, truth) == 0;
                     row->episode_correct[at] = row->episode_exact[at] = (uint8_t)ok;
                 }
+            row->ref_scored = answered && row->episodes > 0;
             results_row_finish(row);
         }
     for (int64_t i = 0; i < pf.n; i++)

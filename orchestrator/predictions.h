@@ -13,7 +13,9 @@
  * letters compared case-insensitively) must equal the answer (the words of a multi-word answer
  * separated by single spaces); order-averaged benchmarks count both option orders of an
  * episode. The results carry per-prompt outcomes and the cells' chance as internal
- * evaluation's do (`correct` and `exact_match` are the same count here).
+ * evaluation's do (`correct` and `exact_match` are the same count here), and the model-free
+ * references of the same episodes (data/reference.h, on the store's pixels: the images
+ * `micl data export` writes), so an external model is compared with them as micl's are.
  * A missing prediction counts as wrong and is reported; an id that is not an episode of the
  * benchmark, a repeated id, more lines than prompts, or a malformed line is an error naming the
  * file and line.

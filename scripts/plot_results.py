@@ -2,7 +2,9 @@
 """plot_results.py RESULTS.h5 [-o OUT.png] [--by AXIS] - training and shot curves of a results file.
 
 Left: training loss per run (stage changes marked); middle: train ICL accuracy; right: held-out
-binding accuracy against shots, one line per (run, ways), with 95% intervals and chance.
+binding accuracy against shots, one line per (run, ways), with 95% intervals and chance, and the
+pixel nearest-neighbour reference of the same episodes in grey (dash-dot; results files that
+carry it: eval/reference_nn_accuracy, docs/RESULTS.md), drawn once per ways.
 
 For a sweep results file (`micl sweep`), --by AXIS (e.g. run, seed, model.dim) draws one line
 per value of that axis instead: the mean over the runs that share the value (the other axes),
@@ -51,7 +53,31 @@ def shot_curves(f, run):
     return out
 
 
+def reference_curves(f, run):
+    """{ways: (shots, pixel 1-NN accuracy)} of the binding benchmark's cells with references."""
+    e = f["runs"][run]["eval"]
+    if "reference_nn_accuracy" not in e:
+        return {}
+    bench = e["benchmark"].asstr()[()]
+    ways, shots, ok = e["ways"][()], e["shots"][()], e["reference_scored"][()] == 1
+    binding = ((bench == "binding") | (bench == "openmi")) & ok
+    nn = e["reference_nn_accuracy"][()]
+    return {w: (shots[binding & (ways == w)], nn[binding & (ways == w)])
+            for w in sorted(set(ways[binding]))}
+
+
+def plot_references(f, ax):
+    """The pixel 1-NN reference per ways (the first run's: every run of a file reads the same
+    episodes unless its seed differs)."""
+    names = run_names(f)
+    curves = reference_curves(f, names[0]) if names else {}
+    for w, (shots, nn) in curves.items():
+        ax[2].plot(shots, nn, color="grey", ls="-." if w == min(curves) else (0, (3, 1, 1, 1, 1, 1)),
+                   marker="x", label=f"pixel 1-NN {w}-way")
+
+
 def plot_runs(f, ax):
+    plot_references(f, ax)
     for run in run_names(f):
         t = f["runs"][run]["train"]
         (line,) = ax[0].plot(t["step"][()], t["loss"][()], label=run)

@@ -26,6 +26,7 @@
 #include "common/rng.h"
 #include "model/vlm_cache.h"
 #include "data/benchmark.h"
+#include "data/reference.h"
 #include "kernels/buffer.h"
 #include "device.h"
 
@@ -261,6 +262,35 @@ static void finish_outcomes(const evaluator_t *ev, const benchmark_t *b, const u
     free(mine);
     free(all);
     results_row_finish(row);
+}
+
+/* The model-free references of a cell (data/reference.h) on the prompts the model is scored
+ * on: this rank's block [lo, hi) (build(e) gives prompt e, on the model's pixels), gathered over
+ * the ranks like the outcomes, so the counts are the same for any rank count. The row has
+ * references only when every prompt could be answered (not at 0 shots). Call before
+ * finish_outcomes, which derives the accuracies. */
+static void row_reference(const evaluator_t *ev, const image_store_t *store, int family,
+                          build_fn build, void *ctx, int64_t lo, int64_t hi, eval_row_t *row) {
+    if (ev->skip_references || !reference_family(family)) return;
+    int64_t n = row->episodes;
+    int64_t *mine = micl_malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(int64_t));
+    int64_t *all = micl_malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    episode_t *ep = micl_malloc(sizeof *ep);
+    for (int64_t e = lo; e < hi; e++) {
+        build(e, ep, ctx);
+        mine[e - lo] = reference_score(store, model_channels(ev), ep);
+    }
+    gather_prompts(ev, mine, lo, hi, all, n, 1);
+    row->ref_scored = n > 0;
+    row->ref_nn_correct = row->ref_mean_correct = 0;
+    for (int64_t p = 0; p < n; p++) {
+        row->ref_scored &= (all[p] & REFERENCE_ANSWERED) != 0;
+        row->ref_nn_correct += (all[p] & REFERENCE_NN_RIGHT) != 0;
+        row->ref_mean_correct += (all[p] & REFERENCE_MEAN_RIGHT) != 0;
+    }
+    free(ep);
+    free(mine);
+    free(all);
 }
 
 /* The chance of a cell from its episodes as drawn (benchmark_cell_chance). */
@@ -504,6 +534,8 @@ void eval_binding_curve(const evaluator_t *ev, const image_store_t *store, const
         eval_row_t *row = &rows[j];
         row_begin(row, b->name, store, ways, shots[j], episodes);
         row_chance(ev, &bs, ways, shots[j], episodes, row);
+        c.shots = shots[j];
+        row_reference(ev, store, b->family, build_prompt, &c, e_lo, e_hi, row);
         finish_outcomes(ev, b, outcome + (size_t)j * (size_t)span, e_lo, e_hi, row);
     }
     benchmark_source_free(&bs);
@@ -682,6 +714,7 @@ static void benchmark_cell(const evaluator_t *ev, const benchmark_ctx_t *c,
     row_begin(row, c->b->name, store, c->b->family == FAMILY_CLASSIFY ? v->n_real : c->ways,
               c->shots, n);
     row_chance(ev, c->src, c->ways, c->shots, c->episodes, row);
+    row_reference(ev, store, c->b->family, build_bench, (void *)c, lo, hi, row);
     finish_outcomes(ev, c->b, out.outcome, lo, hi, row);
     free(out.outcome);
     free(out.ranked);

@@ -13,7 +13,10 @@
  * N-way episode; all real names for zero-shot) at its position, and an exact match when each
  * is the argmax over the whole vocabulary - which is exactly greedy decoding producing it.
  * Every row carries its per-prompt outcomes (results.h), gathered over the ranks (disjoint
- * blocks summed), and its chance measured on the episodes drawn (benchmark_cell_chance).
+ * blocks summed), its chance measured on the episodes drawn (benchmark_cell_chance), and, for
+ * binding and matching cells with demonstrations, the model-free references of the same prompts
+ * (data/reference.h: pixel 1-NN and nearest class mean, on the model's pixels), read by each
+ * rank on its own block and gathered the same way.
  */
 #ifndef MICL_EVALUATOR_H
 #define MICL_EVALUATOR_H
@@ -36,6 +39,9 @@ typedef struct {
     /* NULL, or a flag set to 1 when a stop request (signals.h) ends the evaluation between
      * cells: the rows are then incomplete (train and sweep evaluate with one) */
     int *stopped;
+    /* 1: rows get no model-free references (`micl bench eval` times the model's engines alone,
+     * as before them); 0, the default of a zeroed or positional initialiser: they are scored */
+    int skip_references;
 } evaluator_t;
 
 /* Queries scored against each nested episode's demonstrations. */

@@ -16,3 +16,5 @@ micl_unit_test(test_task_scene test_task_scene.c)
 # Fixed fake names and the named / bursty families, one-turn mc and matching, and the paper's
 # FS-ICL episodes (fsicl, fsicl_random: data/fsicl.c).
 micl_unit_test(test_families test_families.c)
+# The model-free readers (data/reference.c) on hand-made episodes: answers, ties, matching.
+micl_unit_test(test_reference test_reference.c)

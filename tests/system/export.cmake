@@ -20,3 +20,10 @@ add_test(NAME recipe_np1_vs_np2
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/recipe_test.sh $<TARGET_FILE:micl>
                  ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/recipe_work)
 set_tests_properties(recipe_np1_vs_np2 PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 600)
+
+# The model-free references (pixel 1-NN, nearest class mean) equal a Python reader of the
+# exported episodes, scored through `micl eval --predictions`, count for count.
+add_test(NAME reference_readers_export
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/reference_test.sh $<TARGET_FILE:micl>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/reference_work)
+set_tests_properties(reference_readers_export PROPERTIES ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 120)

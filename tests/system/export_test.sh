@@ -121,7 +121,12 @@ a, a1, c, g, r = ev(own), ev(own1), ev(plain), ev(scored), ev(ranked)
 cells = ("ways", "shots", "episodes")
 per = ("episode_start", "episode_group", "episode_correct", "episode_exact")
 chance = ("chance", "chance_random", "chance_constant", "constant_answer")
-for k in cells + ("correct", "exact_match") + per + chance:
+# the model-free references: the same on the model's prompts for np=1, np=2, single pass and
+# re-prompting, and on the episodes of the predictions' scoring
+ref = ("reference_scored", "reference_nn_correct", "reference_mean_correct")
+for k in ref:
+    assert np.array_equal(a[k][()], g[k][()]), (k, a[k][()], g[k][()])
+for k in cells + ("correct", "exact_match") + per + chance + ref:
     assert np.array_equal(a[k][()], c[k][()]), (k, a[k][()], c[k][()])  # re-prompting == single pass
     assert np.array_equal(a[k][()], a1[k][()]), (k, a[k][()], a1[k][()])  # np=2 == np=1
 for k in cells + chance:
@@ -142,6 +147,12 @@ for i in range(len(eps)):
     e = np.arange(eps[i]) // variants
     assert np.array_equal(grp[s], e // 4 if bench == "openmi" else e), (i, grp[s])
 assert np.allclose(a["chance"][()], np.maximum(a["chance_random"][()], a["chance_constant"][()]))
+scored = a["reference_scored"][()]  # binding and matching with demonstrations only
+assert np.array_equal(scored, (a["shots"][()] > 0) & (bench in ("openmi", "matching"))), scored
+nn, gain = a["reference_nn_accuracy"][()], a["gain_over_reference"][()]
+assert np.isnan(nn[scored == 0]).all() and np.isnan(gain[scored == 0]).all()
+best = np.maximum(nn, a["reference_mean_accuracy"][()])
+assert np.allclose(gain[scored == 1], (a["accuracy"][()] - best)[scored == 1])
 print(sys.argv[1], "ranked", a["correct"][()].tolist(), "exact", a["exact_match"][()].tolist(),
       "of", eps.tolist())
 PY
@@ -152,6 +163,8 @@ import h5py
 f = h5py.File('own_fsicl.h5', 'a')
 g = f['runs'][list(f['runs'].keys())[0]]['eval']
 for k in ('episode_start', 'episode_group', 'episode_correct', 'episode_exact', 'chance_random', 'chance_constant', 'constant_answer'):
+    del g[k]
+for k in [k for k in g if k.startswith('reference_') or k.startswith('gain_')]:
     del g[k]"
 "$MICL" report own_fsicl.h5 > old_report.txt || fail "an older results file does not report"
 grep -q "fsicl" old_report.txt || fail "an older results file reports no rows"

@@ -48,12 +48,15 @@ np)
     grep -q "| icl-seed2-steps12-replay0.3 | [0-9a-f]\{16\} | icl | 2 | 12 | 0.3 |" report.txt
     "$MICL" report np1/s.h5 --group-by run | tee report.txt
     grep -q "| run=icl | 2 |" report.txt
+    grep -q "^| run=icl best model-free reference | 2 | - |" report.txt  # none at 0 shots
     "$MICL" report np1/s.h5 --group-by seed,run --format csv | tee report.csv
     grep -q "^seed=1;run=base,openmi 2-way 0-shot,1," report.csv
     "$MICL" report np1/s.h5 --group-by seed --format json | "$PY" -c "
 import json, sys
 g = json.load(sys.stdin)['groups']
-assert [x['axes']['seed'] for x in g] == ['1', '2'] and g[0]['cells'][0]['runs'] == 2, g"
+assert [x['axes']['seed'] for x in g] == ['1', '2'] and g[0]['cells'][0]['runs'] == 2, g
+ref = [c['reference_mean'] for c in g[0]['cells']]  # 0-shot cells: none (null)
+assert ref[0] is None and any(0 <= (r or -1) <= 1 for r in ref), ref"
     "$PY" "$SRC/scripts/plot_results.py" np1/s.h5 --by seed -o by_seed.png
     [ -s by_seed.png ]
     ;;

@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
     vlm_init_params(m, 4);
     int bad = 0;
     for (int fmt = 0; fmt < 2; fmt++) {
-        evaluator_t ev = {m, &v, &comm, (episode_format_t)fmt, 77, max_tokens, max_images, NULL};
+        evaluator_t ev = {m, &v, &comm, (episode_format_t)fmt, 77, max_tokens, max_images, NULL, 0};
         bad += check_curve(&ev, &s, 2);
         bad += check_curve(&ev, &s, 5);
     }

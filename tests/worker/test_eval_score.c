@@ -159,7 +159,7 @@ static void test_greedy(const comm_t *comm) {
     store_index_build(&s, STORE_SPLIT_TRAIN, &ix);
     episode_source_t src;
     episode_source_init(&src, &s, &ix, &v, 0, EPISODE_FORMAT_COMPACT);
-    evaluator_t ev = {m, &v, comm, EPISODE_FORMAT_COMPACT, 1, 512, 64, NULL};
+    evaluator_t ev = {m, &v, comm, EPISODE_FORMAT_COMPACT, 1, 512, 64, NULL, 0};
     episode_t *ep = micl_malloc(sizeof *ep);
     int decoded_tokens_differ = 0;
     for (int k = 0; k < 6; k++) {
