@@ -38,6 +38,10 @@ void h5_seal_strings(hid_t obj);
 /* 1 if dataset d carries the Fletcher32 checksum filter (every non-empty dataset of numbers
  * micl writes does; readers refuse one that does not). */
 int h5_has_checksum(hid_t d);
+/* Checks every object of the open file: its strings (h5_check_strings) and, for a dataset, all
+ * of its data (libhdf5 verifies the checksums as it reads): for readers that load only part of
+ * a file but must not take a damaged one. */
+void h5_verify_all(hid_t f);
 void h5_check_strings(hid_t obj);
 /* Opens an existing file read-only; fails clearly when missing, not HDF5 or in an older HDF5
  * format (h5_check_format). */

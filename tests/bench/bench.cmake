@@ -7,7 +7,7 @@
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     a = f.attrs
-    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 2, dict(a)
+    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 3, dict(a)
     assert a["measurement"] == sys.argv[2] and a["config"] == "tiny" and int(a["steps"]) == 2
     for k in ("threads", "hostname", "created", "tokens_per_s", "gflops", "max_rss_kib"):
         assert k in a, k

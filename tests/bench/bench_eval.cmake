@@ -6,7 +6,7 @@ set(BENCH_EVAL_CHECK [=[
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     a = f.attrs
-    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 2, dict(a)
+    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 3, dict(a)
     assert a["measurement"] == "eval" and a["config"] == "tiny" and int(a["episodes"]) == 10
     assert int(a["scores_identical"]) == 1 and a["speedup"] > 0
     assert list(f["ways"][()]) == [2, 5] and list(f["shots"][()]) == [0, 1, 2, 4, 8]

@@ -8,7 +8,7 @@ import math, sys, h5py
 path, bench = sys.argv[1], sys.argv[2]
 with h5py.File(path, "r") as f:
     a = f.attrs
-    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 2, dict(a)
+    assert a["kind"] == "micl-bench" and int(a["schema_version"]) == 3, dict(a)
     assert a["measurement"] == bench, a["measurement"]
     for k in ("hostname", "created", "micl_version"):
         assert k in a, k

@@ -54,7 +54,7 @@ f = h5py.File(path, "r")
 img, lab, spl = f["images"][()], f["labels"][()], f["split"][()]
 names = [n.decode() if isinstance(n, bytes) else n for n in f["class_names"][()]]
 assert img.shape == ((len(files), size, size, 3) if rgb else (len(files), size, size)), img.shape
-assert img.dtype == np.uint8 and f.attrs["schema_version"] == (2 if rgb else 1)
+assert img.dtype == np.uint8 and f.attrs["schema_version"] == (4 if rgb else 3)
 assert names == ["blue-sky", "green", "red"], names
 assert list(f["class_split"][()]) == [0, 0, 0]
 assert (spl == 1).all(), spl

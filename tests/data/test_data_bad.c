@@ -143,8 +143,10 @@ static void replace_dataset(hid_t f, const char *name, hid_t type, int rank, con
                             const void *data, hid_t mtype) {
     if (H5Lexists(f, name, H5P_DEFAULT) > 0) CHECK(H5Ldelete(f, name, H5P_DEFAULT) >= 0);
     hid_t sp = H5Screate_simple(rank, dims, NULL);
-    hid_t d = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    CHECK(sp >= 0 && d >= 0);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE); /* checksummed, as micl writes datasets */
+    CHECK(dcpl >= 0 && H5Pset_chunk(dcpl, rank, dims) >= 0 && H5Pset_fletcher32(dcpl) >= 0);
+    hid_t d = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    CHECK(sp >= 0 && d >= 0 && H5Pclose(dcpl) >= 0);
     CHECK(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
     CHECK(H5Dclose(d) >= 0 && H5Sclose(sp) >= 0);
 }
@@ -276,7 +278,7 @@ static void store_cases(const char *dir) {
     store_case(dir, "store class count mismatch", MOD_CLASS_SPLIT_COUNT,
                "dataset /class_split has shape [4], expected [5]");
     store_case(dir, "store schema newer", MOD_SCHEMA_NEWER,
-               "attribute schema_version is 3, newer than this micl reads (2)");
+               "attribute schema_version is 5, newer than this micl reads (4)");
     store_case(dir, "store schema missing", MOD_SCHEMA_MISSING, "missing attribute schema_version");
 
     tdu_expect_fail("store missing file", dir, read_store, "nothere.h5",

@@ -30,7 +30,7 @@ for other, what in (("out2", "np1 vs np2"), ("out3", "1 vs 3 threads")):
             if a.attrs[k] != b.attrs[k]:
                 print(f"{run}: attribute {k} differs ({what})"); bad += 1
     ra, rb = h5py.File("out1/results.h5", "r"), h5py.File(f"{other}/results.h5", "r")
-    assert ra.attrs["schema_version"] == 1
+    assert ra.attrs["schema_version"] == 2
     for run in ("base", "icl"):
         for k in ("correct", "episodes", "accuracy"):
             if not np.array_equal(ra[f"runs/{run}/eval/{k}"][()], rb[f"runs/{run}/eval/{k}"][()]):
