@@ -36,7 +36,7 @@ trap forward USR1 TERM
 if [ "${MICL_LAUNCH:-srun}" = mpirun ]; then
     mpirun "$MICL" sweep "$CFG" "$@" &
 else
-    srun --mpi=pmix "$MICL" sweep "$CFG" "$@" &
+    srun --mpi=pmix --kill-on-bad-exit=1 "$MICL" sweep "$CFG" "$@" &
 fi
 pid=$!
 rc=0

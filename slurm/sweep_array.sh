@@ -35,7 +35,7 @@ trap forward USR1 TERM
 if [ "${MICL_LAUNCH:-srun}" = mpirun ]; then
     mpirun "$MICL" sweep "$CFG" -o "$OUT/shard-$I-of-$N.h5" --shard "$I/$N" &
 else
-    srun --mpi=pmix "$MICL" sweep "$CFG" -o "$OUT/shard-$I-of-$N.h5" --shard "$I/$N" &
+    srun --mpi=pmix --kill-on-bad-exit=1 "$MICL" sweep "$CFG" -o "$OUT/shard-$I-of-$N.h5" --shard "$I/$N" &
 fi
 pid=$!
 rc=0

@@ -6,6 +6,8 @@
 #
 # Each rank runs --cpus-per-task OpenMP threads. Ranks are launched with srun (PMIx); Debian's
 # Open MPI also works with plain `mpirun` inside the allocation (set MICL_LAUNCH=mpirun).
+# --kill-on-bad-exit=1: a rank that dies (a node lost, kill -9) ends the job step at once
+# instead of leaving the other ranks waiting in a collective; resubmit with --resume.
 # The number of tasks must not exceed the config's train.micro_batches.
 #SBATCH --job-name=micl-train
 #SBATCH --ntasks=2
@@ -22,5 +24,5 @@ export OMPI_MCA_mpi_yield_when_idle=1   # ranks that wait must not spin on share
 if [ "${MICL_LAUNCH:-srun}" = mpirun ]; then
     mpirun "$MICL" train "$CFG" "$@"
 else
-    srun --mpi=pmix "$MICL" train "$CFG" "$@"
+    srun --mpi=pmix --kill-on-bad-exit=1 "$MICL" train "$CFG" "$@"
 fi

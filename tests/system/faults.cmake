@@ -16,7 +16,7 @@ set_tests_properties(faults_setup PROPERTIES FIXTURES_SETUP faults ENVIRONMENT "
                      TIMEOUT 300)
 foreach(c ckpt_enospc ckpt_eio ckpt_fsync results_enospc results_eio store_enospc store_eio export
           predictions bench png readonly tmpfs removed sweep sigint sigterm_eval kill_ckpt kill_results kill_store
-          kill_mpirun)
+          kill_mpirun kill_eval kill_handout import)
   add_test(NAME faults_${c} COMMAND ${_faults_cmd} ${c})
   set_tests_properties(faults_${c} PROPERTIES FIXTURES_REQUIRED faults SKIP_RETURN_CODE 77
                        ENVIRONMENT "${MICL_TEST_ENV}" TIMEOUT 300)

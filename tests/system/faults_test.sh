@@ -36,6 +36,14 @@
 #                               the evaluation); `--resume` gives the uninterrupted bits
 #   kill_mpirun                 rank 0 of `mpirun -np 2` killed while it writes the checkpoint:
 #                               mpirun ends the job (no hang), `--resume` with np=1 completes it
+#   kill_eval                   kill -9 as the first run starts its evaluation (800 episodes): the
+#                               checkpoint of the end of training is kept, no half-evaluated run
+#                               in the results; `--resume` gives the uninterrupted bits
+#   kill_handout                kill -9 of a four-run sweep as its coordinator hands out the
+#                               second run: the same command again finishes it, equal to an
+#                               uninterrupted sweep (checkpoints too)
+#   import                      `data import`: ENOSPC and EIO at the store it writes; the
+#                               previous store keeps its bytes
 set -uo pipefail
 MICL=$1 SRC=$2 WORK=$3 SHIM=$4 CASE=$5
 SETUP=$WORK/setup
@@ -330,6 +338,70 @@ print('results.h5 holds', names)" || exit 1
     echo "ok: exit 3, a checkpoint, no half-evaluated run in the results"
     "$MICL" train tiny.cfg --resume > resumed.log || exit 1
     compare ref out || exit 1
+    ;;
+kill_eval)
+    fresh
+    rm -rf out ref && cfg out | sed -e "s|episodes = 24;|episodes = 800;|" > tiny.cfg
+    sed -e 's|^output_dir = .*|output_dir = "ref";|' tiny.cfg > ref.cfg
+    "$MICL" train ref.cfg > ref.log || exit 1
+    "$MICL" train tiny.cfg > killed.log 2>&1 &
+    pid=$!
+    # base's last checkpoint is written (the line comes after it); its evaluation begins
+    until grep -qs "^\[base\] trained on" killed.log || ! kill -0 "$pid" 2> /dev/null; do
+        sleep 0.01
+    done
+    kill -KILL "$pid" 2> /dev/null
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 137 ] || { cat killed.log; echo "FAIL: exit $rc, expected 137 (killed in the evaluation)"; exit 1; }
+    /usr/bin/python3 -c "
+import os, h5py
+assert h5py.File('out/base.ckpt.h5', 'r').attrs['step'] == 12
+names = []
+if os.path.exists('out/results.h5'):
+    names = [n.decode() for n in h5py.File('out/results.h5', 'r')['run_names'][()]]
+assert names == [], names
+print('kept: the checkpoint of step 12; results hold', names)" || exit 1
+    "$MICL" train tiny.cfg --resume > resumed.log || exit 1
+    compare ref out || exit 1
+    ;;
+kill_handout)
+    fresh
+    sweep_cfg() { # sweep_cfg OUTDIR: four runs, one group
+        cfg "$1"
+        cat << 'CFG'
+sweep = { ranks_per_run = 1;
+  axes = ( { key = "run"; values = ["base", "icl"]; }, { key = "seed"; values = [1, 2]; } ); };
+CFG
+    }
+    sweep_cfg sw > s.cfg # the checkpoints go beside the results file (-o)
+    "$MICL" sweep s.cfg -o ref/s.h5 > ref.log || exit 1
+    "$MICL" sweep s.cfg -o sw/s.h5 > k.log 2>&1 &
+    pid=$!
+    until grep -qs "sweep: run 2/4" k.log || ! kill -0 "$pid" 2> /dev/null; do sleep 0.01; done
+    kill -KILL "$pid" 2> /dev/null
+    rc=0
+    wait "$pid" || rc=$?
+    grep "sweep: run" k.log
+    [ "$rc" -eq 137 ] || { cat k.log; echo "FAIL: exit $rc, expected 137"; exit 1; }
+    "$MICL" sweep s.cfg -o sw/s.h5 > again.log 2>&1 || { cat again.log; exit 1; }
+    grep -E "already finished|sweep: run" again.log
+    [ -z "$(find sw -name '*.tmp')" ] || { echo "FAIL: a .tmp file is left"; exit 1; }
+    /usr/bin/python3 "$SRC/tests/system/sweep_compare.py" ref/s.h5 sw/s.h5 --checkpoints || exit 1
+    ;;
+import)
+    fresh
+    mkdir -p imgs/a imgs/b
+    for c in a b; do for i in 1 2 3; do cp "$SRC/docs/quickstart.png" "imgs/$c/$i.png"; done; done
+    "$MICL" data import imgs -o imp.h5 --size 16 > imp.log 2>&1 || { cat imp.log; exit 1; }
+    before=$(sha256sum imp.h5)
+    for e in ENOSPC EIO; do
+        expect_fail --exit 1 --message "imp\.h5\.tmp" \
+            -- "${FAULTY[@]}" MICL_FAULT_PATH=imp.h5 MICL_FAULT_AFTER=2000 MICL_FAULT_ERRNO=$e \
+            "$MICL" data import imgs -o imp.h5 --size 16
+        [ "$before" = "$(sha256sum imp.h5)" ] || { echo "FAIL: imp.h5 changed"; exit 1; }
+    done
+    echo "ok: imp.h5 unchanged, byte for byte"
     ;;
 sigint)
     fresh

@@ -2,7 +2,9 @@
 # slurm_test.sh MICL SRC WORK - micl under a real single-node Slurm cluster:
 #  1. `sbatch --ntasks=2 slurm/train.sh` (srun + PMIx) gives the checkpoints of a local run;
 #  2. `scancel --signal=USR1` on a running job: the ranks checkpoint and exit 3; a second
-#     `sbatch slurm/train.sh ... --resume` completes it, bit-identical to the local run.
+#     `sbatch slurm/train.sh ... --resume` completes it, bit-identical to the local run;
+#  3. one rank killed (kill -9) under srun: the job ends (no hang) with a failed state, the last
+#     checkpoint stays whole, and a resubmitted `--resume` job completes it, bit-identical.
 # Exits 77 (skipped) without root or without the Slurm packages.
 set -euo pipefail
 MICL=$1 SRC=$2 WORK=$3
@@ -62,4 +64,30 @@ state=$(slurm_wait "$jid"); echo "resume job $jid: $state"
 [ "$state" = "COMPLETED 0:0" ] || { cat res-"$jid".out; exit 1; }
 grep -o "resuming from .* at step [0-9]*" res-"$jid".out || true
 same local pre
+
+# 3. a rank killed under srun
+cfg kill 1500 > kill.cfg
+sed -i 's|checkpoint_every = [0-9]*;||; s|steps = 1500;|steps = 1500; checkpoint_every = 100;|' kill.cfg
+jid=$(sbatch --parsable --ntasks=2 --output=kill-%j.out "$SRC/slurm/train.sh" kill.cfg)
+victim=""
+for _ in $(seq 600); do
+    if grep -q "step .*/1500" kill-"$jid".out 2> /dev/null; then
+        for p in $(pgrep -f "micl train kill.cfg"); do
+            grep -qz "^SLURM_PROCID=1$" /proc/"$p"/environ 2> /dev/null && victim=$p
+        done
+        [ -n "$victim" ] && break
+    fi
+    sleep 0.05
+done
+[ -n "$victim" ] || { cat kill-"$jid".out; echo "no rank 1 to kill"; exit 1; }
+kill -9 "$victim"
+state=$(slurm_wait "$jid"); echo "job $jid after kill -9 of rank 1 (pid $victim): $state"
+[ "$state" != "COMPLETED 0:0" ] || { echo "the job completed although a rank was killed"; exit 1; }
+squeue -h -j "$jid" | grep -q . && { echo "the job is still queued: a hang"; exit 1; }
+if [ -e kill/base.ckpt.h5 ]; then "$PY" -c "import h5py; h5py.File('kill/base.ckpt.h5', 'r')['params'][()]"; fi
+jid=$(sbatch --parsable --ntasks=2 --output=kres-%j.out "$SRC/slurm/train.sh" kill.cfg --resume)
+state=$(slurm_wait "$jid"); echo "resume job $jid: $state"
+[ "$state" = "COMPLETED 0:0" ] || { cat kres-"$jid".out; exit 1; }
+grep -o "resuming from .* at step [0-9]*" kres-"$jid".out || true
+same local kill
 echo "slurm_test: ok"
