@@ -132,9 +132,19 @@ void h5_quiet(void) {
  * every read. Objects carry no modification times, so the same content gives the same bytes. */
 #define H5_FORMAT_SUPERBLOCK 3
 
+/* Links and attributes stay in their object's header (compact storage) however many there are:
+ * libhdf5 would move more than 8 into a fractal heap ("dense" storage), whose error paths in
+ * 1.10 free memory they never allocated when a damaged heap fails its checks. */
+#define H5_MAX_COMPACT 65535
+
 static hid_t create_props(hid_t cls) {
     hid_t p = H5Pcreate(cls);
-    if (p < 0 || H5Pset_obj_track_times(p, 0) < 0) micl_fatal("cannot create HDF5 properties");
+    if (p < 0 || H5Pset_obj_track_times(p, 0) < 0 ||
+        H5Pset_attr_phase_change(p, H5_MAX_COMPACT, H5_MAX_COMPACT) < 0)
+        micl_fatal("cannot create HDF5 properties");
+    if (cls != H5P_DATASET_CREATE &&
+        H5Pset_link_phase_change(p, H5_MAX_COMPACT, H5_MAX_COMPACT) < 0)
+        micl_fatal("cannot create HDF5 properties");
     return p;
 }
 
@@ -284,6 +294,7 @@ hid_t h5_open_ro(const char *path) {
     h5_check_heaps(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) micl_fatal("cannot open HDF5 file '%s'%s", path, h5_damage_words());
+    h5_check_structure(f);
     return f;
 }
 
@@ -813,41 +824,128 @@ static void verify_dataset(hid_t f, hid_t d, const char *name) {
     H5Sclose(sp);
 }
 
+/* ------------------------------------------------------- the structure micl writes */
+
+/* The attribute info message: present with dense attribute storage (and with phase-change
+ * limits other than libhdf5's defaults, as micl sets them). */
+#define H5_MSG_AINFO 0x15
+/* Deeper than any file micl writes (results: /runs/<run>/eval). */
+#define H5_MAX_DEPTH 16
+
 typedef struct {
-    char **names;
+    char **names;   /* the objects below the root, full paths without the leading '/' */
     int *is_dataset;
-    size_t n, cap;
+    haddr_t *addrs; /* every object seen, the root first: a hard link back is a cycle */
+    size_t n, cap, n_addrs;
 } object_list_t;
 
-/* H5Ovisit2's callback: lists the objects (checking them here could leave libhdf5 mid-walk
- * when a check fails and the fuzz harness jumps out of micl_fatal). */
-static herr_t list_object(hid_t root, const char *name, const H5O_info_t *info, void *data) {
-    (void)root;
-    object_list_t *l = data;
+/* Fails unless object obj (`name`) is stored as micl stores objects: a version-2 header (which
+ * carries a checksum), its attributes and links in that header (compact), only hard links.
+ * Reads only the header. Returns the object's type; records its address. */
+static H5O_type_t check_object(hid_t f, hid_t obj, const char *name, object_list_t *l) {
+    H5O_info_t info;
+    if (H5Oget_info2(obj, &info, H5O_INFO_BASIC | H5O_INFO_HDR) < 0)
+        H5FAIL(f, "cannot read the object header of '%s'", name);
+    if (info.hdr.version != 2)
+        H5FAIL(f, "'%s' has a version-%u object header, without a checksum (micl writes version 2)",
+               name, info.hdr.version);
+    if (info.type == H5O_TYPE_GROUP) {
+        H5G_info_t gi;
+        if (H5Gget_info(obj, &gi) < 0) H5FAIL(f, "cannot read the links of '%s'", name);
+        if (gi.storage_type == H5G_STORAGE_TYPE_DENSE)
+            H5FAIL(f, "'%s' keeps its links in dense storage, which micl never writes", name);
+    }
+    /* dense attributes: the attribute info message points at a heap and its index */
+    if ((info.hdr.mesg.present & ((uint64_t)1 << H5_MSG_AINFO)) &&
+        (H5Oget_info2(obj, &info, H5O_INFO_BASIC | H5O_INFO_META_SIZE) < 0 ||
+         info.meta_size.attr.heap_size > 0 || info.meta_size.attr.index_size > 0))
+        H5FAIL(f, "'%s' keeps its attributes in dense storage, which micl never writes", name);
+    for (size_t i = 0; i < l->n_addrs; i++)
+        if (l->addrs[i] == info.addr) H5FAIL(f, "'%s' links back to an object already seen", name);
+    l->addrs = micl_realloc(l->addrs, (l->n_addrs + 1) * sizeof *l->addrs);
+    l->addrs[l->n_addrs++] = info.addr;
+    return info.type;
+}
+
+typedef struct {
+    char **names;
+    size_t n;
+    int soft; /* a link that is not a hard link */
+} link_names_t;
+
+static herr_t collect_link(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+    (void)g;
+    link_names_t *ln = data;
+    if (info->type != H5L_TYPE_HARD) ln->soft = 1;
+    ln->names = micl_realloc(ln->names, (ln->n + 1) * sizeof *ln->names);
+    ln->names[ln->n++] = micl_strdup(name);
+    return 0;
+}
+
+static void list_add(object_list_t *l, const char *name, int is_dataset) {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 16;
         l->names = micl_realloc(l->names, l->cap * sizeof *l->names);
         l->is_dataset = micl_realloc(l->is_dataset, l->cap * sizeof *l->is_dataset);
     }
     l->names[l->n] = micl_strdup(name);
-    l->is_dataset[l->n++] = info->type == H5O_TYPE_DATASET;
-    return 0;
+    l->is_dataset[l->n++] = is_dataset;
+}
+
+/* Walks group g (checked already; `prefix` is its path, "" for the root): checks and lists what
+ * it holds. The links are listed first, then followed, so that a failed check never leaves
+ * libhdf5 in the middle of an iteration (the fuzz harness jumps out of micl_fatal). */
+static void walk(hid_t f, hid_t g, const char *prefix, int depth, object_list_t *l) {
+    if (depth > H5_MAX_DEPTH) H5FAIL(f, "'%s' lies deeper than %d groups", prefix, H5_MAX_DEPTH);
+    link_names_t ln = {0};
+    hsize_t idx = 0;
+    if (H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_link, &ln) < 0)
+        H5FAIL(f, "cannot list the links of '/%s'", prefix);
+    if (ln.soft) H5FAIL(f, "'/%s' holds a soft or external link, which micl never writes", prefix);
+    for (size_t i = 0; i < ln.n; i++) {
+        char full[256];
+        int len = snprintf(full, sizeof full, "%s%s%s", prefix, prefix[0] ? "/" : "", ln.names[i]);
+        if (len < 0 || (size_t)len >= sizeof full)
+            H5FAIL(f, "a path under '/%s' is longer than %zu bytes", prefix, sizeof full - 1);
+        hid_t o = H5Oopen(g, ln.names[i], H5P_DEFAULT);
+        if (o < 0) H5FAIL(f, "cannot open '/%s'", full);
+        H5O_type_t type = check_object(f, o, full, l);
+        list_add(l, full, type == H5O_TYPE_DATASET);
+        if (type == H5O_TYPE_GROUP) walk(f, o, full, depth + 1, l);
+        H5Oclose(o);
+        free(ln.names[i]);
+    }
+    free(ln.names);
+}
+
+static void list_free(object_list_t *l) {
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    free(l->is_dataset);
+    free(l->addrs);
+}
+
+void h5_check_structure(hid_t f) {
+    object_list_t l = {0};
+    check_object(f, f, "/", &l);
+    walk(f, f, "", 0, &l);
+    list_free(&l);
 }
 
 void h5_verify_all(hid_t f) {
     object_list_t l = {0};
-    if (H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, list_object, &l, H5O_INFO_BASIC) < 0)
-        H5FAIL(f, "cannot walk the file's objects");
+    check_object(f, f, "/", &l);
+    walk(f, f, "", 0, &l);
+    h5_check_strings(f);
     for (size_t i = 0; i < l.n; i++) {
         hid_t o = H5Oopen(f, l.names[i], H5P_DEFAULT);
-        if (o < 0) H5FAIL(f, "cannot open '%s'", l.names[i]);
+        if (o < 0) H5FAIL(f, "cannot open '/%s'", l.names[i]);
         h5_check_strings(o);
         if (l.is_dataset[i]) verify_dataset(f, o, l.names[i]);
         H5Oclose(o);
-        free(l.names[i]);
     }
-    free(l.names);
-    free(l.is_dataset);
+    list_free(&l);
 }
 
 void h5_check_kind(hid_t f, const char *path, const char *kind, const char *what, int64_t version) {

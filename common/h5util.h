@@ -38,9 +38,14 @@ void h5_seal_strings(hid_t obj);
 /* 1 if dataset d carries the Fletcher32 checksum filter (every non-empty dataset of numbers
  * micl writes does; readers refuse one that does not). */
 int h5_has_checksum(hid_t d);
-/* Checks every object of the open file: its strings (h5_check_strings) and, for a dataset, all
- * of its data (libhdf5 verifies the checksums as it reads): for readers that load only part of
- * a file but must not take a damaged one. */
+/* Fails unless every object of the open file is stored as micl stores them: version-2 object
+ * headers (checksummed), attributes and links inside them (no fractal heaps, whose damaged forms
+ * libhdf5 1.10 handles badly), hard links only, no cycle. Reads headers only; h5_open_ro calls
+ * it before a reader touches anything. */
+void h5_check_structure(hid_t f);
+/* h5_check_structure, then every object's strings (h5_check_strings) and every dataset's data
+ * (libhdf5 verifies the checksums as it reads): for readers that load only part of a file but
+ * must not take a damaged one. */
 void h5_verify_all(hid_t f);
 void h5_check_strings(hid_t obj);
 /* Opens an existing file read-only; fails clearly when missing, not HDF5 or in an older HDF5

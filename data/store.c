@@ -529,6 +529,7 @@ static hid_t open_store_file(const char *path) {
         const char *why = h5_damage_words();
         micl_fatal("%s: cannot open HDF5 file%s", path, why[0] ? why : " (damaged?)");
     }
+    h5_check_structure(f);
     return f;
 }
 

@@ -13,6 +13,8 @@ as name NUL value NUL.
     f.attrs["kind"] = "micl-results"
     micl_h5.seal_all(f); f.close()   # after the last change
 """
+import ctypes
+import ctypes.util
 import zlib
 
 import h5py
@@ -21,8 +23,36 @@ import numpy as np
 CRC = "strings_crc32"
 
 
+# micl keeps links and attributes in their object's header however many there are (compact
+# storage, never a fractal heap); h5py has no call for the links' limit, so libhdf5's is used.
+MAX_COMPACT = 65535
+try:  # the libhdf5 that h5py uses (already loaded: the same library, the same ids)
+    _set_link_phase_change = ctypes.CDLL("libhdf5_serial.so.103").H5Pset_link_phase_change
+except OSError:
+    _set_link_phase_change = ctypes.CDLL(ctypes.util.find_library("hdf5")).H5Pset_link_phase_change
+_set_link_phase_change.argtypes = [ctypes.c_int64, ctypes.c_uint, ctypes.c_uint]
+
+
+def _compact(plist, links=True):
+    plist.set_obj_track_times(False)
+    plist.set_attr_phase_change(MAX_COMPACT, MAX_COMPACT)
+    if links and _set_link_phase_change(plist.id, MAX_COMPACT, MAX_COMPACT) < 0:
+        raise RuntimeError("H5Pset_link_phase_change failed")
+    return plist
+
+
 def create(path):
-    return h5py.File(path, "w", libver=("v110", "v110"), track_order=False)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_V110, h5py.h5f.LIBVER_V110)
+    fcpl = _compact(h5py.h5p.create(h5py.h5p.FILE_CREATE))
+    fid = h5py.h5f.create(path.encode("utf-8"), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl)
+    return h5py.File(fid)
+
+
+def group(loc, name):
+    """A group as micl makes one: links and attributes in its header."""
+    gcpl = _compact(h5py.h5p.create(h5py.h5p.GROUP_CREATE))
+    return h5py.Group(h5py.h5g.create(loc.id, name.encode("utf-8"), gcpl=gcpl))
 
 
 def edit(path):

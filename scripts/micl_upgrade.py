@@ -42,7 +42,7 @@ def copy_attrs(src, dst):
 def copy_tree(src, dst):
     for name, obj in src.items():
         if isinstance(obj, h5py.Group):
-            copy_tree(obj, dst.create_group(name))
+            copy_tree(obj, micl_h5.group(dst, name))
         else:
             info = h5py.check_string_dtype(obj.dtype)
             if info is not None and obj.shape == ():
