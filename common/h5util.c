@@ -57,7 +57,7 @@ static void where(hid_t loc, char *buf, size_t len) {
 
 #define H5FAIL(loc, ...)                                                                           \
     do {                                                                                           \
-        const char *d_ = h5_damage_words(); /* before where(): its calls clear the stack */       \
+        const char *d_ = h5_damage_words(); /* before where(): its calls clear the stack */        \
         char w_[800];                                                                              \
         where(loc, w_, sizeof w_);                                                                 \
         char m_[512];                                                                              \
@@ -366,15 +366,24 @@ static uLong crc_str(uLong crc, const char *s) {
     return crc32_z(crc, (const Bytef *)(s ? s : ""), (s ? strlen(s) : 0) + 1);
 }
 
-/* Adds the strings of the string dataset d; -1 when they cannot be read. */
-static int crc_dataset(hid_t d, uLong *crc, int64_t *count) {
-    hid_t ft = H5Dget_type(d);
-    int vlen = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0;
-    if (ft >= 0) H5Tclose(ft);
-    if (!vlen) return 0;
-    hid_t sp = H5Dget_space(d);
+/* 1 if the type t is a variable-length string; closes t. */
+static int take_vlen(hid_t t) {
+    int vlen = t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0;
+    if (t >= 0) H5Tclose(t);
+    return vlen;
+}
+
+/* The number of elements of the dataspace sp (-1 on error); closes sp. */
+static hssize_t take_points(hid_t sp) {
     hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
     if (sp >= 0) H5Sclose(sp);
+    return n;
+}
+
+/* Adds the strings of the string dataset d; -1 when they cannot be read. */
+static int crc_dataset(hid_t d, uLong *crc, int64_t *count) {
+    if (!take_vlen(H5Dget_type(d))) return 0;
+    hssize_t n = take_points(H5Dget_space(d));
     if (n < 0) return -1;
     if (n == 0) return 0;
     hid_t t = vlen_str_type();
@@ -396,15 +405,8 @@ static int crc_attr(hid_t a, uLong *crc, int64_t *count) {
     char name[256];
     ssize_t len = H5Aget_name(a, sizeof name, name);
     if (len < 0 || (size_t)len >= sizeof name) return -1;
-    if (strcmp(name, STRINGS_CRC) == 0) return 0;
-    hid_t ft = H5Aget_type(a);
-    int vlen = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0;
-    if (ft >= 0) H5Tclose(ft);
-    if (!vlen) return 0;
-    hid_t sp = H5Aget_space(a);
-    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    if (sp >= 0) H5Sclose(sp);
-    if (n != 1) return -1;
+    if (strcmp(name, STRINGS_CRC) == 0 || !take_vlen(H5Aget_type(a))) return 0;
+    if (take_points(H5Aget_space(a)) != 1) return -1;
     hid_t t = vlen_str_type();
     char *v = NULL;
     int rc = H5Aread(a, t, &v) < 0 ? -1 : 0;
@@ -754,8 +756,10 @@ char **h5_read_strings(hid_t loc, const char *name, int64_t *n_out) {
     int vlen = H5Tis_variable_str(ft) != 0;
     H5Tclose(ft);
     if (vlen)
-        H5FAIL(loc, "dataset '%s' holds variable-length strings; micl writes fixed-length ones, "
-               "with a checksum", name);
+        H5FAIL(loc,
+               "dataset '%s' holds variable-length strings; micl writes fixed-length ones, "
+               "with a checksum",
+               name);
     if (width < 1 || width > H5_MAX_STRING || cset < 0)
         H5FAIL(loc, "dataset '%s' has strings of %zu bytes, expected 1 .. %d", name, width,
                H5_MAX_STRING);
@@ -790,8 +794,10 @@ char *h5_read_text(hid_t loc, const char *name) {
     int vlen = H5Tis_variable_str(ft) > 0;
     H5Tclose(ft);
     if (!vlen || layout != H5D_COMPACT) /* else its heap reference would be read unchecked */
-        H5FAIL(loc, "dataset '%s' is not a text as micl writes one (a compact variable-length "
-               "string)", name);
+        H5FAIL(loc,
+               "dataset '%s' is not a text as micl writes one (a compact variable-length "
+               "string)",
+               name);
     h5_check_strings(d);
     hid_t t = vlen_str_type();
     char *s = NULL;
@@ -833,7 +839,7 @@ static void verify_dataset(hid_t f, hid_t d, const char *name) {
 #define H5_MAX_DEPTH 16
 
 typedef struct {
-    char **names;   /* the objects below the root, full paths without the leading '/' */
+    char **names; /* the objects below the root, full paths without the leading '/' */
     int *is_dataset;
     haddr_t *addrs; /* every object seen, the root first: a hard link back is a cycle */
     size_t n, cap, n_addrs;

@@ -264,8 +264,8 @@ void store_write(const char *path, const image_store_t *s) {
 
     int version = store_needs_v2(s) ? STORE_SCHEMA_VERSION : STORE_SCHEMA_GRAY;
     hsize_t idims[4] = {(hsize_t)s->n, (hsize_t)s->h, (hsize_t)s->w, (hsize_t)s->c};
-    write_dataset(file, tmp, "/images", H5T_STD_U8LE, H5T_NATIVE_UINT8, version == STORE_SCHEMA_GRAY ? 3 : 4, idims,
-                  s->pixels, 1);
+    write_dataset(file, tmp, "/images", H5T_STD_U8LE, H5T_NATIVE_UINT8,
+                  version == STORE_SCHEMA_GRAY ? 3 : 4, idims, s->pixels, 1);
     hsize_t ndim = (hsize_t)s->n;
     write_dataset(file, tmp, "/labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, &ndim, s->labels, 1);
     write_dataset(file, tmp, "/split", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, &ndim, s->split, 1);
@@ -410,7 +410,8 @@ static void check_stored(const reader_t *r, hid_t d, const char *name, int64_t b
 static void read_close(const reader_t *r, hid_t d, const char *name, hid_t mtype, void *buf) {
     if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
         const char *why = h5_damage_words();
-        micl_fatal("%s: cannot read dataset %s%s", r->path, name, why[0] ? why : " (file damaged?)");
+        micl_fatal("%s: cannot read dataset %s%s", r->path, name,
+                   why[0] ? why : " (file damaged?)");
     }
     if (H5Dclose(d) < 0) micl_fatal("%s: cannot close dataset %s", r->path, name);
 }

@@ -128,6 +128,18 @@ fresh() {
     rm -rf "$WORK/$CASE" && cp -a "$SETUP" "$WORK/$CASE" && cd "$WORK/$CASE" || exit 1
 }
 
+# evaluating LOG: a fresh folder, the uninterrupted reference trained into ref/, then the same
+# training (800 evaluation episodes per cell) started into out/ in the background, its output in
+# LOG and its process id in $pid
+evaluating() {
+    fresh
+    rm -rf out ref && cfg out | sed -e "s|episodes = 24;|episodes = 800;|" > tiny.cfg
+    sed -e 's|^output_dir = .*|output_dir = "ref";|' tiny.cfg > ref.cfg
+    "$MICL" train ref.cfg > ref.log || exit 1
+    "$MICL" train tiny.cfg > "$1" 2>&1 &
+    pid=$!
+}
+
 case "$CASE" in
 setup)
     rm -rf "$SETUP" && mkdir -p "$SETUP" && cd "$SETUP" || exit 1
@@ -314,12 +326,7 @@ CFG
     /usr/bin/python3 "$SRC/tests/system/sweep_compare.py" all/s.h5 merged.h5 --checkpoints || exit 1
     ;;
 sigterm_eval)
-    fresh
-    rm -rf out ref && cfg out | sed -e "s|episodes = 24;|episodes = 800;|" > tiny.cfg
-    sed -e 's|^output_dir = .*|output_dir = "ref";|' tiny.cfg > ref.cfg
-    "$MICL" train ref.cfg > ref.log || exit 1
-    "$MICL" train tiny.cfg > term.log 2>&1 &
-    pid=$!
+    evaluating term.log
     until grep -qs "step *12/12" term.log || ! kill -0 "$pid" 2> /dev/null; do sleep 0.02; done
     kill -TERM "$pid" 2> /dev/null
     rc=0
@@ -340,12 +347,7 @@ print('results.h5 holds', names)" || exit 1
     compare ref out || exit 1
     ;;
 kill_eval)
-    fresh
-    rm -rf out ref && cfg out | sed -e "s|episodes = 24;|episodes = 800;|" > tiny.cfg
-    sed -e 's|^output_dir = .*|output_dir = "ref";|' tiny.cfg > ref.cfg
-    "$MICL" train ref.cfg > ref.log || exit 1
-    "$MICL" train tiny.cfg > killed.log 2>&1 &
-    pid=$!
+    evaluating killed.log
     # base's last checkpoint is written (the line comes after it); its evaluation begins
     until grep -qs "^\[base\] trained on" killed.log || ! kill -0 "$pid" 2> /dev/null; do
         sleep 0.01
