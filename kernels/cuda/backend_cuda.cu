@@ -34,6 +34,7 @@ static kern_backend_t cuda_backend = {
     .name = "cuda",
     .device = device_name,
     .host_memory = 0,
+    .isa = NULL, /* no instruction-set choice on the GPU */
 #define KERN_CUDA_SLOT(kind, ret, name, params, args) .name = kern_cuda_##name,
     KERN_BACKEND_API(KERN_CUDA_SLOT)
 #undef KERN_CUDA_SLOT
