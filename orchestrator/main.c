@@ -230,12 +230,13 @@ static int cmd_train(int argc, char **argv, comm_t *comm) {
         config_free(&cfg);
         return rc;
     }
-    lock_output_dir(cfg.output_dir, "train", cfg_path);
+    /* the device first: a refusal there (on any rank) leaves the output folder untouched */
     rc = experiment_start_device(&cfg, device_word(device), comm);
     if (rc == 0) {
         char err[1024];
         if (comm_device_open(comm, err, sizeof err) != 0) /* the GPUs' transport, if any */
             micl_fatal("model.device = \"%s\": %s", cfg.model.device, err);
+        lock_output_dir(cfg.output_dir, "train", cfg_path);
         signals_install();
         rc = experiment_train(&cfg, comm, &o);
         comm_device_close(comm);
@@ -312,14 +313,16 @@ static int cmd_eval_config(int argc, char **argv, const comm_t *comm) {
         config_free(&cfg);
         return rc;
     }
-    if (!benchmark && (!out || in_folder(out, cfg.output_dir))) /* results in the folder */
-        lock_output_dir(cfg.output_dir, "eval", cfg_path);
-    if (preds) { /* no model runs */
+    int lock = !benchmark && (!out || in_folder(out, cfg.output_dir)); /* results in the folder */
+    if (preds) {                                                       /* no model runs */
+        if (lock) lock_output_dir(cfg.output_dir, "eval", cfg_path);
         rc = comm->rank == 0
                  ? predictions_score(&cfg, benchmark, preds, episodes, dataset, &cells, out)
                  : 0;
     } else {
+        /* the device first: a refusal there leaves the output folder untouched */
         rc = experiment_start_device(&cfg, device_word(device), comm);
+        if (rc == 0 && lock) lock_output_dir(cfg.output_dir, "eval", cfg_path);
         if (rc == 0 && ck)
             rc = eval_benchmark_checkpoint(&cfg, comm, benchmark, ck, episodes, dataset, &cells,
                                            write, out);
