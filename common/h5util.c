@@ -10,6 +10,7 @@
 #include "h5util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,13 @@ const char *h5_damage_words(void) {
     return hit ? " (damaged: a checksum does not match what is stored)" : "";
 }
 
+/* errno_words into a buffer of its own, for the failure that follows (no second call). */
+static const char *errno_suffix(int e) {
+    static char buf[128];
+    errno_words(e, buf, sizeof buf);
+    return buf;
+}
+
 static void where(hid_t loc, char *buf, size_t len) {
     char file[512] = "?", obj[256] = "";
     if (H5Fget_name(loc, file, sizeof file) < 0) snprintf(file, sizeof file, "?");
@@ -55,27 +63,22 @@ static void where(hid_t loc, char *buf, size_t len) {
     snprintf(buf, len, "%s:%s", file, obj);
 }
 
-#define H5FAIL(loc, ...)                                                                           \
-    do {                                                                                           \
-        const char *d_ = h5_damage_words(); /* before where(): its calls clear the stack */        \
-        char w_[800];                                                                              \
-        where(loc, w_, sizeof w_);                                                                 \
-        char m_[512];                                                                              \
-        snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
-        micl_fatal("%s: %s%s", w_, m_, d_);                                                        \
-    } while (0)
+/* Fails with "<file>:<object>: <message><suffix>", as micl_fatal at the caller's file:line. */
+__attribute__((format(printf, 5, 6), noreturn)) static void
+fail_at(const char *src, int line, hid_t loc, const char *suffix, const char *fmt, ...) {
+    char w[800], m[512];
+    where(loc, w, sizeof w);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    micl_fatal_at(src, line, "%s: %s%s", w, m, suffix);
+}
 
-/* H5FAIL for writers, which clear errno before the call: the system's reason is added. */
-#define H5WFAIL(loc, ...)                                                                          \
-    do {                                                                                           \
-        char e_[128];                                                                              \
-        errno_words(errno, e_, sizeof e_);                                                         \
-        char w_[800];                                                                              \
-        where(loc, w_, sizeof w_);                                                                 \
-        char m_[512];                                                                              \
-        snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
-        micl_fatal("%s: %s%s", w_, m_, e_);                                                        \
-    } while (0)
+/* The suffix is taken before fail_at runs: where()'s calls clear libhdf5's error stack. */
+#define H5FAIL(loc, ...) fail_at(__FILE__, __LINE__, loc, h5_damage_words(), __VA_ARGS__)
+/* For writers, which clear errno before the call: the system's reason is added. */
+#define H5WFAIL(loc, ...) fail_at(__FILE__, __LINE__, loc, errno_suffix(errno), __VA_ARGS__)
 
 /* Set when a file could not be closed: libhdf5's state is then not safe to touch again. */
 static int g_close_failed;

@@ -683,16 +683,21 @@ static void png_zero_width(const char *out, const char *base) {
     spit(out, b, sizeof b);
 }
 
+/* `depth` times `open`, then as many times `close`: nesting as deep as a reader may meet. */
+static void nest(FILE *f, const char *open, const char *close, int depth) {
+    for (int i = 0; i < depth; i++)
+        fputs(open, f);
+    for (int i = 0; i < depth; i++)
+        fputs(close, f);
+}
+
 static void config_deep_nesting(const char *out, const char *base) {
     (void)base;
     enum { DEPTH = 20000 };
     FILE *f = fopen(out, "w");
     if (!f) die("cannot create ", out);
     fputs("# 20000 nested groups\nname = \"deep\";\n", f);
-    for (int i = 0; i < DEPTH; i++)
-        fputs("g = {", f);
-    for (int i = 0; i < DEPTH; i++)
-        fputs("};", f);
+    nest(f, "g = {", "};", DEPTH);
     fputs("\n", f);
     CHECK(fclose(f) == 0);
 }
@@ -765,10 +770,7 @@ static void pred_deep_nesting(const char *out, const char *base) {
     FILE *f = fopen(out, "wb");
     if (!f) die("cannot create ", out);
     fputs(PRED_ID "\"prediction\": \"A\", \"x\": ", f);
-    for (int i = 0; i < DEPTH; i++)
-        fputc('[', f);
-    for (int i = 0; i < DEPTH; i++)
-        fputc(']', f);
+    nest(f, "[", "]", DEPTH);
     fputs("}\n", f);
     CHECK(fclose(f) == 0);
 }
