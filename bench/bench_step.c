@@ -61,12 +61,14 @@ typedef struct {
     const char *bench, *out;
     const preset_t *p;
     int steps, warmup, threads;
+    int adapt;                  /* --adapt-threads: 1 on (the default, as in training), 0 off */
     int device;                 /* index into DEVICES */
     int neighbours;             /* busy processes beside the measurement (neighbours.h) */
     const char *torch_coretype; /* --torch-coretype: auto, default or a core name */
 } opts_t;
 
 static const char *const DEVICES[] = {"cpu", "cuda", NULL};
+static const char *const ON_OFF[] = {"off", "on", NULL};
 
 typedef struct {
     double mean, best, worst, std; /* seconds */
@@ -77,7 +79,7 @@ typedef struct {
 const cli_command_t CLI_BENCH_STEP = {
     "bench step",
     "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
-    "[--device cpu|cuda] [--neighbour N] [-o BENCH.h5]",
+    "[--adapt-threads on|off] [--device cpu|cuda] [--neighbour N] [-o BENCH.h5]",
     "training-step figures (bench/README.md)",
     NULL,
     NULL,
@@ -86,7 +88,8 @@ const cli_command_t CLI_BENCH_STEP = {
 const cli_command_t CLI_BENCH_VS_TORCH = {
     "bench vs-torch",
     "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
-    "[--device cpu|cuda] [--neighbour N] [--torch-coretype NAME|auto|default]\n"
+    "[--adapt-threads on|off] [--device cpu|cuda] [--neighbour N]\n"
+    "[--torch-coretype NAME|auto|default]\n"
     "[-o BENCH.h5]",
     "the same step beside PyTorch's (bench/README.md)",
     NULL,
@@ -396,6 +399,22 @@ static figures_t figures(const work_t *w, const double *timed, int steps) {
     return f;
 }
 
+/* "20 x 1 thread" or "3 x 2, 17 x 1 threads": the teams the timed steps ran on (rank 0). */
+static void team_used(const opts_t *o, const work_t *w, char *buf, int len) {
+    const team_t *t = &w->step.team;
+    int o_ = 0;
+    buf[0] = 0;
+    for (int k = 0; k < t->n_sizes && o_ >= 0 && o_ < len; k++) {
+        int n = 0;
+        for (int i = o->warmup; i < w->n_total; i++)
+            n += w->threads[i] == t->size[k];
+        if (n > 0)
+            o_ +=
+                snprintf(buf + o_, (size_t)(len - o_), "%s%d x %d", o_ ? ", " : "", n, t->size[k]);
+    }
+    if (o_ >= 0 && o_ < len) snprintf(buf + o_, (size_t)(len - o_), " thread(s)");
+}
+
 static void print_header(const opts_t *o, const work_t *w) {
     const preset_t *p = w->p;
     printf("micl bench %s: preset %s, %zu parameters, %d rank(s) x %d thread(s), %d warm-up + %d "
@@ -407,6 +426,10 @@ static void print_header(const opts_t *o, const work_t *w) {
            (long long)w->targets_per_step, (long long)w->targets_per_step);
     printf("  OpenMP waiting      %s\n", wait_policy_describe());
     printf("  neighbours          %d busy process(es) beside the timed steps\n", o->neighbours);
+    char team[160], used[160];
+    team_describe(&w->step.team, team, sizeof team);
+    team_used(o, w, used, sizeof used);
+    printf("  thread team         %s; timed steps at %s\n", team, used);
 }
 
 /* Mean ms of rank 0's compute, reduction and optimizer over the timed steps. */
@@ -428,6 +451,9 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     h5_attr_int(f, "warmup", o->warmup);
     h5_attr_str(f, "omp_wait_policy", wait_policy_describe());
     h5_attr_int(f, "neighbours", o->neighbours);
+    char team[160];
+    team_describe(&w->step.team, team, sizeof team);
+    h5_attr_str(f, "thread_team", team);
     h5_attr_int(f, "n_params", (int64_t)vlm_num_params(w->m));
     h5_attr_int(f, "tokens_per_step", (int64_t)o->p->micro_batches * w->tokens_per_mb);
     h5_attr_int(f, "images_per_step", w->targets_per_step);
@@ -448,6 +474,11 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     for (int i = 0; i < o->steps; i++)
         ms[i] = 1e3 * w->step_s[o->warmup + i];
     h5_write_f64(f, "step_ms", ms, o->steps);
+    int64_t *thr = micl_malloc((size_t)o->steps * sizeof(int64_t));
+    for (int i = 0; i < o->steps; i++)
+        thr[i] = w->threads[o->warmup + i];
+    h5_write_i64(f, "step_threads", thr, o->steps);
+    free(thr);
     double split[3];
     step_split(w, o, split);
     h5_attr_double(f, "ms_compute", split[0]);
@@ -467,7 +498,7 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
     char err[1024];
     if (comm_device_open(&c, err, sizeof err) != 0) /* the device transport, if any */
         micl_fatal("--device %s: %s", DEVICES[o->device], err);
-    bench_workload_init(&w, o->p, o->warmup + o->steps, &c);
+    bench_workload_init(&w, o->p, o->warmup + o->steps, &c, o->adapt);
     if (c.rank == 0) bench_neighbours_start(o->neighbours); /* one set beside the whole job */
     bench_workload_run(&w);
     bench_neighbours_stop();             /* the single-core GEMM peak below runs alone */
@@ -540,7 +571,7 @@ static int bench_vs_torch(const opts_t *o) {
     comm_t one = {.rank = 0, .size = 1}; /* torch runs one process: so does micl */
     openblas_probe_t probe;
     torch_probe(o, &probe);
-    bench_workload_init(&w, o->p, o->warmup + o->steps, &one);
+    bench_workload_init(&w, o->p, o->warmup + o->steps, &one, o->adapt);
     char *in = temp_file("in"), *res = temp_file("torch");
     dump_torch_input(in, &w);
     bench_neighbours_start(o->neighbours); /* the same neighbours beside both sides */
@@ -629,8 +660,17 @@ static int bench_vs_torch(const opts_t *o) {
 
 /* ---- entry ------------------------------------------------------------------------------- */
 
+/* 3 steps, or an adaptive team's initial probe if longer: the timed steps are its steady state
+ * (the probe's cost over a long run is bounded in worker/team.h). */
+static int default_warmup(const opts_t *o) {
+    team_t t;
+    team_init(&t, o->threads, o->adapt);
+    int probe = team_probe_steps(&t);
+    return probe > 3 ? probe : 3;
+}
+
 int bench_step_main(int argc, char **argv, const comm_t *comm) {
-    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, 3, omp_get_max_threads(), 0, 0, NULL};
+    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, -1, omp_get_max_threads(), 1, 0, 0, NULL};
     const cli_command_t *cmd = strcmp(o.bench, "step") == 0 ? &CLI_BENCH_STEP : &CLI_BENCH_VS_TORCH;
     const char *config = NULL;
     int rc;
@@ -638,6 +678,7 @@ int bench_step_main(int argc, char **argv, const comm_t *comm) {
                               CLI_OPT_INT("--steps", &o.steps, 1, 100000),
                               CLI_OPT_INT("--warmup", &o.warmup, 0, 10000),
                               CLI_OPT_INT("--threads", &o.threads, 1, 1024),
+                              CLI_OPT_CHOICE("--adapt-threads", &o.adapt, ON_OFF),
                               CLI_OPT_CHOICE("--device", &o.device, DEVICES),
                               CLI_OPT_INT("--neighbour", &o.neighbours, 0, BENCH_NEIGHBOURS_MAX),
                               CLI_OPT_STRING("--torch-coretype", &o.torch_coretype),
@@ -652,6 +693,7 @@ int bench_step_main(int argc, char **argv, const comm_t *comm) {
     if (config && !(o.p = bench_preset_find(config)))
         return cli_usage_error(cmd, "unknown --config '%s' (%s)", config, bench_preset_names());
     omp_set_num_threads(o.threads);
+    if (o.warmup < 0) o.warmup = default_warmup(&o);
     char origin[32];
     snprintf(origin, sizeof origin, "--device %s", DEVICES[o.device]);
     rc = device_start(DEVICES[o.device], "fp32", origin, comm); /* every rank, before a model */

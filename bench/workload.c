@@ -25,7 +25,7 @@ static size_t heap_bytes(void) {
 }
 
 void bench_workload_init(bench_workload_t *w, const bench_preset_t *p, int n_total,
-                         const comm_t *comm) {
+                         const comm_t *comm, int adapt_threads) {
     memset(w, 0, sizeof *w);
     w->c = *comm;
     w->p = p;
@@ -60,7 +60,8 @@ void bench_workload_init(bench_workload_t *w, const bench_preset_t *p, int n_tot
     w->compute_s = micl_calloc((size_t)n_total, sizeof(double));
     w->reduce_s = micl_calloc((size_t)n_total, sizeof(double));
     w->optim_s = micl_calloc((size_t)n_total, sizeof(double));
-    step_init(&w->step, w->m, &w->c, p->micro_batches);
+    w->threads = micl_calloc((size_t)n_total, sizeof(int));
+    step_init(&w->step, w->m, &w->c, p->micro_batches, adapt_threads);
     w->mb = micl_calloc((size_t)p->micro_batches, sizeof(step_micro_t));
     for (int mb = 0; mb < p->micro_batches; mb++) {
         size_t t0 = (size_t)mb * (size_t)w->tokens_per_mb;
@@ -77,7 +78,7 @@ void bench_workload_free(bench_workload_t *w) {
     free(w->mb);
     free(w->tokens), free(w->targets), free(w->pixels);
     free(w->step_s), free(w->loss);
-    free(w->compute_s), free(w->reduce_s), free(w->optim_s);
+    free(w->compute_s), free(w->reduce_s), free(w->optim_s), free(w->threads);
 }
 
 /* One optimizer step: step_run, the function the trainer runs (constant learning rate, no
@@ -98,6 +99,7 @@ double bench_workload_step(bench_workload_t *w, int64_t step) {
     w->compute_s[step] = r.compute_s;
     w->reduce_s[step] = r.reduce_s;
     w->optim_s[step] = r.optim_s;
+    w->threads[step] = r.threads;
     return r.loss;
 }
 

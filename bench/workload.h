@@ -37,15 +37,17 @@ typedef struct {
     step_t step; /* the trainer's optimizer step */
     step_micro_t *mb;
     double *step_s, *loss;
+    int *threads; /* the team each step ran on (worker/team.h) */
     /* rank 0's split of each step: its micro-batches' forward + backward, the rest of the
      * gradient reduction (sums, messages, waiting for the other ranks), the optimizer */
     double *compute_s, *reduce_s, *optim_s;
 } bench_workload_t;
 
 /* The preset's model (initialised from seed 1), its batches and timing arrays for n_total
- * steps; ranks share the micro-batches as in the trainer. */
+ * steps; ranks share the micro-batches as in the trainer. adapt_threads: the step's team is
+ * chosen from measured step times, as train.adapt_threads does (worker/team.h). */
 void bench_workload_init(bench_workload_t *w, const bench_preset_t *p, int n_total,
-                         const comm_t *comm);
+                         const comm_t *comm, int adapt_threads);
 void bench_workload_free(bench_workload_t *w);
 /* Optimizer step number `step` (from 0): step_run with the bench's optimizer; records its
  * time split and returns the mean loss over the step's targets. */

@@ -182,6 +182,7 @@ typedef struct {
     int64_t log_every;        /* progress line and curve point every N steps */
     int64_t checkpoint_every; /* 0 = only at the end */
     int threads;              /* OpenMP threads per rank (0 = runtime default) */
+    int adapt_threads;        /* 1: the step's team shrinks when that is faster (team.h) */
     /* > 0: tokens per optimizer step (global), which then sizes the step instead of items */
     int tokens_per_step;
     char reduce[16]; /* gradient sum over ranks: "tree" (fixed, bit-reproducible) or "allreduce" */

@@ -217,6 +217,14 @@ static const config_key_t g_keys[] = {
         "checkpoint every N steps (0 = only at the end)"),
     INT("train.threads", train.threads, 0, 0, 1024,
         "OpenMP threads per rank (0 = runtime default)"),
+    {.path = "train.adapt_threads",
+     .kind = CONFIG_K_BOOL,
+     .off = C_(train.adapt_threads),
+     .def = 1,
+     .doc = "true: each step runs on the full team of train.threads or a smaller one (halves down "
+            "to 1), whichever measured fastest; probed at the start, again every 10 s or more, "
+            "and at once when steps slow down (a busy neighbour): the same bits whatever the "
+            "team; false: always the full team"},
     STR("train.reduce", train.reduce, "tree",
         "how the ranks' gradients are summed: tree (the fixed binary tree over micro-batches: the "
         "same bits for any rank count) or allreduce (the device library's all-reduce where the "

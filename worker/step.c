@@ -1,6 +1,7 @@
 /* step.c - one optimizer step (see step.h): the training step of micl, read top to bottom.
  *
  *   step_run
+ *     team_next                              the threads of this step (team.h)
  *     vlm_pack_weights                       once per update, for every pass of this step
  *     comm_tree_begin                        this rank's micro-batches = the tree's leaves
  *     for each micro-batch (two at once with 2+ threads):
@@ -9,6 +10,7 @@
  *     comm_tree_finish                       the step's gradient, on every rank
  *     gather_losses                          loss and targets of every micro-batch, in order
  *     kern_grad_norm, clip, kern_adamw_update   the same bits on every rank
+ *     team_record                            the step's time teaches the team
  */
 #define _POSIX_C_SOURCE 200809L
 #include "step.h"
@@ -25,12 +27,19 @@
 #include "kernels/backend.h"
 #include "kernels/kernels.h"
 
-void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches) {
+void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches, int adapt_threads) {
     memset(s, 0, sizeof *s);
     s->model[0] = m;
     /* Two passes at once only where buffers are host memory: a device backend runs every call
      * on one stream, in issue order, with scratch shared by all its calls. */
-    s->n_models = kern_backend()->host_memory && omp_get_max_threads() >= 2 ? 2 : 1;
+    int host = kern_backend()->host_memory;
+    s->threads = omp_get_max_threads();
+    s->n_models = host && s->threads >= 2 ? 2 : 1;
+    team_init(&s->team, s->threads, host && adapt_threads);
+    /* MICL_TEST_TEAM_CYCLE=1: step k runs on team size k mod the candidates, so that the tests
+     * see a run whose team changes at every step give the bits of a fixed team. */
+    const char *cycle = getenv("MICL_TEST_TEAM_CYCLE");
+    s->team_cycle = cycle && atoi(cycle) == 1;
     if (s->n_models == 2) s->model[1] = vlm_create_sibling(m);
     s->comm = c;
     s->micro_batches = micro_batches;
@@ -143,17 +152,29 @@ static void tensor_norms(const vlm_t *m, const float *grad, size_t n, double *ou
 
 /* ---- the step ----------------------------------------------------------------------------- */
 
+/* The team learns the step's wall time (a rank that waits for a slower one sees the same time
+ * whatever its team, and keeps its choice); the full team is restored for whatever runs
+ * between steps. */
+static int step_done(step_t *s, const step_result_t *r, double t0) {
+    double now = clock_now_s();
+    team_record(&s->team, now - t0, now);
+    omp_set_num_threads(s->threads);
+    return r->updated;
+}
+
 int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, step_result_t *r) {
     vlm_t *m = s->model[0];
     size_t n = vlm_num_params(m);
     memset(r, 0, sizeof *r);
     double t0 = clock_now_s();
+    r->threads = s->team_cycle ? s->team.size[step % s->team.n_sizes] : team_next(&s->team);
+    omp_set_num_threads(r->threads); /* the kernels' teams; restored below */
 
     vlm_pack_weights(m); /* once per update, for every micro-batch and sibling */
     comm_tree_begin(&s->tree, s->comm, s->micro_batches, s->grad);
     int lo = s->tree.leaf_lo, hi = s->tree.leaf_hi;
     for (int i = lo; i < hi;) {
-        if (s->n_models == 2 && i + 1 < hi) {
+        if (s->n_models == 2 && r->threads >= 2 && i + 1 < hi) {
             micro_batch_pair(s, mb, i, a->loss_scale);
             comm_tree_add(&s->tree, i);
             comm_tree_add(&s->tree, i + 1);
@@ -173,7 +194,7 @@ int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, st
     r->grad_norm = kern_grad_norm(s->grad, n);
     if (!isfinite(r->loss) || !isfinite(r->grad_norm)) {
         r->optim_s = clock_now_s() - t1;
-        return r->updated = 0;
+        return step_done(s, r, t0);
     }
     if (a->tensor_norms) tensor_norms(m, s->grad, n, a->tensor_norms);
     if (a->grad_clip > 0 && r->grad_norm > a->grad_clip)
@@ -181,5 +202,6 @@ int step_run(step_t *s, step_micro_t *mb, const step_args_t *a, int64_t step, st
     kern_adamw_update(vlm_params(m), s->grad, vlm_adam_m(m), vlm_adam_v(m), s->decay, n, a->lr,
                       a->beta1, a->beta2, a->eps, a->weight_decay, step + 1);
     r->optim_s = clock_now_s() - t1;
-    return r->updated = 1;
+    r->updated = 1;
+    return step_done(s, r, t0);
 }

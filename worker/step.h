@@ -4,7 +4,8 @@
  * A step reads top to bottom (step.c): pack the weights once; for each micro-batch of this rank,
  * zero the gradient, forward, backward into the fixed tree's leaf buffer and add the leaf;
  * finish the tree (the gradient summed over all micro-batches of all ranks, the same bits for
- * any rank count); gather the losses; clip; AdamW. With two or more OpenMP threads two
+ * any rank count); gather the losses; clip; AdamW. The step runs on a team of threads that can
+ * shrink beside a busy neighbour (team.h). With two or more OpenMP threads two
  * micro-batches run at once on sibling models, each on half the threads (the kernels give the
  * same bits for any thread count, so the pairing changes no bit).
  *
@@ -19,6 +20,7 @@
 #include "comm/comm.h"
 #include "comm/comm_tree.h"
 #include "model/vlm.h"
+#include "team.h"
 
 /* The optimizer of one step. */
 typedef struct {
@@ -44,11 +46,15 @@ typedef struct {
     double grad_norm; /* before clipping */
     int updated;      /* 0: the loss or the gradient was not finite; parameters untouched */
     double compute_s, reduce_s, optim_s; /* wall time: passes, the rest of the reduction, AdamW */
+    int threads;                         /* the team this step ran on (team.h) */
 } step_result_t;
 
 typedef struct {
     vlm_t *model[2]; /* the model and, with 2+ threads, a sibling for the paired pass */
     int n_models;
+    int threads;    /* the full team: OpenMP's maximum at step_init */
+    team_t team;    /* the team each step runs on: the full one, or smaller beside a neighbour */
+    int team_cycle; /* a test's schedule: every candidate size in turn (step.c) */
     const comm_t *comm;
     int micro_batches;
     comm_tree_t tree;
@@ -58,8 +64,10 @@ typedef struct {
     double *all_sums;
 } step_t;
 
-/* A step of `micro_batches` micro-batches for model m on communicator c. */
-void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches);
+/* A step of `micro_batches` micro-batches for model m on communicator c, on OpenMP's maximum
+ * team, or with adapt_threads on host memory, on a team chosen from measured step times
+ * (team.h). */
+void step_init(step_t *s, vlm_t *m, const comm_t *c, int micro_batches, int adapt_threads);
 void step_free(step_t *s);
 /* The micro-batches [*lo, *hi) this rank computes. */
 void step_micro_range(const step_t *s, int *lo, int *hi);

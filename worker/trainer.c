@@ -248,7 +248,10 @@ static void trainer_init(trainer_t *t, const trainer_args_t *a, vlm_t *m) {
     sampler_capacity(a->cfg, a->run, a->vocab, a->format, &seqs, &t->max_tokens, &t->max_images);
     t->eps = micl_malloc((size_t)t->sm.max_seqs * sizeof(episode_t));
     int M = a->cfg->train.micro_batches;
-    step_init(&t->step, m, a->comm, M);
+    step_init(&t->step, m, a->comm, M, a->cfg->train.adapt_threads);
+    char team[160];
+    team_describe(&t->step.team, team, sizeof team);
+    micl_info("[%s] thread team: %s", a->run->name, team);
     /* train.reduce: the fixed tree (the same bits for any rank count) or the library's
      * all-reduce (comm_tree.h) */
     comm_tree_set_reduce(&t->step.tree, strcmp(a->cfg->train.reduce, "allreduce") == 0
@@ -346,6 +349,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
      * SIGINT, once per time N is listed. */
     const char *inject_int = getenv("MICL_TEST_SIGINT_AT_STEP");
     double t0 = clock_now_s(), t_log = t0, t_saved = t0, tok_acc = 0, copy_ok = 0, copy_n = 0;
+    double team_acc = 0; /* threads summed over the logged steps (worker/team.h) */
     int64_t start_step = st->step, tokens_run = 0;
     int tstats = tensor_stats_begin(m, &out->curve);
     double *tnorm = micl_calloc((size_t)vlm_num_tensors(m), sizeof(double));
@@ -379,6 +383,7 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
         st->log_loss += loss;
         st->log_steps++;
         tok_acc += step_tokens;
+        team_acc += r.threads;
         copy_ok += sum[STAT_COPY_OK];
         copy_n += sum[STAT_COPY_N];
         tokens_run += (int64_t)step_tokens;
@@ -394,15 +399,16 @@ void trainer_run(const trainer_args_t *a, vlm_t *m, train_state_t *st, run_resul
             char copy_s[32] = "";
             if (copy_n > 0) snprintf(copy_s, sizeof copy_s, " (copies %.3f)", copy_ok / copy_n);
             micl_info("[%s] step %6lld/%lld  %-8s loss %.4f  icl-acc %.3f%s  lr %.2e  gnorm %.3f  "
-                      "%6.0f tok/s  %5.1f ms/step  ETA %s",
+                      "%6.0f tok/s  %5.1f ms/step  %.3g thr  ETA %s",
                       a->run->name, (long long)st->step, (long long)tc->steps,
                       stage_of(a, st)->name, st->log_loss / (double)st->log_steps, st->stage_acc,
-                      copy_s, lr, gnorm, tps, 1e3 * dt / (double)st->log_steps, eta_s);
+                      copy_s, lr, gnorm, tps, 1e3 * dt / (double)st->log_steps,
+                      team_acc / (double)st->log_steps, eta_s);
             curve_push(&out->curve, st->step, st->stage, st->log_loss / (double)st->log_steps, lr,
                        gnorm, tps, st->stage_acc);
             if (tstats) curve_push_tensor_norms(&out->curve, tnorm);
             t_log = now;
-            tok_acc = copy_ok = copy_n = 0;
+            tok_acc = copy_ok = copy_n = team_acc = 0;
             st->log_loss = 0;
             st->log_steps = 0;
         }

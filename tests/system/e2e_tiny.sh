@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # e2e_tiny.sh MICL SRC WORK - prepare the tiny stores, train the tiny config under mpirun with
-# np=1 and np=2, and with np=1 on 3 threads (two micro-batches at once on 1 + 2 threads), and
+# np=1 and np=2, with np=1 on 3 threads (two micro-batches at once on 1 + 2 threads), and with
+# np=1 on a thread team that changes at every step (4, 2, 1 threads in turn), and
 # require bit-identical checkpoints (params, AdamW moments) and identical evaluation tables; then
 # run `micl report` and `micl eval --checkpoint` on the result.
 set -euo pipefail
@@ -10,15 +11,20 @@ rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 sed 's|^output_dir = .*|output_dir = "out1";|' "$SRC/configs/tiny.cfg" > np1.cfg
 sed 's|^output_dir = .*|output_dir = "out2";|' "$SRC/configs/tiny.cfg" > np2.cfg
 sed 's|^output_dir = .*|output_dir = "out3";|' "$SRC/configs/tiny.cfg" > t3.cfg
+sed 's|^output_dir = .*|output_dir = "out4";|' "$SRC/configs/tiny.cfg" > t4.cfg
 "$MICL" data prepare np1.cfg
 mpirun -np 1 "$MICL" train np1.cfg > np1.log
 mpirun -np 2 "$MICL" train np2.cfg > np2.log
 OMP_NUM_THREADS=3 "$MICL" train t3.cfg > t3.log
+OMP_NUM_THREADS=4 MICL_TEST_TEAM_CYCLE=1 "$MICL" train t4.cfg > t4.log
+grep -q "thread team: adaptive (4, 2 or 1 threads" t4.log || { echo "no thread team line"; cat t4.log; exit 1; }
+grep -q "step .* 2.75 thr" t4.log || { echo "the team did not cycle"; cat t4.log; exit 1; }
 grep -q "step .*loss .*tok/s .*ETA" np1.log || { echo "no progress line"; cat np1.log; exit 1; }
 "$PY" - <<'PY'
 import h5py, numpy as np, sys
 bad = 0
-for other, what in (("out2", "np1 vs np2"), ("out3", "1 vs 3 threads")):
+for other, what in (("out2", "np1 vs np2"), ("out3", "1 vs 3 threads"),
+                    ("out4", "1 thread vs a team of 4, 2, 1 threads in turn")):
     for run in ("base", "icl"):
         a, b = h5py.File(f"out1/{run}.ckpt.h5", "r"), h5py.File(f"{other}/{run}.ckpt.h5", "r")
         for k in ("params", "adam_m", "adam_v"):

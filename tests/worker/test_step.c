@@ -41,7 +41,7 @@ static int run(const comm_t *c, int threads) {
     const bench_preset_t *p = bench_preset_find("tiny");
     if (!p) micl_fatal("no tiny bench preset");
     bench_workload_t w;
-    bench_workload_init(&w, p, STEPS, c);
+    bench_workload_init(&w, p, STEPS, c, 1);
 
     /* the trainer's side: a second model from the same initial state, its own step */
     char err[256];
@@ -50,7 +50,7 @@ static int run(const comm_t *c, int threads) {
     vlm_init_params(m, 1);
     size_t n = vlm_num_params(m);
     step_t s;
-    step_init(&s, m, c, p->micro_batches);
+    step_init(&s, m, c, p->micro_batches, 1);
     step_micro_t mb[64];
     if (p->micro_batches > 64) micl_fatal("too many micro-batches");
     memset(mb, 0, sizeof mb);

@@ -41,3 +41,7 @@ endif()
 # The training sequences of a step: train.tokens_per_step (exact tokens, the items step's
 # sequences with the last one cut), unrelated one-turn items, replay_mix.
 micl_unit_test(test_sampler test_sampler.c)
+
+# The thread team's policy on a simulated machine (worker/team.h): the full team when quiet, one
+# thread beside a neighbour, switches both ways, ties to the smaller team, the probes' cost.
+micl_unit_test(test_team test_team.c)
