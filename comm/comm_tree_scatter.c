@@ -209,12 +209,33 @@ static float *walk(comm_tree_t *t, struct comm_tree_scatter *s, int lo, int hi, 
     return l;
 }
 
+/* dst = l + r, elementwise: the bits of kern_add_inplace(l, r) (one rounded addition each),
+ * written where the sum goes instead of into l and copied there. */
+static void add_into(float *restrict dst, const float *restrict l, const float *restrict r,
+                     size_t n) {
+    for (size_t i = 0; i < n; i++)
+        dst[i] = l[i] + r[i];
+}
+
+/* Slice [off, off + len) of the root, summed straight into the result. */
+static void walk_root(comm_tree_t *t, struct comm_tree_scatter *s, size_t off, size_t len) {
+    int size = t->comm->size;
+    if (comm_tree_owner(0, t->m, size) == comm_tree_owner(t->m - 1, t->m, size)) {
+        memcpy(t->result + off, walk(t, s, 0, t->m, off, len), len * sizeof(float));
+        return; /* one rank holds every leaf: the root is a frontier node */
+    }
+    int mid = comm_tree_split(0, t->m);
+    const float *l = walk(t, s, 0, mid, off, len);
+    const float *r = walk(t, s, mid, t->m, off, len);
+    add_into(t->result + off, l, r, len);
+}
+
 void comm_tree_scatter_finish(comm_tree_t *t) {
     struct comm_tree_scatter *s = t->scatter;
     int me = t->comm->rank;
     size_t off = s->bound[me], len = s->bound[me + 1] - off;
     if (len > 0) {
-        memcpy(t->result + off, walk(t, s, 0, t->m, off, len), len * sizeof(float));
+        walk_root(t, s, off, len);
     } else { /* an empty slice: nothing to sum, the (empty) receives complete at once */
         for (int k = 0; k < s->n_recv; k++)
             MPI_CHECK(MPI_Wait(&s->recv[k].req[0], MPI_STATUS_IGNORE));
