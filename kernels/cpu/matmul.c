@@ -62,7 +62,7 @@ static inline __attribute__((always_inline)) void tile_store(vf8 acc[MR][2], flo
                                                              int mode, const float *bias,
                                                              const epilogue_t *ep, int64_t off) {
     vf8 bv0 = vf8_zero(), bv1 = vf8_zero();
-    if (mode == 2) {
+    if (mode == 2 && bias) { /* mode 2 always has a bias */
         bv0 = vf8_loadu(bias);
         bv1 = vf8_loadu(bias + 8);
     }
@@ -107,8 +107,57 @@ ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, in
     tile_store(acc, c, ldc, mode, bias, ep, off);
 }
 #undef FMA_ROW
+#define FMA_ROW(i)                                                                                 \
+    do {                                                                                           \
+        __m512 x = _mm512_set1_ps(FMA_A(i));                                                       \
+        c##i = _mm512_fmadd_ps(x, b0k, c##i);                                                      \
+        d##i = _mm512_fmadd_ps(x, b1k, d##i);                                                      \
+    } while (0)
+/* Two adjacent 16-column panels at once, acc = A[12 x kc] [B0 B1][kc x 32]: per k two loads of
+ * B and 12 broadcasts for 24 FMAs (the 12 x 16 kernel needs 13 loads for 12), 24 accumulators.
+ * Each element's chain is the one ukernel gives it. */
+static inline __attribute__((always_inline)) void ukernel2(int64_t kc, const float *a, int64_t rsa,
+                                                           int64_t csa, const float *b0,
+                                                           const float *b1, int64_t ldb, float *c,
+                                                           int64_t ldc, int mode, const float *bias,
+                                                           const epilogue_t *ep, int64_t off) {
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+    __m512 d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0;
+    __m512 d6 = c0, d7 = c0, d8 = c0, d9 = c0, d10 = c0, d11 = c0;
+    const float *pa[4] = {a, a + 3 * rsa, a + 6 * rsa, a + 9 * rsa};
+    const int64_t r2 = 2 * rsa;
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 b0k = _mm512_loadu_ps(b0 + k * ldb), b1k = _mm512_loadu_ps(b1 + k * ldb);
+        FMA_ROW(0);
+        FMA_ROW(1);
+        FMA_ROW(2);
+        FMA_ROW(3);
+        FMA_ROW(4);
+        FMA_ROW(5);
+        FMA_ROW(6);
+        FMA_ROW(7);
+        FMA_ROW(8);
+        FMA_ROW(9);
+        FMA_ROW(10);
+        FMA_ROW(11);
+        pa[0] += csa, pa[1] += csa, pa[2] += csa, pa[3] += csa;
+    }
+    vf8 acc[MR][2];
+    HALVES(0), HALVES(1), HALVES(2), HALVES(3), HALVES(4), HALVES(5);
+    HALVES(6), HALVES(7), HALVES(8), HALVES(9), HALVES(10), HALVES(11);
+    tile_store(acc, c, ldc, mode, bias, ep, off);
+#define DHALVES(i)                                                                                 \
+    acc[i][0] = _mm512_castps512_ps256(d##i), acc[i][1] = _mm512_extractf32x8_ps(d##i, 1)
+    DHALVES(0), DHALVES(1), DHALVES(2), DHALVES(3), DHALVES(4), DHALVES(5);
+    DHALVES(6), DHALVES(7), DHALVES(8), DHALVES(9), DHALVES(10), DHALVES(11);
+#undef DHALVES
+    tile_store(acc, c + NR, ldc, mode, bias ? bias + NR : NULL, ep, off + NR);
+}
+#undef FMA_ROW
 #undef FMA_A
 #undef HALVES
+#define PANELS 2 /* B panels a tile spans where they are full */
 #else
 /* acc = A[6 x kc] B[kc x 16], two 8-lane registers per row of the tile. */
 static inline __attribute__((always_inline)) void
@@ -148,6 +197,7 @@ ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, in
     vf8 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     tile_store(acc, c, ldc, mode, bias, ep, off);
 }
+#define PANELS 1
 #endif
 
 /* The two A layouts, specialised so that the compiler sees constant strides. */
@@ -161,6 +211,19 @@ static void ukernel_acol(int64_t kc, const float *a, int64_t csa, const float *b
                          float *c, int64_t ldc, int mode, const float *bias) {
     ukernel(kc, a, 1, csa, b, ldb, c, ldc, mode, bias, NULL, 0);
 }
+
+#if PANELS == 2
+static void ukernel2_arow(int64_t kc, const float *a, int64_t rsa, const float *b0, const float *b1,
+                          int64_t ldb, float *c, int64_t ldc, int mode, const float *bias,
+                          const epilogue_t *ep, int64_t off) {
+    ukernel2(kc, a, rsa, 1, b0, b1, ldb, c, ldc, mode, bias, ep, off);
+}
+
+static void ukernel2_acol(int64_t kc, const float *a, int64_t csa, const float *b0, const float *b1,
+                          int64_t ldb, float *c, int64_t ldc, int mode) {
+    ukernel2(kc, a, 1, csa, b0, b1, ldb, c, ldc, mode, NULL, NULL, 0);
+}
+#endif
 
 /* Column-major A reaches gemm_driver only as edge_tile's packed copy, which takes no
  * epilogue (the weight gradients, the products that read A that way, go through gemm_acol). */
@@ -256,47 +319,62 @@ static int worth_a_team(int64_t M, int64_t N, int64_t K, int64_t n_tasks) {
 }
 
 /* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
- * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. Row-major B
- * is packed per task and k block into a zero-padded panel on the stack (16 KiB), read by all the
- * task's row tiles: contiguous loads, and no edge copies of B. The packed values are the same
- * floats, so the arithmetic (and every result bit) is that of the unpacked path. */
+ * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. A task owns
+ * MC rows of C and PANELS adjacent panels (two on AVX-512, whose full tiles then take the
+ * 12 x 32 kernel). Row-major B is packed per task and k block into zero-padded panels on the
+ * stack (16 KiB each), read by all the task's row tiles: contiguous loads, and no edge copies of
+ * B. The packed values are the same floats, so the arithmetic (and every result bit) is that of
+ * the unpacked path. */
 static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
                         const float *b, int64_t ldb, int64_t bpanel, float *c, int64_t ldc,
                         int accumulate, const float *bias, const epilogue_t *ep) {
-    int64_t n_tj = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
-    int64_t n_tasks = n_tj * n_ic;
+    int64_t n_panels = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
+    int64_t n_tj = (n_panels + PANELS - 1) / PANELS, n_tasks = n_tj * n_ic;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
      * runs a task never changes its arithmetic. */
 #pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
     for (int64_t t = 0; t < n_tasks; t++) {
         int64_t tj = t / n_ic, ic = t % n_ic;
-        int64_t j0 = tj * NR, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
-        int nr = N - j0 < NR ? (int)(N - j0) : NR;
-        const float *bcol = bpanel > 0 ? b + tj * bpanel : b + j0;
-        int64_t bld = bpanel > 0 ? NR : ldb;
-        const float *bj = bias ? bias + j0 : NULL;
-        float bpack[KC * NR] __attribute__((aligned(32)));
+        int64_t p_first = tj * PANELS, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
+        int np = n_panels - p_first < PANELS ? (int)(n_panels - p_first) : PANELS;
+        float bpack[PANELS][KC * NR] __attribute__((aligned(64)));
         for (int64_t p0 = 0; p0 < K; p0 += KC) {
             int64_t kc = K - p0 < KC ? K - p0 : KC;
             int mode = p0 > 0 ? 1 : (bias ? 2 : accumulate);
             const epilogue_t *last = p0 + kc >= K ? ep : NULL;
-            const float *bk = bcol + p0 * bld;
-            int64_t bkld = bld;
-            if (bpanel == 0) {
-                pack_b_block(bpack, bk, ldb, kc, nr);
-                bk = bpack;
-                bkld = NR;
+            const float *bk[PANELS] = {b};
+            int nr[PANELS] = {0};
+            for (int q = 0; q < np; q++) { /* each panel's k block, packed if B is row-major */
+                int64_t j0 = (p_first + q) * NR;
+                nr[q] = N - j0 < NR ? (int)(N - j0) : NR;
+                if (bpanel > 0) {
+                    bk[q] = b + (p_first + q) * bpanel + p0 * NR;
+                } else {
+                    pack_b_block(bpack[q], b + p0 * ldb + j0, ldb, kc, nr[q]);
+                    bk[q] = bpack[q];
+                }
             }
             for (int64_t i0 = ic * MC; i0 < i_end; i0 += MR) {
                 int mr = i_end - i0 < MR ? (int)(i_end - i0) : MR;
                 const float *ai = a + i0 * rsa + p0 * csa;
-                float *cij = c + i0 * ldc + j0;
-                int64_t off = i0 * ldc + j0;
-                if (mr == MR && nr == NR) {
-                    ukernel_any(kc, ai, rsa, csa, bk, bkld, cij, ldc, mode, bj, last, off);
-                } else {
-                    edge_tile(kc, mr, nr, ai, rsa, csa, bk, cij, ldc, mode, bj);
-                    if (last) edge_epilogue(last, cij, ldc, off, mr, nr);
+                int q = 0;
+#if PANELS == 2
+                if (mr == MR && np == 2 && nr[1] == NR && csa == 1) {
+                    int64_t j0 = p_first * NR, off = i0 * ldc + j0;
+                    ukernel2_arow(kc, ai, rsa, bk[0], bk[1], NR, c + off, ldc, mode,
+                                  bias ? bias + j0 : NULL, last, off);
+                    q = 2;
+                }
+#endif
+                for (; q < np; q++) {
+                    int64_t j0 = (p_first + q) * NR, off = i0 * ldc + j0;
+                    const float *bj = bias ? bias + j0 : NULL;
+                    if (mr == MR && nr[q] == NR) {
+                        ukernel_any(kc, ai, rsa, csa, bk[q], NR, c + off, ldc, mode, bj, last, off);
+                    } else {
+                        edge_tile(kc, mr, nr[q], ai, rsa, csa, bk[q], c + off, ldc, mode, bj);
+                        if (last) edge_epilogue(last, c + off, ldc, off, mr, nr[q]);
+                    }
                 }
             }
         }
@@ -375,7 +453,7 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
         int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
         int64_t j_end = (jc + 1) * NC_ACOL < N ? (jc + 1) * NC_ACOL : N;
         float apack[MC * KC + A_LANES] __attribute__((aligned(64)));
-        float bpack[KC * NR] __attribute__((aligned(32)));
+        float bpack[PANELS][KC * NR] __attribute__((aligned(64)));
         float ct[MR * NR], sums[MC / MR * A_LANES] __attribute__((aligned(64)));
         float *s = colsum && jc == 0 ? sums : NULL;
         if (s) memset(sums, 0, sizeof sums);
@@ -383,22 +461,36 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
             int64_t kc = K - p0 < KC ? K - p0 : KC;
             int mode = p0 > 0 ? 1 : accumulate;
             pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc, s);
-            for (int64_t j0 = jc * NC_ACOL; j0 < j_end; j0 += NR) {
-                int nr = N - j0 < NR ? (int)(N - j0) : NR;
-                pack_b_block(bpack, b + p0 * ldb + j0, ldb, kc, nr);
+            for (int64_t j0 = jc * NC_ACOL; j0 < j_end; j0 += PANELS * NR) {
+                int nr[PANELS] = {0}, np = 0;
+                for (; np < PANELS && j0 + np * NR < j_end; np++) {
+                    int64_t jq = j0 + np * NR;
+                    nr[np] = N - jq < NR ? (int)(N - jq) : NR;
+                    pack_b_block(bpack[np], b + p0 * ldb + jq, ldb, kc, nr[np]);
+                }
                 for (int64_t r0 = 0; r0 < m; r0 += MR) {
                     int mr = m - r0 < MR ? (int)(m - r0) : MR;
                     const float *ap = apack + (r0 / MR) * kc * MR;
-                    float *cij = c + (i0 + r0) * ldc + j0;
-                    if (mr == MR && nr == NR) {
-                        ukernel_acol(kc, ap, MR, bpack, NR, cij, ldc, mode, NULL);
-                        continue;
+                    int q = 0;
+#if PANELS == 2
+                    if (mr == MR && np == 2 && nr[1] == NR) {
+                        ukernel2_acol(kc, ap, MR, bpack[0], bpack[1], NR, c + (i0 + r0) * ldc + j0,
+                                      ldc, mode);
+                        q = 2;
                     }
-                    ukernel_acol(kc, ap, MR, bpack, NR, ct, NR, 0, NULL);
-                    for (int i = 0; i < mr; i++)
-                        for (int j = 0; j < nr; j++)
-                            cij[i * ldc + j] =
-                                mode == 0 ? ct[i * NR + j] : cij[i * ldc + j] + ct[i * NR + j];
+#endif
+                    for (; q < np; q++) {
+                        float *cij = c + (i0 + r0) * ldc + j0 + q * NR;
+                        if (mr == MR && nr[q] == NR) {
+                            ukernel_acol(kc, ap, MR, bpack[q], NR, cij, ldc, mode, NULL);
+                            continue;
+                        }
+                        ukernel_acol(kc, ap, MR, bpack[q], NR, ct, NR, 0, NULL);
+                        for (int i = 0; i < mr; i++)
+                            for (int j = 0; j < nr[q]; j++)
+                                cij[i * ldc + j] =
+                                    mode == 0 ? ct[i * NR + j] : cij[i * ldc + j] + ct[i * NR + j];
+                    }
                 }
             }
         }
