@@ -22,18 +22,7 @@
 #include "model/vlm.h"
 #include "worker/evaluator.h"
 #include "random_store.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* ---- eval_score_answer on hand-made logits (vocabulary of 5, candidates 1, 2, 3) ---- */
 

@@ -21,19 +21,9 @@
 #include "data/vocab.h"
 #include "worker/sampler.h"
 #include "random_store.h"
+#include "check.h"
 
 enum { SIDE = 8, CLASSES = 14, PER_CLASS = 16, HELDOUT = 4, STEPS = 6 };
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 /* Image i: pixels from rng(i), label i / PER_CLASS; the last HELDOUT classes are held out. */
 static void make_store(image_store_t *s) {

@@ -11,18 +11,7 @@
 #include <string.h>
 
 #include "worker/team.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* A machine: step seconds by team size, quiet or beside a neighbour, with a deterministic
  * +-jitter and one outlier step in every 17. */
