@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5check.h"
 #include "h5util.h"
 
 /* The micl HDF5 kinds this build knows; any other kind attribute reads as FILE_KIND_HDF5. */

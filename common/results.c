@@ -12,6 +12,7 @@
 
 #include "atomic_file.h"
 #include "error.h"
+#include "h5check.h"
 #include "h5util.h"
 #include "json_out.h"
 

@@ -21,6 +21,7 @@
 
 #include "common/atomic_file.h"
 #include "common/error.h"
+#include "common/h5check.h"
 #include "common/h5util.h"
 
 #define STORE_MAX_IMAGES (INT64_C(1) << 31)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/h5check.h"
 #include "common/h5util.h"
 
 static void die(const char *msg, const char *arg) {
