@@ -1,5 +1,5 @@
-"""micl_h5.py - the HDF5 format micl writes and reads (common/h5util.h, checked by common/h5check.h), for making or editing
-micl files with h5py (tests, scripts/micl_upgrade.py, your own image stores): the HDF5 1.10
+"""micl_h5.py - the HDF5 format micl writes and reads (common/h5util.h; its checks are in
+common/h5check.h), for making or editing micl files with h5py (tests, scripts/micl_upgrade.py, your own image stores): the HDF5 1.10
 format (superblock version 3, checksummed metadata); every non-empty 1-D dataset chunked with
 the Fletcher32 filter, lists of strings as fixed-length UTF-8 strings; a text (the config) as
 one variable-length string in a compact dataset; and in each object that holds variable-length
