@@ -1,11 +1,11 @@
 """micl_h5.py - the HDF5 format micl writes and reads (common/h5util.h; its checks are in
-common/h5check.h), for making or editing micl files with h5py (tests, scripts/micl_upgrade.py, your own image stores): the HDF5 1.10
-format (superblock version 3, checksummed metadata); every non-empty 1-D dataset chunked with
-the Fletcher32 filter, lists of strings as fixed-length UTF-8 strings; a text (the config) as
-one variable-length string in a compact dataset; and in each object that holds variable-length
-strings the attribute strings_crc32: the CRC-32 of, for a text, its string with its NUL; then,
-in the order of their names, each variable-length string attribute but strings_crc32 itself,
-as name NUL value NUL.
+common/h5check.h), for making or editing micl files with h5py (tests, scripts/micl_upgrade.py,
+your own image stores): the HDF5 1.10 format (superblock version 3, checksummed metadata); every
+non-empty 1-D dataset chunked with the Fletcher32 filter, lists of strings as fixed-length UTF-8
+strings; a text (the config) as one variable-length string in a compact dataset; and in each
+object that holds variable-length strings the attribute strings_crc32: the CRC-32 of, for a
+text, its string with its NUL; then, in the order of their names, each variable-length string
+attribute but strings_crc32 itself, as name NUL value NUL.
 
     import micl_h5                   # with scripts/ on sys.path
     f = micl_h5.create("x.h5")       # or micl_h5.edit("x.h5") for an existing file
