@@ -23,7 +23,9 @@ Variants (--variant; several may be given, comma-separated):
     shapes      aug + procedural filled-shape classes
     scripts     aug + characters of other scripts (PIL; DejaVu/unifont) as classes
     diverse     aug + shapes + scripts
-Shape options: --dim, --layers, --patch, --heads. One torch thread (--threads) by default: the
+--store may be any micl store: one built with the glyph store's extra classes and augmentation
+(data.glyphs.script_classes, shape_classes, contrast, fill, invert, noise) is read as built by
+the variant plain. Shape options: --dim, --layers, --patch, --heads. One torch thread (--threads) by default: the
 machine is shared; run under nice -n 19.
 """
 import argparse
