@@ -104,6 +104,16 @@ typedef struct {
     float glyph_shift_px;                          /* max shift in pixels */
     float glyph_stroke_px; /* max emboldening in pixels (can be negative: thinning) */
     uint64_t glyph_seed;
+    /* diverse train classes (data/glyph_extra.h), after the ideograph train classes */
+    int glyph_script_classes; /* characters of other scripts (glyph_script_fonts) */
+    int n_script_fonts;
+    char script_fonts[CONFIG_MAX_FONTS][CONFIG_PATH_LEN];
+    int glyph_shape_classes; /* procedural filled shapes */
+    /* image augmentation of train-class instances (data/glyph_aug.h); 0 = off */
+    float glyph_contrast; /* ink scaled to a random level in [1 - contrast, 1] */
+    float glyph_fill;     /* probability of a filled (dilated, blurred) instance */
+    float glyph_invert;   /* probability of an inverted instance */
+    float glyph_noise;    /* maximum standard deviation of pixel noise, in grey levels */
     /* scene store (data/scenes.h); built when scene_images > 0 */
     int scene_size;           /* image side in pixels (= model.image_size) */
     int scene_images;         /* train + test images (no held-out pair) */

@@ -46,6 +46,11 @@ static const char *const g_default_fonts[] = {
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/opentype/unifont/unifont.otf",
 };
+static const char *const g_default_script_fonts[] = {
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/opentype/unifont/unifont.otf",
+};
 static const char *const g_default_op_fonts[] = {
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
@@ -132,6 +137,30 @@ static const config_key_t g_keys[] = {
     FLT("data.glyphs.stroke_px", data.glyph_stroke_px, 0.5, -2, 2,
         "maximum emboldening in pixels (negative: thinning)"),
     U64("data.glyphs.seed", data.glyph_seed, 7, "seed of glyph rendering and augmentation"),
+    INT("data.glyphs.script_classes", data.glyph_script_classes, 0, 0, 20000,
+        "extra train classes: characters of other scripts (Latin, Greek, Cyrillic, Arabic, "
+        "Hangul, symbols, ...) covered by every data.glyphs.script_fonts font"),
+    {.path = "data.glyphs.script_fonts",
+     .kind = CONFIG_K_STR_LIST,
+     .off = C_(data.script_fonts),
+     .aux = C_(data.n_script_fonts),
+     .size = CONFIG_MAX_FONTS,
+     .def_strs = g_default_script_fonts,
+     .def_n = (int)(sizeof g_default_script_fonts / sizeof g_default_script_fonts[0]),
+     .min = 1,
+     .max = CONFIG_MAX_FONTS,
+     .doc = "font files the script classes are rendered from (read only when "
+            "data.glyphs.script_classes > 0)"},
+    INT("data.glyphs.shape_classes", data.glyph_shape_classes, 0, 0, 20000,
+        "extra train classes: procedural filled shapes with a grey level and a stripe texture"),
+    FLT("data.glyphs.contrast", data.glyph_contrast, 0, 0, 0.9,
+        "augmentation: the ink of an instance is scaled by a random factor in [1 - contrast, 1]"),
+    FLT("data.glyphs.fill", data.glyph_fill, 0, 0, 1,
+        "augmentation: probability that an instance is filled (dilated and blurred)"),
+    FLT("data.glyphs.invert", data.glyph_invert, 0, 0, 1,
+        "augmentation: probability that an instance is inverted (255 - pixel)"),
+    FLT("data.glyphs.noise", data.glyph_noise, 0, 0, 64,
+        "augmentation: maximum standard deviation of Gaussian pixel noise, in grey levels"),
     INT("data.scenes.size", data.scene_size, 28, 8, 256,
         "scene image side in pixels (must equal model.image_size when scenes are built)"),
     INT("data.scenes.images", data.scene_images, 0, 0, 10000000,

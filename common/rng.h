@@ -19,6 +19,7 @@ enum {
     RNG_STREAM_SPLIT = 5, /* class / instance splits of stores */
     RNG_STREAM_FAKE_NAMES = 6,
     RNG_STREAM_ZEROSHOT = 7,
+    RNG_STREAM_GLYPH_AUG = 8,        /* glyph store: augmentation of class k's instances */
     RNG_STREAM_SCENE_RENDER = 20,    /* scene store: objects of image i */
     RNG_STREAM_OPERATOR_RENDER = 21, /* operator store: operands, font and jitter of image i */
     RNG_STREAM_TEST = 99

@@ -9,6 +9,15 @@
  * FT_Library per thread); every random draw is keyed by class, so the bytes do not depend on
  * the thread count. docs/DATA.md describes the result; prepare.c caches it.
  *
+ * Diverse train classes can follow the ideograph train classes (docs/DATA.md): characters of
+ * other scripts (data.glyphs.script_classes, rendered like the ideographs from
+ * data.glyphs.script_fonts) and procedural filled shapes (data.glyphs.shape_classes,
+ * glyph_shapes.c); the held-out classes stay ideographs. Every random draw of a class is keyed
+ * by its source and ordinal (an ideograph's key is its place in the shuffled ideograph list), so
+ * adding extra classes leaves the ideographs' images as they were. Each instance of a train
+ * class can then be augmented (glyph_aug.c, its own stream), after the blank check and before
+ * the duplicate check; held-out classes stay clean, so binding is measured on plain glyphs.
+ *
  * The font handling (parsing "file#N" entries, opening faces with checked errors, describing
  * them for a provenance) and a plain character renderer are also offered to other renderers
  * (glyphs_fontset_*, glyphs_draw_char; the operator store uses them).
@@ -28,11 +37,37 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "glyph_aug.h"
+#include "glyph_shapes.h"
 #include "sources.h"
 
 #define CJK_FIRST 0x4E00
 #define CJK_LAST 0x9FFF
 #define GLYPH_FILL 0.8 /* pixel size of the em square relative to the image side */
+
+/* RNG keys of the extra classes: far above any ideograph ordinal. */
+#define SCRIPT_KEY_BASE (1ULL << 32)
+#define SHAPE_KEY_BASE (2ULL << 32)
+
+/* Code point ranges the script classes are drawn from (those every script font covers):
+ * letters of Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic, Devanagari, Georgian, Hangul
+ * and kana, then arrows, mathematical operators, box drawing, blocks, geometric shapes,
+ * miscellaneous symbols and dingbats. */
+static const int32_t k_script_ranges[][2] = {
+    {0x0041, 0x005A}, {0x0061, 0x007A}, {0x00C0, 0x017F}, {0x0391, 0x03A9}, {0x03B1, 0x03C9},
+    {0x0400, 0x045F}, {0x0531, 0x0556}, {0x05D0, 0x05EA}, {0x0627, 0x064A}, {0x0905, 0x0939},
+    {0x10D0, 0x10FA}, {0x3041, 0x3096}, {0x30A1, 0x30FA}, {0xAC00, 0xD7A3}, {0x2190, 0x21FF},
+    {0x2200, 0x22FF}, {0x2500, 0x25FF}, {0x2600, 0x26FF}, {0x2700, 0x27BF}};
+#define N_SCRIPT_RANGES ((int)(sizeof k_script_ranges / sizeof k_script_ranges[0]))
+
+/* Where a class's images come from. */
+typedef enum { SRC_IDEOGRAPH, SRC_SCRIPT, SRC_SHAPE } class_kind_t;
+typedef struct {
+    class_kind_t kind;
+    int32_t cp;   /* code point (ideographs and script characters) */
+    uint64_t key; /* index of its random streams */
+    int train;    /* 1 for a train class (only those are augmented) */
+} class_src_t;
 
 typedef struct {
     char path[CONFIG_PATH_LEN];
@@ -108,6 +143,22 @@ static void check_config(const data_config_t *cfg) {
         micl_fatal("data.glyphs.stroke_px is %g, expected |value| <= %g (a quarter of "
                    "data.glyphs.size)",
                    cfg->glyph_stroke_px, cfg->glyph_size / 4.0);
+    if (cfg->glyph_script_classes < 0 || cfg->glyph_shape_classes < 0)
+        micl_fatal("data.glyphs.script_classes (%d) and data.glyphs.shape_classes (%d) must be "
+                   ">= 0",
+                   cfg->glyph_script_classes, cfg->glyph_shape_classes);
+    if (cfg->glyph_script_classes > 0 &&
+        (cfg->n_script_fonts < 1 || cfg->n_script_fonts > CONFIG_MAX_FONTS))
+        micl_fatal("data.glyphs.script_fonts lists %d fonts, expected 1 .. %d", cfg->n_script_fonts,
+                   CONFIG_MAX_FONTS);
+    if (!(cfg->glyph_contrast >= 0 && cfg->glyph_contrast <= 0.9))
+        micl_fatal("data.glyphs.contrast is %g, expected 0 .. 0.9", cfg->glyph_contrast);
+    if (!(cfg->glyph_fill >= 0 && cfg->glyph_fill <= 1))
+        micl_fatal("data.glyphs.fill is %g, expected 0 .. 1", cfg->glyph_fill);
+    if (!(cfg->glyph_invert >= 0 && cfg->glyph_invert <= 1))
+        micl_fatal("data.glyphs.invert is %g, expected 0 .. 1", cfg->glyph_invert);
+    if (!(cfg->glyph_noise >= 0 && cfg->glyph_noise <= 64))
+        micl_fatal("data.glyphs.noise is %g, expected 0 .. 64", cfg->glyph_noise);
 }
 
 /* "file.ttc" or "file.ttc#N" (face N of a collection); key names the list in messages. */
@@ -207,6 +258,30 @@ static int covered_ideographs(const font_set_t *fs, int32_t *out) {
     return n;
 }
 
+/* Characters of k_script_ranges present in every face, in table order; returns the count
+ * (out may be NULL to count only). */
+static int covered_script_chars(const font_set_t *fs, int32_t *out) {
+    int n = 0;
+    for (int r = 0; r < N_SCRIPT_RANGES; r++)
+        for (int32_t cp = k_script_ranges[r][0]; cp <= k_script_ranges[r][1]; cp++) {
+            int all = 1;
+            for (int f = 0; f < fs->n && all; f++)
+                if (FT_Get_Char_Index(fs->faces[f], (FT_ULong)cp) == 0) all = 0;
+            if (all) {
+                if (out) out[n] = cp;
+                n++;
+            }
+        }
+    return n;
+}
+
+static int script_range_size(void) {
+    int n = 0;
+    for (int r = 0; r < N_SCRIPT_RANGES; r++)
+        n += k_script_ranges[r][1] - k_script_ranges[r][0] + 1;
+    return n;
+}
+
 /* Appends " <font> (<bytes> bytes, <family>);" for every font to out (capacity cap, length
  * len); returns the new length. */
 static int describe_fonts(const char (*fonts)[CONFIG_PATH_LEN], int n, const font_set_t *fs,
@@ -228,10 +303,14 @@ static int describe_fonts(const char (*fonts)[CONFIG_PATH_LEN], int n, const fon
     return len;
 }
 
-static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int covered) {
+/* The provenance; sfs and script_covered describe the script fonts (sfs NULL when
+ * data.glyphs.script_classes is 0: then nothing about extra classes is written, nor about an
+ * augmentation that is off, so such a store keeps the provenance it had before they existed). */
+static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int covered,
+                             const font_set_t *sfs, int script_covered) {
     FT_Int maj = 0, min = 0, pat = 0;
     FT_Library_Version(fs->lib, &maj, &min, &pat);
-    size_t cap = 1024 + (size_t)cfg->n_fonts * (CONFIG_PATH_LEN + 64);
+    size_t cap = 1536 + (size_t)(cfg->n_fonts + cfg->n_script_fonts) * (CONFIG_PATH_LEN + 64);
     char *out = micl_malloc(cap);
     int len = snprintf(
         out, cap,
@@ -244,10 +323,40 @@ static char *make_provenance(const data_config_t *cfg, const font_set_t *fs, int
         (double)cfg->glyph_stroke_px, (unsigned long long)cfg->glyph_seed, (int)maj, (int)min,
         (int)pat);
     len = describe_fonts(cfg->fonts, cfg->n_fonts, fs, out, cap, len);
-    snprintf(out + len, cap - (size_t)len,
-             " ideographs covered by all fonts: %d of %d (U+4E00..U+9FFF)", covered,
-             CJK_LAST - CJK_FIRST + 1);
+    len += snprintf(out + len, cap - (size_t)len,
+                    " ideographs covered by all fonts: %d of %d (U+4E00..U+9FFF)", covered,
+                    CJK_LAST - CJK_FIRST + 1);
+    if (sfs) {
+        len += snprintf(out + len, cap - (size_t)len,
+                        " script_classes=%d script_fonts:", cfg->glyph_script_classes);
+        len = describe_fonts(cfg->script_fonts, cfg->n_script_fonts, sfs, out, cap, len);
+        len += snprintf(out + len, cap - (size_t)len,
+                        " script characters covered by all script fonts: %d of %d", script_covered,
+                        script_range_size());
+    }
+    if (cfg->glyph_shape_classes > 0)
+        len +=
+            snprintf(out + len, cap - (size_t)len, " shape_classes=%d", cfg->glyph_shape_classes);
+    glyph_aug_describe(cfg, out + len, cap - (size_t)len);
     return out;
+}
+
+static void check_script_coverage(const data_config_t *cfg, int covered) {
+    if (covered < cfg->glyph_script_classes)
+        micl_fatal("glyphs: the fonts in data.glyphs.script_fonts have %d script characters in "
+                   "common, but data.glyphs.script_classes = %d",
+                   covered, cfg->glyph_script_classes);
+}
+
+/* Opens the script fonts when script classes are wanted (fs->n = 0 otherwise) and returns the
+ * number of script characters they all cover, listed in out when out is not NULL. */
+static int open_script_fonts(const data_config_t *cfg, font_spec_t *specs, font_set_t *fs,
+                             int32_t *out) {
+    memset(fs, 0, sizeof *fs);
+    if (cfg->glyph_script_classes == 0) return 0;
+    parse_fonts(cfg->script_fonts, cfg->n_script_fonts, "data.glyphs.script_fonts", specs);
+    open_fonts_checked(specs, cfg->n_script_fonts, pixel_size(cfg), "data.glyphs.script_fonts", fs);
+    return covered_script_chars(fs, out);
 }
 
 char *glyphs_provenance(const data_config_t *cfg) {
@@ -258,8 +367,13 @@ char *glyphs_provenance(const data_config_t *cfg) {
     open_fonts_checked(specs, cfg->n_fonts, pixel_size(cfg), "data.glyphs.fonts", &fs);
     int32_t *cps = micl_malloc((CJK_LAST - CJK_FIRST + 1) * sizeof *cps);
     int covered = covered_ideographs(&fs, cps);
-    char *p = make_provenance(cfg, &fs, covered);
+    font_spec_t sspecs[CONFIG_MAX_FONTS];
+    font_set_t sfs;
+    int scovered = open_script_fonts(cfg, sspecs, &sfs, NULL);
+    check_script_coverage(cfg, scovered);
+    char *p = make_provenance(cfg, &fs, covered, sfs.n ? &sfs : NULL, scovered);
     free(cps);
+    close_fonts(&sfs);
     close_fonts(&fs);
     return p;
 }
@@ -339,30 +453,43 @@ typedef struct {
     char err[192];
 } class_status_t;
 
-/* Renders the instances of class c (code point cp) into out[instances * size * size]. */
-static void render_class(const font_set_t *fs, const data_config_t *cfg, int c, int32_t cp,
+/* Renders the instances of class src into out[instances * size * size]: characters with the
+ * font set fs (cycling through its fonts), shapes with glyph_shapes.c. */
+static void render_class(const font_set_t *fs, const data_config_t *cfg, const class_src_t *src,
                          uint8_t *out, class_status_t *st) {
     const size_t npix = (size_t)cfg->glyph_size * (size_t)cfg->glyph_size;
     const int want = cfg->glyph_instances;
     const int max_attempts = 50 * want + 100;
     uint64_t *hashes = micl_malloc((size_t)want * sizeof *hashes);
+    uint8_t *tmp = micl_malloc(npix);
     FT_UInt gids[CONFIG_MAX_FONTS];
-    for (int f = 0; f < fs->n; f++)
-        gids[f] = FT_Get_Char_Index(fs->faces[f], (FT_ULong)cp);
-    rng_t r = rng_make(cfg->glyph_seed, RNG_STREAM_GLYPH_RENDER, (uint64_t)c);
+    rng_t r = rng_make(cfg->glyph_seed, RNG_STREAM_GLYPH_RENDER, src->key);
+    rng_t ra = rng_make(cfg->glyph_seed, RNG_STREAM_GLYPH_AUG, src->key);
+    glyph_shape_t shape;
+    if (src->kind == SRC_SHAPE)
+        glyph_shape_make(&r, &shape);
+    else
+        for (int f = 0; f < fs->n; f++)
+            gids[f] = FT_Get_Char_Index(fs->faces[f], (FT_ULong)src->cp);
+    const int augment = glyph_aug_enabled(cfg);
     int have = 0, a = 0;
     for (; a < max_attempts && have < want; a++) {
-        int f = a % fs->n;
         uint8_t *img = out + (size_t)have * npix;
-        if (render_instance(fs->lib, fs->faces[f], gids[f], cfg, &r, img, st->err,
-                            sizeof st->err)) {
-            st->failed = 1;
-            break;
+        if (src->kind == SRC_SHAPE) {
+            glyph_shape_render(&shape, &r, cfg->glyph_size, img);
+        } else {
+            int f = a % fs->n;
+            if (render_instance(fs->lib, fs->faces[f], gids[f], cfg, &r, img, st->err,
+                                sizeof st->err)) {
+                st->failed = 1;
+                break;
+            }
         }
         int blank = 1;
         for (size_t i = 0; i < npix && blank; i++)
             if (img[i]) blank = 0;
         if (blank) continue;
+        if (augment && src->train) glyph_aug_apply(cfg, &ra, img, tmp);
         uint64_t h = hash_bytes(img, npix);
         int dup = 0;
         for (int k = 0; k < have && !dup; k++)
@@ -373,7 +500,40 @@ static void render_class(const font_set_t *fs, const data_config_t *cfg, int c, 
     st->attempts = a;
     st->distinct = have;
     if (!st->failed && have < want) st->failed = 2;
+    free(tmp);
     free(hashes);
+}
+
+static int utf8_encode(int32_t cp, char *buf);
+
+/* The class list: ideograph train classes, script classes, shape classes, then the held-out
+ * ideographs. cps are the shuffled ideographs, scps the shuffled script characters. */
+static class_src_t *class_sources(const data_config_t *cfg, const int32_t *cps,
+                                  const int32_t *scps) {
+    const int T = cfg->glyph_train_classes, S = cfg->glyph_script_classes,
+              P = cfg->glyph_shape_classes, H = cfg->glyph_heldout_classes;
+    class_src_t *src = micl_malloc((size_t)(T + S + P + H) * sizeof *src);
+    int c = 0;
+    for (int k = 0; k < T; k++)
+        src[c++] = (class_src_t){SRC_IDEOGRAPH, cps[k], (uint64_t)k, 1};
+    for (int j = 0; j < S; j++)
+        src[c++] = (class_src_t){SRC_SCRIPT, scps[j], SCRIPT_KEY_BASE + (uint64_t)j, 1};
+    for (int j = 0; j < P; j++)
+        src[c++] = (class_src_t){SRC_SHAPE, 0, SHAPE_KEY_BASE + (uint64_t)j, 1};
+    for (int k = T; k < T + H; k++)
+        src[c++] = (class_src_t){SRC_IDEOGRAPH, cps[k], (uint64_t)k, 0};
+    return src;
+}
+
+/* The class name: the character for ideographs, U+XXXX for script characters (a Latin letter
+ * must not become a task word such as "A"), shape-N for shapes. */
+static void class_name(const class_src_t *src, char *buf, size_t len) {
+    if (src->kind == SRC_SCRIPT)
+        snprintf(buf, len, "U+%04X", (unsigned)src->cp);
+    else if (src->kind == SRC_SHAPE)
+        snprintf(buf, len, "shape-%llu", (unsigned long long)(src->key - SHAPE_KEY_BASE));
+    else
+        utf8_encode(src->cp, buf);
 }
 
 static int utf8_encode(int32_t cp, char *buf) {
@@ -405,15 +565,31 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
 
     int32_t *cps = micl_malloc((CJK_LAST - CJK_FIRST + 1) * sizeof *cps);
     int covered = covered_ideographs(&fs, cps);
-    const int n_classes = cfg->glyph_train_classes + cfg->glyph_heldout_classes;
-    if (covered < n_classes)
+    const int n_cjk = cfg->glyph_train_classes + cfg->glyph_heldout_classes;
+    if (covered < n_cjk)
         micl_fatal("glyphs: the fonts in data.glyphs.fonts have %d ideographs in common, but "
                    "data.glyphs.train_classes + heldout_classes = %d",
-                   covered, n_classes);
+                   covered, n_cjk);
     rng_t rs = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, 0);
     rng_shuffle_i32(&rs, cps, covered);
-    out->provenance = make_provenance(cfg, &fs, covered);
+
+    /* Script characters: those every script font covers, in a seeded order. */
+    font_spec_t sspecs[CONFIG_MAX_FONTS];
+    font_set_t sfs;
+    int32_t *scps = micl_malloc((size_t)script_range_size() * sizeof *scps);
+    int scovered = open_script_fonts(cfg, sspecs, &sfs, scps);
+    check_script_coverage(cfg, scovered);
+    rng_t rss = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, SCRIPT_KEY_BASE);
+    if (scovered) rng_shuffle_i32(&rss, scps, scovered);
+    out->provenance = make_provenance(cfg, &fs, covered, sfs.n ? &sfs : NULL, scovered);
+    close_fonts(&sfs);
     close_fonts(&fs);
+
+    const int n_classes = n_cjk + cfg->glyph_script_classes + cfg->glyph_shape_classes;
+    const int n_train = n_classes - cfg->glyph_heldout_classes;
+    class_src_t *src = class_sources(cfg, cps, scps);
+    free(scps);
+    free(cps);
 
     const int size = cfg->glyph_size;
     const int inst = cfg->glyph_instances;
@@ -433,9 +609,13 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
 
 #pragma omp parallel
     {
-        font_set_t tfs;
+        font_set_t tfs, tsfs;
+        memset(&tsfs, 0, sizeof tsfs);
         char terr[CONFIG_PATH_LEN + 256];
         int ok = open_fonts(specs, cfg->n_fonts, pixel_size(cfg), &tfs, terr, sizeof terr) == 0;
+        if (ok && cfg->glyph_script_classes > 0)
+            ok = open_fonts(sspecs, cfg->n_script_fonts, pixel_size(cfg), &tsfs, terr,
+                            sizeof terr) == 0;
         if (!ok) {
 #pragma omp critical(glyphs_open_error)
             {
@@ -446,8 +626,10 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
 #pragma omp for schedule(dynamic, 4)
         for (int c = 0; c < n_classes; c++) {
             if (!ok) continue;
-            render_class(&tfs, cfg, c, cps[c], out->pixels + (size_t)c * inst * npix, &status[c]);
+            render_class(src[c].kind == SRC_SCRIPT ? &tsfs : &tfs, cfg, &src[c],
+                         out->pixels + (size_t)c * inst * npix, &status[c]);
         }
+        close_fonts(&tsfs);
         close_fonts(&tfs);
     }
     if (open_failed) micl_fatal("glyphs: %s", open_err);
@@ -455,19 +637,19 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     int32_t *sel = micl_malloc((size_t)(cfg->glyph_heldout_instances + 1) * sizeof *sel);
 
     for (int c = 0; c < n_classes; c++) {
-        char name[8];
-        utf8_encode(cps[c], name);
+        char name[32];
+        class_name(&src[c], name, sizeof name);
         if (status[c].failed == 1)
-            micl_fatal("glyphs: class %d (U+%04X %s): %s", c, (unsigned)cps[c], name,
+            micl_fatal("glyphs: class %d (U+%04X %s): %s", c, (unsigned)src[c].cp, name,
                        status[c].err);
         if (status[c].failed == 2)
             micl_fatal("glyphs: class %d (U+%04X %s): only %d distinct renderings of %d wanted "
                        "after %d attempts; raise the jitter (data.glyphs.rotate_deg, "
                        "scale_jitter, shift_px, stroke_px), add fonts or "
                        "lower data.glyphs.instances",
-                       c, (unsigned)cps[c], name, status[c].distinct, inst, status[c].attempts);
+                       c, (unsigned)src[c].cp, name, status[c].distinct, inst, status[c].attempts);
         out->class_names[c] = micl_strdup(name);
-        int heldout = c >= cfg->glyph_train_classes;
+        int heldout = c >= n_train;
         out->class_split[c] = (uint8_t)heldout;
         for (int i = 0; i < inst; i++) {
             int64_t k = (int64_t)c * inst + i;
@@ -475,7 +657,7 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
             out->split[k] = heldout ? STORE_SPLIT_HELDOUT_CLASS : STORE_SPLIT_TRAIN;
         }
         if (!heldout && cfg->glyph_heldout_instances > 0) {
-            rng_t ri = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, 1 + (uint64_t)c);
+            rng_t ri = rng_make(cfg->glyph_seed, RNG_STREAM_SPLIT, 1 + src[c].key);
             rng_choose_distinct(&ri, inst, cfg->glyph_heldout_instances, sel);
             for (int j = 0; j < cfg->glyph_heldout_instances; j++)
                 out->split[(int64_t)c * inst + sel[j]] = STORE_SPLIT_TEST;
@@ -483,7 +665,7 @@ void glyphs_build(const data_config_t *cfg, image_store_t *out) {
     }
     free(sel);
     free(status);
-    free(cps);
+    free(src);
     snprintf(out->source, sizeof out->source, "glyphs");
 }
 

@@ -45,6 +45,8 @@ config_bad(patch_not_divisor
 config_bad(odd_head_size "odd_head_size.cfg: key 'model.heads' = 32 gives an odd head size")
 config_bad(glyph_size_mismatch
   "glyph_size_mismatch.cfg: key 'data.glyphs.size' = 32 must equal model.image_size = 28")
+config_bad(glyph_invert_range
+  "glyph_invert_range.cfg:3: key 'data.glyphs.invert' = 1.5 is out of range \\[0, 1\\]")
 config_bad(lr_below_min "lr_below_min.cfg: key 'train.min_lr' = 0.001 must not exceed train.lr")
 config_bad(eval_unsorted
   "eval_unsorted.cfg:2: key 'eval.shots' must be sorted and unique, but 1 follows 2")

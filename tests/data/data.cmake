@@ -8,7 +8,13 @@ micl_unit_test(test_data_idx test_data_idx.c)
 micl_unit_test(test_data_bad test_data_bad.c)
 micl_unit_test(test_data_glyphs test_data_glyphs.c)
 micl_unit_test(test_data_fmnist test_data_fmnist.c)
-set_tests_properties(test_data_glyphs test_data_fmnist PROPERTIES SKIP_RETURN_CODE 77)
+# Diverse train classes (script characters, procedural shapes) and augmentation of the glyph store.
+micl_unit_test(test_data_glyph_extra test_data_glyph_extra.c)
+set_tests_properties(test_data_glyphs test_data_glyph_extra test_data_fmnist
+  PROPERTIES SKIP_RETURN_CODE 77)
+micl_bad_input_test(NAME data_bad_glyph_scripts EXIT 1
+  MESSAGE "glyphs: the fonts in data.glyphs.script_fonts have [0-9]+ script characters in common, but data.glyphs.script_classes = 5000"
+  COMMAND $<TARGET_FILE:micl> data prepare ${CMAKE_CURRENT_LIST_DIR}/bad_glyph_scripts.cfg)
 micl_unit_test(test_episode test_episode.c)
 # Scene and operator task families (data/task_scene.c), the scene renderer and the vocabulary's
 # task-word section.
