@@ -246,16 +246,24 @@ static void open_fonts_checked(const font_spec_t *specs, int n, int px, const ch
     }
 }
 
-/* Ideographs of U+4E00..U+9FFF present in every face, ascending; returns the count. */
-static int covered_ideographs(const font_set_t *fs, int32_t *out) {
-    int n = 0;
-    for (int32_t cp = CJK_FIRST; cp <= CJK_LAST; cp++) {
+/* Appends to out (from index n; out may be NULL to count only) the code points of [lo, hi]
+ * that every face of fs maps to a glyph, in order; returns the new count. */
+static int covered_range(const font_set_t *fs, int32_t lo, int32_t hi, int32_t *out, int n) {
+    for (int32_t cp = lo; cp <= hi; cp++) {
         int all = 1;
         for (int f = 0; f < fs->n && all; f++)
             if (FT_Get_Char_Index(fs->faces[f], (FT_ULong)cp) == 0) all = 0;
-        if (all) out[n++] = cp;
+        if (all) {
+            if (out) out[n] = cp;
+            n++;
+        }
     }
     return n;
+}
+
+/* Ideographs of U+4E00..U+9FFF present in every face, ascending; returns the count. */
+static int covered_ideographs(const font_set_t *fs, int32_t *out) {
+    return covered_range(fs, CJK_FIRST, CJK_LAST, out, 0);
 }
 
 /* Characters of k_script_ranges present in every face, in table order; returns the count
@@ -263,15 +271,7 @@ static int covered_ideographs(const font_set_t *fs, int32_t *out) {
 static int covered_script_chars(const font_set_t *fs, int32_t *out) {
     int n = 0;
     for (int r = 0; r < N_SCRIPT_RANGES; r++)
-        for (int32_t cp = k_script_ranges[r][0]; cp <= k_script_ranges[r][1]; cp++) {
-            int all = 1;
-            for (int f = 0; f < fs->n && all; f++)
-                if (FT_Get_Char_Index(fs->faces[f], (FT_ULong)cp) == 0) all = 0;
-            if (all) {
-                if (out) out[n] = cp;
-                n++;
-            }
-        }
+        n = covered_range(fs, k_script_ranges[r][0], k_script_ranges[r][1], out, n);
     return n;
 }
 
