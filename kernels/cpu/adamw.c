@@ -28,21 +28,54 @@ void kern_cpu_adamw_update(float *params, const float *grads, float *m, float *v
     }
 }
 
-/* The blocks' sums are taken in parallel, a group of NORM_GROUP blocks at a time, and added to
- * the total in block order by one thread: the same additions as one pass, on every thread
- * count (an `ordered` loop would make each thread wait for the one before it). */
+/* Sum of squares of blocks [b0, b0 + nb) (nb <= NORM_CHAINS) into part[0..nb): each block's
+ * terms added in order from zero, the blocks' chains interleaved so that nb additions are in
+ * flight at once (one chain alone waits out each addition's latency). A block's value is the
+ * one a loop over it alone gives. */
+#define NORM_CHAINS 8
+static void block_sums(double *part, const float *g, size_t n, size_t b0, size_t nb) {
+    double s[NORM_CHAINS] = {0};
+    size_t full = 0; /* blocks that are whole: they share one loop */
+    while (full < nb && (b0 + full + 1) * NORM_BLOCK <= n)
+        full++;
+    const float *base = g + b0 * NORM_BLOCK;
+    if (full == NORM_CHAINS) {
+        for (size_t i = 0; i < NORM_BLOCK; i++)
+            for (size_t c = 0; c < NORM_CHAINS; c++) {
+                double x = (double)base[c * NORM_BLOCK + i];
+                s[c] += x * x;
+            }
+    } else {
+        for (size_t c = 0; c < full; c++)
+            for (size_t i = 0; i < NORM_BLOCK; i++) {
+                double x = (double)base[c * NORM_BLOCK + i];
+                s[c] += x * x;
+            }
+    }
+    for (size_t c = full; c < nb; c++) { /* the last, short block */
+        size_t blk = b0 + c, end = (blk + 1) * NORM_BLOCK < n ? (blk + 1) * NORM_BLOCK : n;
+        for (size_t i = blk * NORM_BLOCK; i < end; i++)
+            s[c] += (double)g[i] * (double)g[i];
+    }
+    for (size_t c = 0; c < nb; c++)
+        part[c] = s[c];
+}
+
+/* The blocks' sums are taken in parallel, a group of NORM_GROUP blocks at a time (NORM_CHAINS
+ * per task), and added to the total in block order by one thread: the same additions as one
+ * pass, on every thread count (an `ordered` loop would make each thread wait for the one before
+ * it). */
 double kern_cpu_grad_norm(const float *g, size_t n) {
     size_t n_blocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
     double total = 0.0, part[NORM_GROUP];
     for (size_t b0 = 0; b0 < n_blocks; b0 += NORM_GROUP) {
         size_t nb = n_blocks - b0 < NORM_GROUP ? n_blocks - b0 : NORM_GROUP;
+        size_t n_tasks = (nb + NORM_CHAINS - 1) / NORM_CHAINS;
 #pragma omp parallel for schedule(static)
-        for (size_t k = 0; k < nb; k++) {
-            size_t blk = b0 + k, end = (blk + 1) * NORM_BLOCK < n ? (blk + 1) * NORM_BLOCK : n;
-            double s = 0.0;
-            for (size_t i = blk * NORM_BLOCK; i < end; i++)
-                s += (double)g[i] * (double)g[i];
-            part[k] = s;
+        for (size_t k = 0; k < n_tasks; k++) {
+            size_t c0 = k * NORM_CHAINS;
+            size_t cn = nb - c0 < NORM_CHAINS ? nb - c0 : NORM_CHAINS;
+            block_sums(part + c0, g, n, b0 + c0, cn);
         }
         for (size_t k = 0; k < nb; k++)
             total += part[k];

@@ -9,13 +9,16 @@
  * Edge tiles go through small zero-padded copies on the stack, never through other arithmetic.
  * An optional epilogue finishes each tile in registers after its last k block: GELU (forward,
  * optionally with GELU' kept for the backward), a product with a kept GELU' (backward), or the
- * residual stream added, with the instructions of pointwise.c: the same bits as the separate
- * kernels, and no second pass over the output. Tile shapes, MC and the threads change which
- * elements are computed together, never an element's arithmetic: KC is the same on every
- * build, so every build gives the same bits.
+ * residual stream added, with the instructions of pointwise.c (on AVX-512 on whole 16-lane rows,
+ * each lane running the same operations): the same bits as the separate kernels, and no second
+ * pass over the output. A packed block of B serves a group of row blocks (all of them on one
+ * thread), so that it is packed once per k block rather than once per MC rows. Tile shapes, MC and
+ * the threads change which elements are computed together, never an element's arithmetic: KC is the
+ * same on every build, so every build gives the same bits.
  */
 #include "kernels/cpu/cpu.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "kernels/cpu/simd.h"
@@ -79,6 +82,36 @@ static inline __attribute__((always_inline)) void tile_store(vf8 acc[MR][2], flo
 }
 
 #if KERN_ISA_LEVEL == 2
+/* ep_finish and tile_store on whole 16-lane rows: each lane runs the operations the 8-lane
+ * versions give it (simd16_*, vec.h's vf16), so the bits are the same, in half the instructions. */
+static inline __attribute__((always_inline)) vf16 ep_finish16(const epilogue_t *ep, vf16 v,
+                                                              int64_t at) {
+    if (!ep) return v;
+    if (ep->kind == EP_GELU) {
+        vf16 grad, act = simd16_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
+        if (ep->dgelu) vf16_storeu(ep->dgelu + at, grad);
+        return act;
+    }
+    if (ep->kind == EP_DGELU) return vf16_mul(vf16_loadu(ep->in + at), v);
+    return vf16_add(v, vf16_loadu(ep->in + at));
+}
+
+static inline __attribute__((always_inline)) void tile_store16(const vf16 acc[MR], float *c,
+                                                               int64_t ldc, int mode,
+                                                               const float *bias,
+                                                               const epilogue_t *ep, int64_t off) {
+    vf16 bv = mode == 2 && bias ? vf16_loadu(bias) : vf16_set1(0.0f);
+    for (int i = 0; i < MR; i++) {
+        float *ci = c + i * ldc;
+        vf16 v = acc[i];
+        if (mode == 1)
+            v = vf16_add(vf16_loadu(ci), v);
+        else if (mode == 2)
+            v = vf16_add(bv, v);
+        vf16_storeu(ci, ep_finish16(ep, v, off + i * ldc));
+    }
+}
+
 /* acc = A[12 x kc] B[kc x 16], one 16-lane register per row of the tile: per k, one load of B
  * and 12 broadcast FMAs. Each element's chain (FMA in k order from zero) is the 8-lane
  * kernel's, so the bits are too. */
@@ -86,8 +119,6 @@ static inline __attribute__((always_inline)) void tile_store(vf8 acc[MR][2], flo
  * integer registers address the twelve rows (twelve pointers would spill). */
 #define FMA_A(i) ((i) % 3 == 0 ? pa[(i) / 3][0] : (i) % 3 == 1 ? pa[(i) / 3][rsa] : pa[(i) / 3][r2])
 #define FMA_ROW(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(FMA_A(i)), bk, c##i)
-#define HALVES(i)                                                                                  \
-    acc[i][0] = _mm512_castps512_ps256(c##i), acc[i][1] = _mm512_extractf32x8_ps(c##i, 1)
 static inline __attribute__((always_inline)) void
 ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t ldb, float *c,
         int64_t ldc, int mode, const float *bias, const epilogue_t *ep, int64_t off) {
@@ -101,10 +132,8 @@ ukernel(int64_t kc, const float *a, int64_t rsa, int64_t csa, const float *b, in
         FMA_ROW(6), FMA_ROW(7), FMA_ROW(8), FMA_ROW(9), FMA_ROW(10), FMA_ROW(11);
         pa[0] += csa, pa[1] += csa, pa[2] += csa, pa[3] += csa;
     }
-    vf8 acc[MR][2];
-    HALVES(0), HALVES(1), HALVES(2), HALVES(3), HALVES(4), HALVES(5);
-    HALVES(6), HALVES(7), HALVES(8), HALVES(9), HALVES(10), HALVES(11);
-    tile_store(acc, c, ldc, mode, bias, ep, off);
+    const vf16 acc[MR] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+    tile_store16(acc, c, ldc, mode, bias, ep, off);
 }
 #undef FMA_ROW
 #define FMA_ROW(i)                                                                                 \
@@ -143,20 +172,13 @@ static inline __attribute__((always_inline)) void ukernel2(int64_t kc, const flo
         FMA_ROW(11);
         pa[0] += csa, pa[1] += csa, pa[2] += csa, pa[3] += csa;
     }
-    vf8 acc[MR][2];
-    HALVES(0), HALVES(1), HALVES(2), HALVES(3), HALVES(4), HALVES(5);
-    HALVES(6), HALVES(7), HALVES(8), HALVES(9), HALVES(10), HALVES(11);
-    tile_store(acc, c, ldc, mode, bias, ep, off);
-#define DHALVES(i)                                                                                 \
-    acc[i][0] = _mm512_castps512_ps256(d##i), acc[i][1] = _mm512_extractf32x8_ps(d##i, 1)
-    DHALVES(0), DHALVES(1), DHALVES(2), DHALVES(3), DHALVES(4), DHALVES(5);
-    DHALVES(6), DHALVES(7), DHALVES(8), DHALVES(9), DHALVES(10), DHALVES(11);
-#undef DHALVES
-    tile_store(acc, c + NR, ldc, mode, bias ? bias + NR : NULL, ep, off + NR);
+    const vf16 acc0[MR] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+    tile_store16(acc0, c, ldc, mode, bias, ep, off);
+    const vf16 acc1[MR] = {d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11};
+    tile_store16(acc1, c + NR, ldc, mode, bias ? bias + NR : NULL, ep, off + NR);
 }
 #undef FMA_ROW
 #undef FMA_A
-#undef HALVES
 #define PANELS 2 /* B panels a tile spans where they are full */
 #else
 /* acc = A[6 x kc] B[kc x 16], two 8-lane registers per row of the tile. */
@@ -329,13 +351,18 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
                         const float *b, int64_t ldb, int64_t bpanel, float *c, int64_t ldc,
                         int accumulate, const float *bias, const epilogue_t *ep) {
     int64_t n_panels = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
-    int64_t n_tj = (n_panels + PANELS - 1) / PANELS, n_tasks = n_tj * n_ic;
+    int64_t n_tj = (n_panels + PANELS - 1) / PANELS;
+    /* A task owns g blocks of MC rows: as many as leave 4 tasks per thread, so that a packed
+     * B block serves as many row tiles as the team allows (all of them on one thread). */
+    int64_t want = 4 * (int64_t)omp_get_max_threads(), per_tj = (want + n_tj - 1) / n_tj;
+    int64_t g = per_tj >= n_ic ? 1 : (n_ic + per_tj - 1) / per_tj, n_ig = (n_ic + g - 1) / g;
+    int64_t n_tasks = n_tj * n_ig;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
      * runs a task never changes its arithmetic. */
 #pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
     for (int64_t t = 0; t < n_tasks; t++) {
-        int64_t tj = t / n_ic, ic = t % n_ic;
-        int64_t p_first = tj * PANELS, i_end = (ic + 1) * MC < M ? (ic + 1) * MC : M;
+        int64_t tj = t / n_ig, ig = t % n_ig;
+        int64_t p_first = tj * PANELS, i_end = (ig + 1) * g * MC < M ? (ig + 1) * g * MC : M;
         int np = n_panels - p_first < PANELS ? (int)(n_panels - p_first) : PANELS;
         float bpack[PANELS][KC * NR] __attribute__((aligned(64)));
         for (int64_t p0 = 0; p0 < K; p0 += KC) {
@@ -354,7 +381,7 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
                     bk[q] = bpack[q];
                 }
             }
-            for (int64_t i0 = ic * MC; i0 < i_end; i0 += MR) {
+            for (int64_t i0 = ig * g * MC; i0 < i_end; i0 += MR) {
                 int mr = i_end - i0 < MR ? (int)(i_end - i0) : MR;
                 const float *ai = a + i0 * rsa + p0 * csa;
                 int q = 0;
@@ -434,69 +461,97 @@ static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa
 }
 
 /* The column-major-A path (the weight gradients dout^T x, where A's columns are dout's rows and
- * reading A through its stride touches a new cache line at every k). A task owns MC rows of C
- * and up to NC_ACOL columns; per k block it packs its rows of A once into contiguous
- * micro-panels, then B's panels one by one, and runs the same micro-kernel over them. Each
- * element of C sees the very arithmetic of gemm_driver (k blocks of KC, one FMA chain per block
- * starting from zero, then the same store or add; a short last tile is a zero-padded full tile
- * whose valid rows are stored with the same adds), so the results are the same bits. With
- * colsum, the tasks of the first column block also add A's row sums (over all of K, in k order,
- * from zero: kern_sum_rows' arithmetic) into colsum while they pack A. */
+ * reading A through its stride touches a new cache line at every k). A task owns up to NC_ACOL
+ * columns of C and a group of g blocks of MC rows. Per k block it packs its columns of B once
+ * into contiguous panels (bpack, thread-local), then, block by block of rows, packs those rows of
+ * A into micro-panels and runs the micro-kernel over them: a packed B block serves every row tile
+ * of the group. Each element of C sees the very arithmetic of gemm_driver (k blocks of KC, one
+ * FMA chain per block starting from zero, then the same store or add; a short last tile is a
+ * zero-padded full tile whose valid rows are stored with the same adds), so the results are the
+ * same bits. With colsum, the tasks of the first column block also add A's row sums (over all of
+ * K, in k order, from zero: kern_sum_rows' arithmetic) into colsum while they pack A. */
 #define NC_ACOL 128
+#define G_ACOL_MAX 16             /* row blocks per task */
+#define C_ACOL_FLOATS (64 * 1024) /* C floats a task may revisit per k block: 256 KiB */
+static _Thread_local float acol_bpack[NC_ACOL / NR][KC * NR] __attribute__((aligned(64)));
+
+/* Row blocks per task: as many as keep the task's part of C within C_ACOL_FLOATS and leave 4
+ * tasks per thread. */
+static int64_t acol_group(int64_t n_ic, int64_t n_jc, int64_t nc) {
+    int64_t want = 4 * (int64_t)omp_get_max_threads(), per_jc = (want + n_jc - 1) / n_jc;
+    int64_t g = per_jc >= n_ic ? 1 : (n_ic + per_jc - 1) / per_jc;
+    int64_t g_mem = C_ACOL_FLOATS / (MC * nc);
+    if (g > g_mem) g = g_mem;
+    if (g > G_ACOL_MAX) g = G_ACOL_MAX;
+    return g < 1 ? 1 : g;
+}
+
 static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t csa, const float *b,
                       int64_t ldb, float *c, int64_t ldc, int accumulate, float *colsum) {
     int64_t n_ic = (M + MC - 1) / MC, n_jc = (N + NC_ACOL - 1) / NC_ACOL;
-    int64_t n_tasks = n_ic * n_jc;
+    int64_t g = acol_group(n_ic, n_jc, N < NC_ACOL ? N : NC_ACOL), n_ig = (n_ic + g - 1) / g;
+    int64_t n_tasks = n_ig * n_jc;
 #pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
     for (int64_t t = 0; t < n_tasks; t++) {
-        int64_t ic = t / n_jc, jc = t % n_jc;
-        int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
-        int64_t j_end = (jc + 1) * NC_ACOL < N ? (jc + 1) * NC_ACOL : N;
+        int64_t ig = t / n_jc, jc = t % n_jc;
+        int64_t ic_end = (ig + 1) * g < n_ic ? (ig + 1) * g : n_ic;
+        int64_t j_begin = jc * NC_ACOL, j_end = j_begin + NC_ACOL < N ? j_begin + NC_ACOL : N;
+        int n_pan = (int)((j_end - j_begin + NR - 1) / NR);
         float apack[MC * KC + A_LANES] __attribute__((aligned(64)));
-        float bpack[PANELS][KC * NR] __attribute__((aligned(64)));
-        float ct[MR * NR], sums[MC / MR * A_LANES] __attribute__((aligned(64)));
-        float *s = colsum && jc == 0 ? sums : NULL;
-        if (s) memset(sums, 0, sizeof sums);
+        float ct[MR * NR], sums[G_ACOL_MAX][MC / MR * A_LANES] __attribute__((aligned(64)));
+        int with_sums = colsum && jc == 0;
+        if (with_sums) memset(sums, 0, sizeof sums);
         for (int64_t p0 = 0; p0 < K; p0 += KC) {
             int64_t kc = K - p0 < KC ? K - p0 : KC;
             int mode = p0 > 0 ? 1 : accumulate;
-            pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc, s);
-            for (int64_t j0 = jc * NC_ACOL; j0 < j_end; j0 += PANELS * NR) {
-                int nr[PANELS] = {0}, np = 0;
-                for (; np < PANELS && j0 + np * NR < j_end; np++) {
-                    int64_t jq = j0 + np * NR;
-                    nr[np] = N - jq < NR ? (int)(N - jq) : NR;
-                    pack_b_block(bpack[np], b + p0 * ldb + jq, ldb, kc, nr[np]);
-                }
-                for (int64_t r0 = 0; r0 < m; r0 += MR) {
-                    int mr = m - r0 < MR ? (int)(m - r0) : MR;
-                    const float *ap = apack + (r0 / MR) * kc * MR;
-                    int q = 0;
+            int nr[NC_ACOL / NR];
+            for (int q = 0; q < n_pan; q++) {
+                int64_t jq = j_begin + q * NR;
+                nr[q] = N - jq < NR ? (int)(N - jq) : NR;
+                pack_b_block(acol_bpack[q], b + p0 * ldb + jq, ldb, kc, nr[q]);
+            }
+            for (int64_t ic = ig * g; ic < ic_end; ic++) {
+                int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
+                pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc,
+                           with_sums ? sums[ic - ig * g] : NULL);
+                for (int q0 = 0; q0 < n_pan; q0 += PANELS) {
+                    int np = n_pan - q0 < PANELS ? n_pan - q0 : PANELS;
+                    int64_t j0 = j_begin + q0 * NR;
+                    for (int64_t r0 = 0; r0 < m; r0 += MR) {
+                        int mr = m - r0 < MR ? (int)(m - r0) : MR;
+                        const float *ap = apack + (r0 / MR) * kc * MR;
+                        int q = 0;
 #if PANELS == 2
-                    if (mr == MR && np == 2 && nr[1] == NR) {
-                        ukernel2_acol(kc, ap, MR, bpack[0], bpack[1], NR, c + (i0 + r0) * ldc + j0,
-                                      ldc, mode);
-                        q = 2;
-                    }
-#endif
-                    for (; q < np; q++) {
-                        float *cij = c + (i0 + r0) * ldc + j0 + q * NR;
-                        if (mr == MR && nr[q] == NR) {
-                            ukernel_acol(kc, ap, MR, bpack[q], NR, cij, ldc, mode, NULL);
-                            continue;
+                        if (mr == MR && np == 2 && nr[q0 + 1] == NR) {
+                            ukernel2_acol(kc, ap, MR, acol_bpack[q0], acol_bpack[q0 + 1], NR,
+                                          c + (i0 + r0) * ldc + j0, ldc, mode);
+                            q = 2;
                         }
-                        ukernel_acol(kc, ap, MR, bpack[q], NR, ct, NR, 0, NULL);
-                        for (int i = 0; i < mr; i++)
-                            for (int j = 0; j < nr[q]; j++)
-                                cij[i * ldc + j] =
-                                    mode == 0 ? ct[i * NR + j] : cij[i * ldc + j] + ct[i * NR + j];
+#endif
+                        for (; q < np; q++) {
+                            float *cij = c + (i0 + r0) * ldc + j0 + q * NR;
+                            const float *bq = acol_bpack[q0 + q];
+                            if (mr == MR && nr[q0 + q] == NR) {
+                                ukernel_acol(kc, ap, MR, bq, NR, cij, ldc, mode, NULL);
+                                continue;
+                            }
+                            ukernel_acol(kc, ap, MR, bq, NR, ct, NR, 0, NULL);
+                            for (int i = 0; i < mr; i++)
+                                for (int j = 0; j < nr[q0 + q]; j++)
+                                    cij[i * ldc + j] = mode == 0
+                                                           ? ct[i * NR + j]
+                                                           : cij[i * ldc + j] + ct[i * NR + j];
+                        }
                     }
                 }
             }
         }
-        if (s)
-            for (int64_t i = 0; i < m; i++)
-                colsum[i0 + i] += sums[(i / MR) * A_LANES + i % MR];
+        if (with_sums)
+            for (int64_t ic = ig * g; ic < ic_end; ic++) {
+                int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
+                for (int64_t i = 0; i < m; i++)
+                    colsum[i0 + i] += sums[ic - ig * g][(i / MR) * A_LANES + i % MR];
+            }
     }
 }
 

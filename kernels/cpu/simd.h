@@ -1,5 +1,6 @@
 /* simd.h - small vector helpers shared by the CPU kernels (internal to kernels/cpu), written
- * in vf8 (vec.h) so that every instruction-set build runs the same operations.
+ * in vf8 (vec.h) so that every instruction-set build runs the same operations. The AVX-512
+ * build also gets 16-lane twins of the transcendentals (simd16_*), generated from the same text.
  *
  * simd_exp is a Cephes-style expf (about 1 ulp on [-87, 88]); every transcendental in the
  * kernels goes through it, tails included (padded to 8 lanes), so that an element's value
@@ -14,24 +15,77 @@
 
 #include "kernels/cpu/vec.h"
 
-static inline vf8 simd_exp(vf8 x) {
-    const vf8 hi = vf8_set1(88.3762626647949f);
-    const vf8 lo = vf8_set1(-87.3365478515625f);
-    x = vf8_min(vf8_max(x, lo), hi);
-    vf8 fx = vf8_round(vf8_mul(x, vf8_set1(1.44269504088896341f)));
-    x = vf8_fnmadd(fx, vf8_set1(0.693359375f), x);
-    x = vf8_fnmadd(fx, vf8_set1(-2.12194440e-4f), x);
-    vf8 y = vf8_set1(1.9875691500E-4f);
-    y = vf8_fmadd(y, x, vf8_set1(1.3981999507E-3f));
-    y = vf8_fmadd(y, x, vf8_set1(8.3334519073E-3f));
-    y = vf8_fmadd(y, x, vf8_set1(4.1665795894E-2f));
-    y = vf8_fmadd(y, x, vf8_set1(1.6666665459E-1f));
-    y = vf8_fmadd(y, x, vf8_set1(5.0000001201E-1f));
-    vf8 x2 = vf8_mul(x, x);
-    y = vf8_fmadd(y, x2, vf8_add(x, vf8_set1(1.0f)));
-    /* fx is in [-126, 127] after the clamp, so 2^fx is a normal float */
-    return vf8_mul(y, vf8_pow2(fx));
-}
+/* The transcendental sequences, written once for any vector type so that every width runs
+ * the very same operations lane by lane: V(op) names the type's operation (vf8_add, or vf16_add
+ * in the AVX-512 build, vec.h), S(name) the function defined. */
+#define SIMD_DEFINE_MATH(T, V, S)                                                                  \
+    static inline T S(exp)(T x) {                                                                  \
+        x = V(min)(V(max)(x, V(set1)(-87.3365478515625f)), V(set1)(88.3762626647949f));            \
+        T fx = V(round)(V(mul)(x, V(set1)(1.44269504088896341f)));                                 \
+        x = V(fnmadd)(fx, V(set1)(0.693359375f), x);                                               \
+        x = V(fnmadd)(fx, V(set1)(-2.12194440e-4f), x);                                            \
+        T y = V(set1)(1.9875691500E-4f);                                                           \
+        y = V(fmadd)(y, x, V(set1)(1.3981999507E-3f));                                             \
+        y = V(fmadd)(y, x, V(set1)(8.3334519073E-3f));                                             \
+        y = V(fmadd)(y, x, V(set1)(4.1665795894E-2f));                                             \
+        y = V(fmadd)(y, x, V(set1)(1.6666665459E-1f));                                             \
+        y = V(fmadd)(y, x, V(set1)(5.0000001201E-1f));                                             \
+        T x2 = V(mul)(x, x);                                                                       \
+        y = V(fmadd)(y, x2, V(add)(x, V(set1)(1.0f)));                                             \
+        /* fx is in [-126, 127] after the clamp, so 2^fx is a normal float */                      \
+        return V(mul)(y, V(pow2)(fx));                                                             \
+    }                                                                                              \
+    /* tanh(u) = 1 - 2 / (exp(2u) + 1); exp saturates, giving exactly +-1 far out. */              \
+    static inline T S(tanh)(T u) {                                                                 \
+        T e = S(exp)(V(add)(u, u));                                                                \
+        T one = V(set1)(1.0f);                                                                     \
+        return V(sub)(one, V(div)(V(set1)(2.0f), V(add)(e, one)));                                 \
+    }                                                                                              \
+    static inline T S(gelu_inner)(T x) {                                                           \
+        T x3 = V(mul)(V(mul)(x, x), x);                                                            \
+        return V(mul)(V(set1)(GELU_K), V(fmadd)(V(set1)(GELU_C), x3, x));                          \
+    }                                                                                              \
+    /* gelu from t = tanh(GELU_K (x + GELU_C x^3)) */                                              \
+    static inline T S(gelu_of)(T x, T t) {                                                         \
+        return V(mul)(V(mul)(V(set1)(0.5f), x), V(add)(V(set1)(1.0f), t));                         \
+    }                                                                                              \
+    /* d gelu / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2) */                              \
+    static inline T S(gelu_grad_of)(T x, T t) {                                                    \
+        T half = V(set1)(0.5f), one = V(set1)(1.0f);                                               \
+        T x2 = V(mul)(x, x);                                                                       \
+        T du = V(mul)(V(set1)(GELU_K), V(fmadd)(V(set1)(3.0f * GELU_C), x2, one));                 \
+        T sech2 = V(fnmadd)(t, t, one);                                                            \
+        T left = V(mul)(half, V(add)(one, t));                                                     \
+        T right = V(mul)(V(mul)(half, x), V(mul)(sech2, du));                                      \
+        return V(add)(left, right);                                                                \
+    }                                                                                              \
+    static inline T S(gelu)(T x) {                                                                 \
+        return S(gelu_of)(x, S(tanh)(S(gelu_inner)(x)));                                           \
+    }                                                                                              \
+    static inline T S(gelu_grad)(T x) {                                                            \
+        return S(gelu_grad_of)(x, S(tanh)(S(gelu_inner)(x)));                                      \
+    }                                                                                              \
+    /* gelu(x), and gelu'(x) in *grad unless grad is NULL, from one tanh: the same bits as         \
+     * gelu and gelu_grad. */                                                                      \
+    static inline T S(gelu_with_grad)(T x, T * grad) {                                             \
+        T t = S(tanh)(S(gelu_inner)(x));                                                           \
+        if (grad) *grad = S(gelu_grad_of)(x, t);                                                   \
+        return S(gelu_of)(x, t);                                                                   \
+    }
+
+/* GELU, tanh form (pointwise.c, and fused into matmul.c's epilogues with the same instructions). */
+#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+#define GELU_C 0.044715f
+
+#define SIMD_VF8(op) vf8_##op
+#define SIMD_NAME8(name) simd_##name
+SIMD_DEFINE_MATH(vf8, SIMD_VF8, SIMD_NAME8)
+#if KERN_ISA_LEVEL == 2
+/* The same functions on 16 lanes (simd16_exp, simd16_gelu_with_grad, ...). */
+#define SIMD_VF16(op) vf16_##op
+#define SIMD_NAME16(name) simd16_##name
+SIMD_DEFINE_MATH(vf16, SIMD_VF16, SIMD_NAME16)
+#endif
 
 /* Loads n < 8 floats, zero-filling the other lanes. */
 static inline vf8 simd_load_partial(const float *p, int n) {
@@ -65,55 +119,6 @@ static inline void simd_axpy(float *y, float s, const float *x, int n) {
         vf8_storeu(y + i, vf8_fmadd(sv, vf8_loadu(x + i), vf8_loadu(y + i)));
     for (; i < n; i++)
         y[i] = __builtin_fmaf(s, x[i], y[i]);
-}
-
-/* GELU, tanh form (pointwise.c, and fused into matmul.c's epilogues with the same instructions). */
-#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
-#define GELU_C 0.044715f
-
-/* tanh(u) = 1 - 2 / (exp(2u) + 1); exp saturates, giving exactly +-1 far out. */
-static inline vf8 simd_tanh(vf8 u) {
-    vf8 e = simd_exp(vf8_add(u, u));
-    vf8 one = vf8_set1(1.0f);
-    return vf8_sub(one, vf8_div(vf8_set1(2.0f), vf8_add(e, one)));
-}
-
-static inline vf8 simd_gelu_inner(vf8 x) {
-    vf8 x3 = vf8_mul(vf8_mul(x, x), x);
-    return vf8_mul(vf8_set1(GELU_K), vf8_fmadd(vf8_set1(GELU_C), x3, x));
-}
-
-/* gelu and gelu' from t = tanh(GELU_K (x + GELU_C x^3)). */
-static inline vf8 simd_gelu_of(vf8 x, vf8 t) {
-    vf8 half = vf8_set1(0.5f);
-    return vf8_mul(vf8_mul(half, x), vf8_add(vf8_set1(1.0f), t));
-}
-
-/* d gelu / dx = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2) */
-static inline vf8 simd_gelu_grad_of(vf8 x, vf8 t) {
-    vf8 half = vf8_set1(0.5f), one = vf8_set1(1.0f);
-    vf8 x2 = vf8_mul(x, x);
-    vf8 du = vf8_mul(vf8_set1(GELU_K), vf8_fmadd(vf8_set1(3.0f * GELU_C), x2, one));
-    vf8 sech2 = vf8_fnmadd(t, t, one);
-    vf8 left = vf8_mul(half, vf8_add(one, t));
-    vf8 right = vf8_mul(vf8_mul(half, x), vf8_mul(sech2, du));
-    return vf8_add(left, right);
-}
-
-static inline vf8 simd_gelu(vf8 x) {
-    return simd_gelu_of(x, simd_tanh(simd_gelu_inner(x)));
-}
-
-static inline vf8 simd_gelu_grad(vf8 x) {
-    return simd_gelu_grad_of(x, simd_tanh(simd_gelu_inner(x)));
-}
-
-/* gelu(x), and gelu'(x) in *grad unless grad is NULL, from one tanh: the same bits as
- * simd_gelu and simd_gelu_grad. */
-static inline vf8 simd_gelu_with_grad(vf8 x, vf8 *grad) {
-    vf8 t = simd_tanh(simd_gelu_inner(x));
-    if (grad) *grad = simd_gelu_grad_of(x, t);
-    return simd_gelu_of(x, t);
 }
 
 #endif
