@@ -75,26 +75,38 @@ static void ln_row_sums(const float *x, const float *dy, const float *gamma, flo
     *s2_out = s2;
 }
 
-static void ln_row_sums8(const float *x, const float *dy, const float *gamma, const float *mean,
-                         const float *rstd, int C, float *s1_out, float *s2_out) {
-    vf8 s1 = vf8_zero(), s2 = vf8_zero();
-    vf8 mu = vf8_loadu(mean), rs = vf8_loadu(rstd);
+/* ln_row_sums8 for 8 * nset rows (nset <= 2): the sets' chains interleave, so that two
+ * additions are in flight where one would wait out the other's latency; each lane's chain is
+ * the one ln_row_sums8 gives it. */
+static inline __attribute__((always_inline)) void
+ln_row_sums8x(const float *x, const float *dy, const float *gamma, const float *mean,
+              const float *rstd, int C, float *s1_out, float *s2_out, const int nset) {
+    vf8 s1[2] = {vf8_zero(), vf8_zero()}, s2[2] = {vf8_zero(), vf8_zero()}, mu[2], rs[2];
+    for (int q = 0; q < nset; q++)
+        mu[q] = vf8_loadu(mean + 8 * q), rs[q] = vf8_loadu(rstd + 8 * q);
     for (int i0 = 0; i0 < C; i0 += 8) {
-        vf8 xt[8], dt[8];
-        for (int r = 0; r < 8; r++) {
-            xt[r] = vf8_loadu(x + (int64_t)r * C + i0);
-            dt[r] = vf8_loadu(dy + (int64_t)r * C + i0);
+        vf8 xt[2][8], dt[2][8];
+        for (int q = 0; q < nset; q++) {
+            for (int r = 0; r < 8; r++) {
+                xt[q][r] = vf8_loadu(x + (int64_t)(8 * q + r) * C + i0);
+                dt[q][r] = vf8_loadu(dy + (int64_t)(8 * q + r) * C + i0);
+            }
+            vf8_transpose8(xt[q]);
+            vf8_transpose8(dt[q]);
         }
-        vf8_transpose8(xt);
-        vf8_transpose8(dt);
         for (int j = 0; j < 8; j++) {
-            vf8 dxh = vf8_mul(dt[j], vf8_set1(gamma[i0 + j]));
-            s1 = vf8_add(s1, dxh);
-            s2 = vf8_add(s2, vf8_mul(dxh, vf8_mul(vf8_sub(xt[j], mu), rs)));
+            vf8 gj = vf8_set1(gamma[i0 + j]);
+            for (int q = 0; q < nset; q++) {
+                vf8 dxh = vf8_mul(dt[q][j], gj);
+                s1[q] = vf8_add(s1[q], dxh);
+                s2[q] = vf8_add(s2[q], vf8_mul(dxh, vf8_mul(vf8_sub(xt[q][j], mu[q]), rs[q])));
+            }
         }
     }
-    vf8_storeu(s1_out, s1);
-    vf8_storeu(s2_out, s2);
+    for (int q = 0; q < nset; q++) {
+        vf8_storeu(s1_out + 8 * q, s1[q]);
+        vf8_storeu(s2_out + 8 * q, s2[q]);
+    }
 }
 
 /* dx += rs * (dy * gamma - s1 - xhat * s2) over one row, 8 lanes at a time (elementwise). */
@@ -116,20 +128,27 @@ static void ln_row_apply(float *dx, const float *x, const float *dy, const float
 }
 
 /* dinp += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * gamma.
- * Rows go in groups of 8 where C is a multiple of 8 (the sums of 8 rows at once), the rest one
- * by one; both give the same bits. */
+ * Rows go in groups of 16 or 8 where C is a multiple of 8 (the sums of 8 rows at once, two such
+ * sets interleaved), the rest one by one; all give the same bits. */
 static void ln_backward_rows(float *dinp, const float *dout, const float *inp, const float *mean,
                              const float *rstd, const float *gamma, int64_t M, int C) {
-    int64_t n_groups = C % 8 == 0 ? M / 8 : 0, n_tasks = n_groups + (M - 8 * n_groups);
+    /* tasks: groups of 16 rows, then one of 8 if left, then single rows */
+    int64_t n16 = C % 8 == 0 ? M / 16 : 0, n8 = C % 8 == 0 ? (M - 16 * n16) / 8 : 0;
+    int64_t rows_grouped = 16 * n16 + 8 * n8, n_tasks = n16 + n8 + (M - rows_grouped);
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < n_tasks; t++) {
-        int64_t r0 = t < n_groups ? 8 * t : 8 * n_groups + (t - n_groups);
-        int rows = t < n_groups ? 8 : 1;
-        float s1[8], s2[8];
-        if (rows == 8)
-            ln_row_sums8(inp + r0 * C, dout + r0 * C, gamma, mean + r0, rstd + r0, C, s1, s2);
+        int64_t r0 = t < n16        ? 16 * t
+                     : t < n16 + n8 ? 16 * n16 + 8 * (t - n16)
+                                    : rows_grouped + (t - n16 - n8);
+        int rows = t < n16 ? 16 : t < n16 + n8 ? 8 : 1;
+        float s1[16], s2[16];
+        const float *x = inp + r0 * C, *dy = dout + r0 * C;
+        if (rows == 16)
+            ln_row_sums8x(x, dy, gamma, mean + r0, rstd + r0, C, s1, s2, 2);
+        else if (rows == 8)
+            ln_row_sums8x(x, dy, gamma, mean + r0, rstd + r0, C, s1, s2, 1);
         else
-            ln_row_sums(inp + r0 * C, dout + r0 * C, gamma, mean[r0], rstd[r0], C, s1, s2);
+            ln_row_sums(x, dy, gamma, mean[r0], rstd[r0], C, s1, s2);
         for (int k = 0; k < rows; k++) {
             int64_t r = r0 + k;
             ln_row_apply(dinp + r * C, inp + r * C, dout + r * C, gamma, mean[r], rstd[r],

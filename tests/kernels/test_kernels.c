@@ -792,7 +792,8 @@ int main(void) {
     test_matmul_gelu(150, 128, 512); /* full tiles, several row blocks */
     test_matmul_gelu(97, 300, 37);   /* edge rows and columns, two k blocks */
     test_matmul_gelu(5, 7, 3);
-    test_layernorm(37, 64); /* 4 groups of 8 rows and 5 single rows */
+    test_layernorm(37, 64); /* 2 groups of 16 rows and 5 single rows */
+    test_layernorm(29, 64); /* a group of 16, one of 8 and 5 single rows */
     test_layernorm(5, 13);
     test_layernorm(24, 128);
     test_layernorm(9, 20); /* C not a multiple of 8: every row alone */
