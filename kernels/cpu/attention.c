@@ -8,6 +8,8 @@
  * in registers; heads too large for the 64 KiB local copy use 8-lane dot products. Short heads
  * (8 or 16 wide) form two weighted sums side by side, so that two FMA chains run instead of one.
  * Every sum keeps one order fixed by the shape alone, so these arrangements change no bit.
+ * On AVX-512, heads of 16 positions by 16 columns without a mask (the image encoder's) run
+ * whole in 16-lane registers, with the same operations in the same orders.
  */
 #include "kernels/cpu/cpu.h"
 
@@ -210,6 +212,102 @@ static void weighted_sum_pair(const wsum_t *A, const wsum_t *B, int r0, int hd) 
     }
 }
 
+#if KERN_ISA_LEVEL == 2
+/* ---- heads of 16 positions and 16 columns, bidirectional (the image encoder's), on AVX-512 ----
+ *
+ * The whole head lives in 16-lane registers: a row of scores, probabilities, an output row or a
+ * column of keys is one vector. Every value is formed by the operations the general path gives
+ * it, in its order: scores and weighted sums are FMA chains from zero in d or j order (lane
+ * = j or d), the softmax's maximum is taken over the two 8-lane halves as softmax_row takes it,
+ * and the row sums (the softmax's, and the backward's p . dP) run in j order, one scalar chain
+ * per row, sixteen rows interleaved. So the bits are the general path's. */
+#define H16 16
+
+/* t[d] = column d of the head's 16 rows at x0 (lane j = x0[j * stride + d]). */
+static void load_columns16(vf16 t[H16], const float *x0, int64_t stride) {
+    float tmp[H16 * H16] __attribute__((aligned(64)));
+    for (int j = 0; j < H16; j++)
+        for (int d = 0; d < H16; d++)
+            tmp[d * H16 + j] = x0[j * stride + d];
+    for (int d = 0; d < H16; d++)
+        t[d] = vf16_loadu(tmp + d * H16);
+}
+
+/* sum_r fma(c[r], x[r], .) from zero in r order: c a row of 16 coefficients (broadcast), x 16
+ * vectors. */
+static inline vf16 wsum16(const float *c, int64_t cstride, const vf16 x[H16]) {
+    vf16 acc = vf16_set1(0.0f);
+    for (int r = 0; r < H16; r++)
+        acc = vf16_fmadd(vf16_set1(c[r * cstride]), x[r], acc);
+    return acc;
+}
+
+/* softmax_row's maximum of a row of 16: the two 8-lane halves' lane maxima, then the lanes in
+ * order. */
+static float row_max16(vf16 x) {
+    vf8 vmx = vf8_max(vf8_max(vf8_set1(-INFINITY), _mm512_castps512_ps256(x)),
+                      _mm512_extractf32x8_ps(x, 1));
+    float lanes[8], mx = -INFINITY;
+    vf8_storeu(lanes, vmx);
+    for (int l = 0; l < 8; l++)
+        mx = lanes[l] > mx ? lanes[l] : mx;
+    return mx;
+}
+
+static void head16_forward(float *out, int64_t C, float *P, const float *base, int64_t stride,
+                           float scale) {
+    vf16 t[H16], x[H16];
+    load_columns16(t, base + C, stride); /* keys, lane = key */
+    for (int i = 0; i < H16; i++)
+        x[i] = vf16_mul(wsum16(base + i * stride, 1, t), vf16_set1(scale));
+    float sum[H16] = {0};
+    for (int i = 0; i < H16; i++) {
+        x[i] = simd16_exp(vf16_sub(x[i], vf16_set1(row_max16(x[i]))));
+        vf16_storeu(P + i * H16, x[i]);
+    }
+    for (int j = 0; j < H16; j++)
+        for (int i = 0; i < H16; i++)
+            sum[i] += P[i * H16 + j];
+    for (int i = 0; i < H16; i++)
+        vf16_storeu(P + i * H16, vf16_mul(x[i], vf16_set1(1.0f / sum[i])));
+    for (int j = 0; j < H16; j++) /* values, lane = column */
+        t[j] = vf16_loadu(base + 2 * C + j * stride);
+    for (int i = 0; i < H16; i++)
+        vf16_storeu(out + i * C, wsum16(P + i * H16, 1, t));
+}
+
+static void head16_backward(float *dbase, const float *dout_h, int64_t C, const float *base,
+                            const float *P, int64_t stride, float scale) {
+    vf16 t[H16];
+    float dS[H16 * H16] __attribute__((aligned(64))), dot[H16] = {0};
+    load_columns16(t, base + 2 * C, stride); /* values, lane = key */
+    for (int i = 0; i < H16; i++)
+        vf16_storeu(dS + i * H16, wsum16(dout_h + i * C, 1, t)); /* dP */
+    for (int j = 0; j < H16; j++)
+        for (int i = 0; i < H16; i++) {
+            float pd = P[i * H16 + j] * dS[i * H16 + j];
+            dot[i] += pd;
+        }
+    for (int i = 0; i < H16; i++) {
+        vf16 d = vf16_sub(vf16_loadu(dS + i * H16), vf16_set1(dot[i]));
+        d = vf16_mul(vf16_mul(vf16_loadu(P + i * H16), d), vf16_set1(scale));
+        vf16_storeu(dS + i * H16, d);
+    }
+    for (int j = 0; j < H16; j++) /* keys, lane = column */
+        t[j] = vf16_loadu(base + C + j * stride);
+    for (int i = 0; i < H16; i++)
+        vf16_storeu(dbase + i * stride, wsum16(dS + i * H16, 1, t)); /* dq */
+    for (int j = 0; j < H16; j++)                                    /* queries */
+        t[j] = vf16_loadu(base + j * stride);
+    for (int j = 0; j < H16; j++)
+        vf16_storeu(dbase + j * stride + C, wsum16(dS + j, H16, t)); /* dk: column j of dS */
+    for (int j = 0; j < H16; j++)                                    /* output gradients */
+        t[j] = vf16_loadu(dout_h + j * C);
+    for (int j = 0; j < H16; j++)
+        vf16_storeu(dbase + j * stride + 2 * C, wsum16(P + j, H16, t)); /* dv: column j of P */
+}
+#endif
+
 void kern_cpu_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int H,
                                 int C, int causal) {
     check_shape(T, H, C);
@@ -224,6 +322,12 @@ void kern_cpu_attention_forward(float *out, float *probs, const float *qkv, int 
         const float *base = qkv + b * T * stride + h * hd;
         const float *k0 = base + C, *v0 = base + 2 * C;
         float *P = probs + bh * T * T;
+#if KERN_ISA_LEVEL == 2
+        if (T == H16 && hd == H16 && !causal) {
+            head16_forward(out + b * T * C + h * hd, C, P, base, stride, scale);
+            continue;
+        }
+#endif
         float kt[ATTN_LOCAL_FLOATS], s[KERN_ATTN_MAX_T];
         if (local) transpose_head(kt, k0, stride, T, tp, hd);
         for (int i0 = 0; i0 < T; i0 += 2) { /* rows in pairs: their value sums interleave */
@@ -391,6 +495,12 @@ void kern_cpu_attention_backward(float *dqkv, const float *dout, const float *qk
         float *dbase = dqkv + b * T * stride + h * hd;
         const float *dout_h = dout + b * T * C + h * hd;
         const float *P = probs + bh * T * T;
+#if KERN_ISA_LEVEL == 2
+        if (T == H16 && hd == H16 && !causal) {
+            head16_backward(dbase, dout_h, C, base, P, stride, scale);
+            continue;
+        }
+#endif
         float vt[ATTN_LOCAL_FLOATS];
         if (local) transpose_head(vt, base + 2 * C, stride, T, tp, hd);
         if (T <= ATTN_SMALL_T)

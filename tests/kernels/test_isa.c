@@ -447,10 +447,10 @@ static void case_smear(const int *s, log_t *log) {
 }
 
 static void test_attention(void) {
-    static const int hds[] = {8, 12, 16, 32, 64}, Ts[] = {1, 7, 19, 33};
+    static const int hds[] = {8, 12, 16, 32, 64}, Ts[] = {1, 7, 19, 33, 16};
     for (int c = 0; c <= 1; c++)
         for (int i = 0; i < 5; i++)
-            for (int j = 0; j < 4; j++) {
+            for (int j = 0; j < 5; j++) {
                 int s[5] = {2, Ts[j], 2, hds[i], c};
                 CHECK("attention", case_attention, s, "B=2 T=%d H=2 hd=%d %s", Ts[j], hds[i],
                       c ? "causal" : "bidirectional");
