@@ -34,6 +34,7 @@
 #define KC 256 /* reduction steps per block: each block's terms summed from zero, then added */
 #define MC 96  /* rows of C per task: 16 or 8 micro-tiles */
 #define PARALLEL_MIN_FLOPS 2e6
+#define C_TASK_FLOATS (64 * 1024) /* floats of C a task may revisit per k block: 256 KiB */
 
 /* What happens to a finished tile (after its last k block), element by element, where C's
  * final value is v and at is the element's offset in C (ldc rows): EP_GELU stores gelu(v) in C
@@ -353,9 +354,13 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
     int64_t n_panels = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
     int64_t n_tj = (n_panels + PANELS - 1) / PANELS;
     /* A task owns g blocks of MC rows: as many as leave 4 tasks per thread, so that a packed
-     * B block serves as many row tiles as the team allows (all of them on one thread). */
+     * B block serves as many row tiles as the team allows (all of them on one thread); where
+     * there are several k blocks, only as many as keep the task's part of C, revisited at each
+     * k block, within C_TASK_FLOATS. */
     int64_t want = 4 * (int64_t)omp_get_max_threads(), per_tj = (want + n_tj - 1) / n_tj;
-    int64_t g = per_tj >= n_ic ? 1 : (n_ic + per_tj - 1) / per_tj, n_ig = (n_ic + g - 1) / g;
+    int64_t g = per_tj >= n_ic ? 1 : (n_ic + per_tj - 1) / per_tj;
+    if (K > KC && g > C_TASK_FLOATS / (MC * PANELS * NR)) g = C_TASK_FLOATS / (MC * PANELS * NR);
+    int64_t n_ig = (n_ic + g - 1) / g;
     int64_t n_tasks = n_tj * n_ig;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
      * runs a task never changes its arithmetic. */
@@ -471,16 +476,15 @@ static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa
  * same bits. With colsum, the tasks of the first column block also add A's row sums (over all of
  * K, in k order, from zero: kern_sum_rows' arithmetic) into colsum while they pack A. */
 #define NC_ACOL 128
-#define G_ACOL_MAX 16             /* row blocks per task */
-#define C_ACOL_FLOATS (64 * 1024) /* C floats a task may revisit per k block: 256 KiB */
+#define G_ACOL_MAX 16 /* row blocks per task */
 static _Thread_local float acol_bpack[NC_ACOL / NR][KC * NR] __attribute__((aligned(64)));
 
-/* Row blocks per task: as many as keep the task's part of C within C_ACOL_FLOATS and leave 4
+/* Row blocks per task: as many as keep the task's part of C within C_TASK_FLOATS and leave 4
  * tasks per thread. */
 static int64_t acol_group(int64_t n_ic, int64_t n_jc, int64_t nc) {
     int64_t want = 4 * (int64_t)omp_get_max_threads(), per_jc = (want + n_jc - 1) / n_jc;
     int64_t g = per_jc >= n_ic ? 1 : (n_ic + per_jc - 1) / per_jc;
-    int64_t g_mem = C_ACOL_FLOATS / (MC * nc);
+    int64_t g_mem = C_TASK_FLOATS / (MC * nc);
     if (g > g_mem) g = g_mem;
     if (g > G_ACOL_MAX) g = G_ACOL_MAX;
     return g < 1 ? 1 : g;
