@@ -47,17 +47,23 @@ typedef struct {
     const float *in;
 } epilogue_t;
 
-static inline __attribute__((always_inline)) vf8 ep_finish(const epilogue_t *ep, vf8 v,
-                                                           int64_t at) {
-    if (!ep) return v;
-    if (ep->kind == EP_GELU) {
-        vf8 grad, act = simd_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
-        if (ep->dgelu) vf8_storeu(ep->dgelu + at, grad);
-        return act;
+/* ep_finish(ep, v, at) on 8 lanes, and ep_finish16 on 16 (AVX-512), from one text: each lane
+ * runs the same operations (simd.h's SIMD_DEFINE_MATH functions), so the bits are the same. */
+#define DEFINE_EP_FINISH(T, V, S, NAME)                                                            \
+    static inline __attribute__((always_inline)) T NAME(const epilogue_t *ep, T v, int64_t at) {   \
+        if (!ep) return v;                                                                         \
+        if (ep->kind == EP_GELU) {                                                                 \
+            T grad, act = S(gelu_with_grad)(v, ep->dgelu ? &grad : NULL);                          \
+            if (ep->dgelu) V(storeu)(ep->dgelu + at, grad);                                        \
+            return act;                                                                            \
+        }                                                                                          \
+        if (ep->kind == EP_DGELU) return V(mul)(V(loadu)(ep->in + at), v);                         \
+        return V(add)(v, V(loadu)(ep->in + at));                                                   \
     }
-    if (ep->kind == EP_DGELU) return vf8_mul(vf8_loadu(ep->in + at), v);
-    return vf8_add(v, vf8_loadu(ep->in + at));
-}
+DEFINE_EP_FINISH(vf8, SIMD_VF8, SIMD_NAME8, ep_finish)
+#if KERN_ISA_LEVEL == 2
+DEFINE_EP_FINISH(vf16, SIMD_VF16, SIMD_NAME16, ep_finish16)
+#endif
 
 /* The finished tile acc (MR x 16, as 8-lane halves): C = acc (mode 0), C += acc (mode 1),
  * C = bias + acc (2), each value passing through the epilogue ep (NULL: none) first; off = the
@@ -83,20 +89,8 @@ static inline __attribute__((always_inline)) void tile_store(vf8 acc[MR][2], flo
 }
 
 #if KERN_ISA_LEVEL == 2
-/* ep_finish and tile_store on whole 16-lane rows: each lane runs the operations the 8-lane
- * versions give it (simd16_*, vec.h's vf16), so the bits are the same, in half the instructions. */
-static inline __attribute__((always_inline)) vf16 ep_finish16(const epilogue_t *ep, vf16 v,
-                                                              int64_t at) {
-    if (!ep) return v;
-    if (ep->kind == EP_GELU) {
-        vf16 grad, act = simd16_gelu_with_grad(v, ep->dgelu ? &grad : NULL);
-        if (ep->dgelu) vf16_storeu(ep->dgelu + at, grad);
-        return act;
-    }
-    if (ep->kind == EP_DGELU) return vf16_mul(vf16_loadu(ep->in + at), v);
-    return vf16_add(v, vf16_loadu(ep->in + at));
-}
-
+/* tile_store on whole 16-lane rows: each lane runs the operations the 8-lane version gives it,
+ * so the bits are the same, in half the instructions. */
 static inline __attribute__((always_inline)) void tile_store16(const vf16 acc[MR], float *c,
                                                                int64_t ldc, int mode,
                                                                const float *bias,
