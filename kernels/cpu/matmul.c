@@ -335,25 +335,31 @@ static int worth_a_team(int64_t M, int64_t N, int64_t K, int64_t n_tasks) {
     return 2.0 * (double)M * (double)N * (double)K >= PARALLEL_MIN_FLOPS && n_tasks > 1;
 }
 
+/* Blocks of MC rows per task, for n_ic row blocks beside n_col column tasks: as many as leave 4
+ * tasks per thread, so that a task's packed B serves as many row tiles as the team allows (all
+ * of them on one thread), but at most g_max. Which rows a task owns never changes an element's
+ * arithmetic. */
+static int64_t row_group(int64_t n_ic, int64_t n_col, int64_t g_max) {
+    int64_t want = 4 * (int64_t)omp_get_max_threads(), per_col = (want + n_col - 1) / n_col;
+    int64_t g = per_col >= n_ic ? 1 : (n_ic + per_col - 1) / per_col;
+    if (g > g_max) g = g_max;
+    return g < 1 ? 1 : g;
+}
+
 /* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
  * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. A task owns
- * MC rows of C and PANELS adjacent panels (two on AVX-512, whose full tiles then take the
- * 12 x 32 kernel). Row-major B is packed per task and k block into zero-padded panels on the
- * stack (16 KiB each), read by all the task's row tiles: contiguous loads, and no edge copies of
- * B. The packed values are the same floats, so the arithmetic (and every result bit) is that of
- * the unpacked path. */
+ * a group of MC-row blocks of C (row_group) and PANELS adjacent panels (two on AVX-512, whose
+ * full tiles then take the 12 x 32 kernel). Row-major B is packed per task and k block into
+ * zero-padded panels on the stack (16 KiB each), read by all the task's row tiles: contiguous
+ * loads, and no edge copies of B. The packed values are the same floats, so the arithmetic (and
+ * every result bit) is that of the unpacked path. */
 static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
                         const float *b, int64_t ldb, int64_t bpanel, float *c, int64_t ldc,
                         int accumulate, const float *bias, const epilogue_t *ep) {
     int64_t n_panels = (N + NR - 1) / NR, n_ic = (M + MC - 1) / MC;
     int64_t n_tj = (n_panels + PANELS - 1) / PANELS;
-    /* A task owns g blocks of MC rows: as many as leave 4 tasks per thread, so that a packed
-     * B block serves as many row tiles as the team allows (all of them on one thread); where
-     * there are several k blocks, only as many as keep the task's part of C, revisited at each
-     * k block, within C_TASK_FLOATS. */
-    int64_t want = 4 * (int64_t)omp_get_max_threads(), per_tj = (want + n_tj - 1) / n_tj;
-    int64_t g = per_tj >= n_ic ? 1 : (n_ic + per_tj - 1) / per_tj;
-    if (K > KC && g > C_TASK_FLOATS / (MC * PANELS * NR)) g = C_TASK_FLOATS / (MC * PANELS * NR);
+    /* where several k blocks revisit C, a task's part of it stays within C_TASK_FLOATS */
+    int64_t g = row_group(n_ic, n_tj, K > KC ? C_TASK_FLOATS / (MC * PANELS * NR) : n_ic);
     int64_t n_ig = (n_ic + g - 1) / g;
     int64_t n_tasks = n_tj * n_ig;
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
@@ -473,21 +479,12 @@ static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa
 #define G_ACOL_MAX 16 /* row blocks per task */
 static _Thread_local float acol_bpack[NC_ACOL / NR][KC * NR] __attribute__((aligned(64)));
 
-/* Row blocks per task: as many as keep the task's part of C within C_TASK_FLOATS and leave 4
- * tasks per thread. */
-static int64_t acol_group(int64_t n_ic, int64_t n_jc, int64_t nc) {
-    int64_t want = 4 * (int64_t)omp_get_max_threads(), per_jc = (want + n_jc - 1) / n_jc;
-    int64_t g = per_jc >= n_ic ? 1 : (n_ic + per_jc - 1) / per_jc;
-    int64_t g_mem = C_TASK_FLOATS / (MC * nc);
-    if (g > g_mem) g = g_mem;
-    if (g > G_ACOL_MAX) g = G_ACOL_MAX;
-    return g < 1 ? 1 : g;
-}
-
 static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t csa, const float *b,
                       int64_t ldb, float *c, int64_t ldc, int accumulate, float *colsum) {
     int64_t n_ic = (M + MC - 1) / MC, n_jc = (N + NC_ACOL - 1) / NC_ACOL;
-    int64_t g = acol_group(n_ic, n_jc, N < NC_ACOL ? N : NC_ACOL), n_ig = (n_ic + g - 1) / g;
+    int64_t g_max = C_TASK_FLOATS / (MC * (N < NC_ACOL ? N : NC_ACOL)); /* C within bounds */
+    int64_t g = row_group(n_ic, n_jc, g_max < G_ACOL_MAX ? g_max : G_ACOL_MAX);
+    int64_t n_ig = (n_ic + g - 1) / g;
     int64_t n_tasks = n_ig * n_jc;
 #pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
     for (int64_t t = 0; t < n_tasks; t++) {
