@@ -84,6 +84,8 @@ static const char *const g_default_benchmarks[] = {"openmi", "zeroshot", "cross_
         .path = p, .kind = CONFIG_K_UINT64, .off = C_(m), .def = d, .min = 0, .max = U64_MAX_D,    \
         .doc = doc_                                                                                \
     }
+#define BOOL(p, m, d, doc_)                                                                        \
+    { .path = p, .kind = CONFIG_K_BOOL, .off = C_(m), .def = d, .doc = doc_ }
 #define FLT(p, m, d, lo, hi, doc_)                                                                 \
     { .path = p, .kind = CONFIG_K_FLOAT, .off = C_(m), .def = d, .min = lo, .max = hi, .doc = doc_ }
 #define ILIST(p, m, n, d, lo, hi, doc_)                                                            \
@@ -208,13 +210,10 @@ static const config_key_t g_keys[] = {
         "how patch tokens become the image token: flatten (concatenate, keeps layout) or mean"),
     INT("model.channels", model.channels, 1, 1, 3,
         "image channels: 1 (gray) or 3 (RGB); must match the image stores"),
-    {.path = "model.smear_keys",
-     .kind = CONFIG_K_BOOL,
-     .off = C_(model.smear_keys),
-     .def = 1,
-     .doc = "true: each decoder key is mixed with the previous position's key by a learned "
-            "per-head share (smeared keys), which makes in-context binding emerge early and "
-            "reliably; false: plain keys"},
+    BOOL("model.smear_keys", model.smear_keys, 1,
+         "true: each decoder key is mixed with the previous position's key by a learned "
+         "per-head share (smeared keys), which makes in-context binding emerge early and "
+         "reliably; false: plain keys"),
     STR("model.device", model.device, "cpu",
         "what computes the model: cpu (the host's processor) or cuda (a GPU, through the CUDA "
         "backend module libmicl_cuda.so of a build with MICL_ENABLE_CUDA; each rank takes the "
@@ -246,14 +245,11 @@ static const config_key_t g_keys[] = {
         "checkpoint every N steps (0 = only at the end)"),
     INT("train.threads", train.threads, 0, 0, 1024,
         "OpenMP threads per rank (0 = runtime default)"),
-    {.path = "train.adapt_threads",
-     .kind = CONFIG_K_BOOL,
-     .off = C_(train.adapt_threads),
-     .def = 1,
-     .doc = "true: each step runs on the full team of train.threads or a smaller one (halves down "
-            "to 1), whichever measured fastest; probed at the start, again every 10 s or more, "
-            "and at once when steps slow down (a busy neighbour): the same bits whatever the "
-            "team; false: always the full team"},
+    BOOL("train.adapt_threads", train.adapt_threads, 1,
+         "true: each step runs on the full team of train.threads or a smaller one (halves down "
+         "to 1), whichever measured fastest; probed at the start, again every 10 s or more, "
+         "and at once when steps slow down (a busy neighbour): the same bits whatever the "
+         "team; false: always the full team"),
     STR("train.reduce", train.reduce, "tree",
         "how the ranks' gradients are summed: tree (the fixed binary tree over micro-batches: the "
         "same bits for any rank count) or allreduce (the device library's all-reduce where the "
