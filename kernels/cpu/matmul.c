@@ -468,7 +468,10 @@ static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa
 /* The column-major-A path (the weight gradients dout^T x, where A's columns are dout's rows and
  * reading A through its stride touches a new cache line at every k). A task owns up to NC_ACOL
  * columns of C and a group of g blocks of MC rows. Per k block it packs its columns of B once
- * into contiguous panels (bpack, thread-local), then, block by block of rows, packs those rows of
+ * into contiguous panels (bpack, thread-local) - except full panels of a B whose rows are at most
+ * ACOL_IN_PLACE_LDB floats apart, which the micro-kernel reads in place (short strides stay in
+ * the cache without set conflicts, and the copy cost more than it saved: 5 to 12% on the
+ * quickstart's weight gradients) - then, block by block of rows, packs those rows of
  * A into micro-panels and runs the micro-kernel over them: a packed B block serves every row tile
  * of the group. Each element of C sees the very arithmetic of gemm_driver (k blocks of KC, one
  * FMA chain per block starting from zero, then the same store or add; a short last tile is a
@@ -476,7 +479,8 @@ static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa
  * same bits. With colsum, the tasks of the first column block also add A's row sums (over all of
  * K, in k order, from zero: kern_sum_rows' arithmetic) into colsum while they pack A. */
 #define NC_ACOL 128
-#define G_ACOL_MAX 16 /* row blocks per task */
+#define G_ACOL_MAX 16         /* row blocks per task */
+#define ACOL_IN_PLACE_LDB 512 /* longer rows of B are packed (strides of 4 KiB alias in L1) */
 static _Thread_local float acol_bpack[NC_ACOL / NR][KC * NR] __attribute__((aligned(64)));
 
 static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t csa, const float *b,
@@ -500,10 +504,19 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
             int64_t kc = K - p0 < KC ? K - p0 : KC;
             int mode = p0 > 0 ? 1 : accumulate;
             int nr[NC_ACOL / NR];
+            const float *bq_at[NC_ACOL / NR];
+            int64_t ldq[NC_ACOL / NR];
             for (int q = 0; q < n_pan; q++) {
                 int64_t jq = j_begin + q * NR;
                 nr[q] = N - jq < NR ? (int)(N - jq) : NR;
+                if (nr[q] == NR && ldb <= ACOL_IN_PLACE_LDB) {
+                    bq_at[q] = b + p0 * ldb + jq;
+                    ldq[q] = ldb;
+                    continue;
+                }
                 pack_b_block(acol_bpack[q], b + p0 * ldb + jq, ldb, kc, nr[q]);
+                bq_at[q] = acol_bpack[q];
+                ldq[q] = NR;
             }
             for (int64_t ic = ig * g; ic < ic_end; ic++) {
                 int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
@@ -517,20 +530,20 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
                         const float *ap = apack + (r0 / MR) * kc * MR;
                         int q = 0;
 #if PANELS == 2
-                        if (mr == MR && np == 2 && nr[q0 + 1] == NR) {
-                            ukernel2_acol(kc, ap, MR, acol_bpack[q0], acol_bpack[q0 + 1], NR,
+                        if (mr == MR && np == 2 && nr[q0 + 1] == NR && ldq[q0] == ldq[q0 + 1]) {
+                            ukernel2_acol(kc, ap, MR, bq_at[q0], bq_at[q0 + 1], ldq[q0],
                                           c + (i0 + r0) * ldc + j0, ldc, mode);
                             q = 2;
                         }
 #endif
                         for (; q < np; q++) {
                             float *cij = c + (i0 + r0) * ldc + j0 + q * NR;
-                            const float *bq = acol_bpack[q0 + q];
+                            const float *bq = bq_at[q0 + q];
                             if (mr == MR && nr[q0 + q] == NR) {
-                                ukernel_acol(kc, ap, MR, bq, NR, cij, ldc, mode, NULL);
+                                ukernel_acol(kc, ap, MR, bq, ldq[q0 + q], cij, ldc, mode, NULL);
                                 continue;
                             }
-                            ukernel_acol(kc, ap, MR, bq, NR, ct, NR, 0, NULL);
+                            ukernel_acol(kc, ap, MR, bq, ldq[q0 + q], ct, NR, 0, NULL);
                             for (int i = 0; i < mr; i++)
                                 for (int j = 0; j < nr[q0 + q]; j++)
                                     cij[i * ldc + j] = mode == 0
