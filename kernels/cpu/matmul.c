@@ -6,7 +6,9 @@
  * as rows of 16 floats. Every element of C is accumulated in the same fixed order (k blocks of
  * KC, FMA in k order inside a block) whatever tile, edge path or thread computes it, and the
  * threads split only the output tiles, so the results do not depend on the thread count.
- * Edge tiles go through small zero-padded copies on the stack, never through other arithmetic.
+ * On AVX-512 a product's last rows (fewer than 12, at most 8) take a short 4- or 8-row kernel over
+ * two panels; other edge tiles go through small zero-padded copies on the stack, never through
+ * other arithmetic.
  * An optional epilogue finishes each tile in registers after its last k block: GELU (forward,
  * optionally with GELU' kept for the backward), a product with a kept GELU' (backward), or the
  * residual stream added, with the instructions of pointwise.c (on AVX-512 on whole 16-lane rows,
@@ -91,12 +93,11 @@ static inline __attribute__((always_inline)) void tile_store(vf8 acc[MR][2], flo
 #if KERN_ISA_LEVEL == 2
 /* tile_store on whole 16-lane rows: each lane runs the operations the 8-lane version gives it,
  * so the bits are the same, in half the instructions. */
-static inline __attribute__((always_inline)) void tile_store16(const vf16 acc[MR], float *c,
-                                                               int64_t ldc, int mode,
-                                                               const float *bias,
-                                                               const epilogue_t *ep, int64_t off) {
+static inline __attribute__((always_inline)) void
+tile_store16_rows(const vf16 *acc, int rows, float *c, int64_t ldc, int mode, const float *bias,
+                  const epilogue_t *ep, int64_t off) {
     vf16 bv = mode == 2 && bias ? vf16_loadu(bias) : vf16_set1(0.0f);
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < rows; i++) {
         float *ci = c + i * ldc;
         vf16 v = acc[i];
         if (mode == 1)
@@ -105,6 +106,13 @@ static inline __attribute__((always_inline)) void tile_store16(const vf16 acc[MR
             v = vf16_add(bv, v);
         vf16_storeu(ci, ep_finish16(ep, v, off + i * ldc));
     }
+}
+
+static inline __attribute__((always_inline)) void tile_store16(const vf16 acc[MR], float *c,
+                                                               int64_t ldc, int mode,
+                                                               const float *bias,
+                                                               const epilogue_t *ep, int64_t off) {
+    tile_store16_rows(acc, MR, c, ldc, mode, bias, ep, off);
 }
 
 /* acc = A[12 x kc] B[kc x 16], one 16-lane register per row of the tile: per k, one load of B
@@ -174,6 +182,46 @@ static inline __attribute__((always_inline)) void ukernel2(int64_t kc, const flo
 }
 #undef FMA_ROW
 #undef FMA_A
+
+/* A short tile over two panels: R (4 or 8) rows of A, row i at pa[i] + k * csa, of which the
+ * first `rows` are stored (the others may repeat a valid row; their sums are dropped). 2R
+ * accumulators; each element's chain is the one ukernel gives it, so the last rows of a product
+ * (64 = 5 x 12 + 4) cost a third or two thirds of a full tile rather than a whole one. */
+#define SHORT_MAX 8
+static inline __attribute__((always_inline)) void
+ukernel2_short(int R, int rows, int64_t kc, const float *const *pa, int64_t csa, const float *b0,
+               const float *b1, int64_t ldb, float *c, int64_t ldc, int mode, const float *bias,
+               const epilogue_t *ep, int64_t off) {
+    vf16 acc0[SHORT_MAX], acc1[SHORT_MAX];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; i++)
+        acc0[i] = acc1[i] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k++) {
+        __m512 b0k = _mm512_loadu_ps(b0 + k * ldb), b1k = _mm512_loadu_ps(b1 + k * ldb);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; i++) {
+            __m512 x = _mm512_set1_ps(pa[i][k * csa]);
+            acc0[i] = _mm512_fmadd_ps(x, b0k, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(x, b1k, acc1[i]);
+        }
+    }
+    tile_store16_rows(acc0, rows, c, ldc, mode, bias, ep, off);
+    tile_store16_rows(acc1, rows, c + NR, ldc, mode, bias ? bias + NR : NULL, ep, off + NR);
+}
+
+/* The short tile of mr <= SHORT_MAX rows of A (row i at a + i * rsa, column stride csa; rows past
+ * mr are not read: their pointers repeat row mr - 1). */
+static void ukernel2_short_any(int mr, int64_t kc, const float *a, int64_t rsa, int64_t csa,
+                               const float *b0, const float *b1, int64_t ldb, float *c, int64_t ldc,
+                               int mode, const float *bias, const epilogue_t *ep, int64_t off) {
+    const float *pa[SHORT_MAX];
+    for (int i = 0; i < SHORT_MAX; i++)
+        pa[i] = a + (i < mr ? i : mr - 1) * rsa;
+    if (mr <= 4)
+        ukernel2_short(4, mr, kc, pa, csa, b0, b1, ldb, c, ldc, mode, bias, ep, off);
+    else
+        ukernel2_short(8, mr, kc, pa, csa, b0, b1, ldb, c, ldc, mode, bias, ep, off);
+}
 #define PANELS 2 /* B panels a tile spans where they are full */
 #else
 /* acc = A[6 x kc] B[kc x 16], two 8-lane registers per row of the tile. */
@@ -391,10 +439,15 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
                 const float *ai = a + i0 * rsa + p0 * csa;
                 int q = 0;
 #if PANELS == 2
-                if (mr == MR && np == 2 && nr[1] == NR && csa == 1) {
+                if (np == 2 && nr[1] == NR && csa == 1 && (mr == MR || mr <= SHORT_MAX)) {
                     int64_t j0 = p_first * NR, off = i0 * ldc + j0;
-                    ukernel2_arow(kc, ai, rsa, bk[0], bk[1], NR, c + off, ldc, mode,
-                                  bias ? bias + j0 : NULL, last, off);
+                    const float *bj = bias ? bias + j0 : NULL;
+                    if (mr == MR)
+                        ukernel2_arow(kc, ai, rsa, bk[0], bk[1], NR, c + off, ldc, mode, bj, last,
+                                      off);
+                    else
+                        ukernel2_short_any(mr, kc, ai, rsa, 1, bk[0], bk[1], NR, c + off, ldc, mode,
+                                           bj, last, off);
                     q = 2;
                 }
 #endif
@@ -530,9 +583,15 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
                         const float *ap = apack + (r0 / MR) * kc * MR;
                         int q = 0;
 #if PANELS == 2
-                        if (mr == MR && np == 2 && nr[q0 + 1] == NR && ldq[q0] == ldq[q0 + 1]) {
-                            ukernel2_acol(kc, ap, MR, bq_at[q0], bq_at[q0 + 1], ldq[q0],
-                                          c + (i0 + r0) * ldc + j0, ldc, mode);
+                        if (np == 2 && nr[q0 + 1] == NR && ldq[q0] == ldq[q0 + 1] &&
+                            (mr == MR || mr <= SHORT_MAX)) {
+                            float *cij = c + (i0 + r0) * ldc + j0;
+                            if (mr == MR)
+                                ukernel2_acol(kc, ap, MR, bq_at[q0], bq_at[q0 + 1], ldq[q0], cij,
+                                              ldc, mode);
+                            else
+                                ukernel2_short_any(mr, kc, ap, 1, MR, bq_at[q0], bq_at[q0 + 1],
+                                                   ldq[q0], cij, ldc, mode, NULL, NULL, 0);
                             q = 2;
                         }
 #endif
