@@ -4,6 +4,7 @@
  * then adds the block sums in order, so its value does not depend on the thread count.
  */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/team.h"
 
 #include <math.h>
 
@@ -15,8 +16,7 @@ void kern_cpu_adamw_update(float *params, const float *grads, float *m, float *v
                            float eps, float weight_decay, int64_t step) {
     float bc1 = 1.0f - powf(beta1, (float)step);
     float bc2 = 1.0f - powf(beta2, (float)step);
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, i, (int64_t)(n), {
         float g = grads[i];
         float mi = beta1 * m[i] + (1.0f - beta1) * g;
         float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
@@ -25,7 +25,7 @@ void kern_cpu_adamw_update(float *params, const float *grads, float *m, float *v
         float mhat = mi / bc1, vhat = vi / bc2;
         float wd = (decay_mask == NULL || decay_mask[i]) ? weight_decay : 0.0f;
         params[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * params[i]);
-    }
+    });
 }
 
 /* Sum of squares of blocks [b0, b0 + nb) (nb <= NORM_CHAINS) into part[0..nb): each block's
@@ -71,12 +71,11 @@ double kern_cpu_grad_norm(const float *g, size_t n) {
     for (size_t b0 = 0; b0 < n_blocks; b0 += NORM_GROUP) {
         size_t nb = n_blocks - b0 < NORM_GROUP ? n_blocks - b0 : NORM_GROUP;
         size_t n_tasks = (nb + NORM_CHAINS - 1) / NORM_CHAINS;
-#pragma omp parallel for schedule(static)
-        for (size_t k = 0; k < n_tasks; k++) {
+        KERN_PARALLEL_FOR(schedule(static), 1, k, (int64_t)(n_tasks), {
             size_t c0 = k * NORM_CHAINS;
             size_t cn = nb - c0 < NORM_CHAINS ? nb - c0 : NORM_CHAINS;
             block_sums(part + c0, g, n, b0 + c0, cn);
-        }
+        });
         for (size_t k = 0; k < nb; k++)
             total += part[k];
     }
@@ -84,7 +83,5 @@ double kern_cpu_grad_norm(const float *g, size_t n) {
 }
 
 void kern_cpu_scale_inplace(float *x, size_t n, float s) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++)
-        x[i] *= s;
+    KERN_PARALLEL_FOR(schedule(static), 1, i, (int64_t)n, { x[i] *= s; });
 }

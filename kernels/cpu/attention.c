@@ -12,6 +12,7 @@
  * whole in 16-lane registers, with the same operations in the same orders.
  */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/team.h"
 
 #include <math.h>
 #include <string.h>
@@ -315,8 +316,7 @@ void kern_cpu_attention_forward(float *out, float *probs, const float *qkv, int 
     int local = hd * tp <= ATTN_LOCAL_FLOATS;
     float scale = 1.0f / sqrtf((float)hd);
     int64_t stride = 3 * (int64_t)C;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t bh = 0; bh < (int64_t)B * H; bh++) {
+    KERN_PARALLEL_FOR(schedule(dynamic, 1), 1, bh, (int64_t)B * H, {
         int64_t b = bh / H;
         int h = (int)(bh % H);
         const float *base = qkv + b * T * stride + h * hd;
@@ -345,7 +345,7 @@ void kern_cpu_attention_forward(float *out, float *probs, const float *qkv, int 
             else
                 weighted_sum(w[0].out, w[0].c, 1, v0, stride, 0, w[0].r1, hd);
         }
-    }
+    });
 }
 
 /* ---- attention of new rows over a cache of earlier keys and values ---- */
@@ -404,12 +404,11 @@ void kern_cpu_attention_cached_forward(float *out, const float *qkv, int n, cons
     int local = hd * tp <= ATTN_LOCAL_FLOATS;
     float scale = 1.0f / sqrtf((float)hd);
     int64_t stride = 3 * (int64_t)C;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int h = 0; h < H; h++) {
+    KERN_PARALLEL_FOR(schedule(dynamic, 1), 1, h, H, {
         kv_segments_t ks = {k_cache + h * hd, qkv + C + h * hd, cache_stride, stride, p0};
         kv_segments_t vs = {v_cache + h * hd, qkv + 2 * C + h * hd, cache_stride, stride, p0};
         cached_head(out + h * hd, C, qkv + h * hd, stride, &ks, &vs, n, hd, scale, local);
-    }
+    });
 }
 
 /* Backward of one (sequence, head) for T <= ATTN_SMALL_T: the T x T matrix dS is kept
@@ -487,8 +486,7 @@ void kern_cpu_attention_backward(float *dqkv, const float *dout, const float *qk
     int local = hd * tp <= ATTN_LOCAL_FLOATS;
     float scale = 1.0f / sqrtf((float)hd);
     int64_t stride = 3 * (int64_t)C;
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t bh = 0; bh < (int64_t)B * H; bh++) {
+    KERN_PARALLEL_FOR(schedule(dynamic, 1), 1, bh, (int64_t)B * H, {
         int64_t b = bh / H;
         int h = (int)(bh % H);
         const float *base = qkv + b * T * stride + h * hd;
@@ -509,7 +507,7 @@ void kern_cpu_attention_backward(float *dqkv, const float *dout, const float *qk
         else
             attn_backward_rows(dbase, dout_h, C, base, P, T, hd, causal, scale, local ? vt : NULL,
                                tp);
-    }
+    });
 }
 
 /* Rotates (x[2i], x[2i+1]) of every head in the first `parts` blocks of C columns (q, k) by
@@ -518,8 +516,7 @@ static void rope_apply(float *qkv, const float *cos_tab, const float *sin_tab, i
                        int C, float sign) {
     int hd = C / H, half = hd / 2;
     int64_t rows = (int64_t)B * T, stride = 3 * (int64_t)C;
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, r, rows, {
         int t = (int)(r % T);
         const float *cs = cos_tab + (int64_t)t * half, *sn = sin_tab + (int64_t)t * half;
         for (int part = 0; part < 2; part++)
@@ -532,7 +529,7 @@ static void rope_apply(float *qkv, const float *cos_tab, const float *sin_tab, i
                     x[2 * i + 1] = x0 * s + x1 * c;
                 }
             }
-    }
+    });
 }
 
 void kern_cpu_rope_forward(float *qkv, const float *cos_tab, const float *sin_tab, int B, int T,

@@ -7,14 +7,14 @@
  * thread count.
  */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/team.h"
 
 #include <string.h>
 
 void kern_cpu_patchify(float *patches, const uint8_t *pixels, int64_t n, int S, int P, int C) {
     int G = S / P, n_patches = G * G, row = P * C;
     int64_t PP = (int64_t)P * row;
-#pragma omp parallel for schedule(static)
-    for (int64_t ip = 0; ip < n * n_patches; ip++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, ip, n * n_patches, {
         int64_t img = ip / n_patches;
         int p = (int)(ip % n_patches), gy = p / G, gx = p % G;
         const uint8_t *src =
@@ -23,7 +23,7 @@ void kern_cpu_patchify(float *patches, const uint8_t *pixels, int64_t n, int S, 
         for (int py = 0; py < P; py++)
             for (int k = 0; k < row; k++)
                 dst[py * row + k] = (float)src[(int64_t)py * S * C + k] / 255.0f;
-    }
+    });
 }
 
 void kern_cpu_embed_forward(float *x, const float *wte, const float *img, const int32_t *tokens,

@@ -5,6 +5,7 @@
  * no reduction is ever split between threads.
  */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/team.h"
 
 #include <math.h>
 
@@ -41,8 +42,7 @@ static void ln_row_stats(const float *x, int C, float *mean_out, float *rstd_out
 
 void kern_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                                 const float *gamma, const float *beta, int64_t M, int C) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < M; r++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, r, M, {
         const float *x = inp + r * C;
         float *y = out + r * C;
         float mu, rs;
@@ -57,7 +57,7 @@ void kern_cpu_layernorm_forward(float *out, float *mean, float *rstd, const floa
         }
         for (; i < C; i++)
             y[i] = (x[i] - mu) * rs * gamma[i] + beta[i];
-    }
+    });
 }
 
 /* The two row sums of the backward, s1 = sum dxhat and s2 = sum dxhat * xhat, each in column
@@ -135,8 +135,7 @@ static void ln_backward_rows(float *dinp, const float *dout, const float *inp, c
     /* tasks: groups of 16 rows, then one of 8 if left, then single rows */
     int64_t n16 = C % 8 == 0 ? M / 16 : 0, n8 = C % 8 == 0 ? (M - 16 * n16) / 8 : 0;
     int64_t rows_grouped = 16 * n16 + 8 * n8, n_tasks = n16 + n8 + (M - rows_grouped);
-#pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < n_tasks; t++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, t, n_tasks, {
         int64_t r0 = t < n16        ? 16 * t
                      : t < n16 + n8 ? 16 * n16 + 8 * (t - n16)
                                     : rows_grouped + (t - n16 - n8);
@@ -154,7 +153,7 @@ static void ln_backward_rows(float *dinp, const float *dout, const float *inp, c
             ln_row_apply(dinp + r * C, inp + r * C, dout + r * C, gamma, mean[r], rstd[r],
                          s1[k] / (float)C, s2[k] / (float)C, C);
         }
-    }
+    });
 }
 
 /* dgamma[c] += sum_r dout*xhat, dbeta[c] += sum_r dout; threads split the columns, 8 lanes =
@@ -162,8 +161,7 @@ static void ln_backward_rows(float *dinp, const float *dout, const float *inp, c
 static void ln_backward_params(float *dgamma, float *dbeta, const float *dout, const float *inp,
                                const float *mean, const float *rstd, int64_t M, int C) {
     int n_chunks = (C + 7) / 8;
-#pragma omp parallel for schedule(static)
-    for (int ch = 0; ch < n_chunks; ch++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, ch, n_chunks, {
         int c0 = ch * 8, w = C - c0 < 8 ? C - c0 : 8;
         vf8 g = vf8_zero(), b = vf8_zero();
         for (int64_t r = 0; r < M; r++) {
@@ -181,7 +179,7 @@ static void ln_backward_params(float *dgamma, float *dbeta, const float *dout, c
             dgamma[c0 + j] += gs[j];
             dbeta[c0 + j] += bs[j];
         }
-    }
+    });
 }
 
 void kern_cpu_layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,

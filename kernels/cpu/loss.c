@@ -4,14 +4,14 @@
  * loss is summed in double over rows in order, after the parallel part.
  */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/team.h"
 
 #include <math.h>
 
 #include "kernels/cpu/simd.h"
 
 void kern_cpu_mean_pool_forward(float *out, const float *inp, int64_t G, int P, int C) {
-#pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < G; g++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, g, G, {
         float *o = out + g * C;
         for (int c = 0; c < C; c++)
             o[c] = 0.0f;
@@ -20,15 +20,15 @@ void kern_cpu_mean_pool_forward(float *out, const float *inp, int64_t G, int P, 
                 o[c] += inp[(g * P + p) * C + c];
         for (int c = 0; c < C; c++)
             o[c] /= (float)P;
-    }
+    });
 }
 
 void kern_cpu_mean_pool_backward(float *dinp, const float *dout, int64_t G, int P, int C) {
-#pragma omp parallel for schedule(static)
-    for (int64_t g = 0; g < G; g++)
+    KERN_PARALLEL_FOR(schedule(static), 1, g, G, {
         for (int p = 0; p < P; p++)
             for (int c = 0; c < C; c++)
                 dinp[(g * P + p) * C + c] = dout[g * C + c] / (float)P;
+    });
 }
 
 static float row_max(const float *x, int V) {
@@ -61,9 +61,7 @@ static float row_lse(const float *x, int V) {
 
 double kern_cpu_crossentropy_forward(float *lse, const float *logits, const int32_t *targets,
                                      int64_t n, int V) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++)
-        lse[r] = row_lse(logits + r * V, V);
+    KERN_PARALLEL_FOR(schedule(static), 1, r, n, { lse[r] = row_lse(logits + r * V, V); });
     double total = 0.0;
     for (int64_t r = 0; r < n; r++)
         total += (double)lse[r] - (double)logits[r * V + targets[r]];
@@ -72,8 +70,7 @@ double kern_cpu_crossentropy_forward(float *lse, const float *logits, const int3
 
 void kern_cpu_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
                                     const int32_t *targets, int64_t n, int V, float scale) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, r, n, {
         const float *x = logits + r * V;
         float *d = dlogits + r * V;
         for (int i = 0; i < V; i++)
@@ -82,5 +79,5 @@ void kern_cpu_crossentropy_backward(float *dlogits, const float *logits, const f
         for (int i = 0; i < V; i++)
             d[i] *= scale;
         d[targets[r]] -= scale;
-    }
+    });
 }

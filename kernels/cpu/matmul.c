@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/team.h"
 
 #if KERN_ISA_LEVEL == 2
 #define MR 12 /* rows of the micro-tile: 12 x 16 in 16-lane registers (AVX-512) */
@@ -394,6 +395,24 @@ static int64_t row_group(int64_t n_ic, int64_t n_col, int64_t g_max) {
     return g < 1 ? 1 : g;
 }
 
+/* One product's operands and its split into tasks, for the task functions of gemm_driver and
+ * gemm_acol: a task owns g blocks of MC rows (n_ig groups of them) beside a block of columns
+ * (n_jc of them in gemm_acol). */
+typedef struct {
+    int64_t M, N, K;
+    const float *a;
+    int64_t rsa, csa;
+    const float *b;
+    int64_t ldb, bpanel;
+    float *c;
+    int64_t ldc;
+    int accumulate;
+    const float *bias;
+    const epilogue_t *ep;
+    float *colsum;
+    int64_t g, n_ig, n_jc;
+} product_t;
+
 /* The shared driver. B is either row-major [K x N] (ldb) or, if bpanel > 0, packed into
  * zero-padded panels of NR columns, panel p at b + p * bpanel with row stride NR. A task owns
  * a group of MC-row blocks of C (row_group) and PANELS adjacent panels (two on AVX-512, whose
@@ -401,6 +420,64 @@ static int64_t row_group(int64_t n_ic, int64_t n_col, int64_t g_max) {
  * zero-padded panels on the stack (16 KiB each), read by all the task's row tiles: contiguous
  * loads, and no edge copies of B. The packed values are the same floats, so the arithmetic (and
  * every result bit) is that of the unpacked path. */
+static void driver_task(const product_t *p, int64_t t) {
+    const int64_t M = p->M, N = p->N, K = p->K, rsa = p->rsa, csa = p->csa, ldb = p->ldb;
+    const int64_t bpanel = p->bpanel, ldc = p->ldc, g = p->g, n_ig = p->n_ig;
+    const float *a = p->a, *b = p->b, *bias = p->bias;
+    float *c = p->c;
+    const int accumulate = p->accumulate;
+    const epilogue_t *ep = p->ep;
+    const int64_t n_panels = (N + NR - 1) / NR;
+    int64_t tj = t / n_ig, ig = t % n_ig;
+    int64_t p_first = tj * PANELS, i_end = (ig + 1) * g * MC < M ? (ig + 1) * g * MC : M;
+    int np = n_panels - p_first < PANELS ? (int)(n_panels - p_first) : PANELS;
+    float bpack[PANELS][KC * NR] __attribute__((aligned(64)));
+    for (int64_t p0 = 0; p0 < K; p0 += KC) {
+        int64_t kc = K - p0 < KC ? K - p0 : KC;
+        int mode = p0 > 0 ? 1 : (bias ? 2 : accumulate);
+        const epilogue_t *last = p0 + kc >= K ? ep : NULL;
+        const float *bk[PANELS] = {b};
+        int nr[PANELS] = {0};
+        for (int q = 0; q < np; q++) { /* each panel's k block, packed if B is row-major */
+            int64_t j0 = (p_first + q) * NR;
+            nr[q] = N - j0 < NR ? (int)(N - j0) : NR;
+            if (bpanel > 0) {
+                bk[q] = b + (p_first + q) * bpanel + p0 * NR;
+            } else {
+                pack_b_block(bpack[q], b + p0 * ldb + j0, ldb, kc, nr[q]);
+                bk[q] = bpack[q];
+            }
+        }
+        for (int64_t i0 = ig * g * MC; i0 < i_end; i0 += MR) {
+            int mr = i_end - i0 < MR ? (int)(i_end - i0) : MR;
+            const float *ai = a + i0 * rsa + p0 * csa;
+            int q = 0;
+#if PANELS == 2
+            if (np == 2 && nr[1] == NR && csa == 1 && (mr == MR || mr <= SHORT_MAX)) {
+                int64_t j0 = p_first * NR, off = i0 * ldc + j0;
+                const float *bj = bias ? bias + j0 : NULL;
+                if (mr == MR)
+                    ukernel2_arow(kc, ai, rsa, bk[0], bk[1], NR, c + off, ldc, mode, bj, last, off);
+                else
+                    ukernel2_short_any(mr, kc, ai, rsa, 1, bk[0], bk[1], NR, c + off, ldc, mode, bj,
+                                       last, off);
+                q = 2;
+            }
+#endif
+            for (; q < np; q++) {
+                int64_t j0 = (p_first + q) * NR, off = i0 * ldc + j0;
+                const float *bj = bias ? bias + j0 : NULL;
+                if (mr == MR && nr[q] == NR) {
+                    ukernel_any(kc, ai, rsa, csa, bk[q], NR, c + off, ldc, mode, bj, last, off);
+                } else {
+                    edge_tile(kc, mr, nr[q], ai, rsa, csa, bk[q], c + off, ldc, mode, bj);
+                    if (last) edge_epilogue(last, c + off, ldc, off, mr, nr[q]);
+                }
+            }
+        }
+    }
+}
+
 static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
                         const float *b, int64_t ldb, int64_t bpanel, float *c, int64_t ldc,
                         int accumulate, const float *bias, const epilogue_t *ep) {
@@ -410,60 +487,26 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
     int64_t g = row_group(n_ic, n_tj, K > KC ? C_TASK_FLOATS / (MC * PANELS * NR) : n_ic);
     int64_t n_ig = (n_ic + g - 1) / g;
     int64_t n_tasks = n_tj * n_ig;
+    const product_t p = {.M = M,
+                         .N = N,
+                         .K = K,
+                         .a = a,
+                         .rsa = rsa,
+                         .csa = csa,
+                         .b = b,
+                         .ldb = ldb,
+                         .bpanel = bpanel,
+                         .c = c,
+                         .ldc = ldc,
+                         .accumulate = accumulate,
+                         .bias = bias,
+                         .ep = ep,
+                         .g = g,
+                         .n_ig = n_ig};
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
      * runs a task never changes its arithmetic. */
-#pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
-    for (int64_t t = 0; t < n_tasks; t++) {
-        int64_t tj = t / n_ig, ig = t % n_ig;
-        int64_t p_first = tj * PANELS, i_end = (ig + 1) * g * MC < M ? (ig + 1) * g * MC : M;
-        int np = n_panels - p_first < PANELS ? (int)(n_panels - p_first) : PANELS;
-        float bpack[PANELS][KC * NR] __attribute__((aligned(64)));
-        for (int64_t p0 = 0; p0 < K; p0 += KC) {
-            int64_t kc = K - p0 < KC ? K - p0 : KC;
-            int mode = p0 > 0 ? 1 : (bias ? 2 : accumulate);
-            const epilogue_t *last = p0 + kc >= K ? ep : NULL;
-            const float *bk[PANELS] = {b};
-            int nr[PANELS] = {0};
-            for (int q = 0; q < np; q++) { /* each panel's k block, packed if B is row-major */
-                int64_t j0 = (p_first + q) * NR;
-                nr[q] = N - j0 < NR ? (int)(N - j0) : NR;
-                if (bpanel > 0) {
-                    bk[q] = b + (p_first + q) * bpanel + p0 * NR;
-                } else {
-                    pack_b_block(bpack[q], b + p0 * ldb + j0, ldb, kc, nr[q]);
-                    bk[q] = bpack[q];
-                }
-            }
-            for (int64_t i0 = ig * g * MC; i0 < i_end; i0 += MR) {
-                int mr = i_end - i0 < MR ? (int)(i_end - i0) : MR;
-                const float *ai = a + i0 * rsa + p0 * csa;
-                int q = 0;
-#if PANELS == 2
-                if (np == 2 && nr[1] == NR && csa == 1 && (mr == MR || mr <= SHORT_MAX)) {
-                    int64_t j0 = p_first * NR, off = i0 * ldc + j0;
-                    const float *bj = bias ? bias + j0 : NULL;
-                    if (mr == MR)
-                        ukernel2_arow(kc, ai, rsa, bk[0], bk[1], NR, c + off, ldc, mode, bj, last,
-                                      off);
-                    else
-                        ukernel2_short_any(mr, kc, ai, rsa, 1, bk[0], bk[1], NR, c + off, ldc, mode,
-                                           bj, last, off);
-                    q = 2;
-                }
-#endif
-                for (; q < np; q++) {
-                    int64_t j0 = (p_first + q) * NR, off = i0 * ldc + j0;
-                    const float *bj = bias ? bias + j0 : NULL;
-                    if (mr == MR && nr[q] == NR) {
-                        ukernel_any(kc, ai, rsa, csa, bk[q], NR, c + off, ldc, mode, bj, last, off);
-                    } else {
-                        edge_tile(kc, mr, nr[q], ai, rsa, csa, bk[q], c + off, ldc, mode, bj);
-                        if (last) edge_epilogue(last, c + off, ldc, off, mr, nr[q]);
-                    }
-                }
-            }
-        }
-    }
+    KERN_PARALLEL_FOR(schedule(dynamic, 1), worth_a_team(M, N, K, n_tasks), t, n_tasks,
+                      driver_task(&p, t););
 }
 
 /* A_LANES consecutive rows of a column of A: one vector, loaded, stored and added. */
@@ -536,6 +579,87 @@ static void pack_a_col(float *restrict dst, const float *restrict a, int64_t csa
 #define ACOL_IN_PLACE_LDB 512 /* longer rows of B are packed (strides of 4 KiB alias in L1) */
 static _Thread_local float acol_bpack[NC_ACOL / NR][KC * NR] __attribute__((aligned(64)));
 
+static void acol_task(const product_t *p, int64_t t) {
+    const int64_t M = p->M, N = p->N, K = p->K, csa = p->csa, ldb = p->ldb, ldc = p->ldc;
+    const int64_t g = p->g, n_jc = p->n_jc, n_ic = (M + MC - 1) / MC;
+    const float *a = p->a, *b = p->b;
+    float *c = p->c, *colsum = p->colsum;
+    const int accumulate = p->accumulate;
+    int64_t ig = t / n_jc, jc = t % n_jc;
+    int64_t ic_end = (ig + 1) * g < n_ic ? (ig + 1) * g : n_ic;
+    int64_t j_begin = jc * NC_ACOL, j_end = j_begin + NC_ACOL < N ? j_begin + NC_ACOL : N;
+    int n_pan = (int)((j_end - j_begin + NR - 1) / NR);
+    float apack[MC * KC + A_LANES] __attribute__((aligned(64)));
+    float ct[MR * NR], sums[G_ACOL_MAX][MC / MR * A_LANES] __attribute__((aligned(64)));
+    int with_sums = colsum && jc == 0;
+    if (with_sums) memset(sums, 0, sizeof sums);
+    for (int64_t p0 = 0; p0 < K; p0 += KC) {
+        int64_t kc = K - p0 < KC ? K - p0 : KC;
+        int mode = p0 > 0 ? 1 : accumulate;
+        int nr[NC_ACOL / NR];
+        const float *bq_at[NC_ACOL / NR];
+        int64_t ldq[NC_ACOL / NR];
+        for (int q = 0; q < n_pan; q++) {
+            int64_t jq = j_begin + q * NR;
+            nr[q] = N - jq < NR ? (int)(N - jq) : NR;
+            if (nr[q] == NR && ldb <= ACOL_IN_PLACE_LDB) {
+                bq_at[q] = b + p0 * ldb + jq;
+                ldq[q] = ldb;
+                continue;
+            }
+            pack_b_block(acol_bpack[q], b + p0 * ldb + jq, ldb, kc, nr[q]);
+            bq_at[q] = acol_bpack[q];
+            ldq[q] = NR;
+        }
+        for (int64_t ic = ig * g; ic < ic_end; ic++) {
+            int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
+            pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc,
+                       with_sums ? sums[ic - ig * g] : NULL);
+            for (int q0 = 0; q0 < n_pan; q0 += PANELS) {
+                int np = n_pan - q0 < PANELS ? n_pan - q0 : PANELS;
+                int64_t j0 = j_begin + q0 * NR;
+                for (int64_t r0 = 0; r0 < m; r0 += MR) {
+                    int mr = m - r0 < MR ? (int)(m - r0) : MR;
+                    const float *ap = apack + (r0 / MR) * kc * MR;
+                    int q = 0;
+#if PANELS == 2
+                    if (np == 2 && nr[q0 + 1] == NR && ldq[q0] == ldq[q0 + 1] &&
+                        (mr == MR || mr <= SHORT_MAX)) {
+                        float *cij = c + (i0 + r0) * ldc + j0;
+                        if (mr == MR)
+                            ukernel2_acol(kc, ap, MR, bq_at[q0], bq_at[q0 + 1], ldq[q0], cij, ldc,
+                                          mode);
+                        else
+                            ukernel2_short_any(mr, kc, ap, 1, MR, bq_at[q0], bq_at[q0 + 1], ldq[q0],
+                                               cij, ldc, mode, NULL, NULL, 0);
+                        q = 2;
+                    }
+#endif
+                    for (; q < np; q++) {
+                        float *cij = c + (i0 + r0) * ldc + j0 + q * NR;
+                        const float *bq = bq_at[q0 + q];
+                        if (mr == MR && nr[q0 + q] == NR) {
+                            ukernel_acol(kc, ap, MR, bq, ldq[q0 + q], cij, ldc, mode, NULL);
+                            continue;
+                        }
+                        ukernel_acol(kc, ap, MR, bq, ldq[q0 + q], ct, NR, 0, NULL);
+                        for (int i = 0; i < mr; i++)
+                            for (int j = 0; j < nr[q0 + q]; j++)
+                                cij[i * ldc + j] =
+                                    mode == 0 ? ct[i * NR + j] : cij[i * ldc + j] + ct[i * NR + j];
+                    }
+                }
+            }
+        }
+    }
+    if (with_sums)
+        for (int64_t ic = ig * g; ic < ic_end; ic++) {
+            int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
+            for (int64_t i = 0; i < m; i++)
+                colsum[i0 + i] += sums[ic - ig * g][(i / MR) * A_LANES + i % MR];
+        }
+}
+
 static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t csa, const float *b,
                       int64_t ldb, float *c, int64_t ldc, int accumulate, float *colsum) {
     int64_t n_ic = (M + MC - 1) / MC, n_jc = (N + NC_ACOL - 1) / NC_ACOL;
@@ -543,83 +667,23 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
     int64_t g = row_group(n_ic, n_jc, g_max < G_ACOL_MAX ? g_max : G_ACOL_MAX);
     int64_t n_ig = (n_ic + g - 1) / g;
     int64_t n_tasks = n_ig * n_jc;
-#pragma omp parallel for schedule(dynamic, 1) if (worth_a_team(M, N, K, n_tasks))
-    for (int64_t t = 0; t < n_tasks; t++) {
-        int64_t ig = t / n_jc, jc = t % n_jc;
-        int64_t ic_end = (ig + 1) * g < n_ic ? (ig + 1) * g : n_ic;
-        int64_t j_begin = jc * NC_ACOL, j_end = j_begin + NC_ACOL < N ? j_begin + NC_ACOL : N;
-        int n_pan = (int)((j_end - j_begin + NR - 1) / NR);
-        float apack[MC * KC + A_LANES] __attribute__((aligned(64)));
-        float ct[MR * NR], sums[G_ACOL_MAX][MC / MR * A_LANES] __attribute__((aligned(64)));
-        int with_sums = colsum && jc == 0;
-        if (with_sums) memset(sums, 0, sizeof sums);
-        for (int64_t p0 = 0; p0 < K; p0 += KC) {
-            int64_t kc = K - p0 < KC ? K - p0 : KC;
-            int mode = p0 > 0 ? 1 : accumulate;
-            int nr[NC_ACOL / NR];
-            const float *bq_at[NC_ACOL / NR];
-            int64_t ldq[NC_ACOL / NR];
-            for (int q = 0; q < n_pan; q++) {
-                int64_t jq = j_begin + q * NR;
-                nr[q] = N - jq < NR ? (int)(N - jq) : NR;
-                if (nr[q] == NR && ldb <= ACOL_IN_PLACE_LDB) {
-                    bq_at[q] = b + p0 * ldb + jq;
-                    ldq[q] = ldb;
-                    continue;
-                }
-                pack_b_block(acol_bpack[q], b + p0 * ldb + jq, ldb, kc, nr[q]);
-                bq_at[q] = acol_bpack[q];
-                ldq[q] = NR;
-            }
-            for (int64_t ic = ig * g; ic < ic_end; ic++) {
-                int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
-                pack_a_col(apack, a + i0 + p0 * csa, csa, m, M - i0, kc,
-                           with_sums ? sums[ic - ig * g] : NULL);
-                for (int q0 = 0; q0 < n_pan; q0 += PANELS) {
-                    int np = n_pan - q0 < PANELS ? n_pan - q0 : PANELS;
-                    int64_t j0 = j_begin + q0 * NR;
-                    for (int64_t r0 = 0; r0 < m; r0 += MR) {
-                        int mr = m - r0 < MR ? (int)(m - r0) : MR;
-                        const float *ap = apack + (r0 / MR) * kc * MR;
-                        int q = 0;
-#if PANELS == 2
-                        if (np == 2 && nr[q0 + 1] == NR && ldq[q0] == ldq[q0 + 1] &&
-                            (mr == MR || mr <= SHORT_MAX)) {
-                            float *cij = c + (i0 + r0) * ldc + j0;
-                            if (mr == MR)
-                                ukernel2_acol(kc, ap, MR, bq_at[q0], bq_at[q0 + 1], ldq[q0], cij,
-                                              ldc, mode);
-                            else
-                                ukernel2_short_any(mr, kc, ap, 1, MR, bq_at[q0], bq_at[q0 + 1],
-                                                   ldq[q0], cij, ldc, mode, NULL, NULL, 0);
-                            q = 2;
-                        }
-#endif
-                        for (; q < np; q++) {
-                            float *cij = c + (i0 + r0) * ldc + j0 + q * NR;
-                            const float *bq = bq_at[q0 + q];
-                            if (mr == MR && nr[q0 + q] == NR) {
-                                ukernel_acol(kc, ap, MR, bq, ldq[q0 + q], cij, ldc, mode, NULL);
-                                continue;
-                            }
-                            ukernel_acol(kc, ap, MR, bq, ldq[q0 + q], ct, NR, 0, NULL);
-                            for (int i = 0; i < mr; i++)
-                                for (int j = 0; j < nr[q0 + q]; j++)
-                                    cij[i * ldc + j] = mode == 0
-                                                           ? ct[i * NR + j]
-                                                           : cij[i * ldc + j] + ct[i * NR + j];
-                        }
-                    }
-                }
-            }
-        }
-        if (with_sums)
-            for (int64_t ic = ig * g; ic < ic_end; ic++) {
-                int64_t i0 = ic * MC, m = M - i0 < MC ? M - i0 : MC;
-                for (int64_t i = 0; i < m; i++)
-                    colsum[i0 + i] += sums[ic - ig * g][(i / MR) * A_LANES + i % MR];
-            }
-    }
+    const product_t p = {.M = M,
+                         .N = N,
+                         .K = K,
+                         .a = a,
+                         .rsa = 1,
+                         .csa = csa,
+                         .b = b,
+                         .ldb = ldb,
+                         .c = c,
+                         .ldc = ldc,
+                         .accumulate = accumulate,
+                         .colsum = colsum,
+                         .g = g,
+                         .n_ig = n_ig,
+                         .n_jc = n_jc};
+    KERN_PARALLEL_FOR(schedule(dynamic, 1), worth_a_team(M, N, K, n_tasks), t, n_tasks,
+                      acol_task(&p, t););
 }
 
 void kern_cpu_gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa,
@@ -650,8 +714,7 @@ size_t kern_cpu_weight_bytes(int K, int N) {
 kern_weight_t *kern_cpu_weight_prepare(void *buf, const float *w, int K, int N) {
     float *dst = buf;
     int n_panels = (N + NR - 1) / NR;
-#pragma omp parallel for schedule(static)
-    for (int p = 0; p < n_panels; p++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, p, n_panels, {
         float *d = dst + (size_t)p * NR * K;
         for (int j0 = 0; j0 < NR; j0 += 8) {
             int n0 = p * NR + j0, k = 0;
@@ -671,7 +734,7 @@ kern_weight_t *kern_cpu_weight_prepare(void *buf, const float *w, int K, int N) 
                     d[(size_t)k * NR + j] = n < N ? w[(size_t)n * K + k] : 0.0f;
                 }
         }
-    }
+    });
     return buf;
 }
 

@@ -4,6 +4,7 @@
  * computed by the same instructions wherever a thread's range ends.
  */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/team.h"
 
 #include "kernels/cpu/simd.h"
 
@@ -11,21 +12,19 @@
 
 void kern_cpu_gelu_forward(float *out, const float *inp, int64_t n) {
     int64_t n_blocks = (n + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, blk, n_blocks, {
         int64_t i = blk * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
         for (; i + 8 <= end; i += 8)
             vf8_storeu(out + i, simd_gelu(vf8_loadu(inp + i)));
         if (i < end)
             simd_store_partial(out + i, simd_gelu(simd_load_partial(inp + i, (int)(end - i))),
                                (int)(end - i));
-    }
+    });
 }
 
 void kern_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, int64_t n) {
     int64_t n_blocks = (n + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, blk, n_blocks, {
         int64_t i = blk * BLOCK, end = i + BLOCK < n ? i + BLOCK : n;
         for (; i + 8 <= end; i += 8) {
             vf8 g = simd_gelu_grad(vf8_loadu(inp + i));
@@ -36,7 +35,7 @@ void kern_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, in
             vf8 g = simd_gelu_grad(simd_load_partial(inp + i, r));
             simd_store_partial(dinp + i, vf8_mul(g, simd_load_partial(dout + i, r)), r);
         }
-    }
+    });
 }
 
 void kern_cpu_exp_inplace(float *x, int64_t n) {
@@ -48,22 +47,19 @@ void kern_cpu_exp_inplace(float *x, int64_t n) {
 }
 
 void kern_cpu_add_inplace(float *y, const float *x, int64_t n) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        y[i] += x[i];
+    KERN_PARALLEL_FOR(schedule(static), 1, i, n, { y[i] += x[i]; });
 }
 
 void kern_cpu_add_rows(float *y, const float *v, int64_t M, int C) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < M; r++)
+    KERN_PARALLEL_FOR(schedule(static), 1, r, M, {
         for (int c = 0; c < C; c++)
             y[r * C + c] += v[c];
+    });
 }
 
 void kern_cpu_sum_rows(float *dv, const float *dy, int64_t M, int C) {
     int n_chunks = (C + 15) / 16;
-#pragma omp parallel for schedule(static)
-    for (int ch = 0; ch < n_chunks; ch++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, ch, n_chunks, {
         int c0 = ch * 16, w = C - c0 < 16 ? C - c0 : 16;
         float s[16] = {0};
         for (int64_t r = 0; r < M; r++)
@@ -71,18 +67,17 @@ void kern_cpu_sum_rows(float *dv, const float *dy, int64_t M, int C) {
                 s[j] += dy[r * C + c0 + j];
         for (int j = 0; j < w; j++)
             dv[c0 + j] += s[j];
-    }
+    });
 }
 
 void kern_cpu_accumulate_rows(float *dv, const float *dy, int64_t M, int C) {
     int64_t n_blocks = ((int64_t)C + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < n_blocks; blk++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, blk, n_blocks, {
         int64_t c0 = blk * BLOCK, c1 = c0 + BLOCK < C ? c0 + BLOCK : C;
         for (int64_t r = 0; r < M; r++)
             for (int64_t c = c0; c < c1; c++)
                 dv[c] += dy[r * C + c];
-    }
+    });
 }
 
 void kern_cpu_plus_zero(float *x, int64_t n) {

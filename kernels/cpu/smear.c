@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/team.h"
 
 static float mix_of(float alpha) {
     return 1.0f / (1.0f + expf(-alpha));
@@ -22,8 +23,7 @@ static float mix_of(float alpha) {
 void kern_cpu_smear_keys_forward(float *qkv, float *kraw, const float *alpha, int B, int T, int H,
                                  int C, const float *k_before) {
     int hd = C / H;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, b, B, {
         for (int t = 0; t < T; t++)
             memcpy(kraw + ((int64_t)b * T + t) * C, qkv + ((int64_t)b * T + t) * 3 * C + C,
                    sizeof(float) * (size_t)C);
@@ -38,15 +38,14 @@ void kern_cpu_smear_keys_forward(float *qkv, float *kraw, const float *alpha, in
                     k[d] = s * raw[d] + r * prev[d];
             }
         }
-    }
+    });
 }
 
 void kern_cpu_smear_keys_backward(float *dqkv, float *dalpha, const float *kraw, const float *alpha,
                                   int B, int T, int H, int C) {
     int hd = C / H;
     /* dalpha_h = s (1 - s) sum_{b, t >= 1} (k_t - k_{t-1}) . dk'_t over the head's columns */
-#pragma omp parallel for schedule(static)
-    for (int h = 0; h < H; h++) {
+    KERN_PARALLEL_FOR(schedule(static), 1, h, H, {
         double acc = 0.0;
         for (int b = 0; b < B; b++)
             for (int t = 1; t < T; t++) {
@@ -59,13 +58,12 @@ void kern_cpu_smear_keys_backward(float *dqkv, float *dalpha, const float *kraw,
             }
         float s = mix_of(alpha[h]);
         dalpha[h] += (float)((double)s * (double)(1.0f - s) * acc);
-    }
+    });
     /* dk_t = s dk'_t + (1 - s) dk'_{t+1} (dk_0 = dk'_0 + (1 - s) dk'_1): ascending t reads
      * dk'_{t+1} before it is overwritten. */
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++)
+    KERN_PARALLEL_FOR(schedule(static), 1, b, B, {
         for (int t = 0; t < T; t++) {
-            float *dk = dqkv + ((int64_t)b * T + t) * 3 * C + C;
+            float *dk = dqkv + (b * T + t) * 3 * C + C;
             const float *next = t + 1 < T ? dk + 3 * C : NULL;
             for (int h = 0; h < H; h++) {
                 float s = mix_of(alpha[h]), r = 1.0f - s, own = t > 0 ? s : 1.0f;
@@ -73,4 +71,5 @@ void kern_cpu_smear_keys_backward(float *dqkv, float *dalpha, const float *kraw,
                     dk[d] = own * dk[d] + (next ? r * next[d] : 0.0f);
             }
         }
+    });
 }
