@@ -148,6 +148,14 @@ void results_row_alloc_outcomes(eval_row_t *row) {
     row->episode_group = micl_calloc(n, sizeof(int64_t));
     row->episode_correct = micl_calloc(n, 1);
     row->episode_exact = micl_calloc(n, 1);
+    row->episode_ref_nn = micl_calloc(n, 1);
+    row->episode_ref_mean = micl_calloc(n, 1);
+}
+
+void results_row_free_reference_outcomes(eval_row_t *row) {
+    free(row->episode_ref_nn);
+    free(row->episode_ref_mean);
+    row->episode_ref_nn = row->episode_ref_mean = NULL;
 }
 
 void results_row_free(eval_row_t *row) {
@@ -156,23 +164,96 @@ void results_row_free(eval_row_t *row) {
     free(row->episode_exact);
     row->episode_group = NULL;
     row->episode_correct = row->episode_exact = NULL;
+    results_row_free_reference_outcomes(row);
 }
 
-/* The reference accuracies and intervals from their counts (NaN without references). */
+/* The count of non-zero flags among v[0..n). */
+static int64_t count_flags(const uint8_t *v, int64_t n) {
+    int64_t k = 0;
+    for (int64_t e = 0; e < n; e++)
+        k += v[e] != 0;
+    return k;
+}
+
+/* The reference counts from their per-prompt outcomes where the row has them, and the
+ * accuracies and intervals from the counts (NaN, counts and per-prompt outcomes 0, without
+ * references). */
 static void finish_reference(eval_row_t *row) {
     int64_t n = row->episodes;
     if (!row->ref_scored || n <= 0) {
         row->ref_scored = 0;
         row->ref_nn_correct = row->ref_mean_correct = 0;
+        if (row->episode_ref_nn && n > 0) {
+            memset(row->episode_ref_nn, 0, (size_t)n);
+            memset(row->episode_ref_mean, 0, (size_t)n);
+        }
         row->ref_nn = row->ref_nn_low = row->ref_nn_high = NAN;
         row->ref_mean = row->ref_mean_low = row->ref_mean_high = row->ref_best = NAN;
         return;
+    }
+    if (row->episode_ref_nn) {
+        row->ref_nn_correct = count_flags(row->episode_ref_nn, n);
+        row->ref_mean_correct = count_flags(row->episode_ref_mean, n);
     }
     row->ref_nn = (double)row->ref_nn_correct / (double)n;
     row->ref_mean = (double)row->ref_mean_correct / (double)n;
     results_wilson(row->ref_nn_correct, n, &row->ref_nn_low, &row->ref_nn_high);
     results_wilson(row->ref_mean_correct, n, &row->ref_mean_low, &row->ref_mean_high);
     row->ref_best = fmax(row->ref_nn, row->ref_mean);
+}
+
+/* One prompt of the paired comparison: its resampling group and d = model right - pixel 1-NN
+ * right (-1, 0 or 1). */
+typedef struct {
+    int64_t group, d;
+} paired_prompt_t;
+
+static int paired_by_group(const void *a, const void *b) {
+    int64_t x = ((const paired_prompt_t *)a)->group, y = ((const paired_prompt_t *)b)->group;
+    return (x > y) - (x < y);
+}
+
+/* The sum over the groups of (D_g - n_g * dbar)^2 (D_g: the group's sum of d, n_g its prompts)
+ * of p[0..n), sorted by group; *groups gets the number of groups G. */
+static double paired_group_squares(const paired_prompt_t *p, int64_t n, double dbar,
+                                   int64_t *groups) {
+    double ss = 0;
+    *groups = 0;
+    for (int64_t a = 0, b; a < n; a = b) {
+        int64_t dg = 0;
+        for (b = a; b < n && p[b].group == p[a].group; b++)
+            dg += p[b].d;
+        double r = (double)dg - (double)(b - a) * dbar;
+        ss += r * r;
+        (*groups)++;
+    }
+    return ss;
+}
+
+/* The paired gain over the pixel 1-NN reader (docs/RESULTS.md): dbar, the mean over the row's n
+ * prompts of d = episode_correct - episode_ref_nn, and dbar -+ 1.96 SE with the cluster-robust
+ * SE^2 = G / (G - 1) * sum_g (D_g - n_g * dbar)^2 / n^2 over the G resampling groups. NaN
+ * without references or their per-prompt outcomes; the interval NaN with fewer than 2 groups. */
+static void finish_paired(eval_row_t *row) {
+    int64_t n = row->episodes;
+    row->gain_nn = row->gain_nn_low = row->gain_nn_high = NAN;
+    if (!row->ref_scored || n <= 0 || !row->episode_correct || !row->episode_ref_nn) return;
+    paired_prompt_t *p = micl_malloc((size_t)n * sizeof *p);
+    int64_t sum = 0, groups;
+    for (int64_t e = 0; e < n; e++) {
+        p[e].group = row->episode_group[e];
+        p[e].d = (int64_t)(row->episode_correct[e] != 0) - (int64_t)(row->episode_ref_nn[e] != 0);
+        sum += p[e].d;
+    }
+    qsort(p, (size_t)n, sizeof *p, paired_by_group);
+    double dbar = (double)sum / (double)n;
+    double ss = paired_group_squares(p, n, dbar, &groups);
+    free(p);
+    row->gain_nn = dbar;
+    if (groups < 2) return;
+    double se = sqrt((double)groups / (double)(groups - 1) * ss) / (double)n;
+    row->gain_nn_low = dbar - 1.96 * se;
+    row->gain_nn_high = dbar + 1.96 * se;
 }
 
 void results_row_finish(eval_row_t *row) {
@@ -188,6 +269,7 @@ void results_row_finish(eval_row_t *row) {
     results_wilson(row->correct, n, &row->ci_low, &row->ci_high);
     row->chance = fmax(row->chance_random, row->chance_constant);
     finish_reference(row);
+    finish_paired(row);
 }
 
 double results_row_gain_chance(const eval_row_t *row) {
@@ -215,12 +297,19 @@ void results_run_free(run_result_t *run) {
 static void copy_outcomes(eval_row_t *dst, const eval_row_t *src) {
     dst->episode_group = NULL;
     dst->episode_correct = dst->episode_exact = NULL;
+    dst->episode_ref_nn = dst->episode_ref_mean = NULL;
     if (!src->episode_group) return;
     results_row_alloc_outcomes(dst);
     size_t n = (size_t)(src->episodes > 0 ? src->episodes : 0);
     memcpy(dst->episode_group, src->episode_group, n * sizeof(int64_t));
     memcpy(dst->episode_correct, src->episode_correct, n);
     memcpy(dst->episode_exact, src->episode_exact, n);
+    if (!src->episode_ref_nn) {
+        results_row_free_reference_outcomes(dst);
+        return;
+    }
+    memcpy(dst->episode_ref_nn, src->episode_ref_nn, n);
+    memcpy(dst->episode_ref_mean, src->episode_ref_mean, n);
 }
 
 void results_run_copy(run_result_t *dst, const run_result_t *src) {
@@ -261,14 +350,17 @@ static void write_chance(hid_t e, const run_result_t *run) {
     free(rnd), free(con), free(ans);
 }
 
-/* The model-free references of every row (NaN and 0 counts where a row has none) and the gains
- * over chance and over the best reference. */
+/* The model-free references of every row (NaN and 0 counts where a row has none), the gains
+ * over chance and over the best reference, and the paired gain over the pixel 1-NN reader with
+ * its interval (NaN without per-prompt reference outcomes). */
 static void write_reference(hid_t e, const run_result_t *run) {
-    enum { N_F64 = 9 };
-    static const char *const names[N_F64] = {
-        "reference_nn_accuracy",   "reference_nn_ci_low",   "reference_nn_ci_high",
-        "reference_mean_accuracy", "reference_mean_ci_low", "reference_mean_ci_high",
-        "reference_best",          "gain_over_chance",      "gain_over_reference"};
+    enum { N_F64 = 12 };
+    static const char *const names[N_F64] = {"reference_nn_accuracy", "reference_nn_ci_low",
+                                             "reference_nn_ci_high",  "reference_mean_accuracy",
+                                             "reference_mean_ci_low", "reference_mean_ci_high",
+                                             "reference_best",        "gain_over_chance",
+                                             "gain_over_reference",   "gain_over_nn",
+                                             "gain_over_nn_ci_low",   "gain_over_nn_ci_high"};
     int n = run->n_rows;
     int32_t *scored = micl_calloc((size_t)n + 1, sizeof(int32_t));
     int64_t *nn = micl_calloc((size_t)n + 1, 8), *mean = micl_calloc((size_t)n + 1, 8);
@@ -286,7 +378,10 @@ static void write_reference(hid_t e, const run_result_t *run) {
                                  r->ref_mean_high,
                                  r->ref_best,
                                  results_row_gain_chance(r),
-                                 results_row_gain_reference(r)};
+                                 results_row_gain_reference(r),
+                                 r->gain_nn,
+                                 r->gain_nn_low,
+                                 r->gain_nn_high};
         for (int k = 0; k < N_F64; k++)
             col[(size_t)k * n + i] = v[k];
     }
@@ -296,6 +391,27 @@ static void write_reference(hid_t e, const run_result_t *run) {
     for (int k = 0; k < N_F64; k++)
         h5_write_f64(e, names[k], col + (size_t)k * n, n);
     free(scored), free(nn), free(mean), free(col);
+}
+
+/* The references' per-prompt outcomes, row after row as the model's (total prompts), when every
+ * row has them (a run kept from a file written before them has none). */
+static void write_reference_outcomes(hid_t e, const run_result_t *run, int64_t total) {
+    int n = run->n_rows;
+    for (int i = 0; i < n; i++)
+        if (!run->rows[i].episode_ref_nn && run->rows[i].episodes > 0) return;
+    uint8_t *nn = micl_calloc((size_t)total + 1, 1), *mean = micl_calloc((size_t)total + 1, 1);
+    int64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        const eval_row_t *r = &run->rows[i];
+        if (r->episodes > 0) {
+            memcpy(nn + at, r->episode_ref_nn, (size_t)r->episodes);
+            memcpy(mean + at, r->episode_ref_mean, (size_t)r->episodes);
+        }
+        at += r->episodes;
+    }
+    h5_write_u8(e, "episode_reference_nn", nn, total);
+    h5_write_u8(e, "episode_reference_mean", mean, total);
+    free(nn), free(mean);
 }
 
 /* The per-prompt outcomes, row after row (episode_start: each row's first prompt), when every
@@ -327,6 +443,7 @@ static void write_outcomes(hid_t e, const run_result_t *run) {
     h5_write_u8(e, "episode_correct", cor, total);
     h5_write_u8(e, "episode_exact", ex, total);
     free(start), free(group), free(cor), free(ex);
+    write_reference_outcomes(e, run, total);
 }
 
 static void write_run(hid_t f, const run_result_t *run) {
@@ -558,6 +675,48 @@ static void read_reference(const char *path, hid_t e, run_result_t *run) {
         finish_reference(&run->rows[i]);
 }
 
+/* Checks that the per-prompt flags v of row i are 0 or 1 and sum to its count `want`. */
+static void check_flags(const char *path, const char *name, const char *what, int i,
+                        const uint8_t *v, int64_t n, int64_t want) {
+    for (int64_t e = 0; e < n; e++)
+        if (v[e] > 1)
+            micl_fatal("%s: /runs/%s/eval/%s: row %d, prompt %lld is %d (0 or 1)", path, name, what,
+                       i, (long long)e, (int)v[e]);
+    if (count_flags(v, n) != want)
+        micl_fatal("%s: /runs/%s/eval/%s: row %d sums to %lld, but its count is %lld", path, name,
+                   what, i, (long long)count_flags(v, n), (long long)want);
+}
+
+/* The references' per-prompt outcomes (after the model's: total prompts), checked against the
+ * rows' reference counts; a file written before them has none (the rows' paired gains are then
+ * NaN). */
+static void read_reference_outcomes(const char *path, const char *name, hid_t e, run_result_t *run,
+                                    int64_t total) {
+    int n = run->n_rows;
+    if (!h5_exists(e, "episode_reference_nn")) {
+        for (int i = 0; i < n; i++)
+            results_row_free_reference_outcomes(&run->rows[i]);
+        return;
+    }
+    uint8_t *nn = h5_read_u8(e, "episode_reference_nn", total, NULL);
+    uint8_t *mean = h5_read_u8(e, "episode_reference_mean", total, NULL);
+    int64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        eval_row_t *r = &run->rows[i];
+        size_t k = (size_t)r->episodes;
+        if (k > 0) {
+            memcpy(r->episode_ref_nn, nn + at, k);
+            memcpy(r->episode_ref_mean, mean + at, k);
+        }
+        check_flags(path, name, "episode_reference_nn", i, r->episode_ref_nn, r->episodes,
+                    r->ref_nn_correct);
+        check_flags(path, name, "episode_reference_mean", i, r->episode_ref_mean, r->episodes,
+                    r->ref_mean_correct);
+        at += r->episodes;
+    }
+    free(nn), free(mean);
+}
+
 /* The per-prompt outcomes, checked against the rows' episode counts. */
 static void read_outcomes(const char *path, const char *name, hid_t e, run_result_t *run) {
     int n = run->n_rows;
@@ -583,6 +742,7 @@ static void read_outcomes(const char *path, const char *name, hid_t e, run_resul
         memcpy(r->episode_exact, ex + start[i], k);
     }
     free(start), free(group), free(cor), free(ex);
+    read_reference_outcomes(path, name, e, run, total);
 }
 
 static void read_run(const char *path, hid_t runs, const char *name, run_result_t *run) {
@@ -670,6 +830,8 @@ static void read_run(const char *path, hid_t runs, const char *name, run_result_
     read_chance(e, run);
     read_reference(path, e, run);
     if (h5_exists(e, "episode_start")) read_outcomes(path, name, e, run);
+    for (int i = 0; i < run->n_rows; i++) /* derived from the per-prompt outcomes, as written */
+        finish_paired(&run->rows[i]);
     H5Gclose(e);
     if (h5_exists(g, "train")) {
         hid_t t = H5Gopen2(g, "train", H5P_DEFAULT);
@@ -730,19 +892,35 @@ static int run_has_references(const run_result_t *run) {
     return 0;
 }
 
-/* The model-free references of the rows that have them (data/reference.h), and the ranked
- * accuracy's gain over chance and over the better of the two. */
+/* The paired gain over the pixel reader with its interval, "+0.043 [+0.020, +0.066]" (24
+ * characters), "-" for a NaN part (no per-prompt reference outcomes, or one group). */
+static void print_paired_gain(const eval_row_t *r, FILE *out) {
+    if (isnan(r->gain_nn)) {
+        fprintf(out, " %24s", "-");
+    } else if (isnan(r->gain_nn_low) || isnan(r->gain_nn_high)) {
+        fprintf(out, " %+6.3f %17s", r->gain_nn, "[-]");
+    } else {
+        fprintf(out, " %+6.3f [%+.3f, %+.3f]", r->gain_nn, r->gain_nn_low, r->gain_nn_high);
+    }
+}
+
+/* The model-free references of the rows that have them (data/reference.h), the ranked
+ * accuracy's gain over chance and over the better of the two, and the paired gain over the
+ * pixel reader on the same prompts with its cluster-robust interval. */
 static void print_references(const run_result_t *run, FILE *out) {
     if (!run_has_references(run)) return;
-    fprintf(out, "  %-18s %-14s %4s %5s %22s %22s %8s %8s\n", "model-free reference", "dataset",
-            "ways", "shots", "pixel 1-NN [95%]", "class mean [95%]", "gain/ch", "gain/ref");
+    fprintf(out, "  %-18s %-14s %4s %5s %22s %22s %8s %8s %24s\n", "model-free reference",
+            "dataset", "ways", "shots", "pixel 1-NN [95%]", "class mean [95%]", "gain/ch",
+            "gain/ref", "gain/nn [95%]");
     for (int i = 0; i < run->n_rows; i++) {
         const eval_row_t *r = &run->rows[i];
         if (!r->ref_scored) continue;
-        fprintf(out, "  %-18s %-14s %4d %5d %7.3f [%.3f, %.3f] %7.3f [%.3f, %.3f] %+8.3f %+8.3f\n",
+        fprintf(out, "  %-18s %-14s %4d %5d %7.3f [%.3f, %.3f] %7.3f [%.3f, %.3f] %+8.3f %+8.3f",
                 r->benchmark, r->dataset, r->ways, r->shots, r->ref_nn, r->ref_nn_low,
                 r->ref_nn_high, r->ref_mean, r->ref_mean_low, r->ref_mean_high,
                 results_row_gain_chance(r), results_row_gain_reference(r));
+        print_paired_gain(r, out);
+        fputc('\n', out);
     }
 }
 
@@ -878,7 +1056,8 @@ void results_print_csv(const results_t *r, FILE *out) {
                  "exact_match,exact_accuracy,exact_ci_low,exact_ci_high,chance_random,"
                  "chance_constant,reference_nn_accuracy,reference_nn_ci_low,reference_nn_ci_high,"
                  "reference_mean_accuracy,reference_mean_ci_low,reference_mean_ci_high,"
-                 "reference_best,gain_over_chance,gain_over_reference\n");
+                 "reference_best,gain_over_chance,gain_over_reference,gain_over_nn,"
+                 "gain_over_nn_ci_low,gain_over_nn_ci_high\n");
     for (int k = 0; k < r->n_runs; k++) {
         const run_result_t *run = &r->runs[k];
         for (int i = 0; i < run->n_rows; i++) {
@@ -889,9 +1068,10 @@ void results_print_csv(const results_t *r, FILE *out) {
                     run->name, e->benchmark, e->dataset, e->ways, e->shots, (long long)e->episodes,
                     (long long)e->correct, e->accuracy, e->ci_low, e->ci_high, e->chance,
                     (long long)e->exact, x, xlo, xhi, e->chance_random, e->chance_constant);
-            fprintf(out, ",%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", e->ref_nn,
-                    e->ref_nn_low, e->ref_nn_high, e->ref_mean, e->ref_mean_low, e->ref_mean_high,
-                    e->ref_best, results_row_gain_chance(e), results_row_gain_reference(e));
+            fprintf(out, ",%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", e->ref_nn, e->ref_nn_low,
+                    e->ref_nn_high, e->ref_mean, e->ref_mean_low, e->ref_mean_high, e->ref_best,
+                    results_row_gain_chance(e), results_row_gain_reference(e));
+            fprintf(out, ",%.6f,%.6f,%.6f\n", e->gain_nn, e->gain_nn_low, e->gain_nn_high);
         }
     }
 }
@@ -952,10 +1132,12 @@ static json_t *json_row(const eval_row_t *e) {
     json_out_set_int(o, "reference_scored", e->ref_scored);
     json_out_set_int(o, "reference_nn_correct", e->ref_nn_correct);
     json_out_set_int(o, "reference_mean_correct", e->ref_mean_correct);
-    const char *rnames[] = {
-        "reference_nn_accuracy",   "reference_nn_ci_low",   "reference_nn_ci_high",
-        "reference_mean_accuracy", "reference_mean_ci_low", "reference_mean_ci_high",
-        "reference_best",          "gain_over_chance",      "gain_over_reference"};
+    const char *rnames[] = {"reference_nn_accuracy", "reference_nn_ci_low",
+                            "reference_nn_ci_high",  "reference_mean_accuracy",
+                            "reference_mean_ci_low", "reference_mean_ci_high",
+                            "reference_best",        "gain_over_chance",
+                            "gain_over_reference",   "gain_over_nn",
+                            "gain_over_nn_ci_low",   "gain_over_nn_ci_high"};
     const double rvals[] = {e->ref_nn,
                             e->ref_nn_low,
                             e->ref_nn_high,
@@ -964,13 +1146,20 @@ static json_t *json_row(const eval_row_t *e) {
                             e->ref_mean_high,
                             e->ref_best,
                             results_row_gain_chance(e),
-                            results_row_gain_reference(e)};
-    for (int k = 0; k < 9; k++)
+                            results_row_gain_reference(e),
+                            e->gain_nn,
+                            e->gain_nn_low,
+                            e->gain_nn_high};
+    for (int k = 0; k < 12; k++)
         json_out_set_real(o, rnames[k], rvals[k]);
     if (e->episode_group) {
         json_out_set(o, "episode_group", json_int64s(e->episode_group, e->episodes));
         json_out_set(o, "episode_correct", json_flags(e->episode_correct, e->episodes));
         json_out_set(o, "episode_exact", json_flags(e->episode_exact, e->episodes));
+    }
+    if (e->episode_group && e->episode_ref_nn) { /* absent in a file written before them */
+        json_out_set(o, "episode_reference_nn", json_flags(e->episode_ref_nn, e->episodes));
+        json_out_set(o, "episode_reference_mean", json_flags(e->episode_ref_mean, e->episodes));
     }
     return o;
 }

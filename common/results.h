@@ -12,7 +12,7 @@
 #include "h5util.h"
 
 #define RESULTS_SCHEMA_VERSION 2 /* 2: the checksummed format (h5util.h) */
-#define RESULTS_MAX_RUNS 4096 /* most runs a results file may hold */
+#define RESULTS_MAX_RUNS 4096    /* most runs a results file may hold */
 #define RESULTS_MAX_ROWS 128
 #define RESULTS_MAX_AXES 8
 
@@ -39,6 +39,15 @@ typedef struct {
      * they existed): the resampling group of its episode, right under ranking, exact match. */
     int64_t *episode_group;
     uint8_t *episode_correct, *episode_exact;
+    /* Per prompt [episodes], the references' outcomes: 1 if the pixel 1-NN (the class-mean)
+     * reader answers the prompt right; all 0 where ref_scored is 0. Allocated with the outcomes
+     * above; NULL in a file written before them (the paired gain is then NaN). */
+    uint8_t *episode_ref_nn, *episode_ref_mean;
+    /* The paired gain over the pixel 1-NN reader on the same prompts: the mean over the prompts
+     * of episode_correct - episode_ref_nn and its 95% interval, cluster-robust over
+     * episode_group (docs/RESULTS.md); NaN without references or their per-prompt outcomes
+     * (results_row_finish, and results_read as when written). */
+    double gain_nn, gain_nn_low, gain_nn_high;
 } eval_row_t;
 
 typedef struct {
@@ -103,13 +112,18 @@ typedef struct {
     results_sweep_t sweep;
 } results_t;
 
-/* Allocates row->episodes zeroed per-prompt outcomes (episode_group/correct/exact). */
+/* Allocates row->episodes zeroed per-prompt outcomes (episode_group/correct/exact, and the
+ * references' episode_ref_nn/mean). */
 void results_row_alloc_outcomes(eval_row_t *row);
+/* Frees a row's per-prompt reference outcomes alone (a row read from, or merged out of, a file
+ * written before them). */
+void results_row_free_reference_outcomes(eval_row_t *row);
 /* Frees a row's per-prompt outcomes. */
 void results_row_free(eval_row_t *row);
 /* Sets the row's counts, accuracy and Wilson interval from its per-prompt outcomes, chance
- * from chance_random and chance_constant, and the reference accuracies, intervals and best from
- * their counts (NaN where ref_scored is 0). */
+ * from chance_random and chance_constant, the reference counts from their per-prompt outcomes
+ * (where the row has them), the reference accuracies, intervals and best from their counts (NaN
+ * where ref_scored is 0), and the paired gain over the pixel reader with its interval. */
 void results_row_finish(eval_row_t *row);
 /* The ICL gain of a row: its ranked accuracy minus its chance, and minus the best model-free
  * reference (NaN where the cell has none). */

@@ -110,11 +110,11 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
                     predictions_file_entry_t *p = predictions_file_find(&pf, id);
                     int64_t at = row->episodes++;
                     row->episode_group[at] = benchmark_episode_group(b, e);
-                    if (refs) { /* the model-free references of the same episode */
+                    if (refs) { /* the model-free references of the same episode, per prompt */
                         int bits = reference_score(&bs.store, bs.store.c, ep);
                         answered &= (bits & REFERENCE_ANSWERED) != 0;
-                        row->ref_nn_correct += (bits & REFERENCE_NN_RIGHT) != 0;
-                        row->ref_mean_correct += (bits & REFERENCE_MEAN_RIGHT) != 0;
+                        row->episode_ref_nn[at] = (bits & REFERENCE_NN_RIGHT) != 0;
+                        row->episode_ref_mean[at] = (bits & REFERENCE_MEAN_RIGHT) != 0;
                     }
                     if (!p) {
                         missing++;
@@ -129,7 +129,7 @@ int predictions_score(const config_t *cfg, const char *benchmark, const char *pa
                     row->episode_correct[at] = row->episode_exact[at] = (uint8_t)ok;
                 }
             row->ref_scored = answered && row->episodes > 0;
-            results_row_finish(row);
+            results_row_finish(row); /* the reference counts and paired gain from the prompts */
         }
     for (int64_t i = 0; i < pf.n; i++)
         if (!pf.items[i].used)

@@ -34,6 +34,7 @@ void *sweep_wire_pack(const run_result_t *run, size_t *size) {
     for (int i = 0; i < RESULTS_MAX_ROWS; i++) { /* no pointers on the wire */
         fixed.rows[i].episode_group = NULL;
         fixed.rows[i].episode_correct = fixed.rows[i].episode_exact = NULL;
+        fixed.rows[i].episode_ref_nn = fixed.rows[i].episode_ref_mean = NULL;
     }
     put(&b, &fixed, sizeof fixed);
     const curve_t *c = &run->curve;
@@ -59,6 +60,10 @@ void *sweep_wire_pack(const run_result_t *run, size_t *size) {
         put(&b, r->episode_group, k * sizeof(int64_t));
         put(&b, r->episode_correct, k);
         put(&b, r->episode_exact, k);
+        put_i64(&b, r->episode_ref_nn != NULL); /* the references' per-prompt outcomes */
+        if (!r->episode_ref_nn) continue;
+        put(&b, r->episode_ref_nn, k);
+        put(&b, r->episode_ref_mean, k);
     }
     *size = b.len;
     return b.data;
@@ -123,6 +128,7 @@ void sweep_wire_unpack(const void *msg, size_t size, run_result_t *run) {
         eval_row_t *r = &run->rows[i];
         r->episode_group = NULL;
         r->episode_correct = r->episode_exact = NULL;
+        r->episode_ref_nn = r->episode_ref_mean = NULL;
         if (!take_i64(&b, 0, 1, "an outcome flag")) continue;
         if (r->episodes < 0 || r->episodes > INT64_C(1) << 32)
             micl_fatal("sweep: a result message has a row of %lld episodes",
@@ -132,6 +138,12 @@ void sweep_wire_unpack(const void *msg, size_t size, run_result_t *run) {
         memcpy(r->episode_group, take(&b, k * sizeof(int64_t)), k * sizeof(int64_t));
         memcpy(r->episode_correct, take(&b, k), k);
         memcpy(r->episode_exact, take(&b, k), k);
+        if (!take_i64(&b, 0, 1, "a reference outcome flag")) {
+            results_row_free_reference_outcomes(r);
+            continue;
+        }
+        memcpy(r->episode_ref_nn, take(&b, k), k);
+        memcpy(r->episode_ref_mean, take(&b, k), k);
     }
     if (b.pos != b.len) micl_fatal("sweep: a result message has %zu extra bytes", b.len - b.pos);
 }

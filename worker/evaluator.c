@@ -243,7 +243,8 @@ static void gather_prompts(const evaluator_t *ev, const int64_t *mine, int64_t l
 }
 
 /* Row's per-prompt outcomes from this rank's block [lo, hi) of `outcome`, gathered over the
- * ranks; episode_group[p] = benchmark_episode_group(b, p / variants). Sets the counts. */
+ * ranks; episode_group[p] = benchmark_episode_group(b, p / variants). Keeps the references'
+ * per-prompt outcomes row_reference set (zeros without). Sets the counts. */
 static void finish_outcomes(const evaluator_t *ev, const benchmark_t *b, const uint8_t *outcome,
                             int64_t lo, int64_t hi, eval_row_t *row) {
     int64_t n = row->episodes;
@@ -252,7 +253,7 @@ static void finish_outcomes(const evaluator_t *ev, const benchmark_t *b, const u
     for (int64_t e = lo; e < hi; e++)
         mine[e - lo] = outcome[e - lo];
     gather_prompts(ev, mine, lo, hi, all, n, 1);
-    results_row_alloc_outcomes(row);
+    if (!row->episode_group) results_row_alloc_outcomes(row);
     int nv = b->variants > 0 ? b->variants : 1;
     for (int64_t p = 0; p < n; p++) {
         row->episode_group[p] = benchmark_episode_group(b, p / nv);
@@ -266,9 +267,10 @@ static void finish_outcomes(const evaluator_t *ev, const benchmark_t *b, const u
 
 /* The model-free references of a cell (data/reference.h) on the prompts the model is scored
  * on: this rank's block [lo, hi) (build(e) gives prompt e, on the model's pixels), gathered over
- * the ranks like the outcomes, so the counts are the same for any rank count. The row has
- * references only when every prompt could be answered (not at 0 shots). Call before
- * finish_outcomes, which derives the accuracies. */
+ * the ranks like the outcomes, so the per-prompt outcomes (episode_ref_nn/mean, allocated here
+ * with the row's others) are the same bytes for any rank count. The row has references only
+ * when every prompt could be answered (not at 0 shots). Call before finish_outcomes, whose
+ * results_row_finish derives the counts, accuracies and the paired gain from them. */
 static void row_reference(const evaluator_t *ev, const image_store_t *store, int family,
                           build_fn build, void *ctx, int64_t lo, int64_t hi, eval_row_t *row) {
     if (ev->skip_references || !reference_family(family)) return;
@@ -281,12 +283,12 @@ static void row_reference(const evaluator_t *ev, const image_store_t *store, int
         mine[e - lo] = reference_score(store, model_channels(ev), ep);
     }
     gather_prompts(ev, mine, lo, hi, all, n, 1);
+    results_row_alloc_outcomes(row);
     row->ref_scored = n > 0;
-    row->ref_nn_correct = row->ref_mean_correct = 0;
     for (int64_t p = 0; p < n; p++) {
         row->ref_scored &= (all[p] & REFERENCE_ANSWERED) != 0;
-        row->ref_nn_correct += (all[p] & REFERENCE_NN_RIGHT) != 0;
-        row->ref_mean_correct += (all[p] & REFERENCE_MEAN_RIGHT) != 0;
+        row->episode_ref_nn[p] = (all[p] & REFERENCE_NN_RIGHT) != 0;
+        row->episode_ref_mean[p] = (all[p] & REFERENCE_MEAN_RIGHT) != 0;
     }
     free(ep);
     free(mine);
