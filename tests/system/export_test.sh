@@ -93,7 +93,9 @@ expect_fail --exit 1 --message "'afile' exists and is not a directory" -- \
 # `micl eval --predictions` give exactly the exact-match counts micl eval reports, and its
 # "ranked" answers the ranked counts, under np=1 and np=2; the single-pass binding curve (no
 # predictions) gives the same table; the per-prompt outcomes sum to the counts, are the same
-# for np=1 and np=2, and group the prompts of an episode (binding: of a nested episode)
+# for np=1 and np=2, and group the prompts of an episode (binding: of a nested episode); the
+# references' per-prompt outcomes and the paired gain over the pixel reader are the same bytes
+# for np=1 and np=2 and single pass, and the gain agrees with paired_gain.py
 "$MICL" train tiny.cfg > train.log
 for B in fsicl openmi matching zeroshot; do
   CELLS=""; [ $B = openmi ] && CELLS="--ways 2,3 --shots 0,1,2"
@@ -123,7 +125,12 @@ per = ("episode_start", "episode_group", "episode_correct", "episode_exact")
 chance = ("chance", "chance_random", "chance_constant", "constant_answer")
 # the model-free references: the same on the model's prompts for np=1, np=2, single pass and
 # re-prompting, and on the episodes of the predictions' scoring
-ref = ("reference_scored", "reference_nn_correct", "reference_mean_correct")
+ref = ("reference_scored", "reference_nn_correct", "reference_mean_correct",
+       "episode_reference_nn", "episode_reference_mean")
+paired = ("gain_over_nn", "gain_over_nn_ci_low", "gain_over_nn_ci_high")  # NaN: bytes compared
+for k in paired:
+    assert a[k][()].tobytes() == c[k][()].tobytes(), (k, a[k][()], c[k][()])
+    assert a[k][()].tobytes() == a1[k][()].tobytes(), (k, a[k][()], a1[k][()])
 for k in ref:
     assert np.array_equal(a[k][()], g[k][()]), (k, a[k][()], g[k][()])
 for k in cells + ("correct", "exact_match") + per + chance + ref:
@@ -156,6 +163,7 @@ assert np.allclose(gain[scored == 1], (a["accuracy"][()] - best)[scored == 1])
 print(sys.argv[1], "ranked", a["correct"][()].tolist(), "exact", a["exact_match"][()].tolist(),
       "of", eps.tolist())
 PY
+  "$PY" "$SRC/tests/system/paired_gain.py" own_$B.h5 || fail "$B: the paired gain differs"
 done
 # a results file without the per-prompt datasets (older files) still reads and reports
 "$PY" -c "

@@ -32,7 +32,7 @@ for run in ("instr", "recipe"):
         print(f"{run}: benchmarks {sorted(names)}, expected {sorted(want)}"); bad += 1
     for k in ("correct", "exact_match", "episodes", "chance", "chance_random",
               "chance_constant", "episode_start", "episode_group", "episode_correct",
-              "episode_exact"):
+              "episode_exact", "episode_reference_nn", "episode_reference_mean"):
         if not np.array_equal(ea[k][()], eb[k][()]):
             print(f"{run}: eval/{k} differs"); bad += 1
 sys.exit(1 if bad else 0)

@@ -1,4 +1,4 @@
-"""reference_nn.py DIR OUT_NN OUT_MEAN - the model-free readers of exported episodes, in Python.
+"""reference_nn.py DIR OUT_NN OUT_MEAN [OUT_PER] - the model-free readers of exported episodes.
 
 Reads `micl data export`'s DIR/data.json and images, and answers each sample's query from its
 demonstrations alone, as data/reference.h defines the readers: binding (one image per turn) by
@@ -7,7 +7,9 @@ the answer whose demonstrations' mean image is nearest; matching (a pair per tur
 distance d(a, b) against the demonstration pairs' (nearest pair, nearest answer mean). Ties go
 to the first demonstration / the first answer shown. Writes one prediction per sample with
 demonstrations ({"id", "prediction"}) to OUT_NN and OUT_MEAN, and prints the right counts of
-both readers per cell as JSON: {"<ways>-<shots>": [samples, nn_right, mean_right]}.
+both readers per cell as JSON: {"<ways>-<shots>": [samples, nn_right, mean_right]}. With
+OUT_PER, also writes each sample's outcomes as JSON: {"<id>": [nn_right, mean_right]} (1 or 0),
+to compare with the per-prompt datasets episode_reference_nn and episode_reference_mean.
 """
 import json
 import os
@@ -68,7 +70,7 @@ def read(d, sample):
 
 def main():
     d, out_nn, out_mean = sys.argv[1:4]
-    counts = {}
+    counts, per = {}, {}
     with open(out_nn, "w") as fn, open(out_mean, "w") as fm:
         for s in json.load(open(os.path.join(d, "data.json"))):
             got = read(d, s)
@@ -79,8 +81,12 @@ def main():
             c[0] += 1
             c[1] += got[0] == s["answer"]
             c[2] += got[1] == s["answer"]
+            per[s["id"]] = [int(got[0] == s["answer"]), int(got[1] == s["answer"])]
             fn.write(json.dumps({"id": s["id"], "prediction": got[0]}) + "\n")
             fm.write(json.dumps({"id": s["id"], "prediction": got[1]}) + "\n")
+    if len(sys.argv) > 4:
+        with open(sys.argv[4], "w") as f:
+            json.dump(per, f, sort_keys=True)
     print(json.dumps(counts, sort_keys=True))
 
 

@@ -6,7 +6,10 @@
  * ctest compares the lines of np=1 and np=2 (the nested episodes are shared over the ranks).
  * Every row's per-prompt outcomes sum to its counts, with episode e in group e / 4 (its nested
  * episode), and carry the chance measured on the episodes (1/N for a uniform guess); each
- * line prints the outcomes, so np=1 and np=2 must also agree prompt by prompt.
+ * line prints the outcomes, so np=1 and np=2 must also agree prompt by prompt. The references'
+ * per-prompt outcomes sum to their counts (all 0 at 0 shots, which has no references), are the
+ * same for single pass and re-prompting, and are printed with the paired gain over the pixel
+ * reader and its interval (17 digits), so np=1 and np=2 must agree on them too.
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +33,35 @@ enum { SIDE = 8, CLASSES = 14, PER_CLASS = 16, HELDOUT = 6, EPISODES = 30 };
 /* Image i: pixels from rng(i), label i / PER_CLASS; the last HELDOUT classes are held out. */
 static void make_store(image_store_t *s) {
     random_store_make(s, CLASSES, PER_CLASS, HELDOUT, SIDE, 11);
+}
+
+/* The references' per-prompt outcomes: they sum to the reference counts (0 without references),
+ * the paired gain is their mean difference to the model's (NaN without references); prints
+ * them (b: both readers right, n: pixel 1-NN alone, m: class mean alone, -: neither) and the
+ * gain with its interval. */
+static int check_reference_outcomes(const evaluator_t *ev, const eval_row_t *row) {
+    int64_t nn = 0, mean = 0, d = 0, bad = 0;
+    if (!row->episode_ref_nn || !row->episode_ref_mean) return 1;
+    for (int64_t e = 0; e < row->episodes; e++) {
+        nn += row->episode_ref_nn[e];
+        mean += row->episode_ref_mean[e];
+        d += (int64_t)row->episode_correct[e] - (int64_t)row->episode_ref_nn[e];
+    }
+    bad += nn != row->ref_nn_correct || mean != row->ref_mean_correct;
+    bad += !row->ref_scored && (nn != 0 || mean != 0 || !isnan(row->gain_nn));
+    bad += row->ref_scored &&
+           (row->shots == 0 || row->gain_nn != (double)d / (double)row->episodes ||
+            !(row->gain_nn_low <= row->gain_nn && row->gain_nn <= row->gain_nn_high));
+    if (ev->comm->rank == 0) {
+        printf("  references ");
+        for (int64_t e = 0; e < row->episodes; e++) {
+            int n = row->episode_ref_nn[e], m = row->episode_ref_mean[e];
+            putchar(n && m ? 'b' : n ? 'n' : m ? 'm' : '-');
+        }
+        printf(" gain/nn %.17g [%.17g, %.17g] %s\n", row->gain_nn, row->gain_nn_low,
+               row->gain_nn_high, bad ? "FAIL" : "ok");
+    }
+    return bad != 0;
 }
 
 /* The row's per-prompt outcomes: they sum to its counts, the groups are the nested episodes,
@@ -70,7 +102,9 @@ static int check_curve(const evaluator_t *ev, const image_store_t *s, int ways) 
                    single[j].episodes == EPISODES && full[j].episodes == EPISODES;
         for (int e = 0; same && e < EPISODES; e++)
             same = single[j].episode_correct[e] == full[j].episode_correct[e] &&
-                   single[j].episode_exact[e] == full[j].episode_exact[e];
+                   single[j].episode_exact[e] == full[j].episode_exact[e] &&
+                   single[j].episode_ref_nn[e] == full[j].episode_ref_nn[e] &&
+                   single[j].episode_ref_mean[e] == full[j].episode_ref_mean[e];
         bad += !same;
         if (ev->comm->rank == 0)
             printf(
@@ -79,6 +113,7 @@ static int check_curve(const evaluator_t *ev, const image_store_t *s, int ways) 
                 (long long)single[j].exact, (long long)full[j].correct, (long long)full[j].exact,
                 same ? "ok" : "FAIL");
         bad += check_outcomes(ev, &single[j], ways);
+        bad += check_reference_outcomes(ev, &single[j]);
     }
     /* a curve of one shot count scores the same prompts as that cell of the longer curve */
     eval_row_t one;
