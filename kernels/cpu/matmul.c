@@ -396,8 +396,8 @@ static int64_t row_group(int64_t n_ic, int64_t n_col, int64_t g_max) {
 }
 
 /* One product's operands and its split into tasks, for the task functions of gemm_driver and
- * gemm_acol: a task owns g blocks of MC rows (n_ig groups of them) beside a block of columns
- * (n_jc of them in gemm_acol). */
+ * gemm_acol (which fill it in this order): a task owns g blocks of MC rows (n_ig groups of them)
+ * beside a block of columns (n_jc of them in gemm_acol). */
 typedef struct {
     int64_t M, N, K;
     const float *a;
@@ -487,22 +487,8 @@ static void gemm_driver(int64_t M, int64_t N, int64_t K, const float *a, int64_t
     int64_t g = row_group(n_ic, n_tj, K > KC ? C_TASK_FLOATS / (MC * PANELS * NR) : n_ic);
     int64_t n_ig = (n_ic + g - 1) / g;
     int64_t n_tasks = n_tj * n_ig;
-    const product_t p = {.M = M,
-                         .N = N,
-                         .K = K,
-                         .a = a,
-                         .rsa = rsa,
-                         .csa = csa,
-                         .b = b,
-                         .ldb = ldb,
-                         .bpanel = bpanel,
-                         .c = c,
-                         .ldc = ldc,
-                         .accumulate = accumulate,
-                         .bias = bias,
-                         .ep = ep,
-                         .g = g,
-                         .n_ig = n_ig};
+    const product_t p = {M, N,   K,          a,    rsa, csa,  b, ldb,  bpanel,
+                         c, ldc, accumulate, bias, ep,  NULL, g, n_ig, 0};
     /* dynamic: a thread slowed by another process does not hold the others up; which thread
      * runs a task never changes its arithmetic. */
     KERN_PARALLEL_FOR(schedule(dynamic, 1), worth_a_team(M, N, K, n_tasks), t, n_tasks,
@@ -667,21 +653,8 @@ static void gemm_acol(int64_t M, int64_t N, int64_t K, const float *a, int64_t c
     int64_t g = row_group(n_ic, n_jc, g_max < G_ACOL_MAX ? g_max : G_ACOL_MAX);
     int64_t n_ig = (n_ic + g - 1) / g;
     int64_t n_tasks = n_ig * n_jc;
-    const product_t p = {.M = M,
-                         .N = N,
-                         .K = K,
-                         .a = a,
-                         .rsa = 1,
-                         .csa = csa,
-                         .b = b,
-                         .ldb = ldb,
-                         .c = c,
-                         .ldc = ldc,
-                         .accumulate = accumulate,
-                         .colsum = colsum,
-                         .g = g,
-                         .n_ig = n_ig,
-                         .n_jc = n_jc};
+    const product_t p = {M, N,   K,          a,    1,    csa,    b, ldb,  0,
+                         c, ldc, accumulate, NULL, NULL, colsum, g, n_ig, n_jc};
     KERN_PARALLEL_FOR(schedule(dynamic, 1), worth_a_team(M, N, K, n_tasks), t, n_tasks,
                       acol_task(&p, t););
 }
