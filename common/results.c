@@ -259,11 +259,8 @@ static void finish_paired(eval_row_t *row) {
 void results_row_finish(eval_row_t *row) {
     int64_t n = row->episodes;
     if (row->episode_correct) {
-        row->correct = row->exact = 0;
-        for (int64_t e = 0; e < n; e++) {
-            row->correct += row->episode_correct[e] != 0;
-            row->exact += row->episode_exact[e] != 0;
-        }
+        row->correct = count_flags(row->episode_correct, n);
+        row->exact = count_flags(row->episode_exact, n);
     }
     row->accuracy = n > 0 ? (double)row->correct / (double)n : 0;
     results_wilson(row->correct, n, &row->ci_low, &row->ci_high);
