@@ -31,12 +31,12 @@
 #   sigint                      SIGINT, then SIGHUP, in the middle of the glyph store write of
 #                               `data prepare --force`: death by that signal, no .tmp left, the
 #                               cached store kept
-#   sigterm_eval                SIGTERM while the first run evaluates (800 episodes): exit 3,
+#   sigterm_eval                SIGTERM while the first run evaluates (10,000 episodes): exit 3,
 #                               its results not written (kept only if the signal came after
 #                               the evaluation); `--resume` gives the uninterrupted bits
 #   kill_mpirun                 rank 0 of `mpirun -np 2` killed while it writes the checkpoint:
 #                               mpirun ends the job (no hang), `--resume` with np=1 completes it
-#   kill_eval                   kill -9 as the first run starts its evaluation (800 episodes): the
+#   kill_eval                   kill -9 as the first run starts its evaluation (10,000 episodes): the
 #                               checkpoint of the end of training is kept, no half-evaluated run
 #                               in the results; `--resume` gives the uninterrupted bits
 #   kill_handout                kill -9 of a four-run sweep as its coordinator hands out the
@@ -129,11 +129,13 @@ fresh() {
 }
 
 # evaluating LOG: a fresh folder, the uninterrupted reference trained into ref/, then the same
-# training (800 evaluation episodes per cell) started into out/ in the background, its output in
-# LOG and its process id in $pid
+# training (10,000 evaluation episodes per cell) started into out/ in the background, its output
+# in LOG and its process id in $pid. The evaluation must outlast the tests' polling and signal
+# by a wide margin: about a second here, where 800 episodes took 20 ms, within reach of a
+# kill that comes a poll late.
 evaluating() {
     fresh
-    rm -rf out ref && cfg out | sed -e "s|episodes = 24;|episodes = 800;|" > tiny.cfg
+    rm -rf out ref && cfg out | sed -e "s|episodes = 24;|episodes = 10000;|" > tiny.cfg
     sed -e 's|^output_dir = .*|output_dir = "ref";|' tiny.cfg > ref.cfg
     "$MICL" train ref.cfg > ref.log || exit 1
     "$MICL" train tiny.cfg > "$1" 2>&1 &
