@@ -32,6 +32,7 @@
 #include "common/h5util.h"
 #include "kernels/buffer.h"
 #include "kernels/kernels.h"
+#include "kernels/profile.h"
 #include "model/vlm.h"
 #include "worker/device.h"
 #include "workload.h"
@@ -65,6 +66,7 @@ typedef struct {
     int device;                 /* index into DEVICES */
     int neighbours;             /* busy processes beside the measurement (neighbours.h) */
     const char *torch_coretype; /* --torch-coretype: auto, default or a core name */
+    int profile;                /* --profile: the timed steps' time per kernel (step only) */
 } opts_t;
 
 static const char *const DEVICES[] = {"cpu", "cuda", NULL};
@@ -79,7 +81,8 @@ typedef struct {
 const cli_command_t CLI_BENCH_STEP = {
     "bench step",
     "[--config quickstart|large|tiny] [--steps N] [--warmup W] [--threads T]\n"
-    "[--adapt-threads on|off] [--device cpu|cuda] [--neighbour N] [-o BENCH.h5]",
+    "[--adapt-threads on|off] [--device cpu|cuda] [--neighbour N] [--profile]\n"
+    "[-o BENCH.h5]",
     "training-step figures (bench/README.md)",
     NULL,
     NULL,
@@ -488,6 +491,48 @@ static void write_common(hid_t f, const opts_t *o, const work_t *w, const figure
     free(ms);
 }
 
+/* ---- the kernel profile (--profile) ------------------------------------------------------- */
+
+static double profile_total_s(const kern_profile_entry_t *e, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += e[i].seconds;
+    return s;
+}
+
+/* Per timed step: each kernel's time, calls and share of the time inside kernels, rank 0. */
+static void print_profile(const kern_profile_entry_t *e, int n, int steps, double step_s) {
+    double total = profile_total_s(e, n);
+    printf("  kernel profile      rank 0, timed steps: %.2f of %.2f ms/step inside kernels "
+           "(%.1f%%)\n",
+           1e3 * total / steps, 1e3 * step_s, 100.0 * total / steps / step_s);
+    printf("    %-28s %10s %10s %7s\n", "kernel", "ms/step", "calls/step", "share");
+    for (int i = 0; i < n; i++)
+        printf("    %-28s %10.3f %10.1f %6.1f%%\n", e[i].name, 1e3 * e[i].seconds / steps,
+               (double)e[i].calls / steps, total > 0 ? 100.0 * e[i].seconds / total : 0.0);
+}
+
+/* /profile: kernel (strings), ms_per_step and calls_per_step (float64), most time first. */
+static void write_profile(hid_t f, const kern_profile_entry_t *e, int n, int steps) {
+    hid_t g = h5_group(f, "profile");
+    char **names = micl_malloc(sizeof(char *) * (size_t)(n > 0 ? n : 1));
+    double *ms = micl_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    double *calls = micl_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) {
+        names[i] = (char *)e[i].name;
+        ms[i] = 1e3 * e[i].seconds / steps;
+        calls[i] = (double)e[i].calls / steps;
+    }
+    h5_write_strings(g, "kernel", names, n);
+    h5_write_f64(g, "ms_per_step", ms, n);
+    h5_write_f64(g, "calls_per_step", calls, n);
+    h5_attr_double(g, "ms_in_kernels", 1e3 * profile_total_s(e, n) / steps);
+    h5_close_group(g);
+    free(names);
+    free(ms);
+    free(calls);
+}
+
 static double mib(double bytes) {
     return bytes / (1024.0 * 1024.0);
 }
@@ -499,6 +544,7 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
     if (comm_device_open(&c, err, sizeof err) != 0) /* the device transport, if any */
         micl_fatal("--device %s: %s", DEVICES[o->device], err);
     bench_workload_init(&w, o->p, o->warmup + o->steps, &c, o->adapt);
+    if (o->profile) w.profile_from = o->warmup;
     if (c.rank == 0) bench_neighbours_start(o->neighbours); /* one set beside the whole job */
     bench_workload_run(&w);
     bench_neighbours_stop();             /* the single-core GEMM peak below runs alone */
@@ -537,6 +583,9 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
            mib((double)w.packed_bytes), mib((double)w.act_bytes), mib(act_formula));
     printf("  loss                first step %.6f, last step %.6f\n", w.loss[0],
            w.loss[w.n_total - 1]);
+    kern_profile_entry_t prof[KERN_PROFILE_N];
+    int n_prof = o->profile ? kern_profile_read(prof, KERN_PROFILE_N) : 0;
+    if (o->profile) print_profile(prof, n_prof, o->steps, fg.st.mean);
     if (o->out) {
         atomic_file_t af;
         hid_t f = bench_out_begin(o->out, o->bench, &af);
@@ -546,6 +595,7 @@ static int bench_step(const opts_t *o, const comm_t *comm) {
         h5_attr_double(f, "peak_share_one_core", share1);
         h5_attr_double(f, "peak_share_threads", shareT);
         h5_attr_double(f, "activations_formula_bytes", act_formula);
+        if (o->profile) write_profile(f, prof, n_prof, o->steps);
         bench_out_finish(f, &af);
     }
     bench_workload_free(&w);
@@ -670,7 +720,7 @@ static int default_warmup(const opts_t *o) {
 }
 
 int bench_step_main(int argc, char **argv, const comm_t *comm) {
-    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, -1, omp_get_max_threads(), 1, 0, 0, NULL};
+    opts_t o = {argv[0], NULL, bench_preset_at(0), 20, -1, omp_get_max_threads(), 1, 0, 0, NULL, 0};
     const cli_command_t *cmd = strcmp(o.bench, "step") == 0 ? &CLI_BENCH_STEP : &CLI_BENCH_VS_TORCH;
     const char *config = NULL;
     int rc;
@@ -682,11 +732,19 @@ int bench_step_main(int argc, char **argv, const comm_t *comm) {
                               CLI_OPT_CHOICE("--device", &o.device, DEVICES),
                               CLI_OPT_INT("--neighbour", &o.neighbours, 0, BENCH_NEIGHBOURS_MAX),
                               CLI_OPT_STRING("--torch-coretype", &o.torch_coretype),
+                              CLI_OPT_FLAG("--profile", &o.profile),
                               CLI_OPT_STRING("-o", &o.out),
                               CLI_OPT_END};
     if (!cli_parse(cmd, opts, argc - 1, argv + 1, NULL, NULL, &rc)) return rc;
     if (o.torch_coretype && cmd != &CLI_BENCH_VS_TORCH)
         return cli_usage_error(cmd, "--torch-coretype is an option of bench vs-torch");
+    if (o.profile && cmd != &CLI_BENCH_STEP)
+        return cli_usage_error(cmd, "--profile is an option of bench step");
+    if (o.profile && strcmp(DEVICES[o.device], "cpu") != 0)
+        return cli_usage_error(cmd,
+                               "--profile times kernel calls on the host, and --device %s "
+                               "returns from them before their work is done",
+                               DEVICES[o.device]);
     if (!o.torch_coretype || !*o.torch_coretype) o.torch_coretype = "auto";
     if (strlen(o.torch_coretype) >= sizeof(((openblas_probe_t *)0)->request))
         return cli_usage_error(cmd, "--torch-coretype '%s' is too long", o.torch_coretype);

@@ -13,6 +13,7 @@
 #include "bench_out.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "kernels/profile.h"
 
 /* Bytes currently allocated through malloc (0 where the C library cannot tell). */
 static size_t heap_bytes(void) {
@@ -34,6 +35,7 @@ void bench_workload_init(bench_workload_t *w, const bench_preset_t *p, int n_tot
     w->tokens_per_mb = p->seqs * w->T;
     w->targets_per_step = (int64_t)p->micro_batches * w->imgs_per_mb;
     w->n_total = n_total;
+    w->profile_from = -1;
     const vlm_config_t *c = &p->cfg;
     size_t n_tok = (size_t)p->micro_batches * (size_t)w->tokens_per_mb;
     size_t S2 = (size_t)c->image_size * (size_t)c->image_size;
@@ -106,9 +108,11 @@ double bench_workload_step(bench_workload_t *w, int64_t step) {
 void bench_workload_run(bench_workload_t *w) {
     comm_barrier(&w->c);
     for (int s = 0; s < w->n_total; s++) {
+        if (s == w->profile_from) kern_profile_start();
         double t0 = clock_now_s();
         w->loss[s] = bench_workload_step(w, s);
         w->step_s[s] = clock_now_s() - t0;
         if (!isfinite(w->loss[s])) micl_fatal("bench: step %d: non-finite loss", s + 1);
     }
+    kern_profile_stop();
 }

@@ -32,9 +32,10 @@ typedef struct {
     size_t act_bytes;
     size_t packed_bytes; /* the linear weights packed once per update (vlm_pack_weights) */
     int64_t targets_per_step;
-    int n_total; /* warm-up + timed steps */
-    comm_t c;    /* ranks share the micro-batches of a step as in the trainer */
-    step_t step; /* the trainer's optimizer step */
+    int n_total;      /* warm-up + timed steps */
+    int profile_from; /* the step from which kernels/profile.h counts (-1: none) */
+    comm_t c;         /* ranks share the micro-batches of a step as in the trainer */
+    step_t step;      /* the trainer's optimizer step */
     step_micro_t *mb;
     double *step_s, *loss;
     int *threads; /* the team each step ran on (worker/team.h) */
@@ -52,7 +53,8 @@ void bench_workload_free(bench_workload_t *w);
 /* Optimizer step number `step` (from 0): step_run with the bench's optimizer; records its
  * time split and returns the mean loss over the step's targets. */
 double bench_workload_step(bench_workload_t *w, int64_t step);
-/* All n_total steps, after a barrier; fails on a non-finite loss. */
+/* All n_total steps, after a barrier, with the kernel profile counting from step profile_from
+ * to the end if it is set; fails on a non-finite loss. */
 void bench_workload_run(bench_workload_t *w);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "kernels/buffer.h"
 #include "kernels/kernels.h"
+#include "kernels/profile.h"
 
 static const kern_backend_t *current; /* NULL until the first call: the CPU's chosen build */
 
@@ -30,11 +31,27 @@ void kern_backend_set(const kern_backend_t *b) {
     current = b;
 }
 
-#define KERN_CALL_V(call) call;
-#define KERN_CALL_R(call) return call;
+/* A call goes straight to the table, or, while kernels/profile.h counts, between
+ * kern_profile_enter and kern_profile_leave. */
+#define KERN_CALL_V(ret, name, call)                                                               \
+    if (kern_profile_counting) {                                                                   \
+        double t0_ = kern_profile_enter();                                                         \
+        call;                                                                                      \
+        kern_profile_leave(KERN_PROFILE_##name, t0_);                                              \
+        return;                                                                                    \
+    }                                                                                              \
+    call;
+#define KERN_CALL_R(ret, name, call)                                                               \
+    if (kern_profile_counting) {                                                                   \
+        double t0_ = kern_profile_enter();                                                         \
+        ret r_ = call;                                                                             \
+        kern_profile_leave(KERN_PROFILE_##name, t0_);                                              \
+        return r_;                                                                                 \
+    }                                                                                              \
+    return call;
 #define KERN_FORWARD(kind, ret, name, params, args)                                                \
     ret kern_##name params {                                                                       \
-        KERN_CALL_##kind(kern_backend()->name args)                                                \
+        KERN_CALL_##kind(ret, name, kern_backend()->name args)                                     \
     }
 KERN_BACKEND_API(KERN_FORWARD)
 #undef KERN_FORWARD
