@@ -34,7 +34,7 @@ void kern_backend_set(const kern_backend_t *b) {
 /* A call goes straight to the table, or, while kernels/profile.h counts, between
  * kern_profile_enter and kern_profile_leave. */
 #define KERN_CALL_V(ret, name, call)                                                               \
-    if (kern_profile_counting) {                                                                   \
+    if (__atomic_load_n(&kern_profile_counting, __ATOMIC_RELAXED)) {                               \
         double t0_ = kern_profile_enter();                                                         \
         call;                                                                                      \
         kern_profile_leave(KERN_PROFILE_##name, t0_);                                              \
@@ -42,7 +42,7 @@ void kern_backend_set(const kern_backend_t *b) {
     }                                                                                              \
     call;
 #define KERN_CALL_R(ret, name, call)                                                               \
-    if (kern_profile_counting) {                                                                   \
+    if (__atomic_load_n(&kern_profile_counting, __ATOMIC_RELAXED)) {                               \
         double t0_ = kern_profile_enter();                                                         \
         ret r_ = call;                                                                             \
         kern_profile_leave(KERN_PROFILE_##name, t0_);                                              \

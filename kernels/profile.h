@@ -34,7 +34,7 @@ void kern_profile_stop(void);
  * out; returns how many. */
 int kern_profile_read(kern_profile_entry_t *out, int max);
 
-/* For backend.c: nonzero while counting is on. */
+/* For backend.c: nonzero while counting is on (read with a relaxed atomic load). */
 extern int kern_profile_counting;
 /* For backend.c: the start of a call (a time, or a negative value for a call inside another),
  * and its end, which adds it to entry id. */
