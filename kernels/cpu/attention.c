@@ -31,7 +31,17 @@ static void check_shape(int T, int H, int C) {
 #define ATTN_SMALL_T 64        /* longest T whose dS matrix is kept locally */
 
 static void transpose_head(float *t, const float *x0, int64_t stride, int T, int tp, int hd) {
-    for (int d = 0; d < hd; d++) {
+    int d0 = 0;
+    for (; d0 + 8 <= hd; d0 += 8) /* 8 x 8 blocks in registers; rows past T are zeros */
+        for (int j0 = 0; j0 < tp; j0 += 8) {
+            vf8 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = j0 + i < T ? vf8_loadu(x0 + (j0 + i) * stride + d0) : vf8_zero();
+            vf8_transpose8(r);
+            for (int i = 0; i < 8; i++)
+                vf8_storeu(t + (d0 + i) * tp + j0, r[i]);
+        }
+    for (int d = d0; d < hd; d++) {
         for (int j = 0; j < T; j++)
             t[d * tp + j] = x0[j * stride + d];
         for (int j = T; j < tp; j++)
@@ -224,14 +234,19 @@ static void weighted_sum_pair(const wsum_t *A, const wsum_t *B, int r0, int hd) 
  * per row, sixteen rows interleaved. So the bits are the general path's. */
 #define H16 16
 
-/* t[d] = column d of the head's 16 rows at x0 (lane j = x0[j * stride + d]). */
+/* t[d] = column d of the head's 16 rows at x0 (lane j = x0[j * stride + d]): four 8 x 8
+ * transposes in registers, whose halves are joined. */
 static void load_columns16(vf16 t[H16], const float *x0, int64_t stride) {
-    float tmp[H16 * H16] __attribute__((aligned(64)));
-    for (int j = 0; j < H16; j++)
-        for (int d = 0; d < H16; d++)
-            tmp[d * H16 + j] = x0[j * stride + d];
+    vf8 q[2][2][8]; /* [rows j / 8][columns d / 8]: after the transpose, q[.][.][d % 8] */
+    for (int jb = 0; jb < 2; jb++)
+        for (int db = 0; db < 2; db++) {
+            for (int i = 0; i < 8; i++)
+                q[jb][db][i] = vf8_loadu(x0 + (8 * jb + i) * stride + 8 * db);
+            vf8_transpose8(q[jb][db]);
+        }
     for (int d = 0; d < H16; d++)
-        t[d] = vf16_loadu(tmp + d * H16);
+        t[d] =
+            _mm512_insertf32x8(_mm512_castps256_ps512(q[0][d / 8][d % 8]), q[1][d / 8][d % 8], 1);
 }
 
 /* sum_r fma(c[r], x[r], .) from zero in r order: c a row of 16 coefficients (broadcast), x 16
