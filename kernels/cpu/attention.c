@@ -33,14 +33,8 @@ static void check_shape(int T, int H, int C) {
 static void transpose_head(float *t, const float *x0, int64_t stride, int T, int tp, int hd) {
     int d0 = 0;
     for (; d0 + 8 <= hd; d0 += 8) /* 8 x 8 blocks in registers; rows past T are zeros */
-        for (int j0 = 0; j0 < tp; j0 += 8) {
-            vf8 r[8];
-            for (int i = 0; i < 8; i++)
-                r[i] = j0 + i < T ? vf8_loadu(x0 + (j0 + i) * stride + d0) : vf8_zero();
-            vf8_transpose8(r);
-            for (int i = 0; i < 8; i++)
-                vf8_storeu(t + (d0 + i) * tp + j0, r[i]);
-        }
+        for (int j0 = 0; j0 < tp; j0 += 8)
+            simd_copy_transposed8(t + d0 * tp + j0, tp, x0 + j0 * stride + d0, stride, T - j0);
     for (int d = d0; d < hd; d++) {
         for (int j = 0; j < T; j++)
             t[d * tp + j] = x0[j * stride + d];

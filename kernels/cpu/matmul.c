@@ -692,14 +692,9 @@ kern_weight_t *kern_cpu_weight_prepare(void *buf, const float *w, int K, int N) 
         for (int j0 = 0; j0 < NR; j0 += 8) {
             int n0 = p * NR + j0, k = 0;
             if (n0 + 8 <= N) {
-                for (; k + 8 <= K; k += 8) {
-                    vf8 r[8];
-                    for (int i = 0; i < 8; i++)
-                        r[i] = vf8_loadu(w + (size_t)(n0 + i) * K + k);
-                    vf8_transpose8(r);
-                    for (int i = 0; i < 8; i++)
-                        vf8_storeu(d + (size_t)(k + i) * NR + j0, r[i]);
-                }
+                for (; k + 8 <= K; k += 8)
+                    simd_copy_transposed8(d + (size_t)k * NR + j0, NR, w + (size_t)n0 * K + k, K,
+                                          8);
             }
             for (; k < K; k++)
                 for (int j = j0; j < j0 + 8; j++) {

@@ -100,6 +100,19 @@ static inline void simd_store_partial(float *p, vf8 v, int n) {
     memcpy(p, t, sizeof(float) * (size_t)n);
 }
 
+/* Copies an 8 x 8 block transposed: row i of src (8 floats at src + i * ld_src; rows from
+ * `rows` on read as zeros) becomes column i of dst (row j at dst + j * ld_dst), through
+ * registers. A pure copy. */
+static inline void simd_copy_transposed8(float *dst, int64_t ld_dst, const float *src,
+                                         int64_t ld_src, int rows) {
+    vf8 r[8];
+    for (int i = 0; i < 8; i++)
+        r[i] = i < rows ? vf8_loadu(src + i * ld_src) : vf8_zero();
+    vf8_transpose8(r);
+    for (int i = 0; i < 8; i++)
+        vf8_storeu(dst + i * ld_dst, r[i]);
+}
+
 /* Dot product of n floats: 8-lane FMA accumulation, fixed-order lane sum. */
 static inline float simd_dot(const float *a, const float *b, int n) {
     vf8 acc = vf8_zero();
