@@ -515,9 +515,9 @@ static void print_profile(const kern_profile_entry_t *e, int n, int steps, doubl
 /* /profile: kernel (strings), ms_per_step and calls_per_step (float64), most time first. */
 static void write_profile(hid_t f, const kern_profile_entry_t *e, int n, int steps) {
     hid_t g = h5_group(f, "profile");
-    char **names = micl_malloc(sizeof(char *) * (size_t)(n > 0 ? n : 1));
-    double *ms = micl_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
-    double *calls = micl_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    size_t cap = (size_t)(n > 0 ? n : 1);
+    char **names = micl_malloc(sizeof(char *) * cap);
+    double *ms = micl_malloc(sizeof(double) * cap), *calls = micl_malloc(sizeof(double) * cap);
     for (int i = 0; i < n; i++) {
         names[i] = (char *)e[i].name;
         ms[i] = 1e3 * e[i].seconds / steps;
